@@ -1,0 +1,103 @@
+//! The HTTP server of Verbund: routes, extractors, auth, errors, OpenAPI. It holds no business
+//! rules; every decision is made by the domain crates.
+
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod secret;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tracing_actix_web::TracingLogger;
+use verbund_tenant::auth::{AuthConfig, Authenticator};
+use verbund_tenant::token::TokenConfig;
+
+pub use settings::Settings;
+use state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Connects to the database, runs the migrations, binds the listener (port 0 picks a free
+    /// one) and prepares the server. Nothing is served until [`Self::run_until_stopped`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        Self::build_with_db(settings, db).await
+    }
+
+    /// Like [`Self::build`] with an already migrated connection.
+    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let secret = secret::load_or_generate(&settings)?;
+        let auth = Authenticator::new(AuthConfig {
+            token: TokenConfig {
+                secret,
+                issuer: settings.jwt_issuer.clone(),
+                audience: settings.jwt_audience.clone(),
+                ttl: Duration::from_secs(settings.token_ttl_seconds),
+            },
+            policy: settings.login.policy(),
+            session_lifetime: Duration::from_secs(settings.session_hours.max(1) * 3600),
+        })
+        .map_err(|e| anyhow::anyhow!("invalid token configuration: {e}"))?;
+        verbund_tenant::password::warm_up().await;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            auth: Arc::new(auth),
+            settings: Arc::new(settings.clone()),
+        });
+        let max_body = settings.max_body_bytes;
+        let max_json = settings.max_json_bytes.min(max_body);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(extract::ensure_problem))
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .wrap(TracingLogger::<telemetry::VerbundRootSpan>::new())
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(extract::json_config(max_json))
+                .app_data(extract::path_config())
+                .app_data(extract::query_config())
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        if let Some(w) = settings.workers {
+            server = server.workers(w.max(1));
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,87 @@
+use actix_web::{HttpResponse, web};
+use verbund_tenant::Permission;
+use verbund_tenant::users::{self, NewUser, UserPatch, UserView, tenant_scope};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, record_tenant};
+use crate::state::AppState;
+
+fn parse_id(raw: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found("user"))
+}
+
+/// The users of a tenant (tenant admins, operators).
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+    (status = 200, body = [UserView]),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ViewUsers).await?;
+    Ok(HttpResponse::Ok().json(users::list_users(&state.db, &scope).await?))
+}
+
+/// Create a user in a tenant. Tenant admins grant roles within their tenant only.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewUser, responses(
+    (status = 201, body = UserView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+    body: web::Json<NewUser>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ManageUsers).await?;
+    let view = users::create_user(&state.db, &scope, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/tenants/{slug}/users/{}", view.id)))
+        .json(view))
+}
+
+/// One user of a tenant.
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/users/{id}", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
+    (status = 200, body = UserView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn get(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ViewUsers).await?;
+    Ok(HttpResponse::Ok().json(users::get_user(&state.db, &scope, parse_id(&id)?).await?))
+}
+
+/// Change a user: name, roles within this tenant, password, or deactivate (ends sessions at once).
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{id}", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = UserPatch, responses(
+    (status = 200, body = UserView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, String)>,
+    body: web::Json<UserPatch>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ManageUsers).await?;
+    Ok(HttpResponse::Ok().json(
+        users::update_user(&state.db, &scope, parse_id(&id)?, body.into_inner()).await?,
+    ))
+}

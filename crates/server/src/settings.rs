@@ -1,0 +1,146 @@
+//! Configuration in layers: typed defaults, then an optional TOML file, then `VERBUND_*`
+//! environment variables (nested keys with `__`, e.g. `VERBUND_LOGIN__ACCOUNT_LOCK_AFTER`).
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginSettings {
+    pub account_delay_after: u32,
+    pub account_lock_after: u32,
+    pub address_delay_after: u32,
+    pub address_lock_after: u32,
+    pub lock_seconds: u64,
+    pub window_seconds: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        let p = verbund_tenant::throttle::LoginPolicy::default();
+        Self {
+            account_delay_after: p.account_delay_after,
+            account_lock_after: p.account_lock_after,
+            address_delay_after: p.address_delay_after,
+            address_lock_after: p.address_lock_after,
+            lock_seconds: p.lock_for.as_secs(),
+            window_seconds: p.window.as_secs(),
+            max_delay_ms: p.max_delay.as_millis() as u64,
+        }
+    }
+}
+
+impl LoginSettings {
+    pub fn policy(&self) -> verbund_tenant::throttle::LoginPolicy {
+        use std::time::Duration;
+        verbund_tenant::throttle::LoginPolicy {
+            account_delay_after: self.account_delay_after,
+            account_lock_after: self.account_lock_after.max(1),
+            address_delay_after: self.address_delay_after,
+            address_lock_after: self.address_lock_after.max(1),
+            lock_for: Duration::from_secs(self.lock_seconds),
+            window: Duration::from_secs(self.window_seconds),
+            max_delay: Duration::from_millis(self.max_delay_ms),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub bind: String,
+    /// Folder for the SQLite file and the generated signing secret.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: an SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    /// The JWT signing secret. An explicitly empty value is refused.
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<SecretString>,
+    /// A file holding the JWT signing secret.
+    pub jwt_secret_file: Option<PathBuf>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// Lifetime of an access token, at most 3600.
+    pub token_ttl_seconds: u64,
+    /// Lifetime of a login session (tokens can be refreshed within it).
+    pub session_hours: u64,
+    pub log_format: LogFormat,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Largest accepted JSON body.
+    pub max_json_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub shutdown_timeout_seconds: u64,
+    pub workers: Option<usize>,
+    pub login: LoginSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 16,
+            jwt_secret: None,
+            jwt_secret_file: None,
+            jwt_issuer: "verbund".into(),
+            jwt_audience: "verbund-api".into(),
+            token_ttl_seconds: 900,
+            session_hours: 10,
+            log_format: LogFormat::Pretty,
+            max_body_bytes: 1024 * 1024,
+            max_json_bytes: 256 * 1024,
+            trust_forwarded_for: false,
+            shutdown_timeout_seconds: 30,
+            workers: None,
+            login: LoginSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the TOML file (if given), then `VERBUND_*` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("VERBUND_")
+                .ignore(&["CONFIG", "TEST_PG_URL", "INGEST_TOKEN"])
+                .split("__"),
+        );
+        Ok(figment.extract()?)
+    }
+
+    /// The database URL, defaulting to `verbund.db` in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("verbund.db").display()
+            ),
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Access control: the one place that decides "may this actor do X for tenant T".
+//!
+//! An [`Actor`] can only be built by [`crate::auth::Authenticator::authenticate`], from a
+//! verified token and the role assignments stored for its session's user. A [`TenantScope`] is
+//! the proof that the actor may do one thing for one tenant; it can only be obtained from
+//! [`Actor::authorize`]. Tenant-owned queries take a scope (or a [`Visibility`] for lists) and
+//! filter by it, so a query that forgets the tenant does not compile.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{ColumnTrait, Condition};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A role a user can hold, each scoped to a tenant or a center (operator: the whole Verbund).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Operator,
+    TenantAdmin,
+    Editor,
+    Agent,
+    Responder,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Operator,
+        Role::TenantAdmin,
+        Role::Editor,
+        Role::Agent,
+        Role::Responder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::TenantAdmin => "tenant_admin",
+            Role::Editor => "editor",
+            Role::Agent => "agent",
+            Role::Responder => "responder",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// Which scopes a role may be granted on.
+    pub fn allows_scope(self, scope: &GrantScope) -> bool {
+        match (self, scope) {
+            (Role::Operator, GrantScope::Verbund) => true,
+            (Role::Operator, _) => false,
+            (Role::Agent, GrantScope::Center(_) | GrantScope::Tenant(_)) => true,
+            (_, GrantScope::Tenant(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The permissions a role grants on the tenants of its scope.
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Operator => true,
+            Role::TenantAdmin => matches!(
+                permission,
+                ViewTenant
+                    | ManageTenant
+                    | ViewUsers
+                    | ManageUsers
+                    | EditKnowledge
+                    | ReadKnowledge
+                    | ManageOrgUnits
+                    | ViewReports
+                    | ManageCoverage
+                    | ViewTickets
+            ),
+            Role::Editor => matches!(
+                permission,
+                ViewTenant | EditKnowledge | ReadKnowledge | ManageOrgUnits
+            ),
+            Role::Agent => matches!(
+                permission,
+                ViewTenant | ReadKnowledge | HandleContacts | HandleTickets | ViewTickets
+            ),
+            Role::Responder => matches!(
+                permission,
+                ViewTenant | ReadKnowledge | HandleTickets | ViewTickets | WorkMailQueue
+            ),
+        }
+    }
+}
+
+/// Something an actor may want to do for a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read the tenant's master data.
+    ViewTenant,
+    /// Change the tenant's master data and settings.
+    ManageTenant,
+    ViewUsers,
+    ManageUsers,
+    /// Create and change the tenant's service descriptions.
+    EditKnowledge,
+    /// Read the tenant's knowledge, drafts included.
+    ReadKnowledge,
+    ManageOrgUnits,
+    /// Log contacts answered for the tenant.
+    HandleContacts,
+    /// Work and answer the tenant's tickets.
+    HandleTickets,
+    ViewTickets,
+    WorkMailQueue,
+    ViewReports,
+    /// Let another center act for the tenant for a while.
+    ManageCoverage,
+    /// Platform administration: create tenants and centers.
+    Operate,
+}
+
+/// Where a role assignment applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GrantScope {
+    Verbund,
+    Tenant(Uuid),
+    Center(Uuid),
+}
+
+/// One role assignment with the tenants it reaches, resolved when the actor was built.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub role: Role,
+    pub scope: GrantScope,
+    tenants: BTreeSet<Uuid>,
+}
+
+impl Grant {
+    pub(crate) fn new(role: Role, scope: GrantScope, tenants: BTreeSet<Uuid>) -> Self {
+        Self {
+            role,
+            scope,
+            tenants,
+        }
+    }
+
+    fn reaches(&self, tenant_id: Uuid) -> bool {
+        self.scope == GrantScope::Verbund || self.tenants.contains(&tenant_id)
+    }
+}
+
+/// The authenticated user on whose behalf a request runs.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    user_id: Uuid,
+    session_id: Uuid,
+    email: String,
+    display_name: String,
+    grants: Vec<Grant>,
+}
+
+impl Actor {
+    pub(crate) fn new(
+        user_id: Uuid,
+        session_id: Uuid,
+        email: String,
+        display_name: String,
+        grants: Vec<Grant>,
+    ) -> Self {
+        Self {
+            user_id,
+            session_id,
+            email,
+            display_name,
+            grants,
+        }
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+    pub fn session_id(&self) -> Uuid {
+        self.session_id
+    }
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.grants.iter().any(|g| g.role == Role::Operator)
+    }
+
+    /// May this actor do `permission` for `tenant_id`?
+    pub fn may(&self, permission: Permission, tenant_id: Uuid) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role.grants(permission) && g.reaches(tenant_id))
+    }
+
+    /// The proof that this actor may do `permission` for `tenant_id`, or `Forbidden`.
+    pub fn authorize(&self, permission: Permission, tenant_id: Uuid) -> Result<TenantScope> {
+        if self.may(permission, tenant_id) {
+            Ok(TenantScope {
+                tenant_id,
+                actor_id: self.user_id,
+                operator: self.is_operator(),
+            })
+        } else {
+            Err(Error::Forbidden("not permitted for this tenant"))
+        }
+    }
+
+    /// Platform administration (create tenants and centers).
+    pub fn authorize_operator(&self) -> Result<OperatorScope> {
+        if self.is_operator() {
+            Ok(OperatorScope {
+                actor_id: self.user_id,
+            })
+        } else {
+            Err(Error::Forbidden("only operators may do this"))
+        }
+    }
+
+    /// The tenants for which this actor may do `permission`.
+    pub fn visibility(&self, permission: Permission) -> Visibility {
+        let mut tenants = BTreeSet::new();
+        for grant in self.grants.iter().filter(|g| g.role.grants(permission)) {
+            if grant.scope == GrantScope::Verbund {
+                return Visibility {
+                    all: true,
+                    tenants: BTreeSet::new(),
+                };
+            }
+            tenants.extend(grant.tenants.iter().copied());
+        }
+        Visibility {
+            all: false,
+            tenants,
+        }
+    }
+
+    /// Every tenant the actor can act for at all, with the roles that reach it.
+    pub fn tenant_roles(&self) -> BTreeMap<Uuid, BTreeSet<Role>> {
+        let mut out: BTreeMap<Uuid, BTreeSet<Role>> = BTreeMap::new();
+        for grant in &self.grants {
+            for tenant in &grant.tenants {
+                out.entry(*tenant).or_default().insert(grant.role);
+            }
+        }
+        out
+    }
+}
+
+/// Proof that an actor may do one thing for one tenant. Only [`Actor::authorize`] makes one.
+#[derive(Clone, Debug)]
+pub struct TenantScope {
+    tenant_id: Uuid,
+    actor_id: Uuid,
+    operator: bool,
+}
+
+impl TenantScope {
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+    pub fn actor_id(&self) -> Uuid {
+        self.actor_id
+    }
+    pub fn is_operator(&self) -> bool {
+        self.operator
+    }
+    /// `tenant_id = <scope tenant>` for the given column: AND it into every query.
+    pub fn filter<C: ColumnTrait>(&self, column: C) -> SimpleExpr {
+        column.eq(self.tenant_id)
+    }
+}
+
+/// Proof that the actor is an operator.
+#[derive(Clone, Debug)]
+pub struct OperatorScope {
+    actor_id: Uuid,
+}
+
+impl OperatorScope {
+    pub fn actor_id(&self) -> Uuid {
+        self.actor_id
+    }
+}
+
+/// The set of tenants an actor may see for a permission, for list queries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visibility {
+    all: bool,
+    tenants: BTreeSet<Uuid>,
+}
+
+impl Visibility {
+    pub fn is_all(&self) -> bool {
+        self.all
+    }
+    pub fn contains(&self, tenant_id: Uuid) -> bool {
+        self.all || self.tenants.contains(&tenant_id)
+    }
+    pub fn tenants(&self) -> Option<&BTreeSet<Uuid>> {
+        (!self.all).then_some(&self.tenants)
+    }
+    /// A condition to AND into list queries: the tenant column is one of the visible tenants.
+    pub fn condition<C: ColumnTrait>(&self, column: C) -> Condition {
+        if self.all {
+            Condition::all()
+        } else {
+            Condition::all().add(column.is_in(self.tenants.iter().copied()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (Uuid, Uuid, Uuid, Uuid) {
+        (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        )
+    }
+
+    fn actor(grants: Vec<Grant>) -> Actor {
+        Actor::new(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "a@b.de".into(),
+            "A".into(),
+            grants,
+        )
+    }
+
+    #[test]
+    fn center_agent_acts_for_served_tenants_only() {
+        let (trier, kreis, koblenz, center) = ids();
+        let agent = actor(vec![Grant::new(
+            Role::Agent,
+            GrantScope::Center(center),
+            [trier, kreis].into(),
+        )]);
+        assert!(agent.may(Permission::HandleTickets, trier));
+        assert!(agent.may(Permission::HandleTickets, kreis));
+        assert!(!agent.may(Permission::HandleTickets, koblenz));
+        assert!(!agent.may(Permission::ManageUsers, trier));
+        assert!(!agent.may(Permission::EditKnowledge, trier));
+        let vis = agent.visibility(Permission::ViewTickets);
+        assert!(vis.contains(trier) && vis.contains(kreis) && !vis.contains(koblenz));
+        assert!(agent.authorize_operator().is_err());
+    }
+
+    #[test]
+    fn tenant_admin_is_confined_to_its_tenant() {
+        let (koblenz, mainz, _, _) = ids();
+        let admin = actor(vec![Grant::new(
+            Role::TenantAdmin,
+            GrantScope::Tenant(koblenz),
+            [koblenz].into(),
+        )]);
+        assert!(admin.authorize(Permission::ManageUsers, koblenz).is_ok());
+        assert!(matches!(
+            admin.authorize(Permission::ManageUsers, mainz),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(!admin.may(Permission::ViewUsers, mainz));
+        assert!(!admin.may(Permission::HandleContacts, koblenz));
+    }
+
+    #[test]
+    fn operator_reaches_everything() {
+        let (t, _, _, _) = ids();
+        let op = actor(vec![Grant::new(
+            Role::Operator,
+            GrantScope::Verbund,
+            BTreeSet::new(),
+        )]);
+        assert!(op.may(Permission::ManageUsers, t));
+        assert!(op.visibility(Permission::ViewTenant).is_all());
+        assert!(op.authorize_operator().is_ok());
+    }
+
+    #[test]
+    fn roles_on_scopes() {
+        let t = GrantScope::Tenant(Uuid::nil());
+        let c = GrantScope::Center(Uuid::nil());
+        assert!(Role::Agent.allows_scope(&c));
+        assert!(Role::Editor.allows_scope(&t));
+        assert!(!Role::Editor.allows_scope(&c));
+        assert!(!Role::Operator.allows_scope(&t));
+        assert!(!Role::TenantAdmin.allows_scope(&GrantScope::Verbund));
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn no_grants_no_access() {
+        let (t, _, _, _) = ids();
+        let nobody = actor(vec![]);
+        assert!(!nobody.may(Permission::ViewTenant, t));
+        assert!(
+            nobody
+                .visibility(Permission::ViewTenant)
+                .tenants()
+                .is_some_and(|s| s.is_empty())
+        );
+    }
+}
+
+impl OperatorScope {
+    /// The built-in system actor, for set-up that runs without a logged-in user.
+    pub(crate) fn system() -> Self {
+        Self {
+            actor_id: Uuid::nil(),
+        }
+    }
+}

@@ -1,0 +1,638 @@
+//! Tenants and service centers: the directory of the Verbund.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::access::{Actor, OperatorScope, Permission, Role};
+use crate::audit;
+use crate::db::{begin_write, now};
+use crate::domain::{
+    DisplayName, EmailAddress, RegionalKey, Slug, StateCode, TicketPrefix, TimeZoneName,
+};
+use crate::entities::{center_tenant, service_center, tenant, tenant_mail_address};
+use crate::error::{Error, Result};
+use crate::settings::TenantSettings;
+
+/// A tenant as the API shows it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    /// Official regional key (AGS or ARS).
+    pub ags: String,
+    pub state: String,
+    pub time_zone: String,
+    pub ticket_prefix: String,
+    pub mail_addresses: Vec<String>,
+    pub settings: TenantSettings,
+    pub active: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A short reference to a tenant.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TenantRef {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub ags: String,
+    #[serde(default = "default_state")]
+    pub state: String,
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    pub ticket_prefix: String,
+    #[serde(default)]
+    pub mail_addresses: Vec<String>,
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
+}
+
+fn default_state() -> String {
+    "RP".into()
+}
+fn default_time_zone() -> String {
+    "Europe/Berlin".into()
+}
+
+/// Changes to a tenant. Absent fields stay as they are. `ags` and `active` are for operators.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub ags: Option<String>,
+    pub time_zone: Option<String>,
+    pub ticket_prefix: Option<String>,
+    pub mail_addresses: Option<Vec<String>>,
+    /// Merged into the stored settings key by key.
+    pub settings: Option<serde_json::Value>,
+    pub active: Option<bool>,
+}
+
+fn parse_addresses(raw: &[String]) -> Result<Vec<EmailAddress>> {
+    if raw.len() > 50 {
+        return Err(Error::invalid("mail_addresses", "at most 50 addresses"));
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for a in raw {
+        let parsed = EmailAddress::parse("mail_addresses", a)?;
+        if seen.insert(parsed.clone()) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}
+
+fn merge_settings(
+    stored: &serde_json::Value,
+    patch: Option<&serde_json::Value>,
+) -> Result<TenantSettings> {
+    let mut merged = match stored {
+        serde_json::Value::Object(map) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    match patch {
+        None => {}
+        Some(serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Some(_) => return Err(Error::invalid("settings", "must be an object")),
+    }
+    let settings: TenantSettings = serde_json::from_value(serde_json::Value::Object(merged))
+        .map_err(|e| Error::invalid("settings", e.to_string()))?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+fn settings_json(settings: &TenantSettings) -> Result<serde_json::Value> {
+    serde_json::to_value(settings).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Finds a tenant by slug, active or not. Used to resolve a path before authorizing.
+pub async fn find_tenant(db: &impl ConnectionTrait, slug: &str) -> Result<tenant::Model> {
+    tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("tenant"))
+}
+
+async fn addresses_of(
+    db: &impl ConnectionTrait,
+    tenant_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<BTreeMap<Uuid, Vec<String>>> {
+    let mut out: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for row in tenant_mail_address::Entity::find()
+        .filter(tenant_mail_address::Column::TenantId.is_in(tenant_ids))
+        .order_by_asc(tenant_mail_address::Column::Address)
+        .all(db)
+        .await?
+    {
+        out.entry(row.tenant_id).or_default().push(row.address);
+    }
+    Ok(out)
+}
+
+fn view(t: tenant::Model, addresses: Vec<String>) -> TenantView {
+    TenantView {
+        settings: TenantSettings::from_json(&t.settings),
+        id: t.id,
+        slug: t.slug,
+        name: t.name,
+        ags: t.ags,
+        state: t.state,
+        time_zone: t.time_zone,
+        ticket_prefix: t.ticket_prefix,
+        mail_addresses: addresses,
+        active: t.active,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// The tenants the actor may see.
+#[instrument(skip_all)]
+pub async fn list_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<TenantView>> {
+    let visibility = actor.visibility(Permission::ViewTenant);
+    let rows = tenant::Entity::find()
+        .filter(visibility.condition(tenant::Column::Id))
+        .order_by_asc(tenant::Column::Slug)
+        .all(db)
+        .await?;
+    let mut addresses = addresses_of(db, rows.iter().map(|t| t.id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let a = addresses.remove(&t.id).unwrap_or_default();
+            view(t, a)
+        })
+        .collect())
+}
+
+#[instrument(skip_all, fields(tenant = slug))]
+pub async fn get_tenant(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<TenantView> {
+    let t = find_tenant(db, slug).await?;
+    actor.authorize(Permission::ViewTenant, t.id)?;
+    let mut a = addresses_of(db, [t.id]).await?;
+    let addresses = a.remove(&t.id).unwrap_or_default();
+    Ok(view(t, addresses))
+}
+
+async fn replace_addresses(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    addresses: &[EmailAddress],
+) -> Result<()> {
+    tenant_mail_address::Entity::delete_many()
+        .filter(tenant_mail_address::Column::TenantId.eq(tenant_id))
+        .exec(db)
+        .await?;
+    let at = now();
+    for a in addresses {
+        tenant_mail_address::ActiveModel {
+            address: Set(a.as_str().to_owned()),
+            tenant_id: Set(tenant_id),
+            created_at: Set(at),
+        }
+        .insert(db)
+        .await
+        .map_err(|e| Error::from_db_unique(e, &format!("mail address {a}")))?;
+    }
+    Ok(())
+}
+
+#[instrument(skip_all, fields(tenant = input.slug))]
+pub async fn create_tenant(
+    db: &DatabaseConnection,
+    scope: &OperatorScope,
+    input: NewTenant,
+) -> Result<TenantView> {
+    let slug = Slug::parse("slug", &input.slug)?;
+    let name = DisplayName::parse("name", &input.name)?;
+    let ags = RegionalKey::parse(&input.ags)?;
+    let state = StateCode::parse(&input.state)?;
+    let tz = TimeZoneName::parse(&input.time_zone)?;
+    let prefix = TicketPrefix::parse(&input.ticket_prefix)?;
+    let addresses = parse_addresses(&input.mail_addresses)?;
+    let settings = merge_settings(&serde_json::json!({}), input.settings.as_ref())?;
+
+    let txn = begin_write(db).await?;
+    let at = now();
+    let id = Uuid::now_v7();
+    let model = tenant::ActiveModel {
+        id: Set(id),
+        slug: Set(slug.into_inner()),
+        name: Set(name.into_inner()),
+        ags: Set(ags.into_inner()),
+        state: Set(state.into_inner()),
+        time_zone: Set(tz.into_inner()),
+        ticket_prefix: Set(prefix.into_inner()),
+        settings: Set(settings_json(&settings)?),
+        active: Set(true),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| Error::from_db_unique(e, "tenant slug"))?;
+    replace_addresses(&txn, id, &addresses).await?;
+    audit::record(
+        &txn,
+        Some(id),
+        Some(scope.actor_id()),
+        "tenant.create",
+        "tenant",
+        &model.slug,
+        serde_json::json!({ "name": model.name, "ags": model.ags }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view(
+        model,
+        addresses
+            .into_iter()
+            .map(EmailAddress::into_inner)
+            .collect(),
+    ))
+}
+
+#[instrument(skip_all, fields(tenant = slug))]
+pub async fn update_tenant(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    patch: TenantPatch,
+) -> Result<TenantView> {
+    let current = find_tenant(db, slug).await?;
+    let scope = actor.authorize(Permission::ManageTenant, current.id)?;
+    if (patch.ags.is_some() || patch.active.is_some()) && !scope.is_operator() {
+        return Err(Error::Forbidden(
+            "only operators change the AGS or deactivate a tenant",
+        ));
+    }
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| DisplayName::parse("name", n))
+        .transpose()?;
+    let ags = patch.ags.as_deref().map(RegionalKey::parse).transpose()?;
+    let tz = patch
+        .time_zone
+        .as_deref()
+        .map(TimeZoneName::parse)
+        .transpose()?;
+    let prefix = patch
+        .ticket_prefix
+        .as_deref()
+        .map(TicketPrefix::parse)
+        .transpose()?;
+    let addresses = patch
+        .mail_addresses
+        .as_deref()
+        .map(parse_addresses)
+        .transpose()?;
+    let settings = patch
+        .settings
+        .as_ref()
+        .map(|p| merge_settings(&current.settings, Some(p)))
+        .transpose()?;
+
+    let txn = begin_write(db).await?;
+    let before = serde_json::json!({
+        "name": current.name, "ags": current.ags, "time_zone": current.time_zone,
+        "ticket_prefix": current.ticket_prefix, "settings": current.settings, "active": current.active,
+    });
+    let mut active: tenant::ActiveModel = current.into();
+    if let Some(v) = name {
+        active.name = Set(v.into_inner());
+    }
+    if let Some(v) = ags {
+        active.ags = Set(v.into_inner());
+    }
+    if let Some(v) = tz {
+        active.time_zone = Set(v.into_inner());
+    }
+    if let Some(v) = prefix {
+        active.ticket_prefix = Set(v.into_inner());
+    }
+    if let Some(v) = &settings {
+        active.settings = Set(settings_json(v)?);
+    }
+    if let Some(v) = patch.active {
+        active.active = Set(v);
+    }
+    active.updated_at = Set(now());
+    let model = active.update(&txn).await?;
+    if let Some(a) = &addresses {
+        replace_addresses(&txn, model.id, a).await?;
+    }
+    audit::record(
+        &txn,
+        Some(model.id),
+        Some(scope.actor_id()),
+        "tenant.update",
+        "tenant",
+        &model.slug,
+        serde_json::json!({
+            "before": before,
+            "after": {
+                "name": model.name, "ags": model.ags, "time_zone": model.time_zone,
+                "ticket_prefix": model.ticket_prefix, "settings": model.settings, "active": model.active,
+                "mail_addresses": addresses.as_ref().map(|a| a.iter().map(|x| x.as_str()).collect::<Vec<_>>()),
+            }
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    let mut a = addresses_of(db, [model.id]).await?;
+    let list = a.remove(&model.id).unwrap_or_default();
+    Ok(view(model, list))
+}
+
+/// A service center with the tenants it serves.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CenterView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub active: bool,
+    pub tenants: Vec<TenantRef>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCenter {
+    pub slug: String,
+    pub name: String,
+    /// Slugs of the tenants the center serves.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CenterTenants {
+    /// Slugs of the tenants the center serves; replaces the current list.
+    pub tenants: Vec<String>,
+}
+
+pub async fn find_center(db: &impl ConnectionTrait, slug: &str) -> Result<service_center::Model> {
+    service_center::Entity::find()
+        .filter(service_center::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("service center"))
+}
+
+async fn center_views(
+    db: &impl ConnectionTrait,
+    centers: Vec<service_center::Model>,
+) -> Result<Vec<CenterView>> {
+    let links = center_tenant::Entity::find()
+        .filter(center_tenant::Column::CenterId.is_in(centers.iter().map(|c| c.id)))
+        .all(db)
+        .await?;
+    let tenants: BTreeMap<Uuid, tenant::Model> = tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(links.iter().map(|l| l.tenant_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(centers
+        .into_iter()
+        .map(|c| {
+            let mut served: Vec<TenantRef> = links
+                .iter()
+                .filter(|l| l.center_id == c.id)
+                .filter_map(|l| tenants.get(&l.tenant_id))
+                .map(|t| TenantRef {
+                    id: t.id,
+                    slug: t.slug.clone(),
+                    name: t.name.clone(),
+                })
+                .collect();
+            served.sort_by(|a, b| a.slug.cmp(&b.slug));
+            CenterView {
+                id: c.id,
+                slug: c.slug,
+                name: c.name,
+                active: c.active,
+                tenants: served,
+                created_at: c.created_at,
+            }
+        })
+        .collect())
+}
+
+/// Whether the actor may see a center: operators see all; others see the centers they work in
+/// and the centers that serve a tenant they may view.
+fn may_see_center(actor: &Actor, center_id: Uuid, served: &[Uuid]) -> bool {
+    actor.is_operator()
+        || actor
+            .grants()
+            .iter()
+            .any(|g| g.scope == crate::access::GrantScope::Center(center_id))
+        || served.iter().any(|t| actor.may(Permission::ViewTenant, *t))
+}
+
+#[instrument(skip_all)]
+pub async fn list_centers(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<CenterView>> {
+    let all = service_center::Entity::find()
+        .order_by_asc(service_center::Column::Slug)
+        .all(db)
+        .await?;
+    let views = center_views(db, all).await?;
+    Ok(views
+        .into_iter()
+        .filter(|c| {
+            let served: Vec<Uuid> = c.tenants.iter().map(|t| t.id).collect();
+            may_see_center(actor, c.id, &served)
+        })
+        .collect())
+}
+
+#[instrument(skip_all, fields(center = slug))]
+pub async fn get_center(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<CenterView> {
+    let c = find_center(db, slug).await?;
+    let view = center_views(db, vec![c])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("service center"))?;
+    let served: Vec<Uuid> = view.tenants.iter().map(|t| t.id).collect();
+    if may_see_center(actor, view.id, &served) {
+        Ok(view)
+    } else {
+        Err(Error::Forbidden("not permitted for this service center"))
+    }
+}
+
+async fn resolve_tenant_slugs(
+    db: &impl ConnectionTrait,
+    slugs: &[String],
+) -> Result<Vec<tenant::Model>> {
+    if slugs.len() > 500 {
+        return Err(Error::invalid("tenants", "at most 500 tenants"));
+    }
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for s in slugs {
+        let slug = Slug::parse("tenants", s)?;
+        if !seen.insert(slug.clone()) {
+            continue;
+        }
+        let t = tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(slug.as_str()))
+            .one(db)
+            .await?
+            .ok_or_else(|| Error::invalid("tenants", format!("unknown tenant {slug}")))?;
+        out.push(t);
+    }
+    Ok(out)
+}
+
+async fn replace_center_tenants(
+    db: &impl ConnectionTrait,
+    center_id: Uuid,
+    tenants: &[tenant::Model],
+) -> Result<()> {
+    center_tenant::Entity::delete_many()
+        .filter(center_tenant::Column::CenterId.eq(center_id))
+        .exec(db)
+        .await?;
+    let at = now();
+    for t in tenants {
+        center_tenant::ActiveModel {
+            center_id: Set(center_id),
+            tenant_id: Set(t.id),
+            created_at: Set(at),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+#[instrument(skip_all, fields(center = input.slug))]
+pub async fn create_center(
+    db: &DatabaseConnection,
+    scope: &OperatorScope,
+    input: NewCenter,
+) -> Result<CenterView> {
+    let slug = Slug::parse("slug", &input.slug)?;
+    let name = DisplayName::parse("name", &input.name)?;
+    let txn = begin_write(db).await?;
+    let tenants = resolve_tenant_slugs(&txn, &input.tenants).await?;
+    let at = now();
+    let model = service_center::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug.into_inner()),
+        name: Set(name.into_inner()),
+        active: Set(true),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| Error::from_db_unique(e, "service center slug"))?;
+    replace_center_tenants(&txn, model.id, &tenants).await?;
+    audit::record(
+        &txn,
+        None,
+        Some(scope.actor_id()),
+        "center.create",
+        "service_center",
+        &model.slug,
+        serde_json::json!({ "tenants": tenants.iter().map(|t| &t.slug).collect::<Vec<_>>() }),
+    )
+    .await?;
+    let view = center_views(&txn, vec![model])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("service center"))?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+#[instrument(skip_all, fields(center = slug))]
+pub async fn set_center_tenants(
+    db: &DatabaseConnection,
+    scope: &OperatorScope,
+    slug: &str,
+    input: CenterTenants,
+) -> Result<CenterView> {
+    let txn = begin_write(db).await?;
+    let center = find_center(&txn, slug).await?;
+    let tenants = resolve_tenant_slugs(&txn, &input.tenants).await?;
+    replace_center_tenants(&txn, center.id, &tenants).await?;
+    audit::record(
+        &txn,
+        None,
+        Some(scope.actor_id()),
+        "center.set_tenants",
+        "service_center",
+        &center.slug,
+        serde_json::json!({ "tenants": tenants.iter().map(|t| &t.slug).collect::<Vec<_>>() }),
+    )
+    .await?;
+    let view = center_views(&txn, vec![center])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("service center"))?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// What `GET /me` shows: the tenants the actor can act for, with the roles that reach each.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ActingTenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+pub async fn acting_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<ActingTenant>> {
+    let operator = actor.is_operator();
+    let roles = actor.tenant_roles();
+    let mut query = tenant::Entity::find().filter(tenant::Column::Active.eq(true));
+    if !operator {
+        query = query.filter(tenant::Column::Id.is_in(roles.keys().copied()));
+    }
+    let rows = query.order_by_asc(tenant::Column::Slug).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let mut r: BTreeSet<Role> = roles.get(&t.id).cloned().unwrap_or_default();
+            if operator {
+                r.insert(Role::Operator);
+            }
+            ActingTenant {
+                id: t.id,
+                slug: t.slug,
+                name: t.name,
+                roles: r.into_iter().collect(),
+            }
+        })
+        .collect())
+}

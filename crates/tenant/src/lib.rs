@@ -1,0 +1,22 @@
+//! Tenants, service centers, users, roles, passwords, tokens and the access checks of Verbund.
+//!
+//! This crate is the one place that decides whether an actor may do something for a tenant
+//! (see [`access`]). Every other crate depends on it and asks it.
+
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod directory;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod password;
+pub mod settings;
+pub mod throttle;
+pub mod token;
+pub mod users;
+
+pub use access::{Actor, Permission, Role, TenantScope, Visibility};
+pub use error::{Error, Result};

@@ -1,0 +1,99 @@
+//! Per-tenant settings. Stored as JSON on the tenant; every key has a default so that older rows
+//! stay readable when keys are added.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantSettings {
+    /// Service hours that make up one working day for the answer deadline (115: 10 h).
+    pub service_day_hours: u32,
+    /// Service hours before `due_at` at which a ticket counts as at risk.
+    pub at_risk_hours: u32,
+    /// Failed call attempts after which a callback ticket is flagged for another channel.
+    pub callback_max_attempts: u32,
+    /// Receipts sent to one sender per hour at most.
+    pub receipts_per_sender_per_hour: u32,
+    /// Largest attachment kept from inbound mail, in bytes.
+    pub max_attachment_bytes: u64,
+    /// Days after closing a ticket before its personal data is erased.
+    pub retention_days: u32,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            service_day_hours: 10,
+            at_risk_hours: 2,
+            callback_max_attempts: 3,
+            receipts_per_sender_per_hour: 5,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            retention_days: 90,
+        }
+    }
+}
+
+impl TenantSettings {
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        use crate::Error;
+        if !(1..=24).contains(&self.service_day_hours) {
+            return Err(Error::invalid(
+                "settings.service_day_hours",
+                "must be 1..=24",
+            ));
+        }
+        if self.at_risk_hours > 24 {
+            return Err(Error::invalid("settings.at_risk_hours", "must be 0..=24"));
+        }
+        if !(1..=20).contains(&self.callback_max_attempts) {
+            return Err(Error::invalid(
+                "settings.callback_max_attempts",
+                "must be 1..=20",
+            ));
+        }
+        if self.receipts_per_sender_per_hour > 1000 {
+            return Err(Error::invalid(
+                "settings.receipts_per_sender_per_hour",
+                "must be 0..=1000",
+            ));
+        }
+        if self.max_attachment_bytes > 100 * 1024 * 1024 {
+            return Err(Error::invalid(
+                "settings.max_attachment_bytes",
+                "must be at most 100 MiB",
+            ));
+        }
+        if !(1..=3650).contains(&self.retention_days) {
+            return Err(Error::invalid(
+                "settings.retention_days",
+                "must be 1..=3650",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads stored settings, falling back to defaults for a damaged value.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_missing_keys_and_unknown_keys_are_refused() {
+        let s: TenantSettings =
+            serde_json::from_value(serde_json::json!({"at_risk_hours": 3})).unwrap_or_default();
+        assert_eq!(s.at_risk_hours, 3);
+        assert_eq!(s.service_day_hours, 10);
+        assert!(serde_json::from_value::<TenantSettings>(serde_json::json!({"nope": 1})).is_err());
+        assert!(TenantSettings::default().validate().is_ok());
+        let bad = TenantSettings {
+            service_day_hours: 0,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,247 @@
+//! The test harness: the whole application on port 0 with a fresh database per test, on SQLite
+//! (a temp file) or PostgreSQL (a new database cloned from a migrated template when there is
+//! one). `./scripts/test` starts the PostgreSQL server and sets `VERBUND_TEST_PG_URL`.
+
+use std::time::Duration;
+
+use reqwest::{Client, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use verbund_server::{Application, Settings};
+
+pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const DEMO_PASSWORD: &str = "verbund-demo-2026";
+pub const PG_TEMPLATE: &str = "verbund_template";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    /// A separate connection to the test's database, for checking the state left behind.
+    pub db: DatabaseConnection,
+    pub backend: Backend,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("VERBUND_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!(
+            "VERBUND_TEST_PG_URL is not set: run ./scripts/test, which starts PostgreSQL, \
+             or point it at a server where the test user may create databases"
+        )
+    })
+}
+
+fn with_db(admin: &str, db: &str) -> String {
+    match admin.split_once('?') {
+        Some((base, query)) => format!("{}/{db}?{query}", base.trim_end_matches('/')),
+        None => format!("{}/{db}", admin.trim_end_matches('/')),
+    }
+}
+
+async fn create_pg_database() -> String {
+    let admin_url = pg_admin_url();
+    let admin = Database::connect(with_db(&admin_url, "postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    let name = format!("verbund_t_{}", uuid::Uuid::new_v4().simple());
+    let from_template = admin
+        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}"))
+        .await;
+    if from_template.is_err() {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+    }
+    let _ = admin.close().await;
+    with_db(&admin_url, &name)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts the app with the demo data seeded, after `tweak` has adjusted the settings.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        verbund_server::telemetry::init(verbund_server::settings::LogFormat::Pretty);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("verbund.db").display()),
+        Backend::Postgres => create_pg_database().await,
+    };
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(database_url.clone()),
+        database_max_connections: 5,
+        jwt_secret: Some(JWT_SECRET.to_owned().into()),
+        workers: Some(1),
+        ..Settings::default()
+    };
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("build app");
+    verbund_tenant::demo::seed(app.db()).await.expect("seed demo data");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let db = Database::connect(&database_url).await.expect("connect test db");
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client: Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        db,
+        backend,
+        database_url,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Logs a demo user in and returns the access token.
+    pub async fn token(&self, email: &str) -> String {
+        let resp = self.login_raw(email, DEMO_PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::OK, "login of {email}");
+        let body: Value = resp.json().await.expect("login body");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    /// GET as the operator and return the JSON body: the reference view of the state.
+    pub async fn snapshot(&self, path: &str) -> Value {
+        let token = self.token("operator@verbund.demo").await;
+        let resp = self.get(&token, path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "snapshot {path}");
+        resp.json().await.expect("snapshot body")
+    }
+
+    /// The id of a demo user, looked up as the operator.
+    pub async fn user_id(&self, tenant: &str, email: &str) -> String {
+        let users = self.snapshot(&format!("/api/v1/tenants/{tenant}/users")).await;
+        users
+            .as_array()
+            .expect("user list")
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap_or_else(|| panic!("{email} not in {tenant}"))["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// Number of rows in a table, straight from the database.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("count row");
+        row.try_get::<i64>("", "n").expect("count value")
+    }
+}
+
+/// Asserts a problem+json response with the given status and `type` slug; returns the body.
+pub async fn assert_problem(resp: Response, status: StatusCode, slug: &str) -> Value {
+    assert_eq!(resp.status(), status, "status");
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    let body: Value = resp.json().await.expect("problem body");
+    assert_eq!(body["type"], format!("urn:verbund:problem:{slug}"), "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].is_string());
+    body
+}
+
+/// Generates one test per backend for each listed `async fn(TestApp)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                    super::$case(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                    super::$case(app).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of Verbund over HTTP, each on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod centers;
+mod cli;
+mod isolation;
+mod server;
+mod tenants;
+mod users;
