@@ -11,7 +11,11 @@ use verbund_tenant::Role;
 use verbund_tenant::users::RoleSpec;
 
 #[derive(Parser)]
-#[command(name = "verbund", version, about = "Multi-tenant platform for 115 citizen service centers")]
+#[command(
+    name = "verbund",
+    version,
+    about = "Multi-tenant platform for 115 citizen service centers"
+)]
 struct Cli {
     /// A TOML configuration file; `VERBUND_*` variables override it.
     #[arg(long, env = "VERBUND_CONFIG", global = true)]
@@ -102,7 +106,10 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let app = Application::build(settings.clone()).await?;
     if demo {
         if verbund_tenant::demo::seed(app.db()).await? {
-            tracing::info!("demo data seeded; every demo user has the password {}", verbund_tenant::demo::DEMO_PASSWORD);
+            tracing::info!(
+                "demo data seeded; every demo user has the password {}",
+                verbund_tenant::demo::DEMO_PASSWORD
+            );
         } else {
             tracing::info!("database is not empty; demo data left as it is");
         }

@@ -30,7 +30,10 @@ fn demo_refuses_a_non_loopback_address() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("loopback"), "{stderr}");
-    assert!(!dir.path().join("verbund.db").exists(), "nothing was created");
+    assert!(
+        !dir.path().join("verbund.db").exists(),
+        "nothing was created"
+    );
 }
 
 #[test]
@@ -83,9 +86,20 @@ async fn migrate_and_add_the_first_operator(backend: Backend) {
         .env("VERBUND_DATABASE_URL", &url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut child = verbund(dir.path())
-        .args(["user", "add", "--email", "Betrieb@Kommune.example", "--name", "Betrieb"])
+        .args([
+            "user",
+            "add",
+            "--email",
+            "Betrieb@Kommune.example",
+            "--name",
+            "Betrieb",
+        ])
         .env("VERBUND_DATABASE_URL", &url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -93,20 +107,41 @@ async fn migrate_and_add_the_first_operator(backend: Backend) {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"ein-sicheres-passwort\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ein-sicheres-passwort\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = {
-        let resp = app.login_raw("betrieb@kommune.example", "ein-sicheres-passwort").await;
+        let resp = app
+            .login_raw("betrieb@kommune.example", "ein-sicheres-passwort")
+            .await;
         assert_eq!(resp.status(), StatusCode::OK);
-        resp.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        resp.json::<serde_json::Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let me: serde_json::Value = app.get(&token, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["roles"], json!([{"role": "operator"}]));
     // A too-short password is refused and creates nothing.
     let users = app.count("users").await;
     let out = verbund(dir.path())
-        .args(["user", "add", "--email", "zwei@kommune.example", "--name", "Zwei"])
+        .args([
+            "user",
+            "add",
+            "--email",
+            "zwei@kommune.example",
+            "--name",
+            "Zwei",
+        ])
         .env("VERBUND_DATABASE_URL", &url)
         .env("VERBUND_NEW_PASSWORD", "kurz")
         .output()

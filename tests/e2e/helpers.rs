@@ -24,7 +24,6 @@ pub struct TestApp {
     pub client: Client,
     /// A separate connection to the test's database, for checking the state left behind.
     pub db: DatabaseConnection,
-    pub backend: Backend,
     pub database_url: String,
     _dir: tempfile::TempDir,
 }
@@ -75,7 +74,10 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("verbund.db").display()),
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("verbund.db").display()
+        ),
         Backend::Postgres => create_pg_database().await,
     };
     let mut settings = Settings {
@@ -89,10 +91,14 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     };
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("build app");
-    verbund_tenant::demo::seed(app.db()).await.expect("seed demo data");
+    verbund_tenant::demo::seed(app.db())
+        .await
+        .expect("seed demo data");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    let db = Database::connect(&database_url).await.expect("connect test db");
+    let db = Database::connect(&database_url)
+        .await
+        .expect("connect test db");
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: Client::builder()
@@ -100,7 +106,6 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
             .build()
             .expect("client"),
         db,
-        backend,
         database_url,
         _dir: dir,
     }
@@ -177,7 +182,9 @@ impl TestApp {
 
     /// The id of a demo user, looked up as the operator.
     pub async fn user_id(&self, tenant: &str, email: &str) -> String {
-        let users = self.snapshot(&format!("/api/v1/tenants/{tenant}/users")).await;
+        let users = self
+            .snapshot(&format!("/api/v1/tenants/{tenant}/users"))
+            .await;
         users
             .as_array()
             .expect("user list")
@@ -213,9 +220,16 @@ pub async fn assert_problem(resp: Response, status: StatusCode, slug: &str) -> V
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}"
+    );
     let body: Value = resp.json().await.expect("problem body");
-    assert_eq!(body["type"], format!("urn:verbund:problem:{slug}"), "{body}");
+    assert_eq!(
+        body["type"],
+        format!("urn:verbund:problem:{slug}"),
+        "{body}"
+    );
     assert_eq!(body["status"], status.as_u16());
     assert!(body["title"].is_string());
     body

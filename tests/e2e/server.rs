@@ -15,7 +15,12 @@ async fn health_and_readiness(app: TestApp) {
 }
 
 async fn openapi_document_describes_the_api(app: TestApp) {
-    let resp = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let doc: Value = resp.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));

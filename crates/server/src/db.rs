@@ -22,9 +22,8 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         if !url.contains(":memory:") {
-            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!("creating data folder {}", settings.data_dir.display())
-            })?;
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
         }
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -59,7 +58,13 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(super::redact("sqlite://./data/v.db"), "sqlite://./data/v.db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://./data/v.db"),
+            "sqlite://./data/v.db"
+        );
     }
 }

@@ -45,7 +45,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn http(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn http(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::Http {
             status,
             slug,
@@ -55,10 +60,23 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::http(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} not found"))
+        Self::http(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("{what} not found"),
+        )
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>, Option<String>) {
+    fn parts(
+        &self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        &'static str,
+        Option<String>,
+        Option<String>,
+    ) {
         use verbund_tenant::Error as E;
         match self {
             ApiError::Domain(e) => match e {
@@ -104,13 +122,20 @@ impl ApiError {
                     Some(what.clone()),
                     None,
                 ),
-                E::Db(db) if matches!(db.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => (
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    "Conflict",
-                    Some("the record already exists".into()),
-                    None,
-                ),
+                E::Db(db)
+                    if matches!(
+                        db.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) =>
+                {
+                    (
+                        StatusCode::CONFLICT,
+                        "conflict",
+                        "Conflict",
+                        Some("the record already exists".into()),
+                        None,
+                    )
+                }
                 E::Db(_) | E::Internal(_) => internal(),
             },
             ApiError::Http {
@@ -124,7 +149,13 @@ impl ApiError {
     }
 }
 
-fn internal() -> (StatusCode, &'static str, &'static str, Option<String>, Option<String>) {
+fn internal() -> (
+    StatusCode,
+    &'static str,
+    &'static str,
+    Option<String>,
+    Option<String>,
+) {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",

@@ -50,9 +50,13 @@ pub fn record_tenant(slug: &str) {
 
 /// The client address: the peer, or `X-Forwarded-For` when configured to trust a proxy.
 pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
-    if trust_forwarded_for {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return Some(ip.split(':').next().unwrap_or(ip).to_owned());
+    if trust_forwarded_for && let Some(raw) = req.connection_info().realip_remote_addr() {
+        let ip = raw
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| raw.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()));
+        if let Some(ip) = ip {
+            return Some(ip.to_string());
         }
     }
     req.peer_addr().map(|a| a.ip().to_string())
@@ -136,9 +140,7 @@ pub fn query_config() -> web::QueryConfig {
 
 /// A safety net: an error response that is not problem+json yet (404 for unknown routes, 405,
 /// an oversized payload caught by actix) gets a problem body.
-pub fn ensure_problem<B>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
+pub fn ensure_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_problem = res
         .response()
         .headers()

@@ -14,7 +14,9 @@ pub const GENERATED_SECRET_FILE: &str = "jwt-secret";
 pub fn load_or_generate(settings: &Settings) -> anyhow::Result<SecretString> {
     if let Some(secret) = &settings.jwt_secret {
         if secret.expose_secret().trim().is_empty() {
-            bail!("VERBUND_JWT_SECRET is set but empty; unset it or give a secret of at least 32 bytes");
+            bail!(
+                "VERBUND_JWT_SECRET is set but empty; unset it or give a secret of at least 32 bytes"
+            );
         }
         return Ok(secret.clone());
     }

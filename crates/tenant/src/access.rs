@@ -302,6 +302,13 @@ pub struct OperatorScope {
 }
 
 impl OperatorScope {
+    /// The built-in system actor, for set-up that runs without a logged-in user.
+    pub(crate) fn system() -> Self {
+        Self {
+            actor_id: Uuid::nil(),
+        }
+    }
+
     pub fn actor_id(&self) -> Uuid {
         self.actor_id
     }
@@ -430,14 +437,5 @@ mod tests {
                 .tenants()
                 .is_some_and(|s| s.is_empty())
         );
-    }
-}
-
-impl OperatorScope {
-    /// The built-in system actor, for set-up that runs without a logged-in user.
-    pub(crate) fn system() -> Self {
-        Self {
-            actor_id: Uuid::nil(),
-        }
     }
 }

@@ -28,7 +28,7 @@ macro_rules! string_newtype {
 }
 
 /// A URL-safe identifier for tenants and centers: `stadt-trier`, `sc-koblenz`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Slug(String);
 string_newtype!(Slug);
 

@@ -8,10 +8,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use crate::db::{begin_write, now};
@@ -141,12 +140,7 @@ impl LoginPolicy {
                 locked_until: Set(None),
                 updated_at: Set(at),
             })
-            .on_conflict(
-                OnConflict::column(login_throttle::Column::Key)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .do_nothing()
+            .on_conflict_do_nothing_on([login_throttle::Column::Key])
             .exec(&txn)
             .await?;
             let mut select = login_throttle::Entity::find_by_id(key.clone());

@@ -67,8 +67,10 @@ impl TokenKeys {
         validation.leeway = 5;
         validation.validate_exp = true;
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(secret)
+                .map_err(|e| Error::invalid("jwt_secret", e.to_string()))?,
+            decoding: DecodingKey::from_secret(secret)
+                .map_err(|e| Error::invalid("jwt_secret", e.to_string()))?,
             validation,
             issuer: config.issuer,
             audience: config.audience,

@@ -75,7 +75,6 @@ pub async fn set_tenants(
     body: web::Json<CenterTenants>,
 ) -> ApiResult<HttpResponse> {
     let scope = actor.authorize_operator()?;
-    Ok(HttpResponse::Ok().json(
-        directory::set_center_tenants(&state.db, &scope, &slug, body.into_inner()).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(directory::set_center_tenants(&state.db, &scope, &slug, body.into_inner()).await?))
 }

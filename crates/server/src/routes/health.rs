@@ -17,12 +17,11 @@ pub async fn healthz() -> HttpResponse {
     (status = 503, description = "the database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let ping = state
-        .db
-        .execute_unprepared("SELECT 1")
-        .await;
+    let ping = state.db.execute_unprepared("SELECT 1").await;
     match ping {
-        Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": "ok" })),
+        Ok(_) => {
+            HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": "ok" }))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             problem_response(

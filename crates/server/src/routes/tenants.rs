@@ -63,7 +63,6 @@ pub async fn update(
     body: web::Json<TenantPatch>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(
-        directory::update_tenant(&state.db, &actor, &slug, body.into_inner()).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(directory::update_tenant(&state.db, &actor, &slug, body.into_inner()).await?))
 }

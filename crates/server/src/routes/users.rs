@@ -43,7 +43,10 @@ pub async fn create(
     let scope = tenant_scope(&state.db, &actor, &slug, Permission::ManageUsers).await?;
     let view = users::create_user(&state.db, &scope, body.into_inner()).await?;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/tenants/{slug}/users/{}", view.id)))
+        .insert_header((
+            "Location",
+            format!("/api/v1/tenants/{slug}/users/{}", view.id),
+        ))
         .json(view))
 }
 
@@ -81,7 +84,6 @@ pub async fn update(
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
     let scope = tenant_scope(&state.db, &actor, &slug, Permission::ManageUsers).await?;
-    Ok(HttpResponse::Ok().json(
-        users::update_user(&state.db, &scope, parse_id(&id)?, body.into_inner()).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(users::update_user(&state.db, &scope, parse_id(&id)?, body.into_inner()).await?))
 }
