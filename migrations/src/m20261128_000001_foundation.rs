@@ -108,6 +108,15 @@ enum AuditEvents {
     CreatedAt,
 }
 
+/// A counter bumped in every transaction that changes who may do what (logout, deactivation,
+/// roles, centers, tenants). Instances poll it to drop their cached actors.
+#[derive(DeriveIden)]
+enum AuthEpoch {
+    Table,
+    Id,
+    Epoch,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -342,6 +351,23 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(AuthEpoch::Table)
+                .col(integer(AuthEpoch::Id).primary_key())
+                .col(big_integer(AuthEpoch::Epoch))
+                .to_owned(),
+        )
+        .await?;
+        m.exec_stmt(
+            Query::insert()
+                .into_table(AuthEpoch::Table)
+                .columns([AuthEpoch::Id, AuthEpoch::Epoch])
+                .values_panic([1.into(), 0i64.into()])
+                .to_owned(),
+        )
+        .await?;
+
         m.create_index(
             Index::create()
                 .name("idx_audit_events_tenant_time")
@@ -356,6 +382,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            AuthEpoch::Table.into_iden(),
             AuditEvents::Table.into_iden(),
             LoginThrottle::Table.into_iden(),
             Sessions::Table.into_iden(),

@@ -259,3 +259,33 @@ macro_rules! both_backends {
         }
     };
 }
+
+impl TestApp {
+    /// A second instance of the application on the same database, as behind a load balancer.
+    pub async fn second_instance(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(self.database_url.clone()),
+            database_max_connections: 5,
+            jwt_secret: Some(JWT_SECRET.to_owned().into()),
+            workers: Some(1),
+            ..Settings::default()
+        };
+        let app = Application::build(settings)
+            .await
+            .expect("build second app");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            client: self.client.clone(),
+            db: Database::connect(&self.database_url)
+                .await
+                .expect("connect"),
+            database_url: self.database_url.clone(),
+            _dir: dir,
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod centers;
 mod cli;
+mod instances;
 mod isolation;
 mod server;
 mod tenants;

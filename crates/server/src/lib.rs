@@ -54,9 +54,16 @@ impl Application {
             },
             policy: settings.login.policy(),
             session_lifetime: Duration::from_secs(settings.session_hours.max(1) * 3600),
+            cache_ttl: Duration::from_secs(settings.auth_cache_seconds),
         })
         .map_err(|e| anyhow::anyhow!("invalid token configuration: {e}"))?;
         verbund_tenant::password::warm_up().await;
+        if settings.auth_cache_seconds > 0 {
+            verbund_tenant::auth::spawn_epoch_watcher(
+                db.clone(),
+                Duration::from_millis(settings.auth_epoch_poll_ms.max(20)),
+            );
+        }
 
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;

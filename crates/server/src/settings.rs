@@ -88,6 +88,11 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
+    /// How long a verified user may be served from memory (0: check the database on every
+    /// request). Changes through this instance apply at once either way.
+    pub auth_cache_seconds: u64,
+    /// How often to look for access changes made by other instances.
+    pub auth_epoch_poll_ms: u64,
     pub login: LoginSettings,
 }
 
@@ -110,6 +115,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             shutdown_timeout_seconds: 30,
             workers: None,
+            auth_cache_seconds: 30,
+            auth_epoch_poll_ms: 250,
             login: LoginSettings::default(),
         }
     }

@@ -163,6 +163,17 @@ impl Grant {
     }
 }
 
+/// What the actor's roles look like to a person: role assignments by slug, and the tenants the
+/// actor can act for. Resolved together with the grants, so `GET /me` needs no further query.
+#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ActorProfile {
+    /// The tenant that owns the account.
+    pub tenant: Option<String>,
+    pub roles: Vec<crate::users::RoleSpec>,
+    /// Every active tenant the user can act for, with the roles that reach it.
+    pub tenants: Vec<crate::directory::ActingTenant>,
+}
+
 /// The authenticated user on whose behalf a request runs.
 #[derive(Clone, Debug)]
 pub struct Actor {
@@ -171,6 +182,7 @@ pub struct Actor {
     email: String,
     display_name: String,
     grants: Vec<Grant>,
+    profile: ActorProfile,
 }
 
 impl Actor {
@@ -187,7 +199,17 @@ impl Actor {
             email,
             display_name,
             grants,
+            profile: ActorProfile::default(),
         }
+    }
+
+    pub(crate) fn with_profile(mut self, profile: ActorProfile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    pub fn profile(&self) -> &ActorProfile {
+        &self.profile
     }
 
     pub fn user_id(&self) -> Uuid {

@@ -1,7 +1,9 @@
 //! Login, token verification, logout, and building the [`Actor`] from verified claims.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -11,26 +13,33 @@ use secrecy::SecretString;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::access::{Actor, Grant, GrantScope, Role};
+use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role};
 use crate::audit;
 use crate::db::{begin_write, now};
+use crate::directory::ActingTenant;
 use crate::entities::{center_tenant, role_assignment, service_center, session, tenant, user};
 use crate::error::{Error, Result};
 use crate::password;
 use crate::throttle::{self, KeyKind, LoginPolicy, Verdict};
 use crate::token::{TokenConfig, TokenKeys};
+use crate::users::RoleSpec;
 
 pub struct AuthConfig {
     pub token: TokenConfig,
     pub policy: LoginPolicy,
     /// How long a session lasts before the user has to log in again.
     pub session_lifetime: Duration,
+    /// How long a verified actor may be served from memory; zero checks the database on every
+    /// request. Changes made through this process drop the cache at once, changes made by other
+    /// instances when the epoch watcher sees them.
+    pub cache_ttl: Duration,
 }
 
 pub struct Authenticator {
     keys: TokenKeys,
     policy: LoginPolicy,
     session_lifetime: Duration,
+    cache: Option<ActorCache>,
 }
 
 pub struct Credentials {
@@ -54,6 +63,10 @@ impl Authenticator {
             keys: TokenKeys::new(config.token)?,
             policy: config.policy,
             session_lifetime: config.session_lifetime,
+            cache: (!config.cache_ttl.is_zero()).then(|| ActorCache {
+                ttl: config.cache_ttl,
+                entries: Mutex::new(HashMap::new()),
+            }),
         })
     }
 
@@ -132,6 +145,15 @@ impl Authenticator {
     /// Verifies a bearer token and builds the actor from the stored session, user and roles.
     pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> Result<Actor> {
         let claims = self.keys.verify(token)?;
+        if let Some(actor) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(claims.sid, claims.sub))
+        {
+            return Ok(actor);
+        }
+        // Read the generation before the database, so a change committed meanwhile wins.
+        let generation = GENERATION.load(Ordering::Acquire);
         let at = now();
         let session = session::Entity::find_by_id(claims.sid)
             .one(db)
@@ -143,14 +165,11 @@ impl Authenticator {
             .await?
             .filter(|u| u.active)
             .ok_or(Error::Unauthenticated)?;
-        let grants = load_grants(db, account.id).await?;
-        Ok(Actor::new(
-            account.id,
-            session.id,
-            account.email,
-            account.display_name,
-            grants,
-        ))
+        let actor = load_actor(db, session.id, account).await?;
+        if let Some(cache) = &self.cache {
+            cache.put(generation, session.expires_at, &actor);
+        }
+        Ok(actor)
     }
 
     /// Issues a fresh access token for the actor's session while the session lasts.
@@ -167,6 +186,7 @@ impl Authenticator {
     pub async fn logout(&self, db: &DatabaseConnection, actor: &Actor) -> Result<()> {
         let txn = begin_write(db).await?;
         revoke_sessions(&txn, session::Column::Id.eq(actor.session_id())).await?;
+        bump_epoch(&txn).await?;
         audit::record(
             &txn,
             None,
@@ -178,6 +198,7 @@ impl Authenticator {
         )
         .await?;
         txn.commit().await?;
+        invalidate_local();
         Ok(())
     }
 }
@@ -200,27 +221,36 @@ pub(crate) async fn revoke_sessions(
 }
 
 /// Loads a user's role assignments and resolves the tenants each reaches: a tenant grant reaches
-/// its tenant, a center grant every tenant the center serves. Inactive tenants and centers are
-/// left out.
-pub(crate) async fn load_grants(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<Grant>> {
+/// its tenant, a center grant every tenant the center serves. Inactive tenants and centers reach
+/// nothing. Builds the profile shown by `GET /me` from the same rows.
+pub(crate) async fn load_actor(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    account: user::Model,
+) -> Result<Actor> {
     let rows = role_assignment::Entity::find()
-        .filter(role_assignment::Column::UserId.eq(user_id))
+        .filter(role_assignment::Column::UserId.eq(account.id))
         .all(db)
         .await?;
+    let operator = rows.iter().any(|r| {
+        r.role == Role::Operator.as_str() && r.tenant_id.is_none() && r.center_id.is_none()
+    });
     let center_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.center_id).collect();
+    let mut centers: BTreeMap<Uuid, service_center::Model> = BTreeMap::new();
     let mut served: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
     let mut tenant_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.tenant_id).collect();
+    tenant_ids.extend(account.tenant_id);
     if !center_ids.is_empty() {
-        let active_centers: BTreeSet<Uuid> = service_center::Entity::find()
+        centers = service_center::Entity::find()
             .filter(service_center::Column::Id.is_in(center_ids.iter().copied()))
-            .filter(service_center::Column::Active.eq(true))
             .all(db)
             .await?
             .into_iter()
-            .map(|c| c.id)
+            .map(|c| (c.id, c))
             .collect();
+        let active_centers = centers.values().filter(|c| c.active).map(|c| c.id);
         for link in center_tenant::Entity::find()
-            .filter(center_tenant::Column::CenterId.is_in(active_centers.iter().copied()))
+            .filter(center_tenant::Column::CenterId.is_in(active_centers))
             .all(db)
             .await?
         {
@@ -231,20 +261,26 @@ pub(crate) async fn load_grants(db: &impl ConnectionTrait, user_id: Uuid) -> Res
                 .insert(link.tenant_id);
         }
     }
-    let active_tenants: BTreeSet<Uuid> = if tenant_ids.is_empty() {
-        BTreeSet::new()
-    } else {
-        tenant::Entity::find()
-            .filter(tenant::Column::Id.is_in(tenant_ids.iter().copied()))
-            .filter(tenant::Column::Active.eq(true))
+    let mut query = tenant::Entity::find();
+    if !operator {
+        query = query.filter(tenant::Column::Id.is_in(tenant_ids.iter().copied()));
+    }
+    let tenants: BTreeMap<Uuid, tenant::Model> = if operator || !tenant_ids.is_empty() {
+        query
             .all(db)
             .await?
             .into_iter()
-            .map(|t| t.id)
+            .map(|t| (t.id, t))
             .collect()
+    } else {
+        BTreeMap::new()
     };
+    let active = |id: &Uuid| tenants.get(id).is_some_and(|t| t.active);
+
     let mut grants = Vec::with_capacity(rows.len());
-    for row in rows {
+    let mut specs = Vec::with_capacity(rows.len());
+    let mut reach_roles: BTreeMap<Uuid, BTreeSet<Role>> = BTreeMap::new();
+    for row in &rows {
         let Some(role) = Role::parse(&row.role) else {
             tracing::warn!(role = %row.role, "ignoring unknown role in database");
             continue;
@@ -261,8 +297,154 @@ pub(crate) async fn load_grants(db: &impl ConnectionTrait, user_id: Uuid) -> Res
         if !role.allows_scope(&scope) {
             continue;
         }
-        let reach = reach.intersection(&active_tenants).copied().collect();
+        let reach: BTreeSet<Uuid> = reach.into_iter().filter(|t| active(t)).collect();
+        for t in &reach {
+            reach_roles.entry(*t).or_default().insert(role);
+        }
+        specs.push(RoleSpec {
+            role,
+            tenant: row
+                .tenant_id
+                .and_then(|t| tenants.get(&t))
+                .map(|t| t.slug.clone()),
+            center: row
+                .center_id
+                .and_then(|c| centers.get(&c))
+                .map(|c| c.slug.clone()),
+        });
         grants.push(Grant::new(role, scope, reach));
     }
-    Ok(grants)
+    specs.sort();
+    if operator {
+        for t in tenants.values().filter(|t| t.active) {
+            reach_roles.entry(t.id).or_default().insert(Role::Operator);
+        }
+    }
+    let mut acting: Vec<ActingTenant> = reach_roles
+        .into_iter()
+        .filter_map(|(id, roles)| {
+            tenants.get(&id).map(|t| ActingTenant {
+                id,
+                slug: t.slug.clone(),
+                name: t.name.clone(),
+                roles: roles.into_iter().collect(),
+            })
+        })
+        .collect();
+    acting.sort_by(|a, b| a.slug.cmp(&b.slug));
+    let profile = ActorProfile {
+        tenant: account
+            .tenant_id
+            .and_then(|t| tenants.get(&t))
+            .map(|t| t.slug.clone()),
+        roles: specs,
+        tenants: acting,
+    };
+    Ok(Actor::new(
+        account.id,
+        session_id,
+        account.email,
+        account.display_name,
+        grants,
+    )
+    .with_profile(profile))
+}
+
+/// Bumped after every committed change of who may do what, in this process.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Drops every cached actor of this process. Call after the commit of a change of sessions,
+/// users, roles, centers or tenants (see [`bump_epoch`] for the other instances).
+pub fn invalidate_local() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Records in the transaction that access changed, so other instances drop their caches.
+pub(crate) async fn bump_epoch(db: &impl ConnectionTrait) -> Result<()> {
+    db.execute_unprepared("UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1")
+        .await?;
+    Ok(())
+}
+
+async fn read_epoch(db: &impl ConnectionTrait) -> Result<i64> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT epoch FROM auth_epoch WHERE id = 1",
+        ))
+        .await?
+        .ok_or(Error::Internal("auth_epoch row missing".into()))?;
+    Ok(row.try_get::<i64>("", "epoch")?)
+}
+
+/// Polls the database epoch and drops this process's cached actors when another instance
+/// changed access. Runs until the process ends.
+pub fn spawn_epoch_watcher(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last: Option<i64> = None;
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match read_epoch(&db).await {
+                Ok(epoch) => {
+                    if last.is_some_and(|l| l != epoch) {
+                        invalidate_local();
+                    }
+                    last = Some(epoch);
+                }
+                Err(e) => {
+                    // Without the epoch we cannot trust the cache.
+                    invalidate_local();
+                    tracing::warn!(error = %e, "reading auth epoch failed");
+                }
+            }
+        }
+    })
+}
+
+struct Cached {
+    generation: u64,
+    loaded: Instant,
+    session_expires: chrono::DateTime<chrono::Utc>,
+    actor: Actor,
+}
+
+/// Verified actors by session id. An entry is used only while no access change happened since it
+/// was loaded (generation), for at most `ttl`, and while its session lasts.
+pub(crate) struct ActorCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<Uuid, Cached>>,
+}
+
+const CACHE_MAX_ENTRIES: usize = 50_000;
+
+impl ActorCache {
+    fn get(&self, session_id: Uuid, user_id: Uuid) -> Option<Actor> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        let entries = self.entries.lock().ok()?;
+        let c = entries.get(&session_id)?;
+        (c.generation == generation
+            && c.loaded.elapsed() < self.ttl
+            && c.session_expires > chrono::Utc::now()
+            && c.actor.user_id() == user_id)
+            .then(|| c.actor.clone())
+    }
+
+    fn put(&self, generation: u64, session_expires: chrono::DateTime<chrono::Utc>, actor: &Actor) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(
+                actor.session_id(),
+                Cached {
+                    generation,
+                    loaded: Instant::now(),
+                    session_expires,
+                    actor: actor.clone(),
+                },
+            );
+        }
+    }
 }

@@ -265,7 +265,9 @@ pub async fn create_tenant(
         serde_json::json!({ "name": model.name, "ags": model.ags }),
     )
     .await?;
+    crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
+    crate::auth::invalidate_local();
     Ok(view(
         model,
         addresses
@@ -362,7 +364,9 @@ pub async fn update_tenant(
         }),
     )
     .await?;
+    crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
+    crate::auth::invalidate_local();
     let mut a = addresses_of(db, [model.id]).await?;
     let list = a.remove(&model.id).unwrap_or_default();
     Ok(view(model, list))
@@ -570,7 +574,9 @@ pub async fn create_center(
         .await?
         .pop()
         .ok_or(Error::NotFound("service center"))?;
+    crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
+    crate::auth::invalidate_local();
     Ok(view)
 }
 
@@ -599,7 +605,9 @@ pub async fn set_center_tenants(
         .await?
         .pop()
         .ok_or(Error::NotFound("service center"))?;
+    crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
+    crate::auth::invalidate_local();
     Ok(view)
 }
 
@@ -610,29 +618,4 @@ pub struct ActingTenant {
     pub slug: String,
     pub name: String,
     pub roles: Vec<Role>,
-}
-
-pub async fn acting_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<ActingTenant>> {
-    let operator = actor.is_operator();
-    let roles = actor.tenant_roles();
-    let mut query = tenant::Entity::find().filter(tenant::Column::Active.eq(true));
-    if !operator {
-        query = query.filter(tenant::Column::Id.is_in(roles.keys().copied()));
-    }
-    let rows = query.order_by_asc(tenant::Column::Slug).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|t| {
-            let mut r: BTreeSet<Role> = roles.get(&t.id).cloned().unwrap_or_default();
-            if operator {
-                r.insert(Role::Operator);
-            }
-            ActingTenant {
-                id: t.id,
-                slug: t.slug,
-                name: t.name,
-                roles: r.into_iter().collect(),
-            }
-        })
-        .collect())
 }

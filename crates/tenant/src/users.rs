@@ -130,18 +130,6 @@ async fn views(db: &impl ConnectionTrait, users: Vec<user::Model>) -> Result<Vec
         .collect())
 }
 
-/// The actor's own account, for `GET /me`.
-pub async fn me(db: &impl ConnectionTrait, actor: &Actor) -> Result<UserView> {
-    let u = user::Entity::find_by_id(actor.user_id())
-        .one(db)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    views(db, vec![u])
-        .await?
-        .pop()
-        .ok_or(Error::Unauthenticated)
-}
-
 /// A role assignment resolved to ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Resolved {
@@ -418,7 +406,9 @@ pub async fn update_user(
         }),
     )
     .await?;
+    crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
+    crate::auth::invalidate_local();
     Ok(after)
 }
 

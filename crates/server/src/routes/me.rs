@@ -1,23 +1,22 @@
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
-use verbund_tenant::directory::{ActingTenant, acting_tenants};
-use verbund_tenant::users::{RoleSpec, me as load_me};
+use verbund_tenant::directory::ActingTenant;
+use verbund_tenant::users::RoleSpec;
 
 use crate::error::ApiResult;
 use crate::extract::Auth;
-use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
-pub struct MeResponse {
+pub struct MeResponse<'a> {
     pub id: uuid::Uuid,
-    pub email: String,
-    pub display_name: String,
+    pub email: &'a str,
+    pub display_name: &'a str,
     /// The tenant that owns the account.
-    pub tenant: Option<String>,
-    pub roles: Vec<RoleSpec>,
+    pub tenant: Option<&'a str>,
+    pub roles: &'a [RoleSpec],
     /// Every tenant the user can act for, with the roles that reach it.
-    pub tenants: Vec<ActingTenant>,
+    pub tenants: &'a [ActingTenant],
 }
 
 /// The logged-in user, their roles, and the tenants they can act for.
@@ -25,15 +24,14 @@ pub struct MeResponse {
     (status = 200, body = MeResponse),
     (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn me(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<HttpResponse> {
-    let user = load_me(&state.db, &actor).await?;
-    let tenants = acting_tenants(&state.db, &actor).await?;
+pub async fn me(Auth(actor): Auth) -> ApiResult<HttpResponse> {
+    let profile = actor.profile();
     Ok(HttpResponse::Ok().json(MeResponse {
-        id: user.id,
-        email: user.email,
-        display_name: user.display_name,
-        tenant: user.tenant,
-        roles: user.roles,
-        tenants,
+        id: actor.user_id(),
+        email: actor.email(),
+        display_name: actor.display_name(),
+        tenant: profile.tenant.as_deref(),
+        roles: &profile.roles,
+        tenants: &profile.tenants,
     }))
 }
