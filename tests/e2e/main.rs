@@ -11,4 +11,5 @@ mod instances;
 mod isolation;
 mod server;
 mod tenants;
+mod tickets;
 mod users;

@@ -158,7 +158,7 @@ impl Grant {
         }
     }
 
-    fn reaches(&self, tenant_id: Uuid) -> bool {
+    pub fn reaches(&self, tenant_id: Uuid) -> bool {
         self.scope == GrantScope::Verbund || self.tenants.contains(&tenant_id)
     }
 }

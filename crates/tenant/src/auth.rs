@@ -448,3 +448,22 @@ impl ActorCache {
         }
     }
 }
+
+/// Whether an active user (not the actor) may do `permission` for a tenant, e.g. to check an
+/// assignee. Uses the same rules as every request.
+pub async fn user_may(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    permission: crate::access::Permission,
+    tenant_id: Uuid,
+) -> Result<bool> {
+    let Some(account) = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .filter(|u| u.active)
+    else {
+        return Ok(false);
+    };
+    let actor = load_actor(db, Uuid::nil(), account).await?;
+    Ok(actor.may(permission, tenant_id))
+}

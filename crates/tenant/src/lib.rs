@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod db;
 pub mod demo;
 pub mod directory;

@@ -18,6 +18,11 @@ pub struct TenantSettings {
     pub max_attachment_bytes: u64,
     /// Days after closing a ticket before its personal data is erased.
     pub retention_days: u32,
+    /// Service hours of the 115 line for this tenant (default Mon–Fri 08:00–18:00).
+    pub service_hours: crate::calendar::WeeklyHours,
+    /// Extra closing days besides the state's public holidays.
+    #[schema(value_type = Vec<String>)]
+    pub closing_days: Vec<chrono::NaiveDate>,
 }
 
 impl Default for TenantSettings {
@@ -29,6 +34,8 @@ impl Default for TenantSettings {
             receipts_per_sender_per_hour: 5,
             max_attachment_bytes: 10 * 1024 * 1024,
             retention_days: 90,
+            service_hours: crate::calendar::WeeklyHours::default(),
+            closing_days: Vec::new(),
         }
     }
 }

@@ -1,10 +1,13 @@
 //! HTTP routes. Handlers parse, call one domain function with the actor, and render.
 
 pub mod auth;
+pub mod calendar;
 pub mod centers;
+pub mod contacts;
 pub mod health;
 pub mod me;
 pub mod tenants;
+pub mod tickets;
 pub mod users;
 
 use actix_web::web;
@@ -38,6 +41,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/tenants/{slug}/users/{id}")
                         .get(users::get)
                         .patch(users::update),
+                )
+                .service(web::resource("/tenants/{slug}/tickets").post(tickets::create))
+                .route("/tenants/{slug}/calendar/due", web::get().to(calendar::due))
+                .route("/contacts", web::post().to(contacts::create))
+                .route("/tickets", web::get().to(tickets::list))
+                .service(
+                    web::resource("/tickets/{id}")
+                        .get(tickets::get)
+                        .patch(tickets::update),
+                )
+                .service(
+                    web::resource("/tickets/{id}/notes")
+                        .get(tickets::notes)
+                        .post(tickets::add_note),
+                )
+                .route(
+                    "/tickets/{id}/call-attempts",
+                    web::post().to(tickets::call_attempt),
+                )
+                .route("/tickets/{id}/history", web::get().to(tickets::history))
+                .route("/tickets/{id}/forward", web::post().to(tickets::forward))
+                .route("/tickets/{id}/accept", web::post().to(tickets::accept))
+                .route(
+                    "/tickets/{id}/return",
+                    web::post().to(tickets::return_ticket),
                 )
                 .service(
                     web::resource("/centers")

@@ -1,0 +1,22 @@
+use actix_web::{HttpResponse, web};
+use verbund_ticketing::contacts::{self, ContactView, NewContact};
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, record_tenant};
+use crate::state::AppState;
+
+/// Log a handled contact; an unsolved one opens a ticket in the same request.
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "tickets", security(("bearer" = [])), request_body = NewContact, responses(
+    (status = 201, body = ContactView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    body: web::Json<NewContact>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&body.tenant);
+    let view = contacts::log_contact(&state.db, &actor, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}

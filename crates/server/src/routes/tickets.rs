@@ -1,0 +1,194 @@
+use actix_web::{HttpResponse, web};
+use verbund_ticketing::forward::{self, ForwardDecision, ForwardRequest};
+use verbund_ticketing::tickets::{
+    self, EventView, NewCallAttempt, NewNote, NewTicket, NoteView, TicketPage, TicketPatch,
+    TicketQuery, TicketView,
+};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, record_tenant};
+use crate::state::AppState;
+
+fn ticket_id(raw: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found("ticket"))
+}
+
+/// Open a ticket for a tenant directly (e.g. from a letter).
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/tickets", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewTicket, responses(
+    (status = 201, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+    body: web::Json<NewTicket>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let view = tickets::create_ticket(&state.db, &actor, &slug, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/tickets/{}", view.id)))
+        .json(view))
+}
+
+/// The ticket queue: the user's tenants' tickets and those forwarded to or from them.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])), params(TicketQuery), responses(
+    (status = 200, body = TicketPage),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    query: web::Query<TicketQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(
+        HttpResponse::Ok()
+            .json(tickets::list_tickets(&state.db, &actor, query.into_inner()).await?),
+    )
+}
+
+/// One ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
+    (status = 200, body = TicketView),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn get(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let view = tickets::get_ticket(&state.db, &actor, ticket_id(&id)?).await?;
+    record_tenant(&view.tenant);
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Change a ticket. Send the `version` you read; a stale one gives 409.
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = TicketPatch, responses(
+    (status = 200, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<TicketPatch>,
+) -> ApiResult<HttpResponse> {
+    let view =
+        tickets::update_ticket(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The notes the user may read: messages to the citizen, and the own tenants' internal notes.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
+    (status = 200, body = [NoteView]),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn notes(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tickets::list_notes(&state.db, &actor, ticket_id(&id)?).await?))
+}
+
+/// Add an internal note or a message to the citizen.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = NewNote, responses(
+    (status = 201, body = NoteView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn add_note(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<NewNote>,
+) -> ApiResult<HttpResponse> {
+    let note = tickets::add_note(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(note))
+}
+
+/// Log a callback attempt: reached, not reached, mailbox.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/call-attempts", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = NewCallAttempt, responses(
+    (status = 201, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn call_attempt(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<NewCallAttempt>,
+) -> ApiResult<HttpResponse> {
+    let view = tickets::record_call(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The whole history of a ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
+    (status = 200, body = [EventView]),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn history(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tickets::history(&state.db, &actor, ticket_id(&id)?).await?))
+}
+
+/// Forward a ticket to another tenant or to a back-office unit; the due date stays.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/forward", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ForwardRequest, responses(
+    (status = 200, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn forward(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<ForwardRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(forward::forward(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?))
+}
+
+/// Accept a ticket forwarded to the user's tenant.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/accept", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ForwardDecision, responses(
+    (status = 200, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn accept(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<ForwardDecision>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(forward::accept(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?))
+}
+
+/// Return a forwarded ticket to the tenant it came from, with a reason.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/return", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ForwardDecision, responses(
+    (status = 200, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn return_ticket(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<ForwardDecision>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(forward::return_ticket(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?))
+}

@@ -1,0 +1,24 @@
+//! The answer deadline of a tenant: one working day counted in the tenant's service hours.
+
+use chrono::{DateTime, Utc};
+use verbund_tenant::calendar::Calendar;
+use verbund_tenant::entities::tenant;
+use verbund_tenant::settings::TenantSettings;
+use verbund_tenant::{Error, Result};
+
+/// The service calendar of a tenant: its time zone, its state's public holidays, its service
+/// hours and closing days.
+pub fn calendar_of(t: &tenant::Model) -> Calendar {
+    let settings = TenantSettings::from_json(&t.settings);
+    let tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+    Calendar::new(tz, &t.state, settings.service_hours.clone())
+        .with_closing_days(settings.closing_days.iter().copied())
+}
+
+/// When a question that arrived at `arrival` must be answered.
+pub fn due_at(t: &tenant::Model, arrival: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let settings = TenantSettings::from_json(&t.settings);
+    calendar_of(t)
+        .due_at(arrival, settings.service_day_hours)
+        .ok_or_else(|| Error::Conflict("the tenant's service calendar has no service hours".into()))
+}

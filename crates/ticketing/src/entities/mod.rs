@@ -1,0 +1,9 @@
+//! sea-orm entities of the ticketing tables (schema in `migrations/`).
+
+pub mod call_attempt;
+pub mod contact;
+pub mod ticket;
+pub mod ticket_counter;
+pub mod ticket_event;
+pub mod ticket_forward;
+pub mod ticket_note;

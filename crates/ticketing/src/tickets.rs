@@ -1,0 +1,1012 @@
+//! Tickets (Anliegen): creation with a per-tenant number and a due date from the service
+//! calendar, reading with the right level of access, edits with optimistic locking, notes,
+//! call attempts and the append-only history.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::directory::find_tenant;
+use verbund_tenant::domain::EmailAddress;
+use verbund_tenant::entities::tenant;
+use verbund_tenant::{Actor, Error, Permission, Result};
+
+use crate::deadline;
+use crate::entities::{
+    call_attempt, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
+};
+use crate::model::{
+    AnswerChannel, CallOutcome, FRONT_QUEUE, ForwardState, NoteKind, Priority, TicketState,
+    parse_queue,
+};
+
+/// The citizen's contact details: only what the answer needs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Citizen {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Postal address, for an answer by letter.
+    pub address: Option<String>,
+}
+
+/// A time window in which the citizen wants to be called back.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackWindow {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    pub subject: String,
+    pub question: String,
+    #[serde(default)]
+    pub citizen: Citizen,
+    pub answer_channel: AnswerChannel,
+    #[serde(default)]
+    pub callback_windows: Vec<CallbackWindow>,
+    pub service_id: Option<Uuid>,
+    pub priority: Option<Priority>,
+    /// `frontoffice` (default) or `backoffice:<unit>`.
+    pub queue: Option<String>,
+}
+
+/// A ticket as the API shows it. For a tenant that forwarded the ticket (`access` =
+/// `forwarder`) the citizen's contact details and the question are left out.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    pub id: Uuid,
+    /// The tenant that holds the ticket now.
+    pub tenant: String,
+    /// The tenant where the ticket was opened; the number belongs to it.
+    pub origin_tenant: String,
+    pub number: String,
+    pub subject: String,
+    pub question: Option<String>,
+    pub citizen: Option<Citizen>,
+    pub answer_channel: AnswerChannel,
+    pub callback_windows: Vec<CallbackWindow>,
+    pub service_id: Option<Uuid>,
+    pub state: TicketState,
+    pub assignee_id: Option<Uuid>,
+    pub queue: String,
+    pub priority: Priority,
+    pub due_at: DateTime<Utc>,
+    pub at_risk: bool,
+    pub overdue: bool,
+    pub failed_call_attempts: i32,
+    /// Set after too many failed callbacks: answer by e-mail or letter instead.
+    pub needs_other_channel: bool,
+    pub forward_state: ForwardState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Send it back with every change (optimistic locking).
+    pub version: i32,
+    /// `full` or `forwarder`.
+    pub access: &'static str,
+}
+
+/// What a request may do with a ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Full,
+    Forwarder,
+}
+
+pub(crate) type Slugs = HashMap<Uuid, String>;
+
+pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Slugs> {
+    Ok(tenant::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect())
+}
+
+fn enum_or<T: Copy>(raw: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
+    parse(raw).unwrap_or(fallback)
+}
+
+pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketView {
+    let full = access == Access::Full;
+    TicketView {
+        id: t.id,
+        tenant: slugs.get(&t.tenant_id).cloned().unwrap_or_default(),
+        origin_tenant: slugs.get(&t.origin_tenant_id).cloned().unwrap_or_default(),
+        number: t.number,
+        subject: t.subject,
+        question: full.then_some(t.question),
+        citizen: full.then(|| Citizen {
+            name: t.citizen_name,
+            phone: t.citizen_phone,
+            email: t.citizen_email,
+            address: t.citizen_address,
+        }),
+        answer_channel: enum_or(
+            &t.answer_channel,
+            AnswerChannel::parse,
+            AnswerChannel::Callback,
+        ),
+        callback_windows: if full {
+            serde_json::from_value(t.callback_windows).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        service_id: t.service_id,
+        state: enum_or(&t.state, TicketState::parse, TicketState::New),
+        assignee_id: t.assignee_user_id,
+        queue: t.queue,
+        priority: enum_or(&t.priority, Priority::parse, Priority::Normal),
+        due_at: t.due_at,
+        at_risk: t.at_risk,
+        overdue: t.overdue,
+        failed_call_attempts: t.failed_call_attempts,
+        needs_other_channel: t.needs_other_channel,
+        forward_state: enum_or(&t.forward_state, ForwardState::parse, ForwardState::None),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        closed_at: t.closed_at,
+        version: t.version,
+        access: if full { "full" } else { "forwarder" },
+    }
+}
+
+fn bounded(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(Error::invalid(
+            field,
+            format!("must have at most {max} characters"),
+        )),
+        Some(v)
+            if v.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
+        {
+            Err(Error::invalid(field, "must not contain control characters"))
+        }
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+fn required(field: &str, raw: &str, max: usize) -> Result<String> {
+    bounded(field, Some(raw), max)?.ok_or_else(|| Error::invalid(field, "is required"))
+}
+
+fn parse_phone(raw: Option<&str>) -> Result<Option<String>> {
+    let Some(v) = bounded("citizen.phone", raw, 50)? else {
+        return Ok(None);
+    };
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let allowed = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-/()".contains(c));
+    if allowed && (3..=20).contains(&digits) {
+        Ok(Some(v))
+    } else {
+        Err(Error::invalid("citizen.phone", "is not a phone number"))
+    }
+}
+
+/// A checked new ticket.
+pub(crate) struct ValidTicket {
+    subject: String,
+    question: String,
+    citizen: Citizen,
+    answer_channel: AnswerChannel,
+    callback_windows: serde_json::Value,
+    service_id: Option<Uuid>,
+    priority: Priority,
+    queue: String,
+}
+
+impl NewTicket {
+    pub(crate) fn validate(self) -> Result<ValidTicket> {
+        let citizen = Citizen {
+            name: bounded("citizen.name", self.citizen.name.as_deref(), 200)?,
+            phone: parse_phone(self.citizen.phone.as_deref())?,
+            email: match bounded("citizen.email", self.citizen.email.as_deref(), 254)? {
+                Some(e) => Some(EmailAddress::parse("citizen.email", &e)?.into_inner()),
+                None => None,
+            },
+            address: bounded("citizen.address", self.citizen.address.as_deref(), 1000)?,
+        };
+        match self.answer_channel {
+            AnswerChannel::Callback if citizen.phone.is_none() => {
+                return Err(Error::invalid(
+                    "citizen.phone",
+                    "is required for a callback",
+                ));
+            }
+            AnswerChannel::Email if citizen.email.is_none() => {
+                return Err(Error::invalid(
+                    "citizen.email",
+                    "is required for an answer by e-mail",
+                ));
+            }
+            AnswerChannel::Letter if citizen.address.is_none() => {
+                return Err(Error::invalid(
+                    "citizen.address",
+                    "is required for an answer by letter",
+                ));
+            }
+            _ => {}
+        }
+        if self.callback_windows.len() > 10 {
+            return Err(Error::invalid("callback_windows", "at most 10 windows"));
+        }
+        if self.callback_windows.iter().any(|w| w.from >= w.to) {
+            return Err(Error::invalid(
+                "callback_windows",
+                "each window must end after it starts",
+            ));
+        }
+        let queue = match self.queue.as_deref() {
+            None => FRONT_QUEUE.to_owned(),
+            Some(q) => parse_queue(q).ok_or_else(|| {
+                Error::invalid("queue", "must be frontoffice or backoffice:<unit>")
+            })?,
+        };
+        Ok(ValidTicket {
+            subject: required("subject", &self.subject, 300)?,
+            question: required("question", &self.question, 20_000)?,
+            citizen,
+            answer_channel: self.answer_channel,
+            callback_windows: serde_json::to_value(&self.callback_windows)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            service_id: self.service_id,
+            priority: self.priority.unwrap_or(Priority::Normal),
+            queue,
+        })
+    }
+}
+
+/// Allocates the next number of a tenant for a year: `KO-2026-000123`.
+async fn allocate_number(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    year: i32,
+) -> Result<String> {
+    ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+        tenant_id: Set(t.id),
+        year: Set(year),
+        last_number: Set(0),
+    })
+    .on_conflict_do_nothing_on([
+        ticket_counter::Column::TenantId,
+        ticket_counter::Column::Year,
+    ])
+    .exec(db)
+    .await?;
+    ticket_counter::Entity::update_many()
+        .col_expr(
+            ticket_counter::Column::LastNumber,
+            Expr::col(ticket_counter::Column::LastNumber).add(1),
+        )
+        .filter(ticket_counter::Column::TenantId.eq(t.id))
+        .filter(ticket_counter::Column::Year.eq(year))
+        .exec(db)
+        .await?;
+    let counter = ticket_counter::Entity::find_by_id((t.id, year))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Internal("ticket counter missing".into()))?;
+    Ok(format!(
+        "{}-{year}-{:06}",
+        t.ticket_prefix, counter.last_number
+    ))
+}
+
+/// Appends one history row. Call it in the transaction of the change it describes.
+pub(crate) async fn record_event(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    actor: Option<Uuid>,
+    kind: &str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> Result<()> {
+    ticket_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(t.tenant_id),
+        ticket_id: Set(t.id),
+        actor_user_id: Set(actor),
+        kind: Set(kind.to_owned()),
+        before: Set(before),
+        after: Set(after),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a ticket for `t` with its number, due date and "created" history row.
+pub(crate) async fn insert_ticket(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    input: ValidTicket,
+    actor: Uuid,
+    arrival: DateTime<Utc>,
+) -> Result<ticket::Model> {
+    let tz: chrono_tz::Tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+    let year = arrival.with_timezone(&tz).year();
+    let number = allocate_number(db, t, year).await?;
+    let due = deadline::due_at(t, arrival)?;
+    let model = ticket::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(t.id),
+        number: Set(number),
+        subject: Set(input.subject),
+        question: Set(input.question),
+        citizen_name: Set(input.citizen.name),
+        citizen_phone: Set(input.citizen.phone),
+        citizen_email: Set(input.citizen.email),
+        citizen_address: Set(input.citizen.address),
+        answer_channel: Set(input.answer_channel.as_str().to_owned()),
+        callback_windows: Set(input.callback_windows),
+        service_id: Set(input.service_id),
+        state: Set(TicketState::New.as_str().to_owned()),
+        assignee_user_id: Set(None),
+        queue: Set(input.queue),
+        priority: Set(input.priority.as_str().to_owned()),
+        due_at: Set(due),
+        at_risk: Set(false),
+        overdue: Set(false),
+        failed_call_attempts: Set(0),
+        needs_other_channel: Set(false),
+        origin_tenant_id: Set(t.id),
+        forward_state: Set(ForwardState::None.as_str().to_owned()),
+        created_by: Set(Some(actor)),
+        created_at: Set(arrival),
+        updated_at: Set(arrival),
+        closed_at: Set(None),
+        version: Set(1),
+    }
+    .insert(db)
+    .await?;
+    record_event(
+        db,
+        &model,
+        Some(actor),
+        "created",
+        serde_json::Value::Null,
+        serde_json::json!({
+            "number": model.number, "state": model.state, "queue": model.queue,
+            "due_at": model.due_at, "answer_channel": model.answer_channel,
+        }),
+    )
+    .await?;
+    Ok(model)
+}
+
+/// Opens a ticket for a tenant (scope: `HandleTickets`).
+#[instrument(skip_all, fields(tenant = slug))]
+pub async fn create_ticket(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    input: NewTicket,
+) -> Result<TicketView> {
+    let t = find_tenant(db, slug).await?;
+    actor.authorize(Permission::HandleTickets, t.id)?;
+    let valid = input.validate()?;
+    let txn = begin_write(db).await?;
+    let model = insert_ticket(&txn, &t, valid, actor.user_id(), now()).await?;
+    txn.commit().await?;
+    Ok(view(model, Access::Full, &tenant_slugs(db).await?))
+}
+
+/// Whether the actor can see the ticket, and how much of it.
+pub(crate) async fn access_to(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    t: &ticket::Model,
+) -> Result<Option<Access>> {
+    if actor.may(Permission::ViewTickets, t.tenant_id) {
+        return Ok(Some(Access::Full));
+    }
+    let forwarders = ticket_forward::Entity::find()
+        .filter(ticket_forward::Column::TicketId.eq(t.id))
+        .all(db)
+        .await?;
+    let forwarded = forwarders
+        .iter()
+        .any(|f| actor.may(Permission::ViewTickets, f.from_tenant_id))
+        || actor.may(Permission::ViewTickets, t.origin_tenant_id);
+    Ok(forwarded.then_some(Access::Forwarder))
+}
+
+/// Loads a ticket the actor can see; 404 otherwise, so other tenants learn nothing.
+pub(crate) async fn load_visible(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(ticket::Model, Access)> {
+    let t = ticket::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("ticket"))?;
+    match access_to(db, actor, &t).await? {
+        Some(access) => Ok((t, access)),
+        None => Err(Error::NotFound("ticket")),
+    }
+}
+
+/// Loads a ticket the actor may work on: `HandleTickets` for the tenant holding it.
+pub(crate) async fn load_for_work(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ticket::Model> {
+    let (t, _) = load_visible(db, actor, id).await?;
+    actor.authorize(Permission::HandleTickets, t.tenant_id)?;
+    Ok(t)
+}
+
+#[instrument(skip_all, fields(ticket = %id))]
+pub async fn get_ticket(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<TicketView> {
+    let (t, access) = load_visible(db, actor, id).await?;
+    Ok(view(t, access, &tenant_slugs(db).await?))
+}
+
+/// Saves changed fields when nobody else changed the ticket since `expected_version`.
+pub(crate) async fn save(
+    db: &impl ConnectionTrait,
+    current: &ticket::Model,
+    expected_version: i32,
+    mut changes: ticket::ActiveModel,
+) -> Result<ticket::Model> {
+    if current.version != expected_version {
+        return Err(Error::Conflict(format!(
+            "the ticket was changed meanwhile (version {} instead of {expected_version}); reload it",
+            current.version
+        )));
+    }
+    changes.version = Set(expected_version + 1);
+    changes.updated_at = Set(now());
+    let result = ticket::Entity::update_many()
+        .set(changes)
+        .filter(ticket::Column::Id.eq(current.id))
+        .filter(ticket::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(Error::Conflict(
+            "the ticket was changed meanwhile; reload it".into(),
+        ));
+    }
+    ticket::Entity::find_by_id(current.id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("ticket"))
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    /// The version the change is based on.
+    pub version: i32,
+    pub state: Option<TicketState>,
+    /// A user id; `null` removes the assignee.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub assignee_id: Option<Option<Uuid>>,
+    pub priority: Option<Priority>,
+    pub subject: Option<String>,
+    pub answer_channel: Option<AnswerChannel>,
+}
+
+fn double_option<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes state, assignee, priority, subject or answer channel; 409 when the version is stale.
+#[instrument(skip_all, fields(ticket = %id))]
+pub async fn update_ticket(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    patch: TicketPatch,
+) -> Result<TicketView> {
+    let subject = match patch.subject.as_deref() {
+        Some(s) => Some(required("subject", s, 300)?),
+        None => None,
+    };
+    let txn = begin_write(db).await?;
+    let current = load_for_work(&txn, actor, id).await?;
+    let state = TicketState::parse(&current.state).unwrap_or(TicketState::New);
+    let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
+    if let Some(next) = patch.state {
+        if !state.may_become(next) {
+            return Err(Error::Conflict(format!(
+                "a {} ticket cannot become {}",
+                state.as_str(),
+                next.as_str()
+            )));
+        }
+        if next != state {
+            changes.state = Set(next.as_str().to_owned());
+            changes.closed_at = Set((next == TicketState::Closed).then(now));
+            before.insert("state".into(), state.as_str().into());
+            after.insert("state".into(), next.as_str().into());
+        }
+    }
+    if let Some(assignee) = patch.assignee_id {
+        if let Some(user) = assignee {
+            crate::people::check_assignee(&txn, user, current.tenant_id).await?;
+        }
+        if assignee != current.assignee_user_id {
+            changes.assignee_user_id = Set(assignee);
+            before.insert(
+                "assignee_id".into(),
+                serde_json::json!(current.assignee_user_id),
+            );
+            after.insert("assignee_id".into(), serde_json::json!(assignee));
+        }
+    }
+    if let Some(p) = patch.priority
+        && p.as_str() != current.priority
+    {
+        changes.priority = Set(p.as_str().to_owned());
+        before.insert("priority".into(), current.priority.clone().into());
+        after.insert("priority".into(), p.as_str().into());
+    }
+    if let Some(s) = subject
+        && s != current.subject
+    {
+        before.insert("subject".into(), current.subject.clone().into());
+        after.insert("subject".into(), s.clone().into());
+        changes.subject = Set(s);
+    }
+    if let Some(c) = patch.answer_channel
+        && c.as_str() != current.answer_channel
+    {
+        let ok = match c {
+            AnswerChannel::Callback => current.citizen_phone.is_some(),
+            AnswerChannel::Email => current.citizen_email.is_some(),
+            AnswerChannel::Letter => current.citizen_address.is_some(),
+        };
+        if !ok {
+            return Err(Error::invalid(
+                "answer_channel",
+                "the ticket has no contact detail for this channel",
+            ));
+        }
+        changes.answer_channel = Set(c.as_str().to_owned());
+        before.insert(
+            "answer_channel".into(),
+            current.answer_channel.clone().into(),
+        );
+        after.insert("answer_channel".into(), c.as_str().into());
+    }
+    let saved = save(&txn, &current, patch.version, changes).await?;
+    if !after.is_empty() {
+        record_event(
+            &txn,
+            &saved,
+            Some(actor.user_id()),
+            "changed",
+            serde_json::Value::Object(before),
+            serde_json::Value::Object(after),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(view(saved, Access::Full, &tenant_slugs(db).await?))
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    pub kind: NoteKind,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct NoteView {
+    pub id: Uuid,
+    pub kind: NoteKind,
+    /// The tenant whose staff wrote it.
+    pub tenant: String,
+    pub author_id: Uuid,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Adds an internal note or a message to the citizen (a message to the citizen of a ticket
+/// that is not closed marks it answered).
+#[instrument(skip_all, fields(ticket = %id))]
+pub async fn add_note(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: NewNote,
+) -> Result<NoteView> {
+    let body = required("body", &input.body, 20_000)?;
+    let txn = begin_write(db).await?;
+    let current = load_for_work(&txn, actor, id).await?;
+    if current.state == TicketState::Closed.as_str() {
+        return Err(Error::Conflict("the ticket is closed".into()));
+    }
+    let note = ticket_note::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(current.tenant_id),
+        ticket_id: Set(current.id),
+        author_user_id: Set(actor.user_id()),
+        kind: Set(input.kind.as_str().to_owned()),
+        body: Set(body),
+        created_at: Set(now()),
+    }
+    .insert(&txn)
+    .await?;
+    // The history names the note, not its text: internal notes stay with their tenant.
+    record_event(
+        &txn,
+        &current,
+        Some(actor.user_id()),
+        if input.kind == NoteKind::Message {
+            "message_sent"
+        } else {
+            "note_added"
+        },
+        serde_json::Value::Null,
+        serde_json::json!({ "note_id": note.id, "kind": note.kind }),
+    )
+    .await?;
+    if input.kind == NoteKind::Message && current.state != TicketState::Answered.as_str() {
+        let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
+        changes.state = Set(TicketState::Answered.as_str().to_owned());
+        let saved = save(&txn, &current, current.version, changes).await?;
+        record_event(
+            &txn,
+            &saved,
+            Some(actor.user_id()),
+            "changed",
+            serde_json::json!({ "state": current.state }),
+            serde_json::json!({ "state": TicketState::Answered.as_str() }),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    let slugs = tenant_slugs(db).await?;
+    Ok(note_view(note, &slugs))
+}
+
+fn note_view(n: ticket_note::Model, slugs: &Slugs) -> NoteView {
+    NoteView {
+        id: n.id,
+        kind: NoteKind::parse(&n.kind).unwrap_or(NoteKind::Internal),
+        tenant: slugs.get(&n.tenant_id).cloned().unwrap_or_default(),
+        author_id: n.author_user_id,
+        body: n.body,
+        created_at: n.created_at,
+    }
+}
+
+/// The notes the actor may read: messages to the citizen, and internal notes of tenants the
+/// actor may view tickets for.
+pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<NoteView>> {
+    let (t, _) = load_visible(db, actor, id).await?;
+    let slugs = tenant_slugs(db).await?;
+    Ok(ticket_note::Entity::find()
+        .filter(ticket_note::Column::TicketId.eq(t.id))
+        .order_by_asc(ticket_note::Column::CreatedAt)
+        .order_by_asc(ticket_note::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|n| {
+            n.kind == NoteKind::Message.as_str() || actor.may(Permission::ViewTickets, n.tenant_id)
+        })
+        .map(|n| note_view(n, &slugs))
+        .collect())
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCallAttempt {
+    pub outcome: CallOutcome,
+    pub note: Option<String>,
+}
+
+/// Logs a callback attempt. After the tenant's limit of failed attempts the ticket is flagged
+/// so that another channel can be used.
+#[instrument(skip_all, fields(ticket = %id))]
+pub async fn record_call(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: NewCallAttempt,
+) -> Result<TicketView> {
+    let note = bounded("note", input.note.as_deref(), 2000)?;
+    let txn = begin_write(db).await?;
+    let current = load_for_work(&txn, actor, id).await?;
+    if current.answer_channel != AnswerChannel::Callback.as_str() {
+        return Err(Error::Conflict(
+            "the ticket is not answered by callback".into(),
+        ));
+    }
+    if current.state == TicketState::Closed.as_str() {
+        return Err(Error::Conflict("the ticket is closed".into()));
+    }
+    call_attempt::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(current.tenant_id),
+        ticket_id: Set(current.id),
+        agent_user_id: Set(actor.user_id()),
+        outcome: Set(input.outcome.as_str().to_owned()),
+        note: Set(note),
+        created_at: Set(now()),
+    }
+    .insert(&txn)
+    .await?;
+    let tenant = tenant::Entity::find_by_id(current.tenant_id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    let limit = verbund_tenant::settings::TenantSettings::from_json(&tenant.settings)
+        .callback_max_attempts as i32;
+    let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
+    let mut after = serde_json::json!({ "outcome": input.outcome.as_str() });
+    if input.outcome == CallOutcome::Reached {
+        if TicketState::parse(&current.state).is_some_and(|s| s.is_open()) {
+            changes.state = Set(TicketState::Answered.as_str().to_owned());
+            after["state"] = TicketState::Answered.as_str().into();
+        }
+    } else {
+        let failed = current.failed_call_attempts + 1;
+        changes.failed_call_attempts = Set(failed);
+        after["failed_call_attempts"] = failed.into();
+        if failed >= limit && !current.needs_other_channel {
+            changes.needs_other_channel = Set(true);
+            after["needs_other_channel"] = true.into();
+        }
+    }
+    let saved = save(&txn, &current, current.version, changes).await?;
+    record_event(
+        &txn,
+        &saved,
+        Some(actor.user_id()),
+        "call_attempt",
+        serde_json::Value::Null,
+        after,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view(saved, Access::Full, &tenant_slugs(db).await?))
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: Uuid,
+    pub tenant: String,
+    pub actor_id: Option<Uuid>,
+    pub kind: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The whole history of a ticket, across every tenant it passed through.
+pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
+    let (t, _) = load_visible(db, actor, id).await?;
+    let slugs = tenant_slugs(db).await?;
+    Ok(ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(t.id))
+        .order_by_asc(ticket_event::Column::CreatedAt)
+        .order_by_asc(ticket_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| EventView {
+            id: e.id,
+            tenant: slugs.get(&e.tenant_id).cloned().unwrap_or_default(),
+            actor_id: e.actor_user_id,
+            kind: e.kind,
+            before: e.before,
+            after: e.after,
+            created_at: e.created_at,
+        })
+        .collect())
+}
+
+/// Filters of the ticket queue.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TicketQuery {
+    /// Tenant slugs, comma-separated; default: every tenant the user may see.
+    pub tenant: Option<String>,
+    /// States, comma-separated.
+    pub state: Option<String>,
+    /// `me`, `none` or a user id.
+    pub assignee: Option<String>,
+    pub queue: Option<String>,
+    pub at_risk: Option<bool>,
+    pub overdue: Option<bool>,
+    /// `in` (forwarded to the user's tenants) or `out` (forwarded away from them).
+    pub forwarded: Option<String>,
+    /// Text in number, subject, question or citizen name.
+    pub q: Option<String>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1-100, default 50.
+    pub limit: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TicketPage {
+    pub items: Vec<TicketView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn parse_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid)> {
+    let bad = || Error::invalid("cursor", "is not a cursor from this API");
+    let (micros, id) = raw.split_once('~').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let due = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    Ok((due, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// The ticket queue, sorted by `due_at`, with cursor pagination.
+#[instrument(skip_all)]
+pub async fn list_tickets(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: TicketQuery,
+) -> Result<TicketPage> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Error::invalid("limit", "must be 1..=100"));
+    }
+    let visibility = actor.visibility(Permission::ViewTickets);
+    let slugs = tenant_slugs(db).await?;
+    let by_slug: HashMap<&str, Uuid> = slugs.iter().map(|(id, s)| (s.as_str(), *id)).collect();
+
+    let forwarded_from_visible = Query::select()
+        .column(ticket_forward::Column::TicketId)
+        .from(ticket_forward::Entity)
+        .cond_where(visibility.condition(ticket_forward::Column::FromTenantId))
+        .to_owned();
+    let mut cond = Condition::all().add(
+        Condition::any()
+            .add(visibility.condition(ticket::Column::TenantId))
+            .add(visibility.condition(ticket::Column::OriginTenantId))
+            .add(ticket::Column::Id.in_subquery(forwarded_from_visible.clone())),
+    );
+    if let Some(list) = q.tenant.as_deref().filter(|s| !s.is_empty()) {
+        let mut ids = Vec::new();
+        for slug in list.split(',').map(str::trim) {
+            let id = by_slug
+                .get(slug)
+                .ok_or_else(|| Error::invalid("tenant", format!("unknown tenant {slug}")))?;
+            ids.push(*id);
+        }
+        cond = cond.add(ticket::Column::TenantId.is_in(ids));
+    }
+    if let Some(list) = q.state.as_deref().filter(|s| !s.is_empty()) {
+        let mut states = Vec::new();
+        for s in list.split(',').map(str::trim) {
+            let st = TicketState::parse(s)
+                .ok_or_else(|| Error::invalid("state", format!("unknown state {s}")))?;
+            states.push(st.as_str());
+        }
+        cond = cond.add(ticket::Column::State.is_in(states));
+    }
+    match q.assignee.as_deref() {
+        None | Some("") => {}
+        Some("me") => cond = cond.add(ticket::Column::AssigneeUserId.eq(actor.user_id())),
+        Some("none") => cond = cond.add(ticket::Column::AssigneeUserId.is_null()),
+        Some(raw) => {
+            let id = Uuid::parse_str(raw)
+                .map_err(|_| Error::invalid("assignee", "must be me, none or a user id"))?;
+            cond = cond.add(ticket::Column::AssigneeUserId.eq(id));
+        }
+    }
+    if let Some(queue) = q.queue.as_deref().filter(|s| !s.is_empty()) {
+        let queue = parse_queue(queue)
+            .ok_or_else(|| Error::invalid("queue", "must be frontoffice or backoffice:<unit>"))?;
+        cond = cond.add(ticket::Column::Queue.eq(queue));
+    }
+    if let Some(v) = q.at_risk {
+        cond = cond.add(ticket::Column::AtRisk.eq(v));
+    }
+    if let Some(v) = q.overdue {
+        cond = cond.add(ticket::Column::Overdue.eq(v));
+    }
+    match q.forwarded.as_deref() {
+        None | Some("") => {}
+        Some("in") => {
+            cond = cond
+                .add(visibility.condition(ticket::Column::TenantId))
+                .add(ticket::Column::ForwardState.is_in([
+                    ForwardState::Pending.as_str(),
+                    ForwardState::Accepted.as_str(),
+                ]));
+        }
+        Some("out") => {
+            cond = cond.add(ticket::Column::Id.in_subquery(forwarded_from_visible));
+            if let Some(tenants) = visibility.tenants() {
+                cond = cond.add(ticket::Column::TenantId.is_not_in(tenants.iter().copied()));
+            }
+        }
+        Some(_) => return Err(Error::invalid("forwarded", "must be in or out")),
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if text.chars().count() > 200 {
+            return Err(Error::invalid("q", "must have at most 200 characters"));
+        }
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let like = |col: ticket::Column| {
+            Expr::expr(Func::lower(Expr::col(col)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        cond = cond.add(
+            Condition::any()
+                .add(like(ticket::Column::Number))
+                .add(like(ticket::Column::Subject))
+                .add(like(ticket::Column::Question))
+                .add(like(ticket::Column::CitizenName)),
+        );
+    }
+    if let Some(raw) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
+        let (due, id) = parse_cursor(raw)?;
+        cond = cond.add(
+            Condition::any().add(ticket::Column::DueAt.gt(due)).add(
+                Condition::all()
+                    .add(ticket::Column::DueAt.eq(due))
+                    .add(ticket::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let mut rows = ticket::Entity::find()
+        .filter(cond)
+        .order_by_asc(ticket::Column::DueAt)
+        .order_by_asc(ticket::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|t| format!("{}~{}", t.due_at.timestamp_micros(), t.id))
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for t in rows {
+        let access = if visibility.contains(t.tenant_id) {
+            Access::Full
+        } else {
+            Access::Forwarder
+        };
+        items.push(view(t, access, &slugs));
+    }
+    Ok(TicketPage { items, next_cursor })
+}

@@ -1,0 +1,755 @@
+//! Contacts, tickets, forwarding, optimistic locking and the service calendar.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem};
+
+fn callback_ticket(subject: &str) -> Value {
+    json!({
+        "subject": subject,
+        "question": "Welche Unterlagen brauche ich für den neuen Personalausweis?",
+        "citizen": {"name": "Erika Mustermann", "phone": "+49 261 123456"},
+        "answer_channel": "callback",
+        "callback_windows": [{"from": "2026-12-01T08:00:00Z", "to": "2026-12-01T10:00:00Z"}]
+    })
+}
+
+async fn unsolved_contact(app: &TestApp, token: &str, tenant: &str, subject: &str) -> Value {
+    let resp = app
+        .post(
+            token,
+            "/api/v1/contacts",
+            &json!({
+                "tenant": tenant, "channel": "phone", "solved": false, "duration_seconds": 240,
+                "topic": "Personalausweis", "ticket": callback_ticket(subject)
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body: Value = resp.json().await.unwrap();
+    body["ticket"].clone()
+}
+
+async fn contacts_are_logged_and_unsolved_ones_open_numbered_tickets(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    let resp = app
+        .post(&agent, "/api/v1/contacts", &json!({
+            "tenant": "stadt-trier", "channel": "phone", "solved": true, "duration_seconds": 95, "topic": "Öffnungszeiten"
+        }))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["solved"], true);
+    assert!(body["ticket"].is_null());
+    assert_eq!(app.count("tickets").await, 0);
+
+    let first = unsolved_contact(&app, &agent, "stadt-trier", "Personalausweis").await;
+    let second = unsolved_contact(&app, &agent, "kreis-trier-saarburg", "Kfz-Zulassung").await;
+    let third = unsolved_contact(&app, &agent, "stadt-trier", "Meldebescheinigung").await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(first["number"], format!("TR-{year}-000001"));
+    assert_eq!(second["number"], format!("TS-{year}-000001"));
+    assert_eq!(third["number"], format!("TR-{year}-000002"));
+    assert_eq!(first["state"], "new");
+    assert_eq!(first["tenant"], "stadt-trier");
+    assert_eq!(first["citizen"]["phone"], "+49 261 123456");
+    assert_eq!(first["access"], "full");
+    assert_eq!(app.count("contacts").await, 4);
+    assert_eq!(app.count("tickets").await, 3);
+    // The due date is the calendar's answer for the arrival.
+    let created = first["created_at"].as_str().unwrap();
+    let due: Value = app
+        .client
+        .get(app.url("/api/v1/tenants/stadt-trier/calendar/due"))
+        .query(&[("from", created)])
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["due_at"], first["due_at"]);
+    // History has the creation.
+    let id = first["id"].as_str().unwrap();
+    let history: Value = app
+        .get(&agent, &format!("/api/v1/tickets/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history[0]["kind"], "created");
+    assert_eq!(history[0]["after"]["number"], first["number"]);
+}
+
+async fn contacts_refuse_bad_input_and_wrong_roles(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    let editor = app.token("editor@stadt-trier.demo").await;
+    let resp = app
+        .post(&agent, "/api/v1/contacts", &json!({"tenant": "stadt-trier", "channel": "phone", "solved": false, "duration_seconds": 10}))
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let mut no_phone = callback_ticket("x");
+    no_phone["citizen"]["phone"] = Value::Null;
+    let resp = app
+        .post(&agent, "/api/v1/contacts", &json!({"tenant": "stadt-trier", "channel": "phone", "solved": false, "duration_seconds": 10, "ticket": no_phone}))
+        .await;
+    let body = assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    assert_eq!(body["field"], "citizen.phone");
+    let resp = app
+        .post(&agent, "/api/v1/contacts", &json!({"tenant": "stadt-trier", "channel": "fax", "solved": true, "duration_seconds": 10}))
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "invalid-body").await;
+    let resp = app
+        .post(&agent, "/api/v1/contacts", &json!({"tenant": "gibt-es-nicht", "channel": "phone", "solved": true, "duration_seconds": 10}))
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let resp = app
+        .post(&editor, "/api/v1/contacts", &json!({"tenant": "stadt-trier", "channel": "phone", "solved": true, "duration_seconds": 10}))
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("contacts").await, 0);
+    assert_eq!(app.count("tickets").await, 0);
+    assert_eq!(app.count("ticket_counters").await, 0);
+}
+
+async fn tickets_of_other_tenants_stay_invisible(app: TestApp) {
+    let koblenz = app.token("agent@sc-koblenz.demo").await;
+    let ticket = unsolved_contact(&app, &koblenz, "stadt-koblenz", "Wohnsitz anmelden").await;
+    let id = ticket["id"].as_str().unwrap();
+    let version = ticket["version"].as_i64().unwrap();
+    for who in [
+        "agent@sc-mainz.demo",
+        "responder@stadt-mainz.demo",
+        "admin@stadt-mainz.demo",
+        "agent@sc-trier.demo",
+    ] {
+        let token = app.token(who).await;
+        assert_problem(
+            app.get(&token, &format!("/api/v1/tickets/{id}")).await,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+        assert_problem(
+            app.get(&token, &format!("/api/v1/tickets/{id}/history"))
+                .await,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+        assert_problem(
+            app.get(&token, &format!("/api/v1/tickets/{id}/notes"))
+                .await,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+        let resp = app
+            .patch(
+                &token,
+                &format!("/api/v1/tickets/{id}"),
+                &json!({"version": version, "state": "closed"}),
+            )
+            .await;
+        assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+        let resp = app
+            .post(
+                &token,
+                &format!("/api/v1/tickets/{id}/notes"),
+                &json!({"kind": "internal", "body": "fremd"}),
+            )
+            .await;
+        assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+        let resp = app
+            .post(
+                &token,
+                &format!("/api/v1/tickets/{id}/forward"),
+                &json!({"tenant": "stadt-mainz", "reason": "x", "version": version}),
+            )
+            .await;
+        assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+        let list: Value = app
+            .get(&token, "/api/v1/tickets")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["items"], json!([]), "{who}");
+        let resp = app
+            .post(
+                &token,
+                "/api/v1/tenants/stadt-koblenz/tickets",
+                &callback_ticket("fremd"),
+            )
+            .await;
+        assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    // Wrong role inside the tenant: the editor may not work tickets.
+    let editor = app.token("editor@stadt-koblenz.demo").await;
+    let resp = app
+        .patch(
+            &editor,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": version, "state": "closed"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let admin = app.token("admin@stadt-koblenz.demo").await;
+    let resp = app
+        .patch(
+            &admin,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": version, "state": "closed"}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    // Nothing changed.
+    let after: Value = app
+        .get(&koblenz, &format!("/api/v1/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, ticket);
+    assert_eq!(app.count("tickets").await, 1);
+    assert_eq!(app.count("ticket_notes").await, 0);
+    assert_eq!(app.count("ticket_forwards").await, 0);
+    assert_eq!(app.count("ticket_events").await, 1);
+}
+
+async fn concurrent_edits_lose_with_409(app: TestApp) {
+    let agent = app.token("agent@sc-mainz.demo").await;
+    let ticket = unsolved_contact(&app, &agent, "stadt-mainz", "Elterngeld").await;
+    let id = ticket["id"].as_str().unwrap();
+    let v = ticket["version"].as_i64().unwrap();
+    let me: Value = app.get(&agent, "/api/v1/me").await.json().await.unwrap();
+    let first = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": v, "state": "in_progress", "assignee_id": me["id"]}),
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["version"], v + 1);
+    assert_eq!(first["assignee_id"], me["id"]);
+    let second = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": v, "state": "closed"}),
+        )
+        .await;
+    assert_problem(second, StatusCode::CONFLICT, "conflict").await;
+    let now: Value = app
+        .get(&agent, &format!("/api/v1/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["state"], "in_progress");
+    assert_eq!(now["version"], v + 1);
+    // An assignee who does not work Mainz tickets is refused.
+    let other = app
+        .user_id("stadt-koblenz", "responder@stadt-koblenz.demo")
+        .await;
+    let resp = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": v + 1, "assignee_id": other}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    // Closed is final.
+    let resp = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": v + 1, "state": "closed"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": v + 2, "state": "in_progress"}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    let history: Value = app
+        .get(&agent, &format!("/api/v1/tickets/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "changed", "changed"]);
+    assert_eq!(history[1]["before"]["state"], "new");
+    assert_eq!(history[1]["after"]["state"], "in_progress");
+}
+
+async fn forwarding_to_another_tenant_keeps_the_deadline_and_the_trail(app: TestApp) {
+    let koblenz = app.token("agent@sc-koblenz.demo").await;
+    let mainz = app.token("responder@stadt-mainz.demo").await;
+    let ticket =
+        unsolved_contact(&app, &koblenz, "stadt-koblenz", "Anwohnerparkausweis Mainz").await;
+    let id = ticket["id"].as_str().unwrap();
+    let resp = app
+        .post(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}/forward"),
+            &json!({
+                "tenant": "stadt-mainz", "reason": "Wohnsitz in Mainz", "version": ticket["version"]
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let fwd: Value = resp.json().await.unwrap();
+    assert_eq!(fwd["tenant"], "stadt-mainz");
+    assert_eq!(fwd["origin_tenant"], "stadt-koblenz");
+    assert_eq!(fwd["forward_state"], "pending");
+    assert_eq!(
+        fwd["due_at"], ticket["due_at"],
+        "the deadline does not reset"
+    );
+    assert_eq!(fwd["number"], ticket["number"]);
+    assert_eq!(fwd["access"], "forwarder");
+    assert!(fwd["citizen"].is_null() && fwd["question"].is_null());
+
+    // Mainz sees it in its queue as forwarded in, with the full question.
+    let inbox: Value = app
+        .get(&mainz, "/api/v1/tickets?forwarded=in")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"][0]["id"], id);
+    assert_eq!(inbox["items"][0]["question"], ticket["question"]);
+    let outbox: Value = app
+        .get(&koblenz, "/api/v1/tickets?forwarded=out")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox["items"][0]["id"], id);
+    assert_eq!(outbox["items"][0]["access"], "forwarder");
+    // Koblenz can no longer work it.
+    let resp = app
+        .post(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}/notes"),
+            &json!({"kind": "internal", "body": "x"}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tickets/{id}/accept"),
+            &json!({"version": fwd["version"]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let accepted: Value = resp.json().await.unwrap();
+    assert_eq!(accepted["forward_state"], "accepted");
+    // Mainz writes an internal note and answers the citizen.
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tickets/{id}/notes"),
+            &json!({"kind": "internal", "body": "Rückfrage Straßenverkehrsamt intern"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tickets/{id}/notes"),
+            &json!({"kind": "message", "body": "Den Ausweis erhalten Sie im Bürgeramt Mainz."}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+
+    // Koblenz sees the state and the answer, not Mainz's internal note.
+    let seen: Value = app
+        .get(&koblenz, &format!("/api/v1/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["state"], "answered");
+    let notes: Value = app
+        .get(&koblenz, &format!("/api/v1/tickets/{id}/notes"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes.as_array().unwrap().len(), 1);
+    assert_eq!(notes[0]["kind"], "message");
+    let mainz_notes: Value = app
+        .get(&mainz, &format!("/api/v1/tickets/{id}/notes"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mainz_notes.as_array().unwrap().len(), 2);
+    // The history shows the whole chain, for both.
+    for token in [&koblenz, &mainz] {
+        let history: Value = app
+            .get(token, &format!("/api/v1/tickets/{id}/history"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "created",
+                "forwarded",
+                "forward_accepted",
+                "note_added",
+                "message_sent",
+                "changed"
+            ]
+        );
+        assert_eq!(history[1]["before"]["tenant"], "stadt-koblenz");
+        assert_eq!(history[1]["after"]["tenant"], "stadt-mainz");
+        assert_eq!(history[1]["after"]["reason"], "Wohnsitz in Mainz");
+        assert!(
+            history[3]["after"].get("body").is_none(),
+            "note text stays out of the history"
+        );
+    }
+    // A third tenant sees nothing.
+    let trier = app.token("agent@sc-trier.demo").await;
+    assert_eq!(
+        app.get(&trier, &format!("/api/v1/tickets/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn a_receiver_can_return_a_forwarded_ticket(app: TestApp) {
+    let koblenz = app.token("agent@sc-koblenz.demo").await;
+    let mainz = app.token("agent@sc-mainz.demo").await;
+    let ticket = unsolved_contact(&app, &koblenz, "stadt-koblenz", "Hundesteuer").await;
+    let id = ticket["id"].as_str().unwrap();
+    let fwd: Value = app
+        .post(&koblenz, &format!("/api/v1/tickets/{id}/forward"), &json!({"tenant": "stadt-mainz", "reason": "Hund in Mainz gemeldet", "version": ticket["version"]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tickets/{id}/return"),
+            &json!({"version": fwd["version"]}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tickets/{id}/return"),
+            &json!({"version": fwd["version"], "reason": "Hund ist in Koblenz gemeldet"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let back: Value = app
+        .get(&koblenz, &format!("/api/v1/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["tenant"], "stadt-koblenz");
+    assert_eq!(back["forward_state"], "returned");
+    assert_eq!(back["access"], "full");
+    assert_eq!(back["due_at"], ticket["due_at"]);
+    let history: Value = app
+        .get(&koblenz, &format!("/api/v1/tickets/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history.as_array().unwrap().last().unwrap()["after"]["reason"],
+        "Hund ist in Koblenz gemeldet"
+    );
+    // Mainz returned it as not its matter: it keeps no access to the citizen's question.
+    assert_problem(
+        app.get(&mainz, &format!("/api/v1/tickets/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+}
+
+async fn forwarding_refuses_unknown_inactive_and_closed(app: TestApp) {
+    let koblenz = app.token("agent@sc-koblenz.demo").await;
+    let ticket = unsolved_contact(&app, &koblenz, "stadt-koblenz", "Sperrmüll").await;
+    let id = ticket["id"].as_str().unwrap();
+    let v = ticket["version"].clone();
+    let resp = app
+        .post(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}/forward"),
+            &json!({"tenant": "gibt-es-nicht", "reason": "x", "version": v}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let op = app.token("operator@verbund.demo").await;
+    assert_eq!(
+        app.patch(
+            &op,
+            "/api/v1/tenants/stadt-mainz",
+            &json!({"active": false})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let resp = app
+        .post(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}/forward"),
+            &json!({"tenant": "stadt-mainz", "reason": "x", "version": v}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let resp = app
+        .post(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}/forward"),
+            &json!({"tenant": "stadt-trier", "reason": " ", "version": v}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let closed: Value = app
+        .patch(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"version": v, "state": "closed"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .post(
+            &koblenz,
+            &format!("/api/v1/tickets/{id}/forward"),
+            &json!({"tenant": "stadt-trier", "reason": "x", "version": closed["version"]}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(app.count("ticket_forwards").await, 0);
+    let now: Value = app
+        .get(&koblenz, &format!("/api/v1/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["tenant"], "stadt-koblenz");
+}
+
+async fn forwarding_to_a_back_office_unit(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    let ticket = unsolved_contact(&app, &agent, "stadt-trier", "Gewerbeanmeldung").await;
+    let id = ticket["id"].as_str().unwrap();
+    let resp = app
+        .post(&agent, &format!("/api/v1/tickets/{id}/forward"), &json!({"queue": "backoffice:gewerbeamt", "reason": "Fachfrage", "version": ticket["version"]}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["tenant"], "stadt-trier");
+    assert_eq!(body["queue"], "backoffice:gewerbeamt");
+    assert_eq!(body["state"], "waiting_backoffice");
+    assert_eq!(body["due_at"], ticket["due_at"]);
+    let queue: Value = app
+        .get(&agent, "/api/v1/tickets?queue=backoffice:gewerbeamt")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
+}
+
+async fn an_agent_answering_for_another_tenant_forwards_automatically(app: TestApp) {
+    let koblenz = app.token("agent@sc-koblenz.demo").await;
+    let resp = app
+        .post(&koblenz, "/api/v1/contacts", &json!({
+            "tenant": "stadt-mainz", "channel": "phone", "solved": false, "duration_seconds": 300,
+            "ticket": callback_ticket("Bewohnerparken Mainz")
+        }))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["tenant"], "stadt-mainz");
+    let ticket = &body["ticket"];
+    assert_eq!(ticket["tenant"], "stadt-mainz");
+    assert_eq!(ticket["origin_tenant"], "stadt-koblenz");
+    assert_eq!(ticket["forward_state"], "pending");
+    assert!(ticket["number"].as_str().unwrap().starts_with("KO-"));
+    let mainz = app.token("agent@sc-mainz.demo").await;
+    let inbox: Value = app
+        .get(&mainz, "/api/v1/tickets?forwarded=in")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"][0]["id"], ticket["id"]);
+    // A solved contact about another tenant is just logged.
+    let resp = app
+        .post(&koblenz, "/api/v1/contacts", &json!({"tenant": "stadt-trier", "channel": "phone", "solved": true, "duration_seconds": 60}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(app.count("contacts").await, 2);
+}
+
+async fn failed_callbacks_flag_the_ticket_for_another_channel(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    let ticket = unsolved_contact(&app, &agent, "stadt-trier", "Bewohnerparken").await;
+    let id = ticket["id"].as_str().unwrap();
+    let mut last = Value::Null;
+    for outcome in ["not_reached", "mailbox", "not_reached"] {
+        let resp = app
+            .post(
+                &agent,
+                &format!("/api/v1/tickets/{id}/call-attempts"),
+                &json!({"outcome": outcome}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        last = resp.json().await.unwrap();
+    }
+    assert_eq!(last["failed_call_attempts"], 3);
+    assert_eq!(last["needs_other_channel"], true);
+    let resp = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{id}/call-attempts"),
+            &json!({"outcome": "reached", "note": "erreicht"}),
+        )
+        .await;
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done["state"], "answered");
+    assert_eq!(app.count("call_attempts").await, 4);
+}
+
+async fn the_queue_pages_by_due_date(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    for s in ["eins", "zwei", "drei"] {
+        unsolved_contact(&app, &agent, "stadt-trier", s).await;
+    }
+    let page1: Value = app
+        .get(&agent, "/api/v1/tickets?limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page1["items"].as_array().unwrap().len(), 2);
+    let cursor = page1["next_cursor"].as_str().unwrap();
+    let page2: Value = app
+        .client
+        .get(app.url("/api/v1/tickets"))
+        .query(&[("limit", "2"), ("cursor", cursor)])
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page2["items"].as_array().unwrap().len(), 1);
+    assert!(page2["next_cursor"].is_null());
+    let subjects: Vec<&str> = page1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(page2["items"].as_array().unwrap())
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["eins", "zwei", "drei"]);
+    let found: Value = app
+        .get(&agent, "/api/v1/tickets?q=ZWEI")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let resp = app.get(&agent, "/api/v1/tickets?cursor=kaputt").await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let resp = app.get(&agent, "/api/v1/tickets?limit=1000").await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let resp = app.get(&agent, "/api/v1/tickets?sort=wild").await;
+    assert_problem(resp, StatusCode::BAD_REQUEST, "invalid-query").await;
+}
+
+async fn the_calendar_tells_when_the_answer_is_due(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    for (from, due) in [
+        ("2026-04-02T10:00:00Z", "2026-04-07T10:00:00Z"), // Thu 12:00 before Easter → Tue 12:00
+        ("2026-11-16T14:00:00Z", "2026-11-17T14:00:00Z"), // Mon 15:00 → Tue 15:00
+        ("2026-11-21T10:00:00Z", "2026-11-23T17:00:00Z"), // Sat 11:00 → Mon 18:00
+    ] {
+        let body: Value = app
+            .client
+            .get(app.url("/api/v1/tenants/stadt-trier/calendar/due"))
+            .query(&[("from", from)])
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let got = chrono::DateTime::parse_from_rfc3339(body["due_at"].as_str().unwrap()).unwrap();
+        let want = chrono::DateTime::parse_from_rfc3339(due).unwrap();
+        assert_eq!(got, want, "from {from}");
+    }
+    let resp = app
+        .get(&agent, "/api/v1/tenants/stadt-koblenz/calendar/due")
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    let resp = app
+        .get(
+            &agent,
+            "/api/v1/tenants/stadt-trier/calendar/due?from=gestern",
+        )
+        .await;
+    assert_problem(resp, StatusCode::BAD_REQUEST, "invalid-query").await;
+}
+
+crate::both_backends!(
+    contacts_are_logged_and_unsolved_ones_open_numbered_tickets,
+    contacts_refuse_bad_input_and_wrong_roles,
+    tickets_of_other_tenants_stay_invisible,
+    concurrent_edits_lose_with_409,
+    forwarding_to_another_tenant_keeps_the_deadline_and_the_trail,
+    a_receiver_can_return_a_forwarded_ticket,
+    forwarding_refuses_unknown_inactive_and_closed,
+    forwarding_to_a_back_office_unit,
+    an_agent_answering_for_another_tenant_forwards_automatically,
+    failed_callbacks_flag_the_ticket_for_another_channel,
+    the_queue_pages_by_due_date,
+    the_calendar_tells_when_the_answer_is_due,
+);
