@@ -129,7 +129,7 @@ impl MigrationTrait for Migration {
                 .col(string_len(Tenants::Ags, 12))
                 .col(string_len(Tenants::State, 2))
                 .col(string_len(Tenants::TimeZone, 64))
-                .col(string_len(Tenants::TicketPrefix, 8))
+                .col(string_len_uniq(Tenants::TicketPrefix, 8))
                 .col(json(Tenants::Settings))
                 .col(boolean(Tenants::Active))
                 .col(timestamp_with_time_zone(Tenants::CreatedAt))

@@ -170,12 +170,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        // The number is unique per origin tenant (it stays when a ticket is forwarded).
+        // Ticket prefixes are unique per tenant, so a number names one ticket in the Verbund;
+        // it stays when the ticket is forwarded.
         m.create_index(
             Index::create()
-                .name("uq_tickets_origin_number")
+                .name("uq_tickets_number")
                 .table(Tickets::Table)
-                .col(Tickets::OriginTenantId)
                 .col(Tickets::Number)
                 .unique()
                 .to_owned(),

@@ -739,6 +739,149 @@ async fn the_calendar_tells_when_the_answer_is_due(app: TestApp) {
     assert_problem(resp, StatusCode::BAD_REQUEST, "invalid-query").await;
 }
 
+async fn tickets_are_addressed_by_number(app: TestApp) {
+    let agent = app.token("agent@sc-koblenz.demo").await;
+    let ticket = unsolved_contact(&app, &agent, "stadt-koblenz", "Urkunde").await;
+    let number = ticket["number"].as_str().unwrap();
+    let by_number: Value = app
+        .get(&agent, &format!("/api/v1/tickets/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_number["id"], ticket["id"]);
+    let resp = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{number}/messages"),
+            &json!({"body": "Die Urkunde liegt ab Montag bereit."}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let answered: Value = app
+        .get(&agent, &format!("/api/v1/tickets/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answered["state"], "answered");
+    let resp = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{number}/close"),
+            &json!({"version": answered["version"]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let closed: Value = resp.json().await.unwrap();
+    assert_eq!(closed["state"], "closed");
+    assert!(closed["closed_at"].is_string());
+    let list: Value = app
+        .get(&agent, "/api/v1/tenants/stadt-koblenz/tickets")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let mainz = app.token("agent@sc-mainz.demo").await;
+    assert_problem(
+        app.get(&mainz, "/api/v1/tenants/stadt-koblenz/tickets")
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.get(&mainz, &format!("/api/v1/tickets/{number}")).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.get(&agent, "/api/v1/tickets/KO-2026-999999").await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    // Ticket prefixes are unique, so numbers are too.
+    let op = app.token("operator@verbund.demo").await;
+    let resp = app
+        .post(&op, "/api/v1/tenants", &json!({"slug": "stadt-konz", "name": "Stadt Konz", "ags": "07235070", "ticket_prefix": "KO"}))
+        .await;
+    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+}
+
+async fn service_hours_and_closing_days_are_tenant_settings(app: TestApp) {
+    let admin = app.token("admin@stadt-trier.demo").await;
+    let resp = app
+        .patch(
+            &admin,
+            "/api/v1/tenants/stadt-trier",
+            &json!({"settings": {"service_hours": {
+                "mon": [{"start": "08:00", "end": "12:00"}, {"start": "11:00", "end": "13:00"}]
+            }}}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    let day = json!([{"start": "08:00", "end": "18:00"}]);
+    let resp = app
+        .patch(
+            &admin,
+            "/api/v1/tenants/stadt-trier",
+            &json!({"settings": {"service_hours": {
+                "mon": day, "tue": day, "wed": day, "thu": day, "fri": day,
+                "sat": [{"start": "08:00", "end": "12:00"}]
+            }}}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let due = |app: &TestApp, token: String| {
+        let req = app
+            .client
+            .get(app.url("/api/v1/tenants/stadt-trier/calendar/due"))
+            .query(&[("from", "2026-11-21T10:00:00Z")])
+            .bearer_auth(token);
+        async move {
+            let body: Value = req.send().await.unwrap().json().await.unwrap();
+            chrono::DateTime::parse_from_rfc3339(body["due_at"].as_str().unwrap()).unwrap()
+        }
+    };
+    // Saturday 11:00: one hour on Saturday, nine on Monday.
+    assert_eq!(
+        due(&app, admin.clone()).await,
+        chrono::DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z").unwrap()
+    );
+    let resp = app
+        .patch(
+            &admin,
+            "/api/v1/tenants/stadt-trier",
+            &json!({"settings": {"closing_days": ["2026-11-23"]}}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        due(&app, admin.clone()).await,
+        chrono::DateTime::parse_from_rfc3339("2026-11-24T16:00:00Z").unwrap()
+    );
+    // Another tenant's calendar is untouched.
+    let agent = app.token("agent@sc-trier.demo").await;
+    let body: Value = app
+        .client
+        .get(app.url("/api/v1/tenants/kreis-trier-saarburg/calendar/due"))
+        .query(&[("from", "2026-11-21T10:00:00Z")])
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(body["due_at"].as_str().unwrap()).unwrap(),
+        chrono::DateTime::parse_from_rfc3339("2026-11-23T17:00:00Z").unwrap()
+    );
+}
+
 crate::both_backends!(
     contacts_are_logged_and_unsolved_ones_open_numbered_tickets,
     contacts_refuse_bad_input_and_wrong_roles,
@@ -752,4 +895,6 @@ crate::both_backends!(
     failed_callbacks_flag_the_ticket_for_another_channel,
     the_queue_pages_by_due_date,
     the_calendar_tells_when_the_answer_is_due,
+    tickets_are_addressed_by_number,
+    service_hours_and_closing_days_are_tenant_settings,
 );

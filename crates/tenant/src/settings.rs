@@ -16,8 +16,8 @@ pub struct TenantSettings {
     pub receipts_per_sender_per_hour: u32,
     /// Largest attachment kept from inbound mail, in bytes.
     pub max_attachment_bytes: u64,
-    /// Days after closing a ticket before its personal data is erased.
-    pub retention_days: u32,
+    /// Days after closing a ticket before the citizen's personal data is anonymised.
+    pub anonymize_after_days: u32,
     /// Service hours of the 115 line for this tenant (default Mon–Fri 08:00–18:00).
     pub service_hours: crate::calendar::WeeklyHours,
     /// Extra closing days besides the state's public holidays.
@@ -33,7 +33,7 @@ impl Default for TenantSettings {
             callback_max_attempts: 3,
             receipts_per_sender_per_hour: 5,
             max_attachment_bytes: 10 * 1024 * 1024,
-            retention_days: 90,
+            anonymize_after_days: 30,
             service_hours: crate::calendar::WeeklyHours::default(),
             closing_days: Vec::new(),
         }
@@ -70,11 +70,23 @@ impl TenantSettings {
                 "must be at most 100 MiB",
             ));
         }
-        if !(1..=3650).contains(&self.retention_days) {
+        if !(1..=3650).contains(&self.anonymize_after_days) {
             return Err(Error::invalid(
-                "settings.retention_days",
+                "settings.anonymize_after_days",
                 "must be 1..=3650",
             ));
+        }
+        self.service_hours
+            .validate()
+            .map_err(|e| Error::invalid("settings.service_hours", e.to_string()))?;
+        if self.service_hours.is_always_closed() {
+            return Err(Error::invalid(
+                "settings.service_hours",
+                "must have service hours on at least one day",
+            ));
+        }
+        if self.closing_days.len() > 366 {
+            return Err(Error::invalid("settings.closing_days", "at most 366 days"));
         }
         Ok(())
     }

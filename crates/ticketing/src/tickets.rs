@@ -411,6 +411,23 @@ pub async fn create_ticket(
     Ok(view(model, Access::Full, &tenant_slugs(db).await?))
 }
 
+/// Finds a ticket's id by its number (`KO-2026-000123`) or id. Visibility is checked by the
+/// function that then loads it; an unknown key is 404 like an invisible one.
+pub async fn resolve(db: &impl ConnectionTrait, key: &str) -> Result<Uuid> {
+    if let Ok(id) = Uuid::parse_str(key) {
+        return Ok(id);
+    }
+    if key.len() > 32 {
+        return Err(Error::NotFound("ticket"));
+    }
+    ticket::Entity::find()
+        .filter(ticket::Column::Number.eq(key))
+        .one(db)
+        .await?
+        .map(|t| t.id)
+        .ok_or(Error::NotFound("ticket"))
+}
+
 /// Whether the actor can see the ticket, and how much of it.
 pub(crate) async fn access_to(
     db: &impl ConnectionTrait,

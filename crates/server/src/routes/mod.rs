@@ -42,7 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(users::get)
                         .patch(users::update),
                 )
-                .service(web::resource("/tenants/{slug}/tickets").post(tickets::create))
+                .service(
+                    web::resource("/tenants/{slug}/tickets")
+                        .get(tickets::list_for_tenant)
+                        .post(tickets::create),
+                )
                 .route("/tenants/{slug}/calendar/due", web::get().to(calendar::due))
                 .route("/contacts", web::post().to(contacts::create))
                 .route("/tickets", web::get().to(tickets::list))
@@ -63,6 +67,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/tickets/{id}/history", web::get().to(tickets::history))
                 .route("/tickets/{id}/forward", web::post().to(tickets::forward))
                 .route("/tickets/{id}/accept", web::post().to(tickets::accept))
+                .route(
+                    "/tickets/{id}/messages",
+                    web::post().to(tickets::add_message),
+                )
+                .route("/tickets/{id}/close", web::post().to(tickets::close))
                 .route(
                     "/tickets/{id}/return",
                     web::post().to(tickets::return_ticket),

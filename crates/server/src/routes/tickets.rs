@@ -5,12 +5,13 @@ use verbund_ticketing::tickets::{
     TicketQuery, TicketView,
 };
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Auth, record_tenant};
 use crate::state::AppState;
 
-fn ticket_id(raw: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found("ticket"))
+/// Resolves the `{ticket}` path segment: a ticket number or id.
+async fn key(state: &AppState, raw: &str) -> ApiResult<uuid::Uuid> {
+    Ok(tickets::resolve(&state.db, raw).await?)
 }
 
 /// Open a ticket for a tenant directly (e.g. from a letter).
@@ -49,7 +50,7 @@ pub async fn list(
 }
 
 /// One ticket.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tickets/{ticket}", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = TicketView),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -58,13 +59,13 @@ pub async fn get(
     Auth(actor): Auth,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let view = tickets::get_ticket(&state.db, &actor, ticket_id(&id)?).await?;
+    let view = tickets::get_ticket(&state.db, &actor, key(&state, &id).await?).await?;
     record_tenant(&view.tenant);
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// Change a ticket. Send the `version` you read; a stale one gives 409.
-#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = TicketPatch, responses(
+#[utoipa::path(patch, path = "/api/v1/tickets/{ticket}", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = TicketPatch, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -77,13 +78,18 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<TicketPatch>,
 ) -> ApiResult<HttpResponse> {
-    let view =
-        tickets::update_ticket(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?;
+    let view = tickets::update_ticket(
+        &state.db,
+        &actor,
+        key(&state, &id).await?,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// The notes the user may read: messages to the citizen, and the own tenants' internal notes.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tickets/{ticket}/notes", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = [NoteView]),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -92,11 +98,12 @@ pub async fn notes(
     Auth(actor): Auth,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(tickets::list_notes(&state.db, &actor, ticket_id(&id)?).await?))
+    Ok(HttpResponse::Ok()
+        .json(tickets::list_notes(&state.db, &actor, key(&state, &id).await?).await?))
 }
 
 /// Add an internal note or a message to the citizen.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = NewNote, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/notes", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewNote, responses(
     (status = 201, body = NoteView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -108,12 +115,18 @@ pub async fn add_note(
     id: web::Path<String>,
     body: web::Json<NewNote>,
 ) -> ApiResult<HttpResponse> {
-    let note = tickets::add_note(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?;
+    let note = tickets::add_note(
+        &state.db,
+        &actor,
+        key(&state, &id).await?,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(note))
 }
 
 /// Log a callback attempt: reached, not reached, mailbox.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/call-attempts", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = NewCallAttempt, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/call-attempts", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewCallAttempt, responses(
     (status = 201, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -125,12 +138,18 @@ pub async fn call_attempt(
     id: web::Path<String>,
     body: web::Json<NewCallAttempt>,
 ) -> ApiResult<HttpResponse> {
-    let view = tickets::record_call(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?;
+    let view = tickets::record_call(
+        &state.db,
+        &actor,
+        key(&state, &id).await?,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
 /// The whole history of a ticket.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tickets/{ticket}/history", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = [EventView]),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -139,11 +158,14 @@ pub async fn history(
     Auth(actor): Auth,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(tickets::history(&state.db, &actor, ticket_id(&id)?).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(tickets::history(&state.db, &actor, key(&state, &id).await?).await?),
+    )
 }
 
 /// Forward a ticket to another tenant or to a back-office unit; the due date stays.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/forward", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ForwardRequest, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/forward", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardRequest, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -156,12 +178,19 @@ pub async fn forward(
     id: web::Path<String>,
     body: web::Json<ForwardRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(forward::forward(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        forward::forward(
+            &state.db,
+            &actor,
+            key(&state, &id).await?,
+            body.into_inner(),
+        )
+        .await?,
+    ))
 }
 
 /// Accept a ticket forwarded to the user's tenant.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/accept", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ForwardDecision, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/accept", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -172,12 +201,19 @@ pub async fn accept(
     id: web::Path<String>,
     body: web::Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(forward::accept(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        forward::accept(
+            &state.db,
+            &actor,
+            key(&state, &id).await?,
+            body.into_inner(),
+        )
+        .await?,
+    ))
 }
 
 /// Return a forwarded ticket to the tenant it came from, with a reason.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/return", tag = "tickets", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ForwardDecision, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/return", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -189,6 +225,91 @@ pub async fn return_ticket(
     id: web::Path<String>,
     body: web::Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        forward::return_ticket(
+            &state.db,
+            &actor,
+            key(&state, &id).await?,
+            body.into_inner(),
+        )
+        .await?,
+    ))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// The answer to the citizen.
+    pub body: String,
+}
+
+/// Answer the citizen: a message on the ticket, which marks it answered.
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/messages", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number or id")), request_body = NewMessage, responses(
+    (status = 201, body = NoteView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn add_message(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<NewMessage>,
+) -> ApiResult<HttpResponse> {
+    let note = NewNote {
+        kind: verbund_ticketing::model::NoteKind::Message,
+        body: body.into_inner().body,
+    };
+    let view = tickets::add_note(&state.db, &actor, key(&state, &id).await?, note).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    pub version: i32,
+}
+
+/// Close a ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/close", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number or id")), request_body = CloseRequest, responses(
+    (status = 200, body = TicketView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn close(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<String>,
+    body: web::Json<CloseRequest>,
+) -> ApiResult<HttpResponse> {
+    let patch = TicketPatch {
+        version: body.version,
+        state: Some(verbund_ticketing::model::TicketState::Closed),
+        assignee_id: None,
+        priority: None,
+        subject: None,
+        answer_channel: None,
+    };
     Ok(HttpResponse::Ok()
-        .json(forward::return_ticket(&state.db, &actor, ticket_id(&id)?, body.into_inner()).await?))
+        .json(tickets::update_ticket(&state.db, &actor, key(&state, &id).await?, patch).await?))
+}
+
+/// The tickets of one tenant (same filters as `/api/v1/tickets`).
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/tickets", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path), TicketQuery), responses(
+    (status = 200, body = TicketPage),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn list_for_tenant(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+    query: web::Query<TicketQuery>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let tenant = verbund_tenant::directory::find_tenant(&state.db, &slug).await?;
+    actor.authorize(verbund_tenant::Permission::ViewTickets, tenant.id)?;
+    let mut q = query.into_inner();
+    q.tenant = Some(slug.into_inner());
+    Ok(HttpResponse::Ok().json(tickets::list_tickets(&state.db, &actor, q).await?))
 }
