@@ -131,7 +131,7 @@ pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketVie
         number: t.number,
         subject: t.subject,
         question: full.then_some(t.question),
-        citizen: full.then(|| Citizen {
+        citizen: full.then_some(Citizen {
             name: t.citizen_name,
             phone: t.citizen_phone,
             email: t.citizen_email,
