@@ -34,6 +34,17 @@ enum Command {
     },
     /// Run the database migrations and exit.
     Migrate,
+    /// Import service descriptions (NDJSON or XZuFi 2.2 XML) into a tenant. Idempotent per
+    /// LeiKa key; prints one line per rejected item.
+    Import {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// `ndjson` or `xzufi`; default: from the file name (.ndjson/.jsonl/.json or .xml).
+        #[arg(long)]
+        format: Option<String>,
+        file: PathBuf,
+    },
     /// Manage user accounts from the server's own machine.
     User {
         #[command(subcommand)]
@@ -69,6 +80,11 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
     match cli.command {
         Command::Serve { demo } => serve(settings, demo).await,
+        Command::Import {
+            tenant,
+            format,
+            file,
+        } => import(settings, tenant, format, file).await,
         Command::Migrate => {
             let conn = db::connect(&settings).await?;
             db::migrate(&conn).await?;
@@ -112,6 +128,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             );
         } else {
             tracing::info!("database is not empty; demo data left as it is");
+        }
+        if verbund_knowledge::demo::seed(app.db()).await? {
+            tracing::info!("demo knowledge seeded: descriptions, offices and base texts");
         }
     }
     tracing::info!(bind = %settings.bind, port = app.port(), "verbund is listening");
@@ -160,5 +179,66 @@ async fn add_user(
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(user = %user.id, email = %user.email, "user created");
+    Ok(())
+}
+
+async fn import(
+    settings: Settings,
+    tenant: String,
+    format: Option<String>,
+    file: PathBuf,
+) -> anyhow::Result<()> {
+    use verbund_knowledge::ImportFormat;
+    let format = match format.as_deref() {
+        Some("ndjson") => ImportFormat::Ndjson,
+        Some("xzufi") | Some("xml") => ImportFormat::Xzufi,
+        Some(other) => bail!("unknown format {other} (ndjson or xzufi)"),
+        None => ImportFormat::from_file_name(&file.to_string_lossy()).with_context(|| {
+            format!(
+                "cannot tell the format of {}; pass --format ndjson or --format xzufi",
+                file.display()
+            )
+        })?,
+    };
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let text = String::from_utf8(bytes).context("the file is not UTF-8")?;
+    let parsed = verbund_knowledge::import::parse(format, &text);
+    let conn = db::connect(&settings).await?;
+    db::migrate(&conn).await?;
+    let total = (parsed.items.len() + parsed.org_units.len()) as u64;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} Einträge ({per_sec}, noch {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress_bar = bar.clone();
+    let report =
+        verbund_knowledge::store::import_unchecked(&conn, &tenant, parsed, &mut move |done, _| {
+            progress_bar.set_position(done as u64)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    for e in &report.errors {
+        eprintln!("{}: {}", e.location, e.reason);
+    }
+    let s = &report.services;
+    eprintln!(
+        "Leistungen: {} neu, {} geändert, {} unverändert, {} abgelehnt; \
+         Organisationseinheiten: {} neu, {} geändert, {} unverändert, {} abgelehnt",
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.failed,
+        report.org_units.created,
+        report.org_units.updated,
+        report.org_units.unchanged,
+        report.org_units.failed
+    );
+    if s.failed + report.org_units.failed > 0 {
+        std::process::exit(2);
+    }
     Ok(())
 }

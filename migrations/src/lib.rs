@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_foundation;
 mod m20261128_000002_ticketing;
+mod m20261128_000003_knowledge;
+mod m20261128_000004_ticketing_operations;
 
 pub struct Migrator;
 
@@ -14,6 +16,36 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_ticketing::Migration),
+            Box::new(m20261128_000003_knowledge::Migration),
+            Box::new(m20261128_000004_ticketing_operations::Migration),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_named_by_date_and_in_order() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert!(!names.is_empty());
+        for name in &names {
+            let rest = name.strip_prefix('m').unwrap_or_default();
+            assert!(rest.len() > 16, "{name}");
+            assert!(rest[..8].bytes().all(|b| b.is_ascii_digit()), "{name}");
+            assert_eq!(&rest[8..9], "_", "{name}");
+            assert!(rest[9..15].bytes().all(|b| b.is_ascii_digit()), "{name}");
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            names, sorted,
+            "migrations must be listed in order, without duplicates"
+        );
     }
 }

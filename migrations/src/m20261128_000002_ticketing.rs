@@ -66,6 +66,8 @@ enum Tickets {
     CreatedAt,
     UpdatedAt,
     ClosedAt,
+    FirstAnsweredAt,
+    AnonymizedAt,
     Version,
 }
 
@@ -164,6 +166,8 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(Tickets::CreatedAt))
                 .col(timestamp_with_time_zone(Tickets::UpdatedAt))
                 .col(timestamp_with_time_zone_null(Tickets::ClosedAt))
+                .col(timestamp_with_time_zone_null(Tickets::FirstAnsweredAt))
+                .col(timestamp_with_time_zone_null(Tickets::AnonymizedAt))
                 .col(integer(Tickets::Version))
                 .foreign_key(&mut tenant_fk(Tickets::Table, Tickets::TenantId))
                 .foreign_key(&mut tenant_fk(Tickets::Table, Tickets::OriginTenantId))
@@ -198,6 +202,16 @@ impl MigrationTrait for Migration {
                 .col(Tickets::TenantId)
                 .col(Tickets::DueAt)
                 .col(Tickets::Id)
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_index(
+            Index::create()
+                .name("idx_tickets_origin_created")
+                .table(Tickets::Table)
+                .col(Tickets::OriginTenantId)
+                .col(Tickets::CreatedAt)
                 .to_owned(),
         )
         .await?;

@@ -263,8 +263,13 @@ macro_rules! both_backends {
 impl TestApp {
     /// A second instance of the application on the same database, as behind a load balancer.
     pub async fn second_instance(&self) -> TestApp {
+        self.second_instance_with(|_| {}).await
+    }
+
+    /// A second instance with adjusted settings.
+    pub async fn second_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = Settings {
+        let mut settings = Settings {
             bind: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
             database_url: Some(self.database_url.clone()),
@@ -273,6 +278,7 @@ impl TestApp {
             workers: Some(1),
             ..Settings::default()
         };
+        tweak(&mut settings);
         let app = Application::build(settings)
             .await
             .expect("build second app");

@@ -9,6 +9,8 @@ mod centers;
 mod cli;
 mod instances;
 mod isolation;
+mod knowledge;
+mod operations;
 mod server;
 mod tenants;
 mod tickets;

@@ -69,6 +69,24 @@ impl LeikaKey {
     }
 }
 
+/// The beginning of a LeiKa key, for list filters: 1 to 14 ASCII digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeikaPrefix(String);
+
+impl LeikaPrefix {
+    pub fn parse(input: &str) -> Option<Self> {
+        let input = input.trim();
+        (!input.is_empty()
+            && input.len() <= LEIKA_KEY_LEN
+            && input.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for LeikaKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -50,8 +50,8 @@ pub struct ServiceContent {
 
 /// The FIM text modules of a description. Every module is optional; empty lists mean
 /// "not given".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Modules {
     /// 05 Kurztext.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,8 +101,8 @@ pub struct Modules {
 }
 
 /// Module 10 Kosten: a free text and/or fixed amounts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Costs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -118,7 +118,8 @@ impl Costs {
 }
 
 /// One fee, in euro cents (never a float).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CostAmount {
     /// What the fee is for, e.g. "Personalausweis (ab 24 Jahren)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,7 +128,8 @@ pub struct CostAmount {
 }
 
 /// A link with an optional title (Formulare).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Link {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -189,7 +191,19 @@ impl FromStr for PublishState {
 /// One module of [`Modules`]: the table of LeiKa codes, field names and German labels.
 ///
 /// [`ModuleField::ALL`] lists the modules in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ModuleField {
     Kurztext,

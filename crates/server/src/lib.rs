@@ -65,13 +65,24 @@ impl Application {
             );
         }
 
+        if settings.jobs_interval_seconds > 0 {
+            spawn_jobs(
+                db.clone(),
+                Duration::from_secs(settings.jobs_interval_seconds),
+            );
+        }
+
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let search = verbund_knowledge::search::SearchIndex::start(db.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             auth: Arc::new(auth),
             settings: Arc::new(settings.clone()),
+            search,
         });
         let max_body = settings.max_body_bytes;
         let max_json = settings.max_json_bytes.min(max_body);
@@ -107,4 +118,33 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Background work of every instance: escalation and due anonymisation. Each item is claimed
+/// through the database, so several instances never do the same ticket twice.
+fn spawn_jobs(db: DatabaseConnection, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let at = chrono::Utc::now();
+            match verbund_ticketing::escalation::run_once(&db, at).await {
+                Ok(p) if p.at_risk + p.overdue > 0 => {
+                    tracing::info!(
+                        at_risk = p.at_risk,
+                        overdue = p.overdue,
+                        "escalated tickets"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "escalation failed"),
+            }
+            match verbund_ticketing::privacy::run_due_anonymization(&db, at).await {
+                Ok(n) if n > 0 => tracing::info!(tickets = n, "anonymised closed tickets"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "anonymisation failed"),
+            }
+        }
+    });
 }

@@ -93,6 +93,8 @@ pub struct Settings {
     pub auth_cache_seconds: u64,
     /// How often to look for access changes made by other instances.
     pub auth_epoch_poll_ms: u64,
+    /// How often escalation and anonymisation run (0: never, e.g. for a read-only instance).
+    pub jobs_interval_seconds: u64,
     pub login: LoginSettings,
 }
 
@@ -117,6 +119,7 @@ impl Default for Settings {
             workers: None,
             auth_cache_seconds: 30,
             auth_epoch_poll_ms: 250,
+            jobs_interval_seconds: 60,
             login: LoginSettings::default(),
         }
     }

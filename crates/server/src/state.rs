@@ -10,4 +10,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<Authenticator>,
     pub settings: Arc<Settings>,
+    /// This instance's search index; it follows the knowledge change feed.
+    pub search: verbund_knowledge::search::SearchIndex,
 }

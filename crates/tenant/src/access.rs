@@ -183,6 +183,8 @@ pub struct Actor {
     display_name: String,
     grants: Vec<Grant>,
     profile: ActorProfile,
+    /// When the grants change by themselves (a coverage between centers starts or ends).
+    valid_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Actor {
@@ -200,7 +202,18 @@ impl Actor {
             display_name,
             grants,
             profile: ActorProfile::default(),
+            valid_until: None,
         }
+    }
+
+    pub(crate) fn valid_until(mut self, at: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        self.valid_until = at;
+        self
+    }
+
+    /// Until when the grants hold without a change in the database (None: no end).
+    pub fn grants_valid_until(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.valid_until
     }
 
     pub(crate) fn with_profile(mut self, profile: ActorProfile) -> Self {

@@ -17,7 +17,9 @@ use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role};
 use crate::audit;
 use crate::db::{begin_write, now};
 use crate::directory::ActingTenant;
-use crate::entities::{center_tenant, role_assignment, service_center, session, tenant, user};
+use crate::entities::{
+    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
+};
 use crate::error::{Error, Result};
 use crate::password;
 use crate::throttle::{self, KeyKind, LoginPolicy, Verdict};
@@ -236,6 +238,7 @@ pub(crate) async fn load_actor(
         r.role == Role::Operator.as_str() && r.tenant_id.is_none() && r.center_id.is_none()
     });
     let center_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.center_id).collect();
+    let mut valid_until: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut centers: BTreeMap<Uuid, service_center::Model> = BTreeMap::new();
     let mut served: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
     let mut tenant_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.tenant_id).collect();
@@ -259,6 +262,39 @@ pub(crate) async fn load_actor(
                 .entry(link.center_id)
                 .or_default()
                 .insert(link.tenant_id);
+        }
+        // Coverage: a tenant admin lets another center act for the tenant for a while.
+        let at = now();
+        let active_centers: Vec<Uuid> = centers
+            .values()
+            .filter(|c| c.active)
+            .map(|c| c.id)
+            .collect();
+        for cover in center_coverage::Entity::find()
+            .filter(center_coverage::Column::CenterId.is_in(active_centers))
+            .filter(center_coverage::Column::RevokedAt.is_null())
+            .filter(center_coverage::Column::EndsAt.gt(at))
+            .all(db)
+            .await?
+        {
+            if cover.starts_at <= at {
+                tenant_ids.insert(cover.tenant_id);
+                served
+                    .entry(cover.center_id)
+                    .or_default()
+                    .insert(cover.tenant_id);
+                valid_until = Some(
+                    valid_until.map_or(cover.ends_at, |v: chrono::DateTime<chrono::Utc>| {
+                        v.min(cover.ends_at)
+                    }),
+                );
+            } else {
+                valid_until = Some(
+                    valid_until.map_or(cover.starts_at, |v: chrono::DateTime<chrono::Utc>| {
+                        v.min(cover.starts_at)
+                    }),
+                );
+            }
         }
     }
     let mut query = tenant::Entity::find();
@@ -347,7 +383,8 @@ pub(crate) async fn load_actor(
         account.display_name,
         grants,
     )
-    .with_profile(profile))
+    .with_profile(profile)
+    .valid_until(valid_until))
 }
 
 /// Bumped after every committed change of who may do what, in this process.
@@ -427,6 +464,9 @@ impl ActorCache {
         (c.generation == generation
             && c.loaded.elapsed() < self.ttl
             && c.session_expires > chrono::Utc::now()
+            && c.actor
+                .grants_valid_until()
+                .is_none_or(|v| v > chrono::Utc::now())
             && c.actor.user_id() == user_id)
             .then(|| c.actor.clone())
     }

@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod coverage;
 pub mod db;
 pub mod demo;
 pub mod directory;

@@ -6,7 +6,12 @@
 pub mod contacts;
 pub mod deadline;
 pub mod entities;
+pub mod escalation;
 pub mod forward;
 pub mod model;
+pub mod notifications;
 mod people;
+pub mod privacy;
+pub mod reports;
+pub mod templates;
 pub mod tickets;

@@ -375,6 +375,8 @@ pub(crate) async fn insert_ticket(
         created_at: Set(arrival),
         updated_at: Set(arrival),
         closed_at: Set(None),
+        first_answered_at: Set(None),
+        anonymized_at: Set(None),
         version: Set(1),
     }
     .insert(db)
@@ -478,6 +480,9 @@ pub(crate) async fn load_for_work(
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn get_ticket(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<TicketView> {
     let (t, access) = load_visible(db, actor, id).await?;
+    if access == Access::Full && t.anonymized_at.is_none() {
+        crate::privacy::log_access(db, &t, actor.user_id(), "read").await?;
+    }
     Ok(view(t, access, &tenant_slugs(db).await?))
 }
 
@@ -565,6 +570,9 @@ pub async fn update_ticket(
         if next != state {
             changes.state = Set(next.as_str().to_owned());
             changes.closed_at = Set((next == TicketState::Closed).then(now));
+            if next == TicketState::Answered && current.first_answered_at.is_none() {
+                changes.first_answered_at = Set(Some(now()));
+            }
             before.insert("state".into(), state.as_str().into());
             after.insert("state".into(), next.as_str().into());
         }
@@ -694,6 +702,9 @@ pub async fn add_note(
     if input.kind == NoteKind::Message && current.state != TicketState::Answered.as_str() {
         let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
         changes.state = Set(TicketState::Answered.as_str().to_owned());
+        if current.first_answered_at.is_none() {
+            changes.first_answered_at = Set(Some(now()));
+        }
         let saved = save(&txn, &current, current.version, changes).await?;
         record_event(
             &txn,
@@ -790,6 +801,9 @@ pub async fn record_call(
         if TicketState::parse(&current.state).is_some_and(|s| s.is_open()) {
             changes.state = Set(TicketState::Answered.as_str().to_owned());
             after["state"] = TicketState::Answered.as_str().into();
+            if current.first_answered_at.is_none() {
+                changes.first_answered_at = Set(Some(now()));
+            }
         }
     } else {
         let failed = current.failed_call_attempts + 1;
@@ -906,21 +920,29 @@ pub async fn list_tickets(
         .from(ticket_forward::Entity)
         .cond_where(visibility.condition(ticket_forward::Column::FromTenantId))
         .to_owned();
-    let mut cond = Condition::all().add(
-        Condition::any()
-            .add(visibility.condition(ticket::Column::TenantId))
-            .add(visibility.condition(ticket::Column::OriginTenantId))
-            .add(ticket::Column::Id.in_subquery(forwarded_from_visible.clone())),
-    );
-    if let Some(list) = q.tenant.as_deref().filter(|s| !s.is_empty()) {
-        let mut ids = Vec::new();
-        for slug in list.split(',').map(str::trim) {
-            let id = by_slug
-                .get(slug)
-                .ok_or_else(|| Error::invalid("tenant", format!("unknown tenant {slug}")))?;
-            ids.push(*id);
+    let everything_visible = Condition::any()
+        .add(visibility.condition(ticket::Column::TenantId))
+        .add(visibility.condition(ticket::Column::OriginTenantId))
+        .add(ticket::Column::Id.in_subquery(forwarded_from_visible.clone()));
+    let mut cond = Condition::all();
+    match q.tenant.as_deref().filter(|s| !s.is_empty()) {
+        Some(list) => {
+            let mut ids = Vec::new();
+            for slug in list.split(',').map(str::trim) {
+                let id = by_slug
+                    .get(slug)
+                    .ok_or_else(|| Error::invalid("tenant", format!("unknown tenant {slug}")))?;
+                ids.push(*id);
+            }
+            // Tickets held by a tenant the actor sees fully need no further visibility check,
+            // which keeps the query on the (tenant_id, due_at) index.
+            let all_visible = ids.iter().all(|id| visibility.contains(*id));
+            cond = cond.add(ticket::Column::TenantId.is_in(ids));
+            if !all_visible {
+                cond = cond.add(everything_visible);
+            }
         }
-        cond = cond.add(ticket::Column::TenantId.is_in(ids));
+        None => cond = cond.add(everything_visible),
     }
     if let Some(list) = q.state.as_deref().filter(|s| !s.is_empty()) {
         let mut states = Vec::new();
@@ -1023,7 +1045,10 @@ pub async fn list_tickets(
         } else {
             Access::Forwarder
         };
-        items.push(view(t, access, &slugs));
+        // Lists carry no contact details; reading them is a logged single read.
+        let mut item = view(t, access, &slugs);
+        item.citizen = None;
+        items.push(item);
     }
     Ok(TicketPage { items, next_cursor })
 }

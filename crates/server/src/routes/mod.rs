@@ -5,7 +5,11 @@ pub mod calendar;
 pub mod centers;
 pub mod contacts;
 pub mod health;
+pub mod knowledge;
 pub mod me;
+pub mod operations;
+pub mod org_units;
+pub mod search;
 pub mod tenants;
 pub mod tickets;
 pub mod users;
@@ -49,6 +53,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/tenants/{slug}/calendar/due", web::get().to(calendar::due))
                 .route("/contacts", web::post().to(contacts::create))
+                .service(
+                    web::resource("/tenants/{slug}/coverages")
+                        .get(operations::list_coverages)
+                        .post(operations::create_coverage),
+                )
+                .route(
+                    "/tenants/{slug}/coverages/{id}/revoke",
+                    web::post().to(operations::revoke_coverage),
+                )
+                .route(
+                    "/tenants/{slug}/reports",
+                    web::get().to(operations::tenant_report),
+                )
+                .route(
+                    "/centers/{slug}/reports",
+                    web::get().to(operations::center_report),
+                )
+                .service(
+                    web::resource("/tenants/{slug}/templates")
+                        .get(operations::list_templates)
+                        .post(operations::create_template),
+                )
+                .service(
+                    web::resource("/tenants/{slug}/templates/{id}")
+                        .put(operations::update_template)
+                        .delete(operations::delete_template),
+                )
+                .route(
+                    "/tenants/{slug}/access-log",
+                    web::get().to(operations::access_log),
+                )
+                .route(
+                    "/notifications",
+                    web::get().to(operations::list_notifications),
+                )
+                .route(
+                    "/notifications/{id}/read",
+                    web::post().to(operations::read_notification),
+                )
+                .route(
+                    "/tickets/{id}/anonymize",
+                    web::post().to(operations::anonymize),
+                )
                 .route("/tickets", web::get().to(tickets::list))
                 .service(
                     web::resource("/tickets/{id}")
@@ -86,6 +133,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/centers/{slug}/tenants")
                         .get(centers::tenants)
                         .put(centers::set_tenants),
-                ),
+                )
+                .configure(knowledge::configure),
         );
 }

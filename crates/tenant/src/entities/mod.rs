@@ -2,6 +2,7 @@
 //! there only.
 
 pub mod audit_event;
+pub mod center_coverage;
 pub mod center_tenant;
 pub mod login_throttle;
 pub mod role_assignment;

@@ -2,6 +2,9 @@
 
 pub mod call_attempt;
 pub mod contact;
+pub mod notification;
+pub mod personal_data_access;
+pub mod text_template;
 pub mod ticket;
 pub mod ticket_counter;
 pub mod ticket_event;

@@ -31,6 +31,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub closed_at: Option<DateTimeUtc>,
+    pub first_answered_at: Option<DateTimeUtc>,
+    pub anonymized_at: Option<DateTimeUtc>,
     pub version: i32,
 }
 

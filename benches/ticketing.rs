@@ -1,0 +1,308 @@
+//! Ticketing benchmark (issue "Ticketing", point 12). Run on the release build:
+//!
+//! ```sh
+//! cargo bench --bench ticketing -- sqlite
+//! VERBUND_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/verbund_bench cargo bench --bench ticketing -- postgres
+//! ```
+//!
+//! It fills the database with 1,000,000 contacts and 200,000 tickets over 50 tenants, starts the
+//! server in-process, and measures with wrk (64 → 32 connections as the issue asks):
+//! ticket creation over HTTP next to a raw insert of the same row with the same durability,
+//! the p99 of the queue listing, and the time of a monthly report. It prints a Markdown table.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use uuid::Uuid;
+use verbund_server::{Application, Settings};
+use verbund_tenant::entities::tenant;
+use verbund_ticketing::entities::{contact, ticket};
+
+const TENANTS: usize = 50;
+const CONTACTS: usize = 1_000_000;
+const TICKETS: usize = 200_000;
+const SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+fn ticket_row(tenant_id: Uuid, number: String, at: chrono::DateTime<Utc>) -> ticket::ActiveModel {
+    ticket::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        number: Set(number),
+        subject: Set("Personalausweis beantragen".into()),
+        question: Set("Welche Unterlagen brauche ich für den neuen Personalausweis?".into()),
+        citizen_name: Set(Some("Erika Mustermann".into())),
+        citizen_phone: Set(Some("+49 261 123456".into())),
+        citizen_email: Set(None),
+        citizen_address: Set(None),
+        answer_channel: Set("callback".into()),
+        callback_windows: Set(serde_json::json!([])),
+        service_id: Set(None),
+        state: Set("new".into()),
+        assignee_user_id: Set(None),
+        queue: Set("frontoffice".into()),
+        priority: Set("normal".into()),
+        due_at: Set(at + chrono::Duration::days(1)),
+        at_risk: Set(false),
+        overdue: Set(false),
+        failed_call_attempts: Set(0),
+        needs_other_channel: Set(false),
+        origin_tenant_id: Set(tenant_id),
+        forward_state: Set("none".into()),
+        created_by: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        closed_at: Set(None),
+        first_answered_at: Set(Some(at + chrono::Duration::hours(3))),
+        anonymized_at: Set(None),
+        version: Set(1),
+    }
+}
+
+async fn fill(db: &sea_orm::DatabaseConnection) -> Vec<Uuid> {
+    verbund_tenant::demo::seed(db).await.unwrap();
+    let start = Instant::now();
+    let now = Utc::now();
+    for i in 0..(TENANTS - 4) {
+        tenant::Entity::insert(tenant::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(format!("bench-{i:03}")),
+            name: Set(format!("Benchgemeinde {i}")),
+            ags: Set(format!("07{i:06}")),
+            state: Set("RP".into()),
+            time_zone: Set("Europe/Berlin".into()),
+            ticket_prefix: Set(format!("B{i:03}")),
+            settings: Set(serde_json::json!({})),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+    let tenants: Vec<tenant::Model> = tenant::Entity::find().all(db).await.unwrap();
+    let ids: Vec<Uuid> = tenants.iter().map(|t| t.id).collect();
+    let base = Utc.with_ymd_and_hms(2026, 1, 1, 7, 0, 0).unwrap();
+    let channels = ["phone", "phone", "phone", "email", "letter", "walk_in"];
+    let batch = 1000;
+    for chunk in 0..(CONTACTS / batch) {
+        let rows = (0..batch).map(|j| {
+            let n = chunk * batch + j;
+            contact::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(ids[n % ids.len()]),
+                center_id: Set(None),
+                agent_user_id: Set(Uuid::nil()),
+                channel: Set(channels[n % channels.len()].into()),
+                service_id: Set(None),
+                topic: Set(None),
+                solved_first_contact: Set(n % 3 != 0),
+                duration_seconds: Set(120),
+                ticket_id: Set(None),
+                created_at: Set(base + chrono::Duration::seconds((n as i64 * 31) % (330 * 86400))),
+            }
+        });
+        contact::Entity::insert_many(rows).exec(db).await.unwrap();
+    }
+    println!("# {CONTACTS} contacts in {:.1?}", start.elapsed());
+    let start = Instant::now();
+    for chunk in 0..(TICKETS / batch) {
+        let rows = (0..batch).map(|j| {
+            let n = chunk * batch + j;
+            let t = &tenants[n % tenants.len()];
+            let at = base + chrono::Duration::seconds((n as i64 * 157) % (330 * 86400));
+            ticket_row(
+                t.id,
+                format!("{}-2026-{:06}", t.ticket_prefix, 500_000 + n),
+                at,
+            )
+        });
+        ticket::Entity::insert_many(rows).exec(db).await.unwrap();
+    }
+    println!("# {TICKETS} tickets in {:.1?}", start.elapsed());
+    ids
+}
+
+fn wrk(args: &[&str]) -> String {
+    let out = Command::new("wrk")
+        .args(args)
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn field<'a>(out: &'a str, label: &str) -> Option<&'a str> {
+    out.lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .and_then(|l| l.split_whitespace().nth(1))
+}
+
+fn p99(out: &str) -> String {
+    out.lines()
+        .find(|l| l.trim_start().starts_with("99%"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("?")
+        .to_owned()
+}
+
+async fn raw_inserts(db: &sea_orm::DatabaseConnection, tenant_id: Uuid, secs: u64) -> f64 {
+    let count = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for w in 0..32u64 {
+        let db = db.clone();
+        let count = count.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let row = ticket_row(tenant_id, format!("RAW-{w:02}-{i:09}"), Utc::now());
+                ticket::Entity::insert(row).exec(&db).await.unwrap();
+                count.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    count.load(Ordering::Relaxed) as f64 / secs as f64
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list" || a == "--test") {
+        // Test runners probing for tests: this binary has none.
+        return;
+    }
+    let backend = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_else(|| "sqlite".into());
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend.as_str() {
+        "postgres" => std::env::var("VERBUND_BENCH_PG_URL").expect("VERBUND_BENCH_PG_URL"),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        ),
+    };
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.clone()),
+        jwt_secret: Some(SECRET.to_owned().into()),
+        jobs_interval_seconds: 0,
+        ..Settings::default()
+    };
+    let db = verbund_server::db::connect(&settings).await.unwrap();
+    verbund_server::db::migrate(&db).await.unwrap();
+    let ids = fill(&db).await;
+    let app = Application::build_with_db(settings, db.clone())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "agent@sc-trier.demo", "password": "verbund-demo-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let auth = format!("authorization: Bearer {token}");
+
+    let script = dir.path().join("create.lua");
+    std::fs::write(
+        &script,
+        r#"wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '{"subject":"Personalausweis beantragen","question":"Welche Unterlagen brauche ich für den neuen Personalausweis?","citizen":{"name":"Erika Mustermann","phone":"+49 261 123456"},"answer_channel":"callback"}'
+"#,
+    )
+    .unwrap();
+    let secs = "10";
+    let create = wrk(&[
+        "-t2",
+        "-c32",
+        &format!("-d{secs}s"),
+        "--latency",
+        "-H",
+        &auth,
+        "-s",
+        script.to_str().unwrap(),
+        &format!("{base}/api/v1/tenants/stadt-trier/tickets"),
+    ]);
+    let create_rps: f64 = field(&create, "Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let non2xx = field(&create, "Non-2xx").unwrap_or("0").to_owned();
+    let raw_rps = raw_inserts(&db, ids[0], 10).await;
+
+    let queue = wrk(&[
+        "-t2",
+        "-c32",
+        &format!("-d{secs}s"),
+        "--latency",
+        "-H",
+        &auth,
+        &format!("{base}/api/v1/tickets?tenant=stadt-trier&limit=50"),
+    ]);
+    let queue_rps = field(&queue, "Requests/sec:").unwrap_or("?").to_owned();
+
+    let admin: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "admin@stadt-trier.demo", "password": "verbund-demo-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin_token = admin["access_token"].as_str().unwrap().to_owned();
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let resp = client
+            .get(format!("{base}/api/v1/tenants/stadt-trier/reports?from=2026-03-01&to=2026-03-31&group=month"))
+            .bearer_auth(&admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+        let _ = resp.bytes().await.unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+
+    println!("| {backend} | value |");
+    println!("|---|---|");
+    println!(
+        "| ticket creation over HTTP, 32 connections | {create_rps:.0} /s (non-2xx: {non2xx}) |"
+    );
+    println!("| raw insert of the same row, 32 tasks, autocommit | {raw_rps:.0} /s |");
+    println!(
+        "| creation / raw insert | {:.0} % |",
+        100.0 * create_rps / raw_rps.max(1.0)
+    );
+    println!("| creation latency p99 | {} |", p99(&create));
+    println!(
+        "| queue listing (50 per page), 32 connections | {queue_rps} /s, p99 {} |",
+        p99(&queue)
+    );
+    println!(
+        "| monthly report (median of 7) | {:.1?} |",
+        times[times.len() / 2]
+    );
+}

@@ -1,0 +1,667 @@
+//! The tantivy index itself: schema, German analyzer, document building, query building,
+//! ranking and snippets. Pure: no database. [`super::sync`] feeds it from the database.
+
+use std::collections::{BTreeSet, HashSet};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use uuid::Uuid;
+
+use super::synonyms::SYNONYMS;
+
+/// The analyzer of all text fields: words, lower case, German stop words, German stemming,
+/// then umlauts and other accents folded to ASCII.
+const GERMAN: &str = "de_stem";
+/// Lower case and folded, not stemmed: for prefix matching as you type.
+const PLAIN: &str = "de_plain";
+
+/// Longest body stored for snippets, in bytes.
+const MAX_STORED_BODY: usize = 6_000;
+/// Length of a snippet, in characters.
+const SNIPPET_CHARS: usize = 220;
+
+/// Common German words that carry no meaning for the search.
+const STOP_WORDS: &[&str] = &[
+    "aber", "alle", "als", "also", "am", "an", "auch", "auf", "aus", "bei", "beim", "bin", "bis",
+    "bitte", "da", "damit", "dann", "das", "dass", "dem", "den", "der", "des", "die", "dies",
+    "diese", "doch", "du", "ein", "eine", "einem", "einen", "einer", "eines", "er", "es", "für",
+    "hab", "habe", "haben", "hat", "ich", "ihr", "im", "in", "ist", "ja", "kann", "man", "mein",
+    "meine", "meinen", "meiner", "mich", "mir", "mit", "muss", "nach", "nicht", "noch", "nur",
+    "oder", "ob", "sich", "sie", "sind", "so", "um", "und", "uns", "vom", "von", "vor", "was",
+    "wann", "warum", "was", "welche", "wer", "wie", "wir", "wo", "wird", "zu", "zum", "zur",
+];
+
+fn german_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(60))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|w| (*w).to_owned()),
+        ))
+        .filter(Stemmer::new(Language::German))
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(60))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The fields of the index.
+#[derive(Clone, Copy, Debug)]
+struct Fields {
+    id: Field,
+    tenant_id: Field,
+    tenant: Field,
+    leika: Field,
+    status: Field,
+    title: Field,
+    synonyms: Field,
+    body: Field,
+    excerpt: Field,
+    words: Field,
+}
+
+/// One description as it goes into the index (merged with its base text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedService {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant: String,
+    pub leika: String,
+    /// `draft` or `published` (archived descriptions are not indexed).
+    pub status: String,
+    pub title: String,
+    pub synonyms: Vec<String>,
+    /// The text of all modules, Kurztext first.
+    pub body: String,
+}
+
+/// Which tenants a search covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantFilter {
+    /// Only these tenants.
+    Only(BTreeSet<Uuid>),
+    /// Every tenant except these.
+    AllExcept(BTreeSet<Uuid>),
+}
+
+/// A search, after access checks: which tenants, whose drafts.
+#[derive(Clone, Debug)]
+pub struct SearchRequest {
+    pub text: String,
+    /// Searched first; their hits come first.
+    pub primary: TenantFilter,
+    /// Searched after the primary tenants, if any.
+    pub secondary: Option<TenantFilter>,
+    /// Tenants whose drafts the actor may see.
+    pub drafts_of: BTreeSet<Uuid>,
+    pub leika: Option<String>,
+    pub limit: usize,
+}
+
+/// One hit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawHit {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant: String,
+    pub leika: String,
+    pub status: String,
+    pub title: String,
+    pub score: f32,
+    /// From the primary tenants.
+    pub primary: bool,
+    /// The title, HTML-escaped, with `<mark>` around matching words.
+    pub title_html: String,
+    /// A part of the body, HTML-escaped, with `<mark>` around matching words.
+    pub snippet_html: String,
+}
+
+/// A word of the query.
+#[derive(Clone, Debug)]
+struct QueryWord {
+    /// Lower case, folded, not stemmed.
+    plain: String,
+    /// Stemmed; `None` for a stop word.
+    stem: Option<String>,
+}
+
+/// What a query matches, for highlighting.
+#[derive(Default, Debug)]
+struct Matcher {
+    exact: HashSet<String>,
+    fuzzy: Vec<String>,
+    prefix: Option<String>,
+}
+
+/// The search index of one instance.
+pub struct SearchEngine {
+    index: Index,
+    reader: IndexReader,
+    f: Fields,
+    german: TextAnalyzer,
+    plain: TextAnalyzer,
+    /// The synonym keys as stem sequences with their expansion stems.
+    synonyms: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl SearchEngine {
+    /// A new, empty index in memory.
+    pub fn in_ram() -> tantivy::Result<Self> {
+        let mut builder = Schema::builder();
+        let stemmed = |stored: bool| {
+            let opts = TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(GERMAN)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            );
+            if stored { opts.set_stored() } else { opts }
+        };
+        let f = Fields {
+            id: builder.add_text_field("id", STRING | STORED),
+            tenant_id: builder.add_text_field("tenant_id", STRING | STORED),
+            tenant: builder.add_text_field("tenant", STORED),
+            leika: builder.add_text_field("leika", STRING | STORED),
+            status: builder.add_text_field("status", STRING | STORED),
+            title: builder.add_text_field("title", stemmed(true)),
+            synonyms: builder.add_text_field("synonyms", stemmed(false)),
+            body: builder.add_text_field("body", stemmed(false)),
+            excerpt: builder.add_text_field("excerpt", STORED),
+            words: builder.add_text_field(
+                "words",
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(PLAIN)
+                        .set_index_option(IndexRecordOption::Basic),
+                ),
+            ),
+        };
+        let index = Index::create_in_ram(builder.build());
+        index.tokenizers().register(GERMAN, german_analyzer());
+        index.tokenizers().register(PLAIN, plain_analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let mut engine = Self {
+            index,
+            reader,
+            f,
+            german: german_analyzer(),
+            plain: plain_analyzer(),
+            synonyms: Vec::new(),
+        };
+        engine.synonyms = SYNONYMS
+            .iter()
+            .flat_map(|(keys, target)| {
+                let target: Vec<String> = engine.stems(target);
+                keys.iter()
+                    .map(|k| (engine.stems(k), target.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|(key, target)| !key.is_empty() && !target.is_empty())
+            .collect();
+        Ok(engine)
+    }
+
+    /// The one writer of this index. Only the sync task holds it.
+    pub fn writer(&self) -> tantivy::Result<IndexWriter> {
+        self.index.writer_with_num_threads(1, 40_000_000)
+    }
+
+    /// Makes committed changes visible to searches.
+    pub fn reload(&self) -> tantivy::Result<()> {
+        self.reader.reload()
+    }
+
+    /// Number of documents visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Replaces (or removes, with `None`) the document of a description. Commit afterwards.
+    pub fn upsert(
+        &self,
+        writer: &IndexWriter,
+        id: Uuid,
+        doc: Option<&IndexedService>,
+    ) -> tantivy::Result<()> {
+        writer.delete_term(Term::from_field_text(self.f.id, &id.to_string()));
+        if let Some(s) = doc {
+            writer.add_document(self.document(s))?;
+        }
+        Ok(())
+    }
+
+    fn document(&self, s: &IndexedService) -> TantivyDocument {
+        let f = self.f;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, s.id.to_string());
+        doc.add_text(f.tenant_id, s.tenant_id.to_string());
+        doc.add_text(f.tenant, &s.tenant);
+        doc.add_text(f.leika, &s.leika);
+        doc.add_text(f.status, &s.status);
+        doc.add_text(f.title, &s.title);
+        doc.add_text(f.synonyms, s.synonyms.join(" · "));
+        // The whole body is indexed; only a shortened copy is stored for snippets.
+        doc.add_text(f.body, &s.body);
+        let mut cut = s.body.len().min(MAX_STORED_BODY);
+        while !s.body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        doc.add_text(f.excerpt, &s.body[..cut]);
+        doc.add_text(f.words, &s.title);
+        for synonym in &s.synonyms {
+            doc.add_text(f.words, synonym);
+        }
+        doc
+    }
+
+    /// The stems of a text (stop words dropped).
+    fn stems(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.german.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    fn stem_of(&self, word: &str) -> Option<String> {
+        self.stems(word).into_iter().next()
+    }
+
+    /// The words of a text with their byte offsets, lower case and folded.
+    fn plain_words(&self, text: &str) -> Vec<(String, usize, usize)> {
+        let mut analyzer = self.plain.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.offset_from, t.offset_to));
+        }
+        out
+    }
+
+    fn query_words(&self, text: &str) -> Vec<QueryWord> {
+        self.plain_words(text)
+            .into_iter()
+            .take(32)
+            .map(|(plain, from, to)| QueryWord {
+                stem: text.get(from..to).and_then(|w| self.stem_of(w)),
+                plain,
+            })
+            .collect()
+    }
+
+    fn term_clauses(&self, stem: &str, boost: f32) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = self.f;
+        [(f.title, 3.0), (f.synonyms, 2.5), (f.body, 1.0)]
+            .into_iter()
+            .map(|(field, weight)| {
+                let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, stem),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    weight * boost,
+                ));
+                (Occur::Should, q)
+            })
+            .collect()
+    }
+
+    /// Builds the text part of the query and what it highlights.
+    fn text_query(&self, text: &str) -> (Option<Box<dyn Query>>, Matcher) {
+        let f = self.f;
+        let words = self.query_words(text);
+        let typing = !text.ends_with(char::is_whitespace);
+        let mut matcher = Matcher::default();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let last = words.len().saturating_sub(1);
+        for (i, word) in words.iter().enumerate() {
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            if let Some(stem) = &word.stem {
+                alternatives.extend(self.term_clauses(stem, 1.0));
+                matcher.exact.insert(stem.clone());
+                // One typo on longer words.
+                if word.plain.chars().count() >= 5 {
+                    for (field, weight) in [(f.title, 1.2), (f.synonyms, 1.0), (f.body, 0.3)] {
+                        alternatives.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(FuzzyTermQuery::new(
+                                    Term::from_field_text(field, stem),
+                                    1,
+                                    true,
+                                )),
+                                weight,
+                            )),
+                        ));
+                    }
+                    matcher.fuzzy.push(stem.clone());
+                }
+            }
+            // The last word may be incomplete: match it as a prefix of title and synonym words.
+            if i == last && typing && word.plain.chars().count() >= 2 {
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new_prefix(
+                            Term::from_field_text(f.words, &word.plain),
+                            0,
+                            false,
+                        )),
+                        1.5,
+                    )),
+                ));
+                matcher.prefix = Some(word.plain.clone());
+            }
+            if !alternatives.is_empty() {
+                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+            }
+        }
+        let stems: Vec<&str> = words.iter().filter_map(|w| w.stem.as_deref()).collect();
+        // Two query words next to each other in a title or synonym weigh more.
+        for pair in stems.windows(2) {
+            for (field, weight) in [(f.title, 3.0), (f.synonyms, 3.0)] {
+                let phrase = PhraseQuery::new(
+                    pair.iter()
+                        .map(|stem| Term::from_field_text(field, stem))
+                        .collect(),
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(phrase), weight)),
+                ));
+            }
+        }
+        // Synonyms: consecutive query stems that form a key add the target's words.
+        for (key, target) in &self.synonyms {
+            let hit = stems
+                .windows(key.len())
+                .any(|w| w.iter().zip(key.iter()).all(|(a, b)| *a == b.as_str()));
+            if hit {
+                let mut alternatives = Vec::new();
+                for stem in target {
+                    alternatives.extend(self.term_clauses(stem, 1.5 / target.len() as f32));
+                    matcher.exact.insert(stem.clone());
+                }
+                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+            }
+        }
+        if clauses.is_empty() {
+            (None, matcher)
+        } else {
+            (Some(Box::new(BooleanQuery::new(clauses))), matcher)
+        }
+    }
+
+    fn tenant_terms(&self, tenants: &BTreeSet<Uuid>) -> Box<dyn Query> {
+        Box::new(TermSetQuery::new(tenants.iter().map(|t| {
+            Term::from_field_text(self.f.tenant_id, &t.to_string())
+        })))
+    }
+
+    fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
+    }
+
+    /// Published documents of the tenants of `filter`, or drafts of those the actor may see.
+    fn access_filter(&self, filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Box<dyn Query> {
+        let f = self.f;
+        let tenant_part = |q: &mut Vec<(Occur, Box<dyn Query>)>| match filter {
+            TenantFilter::Only(set) => q.push((Occur::Must, self.tenant_terms(set))),
+            TenantFilter::AllExcept(set) => {
+                if !set.is_empty() {
+                    q.push((Occur::MustNot, self.tenant_terms(set)));
+                }
+            }
+        };
+        let mut published = vec![(Occur::Must, self.term(f.status, "published"))];
+        tenant_part(&mut published);
+        let mut any: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Should, Box::new(BooleanQuery::new(published)))];
+        if !drafts_of.is_empty() {
+            let mut drafts = vec![
+                (Occur::Must, self.term(f.status, "draft")),
+                (Occur::Must, self.tenant_terms(drafts_of)),
+            ];
+            tenant_part(&mut drafts);
+            any.push((Occur::Should, Box::new(BooleanQuery::new(drafts))));
+        }
+        Box::new(BooleanQuery::new(any))
+    }
+
+    /// Runs a search. Hits of the primary tenants come first, each group by score.
+    pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Vec<RawHit>> {
+        let (Some(text_query), matcher) = self.text_query(&req.text) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let mut hits = Vec::new();
+        let groups =
+            std::iter::once((&req.primary, true)).chain(req.secondary.as_ref().map(|s| (s, false)));
+        for (filter, primary) in groups {
+            let remaining = req.limit.saturating_sub(hits.len());
+            if remaining == 0 {
+                break;
+            }
+            if matches!(filter, TenantFilter::Only(set) if set.is_empty()) {
+                continue;
+            }
+            let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
+                (Occur::Must, text_query.box_clone()),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        self.access_filter(filter, &req.drafts_of),
+                        0.0,
+                    )),
+                ),
+            ];
+            if let Some(leika) = &req.leika {
+                must.push((
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
+                ));
+            }
+            let query = BooleanQuery::new(must);
+            let top = searcher.search(&query, &TopDocs::with_limit(remaining).order_by_score())?;
+            for (score, address) in top {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                hits.push(self.hit(&doc, score, primary, &matcher));
+            }
+        }
+        Ok(hits)
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: f32, primary: bool, m: &Matcher) -> RawHit {
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let title = text(self.f.title);
+        let body = text(self.f.excerpt);
+        RawHit {
+            id: Uuid::parse_str(&text(self.f.id)).unwrap_or_default(),
+            tenant_id: Uuid::parse_str(&text(self.f.tenant_id)).unwrap_or_default(),
+            tenant: text(self.f.tenant),
+            leika: text(self.f.leika),
+            status: text(self.f.status),
+            title_html: self.highlight(&title, m, usize::MAX),
+            snippet_html: self.highlight(&body, m, SNIPPET_CHARS),
+            title,
+            score,
+            primary,
+        }
+    }
+
+    fn matches(&self, word: &str, plain: &str, m: &Matcher) -> bool {
+        if m.prefix.as_deref().is_some_and(|p| plain.starts_with(p)) {
+            return true;
+        }
+        let Some(stem) = self.stem_of(word) else {
+            return false;
+        };
+        m.exact.contains(&stem) || m.fuzzy.iter().any(|f| within_one_edit(f, &stem))
+    }
+
+    /// HTML-escapes `text` around the first match, at most `max_chars` long, with `<mark>`
+    /// around matching words.
+    fn highlight(&self, text: &str, m: &Matcher, max_chars: usize) -> String {
+        let words = self.plain_words(text);
+        let marks: Vec<(usize, usize)> = words
+            .iter()
+            .filter(|(plain, from, to)| {
+                text.get(*from..*to)
+                    .is_some_and(|w| self.matches(w, plain, m))
+            })
+            .map(|(_, from, to)| (*from, *to))
+            .collect();
+        // The window: from a little before the first match, or from the start.
+        let start = if text.chars().count() <= max_chars {
+            0
+        } else {
+            marks
+                .first()
+                .map(|(from, _)| {
+                    let back = text[..*from]
+                        .char_indices()
+                        .rev()
+                        .nth(40)
+                        .map_or(0, |(i, _)| i);
+                    // Start at a word boundary.
+                    text[back..*from]
+                        .find(char::is_whitespace)
+                        .map_or(back, |ws| back + ws + 1)
+                })
+                .unwrap_or(0)
+        };
+        let end = text[start..]
+            .char_indices()
+            .nth(max_chars)
+            .map_or(text.len(), |(i, _)| start + i);
+        let mut out = String::new();
+        if start > 0 {
+            out.push('…');
+        }
+        let mut pos = start;
+        for (from, to) in marks.iter().filter(|(f, t)| *f >= start && *t <= end) {
+            out.push_str(&escape(&text[pos..*from]));
+            out.push_str("<mark>");
+            out.push_str(&escape(&text[*from..*to]));
+            out.push_str("</mark>");
+            pos = *to;
+        }
+        out.push_str(&escape(&text[pos..end]));
+        if end < text.len() {
+            out.push('…');
+        }
+        out
+    }
+}
+
+/// Levenshtein distance ≤ 1 with adjacent transposition (as the fuzzy query).
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a == b {
+        return true;
+    }
+    match a.len().abs_diff(b.len()) {
+        0 => {
+            let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            match diffs.as_slice() {
+                [_] => true,
+                [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
+                _ => false,
+            }
+        }
+        1 => {
+            let (short, long) = if a.len() < b.len() {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
+            let mut i = 0;
+            while i < short.len() && short[i] == long[i] {
+                i += 1;
+            }
+            short[i..] == long[i + 1..]
+        }
+        _ => false,
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_edit() {
+        assert!(within_one_edit("personalausweis", "personalausweiss"));
+        assert!(within_one_edit("ausweis", "auswies"));
+        assert!(within_one_edit("abc", "abc"));
+        assert!(!within_one_edit("abc", "cba"));
+        assert!(!within_one_edit("hund", "mund1"));
+    }
+
+    #[test]
+    fn stemming_and_folding() {
+        let e = SearchEngine::in_ram().unwrap();
+        assert_eq!(e.stems("Anmeldung"), e.stems("anmelden"));
+        assert_eq!(e.stems("Führerschein"), e.stems("fuhrerschein"));
+        assert!(e.stems("ich und der").is_empty());
+    }
+
+    #[test]
+    fn highlighting_escapes_html() {
+        let e = SearchEngine::in_ram().unwrap();
+        let m = Matcher {
+            exact: e.stems("Ausweis").into_iter().collect(),
+            ..Matcher::default()
+        };
+        assert_eq!(
+            e.highlight("Der <b>Ausweis</b> & mehr", &m, 100),
+            "Der &lt;b&gt;<mark>Ausweis</mark>&lt;/b&gt; &amp; mehr"
+        );
+    }
+}

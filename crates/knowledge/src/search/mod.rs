@@ -1,0 +1,544 @@
+//! Full-text search for agents, with tantivy.
+//!
+//! - [`engine`]: the index (German stemming, synonyms, one typo on longer words, prefix
+//!   matching of the last word, snippets with highlights). Pure, no database.
+//! - [`SearchIndex::start`]: builds the index from the database (the source of truth) and
+//!   spawns the one task that owns the `IndexWriter`. That task follows the change feed
+//!   (`knowledge_changes`): it wakes at once on a change of this process
+//!   ([`crate::changes::notify`]) and polls for changes of other instances.
+//! - [`search`]: the access rules (published descriptions of every tenant, drafts only of
+//!   the actor's own tenants) and the tenant defaults of an agent.
+
+pub mod engine;
+pub mod synonyms;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::Serialize;
+use tracing::instrument;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use verbund_tenant::entities::tenant;
+use verbund_tenant::{Actor, Error, Permission, Result};
+
+use crate::catalog::indexed_content;
+use crate::entities::{base_text, change, service};
+use crate::leika::LeikaKey;
+use crate::model::{ModuleField, ModuleValue, Modules};
+use crate::status::ServiceStatus;
+pub use engine::{IndexedService, RawHit, SearchEngine, SearchRequest, TenantFilter};
+
+/// How often an index looks for changes made by other instances.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a missing change id is waited for (a transaction that has not committed yet).
+const GAP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Rows read from the database per batch.
+const BATCH: u64 = 2_000;
+
+/// The plain text of all modules, in display order, for the index.
+pub fn body_text(modules: &Modules) -> String {
+    let mut out = String::new();
+    for (field, value) in modules.iter() {
+        // The online service is a URL: not useful as text.
+        if field == ModuleField::OnlineDienst {
+            continue;
+        }
+        match value {
+            ModuleValue::Text(t) => out.push_str(t),
+            ModuleValue::List(items) => out.push_str(&items.join("\n")),
+            ModuleValue::Costs(c) => {
+                if let Some(t) = &c.text {
+                    out.push_str(t);
+                }
+                for a in &c.amounts {
+                    out.push('\n');
+                    if let Some(label) = &a.label {
+                        out.push_str(label);
+                        out.push_str(": ");
+                    }
+                    out.push_str(&crate::model::format_eur_cents(a.eur_cents));
+                }
+            }
+            ModuleValue::Links(links) => {
+                for l in links {
+                    if let Some(t) = &l.title {
+                        out.push_str(t);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The index document of a stored description, `None` if it is not searchable (archived).
+pub fn indexed(
+    s: &service::Model,
+    tenant_slug: &str,
+    base: Option<&base_text::Model>,
+) -> Option<IndexedService> {
+    let status = ServiceStatus::parse(&s.status)?;
+    if status == ServiceStatus::Archived {
+        return None;
+    }
+    let (synonyms, modules) = indexed_content(s, base);
+    Some(IndexedService {
+        id: s.id,
+        tenant_id: s.tenant_id,
+        tenant: tenant_slug.to_owned(),
+        leika: s.leika.clone(),
+        status: status.as_str().to_owned(),
+        title: s.title.clone(),
+        synonyms,
+        body: body_text(&modules),
+    })
+}
+
+/// The search index of this instance, shared by all workers.
+#[derive(Clone)]
+pub struct SearchIndex {
+    engine: Arc<SearchEngine>,
+    applied: Arc<AtomicI64>,
+}
+
+async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, String>> {
+    Ok(tenant::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect())
+}
+
+async fn base_texts(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, base_text::Model>> {
+    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(base_text::Entity::find()
+        .filter(base_text::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect())
+}
+
+/// Documents for a batch of rows.
+async fn documents(
+    db: &impl ConnectionTrait,
+    rows: &[service::Model],
+    slugs: &HashMap<Uuid, String>,
+) -> Result<Vec<(Uuid, Option<IndexedService>)>> {
+    let bases = base_texts(db, rows.iter().filter_map(|s| s.base_id)).await?;
+    Ok(rows
+        .iter()
+        .map(|s| {
+            let slug = slugs.get(&s.tenant_id).map_or("", String::as_str);
+            let base = s.base_id.and_then(|id| bases.get(&id));
+            (s.id, indexed(s, slug, base))
+        })
+        .collect())
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("search index: {e}"))
+}
+
+/// Applies documents with the writer on a blocking thread, commits and reloads.
+async fn apply(
+    engine: Arc<SearchEngine>,
+    mut writer: tantivy::IndexWriter,
+    docs: Vec<(Uuid, Option<IndexedService>)>,
+) -> (tantivy::IndexWriter, Result<()>) {
+    let result = tokio::task::spawn_blocking(move || {
+        let outcome = (|| -> tantivy::Result<()> {
+            for (id, doc) in &docs {
+                engine.upsert(&writer, *id, doc.as_ref())?;
+            }
+            writer.commit()?;
+            engine.reload()
+        })();
+        (writer, outcome)
+    })
+    .await;
+    match result {
+        Ok((writer, outcome)) => (writer, outcome.map_err(internal)),
+        Err(join) => {
+            // The writer is lost with a panicked task; nothing sensible can go on.
+            tracing::error!(error = %join, "search index writer task failed");
+            std::process::abort();
+        }
+    }
+}
+
+/// Follows the change feed: ids above the watermark, plus ids below it that were missing
+/// (transactions that committed after a later one).
+struct Feed {
+    watermark: i64,
+    gaps: BTreeMap<i64, Instant>,
+}
+
+impl Feed {
+    async fn next(&mut self, db: &impl ConnectionTrait) -> Result<Vec<change::Model>> {
+        let now = Instant::now();
+        self.gaps
+            .retain(|_, since| now.duration_since(*since) < GAP_TIMEOUT);
+        let low = self
+            .gaps
+            .keys()
+            .next()
+            .map_or(self.watermark, |first| (first - 1).min(self.watermark));
+        let rows = change::Entity::find()
+            .filter(change::Column::Id.gt(low))
+            .order_by_asc(change::Column::Id)
+            .limit(BATCH * 5)
+            .all(db)
+            .await?;
+        let mut fresh = Vec::new();
+        for row in rows {
+            let id = i64::from(row.id);
+            if id <= self.watermark {
+                if self.gaps.remove(&id).is_some() {
+                    fresh.push(row);
+                }
+                continue;
+            }
+            for missing in self.watermark + 1..id {
+                self.gaps.insert(missing, now);
+            }
+            self.watermark = id;
+            fresh.push(row);
+        }
+        Ok(fresh)
+    }
+}
+
+impl SearchIndex {
+    /// Builds the index from the database and starts the task that keeps it current.
+    pub async fn start(db: DatabaseConnection) -> Result<Self> {
+        let engine = Arc::new(SearchEngine::in_ram().map_err(internal)?);
+        let writer = engine.writer().map_err(internal)?;
+        // Changes from here on are applied again by the task: applying twice is harmless.
+        let watermark: i64 = change::Entity::find()
+            .order_by_desc(change::Column::Id)
+            .one(&db)
+            .await?
+            .map_or(0, |c| i64::from(c.id));
+        let writer = Self::rebuild(&db, engine.clone(), writer).await?;
+        let index = Self {
+            engine,
+            applied: Arc::new(AtomicI64::new(watermark)),
+        };
+        let task = index.clone();
+        tokio::spawn(async move {
+            task.follow(db, writer, watermark).await;
+        });
+        Ok(index)
+    }
+
+    async fn rebuild(
+        db: &DatabaseConnection,
+        engine: Arc<SearchEngine>,
+        mut writer: tantivy::IndexWriter,
+    ) -> Result<tantivy::IndexWriter> {
+        let slugs = tenant_slugs(db).await?;
+        let mut after: Option<Uuid> = None;
+        let mut docs = Vec::new();
+        loop {
+            let mut query = service::Entity::find()
+                .filter(service::Column::Status.ne(ServiceStatus::Archived.as_str()))
+                .order_by_asc(service::Column::Id)
+                .limit(BATCH);
+            if let Some(id) = after {
+                query = query.filter(service::Column::Id.gt(id));
+            }
+            let rows = query.all(db).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            docs.extend(documents(db, &rows, &slugs).await?);
+        }
+        let count = docs.len();
+        let (w, result) = apply(engine, writer, docs).await;
+        writer = w;
+        result?;
+        tracing::info!(descriptions = count, "search index built");
+        Ok(writer)
+    }
+
+    async fn follow(&self, db: DatabaseConnection, mut writer: tantivy::IndexWriter, from: i64) {
+        let mut local = crate::changes::subscribe();
+        let mut feed = Feed {
+            watermark: from,
+            gaps: BTreeMap::new(),
+        };
+        loop {
+            tokio::select! {
+                changed = local.changed() => {
+                    if changed.is_err() {
+                        tokio::time::sleep(POLL_INTERVAL).await;
+                    }
+                }
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+            match self.catch_up(&db, writer, &mut feed).await {
+                (w, Ok(())) => writer = w,
+                (w, Err(e)) => {
+                    writer = w;
+                    tracing::warn!(error = %e, "search index update failed; retrying");
+                }
+            }
+        }
+    }
+
+    async fn catch_up(
+        &self,
+        db: &DatabaseConnection,
+        writer: tantivy::IndexWriter,
+        feed: &mut Feed,
+    ) -> (tantivy::IndexWriter, Result<()>) {
+        let before = (feed.watermark, feed.gaps.clone());
+        let changes = match feed.next(db).await {
+            Ok(c) => c,
+            Err(e) => return (writer, Err(e)),
+        };
+        if changes.is_empty() {
+            return (writer, Ok(()));
+        }
+        let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id).collect();
+        let loaded = async {
+            let rows = service::Entity::find()
+                .filter(service::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await?;
+            let slugs = tenant_slugs(db).await?;
+            let mut docs = documents(db, &rows, &slugs).await?;
+            for id in &ids {
+                if !rows.iter().any(|r| r.id == *id) {
+                    docs.push((*id, None));
+                }
+            }
+            Ok::<_, Error>(docs)
+        }
+        .await;
+        let docs = match loaded {
+            Ok(d) => d,
+            Err(e) => {
+                (feed.watermark, feed.gaps) = before;
+                return (writer, Err(e));
+            }
+        };
+        let (writer, result) = apply(self.engine.clone(), writer, docs).await;
+        match result {
+            Ok(()) => {
+                self.applied.store(feed.watermark, Ordering::Release);
+                (writer, Ok(()))
+            }
+            Err(e) => {
+                (feed.watermark, feed.gaps) = before;
+                (writer, Err(e))
+            }
+        }
+    }
+
+    /// The id of the last change feed row applied.
+    pub fn applied_change(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    pub fn engine(&self) -> &SearchEngine {
+        &self.engine
+    }
+}
+
+/// `GET /api/v1/search` parameters. `tenant` may be repeated or comma-separated.
+#[derive(Clone, Debug, Default, IntoParams)]
+pub struct SearchParams {
+    /// The words to search for.
+    pub q: String,
+    /// Tenant slugs, or `all`. Default: the tenants the user works for (an agent: those
+    /// of the center), ranked first.
+    pub tenant: Vec<String>,
+    /// A LeiKa key.
+    pub leika: Option<String>,
+    /// 1-50, default 10.
+    pub limit: Option<usize>,
+}
+
+impl SearchParams {
+    /// Reads query string pairs; unknown parameters are refused.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self> {
+        let mut out = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "q" => out.q = value,
+                "tenant" => out.tenant.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                ),
+                "leika" => out.leika = Some(value),
+                "limit" => {
+                    out.limit = Some(
+                        value
+                            .trim()
+                            .parse()
+                            .map_err(|_| Error::invalid("limit", "must be a number 1..=50"))?,
+                    );
+                }
+                other => {
+                    return Err(Error::invalid(
+                        crate::shorten(other, 40),
+                        "is not a search parameter",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One search hit.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub id: Uuid,
+    pub tenant: String,
+    pub leika: String,
+    pub title: String,
+    /// The title, HTML-escaped, with `<mark>` around matching words.
+    pub title_html: String,
+    /// A part of the text, HTML-escaped, with `<mark>` around matching words.
+    pub snippet: String,
+    pub status: ServiceStatus,
+    /// From a tenant the user works for (ranked first).
+    pub own_tenant: bool,
+    pub score: f32,
+    /// Where to read the whole description.
+    pub href: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub query: String,
+    pub items: Vec<SearchHit>,
+}
+
+/// Searches the descriptions the actor may read.
+#[instrument(skip_all)]
+pub async fn search(
+    db: &DatabaseConnection,
+    index: &SearchIndex,
+    actor: &Actor,
+    params: SearchParams,
+) -> Result<SearchResults> {
+    crate::access::require_reader(actor)?;
+    let text = params.q.trim().to_owned();
+    if text.is_empty() {
+        return Err(Error::invalid("q", "is required"));
+    }
+    if text.chars().count() > 200 {
+        return Err(Error::invalid("q", "must have at most 200 characters"));
+    }
+    let limit = params.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(Error::invalid("limit", "must be 1..=50"));
+    }
+    let leika = match params
+        .leika
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(
+            LeikaKey::parse(raw)
+                .map_err(|e| Error::invalid("leika", e.problem()))?
+                .into_string(),
+        ),
+        None => None,
+    };
+    let visibility = actor.visibility(Permission::ReadKnowledge);
+    let own: BTreeSet<Uuid> = match visibility.tenants() {
+        Some(set) => set.clone(),
+        None => tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect(),
+    };
+    let all = params.tenant.iter().any(|t| t == "all");
+    let (primary, secondary) = if all {
+        (
+            TenantFilter::Only(own.clone()),
+            Some(TenantFilter::AllExcept(own.clone())),
+        )
+    } else if params.tenant.is_empty() {
+        (TenantFilter::Only(own.clone()), None)
+    } else {
+        let wanted: BTreeSet<&str> = params.tenant.iter().map(String::as_str).collect();
+        let found = tenant::Entity::find()
+            .filter(tenant::Column::Slug.is_in(wanted.iter().copied()))
+            .all(db)
+            .await?;
+        if let Some(missing) = wanted
+            .iter()
+            .find(|slug| !found.iter().any(|t| t.slug == **slug))
+        {
+            return Err(Error::invalid(
+                "tenant",
+                format!("unknown tenant {}", crate::shorten(missing, 60)),
+            ));
+        }
+        let ids: BTreeSet<Uuid> = found.iter().map(|t| t.id).collect();
+        (
+            TenantFilter::Only(ids.intersection(&own).copied().collect()),
+            Some(TenantFilter::Only(ids.difference(&own).copied().collect())),
+        )
+    };
+    let request = SearchRequest {
+        text: text.clone(),
+        primary,
+        secondary,
+        drafts_of: own,
+        leika,
+        limit,
+    };
+    let hits = index.engine.search(&request).map_err(internal)?;
+    Ok(SearchResults {
+        query: text,
+        items: hits
+            .into_iter()
+            .map(|h| SearchHit {
+                href: format!("/api/v1/tenants/{}/services/{}", h.tenant, h.id),
+                id: h.id,
+                tenant: h.tenant,
+                leika: h.leika,
+                title: h.title,
+                title_html: h.title_html,
+                snippet: h.snippet_html,
+                status: ServiceStatus::parse(&h.status).unwrap_or(ServiceStatus::Draft),
+                own_tenant: h.primary,
+                score: h.score,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod quality_tests;

@@ -1,0 +1,966 @@
+//! Service descriptions (Leistungen) per tenant: create, read, edit with optimistic locking,
+//! publish, archive, versions and the comparison of two versions.
+//!
+//! Every save writes a full snapshot into `knowledge_service_versions` and a row into the
+//! change feed, in the transaction of the change.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::directory::find_tenant;
+use verbund_tenant::entities::{tenant, user};
+use verbund_tenant::{Actor, Error, Permission, Result};
+
+use crate::access;
+use crate::catalog::{self, BaseRef, MergedModule};
+use crate::changes;
+use crate::entities::{base_text, org_unit, service, service_version};
+use crate::leika::LeikaPrefix;
+use crate::model::{ModuleField, Modules, ServiceContent, ValidationError};
+use crate::status::ServiceStatus;
+
+/// A new description. With `base_id` it adopts a base text of the catalogue: `leika` and
+/// `title` then default to the base text's, and `modules` hold only the local additions.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewService {
+    /// LeiKa key, 14 digits starting with 99.
+    pub leika: Option<String>,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+    #[serde(default)]
+    pub modules: Modules,
+    /// The responsible office (zuständige Stelle).
+    pub org_unit_id: Option<Uuid>,
+    /// The contact point (Ansprechpunkt).
+    pub contact_org_unit_id: Option<Uuid>,
+    /// A base text of the catalogue to adopt.
+    pub base_id: Option<Uuid>,
+}
+
+/// Changes to a description. Absent fields stay; `modules` replaces all local modules.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatch {
+    /// The version the change is based on; a stale one gives 409.
+    pub version: i32,
+    pub title: Option<String>,
+    pub synonyms: Option<Vec<String>>,
+    pub modules: Option<Modules>,
+    /// An org unit id; `null` removes the link.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub org_unit_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_org_unit_id: Option<Option<Uuid>>,
+}
+
+fn double_option<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A short reference to an org unit.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OrgUnitRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A description as the API shows it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ServiceView {
+    pub id: Uuid,
+    pub tenant: String,
+    pub leika: String,
+    pub title: String,
+    pub synonyms: Vec<String>,
+    /// The tenant's own modules (for an adopted base text: the local additions and overrides).
+    pub modules: Modules,
+    pub status: ServiceStatus,
+    /// Send it back with every change (optimistic locking).
+    pub version: i32,
+    pub org_unit: Option<OrgUnitRef>,
+    pub contact_org_unit: Option<OrgUnitRef>,
+    /// The adopted base text, if any.
+    pub base: Option<BaseRef>,
+    /// True when the base text changed since an editor last confirmed it.
+    pub base_changed: bool,
+    /// What agents see: every non-empty module, local ones over the base text's, each with
+    /// its source.
+    pub merged: Vec<MergedModule>,
+    /// Demo content of `verbund serve --demo`.
+    pub demo: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// One line of a list.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ServiceSummary {
+    pub id: Uuid,
+    pub tenant: String,
+    pub leika: String,
+    pub title: String,
+    pub status: ServiceStatus,
+    pub version: i32,
+    pub base_changed: bool,
+    pub demo: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ServicePage {
+    pub items: Vec<ServiceSummary>,
+    /// Pass as `offset` for the next page; absent on the last page.
+    pub next_offset: Option<u64>,
+}
+
+/// Filters of the description list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceQuery {
+    /// `draft`, `published` or `archived`.
+    pub status: Option<String>,
+    /// A LeiKa key or its beginning (digits only).
+    pub leika: Option<String>,
+    /// 1-500, default 100.
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// One saved version.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    pub version: i32,
+    /// `created`, `updated`, `published`, `archived`, `imported`, `base_reviewed`.
+    pub kind: String,
+    pub status: ServiceStatus,
+    pub title: String,
+    pub synonyms: Vec<String>,
+    pub modules: Modules,
+    pub org_unit_id: Option<Uuid>,
+    pub contact_org_unit_id: Option<Uuid>,
+    pub author_id: Option<Uuid>,
+    pub author_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    pub from: i32,
+    pub to: i32,
+}
+
+/// One field that differs between two versions.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FieldChange {
+    /// `title`, `synonyms`, `status`, `org_unit_id`, `contact_org_unit_id` or
+    /// `modules.<name>`.
+    pub field: String,
+    /// German label.
+    pub label: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct VersionComparison {
+    pub from: i32,
+    pub to: i32,
+    pub changes: Vec<FieldChange>,
+}
+
+/// Turns a content validation error into the shared error, with the JSON path as field.
+pub(crate) fn invalid_content(err: ValidationError) -> Error {
+    let field = err.field();
+    let message = err.to_string();
+    let reason = message
+        .strip_prefix(&format!("{field} "))
+        .map(str::to_owned)
+        .unwrap_or(message);
+    Error::invalid(field, reason)
+}
+
+pub(crate) fn parse_synonyms(raw: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(raw.clone()).unwrap_or_default()
+}
+
+pub(crate) fn parse_modules(raw: &serde_json::Value) -> Modules {
+    serde_json::from_value(raw.clone()).unwrap_or_default()
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+pub(crate) fn status_of(raw: &str) -> ServiceStatus {
+    ServiceStatus::parse(raw).unwrap_or(ServiceStatus::Draft)
+}
+
+/// The content of a stored row.
+pub(crate) fn content_of(s: &service::Model) -> Option<ServiceContent> {
+    Some(ServiceContent {
+        leika: crate::leika::LeikaKey::parse(&s.leika).ok()?,
+        title: s.title.clone(),
+        synonyms: parse_synonyms(&s.synonyms),
+        modules: parse_modules(&s.modules),
+    })
+}
+
+/// Checks that an org unit belongs to the tenant.
+pub(crate) async fn check_org_unit(
+    db: &impl ConnectionTrait,
+    field: &str,
+    tenant_id: Uuid,
+    id: Option<Uuid>,
+) -> Result<()> {
+    let Some(id) = id else { return Ok(()) };
+    let found = org_unit::Entity::find_by_id(id)
+        .filter(org_unit::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?;
+    if found.is_none() {
+        return Err(Error::invalid(field, "is not an org unit of this tenant"));
+    }
+    Ok(())
+}
+
+/// Who and why, for the version row.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SaveInfo<'a> {
+    pub author: Option<Uuid>,
+    pub kind: &'a str,
+}
+
+/// Appends the snapshot of `s` as a version and records the change. Call it in the
+/// transaction that wrote `s`.
+pub(crate) async fn snapshot(
+    db: &impl ConnectionTrait,
+    s: &service::Model,
+    info: SaveInfo<'_>,
+) -> Result<()> {
+    service_version::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(s.tenant_id),
+        service_id: Set(s.id),
+        version: Set(s.version),
+        kind: Set(info.kind.to_owned()),
+        status: Set(s.status.clone()),
+        title: Set(s.title.clone()),
+        synonyms: Set(s.synonyms.clone()),
+        modules: Set(s.modules.clone()),
+        org_unit_id: Set(s.org_unit_id),
+        contact_org_unit_id: Set(s.contact_org_unit_id),
+        author_user_id: Set(info.author),
+        created_at: Set(s.updated_at),
+    }
+    .insert(db)
+    .await?;
+    changes::record(db, s.tenant_id, s.id).await
+}
+
+/// Everything needed to insert a description.
+pub(crate) struct Insert {
+    pub tenant_id: Uuid,
+    pub content: ServiceContent,
+    pub status: ServiceStatus,
+    pub org_unit_id: Option<Uuid>,
+    pub contact_org_unit_id: Option<Uuid>,
+    pub base: Option<(Uuid, i32)>,
+    pub demo: bool,
+}
+
+/// Inserts a description with its first version and change row.
+pub(crate) async fn insert_service(
+    db: &impl ConnectionTrait,
+    input: Insert,
+    info: SaveInfo<'_>,
+) -> Result<service::Model> {
+    let at = now();
+    let leika = input.content.leika.as_str().to_owned();
+    let model = service::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(input.tenant_id),
+        leika: Set(leika.clone()),
+        title: Set(input.content.title),
+        synonyms: Set(to_json(&input.content.synonyms)?),
+        modules: Set(to_json(&input.content.modules)?),
+        status: Set(input.status.as_str().to_owned()),
+        version: Set(1),
+        org_unit_id: Set(input.org_unit_id),
+        contact_org_unit_id: Set(input.contact_org_unit_id),
+        base_id: Set(input.base.map(|(id, _)| id)),
+        base_reviewed_revision: Set(input.base.map(|(_, rev)| rev)),
+        demo: Set(input.demo),
+        created_by: Set(info.author),
+        created_at: Set(at),
+        updated_by: Set(info.author),
+        updated_at: Set(at),
+        published_at: Set((input.status == ServiceStatus::Published).then_some(at)),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        Error::from_db_unique(
+            e,
+            &format!("a description with LeiKa key {leika} for this tenant"),
+        )
+    })?;
+    snapshot(db, &model, info).await?;
+    Ok(model)
+}
+
+/// Saves `changes` when nobody else changed the row since `expected_version`; bumps the
+/// version, writes the snapshot and the change row.
+pub(crate) async fn save(
+    db: &impl ConnectionTrait,
+    current: &service::Model,
+    expected_version: i32,
+    mut changes: service::ActiveModel,
+    info: SaveInfo<'_>,
+) -> Result<service::Model> {
+    if current.version != expected_version {
+        return Err(Error::Conflict(format!(
+            "the description was changed meanwhile (version {} instead of {expected_version}); \
+             reload it",
+            current.version
+        )));
+    }
+    changes.version = Set(expected_version + 1);
+    changes.updated_at = Set(now());
+    changes.updated_by = Set(info.author);
+    let result = service::Entity::update_many()
+        .set(changes)
+        .filter(service::Column::Id.eq(current.id))
+        .filter(service::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(Error::Conflict(
+            "the description was changed meanwhile; reload it".into(),
+        ));
+    }
+    let saved = service::Entity::find_by_id(current.id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("service"))?;
+    snapshot(db, &saved, info).await?;
+    Ok(saved)
+}
+
+async fn org_ref(db: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Option<OrgUnitRef>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(org_unit::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|o| OrgUnitRef {
+            id: o.id,
+            name: o.name,
+        }))
+}
+
+/// Builds the full view of a row: org units, base text and the merged modules.
+pub(crate) async fn full_view(
+    db: &impl ConnectionTrait,
+    s: service::Model,
+    tenant_slug: &str,
+) -> Result<ServiceView> {
+    let base = match s.base_id {
+        Some(id) => base_text::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let modules = parse_modules(&s.modules);
+    let merged = catalog::merged_view(base.as_ref(), &modules);
+    let base_changed = catalog::base_changed(&s, base.as_ref());
+    Ok(ServiceView {
+        id: s.id,
+        tenant: tenant_slug.to_owned(),
+        leika: s.leika,
+        title: s.title,
+        synonyms: parse_synonyms(&s.synonyms),
+        modules,
+        status: status_of(&s.status),
+        version: s.version,
+        org_unit: org_ref(db, s.org_unit_id).await?,
+        contact_org_unit: org_ref(db, s.contact_org_unit_id).await?,
+        base: base.as_ref().map(catalog::base_ref),
+        base_changed,
+        merged,
+        demo: s.demo,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        published_at: s.published_at,
+    })
+}
+
+fn summary(
+    s: service::Model,
+    tenant_slug: &str,
+    base_revisions: &HashMap<Uuid, i32>,
+) -> ServiceSummary {
+    let base_changed = match (s.base_id, s.base_reviewed_revision) {
+        (Some(id), reviewed) => base_revisions
+            .get(&id)
+            .is_some_and(|rev| reviewed.is_none_or(|r| *rev > r)),
+        _ => false,
+    };
+    ServiceSummary {
+        id: s.id,
+        tenant: tenant_slug.to_owned(),
+        leika: s.leika,
+        title: s.title,
+        status: status_of(&s.status),
+        version: s.version,
+        base_changed,
+        demo: s.demo,
+        updated_at: s.updated_at,
+    }
+}
+
+/// Parses and validates new content.
+fn parse_content(
+    leika: &str,
+    title: String,
+    synonyms: Vec<String>,
+    modules: Modules,
+) -> Result<ServiceContent> {
+    let leika =
+        crate::leika::LeikaKey::parse(leika).map_err(|e| Error::invalid("leika", e.problem()))?;
+    ServiceContent {
+        leika,
+        title,
+        synonyms,
+        modules,
+    }
+    .normalized()
+    .map_err(invalid_content)
+}
+
+/// Creates a draft description (scope: `EditKnowledge` on the tenant).
+#[instrument(skip_all, fields(tenant = slug))]
+pub async fn create_service(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    input: NewService,
+) -> Result<ServiceView> {
+    let t = find_tenant(db, slug).await?;
+    let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
+    let base = match input.base_id {
+        Some(id) => Some(
+            base_text::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or_else(|| Error::invalid("base_id", "is not a base text of the catalogue"))?,
+        ),
+        None => None,
+    };
+    let leika = match (&input.leika, &base) {
+        (Some(l), Some(b)) if l.trim() != b.leika => {
+            return Err(Error::invalid(
+                "leika",
+                "must be the LeiKa key of the adopted base text",
+            ));
+        }
+        (Some(l), _) => l.clone(),
+        (None, Some(b)) => b.leika.clone(),
+        (None, None) => return Err(Error::invalid("leika", "is required")),
+    };
+    let title = match (input.title, &base) {
+        (Some(t), _) => t,
+        (None, Some(b)) => b.title.clone(),
+        (None, None) => return Err(Error::invalid("title", "is required")),
+    };
+    let content = parse_content(&leika, title, input.synonyms, input.modules)?;
+    let txn = begin_write(db).await?;
+    check_org_unit(&txn, "org_unit_id", t.id, input.org_unit_id).await?;
+    check_org_unit(&txn, "contact_org_unit_id", t.id, input.contact_org_unit_id).await?;
+    let exists = service::Entity::find()
+        .filter(service::Column::TenantId.eq(t.id))
+        .filter(service::Column::Leika.eq(content.leika.as_str()))
+        .one(&txn)
+        .await?;
+    if exists.is_some() {
+        return Err(Error::Conflict(format!(
+            "a description with LeiKa key {} already exists for this tenant",
+            content.leika
+        )));
+    }
+    let model = insert_service(
+        &txn,
+        Insert {
+            tenant_id: t.id,
+            content,
+            status: ServiceStatus::Draft,
+            org_unit_id: input.org_unit_id,
+            contact_org_unit_id: input.contact_org_unit_id,
+            base: base.as_ref().map(|b| (b.id, b.revision)),
+            demo: false,
+        },
+        SaveInfo {
+            author: Some(scope.actor_id()),
+            kind: "created",
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    changes::notify();
+    full_view(db, model, &t.slug).await
+}
+
+/// The descriptions of a tenant the actor may read: all of them inside the tenant, the
+/// published ones for readers of other tenants.
+#[instrument(skip_all, fields(tenant = slug))]
+pub async fn list_services(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    q: ServiceQuery,
+) -> Result<ServicePage> {
+    let t = find_tenant(db, slug).await?;
+    access::require_reader(actor)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid("limit", "must be 1..=500"));
+    }
+    let offset = q.offset.unwrap_or(0);
+    let mut cond = Condition::all()
+        .add(service::Column::TenantId.eq(t.id))
+        .add(access::readable_services(actor));
+    if let Some(raw) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        let status = ServiceStatus::parse(raw)
+            .ok_or_else(|| Error::invalid("status", "must be draft, published or archived"))?;
+        cond = cond.add(service::Column::Status.eq(status.as_str()));
+    }
+    if let Some(raw) = q.leika.as_deref().filter(|s| !s.is_empty()) {
+        let prefix = LeikaPrefix::parse(raw)
+            .ok_or_else(|| Error::invalid("leika", "must be up to 14 digits"))?;
+        cond = cond.add(service::Column::Leika.starts_with(prefix.as_str()));
+    }
+    let mut rows = service::Entity::find()
+        .filter(cond)
+        .order_by_asc(service::Column::Title)
+        .order_by_asc(service::Column::Id)
+        .offset(offset)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_offset = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        Some(offset + limit)
+    } else {
+        None
+    };
+    let base_ids: Vec<Uuid> = rows.iter().filter_map(|s| s.base_id).collect();
+    let base_revisions: HashMap<Uuid, i32> = if base_ids.is_empty() {
+        HashMap::new()
+    } else {
+        base_text::Entity::find()
+            .filter(base_text::Column::Id.is_in(base_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|b| (b.id, b.revision))
+            .collect()
+    };
+    Ok(ServicePage {
+        items: rows
+            .into_iter()
+            .map(|s| summary(s, &t.slug, &base_revisions))
+            .collect(),
+        next_offset,
+    })
+}
+
+/// Loads a description of the tenant that the actor may read; 404 otherwise.
+async fn load_readable(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    t: &tenant::Model,
+    id: Uuid,
+) -> Result<service::Model> {
+    service::Entity::find_by_id(id)
+        .filter(service::Column::TenantId.eq(t.id))
+        .filter(access::readable_services(actor))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("service"))
+}
+
+/// Loads a description for a change: `EditKnowledge` on the tenant, then the row of that
+/// tenant.
+async fn load_for_edit(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    t: &tenant::Model,
+    id: Uuid,
+) -> Result<(service::Model, Uuid)> {
+    let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
+    let s = service::Entity::find_by_id(id)
+        .filter(scope.filter(service::Column::TenantId))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("service"))?;
+    Ok((s, scope.actor_id()))
+}
+
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn get_service(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<ServiceView> {
+    let t = find_tenant(db, slug).await?;
+    access::require_reader(actor).map_err(|_| Error::NotFound("service"))?;
+    let s = load_readable(db, actor, &t, id).await?;
+    full_view(db, s, &t.slug).await
+}
+
+/// Changes title, synonyms, modules or org units; 409 when the version is stale.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn update_service(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    patch: ServicePatch,
+) -> Result<ServiceView> {
+    let t = find_tenant(db, slug).await?;
+    actor.authorize(Permission::EditKnowledge, t.id)?;
+    let txn = begin_write(db).await?;
+    let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
+    if current.status == ServiceStatus::Archived.as_str() {
+        return Err(Error::Conflict(
+            "an archived description cannot be changed; publish it again first".into(),
+        ));
+    }
+    let old = content_of(&current).ok_or_else(|| Error::Internal("stored LeiKa key".into()))?;
+    let content = parse_content(
+        old.leika.as_str(),
+        patch.title.unwrap_or_else(|| old.title.clone()),
+        patch.synonyms.unwrap_or_else(|| old.synonyms.clone()),
+        patch.modules.unwrap_or_else(|| old.modules.clone()),
+    )?;
+    let org_unit_id = patch.org_unit_id.unwrap_or(current.org_unit_id);
+    let contact_org_unit_id = patch
+        .contact_org_unit_id
+        .unwrap_or(current.contact_org_unit_id);
+    check_org_unit(&txn, "org_unit_id", t.id, org_unit_id).await?;
+    check_org_unit(&txn, "contact_org_unit_id", t.id, contact_org_unit_id).await?;
+    if current.version != patch.version {
+        return Err(Error::Conflict(format!(
+            "the description was changed meanwhile (version {} instead of {}); reload it",
+            current.version, patch.version
+        )));
+    }
+    let unchanged = content == old
+        && org_unit_id == current.org_unit_id
+        && contact_org_unit_id == current.contact_org_unit_id;
+    if unchanged {
+        txn.commit().await?;
+        return full_view(db, current, &t.slug).await;
+    }
+    let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
+    changes.title = Set(content.title.clone());
+    changes.synonyms = Set(to_json(&content.synonyms)?);
+    changes.modules = Set(to_json(&content.modules)?);
+    changes.org_unit_id = Set(org_unit_id);
+    changes.contact_org_unit_id = Set(contact_org_unit_id);
+    let saved = save(
+        &txn,
+        &current,
+        patch.version,
+        changes,
+        SaveInfo {
+            author: Some(author),
+            kind: "updated",
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    changes::notify();
+    full_view(db, saved, &t.slug).await
+}
+
+async fn transition(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    to: ServiceStatus,
+) -> Result<ServiceView> {
+    let t = find_tenant(db, slug).await?;
+    actor.authorize(Permission::EditKnowledge, t.id)?;
+    let txn = begin_write(db).await?;
+    let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
+    let from = status_of(&current.status);
+    if from == to {
+        return Err(Error::Conflict(format!(
+            "the description is already {}",
+            to.as_str()
+        )));
+    }
+    let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
+    changes.status = Set(to.as_str().to_owned());
+    if to == ServiceStatus::Published {
+        changes.published_at = Set(Some(now()));
+    }
+    let kind = match to {
+        ServiceStatus::Published => "published",
+        ServiceStatus::Archived => "archived",
+        ServiceStatus::Draft => "unpublished",
+    };
+    let saved = save(
+        &txn,
+        &current,
+        current.version,
+        changes,
+        SaveInfo {
+            author: Some(author),
+            kind,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    changes::notify();
+    full_view(db, saved, &t.slug).await
+}
+
+/// Publishes a draft or archived description: every agent in the Verbund can read it then.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn publish_service(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<ServiceView> {
+    transition(db, actor, slug, id, ServiceStatus::Published).await
+}
+
+/// Archives a description: it leaves search and is visible only inside the tenant.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn archive_service(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<ServiceView> {
+    transition(db, actor, slug, id, ServiceStatus::Archived).await
+}
+
+/// Versions need read access inside the owning tenant: history may hold draft states.
+async fn load_for_history(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    t: &tenant::Model,
+    id: Uuid,
+) -> Result<service::Model> {
+    let s = load_readable(db, actor, t, id).await?;
+    if !access::sees_drafts_of(actor, t.id) {
+        return Err(Error::Forbidden(
+            "versions are visible only inside the owning tenant",
+        ));
+    }
+    Ok(s)
+}
+
+fn version_view(v: service_version::Model, names: &HashMap<Uuid, String>) -> VersionView {
+    VersionView {
+        version: v.version,
+        kind: v.kind,
+        status: status_of(&v.status),
+        title: v.title,
+        synonyms: parse_synonyms(&v.synonyms),
+        modules: parse_modules(&v.modules),
+        org_unit_id: v.org_unit_id,
+        contact_org_unit_id: v.contact_org_unit_id,
+        author_name: v.author_user_id.and_then(|id| names.get(&id).cloned()),
+        author_id: v.author_user_id,
+        created_at: v.created_at,
+    }
+}
+
+async fn author_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+/// Every saved version, newest first.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn list_versions(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<Vec<VersionView>> {
+    let t = find_tenant(db, slug).await?;
+    let s = load_for_history(db, actor, &t, id).await?;
+    let rows = service_version::Entity::find()
+        .filter(service_version::Column::TenantId.eq(t.id))
+        .filter(service_version::Column::ServiceId.eq(s.id))
+        .order_by_desc(service_version::Column::Version)
+        .all(db)
+        .await?;
+    let names = author_names(db, rows.iter().filter_map(|v| v.author_user_id)).await?;
+    Ok(rows.into_iter().map(|v| version_view(v, &names)).collect())
+}
+
+/// The differences between two versions, field by field.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn compare_versions(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    q: CompareQuery,
+) -> Result<VersionComparison> {
+    let t = find_tenant(db, slug).await?;
+    let s = load_for_history(db, actor, &t, id).await?;
+    let load = |version: i32, field: &'static str| async move {
+        service_version::Entity::find()
+            .filter(service_version::Column::TenantId.eq(t.id))
+            .filter(service_version::Column::ServiceId.eq(s.id))
+            .filter(service_version::Column::Version.eq(version))
+            .one(db)
+            .await?
+            .ok_or_else(|| Error::invalid(field, format!("there is no version {version}")))
+    };
+    let a = load(q.from, "from").await?;
+    let b = load(q.to, "to").await?;
+    Ok(VersionComparison {
+        from: q.from,
+        to: q.to,
+        changes: diff(&a, &b),
+    })
+}
+
+fn diff(a: &service_version::Model, b: &service_version::Model) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let mut push =
+        |field: String, label: &str, before: serde_json::Value, after: serde_json::Value| {
+            if before != after {
+                out.push(FieldChange {
+                    field,
+                    label: label.to_owned(),
+                    before,
+                    after,
+                });
+            }
+        };
+    push(
+        "title".into(),
+        "Leistungsbezeichnung",
+        a.title.clone().into(),
+        b.title.clone().into(),
+    );
+    push(
+        "status".into(),
+        "Status",
+        a.status.clone().into(),
+        b.status.clone().into(),
+    );
+    push(
+        "synonyms".into(),
+        "Begriffe im Kontext",
+        a.synonyms.clone(),
+        b.synonyms.clone(),
+    );
+    push(
+        "org_unit_id".into(),
+        "Zuständige Stelle (Organisationseinheit)",
+        serde_json::json!(a.org_unit_id),
+        serde_json::json!(b.org_unit_id),
+    );
+    push(
+        "contact_org_unit_id".into(),
+        "Ansprechpunkt (Organisationseinheit)",
+        serde_json::json!(a.contact_org_unit_id),
+        serde_json::json!(b.contact_org_unit_id),
+    );
+    let ma = parse_modules(&a.modules);
+    let mb = parse_modules(&b.modules);
+    for field in ModuleField::ALL {
+        let before = catalog::module_json(&ma, field);
+        let after = catalog::module_json(&mb, field);
+        push(
+            format!("modules.{}", field.field_name()),
+            field.label(),
+            before,
+            after,
+        );
+    }
+    out
+}
+
+/// An editor confirms that the tenant's description still fits the changed base text.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn review_base(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<ServiceView> {
+    let t = find_tenant(db, slug).await?;
+    actor.authorize(Permission::EditKnowledge, t.id)?;
+    let txn = begin_write(db).await?;
+    let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
+    let Some(base_id) = current.base_id else {
+        return Err(Error::Conflict(
+            "the description has no base text to review".into(),
+        ));
+    };
+    let base = base_text::Entity::find_by_id(base_id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("base text"))?;
+    if current.base_reviewed_revision == Some(base.revision) {
+        txn.commit().await?;
+        return full_view(db, current, &t.slug).await;
+    }
+    let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
+    changes.base_reviewed_revision = Set(Some(base.revision));
+    let saved = save(
+        &txn,
+        &current,
+        current.version,
+        changes,
+        SaveInfo {
+            author: Some(author),
+            kind: "base_reviewed",
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    changes::notify();
+    full_view(db, saved, &t.slug).await
+}

@@ -1,0 +1,434 @@
+//! Storing imports and writing exports.
+//!
+//! An import is idempotent per tenant and LeiKa key: a description that exists is updated
+//! (with a new version) only when its content changed. Each item is written in its own
+//! transaction, so a bad item leaves nothing behind and never costs the good ones. Org units
+//! (XZuFi) are matched by their external id, else by name.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tracing::instrument;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::directory::find_tenant;
+use verbund_tenant::entities::tenant;
+use verbund_tenant::{Actor, Error, Permission, Result};
+
+use crate::changes;
+use crate::entities::{org_unit, service};
+use crate::import::{self, ImportFormat, ImportItem, OrgUnitImport, ParsedImport};
+use crate::model::{Modules, ServiceContent};
+use crate::org_units::{NewOrgUnit, insert_org_unit};
+use crate::services::{Insert, SaveInfo, content_of, insert_service, save, status_of, to_json};
+use crate::status::ServiceStatus;
+
+/// Largest import accepted over HTTP.
+pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct ImportCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+}
+
+/// One rejected item.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ImportProblem {
+    /// `line 7`, `leistung 3`, `organisationseinheit 2`.
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub services: ImportCounts,
+    pub org_units: ImportCounts,
+    /// One entry per rejected item, in input order.
+    pub errors: Vec<ImportProblem>,
+}
+
+fn reason_of(err: &Error) -> String {
+    match err {
+        Error::Invalid { field, reason } => format!("{field} {reason}"),
+        Error::Conflict(what) => what.clone(),
+        Error::Db(e) => {
+            tracing::warn!(error = %e, "import item could not be stored");
+            "could not be stored".to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Imports a file for a tenant (scope: `EditKnowledge`).
+#[instrument(skip_all, fields(tenant = slug, bytes = body.len()))]
+pub async fn import_for(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    format: ImportFormat,
+    body: &[u8],
+) -> Result<ImportReport> {
+    let t = find_tenant(db, slug).await?;
+    let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Error::invalid("body", format!("is not UTF-8 ({e})")))?;
+    let parsed = import::parse(format, text);
+    store(db, &t, Some(scope.actor_id()), parsed, &mut |_, _| {}).await
+}
+
+/// Imports without an actor, for `verbund import` on the server's own machine. `progress`
+/// is called with (items done, items total).
+pub async fn import_unchecked(
+    db: &DatabaseConnection,
+    slug: &str,
+    parsed: ParsedImport,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<ImportReport> {
+    let t = find_tenant(db, slug).await?;
+    store(db, &t, None, parsed, progress).await
+}
+
+async fn store(
+    db: &DatabaseConnection,
+    t: &tenant::Model,
+    author: Option<Uuid>,
+    parsed: ParsedImport,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let total = parsed.items.len() + parsed.org_units.len();
+    let mut done = 0;
+    for (i, unit) in parsed.org_units.into_iter().enumerate() {
+        match store_org_unit(db, t, unit).await {
+            Ok(Outcome::Created) => report.org_units.created += 1,
+            Ok(Outcome::Updated) => report.org_units.updated += 1,
+            Ok(Outcome::Unchanged) => report.org_units.unchanged += 1,
+            Err(e) => {
+                report.org_units.failed += 1;
+                report.errors.push(ImportProblem {
+                    location: format!("organisationseinheit {}", i + 1),
+                    reason: reason_of(&e),
+                });
+            }
+        }
+        done += 1;
+        progress(done, total);
+    }
+    let refs: HashMap<String, Uuid> = org_unit::Entity::find()
+        .filter(org_unit::Column::TenantId.eq(t.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|o| o.external_id.map(|ext| (ext, o.id)))
+        .collect();
+    for (location, item) in parsed.items {
+        match store_item(db, t, author, &refs, item).await {
+            Ok(Outcome::Created) => report.services.created += 1,
+            Ok(Outcome::Updated) => report.services.updated += 1,
+            Ok(Outcome::Unchanged) => report.services.unchanged += 1,
+            Err(e) => {
+                report.services.failed += 1;
+                report.errors.push(ImportProblem {
+                    location,
+                    reason: reason_of(&e),
+                });
+            }
+        }
+        done += 1;
+        progress(done, total);
+    }
+    // Items the parser rejected, in input order with the stored ones' errors.
+    report.services.failed += parsed.errors.len();
+    report
+        .errors
+        .extend(parsed.errors.into_iter().map(|e| ImportProblem {
+            location: e.location,
+            reason: e.reason,
+        }));
+    report.errors.sort_by_key(|e| location_order(&e.location));
+    changes::notify();
+    Ok(report)
+}
+
+/// Sorts `organisationseinheit N` before `leistung N` / `line N`, each by number.
+fn location_order(location: &str) -> (u8, u64) {
+    let (kind, number) = location.rsplit_once(' ').unwrap_or((location, ""));
+    let rank = u8::from(kind != "organisationseinheit");
+    (rank, number.parse().unwrap_or(u64::MAX))
+}
+
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+async fn store_org_unit(
+    db: &DatabaseConnection,
+    t: &tenant::Model,
+    unit: OrgUnitImport,
+) -> Result<Outcome> {
+    let valid = NewOrgUnit {
+        name: unit.name,
+        external_id: unit.id,
+        street: unit.street,
+        house_number: unit.house_number,
+        postal_code: unit.postal_code,
+        city: unit.city,
+        phone: unit.phone,
+        email: unit.email,
+        ..NewOrgUnit::default()
+    }
+    .validate()?;
+    let txn = begin_write(db).await?;
+    let mut query = org_unit::Entity::find().filter(org_unit::Column::TenantId.eq(t.id));
+    query = match &valid.external_id {
+        Some(ext) => query.filter(org_unit::Column::ExternalId.eq(ext.as_str())),
+        None => query.filter(org_unit::Column::Name.eq(valid.name.as_str())),
+    };
+    let outcome = match query.one(&txn).await? {
+        None => {
+            insert_org_unit(&txn, t.id, valid, false).await?;
+            Outcome::Created
+        }
+        Some(current) => {
+            let same = current.name == valid.name
+                && current.street == valid.street
+                && current.house_number == valid.house_number
+                && current.postal_code == valid.postal_code
+                && current.city == valid.city
+                && current.phone == valid.phone
+                && current.email == valid.email;
+            if same {
+                Outcome::Unchanged
+            } else {
+                org_unit::ActiveModel {
+                    id: Set(current.id),
+                    name: Set(valid.name),
+                    street: Set(valid.street),
+                    house_number: Set(valid.house_number),
+                    postal_code: Set(valid.postal_code),
+                    city: Set(valid.city),
+                    phone: Set(valid.phone),
+                    email: Set(valid.email),
+                    version: Set(current.version + 1),
+                    updated_at: Set(now()),
+                    ..Default::default()
+                }
+                .update(&txn)
+                .await?;
+                Outcome::Updated
+            }
+        }
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+async fn store_item(
+    db: &DatabaseConnection,
+    t: &tenant::Model,
+    author: Option<Uuid>,
+    refs: &HashMap<String, Uuid>,
+    item: ImportItem,
+) -> Result<Outcome> {
+    let org_unit_id = match &item.org_unit_ref {
+        Some(r) => Some(*refs.get(r).ok_or_else(|| {
+            Error::invalid(
+                "org_unit",
+                format!("names an unknown org unit \"{}\"", crate::shorten(r, 60)),
+            )
+        })?),
+        None => None,
+    };
+    let status = ServiceStatus::from(item.status);
+    let info = SaveInfo {
+        author,
+        kind: "imported",
+    };
+    let txn = begin_write(db).await?;
+    let existing = service::Entity::find()
+        .filter(service::Column::TenantId.eq(t.id))
+        .filter(service::Column::Leika.eq(item.content.leika.as_str()))
+        .one(&txn)
+        .await?;
+    let outcome = match existing {
+        None => {
+            insert_service(
+                &txn,
+                Insert {
+                    tenant_id: t.id,
+                    content: item.content,
+                    status,
+                    org_unit_id,
+                    contact_org_unit_id: None,
+                    base: None,
+                    demo: false,
+                },
+                info,
+            )
+            .await?;
+            Outcome::Created
+        }
+        Some(current) => {
+            let same_content = content_of(&current).as_ref() == Some(&item.content);
+            let new_org = org_unit_id.or(current.org_unit_id);
+            // "draft" (the default) never unpublishes; "published" publishes.
+            let new_status = if status == ServiceStatus::Published {
+                ServiceStatus::Published
+            } else {
+                status_of(&current.status)
+            };
+            if same_content
+                && new_org == current.org_unit_id
+                && new_status.as_str() == current.status
+            {
+                Outcome::Unchanged
+            } else {
+                let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
+                changes.title = Set(item.content.title.clone());
+                changes.synonyms = Set(to_json(&item.content.synonyms)?);
+                changes.modules = Set(to_json(&item.content.modules)?);
+                changes.org_unit_id = Set(new_org);
+                if new_status.as_str() != current.status {
+                    changes.status = Set(new_status.as_str().to_owned());
+                    if new_status == ServiceStatus::Published {
+                        changes.published_at = Set(Some(now()));
+                    }
+                }
+                save(&txn, &current, current.version, changes, info).await?;
+                Outcome::Updated
+            }
+        }
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// One description as an NDJSON line that [`crate::import::ndjson`] reads back.
+pub fn ndjson_line(
+    content: &ServiceContent,
+    status: ServiceStatus,
+    org_unit: Option<&str>,
+) -> Value {
+    let mut line = json!({
+        "leika": content.leika.as_str(),
+        "title": content.title,
+        "synonyms": content.synonyms,
+        "modules": modules_json(&content.modules),
+        "status": if status == ServiceStatus::Published { "published" } else { "draft" },
+    });
+    if let Some(r) = org_unit {
+        line["org_unit"] = r.into();
+    }
+    line
+}
+
+fn modules_json(m: &Modules) -> Value {
+    let mut out = serde_json::Map::new();
+    let mut text = |key: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            out.insert(key.to_owned(), v.clone().into());
+        }
+    };
+    text("kurztext", &m.kurztext);
+    text("volltext", &m.volltext);
+    text("voraussetzungen", &m.voraussetzungen);
+    text("fristen", &m.fristen);
+    text("bearbeitungsdauer", &m.bearbeitungsdauer);
+    text("verfahrensablauf", &m.verfahrensablauf);
+    text("rechtsgrundlage", &m.rechtsgrundlage);
+    text("hinweise", &m.hinweise);
+    text("online_dienst", &m.online_dienst);
+    text(
+        "weiterfuehrende_informationen",
+        &m.weiterfuehrende_informationen,
+    );
+    text("zustaendige_stelle", &m.zustaendige_stelle);
+    text("ansprechpunkt", &m.ansprechpunkt);
+    if !m.unterlagen.is_empty() {
+        out.insert("unterlagen".into(), json!(m.unterlagen));
+    }
+    if !m.formulare.is_empty() {
+        out.insert(
+            "formulare".into(),
+            Value::Array(
+                m.formulare
+                    .iter()
+                    .map(|l| match &l.title {
+                        Some(t) => json!({"title": t, "url": l.url}),
+                        None => json!({"url": l.url}),
+                    })
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(k) = &m.kosten {
+        let mut costs = serde_json::Map::new();
+        if let Some(t) = &k.text {
+            costs.insert("text".into(), t.clone().into());
+        }
+        if !k.amounts.is_empty() {
+            costs.insert(
+                "amounts".into(),
+                Value::Array(
+                    k.amounts
+                        .iter()
+                        .map(|a| {
+                            let eur = format!("{}.{:02}", a.eur_cents / 100, a.eur_cents % 100);
+                            match &a.label {
+                                Some(l) => json!({"label": l, "eur": eur}),
+                                None => json!({"eur": eur}),
+                            }
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        out.insert("kosten".into(), Value::Object(costs));
+    }
+    Value::Object(out)
+}
+
+/// The tenant's drafts and published descriptions as NDJSON, in the import format (scope:
+/// `ReadKnowledge` on the tenant: drafts are included).
+#[instrument(skip_all, fields(tenant = slug))]
+pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<String> {
+    let t = find_tenant(db, slug).await?;
+    let scope = actor.authorize(Permission::ReadKnowledge, t.id)?;
+    let refs: HashMap<Uuid, String> = org_unit::Entity::find()
+        .filter(scope.filter(org_unit::Column::TenantId))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|o| o.external_id.map(|ext| (o.id, ext)))
+        .collect();
+    let rows = service::Entity::find()
+        .filter(scope.filter(service::Column::TenantId))
+        .filter(service::Column::Status.ne(ServiceStatus::Archived.as_str()))
+        .order_by_asc(service::Column::Leika)
+        .all(db)
+        .await?;
+    let mut out = String::new();
+    for s in rows {
+        let Some(content) = content_of(&s) else {
+            continue;
+        };
+        let org = s
+            .org_unit_id
+            .and_then(|id| refs.get(&id))
+            .map(String::as_str);
+        let line = ndjson_line(&content, status_of(&s.status), org);
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -1,0 +1,362 @@
+//! Service descriptions, their versions, the base text catalogue, import and export.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+use verbund_knowledge::ImportFormat;
+use verbund_knowledge::catalog::{self, BaseTextPatch, BaseTextView, NewBaseText};
+use verbund_knowledge::services::{
+    self, CompareQuery, NewService, ServicePage, ServicePatch, ServiceQuery, ServiceView,
+    VersionComparison, VersionView,
+};
+use verbund_knowledge::store::{self, ImportReport};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, record_tenant};
+use crate::state::AppState;
+
+/// Create a description (draft). With `base_id` it adopts a base text of the catalogue.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/services", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewService, responses(
+    (status = 201, body = ServiceView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+    body: web::Json<NewService>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let view = services::create_service(&state.db, &actor, &slug, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/tenants/{}/services/{}", view.tenant, view.id),
+        ))
+        .json(view))
+}
+
+/// The descriptions of a tenant: all of them for its own staff, the published ones for
+/// everybody else who reads knowledge.
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ServiceQuery), responses(
+    (status = 200, body = ServicePage),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+    query: web::Query<ServiceQuery>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok()
+        .json(services::list_services(&state.db, &actor, &slug, query.into_inner()).await?))
+}
+
+/// One description with the merged view of its modules.
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+    (status = 200, body = ServiceView),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn get(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok().json(services::get_service(&state.db, &actor, &slug, id).await?))
+}
+
+/// Change a description. Send the `version` you read; a stale one gives 409.
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = ServicePatch, responses(
+    (status = 200, body = ServiceView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<ServicePatch>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok()
+        .json(services::update_service(&state.db, &actor, &slug, id, body.into_inner()).await?))
+}
+
+/// Publish: every agent in the Verbund can read and find it then.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/services/{id}/publish", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+    (status = 200, body = ServiceView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn publish(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok().json(services::publish_service(&state.db, &actor, &slug, id).await?))
+}
+
+/// Archive: the description leaves search and is visible only inside the tenant.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/services/{id}/archive", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+    (status = 200, body = ServiceView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn archive(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok().json(services::archive_service(&state.db, &actor, &slug, id).await?))
+}
+
+/// Confirm that the description still fits its changed base text.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/services/{id}/review-base", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+    (status = 200, body = ServiceView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn review_base(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok().json(services::review_base(&state.db, &actor, &slug, id).await?))
+}
+
+/// Every saved version with author and time, newest first (inside the owning tenant).
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}/versions", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+    (status = 200, body = [VersionView]),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn versions(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok().json(services::list_versions(&state.db, &actor, &slug, id).await?))
+}
+
+/// The differences between two versions, field by field.
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}/versions/compare", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path), CompareQuery), responses(
+    (status = 200, body = VersionComparison),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn compare(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, Uuid)>,
+    query: web::Query<CompareQuery>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok()
+        .json(services::compare_versions(&state.db, &actor, &slug, id, query.into_inner()).await?))
+}
+
+/// Import descriptions: NDJSON (`application/x-ndjson`) or XZuFi 2.2 (`application/xml`).
+/// Idempotent per LeiKa key; one error per rejected item, the good ones are kept.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/import", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body(content = String, content_type = "application/x-ndjson"), responses(
+    (status = 200, body = ImportReport),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn import(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let mime = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let format = match mime.as_str() {
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => ImportFormat::Ndjson,
+        "application/xml" | "text/xml" => ImportFormat::Xzufi,
+        _ => {
+            return Err(ApiError::http(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send NDJSON as application/x-ndjson or XZuFi as application/xml",
+            ));
+        }
+    };
+    let report = store::import_for(&state.db, &actor, &slug, format, &body).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The tenant's descriptions as NDJSON in the import format.
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/export", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+    (status = 200, body = String, content_type = "application/x-ndjson"),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn export(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let body = store::export_ndjson(&state.db, &actor, &slug).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .body(body))
+}
+
+/// The catalogue of base texts (Stammtexte).
+#[utoipa::path(get, path = "/api/v1/catalog/services", tag = "knowledge", security(("bearer" = [])), responses(
+    (status = 200, body = [BaseTextView]),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn catalog_list(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(catalog::list_base_texts(&state.db, &actor).await?))
+}
+
+/// Add a base text (operators).
+#[utoipa::path(post, path = "/api/v1/catalog/services", tag = "knowledge", security(("bearer" = [])), request_body = NewBaseText, responses(
+    (status = 201, body = BaseTextView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn catalog_create(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    body: web::Json<NewBaseText>,
+) -> ApiResult<HttpResponse> {
+    let view = catalog::create_base_text(&state.db, &actor, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/catalog/services/{}", view.id),
+        ))
+        .json(view))
+}
+
+#[utoipa::path(get, path = "/api/v1/catalog/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = BaseTextView),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn catalog_get(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(catalog::get_base_text(&state.db, &actor, *id).await?))
+}
+
+/// Change a base text (operators). Adopting tenants see "base changed" until they confirm.
+#[utoipa::path(patch, path = "/api/v1/catalog/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = BaseTextPatch, responses(
+    (status = 200, body = BaseTextView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn catalog_update(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<BaseTextPatch>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(catalog::update_base_text(&state.db, &actor, *id, body.into_inner()).await?))
+}
+
+/// The knowledge routes under `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use super::{org_units, search};
+    cfg.service(
+        web::resource("/tenants/{slug}/services")
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/tenants/{slug}/services/{id}")
+            .get(get)
+            .patch(update),
+    )
+    .route(
+        "/tenants/{slug}/services/{id}/publish",
+        web::post().to(publish),
+    )
+    .route(
+        "/tenants/{slug}/services/{id}/archive",
+        web::post().to(archive),
+    )
+    .route(
+        "/tenants/{slug}/services/{id}/review-base",
+        web::post().to(review_base),
+    )
+    .route(
+        "/tenants/{slug}/services/{id}/versions",
+        web::get().to(versions),
+    )
+    .route(
+        "/tenants/{slug}/services/{id}/versions/compare",
+        web::get().to(compare),
+    )
+    .service(
+        web::resource("/tenants/{slug}/import")
+            .app_data(web::PayloadConfig::new(store::MAX_IMPORT_BYTES))
+            .post(import),
+    )
+    .route("/tenants/{slug}/export", web::get().to(export))
+    .service(
+        web::resource("/tenants/{slug}/org-units")
+            .get(org_units::list)
+            .post(org_units::create),
+    )
+    .service(
+        web::resource("/tenants/{slug}/org-units/{id}")
+            .get(org_units::get)
+            .patch(org_units::update),
+    )
+    .route(
+        "/tenants/{slug}/org-units/{id}/opening",
+        web::get().to(org_units::opening),
+    )
+    .service(
+        web::resource("/catalog/services")
+            .get(catalog_list)
+            .post(catalog_create),
+    )
+    .service(
+        web::resource("/catalog/services/{id}")
+            .get(catalog_get)
+            .patch(catalog_update),
+    )
+    .route("/search", web::get().to(search::search));
+}

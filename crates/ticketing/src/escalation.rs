@@ -1,0 +1,198 @@
+//! Escalation: tickets within the tenant's at-risk window of service hours before `due_at` are
+//! marked at risk, tickets past it overdue. The assignee (or the queue) is notified, and for
+//! overdue tickets the tenant admins too.
+//!
+//! Every instance runs the job. Each mark is claimed with a conditional update
+//! (`… WHERE at_risk = false`), so whichever instance wins writes the history row and the
+//! notifications, in the same transaction, and no ticket is escalated twice.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+use uuid::Uuid;
+use verbund_tenant::db::begin_write;
+use verbund_tenant::entities::{role_assignment, tenant, user};
+use verbund_tenant::settings::TenantSettings;
+use verbund_tenant::{Result, Role};
+
+use crate::deadline::calendar_of;
+use crate::entities::{notification, ticket};
+use crate::model::TicketState;
+use crate::tickets::record_event;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub at_risk: usize,
+    pub overdue: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    AtRisk,
+    Overdue,
+}
+
+/// Looks at every open ticket once and marks what is due.
+pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass> {
+    let open = [
+        TicketState::New.as_str(),
+        TicketState::InProgress.as_str(),
+        TicketState::WaitingBackoffice.as_str(),
+    ];
+    // Candidates: not yet overdue, due within two weeks (the at-risk window is counted in
+    // service hours, which can span weekends and holidays).
+    let candidates = ticket::Entity::find()
+        .filter(ticket::Column::State.is_in(open))
+        .filter(ticket::Column::Overdue.eq(false))
+        .filter(ticket::Column::DueAt.lte(at + chrono::Duration::days(14)))
+        .all(db)
+        .await?;
+    if candidates.is_empty() {
+        return Ok(Pass::default());
+    }
+    let tenants: HashMap<Uuid, tenant::Model> = tenant::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut pass = Pass::default();
+    for t in candidates {
+        let Some(tenant) = tenants.get(&t.tenant_id) else {
+            continue;
+        };
+        let mark = if t.due_at <= at {
+            Mark::Overdue
+        } else if !t.at_risk {
+            let settings = TenantSettings::from_json(&tenant.settings);
+            let left = calendar_of(tenant).service_time_between(at, t.due_at);
+            if left <= chrono::Duration::hours(i64::from(settings.at_risk_hours)) {
+                Mark::AtRisk
+            } else {
+                continue;
+            }
+        } else {
+            continue;
+        };
+        if claim_and_notify(db, &t, tenant, mark).await? {
+            match mark {
+                Mark::AtRisk => pass.at_risk += 1,
+                Mark::Overdue => pass.overdue += 1,
+            }
+        }
+    }
+    Ok(pass)
+}
+
+async fn claim_and_notify(
+    db: &DatabaseConnection,
+    t: &ticket::Model,
+    tenant: &tenant::Model,
+    mark: Mark,
+) -> Result<bool> {
+    let txn = begin_write(db).await?;
+    let (column, kind) = match mark {
+        Mark::AtRisk => (ticket::Column::AtRisk, "at_risk"),
+        Mark::Overdue => (ticket::Column::Overdue, "overdue"),
+    };
+    let mut update = ticket::Entity::update_many()
+        .col_expr(column, sea_orm::sea_query::Expr::value(true))
+        .filter(ticket::Column::Id.eq(t.id))
+        .filter(column.eq(false));
+    if mark == Mark::Overdue {
+        // An overdue ticket is at risk as well.
+        update = update.col_expr(
+            ticket::Column::AtRisk,
+            sea_orm::sea_query::Expr::value(true),
+        );
+    }
+    let claimed = update.exec(&txn).await?.rows_affected == 1;
+    if !claimed {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    record_event(
+        &txn,
+        t,
+        None,
+        kind,
+        serde_json::json!({ kind: false }),
+        serde_json::json!({ kind: true, "due_at": t.due_at }),
+    )
+    .await?;
+    let body = match mark {
+        Mark::AtRisk => format!(
+            "Anliegen {} „{}“ ist bald fällig (fällig am {}).",
+            t.number,
+            t.subject,
+            local(t.due_at, tenant)
+        ),
+        Mark::Overdue => format!(
+            "Anliegen {} „{}“ ist überfällig (fällig war {}).",
+            t.number,
+            t.subject,
+            local(t.due_at, tenant)
+        ),
+    };
+    let mut recipients: Vec<(Option<Uuid>, Option<String>)> = match t.assignee_user_id {
+        Some(user) => vec![(Some(user), None)],
+        None => vec![(None, Some(t.queue.clone()))],
+    };
+    if mark == Mark::Overdue {
+        for admin in tenant_admins(&txn, tenant.id).await? {
+            if Some(admin) != t.assignee_user_id {
+                recipients.push((Some(admin), None));
+            }
+        }
+    }
+    let at = verbund_tenant::db::now();
+    for (user_id, queue) in recipients {
+        notification::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(t.tenant_id),
+            user_id: Set(user_id),
+            queue: Set(queue),
+            ticket_id: Set(Some(t.id)),
+            kind: Set(format!("ticket_{kind}")),
+            body: Set(body.clone()),
+            created_at: Set(at),
+            read_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+fn local(at: DateTime<Utc>, tenant: &tenant::Model) -> String {
+    let tz: chrono_tz::Tz = tenant
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Berlin);
+    at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
+}
+
+async fn tenant_admins(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = role_assignment::Entity::find()
+        .filter(role_assignment::Column::TenantId.eq(tenant_id))
+        .filter(role_assignment::Column::Role.eq(Role::TenantAdmin.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.user_id)
+        .collect();
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect())
+}

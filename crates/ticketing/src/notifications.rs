@@ -1,0 +1,81 @@
+//! In-app notifications (escalations): to a user, or to a queue of a tenant.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use verbund_tenant::db::now;
+use verbund_tenant::{Actor, Error, Permission, Result};
+
+use crate::entities::notification;
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub tenant: String,
+    /// For a queue notification: the queue; personal ones have none.
+    pub queue: Option<String>,
+    pub ticket_id: Option<Uuid>,
+    pub kind: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+fn visible(actor: &Actor) -> Condition {
+    let queues = actor.visibility(Permission::HandleTickets);
+    Condition::any()
+        .add(notification::Column::UserId.eq(actor.user_id()))
+        .add(
+            Condition::all()
+                .add(notification::Column::UserId.is_null())
+                .add(queues.condition(notification::Column::TenantId)),
+        )
+}
+
+/// The actor's notifications, newest first: personal ones and those of the queues it works.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    unread_only: bool,
+) -> Result<Vec<NotificationView>> {
+    let slugs = crate::tickets::tenant_slugs(db).await?;
+    let mut q = notification::Entity::find().filter(visible(actor));
+    if unread_only {
+        q = q.filter(notification::Column::ReadAt.is_null());
+    }
+    Ok(q.order_by_desc(notification::Column::CreatedAt)
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| NotificationView {
+            id: n.id,
+            tenant: slugs.get(&n.tenant_id).cloned().unwrap_or_default(),
+            queue: n.queue,
+            ticket_id: n.ticket_id,
+            kind: n.kind,
+            body: n.body,
+            created_at: n.created_at,
+            read_at: n.read_at,
+        })
+        .collect())
+}
+
+pub async fn mark_read(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<()> {
+    let n = notification::Entity::find_by_id(id)
+        .filter(visible(actor))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("notification"))?;
+    if n.read_at.is_none() {
+        let mut a: notification::ActiveModel = n.into();
+        a.read_at = Set(Some(now()));
+        a.update(db).await?;
+    }
+    Ok(())
+}

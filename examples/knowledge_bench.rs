@@ -1,0 +1,449 @@
+//! Knowledge benchmark (issue 3): generated descriptions over many tenants, import time,
+//! in-process and HTTP search latency, server memory, and PostgreSQL full-text search as the
+//! baseline for the same queries.
+//!
+//! ```sh
+//! cargo build --release --bin verbund --example knowledge_bench
+//! target/release/examples/knowledge_bench --descriptions 100000 --tenants 500 \
+//!     [--pg postgres://user@127.0.0.1:5432/postgres]
+//! ```
+//! Prints a Markdown table. Only loopback traffic; every loop is bounded.
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set, Statement};
+use uuid::Uuid;
+use verbund_knowledge::search::{SearchIndex, SearchRequest, TenantFilter};
+
+const WORDS: &[&str] = &[
+    "Antrag",
+    "Bescheid",
+    "Unterlagen",
+    "Frist",
+    "Gebühr",
+    "Verwaltung",
+    "Bürgerinnen",
+    "Bürger",
+    "persönlich",
+    "schriftlich",
+    "online",
+    "Nachweis",
+    "Bescheinigung",
+    "Termin",
+    "Behörde",
+    "zuständig",
+    "Wohnort",
+    "Einkommen",
+    "Familie",
+    "Kinder",
+    "Fahrzeug",
+    "Genehmigung",
+    "Grundstück",
+    "Steuer",
+    "Zuschuss",
+    "Beratung",
+    "Vorsprache",
+    "Formular",
+    "Vollmacht",
+    "Ausweis",
+    "Urkunde",
+    "Eintragung",
+    "Änderung",
+    "Abholung",
+    "Zustellung",
+    "Bearbeitung",
+    "Wochen",
+    "Monate",
+    "Prüfung",
+    "Entscheidung",
+    "Widerspruch",
+    "Auskunft",
+];
+
+const QUERIES: &[&str] = &[
+    "Perso",
+    "Personalausweiss",
+    "Ummeldung",
+    "Auto zulassen",
+    "Führerschein umtauschen",
+    "Elterngeld",
+    "Hundesteuer",
+    "Sperrmüll",
+    "Gewerbe anmelden",
+    "Geburtsurkunde",
+    "heiraten",
+    "Bauantrag",
+    "Wohngeld",
+    "Führungszeugnis",
+    "Fundbüro",
+    "Briefwahl",
+    "Kita Platz",
+    "Einbürgerung",
+    "Meldebescheinigung",
+    "Reisepass",
+];
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// One NDJSON file per tenant: demo-like descriptions with German filler text.
+fn generate(tenant: usize, per_tenant: usize, rng: &mut Rng) -> String {
+    let templates = verbund_knowledge::demo::SERVICES;
+    let mut out = String::new();
+    for i in 0..per_tenant {
+        let t = &templates[i % templates.len()];
+        let mut text = String::from(t.kurztext);
+        for _ in 0..40 {
+            text.push(' ');
+            text.push_str(rng.pick(WORDS));
+        }
+        let line = serde_json::json!({
+            "leika": format!("99{:012}", tenant * 100_000 + i),
+            "title": if i < templates.len() { t.title.to_owned() } else { format!("{} ({})", t.title, rng.pick(WORDS)) },
+            "synonyms": t.synonyms,
+            "modules": {"kurztext": text, "unterlagen": t.unterlagen, "fristen": t.fristen},
+            "status": "published",
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let total: usize = arg("--descriptions").map_or(100_000, |v| v.parse().unwrap());
+    let tenants: usize = arg("--tenants").map_or(500, |v| v.parse().unwrap());
+    let per_tenant = total / tenants;
+    let dir = tempfile::tempdir()?;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("verbund.db").display()
+    );
+    let settings = verbund_server::Settings {
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url.clone()),
+        ..verbund_server::Settings::default()
+    };
+    let db = verbund_server::db::connect(&settings).await?;
+    verbund_server::db::migrate(&db).await?;
+    verbund_tenant::demo::seed(&db).await?;
+    let now = chrono::Utc::now();
+    let mut slugs = Vec::new();
+    for i in 0..tenants {
+        let slug = format!("bench-{i:03}");
+        verbund_tenant::entities::tenant::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(slug.clone()),
+            name: Set(format!("Gemeinde {i}")),
+            ags: Set(format!("07{i:06}")),
+            state: Set("RP".into()),
+            time_zone: Set("Europe/Berlin".into()),
+            ticket_prefix: Set(format!(
+                "{}{}{}",
+                (b'A' + (i / 676) as u8) as char,
+                (b'A' + (i / 26 % 26) as u8) as char,
+                (b'A' + (i % 26) as u8) as char
+            )),
+            settings: Set(serde_json::json!({})),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db)
+        .await?;
+        slugs.push(slug);
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let files: Vec<String> = (0..tenants)
+        .map(|t| generate(t, per_tenant, &mut rng))
+        .collect();
+    let mut rows = vec![];
+
+    // Import, one file per tenant, every item in its own transaction.
+    let started = Instant::now();
+    let mut imported = 0;
+    for (slug, file) in slugs.iter().zip(&files) {
+        let parsed = verbund_knowledge::import::ndjson::parse(file);
+        let report =
+            verbund_knowledge::store::import_unchecked(&db, slug, parsed, &mut |_, _| {}).await?;
+        imported += report.services.created;
+    }
+    let import_time = started.elapsed();
+    rows.push((
+        format!("import of {imported} descriptions over {tenants} tenants (SQLite)"),
+        format!(
+            "{:.1} s ({:.0} /s)",
+            import_time.as_secs_f64(),
+            imported as f64 / import_time.as_secs_f64()
+        ),
+    ));
+
+    // In-process: build the index from the database, then search.
+    let base_rss = rss_kib(std::process::id());
+    let started = Instant::now();
+    let index = SearchIndex::start(db.clone()).await?;
+    rows.push((
+        "index build from the database".into(),
+        format!(
+            "{:.1} s, {} documents",
+            started.elapsed().as_secs_f64(),
+            index.engine().num_docs()
+        ),
+    ));
+    rows.push((
+        "index memory (RSS growth)".into(),
+        format!(
+            "{} MiB",
+            rss_kib(std::process::id()).saturating_sub(base_rss) / 1024
+        ),
+    ));
+    let own: BTreeSet<Uuid> = BTreeSet::new();
+    let mut lat = Vec::new();
+    for round in 0..50 {
+        for q in QUERIES {
+            let req = SearchRequest {
+                text: (*q).to_owned(),
+                primary: TenantFilter::AllExcept(own.clone()),
+                secondary: None,
+                drafts_of: BTreeSet::new(),
+                leika: None,
+                limit: 10,
+            };
+            let t = Instant::now();
+            let hits = index.engine().search(&req)?;
+            lat.push(t.elapsed());
+            assert!(round > 0 || !hits.is_empty(), "no hit for {q}");
+        }
+    }
+    lat.sort();
+    rows.push((
+        "in-process search (all tenants, top 10 with snippets)".into(),
+        format!("p50 {}, p99 {}", ms(pct(&lat, 0.5)), ms(pct(&lat, 0.99))),
+    ));
+    let tantivy_p50 = pct(&lat, 0.5);
+    drop(index);
+
+    // HTTP: the release server as its own process.
+    let exe = std::env::current_exe()?;
+    let server_bin = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.join("verbund"))
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = Command::new(&server_bin)
+        .arg("serve")
+        .env("VERBUND_BIND", format!("127.0.0.1:{port}"))
+        .env("VERBUND_DATA_DIR", dir.path())
+        .env("VERBUND_DATABASE_URL", &url)
+        .env(
+            "VERBUND_JWT_SECRET",
+            "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+        )
+        .env("VERBUND_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let ready = Instant::now();
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(300),
+            "server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(
+            &serde_json::json!({"email": "agent@sc-koblenz.demo", "password": "verbund-demo-2026"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let per_conn = 300;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..32 {
+        let client = client.clone();
+        let base = base.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_conn);
+            for i in 0..per_conn {
+                let q = QUERIES[(c + i) % QUERIES.len()];
+                let t = Instant::now();
+                let resp = client
+                    .get(format!("{base}/api/v1/search"))
+                    .query(&[("q", q), ("tenant", "all")])
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(resp.status().is_success());
+                let _ = resp.bytes().await.unwrap();
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut http = Vec::new();
+    for t in tasks {
+        http.extend(t.await?);
+    }
+    let elapsed = started.elapsed();
+    http.sort();
+    rows.push((
+        "HTTP search, 32 connections, tenant=all".into(),
+        format!(
+            "p50 {}, p99 {}, {:.0} req/s",
+            ms(pct(&http, 0.5)),
+            ms(pct(&http, 0.99)),
+            http.len() as f64 / elapsed.as_secs_f64()
+        ),
+    ));
+    rows.push((
+        "server resident memory after the run".into(),
+        format!("{} MiB", rss_kib(child.id()) / 1024),
+    ));
+    child.kill()?;
+    let _ = child.wait();
+
+    // PostgreSQL full-text search, `german` configuration with a GIN index, same texts.
+    if let Some(pg) = arg("--pg") {
+        let pg = Database::connect(&pg).await?;
+        let b = pg.get_database_backend();
+        pg.execute_unprepared("DROP TABLE IF EXISTS bench_fts")
+            .await?;
+        pg.execute_unprepared(
+            "CREATE TABLE bench_fts (id serial PRIMARY KEY, tenant int NOT NULL, title text NOT NULL, \
+             body text NOT NULL, tsv tsvector GENERATED ALWAYS AS \
+             (setweight(to_tsvector('german', title), 'A') || to_tsvector('german', body)) STORED)",
+        )
+        .await?;
+        let started = Instant::now();
+        for (t, file) in files.iter().enumerate() {
+            let mut values = Vec::new();
+            let mut params: Vec<sea_orm::Value> = Vec::new();
+            for line in file.lines() {
+                let v: serde_json::Value = serde_json::from_str(line)?;
+                let n = params.len();
+                values.push(format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+                params.push((t as i32).into());
+                params.push(v["title"].as_str().unwrap_or_default().to_owned().into());
+                params.push(
+                    format!(
+                        "{} {}",
+                        v["synonyms"],
+                        v["modules"]["kurztext"].as_str().unwrap_or_default()
+                    )
+                    .into(),
+                );
+            }
+            pg.execute_raw(Statement::from_sql_and_values(
+                b,
+                format!(
+                    "INSERT INTO bench_fts (tenant, title, body) VALUES {}",
+                    values.join(",")
+                ),
+                params,
+            ))
+            .await?;
+        }
+        pg.execute_unprepared("CREATE INDEX bench_fts_gin ON bench_fts USING gin (tsv)")
+            .await?;
+        pg.execute_unprepared("ANALYZE bench_fts").await?;
+        rows.push((
+            "PostgreSQL load + GIN index".into(),
+            format!("{:.1} s", started.elapsed().as_secs_f64()),
+        ));
+        let mut lat = Vec::new();
+        for _ in 0..5 {
+            for q in QUERIES {
+                let t = Instant::now();
+                pg.query_all_raw(Statement::from_sql_and_values(
+                    b,
+                    "SELECT id, ts_headline('german', body, plainto_tsquery('german', $1)) FROM \
+                     (SELECT id, body FROM bench_fts WHERE tsv @@ plainto_tsquery('german', $1) \
+                      ORDER BY ts_rank(tsv, plainto_tsquery('german', $1)) DESC LIMIT 10) top",
+                    [(*q).into()],
+                ))
+                .await?;
+                lat.push(t.elapsed());
+            }
+        }
+        lat.sort();
+        rows.push((
+            "PostgreSQL FTS (german, GIN), top 10 with headline".into(),
+            format!("p50 {}, p99 {}", ms(pct(&lat, 0.5)), ms(pct(&lat, 0.99))),
+        ));
+        rows.push((
+            "in-process tantivy vs PostgreSQL, p50".into(),
+            format!(
+                "{:.0}× faster",
+                pct(&lat, 0.5).as_secs_f64() / tantivy_p50.as_secs_f64().max(1e-9)
+            ),
+        ));
+        pg.execute_unprepared("DROP TABLE bench_fts").await?;
+    }
+
+    println!("| measure | value |\n|---|---|");
+    for (k, v) in rows {
+        println!("| {k} | {v} |");
+    }
+    Ok(())
+}
