@@ -7,6 +7,7 @@ mod m20261128_000001_foundation;
 mod m20261128_000002_ticketing;
 mod m20261128_000003_knowledge;
 mod m20261128_000004_ticketing_operations;
+mod m20261129_000005_email;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_ticketing::Migration),
             Box::new(m20261128_000003_knowledge::Migration),
             Box::new(m20261128_000004_ticketing_operations::Migration),
+            Box::new(m20261129_000005_email::Migration),
         ]
     }
 }

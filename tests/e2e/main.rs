@@ -10,6 +10,8 @@ mod cli;
 mod instances;
 mod isolation;
 mod knowledge;
+mod mail;
+mod mail_servers;
 mod operations;
 mod server;
 mod tenants;

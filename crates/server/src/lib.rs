@@ -72,6 +72,27 @@ impl Application {
             );
         }
 
+        let instance = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        if let Some(smtp) = settings.smtp.config() {
+            verbund_email::delivery::spawn(
+                db.clone(),
+                smtp,
+                Duration::from_millis(settings.smtp.poll_ms.max(10)),
+            )
+            .map_err(|e| anyhow::anyhow!("SMTP configuration: {e}"))?;
+        } else {
+            tracing::warn!(
+                "no SMTP host configured (VERBUND_SMTP__HOST): outbound mail stays queued"
+            );
+        }
+        if settings.mailbox_tick_seconds > 0 {
+            verbund_email::mailboxes::spawn(
+                db.clone(),
+                instance,
+                Duration::from_secs(settings.mailbox_tick_seconds),
+            );
+        }
+
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -86,6 +107,7 @@ impl Application {
         });
         let max_body = settings.max_body_bytes;
         let max_json = settings.max_json_bytes.min(max_body);
+        let max_inbound = settings.max_inbound_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(extract::ensure_problem))
@@ -96,7 +118,7 @@ impl Application {
                 .app_data(extract::json_config(max_json))
                 .app_data(extract::path_config())
                 .app_data(extract::query_config())
-                .configure(routes::configure)
+                .configure(|c| routes::configure(c, max_inbound))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds);
         if let Some(w) = settings.workers {
@@ -139,6 +161,11 @@ fn spawn_jobs(db: DatabaseConnection, every: Duration) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "escalation failed"),
+            }
+            match verbund_email::ingest::process_pending(&db).await {
+                Ok(n) if n > 0 => tracing::info!(mails = n, "processed stored mail left behind"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "processing stored mail failed"),
             }
             match verbund_ticketing::privacy::run_due_anonymization(&db, at).await {
                 Ok(n) if n > 0 => tracing::info!(tickets = n, "anonymised closed tickets"),

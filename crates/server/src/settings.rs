@@ -96,6 +96,69 @@ pub struct Settings {
     /// How often escalation and anonymisation run (0: never, e.g. for a read-only instance).
     pub jobs_interval_seconds: u64,
     pub login: LoginSettings,
+    /// Bearer token of the MTA pipe to `POST /api/v1/inbound/raw` (`VERBUND_INGEST_TOKEN`);
+    /// without it the endpoint is closed.
+    #[serde(skip_serializing)]
+    pub ingest_token: Option<SecretString>,
+    /// Largest raw inbound message accepted, in bytes.
+    pub max_inbound_bytes: usize,
+    /// Seconds between rounds over the IMAP mailboxes (0: this instance polls none).
+    pub mailbox_tick_seconds: u64,
+    /// Outbound SMTP relay (`VERBUND_SMTP__HOST`, …). Without a host no mail is delivered
+    /// by this instance; it stays queued in the outbox.
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// `plain` (loopback only), `start_tls` or `tls`.
+    pub security: verbund_email::delivery::SmtpSecurity,
+    pub username: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<SecretString>,
+    pub timeout_seconds: u64,
+    /// Parallel connections of the delivery worker.
+    pub connections: u32,
+    /// First retry after a failed attempt; doubled per attempt, at most an hour.
+    pub retry_base_seconds: u64,
+    /// Longest pause between looks at the outbox (new mail on this instance wakes it at once).
+    pub poll_ms: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 25,
+            security: verbund_email::delivery::SmtpSecurity::StartTls,
+            username: None,
+            password: None,
+            timeout_seconds: 30,
+            connections: 4,
+            retry_base_seconds: 30,
+            poll_ms: 1000,
+        }
+    }
+}
+
+impl SmtpSettings {
+    pub fn config(&self) -> Option<verbund_email::delivery::SmtpConfig> {
+        (!self.host.trim().is_empty()).then(|| verbund_email::delivery::SmtpConfig {
+            host: self.host.trim().to_owned(),
+            port: self.port,
+            security: self.security,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+            connections: self.connections.max(1),
+            retry_base: std::time::Duration::from_millis(
+                self.retry_base_seconds.saturating_mul(1000).max(100),
+            ),
+        })
+    }
 }
 
 impl Default for Settings {
@@ -121,6 +184,10 @@ impl Default for Settings {
             auth_epoch_poll_ms: 250,
             jobs_interval_seconds: 60,
             login: LoginSettings::default(),
+            ingest_token: None,
+            max_inbound_bytes: 50 * 1024 * 1024,
+            mailbox_tick_seconds: 5,
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -137,7 +204,10 @@ impl Settings {
         }
         figment = figment.merge(
             Env::prefixed("VERBUND_")
-                .ignore(&["CONFIG", "TEST_PG_URL", "INGEST_TOKEN"])
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    k != "config" && !k.starts_with("test_") && !k.starts_with("bench_")
+                })
                 .split("__"),
         );
         Ok(figment.extract()?)

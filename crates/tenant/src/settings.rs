@@ -23,7 +23,34 @@ pub struct TenantSettings {
     /// Extra closing days besides the state's public holidays.
     #[schema(value_type = Vec<String>)]
     pub closing_days: Vec<chrono::NaiveDate>,
+    /// Sender address of the tenant's mail; default: the first of its inbound addresses.
+    pub mail_from: Option<String>,
+    /// Display name of the sender (default: the tenant's name).
+    pub mail_from_name: Option<String>,
+    /// Subject of the receipt for a new e-mail ticket. Placeholders: `{nummer}`, `{betreff}`,
+    /// `{frist}`, `{behoerde}`.
+    pub receipt_subject: String,
+    /// Text of the receipt, same placeholders.
+    pub receipt_body: String,
+    /// Signature under every reply to a citizen (placeholder `{behoerde}`, `{nummer}`).
+    pub reply_signature: String,
+    /// Where escalation notices go by mail, besides the in-app notification.
+    pub escalation_mail_to: Option<String>,
+    /// Delivery attempts before an outbound mail counts as failed.
+    pub outbox_max_attempts: u32,
 }
+
+pub const DEFAULT_RECEIPT_SUBJECT: &str = "Eingangsbestätigung: {betreff} [{nummer}]";
+pub const DEFAULT_RECEIPT_BODY: &str = "Guten Tag,\n\n\
+vielen Dank für Ihre Nachricht. Wir haben Ihr Anliegen unter der Vorgangsnummer {nummer} \
+erfasst und antworten Ihnen bis spätestens {frist}.\n\n\
+Bitte lassen Sie die Vorgangsnummer im Betreff stehen, wenn Sie uns dazu erneut schreiben.\n\n\
+Mit freundlichen Grüßen\n\
+Ihr Bürgerservice {behoerde}\n\n\
+Diese Nachricht wurde automatisch erstellt.";
+pub const DEFAULT_REPLY_SIGNATURE: &str = "Mit freundlichen Grüßen\n\
+Ihr Bürgerservice {behoerde}\n\n\
+Vorgangsnummer: {nummer} – bitte bei Rückfragen im Betreff angeben.";
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -36,6 +63,13 @@ impl Default for TenantSettings {
             anonymize_after_days: 30,
             service_hours: crate::calendar::WeeklyHours::default(),
             closing_days: Vec::new(),
+            mail_from: None,
+            mail_from_name: None,
+            receipt_subject: DEFAULT_RECEIPT_SUBJECT.to_owned(),
+            receipt_body: DEFAULT_RECEIPT_BODY.to_owned(),
+            reply_signature: DEFAULT_REPLY_SIGNATURE.to_owned(),
+            escalation_mail_to: None,
+            outbox_max_attempts: 8,
         }
     }
 }
@@ -87,6 +121,46 @@ impl TenantSettings {
         }
         if self.closing_days.len() > 366 {
             return Err(Error::invalid("settings.closing_days", "at most 366 days"));
+        }
+        for (field, value) in [
+            ("settings.mail_from", &self.mail_from),
+            ("settings.escalation_mail_to", &self.escalation_mail_to),
+        ] {
+            if let Some(v) = value {
+                crate::domain::EmailAddress::parse(field, v)?;
+            }
+        }
+        for (field, value, max) in [
+            ("settings.receipt_subject", &self.receipt_subject, 300),
+            ("settings.receipt_body", &self.receipt_body, 10_000),
+            ("settings.reply_signature", &self.reply_signature, 2_000),
+        ] {
+            if value.trim().is_empty() || value.chars().count() > max {
+                return Err(Error::invalid(
+                    field,
+                    format!("must have 1-{max} characters"),
+                ));
+            }
+        }
+        if self.receipt_subject.contains(['\r', '\n']) {
+            return Err(Error::invalid(
+                "settings.receipt_subject",
+                "must be a single line",
+            ));
+        }
+        if let Some(n) = &self.mail_from_name
+            && (n.chars().count() > 200 || n.contains(['\r', '\n']))
+        {
+            return Err(Error::invalid(
+                "settings.mail_from_name",
+                "must be one line of at most 200 characters",
+            ));
+        }
+        if !(1..=50).contains(&self.outbox_max_attempts) {
+            return Err(Error::invalid(
+                "settings.outbox_max_attempts",
+                "must be 1..=50",
+            ));
         }
         Ok(())
     }

@@ -151,7 +151,7 @@ pub async fn log_contact(
     let at = now();
     let ticket = match (ticket_input, opener) {
         (Some(valid), Some(opener)) => {
-            let mut t = insert_ticket(&txn, &opener, valid, actor.user_id(), at).await?;
+            let mut t = insert_ticket(&txn, &opener, valid, Some(actor.user_id()), at).await?;
             if opener.id != asked.id {
                 let why = format!("Anliegen betrifft {}", asked.name);
                 t = forward_within(

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod entities;
 pub mod escalation;
 pub mod forward;
+pub mod mail;
 pub mod model;
 pub mod notifications;
 mod people;

@@ -18,7 +18,8 @@ use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::entities::{
-    call_attempt, personal_data_access, ticket, ticket_event, ticket_forward, ticket_note,
+    call_attempt, inbound_mail, mail_attachment, outbox_mail, personal_data_access, ticket,
+    ticket_event, ticket_forward, ticket_note,
 };
 use crate::model::TicketState;
 use crate::tickets::{Access, TicketView, record_event, tenant_slugs, view};
@@ -70,15 +71,52 @@ pub(crate) async fn anonymize_in(
         .filter(ticket_forward::Column::TicketId.eq(t.id))
         .exec(db)
         .await?;
-    // Free text in the history (forward and return reasons) goes too.
+    // Mail: the raw message, its text and attachments; the outbox keeps only its state.
+    use sea_orm::sea_query::Expr;
+    inbound_mail::Entity::update_many()
+        .col_expr(
+            inbound_mail::Column::Raw,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(
+            inbound_mail::Column::FromAddress,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(inbound_mail::Column::Subject, Expr::value(REDACTED))
+        .col_expr(inbound_mail::Column::BodyText, Expr::value(REDACTED))
+        .col_expr(
+            inbound_mail::Column::QuotedText,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(inbound_mail::Column::TicketId.eq(t.id))
+        .exec(db)
+        .await?;
+    mail_attachment::Entity::delete_many()
+        .filter(mail_attachment::Column::TicketId.eq(t.id))
+        .exec(db)
+        .await?;
+    outbox_mail::Entity::update_many()
+        .col_expr(outbox_mail::Column::ToAddress, Expr::value(REDACTED))
+        .col_expr(outbox_mail::Column::Subject, Expr::value(REDACTED))
+        .col_expr(outbox_mail::Column::Body, Expr::value(REDACTED))
+        .filter(outbox_mail::Column::TicketId.eq(t.id))
+        .filter(outbox_mail::Column::State.ne("queued"))
+        .filter(outbox_mail::Column::State.ne("sending"))
+        .exec(db)
+        .await?;
+    // Free text in the history (forward and return reasons, mail recipients) goes too.
     for event in ticket_event::Entity::find()
         .filter(ticket_event::Column::TicketId.eq(t.id))
         .all(db)
         .await?
     {
-        if event.after.get("reason").is_some() {
+        if event.after.get("reason").is_some() || event.after.get("to").is_some() {
             let mut after = event.after.clone();
-            after["reason"] = REDACTED.into();
+            for key in ["reason", "to", "from"] {
+                if after.get(key).is_some() {
+                    after[key] = REDACTED.into();
+                }
+            }
             let mut e: ticket_event::ActiveModel = event.into();
             e.after = Set(after);
             e.update(db).await?;

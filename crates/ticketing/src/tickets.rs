@@ -312,7 +312,7 @@ async fn allocate_number(
 }
 
 /// Appends one history row. Call it in the transaction of the change it describes.
-pub(crate) async fn record_event(
+pub async fn record_event(
     db: &impl ConnectionTrait,
     t: &ticket::Model,
     actor: Option<Uuid>,
@@ -340,7 +340,7 @@ pub(crate) async fn insert_ticket(
     db: &impl ConnectionTrait,
     t: &tenant::Model,
     input: ValidTicket,
-    actor: Uuid,
+    actor: Option<Uuid>,
     arrival: DateTime<Utc>,
 ) -> Result<ticket::Model> {
     let tz: chrono_tz::Tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
@@ -371,7 +371,7 @@ pub(crate) async fn insert_ticket(
         needs_other_channel: Set(false),
         origin_tenant_id: Set(t.id),
         forward_state: Set(ForwardState::None.as_str().to_owned()),
-        created_by: Set(Some(actor)),
+        created_by: Set(actor),
         created_at: Set(arrival),
         updated_at: Set(arrival),
         closed_at: Set(None),
@@ -384,7 +384,7 @@ pub(crate) async fn insert_ticket(
     record_event(
         db,
         &model,
-        Some(actor),
+        actor,
         "created",
         serde_json::Value::Null,
         serde_json::json!({
@@ -408,7 +408,7 @@ pub async fn create_ticket(
     actor.authorize(Permission::HandleTickets, t.id)?;
     let valid = input.validate()?;
     let txn = begin_write(db).await?;
-    let model = insert_ticket(&txn, &t, valid, actor.user_id(), now()).await?;
+    let model = insert_ticket(&txn, &t, valid, Some(actor.user_id()), now()).await?;
     txn.commit().await?;
     Ok(view(model, Access::Full, &tenant_slugs(db).await?))
 }
@@ -699,6 +699,23 @@ pub async fn add_note(
         serde_json::json!({ "note_id": note.id, "kind": note.kind }),
     )
     .await?;
+    let mut queued_mail = false;
+    if input.kind == NoteKind::Message && current.answer_channel == AnswerChannel::Email.as_str() {
+        if let Some(mail) =
+            crate::mail::queue_reply(&txn, &current, &note.body, actor.user_id()).await?
+        {
+            record_event(
+                &txn,
+                &current,
+                Some(actor.user_id()),
+                "mail_queued",
+                serde_json::Value::Null,
+                serde_json::json!({ "mail_id": mail.id, "kind": mail.kind, "to": mail.to_address }),
+            )
+            .await?;
+            queued_mail = true;
+        }
+    }
     if input.kind == NoteKind::Message && current.state != TicketState::Answered.as_str() {
         let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
         changes.state = Set(TicketState::Answered.as_str().to_owned());
@@ -717,6 +734,9 @@ pub async fn add_note(
         .await?;
     }
     txn.commit().await?;
+    if queued_mail {
+        crate::mail::wake_delivery();
+    }
     let slugs = tenant_slugs(db).await?;
     Ok(note_view(note, &slugs))
 }
@@ -1051,4 +1071,84 @@ pub async fn list_tickets(
         items.push(item);
     }
     Ok(TicketPage { items, next_cursor })
+}
+
+/// A ticket opened by an inbound e-mail: answer channel e-mail, due one working day after
+/// arrival. Runs inside the caller's transaction (the mail's processing).
+pub async fn insert_mail_ticket(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    subject: &str,
+    question: &str,
+    citizen_name: Option<String>,
+    citizen_email: String,
+    arrival: DateTime<Utc>,
+) -> Result<ticket::Model> {
+    let clip = |s: &str, max: usize| -> String {
+        let cleaned: String = s
+            .chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+            .take(max)
+            .collect();
+        cleaned.trim().to_owned()
+    };
+    let subject = match clip(subject, 300) {
+        s if s.is_empty() => "(ohne Betreff)".to_owned(),
+        s => s,
+    };
+    let question = match clip(question, 20_000) {
+        q if q.is_empty() => "(keine Nachricht)".to_owned(),
+        q => q,
+    };
+    let valid = ValidTicket {
+        subject,
+        question,
+        citizen: Citizen {
+            name: citizen_name
+                .map(|n| clip(&n, 200))
+                .filter(|n| !n.is_empty()),
+            phone: None,
+            email: Some(citizen_email),
+            address: None,
+        },
+        answer_channel: AnswerChannel::Email,
+        callback_windows: serde_json::json!([]),
+        service_id: None,
+        priority: Priority::Normal,
+        queue: FRONT_QUEUE.to_owned(),
+    };
+    insert_ticket(db, t, valid, None, arrival).await
+}
+
+/// A citizen wrote again: an answered ticket opens again with a new deadline. Returns the
+/// ticket as it is now.
+pub async fn reopen_for_mail(
+    db: &impl ConnectionTrait,
+    current: &ticket::Model,
+    arrival: DateTime<Utc>,
+) -> Result<ticket::Model> {
+    if current.state != TicketState::Answered.as_str() {
+        return Ok(current.clone());
+    }
+    let holder = tenant::Entity::find_by_id(current.tenant_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    let due = deadline::due_at(&holder, arrival)?;
+    let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
+    changes.state = Set(TicketState::InProgress.as_str().to_owned());
+    changes.due_at = Set(due);
+    changes.at_risk = Set(false);
+    changes.overdue = Set(false);
+    let saved = save(db, current, current.version, changes).await?;
+    record_event(
+        db,
+        &saved,
+        None,
+        "reopened",
+        serde_json::json!({ "state": current.state, "due_at": current.due_at }),
+        serde_json::json!({ "state": saved.state, "due_at": saved.due_at, "reason": "citizen_mail" }),
+    )
+    .await?;
+    Ok(saved)
 }

@@ -6,6 +6,7 @@ pub mod centers;
 pub mod contacts;
 pub mod health;
 pub mod knowledge;
+pub mod mail;
 pub mod me;
 pub mod operations;
 pub mod org_units;
@@ -16,7 +17,7 @@ pub mod users;
 
 use actix_web::web;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, max_inbound_bytes: usize) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(
@@ -134,6 +135,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(centers::tenants)
                         .put(centers::set_tenants),
                 )
-                .configure(knowledge::configure),
+                .configure(knowledge::configure)
+                .configure(|c| mail::configure(c, max_inbound_bytes)),
         );
 }

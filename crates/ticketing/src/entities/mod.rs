@@ -2,7 +2,11 @@
 
 pub mod call_attempt;
 pub mod contact;
+pub mod inbound_mail;
+pub mod mail_attachment;
+pub mod mailbox;
 pub mod notification;
+pub mod outbox_mail;
 pub mod personal_data_access;
 pub mod text_template;
 pub mod ticket;

@@ -1,0 +1,420 @@
+//! The delivery worker: claims due rows of the outbox through the database (so several
+//! instances never send the same mail at once), sends them with lettre over SMTP, and records
+//! the result. A mail is marked sent only after the server accepted it; a crash in between
+//! sends it again once its claim has run out (at least once, never lost).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::entities::tenant;
+use verbund_tenant::settings::TenantSettings;
+use verbund_tenant::{Error, Result};
+use verbund_ticketing::entities::{notification, outbox_mail, ticket};
+use verbund_ticketing::mail::OutboxState;
+use verbund_ticketing::tickets::record_event;
+
+/// How to reach the SMTP server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// No TLS: only for a relay on this machine (loopback).
+    Plain,
+    StartTls,
+    Tls,
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub timeout: Duration,
+    /// Parallel SMTP connections.
+    pub connections: u32,
+    /// First retry after this long; doubled per attempt, at most an hour.
+    pub retry_base: Duration,
+}
+
+/// Whether a host name is a loopback address (`localhost`, 127.0.0.0/8, ::1).
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Builds the pooled transport; plain SMTP is refused for anything but loopback.
+pub fn transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let builder = match cfg.security {
+        SmtpSecurity::Plain => {
+            if !is_loopback(&cfg.host) {
+                return Err(Error::invalid(
+                    "smtp.security",
+                    "plain SMTP is only allowed to a loopback relay; use starttls or tls",
+                ));
+            }
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
+        }
+        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
+            .map_err(|e| Error::invalid("smtp.host", e.to_string()))?,
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)
+            .map_err(|e| Error::invalid("smtp.host", e.to_string()))?,
+    };
+    let mut builder = builder
+        .port(cfg.port)
+        .timeout(Some(cfg.timeout))
+        .pool_config(PoolConfig::new().max_size(std::cmp::max(cfg.connections, 1)));
+    if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            pass.expose_secret().to_owned(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+#[derive(Clone, Debug)]
+struct AutoSubmitted(String);
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct AutoResponseSuppress;
+
+impl Header for AutoResponseSuppress {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
+    }
+
+    fn parse(_: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "All".to_owned())
+    }
+}
+
+/// The message as it goes on the wire.
+pub fn build_message(m: &outbox_mail::Model) -> std::result::Result<Message, String> {
+    let from_addr = m
+        .from_address
+        .parse()
+        .map_err(|e| format!("invalid sender {}: {e}", m.from_address))?;
+    let to_addr = m
+        .to_address
+        .parse()
+        .map_err(|e| format!("invalid recipient {}: {e}", m.to_address))?;
+    let mut b = Message::builder()
+        .from(Mailbox::new(m.from_name.clone(), from_addr))
+        .to(Mailbox::new(None, to_addr))
+        .subject(m.subject.clone())
+        .message_id(Some(format!("<{}>", m.message_id)))
+        .date_now();
+    if let Some(irt) = &m.in_reply_to {
+        b = b.in_reply_to(format!("<{irt}>"));
+    }
+    if let Some(refs) = &m.references {
+        b = b.references(refs.clone());
+    }
+    if m.auto_submitted {
+        b = b
+            .header(AutoSubmitted("auto-replied".into()))
+            .header(AutoResponseSuppress);
+    }
+    b.header(ContentType::TEXT_PLAIN)
+        .body(m.body.clone())
+        .map_err(|e| e.to_string())
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Claims up to `batch` due mails for this worker; returns them.
+async fn claim(db: &DatabaseConnection, batch: u64) -> Result<Vec<outbox_mail::Model>> {
+    let at = now();
+    let due = Condition::any()
+        .add(
+            Condition::all()
+                .add(outbox_mail::Column::State.eq(OutboxState::Queued.as_str()))
+                .add(outbox_mail::Column::NextAttemptAt.lte(at)),
+        )
+        .add(
+            Condition::all()
+                .add(outbox_mail::Column::State.eq(OutboxState::Sending.as_str()))
+                .add(outbox_mail::Column::ClaimedUntil.lt(at)),
+        );
+    let token = Uuid::now_v7();
+    let ids = Query::select()
+        .column(outbox_mail::Column::Id)
+        .from(outbox_mail::Entity)
+        .cond_where(due.clone())
+        .order_by(outbox_mail::Column::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(batch)
+        .to_owned();
+    let res = outbox_mail::Entity::update_many()
+        .col_expr(
+            outbox_mail::Column::State,
+            Expr::value(OutboxState::Sending.as_str()),
+        )
+        .col_expr(outbox_mail::Column::ClaimToken, Expr::value(token))
+        .col_expr(
+            outbox_mail::Column::ClaimedUntil,
+            Expr::value(at + chrono::Duration::minutes(5)),
+        )
+        .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
+        .filter(outbox_mail::Column::Id.in_subquery(ids))
+        .filter(due)
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::ClaimToken.eq(token))
+        .filter(outbox_mail::Column::State.eq(OutboxState::Sending.as_str()))
+        .order_by_asc(outbox_mail::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+enum Sent {
+    Ok,
+    Transient(String),
+    Permanent(String),
+}
+
+/// Claims a batch and delivers it. Returns what happened.
+pub async fn run_once(
+    db: &DatabaseConnection,
+    smtp: &AsyncSmtpTransport<Tokio1Executor>,
+    cfg: &SmtpConfig,
+    batch: u64,
+) -> Result<Pass> {
+    let claimed = claim(db, batch).await?;
+    if claimed.is_empty() {
+        return Ok(Pass::default());
+    }
+    let results: Vec<(outbox_mail::Model, Sent)> = futures_util::stream::iter(claimed)
+        .map(|m| async move {
+            let outcome = match build_message(&m) {
+                Err(e) => Sent::Permanent(e),
+                Ok(msg) => match smtp.send(msg).await {
+                    Ok(_) => Sent::Ok,
+                    Err(e) if e.is_permanent() => Sent::Permanent(e.to_string()),
+                    Err(e) => Sent::Transient(e.to_string()),
+                },
+            };
+            (m, outcome)
+        })
+        .buffer_unordered(std::cmp::max(cfg.connections, 1) as usize)
+        .collect()
+        .await;
+    let mut tenants: HashMap<Uuid, u32> = HashMap::new();
+    let mut pass = Pass::default();
+    // Record the successes first, in one statement: the server has them.
+    let sent_ids: Vec<Uuid> = results
+        .iter()
+        .filter(|(_, s)| matches!(s, Sent::Ok))
+        .map(|(m, _)| m.id)
+        .collect();
+    if !sent_ids.is_empty() {
+        let at = now();
+        outbox_mail::Entity::update_many()
+            .col_expr(
+                outbox_mail::Column::State,
+                Expr::value(OutboxState::Sent.as_str()),
+            )
+            .col_expr(outbox_mail::Column::SentAt, Expr::value(at))
+            .col_expr(
+                outbox_mail::Column::Attempts,
+                Expr::col(outbox_mail::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox_mail::Column::ClaimToken,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_mail::Column::ClaimedUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(
+                outbox_mail::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
+            .filter(outbox_mail::Column::Id.is_in(sent_ids.clone()))
+            .exec(db)
+            .await?;
+        pass.sent = sent_ids.len();
+    }
+    for (m, outcome) in results {
+        let (error, permanent) = match outcome {
+            Sent::Ok => continue,
+            Sent::Transient(e) => (e, false),
+            Sent::Permanent(e) => (e, true),
+        };
+        let max = match tenants.get(&m.tenant_id) {
+            Some(n) => *n,
+            None => {
+                let n = tenant::Entity::find_by_id(m.tenant_id)
+                    .one(db)
+                    .await?
+                    .map_or(8, |t| {
+                        TenantSettings::from_json(&t.settings).outbox_max_attempts
+                    });
+                tenants.insert(m.tenant_id, n);
+                n
+            }
+        };
+        let attempts = m.attempts + 1;
+        let give_up = permanent || attempts >= i32::try_from(max).unwrap_or(8);
+        let error: String = error.chars().take(2000).collect();
+        if give_up {
+            fail(db, &m, attempts, &error).await?;
+            pass.failed += 1;
+        } else {
+            let exp = std::cmp::min(u32::try_from(attempts - 1).unwrap_or(0), 12);
+            let wait = cfg
+                .retry_base
+                .saturating_mul(2u32.saturating_pow(exp))
+                .min(Duration::from_secs(3600));
+            let at = now();
+            outbox_mail::ActiveModel {
+                id: Set(m.id),
+                state: Set(OutboxState::Queued.as_str().to_owned()),
+                attempts: Set(attempts),
+                next_attempt_at: Set(
+                    at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+                ),
+                claim_token: Set(None),
+                claimed_until: Set(None),
+                last_error: Set(Some(error)),
+                updated_at: Set(at),
+                ..Default::default()
+            }
+            .update(db)
+            .await?;
+            pass.retried += 1;
+        }
+    }
+    Ok(pass)
+}
+
+/// Gives up on a mail: state `failed`, and the ticket shows it (history and notification),
+/// in one transaction.
+async fn fail(
+    db: &DatabaseConnection,
+    m: &outbox_mail::Model,
+    attempts: i32,
+    error: &str,
+) -> Result<()> {
+    let txn = begin_write(db).await?;
+    let at = now();
+    outbox_mail::ActiveModel {
+        id: Set(m.id),
+        state: Set(OutboxState::Failed.as_str().to_owned()),
+        attempts: Set(attempts),
+        claim_token: Set(None),
+        claimed_until: Set(None),
+        last_error: Set(Some(error.to_owned())),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    if let Some(tid) = m.ticket_id
+        && let Some(t) = ticket::Entity::find_by_id(tid).one(&txn).await?
+    {
+        record_event(
+            &txn,
+            &t,
+            None,
+            "mail_failed",
+            serde_json::json!({ "mail_id": m.id, "state": m.state }),
+            serde_json::json!({ "mail_id": m.id, "attempts": attempts, "error": error }),
+        )
+        .await?;
+        notification::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(t.tenant_id),
+            user_id: Set(t.assignee_user_id),
+            queue: Set(t.assignee_user_id.is_none().then(|| t.queue.clone())),
+            ticket_id: Set(Some(t.id)),
+            kind: Set("mail_failed".into()),
+            body: Set(format!(
+                "Die E-Mail zu {} konnte nicht zugestellt werden: {error}",
+                t.number
+            )),
+            created_at: Set(at),
+            read_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Runs the worker until the process ends: a pass whenever mail was queued on this instance,
+/// and at least every `poll`.
+pub fn spawn(db: DatabaseConnection, cfg: SmtpConfig, poll: Duration) -> Result<()> {
+    let smtp = transport(&cfg)?;
+    tokio::spawn(async move {
+        loop {
+            match run_once(&db, &smtp, &cfg, 100).await {
+                Ok(p) if p.sent + p.retried + p.failed > 0 => {
+                    tracing::info!(
+                        sent = p.sent,
+                        retried = p.retried,
+                        failed = p.failed,
+                        "outbox"
+                    );
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox delivery failed"),
+            }
+            tokio::select! {
+                () = verbund_ticketing::mail::delivery_woken() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,884 @@
+//! Inbound mail: stored raw first (before anything is acknowledged), then parsed, routed to a
+//! tenant, threaded onto a ticket or made a new one, and acknowledged with a receipt — all of
+//! the processing in one transaction.
+//!
+//! A row stays in state `stored` until its processing committed; [`process_pending`] picks up
+//! what a crash left behind. The same message twice (same content hash) is one row.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::entities::{tenant, tenant_mail_address};
+use verbund_tenant::settings::TenantSettings;
+use verbund_tenant::{Error, Result};
+use verbund_ticketing::entities::{
+    inbound_mail, mail_attachment, notification, outbox_mail, ticket,
+};
+use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
+use verbund_ticketing::model::TicketState;
+use verbund_ticketing::tickets::{insert_mail_ticket, record_event, reopen_for_mail};
+
+use crate::parse::{self, ParsedMail};
+use crate::subject;
+
+/// Where a message came from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// `POST /api/v1/inbound/raw` from the MTA.
+    Mta,
+    /// An IMAP mailbox of a tenant.
+    Imap { mailbox_id: Uuid, tenant_id: Uuid },
+}
+
+/// What became of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new ticket (with or without a receipt).
+    NewTicket,
+    /// Joined an existing ticket.
+    Reply,
+    /// Joined an existing ticket, but from someone other than its citizen: flagged.
+    ReplyFlagged,
+    /// A delivery status notification, matched to an outbound mail.
+    Bounce,
+    /// A delivery status notification we could not match.
+    BounceUnmatched,
+    /// For no tenant: waits in the operators' catch-all queue.
+    Catchall,
+    /// Could not be parsed: kept raw for a human.
+    Unparseable,
+    /// Parsed, but nothing to answer to (no sender): kept for a human.
+    Review,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::NewTicket => "new_ticket",
+            Outcome::Reply => "reply",
+            Outcome::ReplyFlagged => "reply_flagged",
+            Outcome::Bounce => "bounce",
+            Outcome::BounceUnmatched => "bounce_unmatched",
+            Outcome::Catchall => "catchall",
+            Outcome::Unparseable => "unparseable",
+            Outcome::Review => "review",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Outcome::NewTicket,
+            Outcome::Reply,
+            Outcome::ReplyFlagged,
+            Outcome::Bounce,
+            Outcome::BounceUnmatched,
+            Outcome::Catchall,
+            Outcome::Unparseable,
+            Outcome::Review,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == raw)
+    }
+}
+
+/// The answer to an ingest.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Ingested {
+    pub id: Uuid,
+    /// The message was stored before (same content): nothing new happened.
+    pub duplicate: bool,
+    /// `stored` when processing is still pending, else `processed`.
+    pub state: String,
+    pub outcome: Option<Outcome>,
+    pub tenant_id: Option<Uuid>,
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<String>,
+    /// Why no receipt was sent, when none was.
+    pub receipt_suppressed: Option<String>,
+}
+
+pub const STORED: &str = "stored";
+pub const PROCESSED: &str = "processed";
+
+/// Stores the raw bytes (idempotent by content hash). Returns the row and whether it existed.
+pub async fn store_raw(
+    db: &DatabaseConnection,
+    raw: &[u8],
+    source: Source,
+) -> Result<(inbound_mail::Model, bool)> {
+    let hash = parse::content_hash(raw);
+    if let Some(existing) = by_hash(db, &hash).await? {
+        return Ok((existing, true));
+    }
+    let (source_name, mailbox_id, tenant_id) = match source {
+        Source::Mta => ("mta", None, None),
+        Source::Imap {
+            mailbox_id,
+            tenant_id,
+        } => ("imap", Some(mailbox_id), Some(tenant_id)),
+    };
+    let row = inbound_mail::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        source: Set(source_name.to_owned()),
+        mailbox_id: Set(mailbox_id),
+        message_id: Set(None),
+        content_hash: Set(hash.clone()),
+        raw: Set(Some(raw.to_vec())),
+        size: Set(i64::try_from(raw.len()).unwrap_or(i64::MAX)),
+        state: Set(STORED.to_owned()),
+        outcome: Set(None),
+        ticket_id: Set(None),
+        outbox_id: Set(None),
+        from_address: Set(None),
+        subject: Set(None),
+        body_text: Set(None),
+        quoted_text: Set(None),
+        auto_reason: Set(None),
+        sender_mismatch: Set(false),
+        error: Set(None),
+        claimed_until: Set(None),
+        received_at: Set(now()),
+        processed_at: Set(None),
+    };
+    let txn = begin_write(db).await?;
+    let inserted = inbound_mail::Entity::insert(row)
+        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    let stored = by_hash(db, &hash)
+        .await?
+        .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
+    let fresh = matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0);
+    Ok((stored, !fresh))
+}
+
+async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound_mail::Model>> {
+    Ok(inbound_mail::Entity::find()
+        .filter(inbound_mail::Column::ContentHash.eq(hash))
+        .one(db)
+        .await?)
+}
+
+/// Stores and processes one message.
+pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
+    let (row, existed) = store_raw(db, raw, source).await?;
+    if existed && row.state != STORED {
+        return answer(db, row, true, None).await;
+    }
+    let suppressed = process(db, row.id, None).await?;
+    let row = inbound_mail::Entity::find_by_id(row.id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
+    answer(db, row, existed, suppressed).await
+}
+
+async fn answer(
+    db: &DatabaseConnection,
+    row: inbound_mail::Model,
+    duplicate: bool,
+    receipt_suppressed: Option<String>,
+) -> Result<Ingested> {
+    let number = match row.ticket_id {
+        Some(id) => ticket::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|t| t.number),
+        None => None,
+    };
+    Ok(Ingested {
+        id: row.id,
+        duplicate,
+        state: row.state,
+        outcome: row.outcome.as_deref().and_then(Outcome::parse),
+        tenant_id: row.tenant_id,
+        ticket_id: row.ticket_id,
+        ticket_number: number,
+        receipt_suppressed,
+    })
+}
+
+/// Claims a stored row for processing for a minute; false when another worker has it or it
+/// is done.
+async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<bool> {
+    let at = now();
+    let res = inbound_mail::Entity::update_many()
+        .col_expr(
+            inbound_mail::Column::ClaimedUntil,
+            Expr::value(at + Duration::seconds(60)),
+        )
+        .filter(inbound_mail::Column::Id.eq(id))
+        .filter(inbound_mail::Column::State.eq(STORED))
+        .filter(
+            Condition::any()
+                .add(inbound_mail::Column::ClaimedUntil.is_null())
+                .add(inbound_mail::Column::ClaimedUntil.lt(at)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Processes stored mail that a crash or a failed run left behind.
+pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
+    let at = now();
+    let ids: Vec<Uuid> = inbound_mail::Entity::find()
+        .select_only()
+        .column(inbound_mail::Column::Id)
+        .filter(inbound_mail::Column::State.eq(STORED))
+        .filter(inbound_mail::Column::ReceivedAt.lt(at - Duration::seconds(10)))
+        .filter(
+            Condition::any()
+                .add(inbound_mail::Column::ClaimedUntil.is_null())
+                .add(inbound_mail::Column::ClaimedUntil.lt(at)),
+        )
+        .order_by_asc(inbound_mail::Column::ReceivedAt)
+        .limit(200)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut done = 0;
+    for id in ids {
+        match process(db, id, None).await {
+            Ok(_) => done += 1,
+            Err(e) => tracing::warn!(mail = %id, error = %e, "processing stored mail failed"),
+        }
+    }
+    Ok(done)
+}
+
+/// Processes the stored, unclaimed mail of one IMAP mailbox (right after polling it).
+pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Result<usize> {
+    let ids: Vec<Uuid> = inbound_mail::Entity::find()
+        .select_only()
+        .column(inbound_mail::Column::Id)
+        .filter(inbound_mail::Column::State.eq(STORED))
+        .filter(inbound_mail::Column::MailboxId.eq(mailbox_id))
+        .order_by_asc(inbound_mail::Column::ReceivedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut done = 0;
+    for id in ids {
+        process(db, id, None).await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Runs the processing of one stored row. `force_tenant` routes it to that tenant (an
+/// operator assigning catch-all mail). Returns why a receipt was suppressed, if it was.
+pub async fn process(
+    db: &DatabaseConnection,
+    id: Uuid,
+    force_tenant: Option<Uuid>,
+) -> Result<Option<String>> {
+    if force_tenant.is_none() && !claim(db, id).await? {
+        return Ok(None);
+    }
+    let row = inbound_mail::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
+    let raw = row.raw.clone().unwrap_or_default();
+    let parsed = match parse::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => {
+            let txn = begin_write(db).await?;
+            finish_with(
+                &txn,
+                &row,
+                Finish {
+                    tenant_id: force_tenant.or(row.tenant_id),
+                    outcome: Some(Outcome::Unparseable),
+                    error: Some(e.to_string()),
+                    ..Finish::default()
+                },
+                None,
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok(None);
+        }
+    };
+    let txn = begin_write(db).await?;
+    let result = route_and_apply(&txn, &row, &parsed, force_tenant).await?;
+    txn.commit().await?;
+    if result.queued_mail {
+        wake_delivery();
+    }
+    Ok(result.suppressed)
+}
+
+#[derive(Default)]
+struct Finish {
+    tenant_id: Option<Uuid>,
+    outcome: Option<Outcome>,
+    ticket_id: Option<Uuid>,
+    outbox_id: Option<Uuid>,
+    sender_mismatch: bool,
+    error: Option<String>,
+}
+
+async fn finish_with(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    f: Finish,
+    parsed: Option<&ParsedMail>,
+) -> Result<()> {
+    let mut active = inbound_mail::ActiveModel {
+        id: Set(row.id),
+        tenant_id: Set(f.tenant_id),
+        state: Set(PROCESSED.to_owned()),
+        outcome: Set(f.outcome.map(|o| o.as_str().to_owned())),
+        ticket_id: Set(f.ticket_id),
+        outbox_id: Set(f.outbox_id),
+        sender_mismatch: Set(f.sender_mismatch),
+        error: Set(f.error),
+        claimed_until: Set(None),
+        processed_at: Set(Some(now())),
+        ..Default::default()
+    };
+    if let Some(p) = parsed {
+        active.message_id = Set(p.message_id.clone().map(|m| clip(&m, 998)));
+        active.from_address = Set(p.from.as_ref().map(|a| clip(&a.address, 254)));
+        active.subject = Set(Some(clip(&p.subject, 2000)));
+        active.body_text = Set(Some(clip(&p.new_text, 100_000)));
+        active.quoted_text = Set(p.quoted.as_ref().map(|q| clip(q, 100_000)));
+        active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
+    }
+    active.update(db).await?;
+    Ok(())
+}
+
+fn clip(s: &str, max_chars: usize) -> String {
+    s.chars().filter(|c| *c != '\0').take(max_chars).collect()
+}
+
+struct Applied {
+    queued_mail: bool,
+    suppressed: Option<String>,
+}
+
+/// Every address of ours: inbound addresses of all tenants and configured senders.
+async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool> {
+    let base = plus_stripped(address);
+    let hit = tenant_mail_address::Entity::find()
+        .filter(tenant_mail_address::Column::Address.is_in([address.to_owned(), base]))
+        .one(db)
+        .await?;
+    if hit.is_some() {
+        return Ok(true);
+    }
+    // Configured senders live in the settings JSON; there are few tenants.
+    Ok(tenant::Entity::find()
+        .all(db)
+        .await?
+        .iter()
+        .any(|t| TenantSettings::from_json(&t.settings).mail_from.as_deref() == Some(address)))
+}
+
+/// `local+tag@domain` → `local@domain`.
+pub fn plus_stripped(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => match local.split_once('+') {
+            Some((base, _)) if !base.is_empty() => format!("{base}@{domain}"),
+            _ => address.to_owned(),
+        },
+        None => address.to_owned(),
+    }
+}
+
+/// Finds the tenant by the recipients: Delivered-To first, then To, then Cc; an exact
+/// address before a plus-address. Returns the tenant and the address that matched.
+pub async fn route(
+    db: &impl ConnectionTrait,
+    p: &ParsedMail,
+) -> Result<Option<(tenant::Model, String)>> {
+    let mut candidates: Vec<String> = Vec::new();
+    for a in p.delivered_to.iter().chain(&p.to).chain(&p.cc) {
+        let a = a.trim().to_lowercase();
+        if !candidates.contains(&a) {
+            candidates.push(a);
+        }
+    }
+    candidates.truncate(200);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut lookup = candidates.clone();
+    lookup.extend(candidates.iter().map(|a| plus_stripped(a)));
+    let rows = tenant_mail_address::Entity::find()
+        .filter(tenant_mail_address::Column::Address.is_in(lookup))
+        .all(db)
+        .await?;
+    for a in &candidates {
+        let base = plus_stripped(a);
+        if let Some(hit) = rows
+            .iter()
+            .find(|r| r.address == *a)
+            .or_else(|| rows.iter().find(|r| r.address == base))
+            && let Some(t) = tenant::Entity::find_by_id(hit.tenant_id).one(db).await?
+            && t.active
+        {
+            return Ok(Some((t, hit.address.clone())));
+        }
+    }
+    Ok(None)
+}
+
+/// The ticket a reply belongs to: by our Message-IDs in In-Reply-To/References, else by a
+/// ticket number in the subject.
+async fn thread(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+) -> Result<Option<ticket::Model>> {
+    let mut ids: Vec<String> = p
+        .in_reply_to
+        .iter()
+        .chain(p.references.iter().rev())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .collect();
+    ids.dedup();
+    ids.truncate(100);
+    if !ids.is_empty() {
+        if let Some(m) = outbox_mail::Entity::find()
+            .filter(outbox_mail::Column::MessageId.is_in(ids.clone()))
+            .filter(outbox_mail::Column::TicketId.is_not_null())
+            .order_by_desc(outbox_mail::Column::CreatedAt)
+            .one(db)
+            .await?
+            && let Some(tid) = m.ticket_id
+            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+        {
+            return Ok(Some(t));
+        }
+        if let Some(m) = inbound_mail::Entity::find()
+            .filter(inbound_mail::Column::MessageId.is_in(ids))
+            .filter(inbound_mail::Column::TicketId.is_not_null())
+            .filter(inbound_mail::Column::Id.ne(row.id))
+            .order_by_desc(inbound_mail::Column::ReceivedAt)
+            .one(db)
+            .await?
+            && let Some(tid) = m.ticket_id
+            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+        {
+            return Ok(Some(t));
+        }
+    }
+    for number in subject::ticket_numbers(&p.subject) {
+        if let Some(t) = ticket::Entity::find()
+            .filter(ticket::Column::Number.eq(number))
+            .one(db)
+            .await?
+        {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+async fn route_and_apply(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    force_tenant: Option<Uuid>,
+) -> Result<Applied> {
+    let none = Applied {
+        queued_mail: false,
+        suppressed: None,
+    };
+    // Bounces never become tickets.
+    if let Some(b) = &p.bounce {
+        let original = match &b.original_message_id {
+            Some(mid) => {
+                outbox_mail::Entity::find()
+                    .filter(outbox_mail::Column::MessageId.eq(mid.trim()))
+                    .one(db)
+                    .await?
+            }
+            None => None,
+        };
+        let Some(out) = original else {
+            let tenant_id = match force_tenant.or(row.tenant_id) {
+                Some(t) => Some(t),
+                None => route(db, p).await?.map(|(t, _)| t.id),
+            };
+            finish_with(
+                db,
+                row,
+                Finish {
+                    tenant_id,
+                    outcome: Some(Outcome::BounceUnmatched),
+                    ..Finish::default()
+                },
+                Some(p),
+            )
+            .await?;
+            return Ok(none);
+        };
+        let diagnostic = [b.status.as_deref(), b.diagnostic.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reason = if diagnostic.is_empty() {
+            "bounced".to_owned()
+        } else {
+            clip(&diagnostic, 1000)
+        };
+        if b.permanent {
+            outbox_mail::ActiveModel {
+                id: Set(out.id),
+                state: Set(OutboxState::Bounced.as_str().to_owned()),
+                last_error: Set(Some(reason.clone())),
+                updated_at: Set(now()),
+                ..Default::default()
+            }
+            .update(db)
+            .await?;
+        }
+        if let Some(tid) = out.ticket_id
+            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+        {
+            record_event(
+                db,
+                &t,
+                None,
+                if b.permanent {
+                    "mail_bounced"
+                } else {
+                    "mail_delayed"
+                },
+                serde_json::json!({ "mail_id": out.id, "state": out.state }),
+                serde_json::json!({
+                    "mail_id": out.id, "bounce_id": row.id,
+                    "status": b.status, "action": b.action, "diagnostic": reason,
+                }),
+            )
+            .await?;
+            notify(
+                db,
+                &t,
+                "mail_bounced",
+                &format!(
+                    "Die E-Mail an den Bürger zu {} kam nicht an: {reason}",
+                    t.number
+                ),
+            )
+            .await?;
+        }
+        finish_with(
+            db,
+            row,
+            Finish {
+                tenant_id: Some(out.tenant_id),
+                outcome: Some(Outcome::Bounce),
+                outbox_id: Some(out.id),
+                ..Finish::default()
+            },
+            Some(p),
+        )
+        .await?;
+        return Ok(none);
+    }
+
+    let routed = match force_tenant {
+        Some(id) => tenant::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|t| (t, None)),
+        None => match route(db, p).await? {
+            Some((t, addr)) => Some((t, Some(addr))),
+            None => match row.tenant_id {
+                Some(id) => tenant::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .map(|t| (t, None)),
+                None => None,
+            },
+        },
+    };
+    let sender = p.from.as_ref().map(|a| a.address.to_lowercase());
+
+    // A reply to one of our tickets joins it.
+    if let Some(t) = thread(db, row, p).await?
+        && t.state != TicketState::Closed.as_str()
+        && t.anonymized_at.is_none()
+    {
+        let mismatch = match (&sender, &t.citizen_email) {
+            (Some(s), Some(c)) => !s.eq_ignore_ascii_case(c),
+            _ => true,
+        };
+        let t = if mismatch {
+            t
+        } else {
+            reopen_for_mail(db, &t, row.received_at).await?
+        };
+        keep_attachments(db, row, p, &t).await?;
+        record_event(
+            db,
+            &t,
+            None,
+            "mail_received",
+            serde_json::Value::Null,
+            serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": mismatch }),
+        )
+        .await?;
+        if mismatch {
+            notify(
+                db,
+                &t,
+                "mail_flagged",
+                &format!(
+                    "Eine Antwort zu {} kam von einem anderen Absender als dem Bürger – bitte prüfen.",
+                    t.number
+                ),
+            )
+            .await?;
+        } else {
+            notify(
+                db,
+                &t,
+                "mail_received",
+                &format!("Neue Nachricht zu {}", t.number),
+            )
+            .await?;
+        }
+        finish_with(
+            db,
+            row,
+            Finish {
+                tenant_id: Some(t.tenant_id),
+                outcome: Some(if mismatch {
+                    Outcome::ReplyFlagged
+                } else {
+                    Outcome::Reply
+                }),
+                ticket_id: Some(t.id),
+                sender_mismatch: mismatch,
+                ..Finish::default()
+            },
+            Some(p),
+        )
+        .await?;
+        return Ok(none);
+    }
+
+    let Some((tenant, written_to)) = routed else {
+        finish_with(
+            db,
+            row,
+            Finish {
+                outcome: Some(Outcome::Catchall),
+                ..Finish::default()
+            },
+            Some(p),
+        )
+        .await?;
+        return Ok(none);
+    };
+    let Some(sender) = sender.filter(|s| s.contains('@')) else {
+        finish_with(
+            db,
+            row,
+            Finish {
+                tenant_id: Some(tenant.id),
+                outcome: Some(Outcome::Review),
+                error: Some("the mail has no sender address to answer to".into()),
+                ..Finish::default()
+            },
+            Some(p),
+        )
+        .await?;
+        return Ok(none);
+    };
+
+    let question = if p.new_text.trim().is_empty() {
+        &p.text
+    } else {
+        &p.new_text
+    };
+    let topic = subject::normalize(&p.subject).topic;
+    let ticket = insert_mail_ticket(
+        db,
+        &tenant,
+        &topic,
+        question,
+        p.from.as_ref().and_then(|a| a.name.clone()),
+        clip(&sender, 254),
+        row.received_at,
+    )
+    .await?;
+    keep_attachments(db, row, p, &ticket).await?;
+    record_event(
+        db,
+        &ticket,
+        None,
+        "mail_received",
+        serde_json::Value::Null,
+        serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": false }),
+    )
+    .await?;
+
+    let settings = TenantSettings::from_json(&tenant.settings);
+    let suppressed = receipt_suppressed(db, p, &sender, &settings).await?;
+    let mut outbox_id = None;
+    if suppressed.is_none() {
+        let frist = ticket
+            .due_at
+            .with_timezone(
+                &tenant
+                    .time_zone
+                    .parse()
+                    .unwrap_or(chrono_tz::Europe::Berlin),
+            )
+            .format("%d.%m.%Y, %H:%M Uhr")
+            .to_string();
+        let vars = [
+            ("nummer", ticket.number.as_str()),
+            ("betreff", ticket.subject.as_str()),
+            ("frist", frist.as_str()),
+            ("behoerde", tenant.name.as_str()),
+        ];
+        let subject_line = render(&settings.receipt_subject, &vars);
+        let mail = enqueue(
+            db,
+            &tenant,
+            NewMail {
+                ticket_id: Some(ticket.id),
+                kind: MailKind::Receipt,
+                from: written_to.map(|a| plus_stripped(&a)),
+                to: sender.clone(),
+                subject: subject_line.replace(['\r', '\n'], " "),
+                body: render(&settings.receipt_body, &vars),
+                in_reply_to: p.message_id.clone(),
+                references: p.message_id.iter().cloned().collect(),
+                created_by: None,
+            },
+        )
+        .await?;
+        record_event(
+            db,
+            &ticket,
+            None,
+            "mail_queued",
+            serde_json::Value::Null,
+            serde_json::json!({ "mail_id": mail.id, "kind": mail.kind, "to": mail.to_address }),
+        )
+        .await?;
+        outbox_id = Some(mail.id);
+    }
+    finish_with(
+        db,
+        row,
+        Finish {
+            tenant_id: Some(tenant.id),
+            outcome: Some(Outcome::NewTicket),
+            ticket_id: Some(ticket.id),
+            outbox_id,
+            ..Finish::default()
+        },
+        Some(p),
+    )
+    .await?;
+    Ok(Applied {
+        queued_mail: outbox_id.is_some(),
+        suppressed,
+    })
+}
+
+/// Loop protection and the per-sender rate: why no receipt may go out, if so.
+async fn receipt_suppressed(
+    db: &impl ConnectionTrait,
+    p: &ParsedMail,
+    sender: &str,
+    settings: &TenantSettings,
+) -> Result<Option<String>> {
+    if let Some(reason) = &p.auto {
+        return Ok(Some(reason.as_str().to_owned()));
+    }
+    if is_own_address(db, sender).await? {
+        return Ok(Some("own_address".into()));
+    }
+    let since: DateTime<Utc> = now() - Duration::hours(1);
+    let sent = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::ToAddress.eq(sender))
+        .filter(outbox_mail::Column::Kind.eq(MailKind::Receipt.as_str()))
+        .filter(outbox_mail::Column::CreatedAt.gte(since))
+        .count(db)
+        .await?;
+    if sent >= u64::from(settings.receipts_per_sender_per_hour) {
+        return Ok(Some("rate_limit".into()));
+    }
+    Ok(None)
+}
+
+/// Keeps the attachments within the tenant's size limit; larger ones are listed as omitted
+/// (they stay inside the raw message).
+async fn keep_attachments(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    t: &ticket::Model,
+) -> Result<()> {
+    let holder = tenant::Entity::find_by_id(t.tenant_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    let limit = TenantSettings::from_json(&holder.settings).max_attachment_bytes;
+    for (n, a) in p.attachments.iter().enumerate() {
+        let keep = (a.size as u64) <= limit && n < 100;
+        mail_attachment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            inbound_mail_id: Set(row.id),
+            tenant_id: Set(Some(t.tenant_id)),
+            ticket_id: Set(Some(t.id)),
+            filename: Set(a.filename.as_ref().map(|f| clip(f, 255))),
+            content_type: Set(clip(&a.content_type, 255)),
+            size: Set(i64::try_from(a.size).unwrap_or(i64::MAX)),
+            inline: Set(a.inline),
+            content_id: Set(a.content_id.as_ref().map(|c| clip(c, 255))),
+            data: Set(keep.then(|| a.data.clone())),
+            omitted: Set(!keep),
+            created_at: Set(now()),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn notify(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    kind: &str,
+    body: &str,
+) -> Result<()> {
+    notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(t.tenant_id),
+        user_id: Set(t.assignee_user_id),
+        queue: Set(t.assignee_user_id.is_none().then(|| t.queue.clone())),
+        ticket_id: Set(Some(t.id)),
+        kind: Set(kind.to_owned()),
+        body: Set(body.to_owned()),
+        created_at: Set(now()),
+        read_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The inbound mail that needs a human: the operators' catch-all (mail for no tenant),
+//! unparseable mail kept raw, unmatched bounces and mail without a sender. Operators see all of
+//! it and can hand a mail to a tenant; a tenant's responders and admins see their tenant's.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use verbund_tenant::directory::find_tenant;
+use verbund_tenant::entities::tenant;
+use verbund_tenant::{Actor, Error, Permission, Result};
+use verbund_ticketing::entities::inbound_mail;
+
+use crate::ingest::{self, Outcome};
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct InboundView {
+    pub id: Uuid,
+    pub tenant: Option<String>,
+    /// `mta` or `imap`.
+    pub source: String,
+    pub state: String,
+    pub outcome: Option<Outcome>,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub error: Option<String>,
+    pub auto_reason: Option<String>,
+    pub ticket_id: Option<Uuid>,
+    pub size: i64,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboundQuery {
+    /// A tenant's mail; without it, operators see the catch-all (mail for no tenant).
+    pub tenant: Option<String>,
+    /// new_ticket, reply, reply_flagged, bounce, bounce_unmatched, catchall, unparseable, review
+    pub outcome: Option<String>,
+    /// 1-200, default 50.
+    pub limit: Option<u64>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInbound {
+    /// The tenant (slug) the mail belongs to.
+    pub tenant: String,
+}
+
+fn may_read(actor: &Actor, tenant_id: Option<Uuid>) -> bool {
+    match tenant_id {
+        Some(t) => {
+            actor.may(Permission::WorkMailQueue, t) || actor.may(Permission::ManageTenant, t)
+        }
+        None => actor.is_operator(),
+    }
+}
+
+async fn slug_of(db: &DatabaseConnection, id: Option<Uuid>) -> Result<Option<String>> {
+    Ok(match id {
+        Some(id) => tenant::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|t| t.slug),
+        None => None,
+    })
+}
+
+fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
+    InboundView {
+        id: m.id,
+        tenant,
+        source: m.source,
+        state: m.state,
+        outcome: m.outcome.as_deref().and_then(Outcome::parse),
+        from: m.from_address,
+        subject: m.subject,
+        error: m.error,
+        auto_reason: m.auto_reason,
+        ticket_id: m.ticket_id,
+        size: m.size,
+        received_at: m.received_at,
+    }
+}
+
+/// Lists inbound mail, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: InboundQuery,
+) -> Result<Vec<InboundView>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("limit", "must be 1..=200"));
+    }
+    let tenant = match q.tenant.as_deref() {
+        Some(slug) => Some(find_tenant(db, slug).await?),
+        None => None,
+    };
+    if !may_read(actor, tenant.as_ref().map(|t| t.id)) {
+        return Err(Error::Forbidden("not permitted to read this mail queue"));
+    }
+    let mut select = inbound_mail::Entity::find().select_only().columns([
+        inbound_mail::Column::Id,
+        inbound_mail::Column::TenantId,
+        inbound_mail::Column::Source,
+        inbound_mail::Column::State,
+        inbound_mail::Column::Outcome,
+        inbound_mail::Column::FromAddress,
+        inbound_mail::Column::Subject,
+        inbound_mail::Column::Error,
+        inbound_mail::Column::AutoReason,
+        inbound_mail::Column::TicketId,
+        inbound_mail::Column::Size,
+        inbound_mail::Column::ReceivedAt,
+    ]);
+    select = match &tenant {
+        Some(t) => select.filter(inbound_mail::Column::TenantId.eq(t.id)),
+        None => select.filter(inbound_mail::Column::TenantId.is_null()),
+    };
+    if let Some(o) = q.outcome.as_deref() {
+        let o = Outcome::parse(o).ok_or_else(|| Error::invalid("outcome", "unknown outcome"))?;
+        select = select.filter(inbound_mail::Column::Outcome.eq(o.as_str()));
+    }
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        Uuid,
+        Option<Uuid>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<Uuid>,
+        i64,
+        DateTime<Utc>,
+    )> = select
+        .order_by_desc(inbound_mail::Column::ReceivedAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let slug = tenant.map(|t| t.slug);
+    Ok(rows
+        .into_iter()
+        .map(|r| InboundView {
+            id: r.0,
+            tenant: slug.clone(),
+            source: r.2,
+            state: r.3,
+            outcome: r.4.as_deref().and_then(Outcome::parse),
+            from: r.5,
+            subject: r.6,
+            error: r.7,
+            auto_reason: r.8,
+            ticket_id: r.9,
+            size: r.10,
+            received_at: r.11,
+        })
+        .collect())
+}
+
+/// The raw message as it arrived.
+pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
+    let m = inbound_mail::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
+    if !may_read(actor, m.tenant_id) {
+        return Err(Error::NotFound("mail"));
+    }
+    m.raw
+        .ok_or_else(|| Error::Conflict("the raw message was removed (anonymised)".into()))
+}
+
+/// Hands a mail without a ticket to a tenant (operators): it is processed again for that
+/// tenant.
+pub async fn assign(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: AssignInbound,
+) -> Result<InboundView> {
+    actor.authorize_operator()?;
+    let t = find_tenant(db, &input.tenant).await?;
+    let m = inbound_mail::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
+    if m.ticket_id.is_some() {
+        return Err(Error::Conflict(
+            "the mail already belongs to a ticket".into(),
+        ));
+    }
+    if m.state == ingest::STORED {
+        return Err(Error::Conflict("the mail is still being processed".into()));
+    }
+    if matches!(
+        m.outcome.as_deref().and_then(Outcome::parse),
+        Some(Outcome::Bounce)
+    ) {
+        return Err(Error::Conflict(
+            "a matched bounce cannot be assigned".into(),
+        ));
+    }
+    ingest::process(db, id, Some(t.id)).await?;
+    let m = inbound_mail::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
+    let slug = slug_of(db, m.tenant_id).await?;
+    Ok(view(m, slug))
+}

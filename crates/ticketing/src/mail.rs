@@ -1,0 +1,575 @@
+//! Mail that belongs to tickets: the durable outbox (receipts, replies, escalation notices are
+//! written in the same transaction as the change that causes them), the message ids that
+//! thread a conversation, and the mail view of a ticket.
+//!
+//! Delivery itself (SMTP through lettre) is the e-mail crate's job; it claims rows from here.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::directory::find_tenant;
+use verbund_tenant::entities::{tenant, tenant_mail_address};
+use verbund_tenant::settings::TenantSettings;
+use verbund_tenant::{Actor, Error, Permission, Result};
+
+use crate::entities::{inbound_mail, mail_attachment, outbox_mail, ticket};
+use crate::tickets::{Access, load_visible, record_event};
+
+/// What an outbound mail is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    Receipt,
+    Reply,
+    Escalation,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Receipt => "receipt",
+            MailKind::Reply => "reply",
+            MailKind::Escalation => "escalation",
+        }
+    }
+}
+
+/// Where an outbound mail stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+    Bounced,
+}
+
+impl OutboxState {
+    pub const ALL: [OutboxState; 5] = [
+        OutboxState::Queued,
+        OutboxState::Sending,
+        OutboxState::Sent,
+        OutboxState::Failed,
+        OutboxState::Bounced,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Bounced => "bounced",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// Tells this instance's delivery worker that mail was committed to the outbox.
+pub fn wake_delivery() {
+    WAKE.notify_one();
+}
+
+/// Resolves when [`wake_delivery`] was called.
+pub async fn delivery_woken() {
+    WAKE.notified().await;
+}
+
+/// The sender of a tenant's mail: the configured address, else its first inbound address.
+pub async fn sender_of(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+) -> Result<(String, Option<String>)> {
+    let settings = TenantSettings::from_json(&t.settings);
+    let name = settings.mail_from_name.or_else(|| Some(t.name.clone()));
+    if let Some(from) = settings.mail_from {
+        return Ok((from, name));
+    }
+    let first = tenant_mail_address::Entity::find()
+        .filter(tenant_mail_address::Column::TenantId.eq(t.id))
+        .order_by_asc(tenant_mail_address::Column::Address)
+        .one(db)
+        .await?;
+    match first {
+        Some(a) => Ok((a.address, name)),
+        None => Err(Error::invalid(
+            "mail_addresses",
+            "the tenant has no e-mail address to send from",
+        )),
+    }
+}
+
+/// Replaces `{key}` placeholders.
+pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+/// A new outbound mail.
+pub struct NewMail {
+    pub ticket_id: Option<Uuid>,
+    pub kind: MailKind,
+    /// Overrides the tenant's sender address (a receipt goes out from the address written to).
+    pub from: Option<String>,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub created_by: Option<Uuid>,
+}
+
+fn domain_of(address: &str) -> &str {
+    address
+        .rsplit_once('@')
+        .map_or("verbund.invalid", |(_, d)| d)
+}
+
+/// Writes a mail into the outbox. Call it inside the transaction of the change it belongs to,
+/// then [`wake_delivery`] after the commit.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    mail: NewMail,
+) -> Result<outbox_mail::Model> {
+    let (default_from, from_name) = sender_of(db, t).await?;
+    let from = mail.from.unwrap_or(default_from);
+    let id = Uuid::now_v7();
+    let message_id = format!("{}@{}", id.simple(), domain_of(&from));
+    let at = now();
+    let refs = mail
+        .references
+        .iter()
+        .map(|r| format!("<{r}>"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(outbox_mail::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(t.id),
+        ticket_id: Set(mail.ticket_id),
+        kind: Set(mail.kind.as_str().to_owned()),
+        from_address: Set(from),
+        from_name: Set(from_name),
+        to_address: Set(mail.to),
+        subject: Set(mail.subject),
+        body: Set(mail.body),
+        message_id: Set(message_id),
+        in_reply_to: Set(mail.in_reply_to),
+        references: Set((!refs.is_empty()).then_some(refs)),
+        auto_submitted: Set(mail.kind != MailKind::Reply),
+        state: Set(OutboxState::Queued.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        claim_token: Set(None),
+        claimed_until: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_by: Set(mail.created_by),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// The message ids of a ticket's conversation, oldest first (inbound and outbound), at most
+/// the last 20; and the newest inbound one, to answer to.
+pub async fn thread_of(
+    db: &impl ConnectionTrait,
+    ticket_id: Uuid,
+) -> Result<(Option<String>, Vec<String>)> {
+    let mut ids: Vec<(DateTime<Utc>, String, bool)> = inbound_mail::Entity::find()
+        .filter(inbound_mail::Column::TicketId.eq(ticket_id))
+        .filter(inbound_mail::Column::MessageId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.message_id.map(|id| (m.received_at, id, true)))
+        .collect();
+    ids.extend(
+        outbox_mail::Entity::find()
+            .filter(outbox_mail::Column::TicketId.eq(ticket_id))
+            .filter(outbox_mail::Column::Kind.ne(MailKind::Escalation.as_str()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.created_at, m.message_id, false)),
+    );
+    ids.sort();
+    let last_inbound = ids
+        .iter()
+        .rev()
+        .find(|(_, _, inbound)| *inbound)
+        .map(|(_, id, _)| id.clone());
+    let refs: Vec<String> = ids.into_iter().map(|(_, id, _)| id).collect();
+    let skip = refs.len().saturating_sub(20);
+    Ok((last_inbound, refs.into_iter().skip(skip).collect()))
+}
+
+/// Queues the citizen's copy of a message written on an e-mail ticket.
+pub(crate) async fn queue_reply(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    body: &str,
+    actor: Uuid,
+) -> Result<Option<outbox_mail::Model>> {
+    let Some(to) = t.citizen_email.clone() else {
+        return Ok(None);
+    };
+    let holder = tenant::Entity::find_by_id(t.tenant_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    let settings = TenantSettings::from_json(&holder.settings);
+    let vars = [
+        ("behoerde", holder.name.as_str()),
+        ("nummer", t.number.as_str()),
+    ];
+    let (in_reply_to, references) = thread_of(db, t.id).await?;
+    let subject = format!(
+        "AW: {} [{}]",
+        crate::mail::strip_number(&t.subject, &t.number),
+        t.number
+    );
+    let body = format!(
+        "{}\n\n{}",
+        body.trim_end(),
+        render(&settings.reply_signature, &vars)
+    );
+    let mail = enqueue(
+        db,
+        &holder,
+        NewMail {
+            ticket_id: Some(t.id),
+            kind: MailKind::Reply,
+            from: None,
+            to,
+            subject,
+            body,
+            in_reply_to,
+            references,
+            created_by: Some(actor),
+        },
+    )
+    .await?;
+    Ok(Some(mail))
+}
+
+/// The subject without a `[NUMBER]` tag that is already in it.
+pub fn strip_number(subject: &str, number: &str) -> String {
+    subject
+        .replace(&format!("[{number}]"), "")
+        .trim()
+        .to_owned()
+}
+
+/// An outbound mail as admins and ticket workers see it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OutboxView {
+    pub id: Uuid,
+    pub tenant: String,
+    pub ticket_id: Option<Uuid>,
+    pub kind: MailKind,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub state: OutboxState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn kind_of(raw: &str) -> MailKind {
+    match raw {
+        "receipt" => MailKind::Receipt,
+        "escalation" => MailKind::Escalation,
+        _ => MailKind::Reply,
+    }
+}
+
+pub fn outbox_view(m: outbox_mail::Model, slug: &str) -> OutboxView {
+    OutboxView {
+        id: m.id,
+        tenant: slug.to_owned(),
+        ticket_id: m.ticket_id,
+        kind: kind_of(&m.kind),
+        from: m.from_address,
+        to: m.to_address,
+        subject: m.subject,
+        body: m.body,
+        message_id: m.message_id,
+        state: OutboxState::parse(&m.state).unwrap_or(OutboxState::Queued),
+        attempts: m.attempts,
+        next_attempt_at: m.next_attempt_at,
+        last_error: m.last_error,
+        sent_at: m.sent_at,
+        created_at: m.created_at,
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    /// queued, sending, sent, failed or bounced
+    pub state: Option<String>,
+    /// Page size, 1-200 (default 50).
+    pub limit: Option<u64>,
+    /// Show mails created before this one (its id), for the next page.
+    pub before: Option<Uuid>,
+}
+
+fn authorize_outbox(actor: &Actor, t: &tenant::Model) -> Result<()> {
+    actor.authorize(Permission::ManageTenant, t.id).map(|_| ())
+}
+
+/// A tenant's outbox, newest first (tenant admins and operators).
+pub async fn list_outbox(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    q: OutboxQuery,
+) -> Result<Vec<OutboxView>> {
+    let t = find_tenant(db, slug).await?;
+    authorize_outbox(actor, &t)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("limit", "must be 1..=200"));
+    }
+    let mut select = outbox_mail::Entity::find().filter(outbox_mail::Column::TenantId.eq(t.id));
+    if let Some(s) = q.state.as_deref() {
+        let state = OutboxState::parse(s).ok_or_else(|| {
+            Error::invalid("state", "must be queued, sending, sent, failed or bounced")
+        })?;
+        select = select.filter(outbox_mail::Column::State.eq(state.as_str()));
+    }
+    if let Some(before) = q.before {
+        select = select.filter(outbox_mail::Column::Id.lt(before));
+    }
+    Ok(select
+        .order_by_desc(outbox_mail::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| outbox_view(m, &t.slug))
+        .collect())
+}
+
+/// Puts a failed (or bounced) mail back into the queue.
+pub async fn retry(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<OutboxView> {
+    let t = find_tenant(db, slug).await?;
+    authorize_outbox(actor, &t)?;
+    let txn = begin_write(db).await?;
+    let m = outbox_mail::Entity::find_by_id(id)
+        .filter(outbox_mail::Column::TenantId.eq(t.id))
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
+    if m.state != OutboxState::Failed.as_str() && m.state != OutboxState::Bounced.as_str() {
+        return Err(Error::Conflict(format!(
+            "only failed or bounced mail can be retried; this one is {}",
+            m.state
+        )));
+    }
+    let at = now();
+    let updated = outbox_mail::ActiveModel {
+        id: Set(m.id),
+        state: Set(OutboxState::Queued.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        claim_token: Set(None),
+        claimed_until: Set(None),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    if let Some(ticket_id) = m.ticket_id
+        && let Some(tk) = ticket::Entity::find_by_id(ticket_id).one(&txn).await?
+    {
+        record_event(
+            &txn,
+            &tk,
+            Some(actor.user_id()),
+            "mail_retried",
+            serde_json::json!({ "mail_id": m.id, "state": m.state }),
+            serde_json::json!({ "mail_id": m.id, "state": OutboxState::Queued.as_str() }),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    wake_delivery();
+    Ok(outbox_view(updated, &t.slug))
+}
+
+/// One mail of a ticket's conversation.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TicketMailView {
+    pub id: Uuid,
+    /// `in` from the citizen, `out` to the citizen.
+    pub direction: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub subject: Option<String>,
+    /// What is new in this mail.
+    pub text: Option<String>,
+    /// Quoted earlier replies, collapsed by the UI.
+    pub quoted: Option<String>,
+    /// Inbound: written by someone other than the ticket's citizen.
+    pub sender_mismatch: bool,
+    /// Outbound: queued, sending, sent, failed or bounced.
+    pub state: Option<OutboxState>,
+    pub kind: Option<MailKind>,
+    pub last_error: Option<String>,
+    pub attachments: Vec<AttachmentView>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: Uuid,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: i64,
+    pub inline: bool,
+    /// Larger than the tenant's limit: only kept inside the raw mail.
+    pub omitted: bool,
+}
+
+/// The mail conversation of a ticket (full access only: it holds the citizen's data).
+pub async fn ticket_mails(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Vec<TicketMailView>> {
+    let (t, access) = load_visible(db, actor, id).await?;
+    if access != Access::Full {
+        return Err(Error::Forbidden(
+            "the mails of a forwarded ticket stay with the tenant holding it",
+        ));
+    }
+    let inbound = inbound_mail::Entity::find()
+        .filter(inbound_mail::Column::TicketId.eq(t.id))
+        .all(db)
+        .await?;
+    let attachments = mail_attachment::Entity::find()
+        .filter(mail_attachment::Column::TicketId.eq(t.id))
+        .select_only()
+        .columns([
+            mail_attachment::Column::Id,
+            mail_attachment::Column::InboundMailId,
+            mail_attachment::Column::Filename,
+            mail_attachment::Column::ContentType,
+            mail_attachment::Column::Size,
+            mail_attachment::Column::Inline,
+            mail_attachment::Column::Omitted,
+        ])
+        .into_tuple::<(Uuid, Uuid, Option<String>, String, i64, bool, bool)>()
+        .all(db)
+        .await?;
+    let mut out: Vec<TicketMailView> = inbound
+        .into_iter()
+        .map(|m| TicketMailView {
+            id: m.id,
+            direction: "in",
+            from: m.from_address,
+            to: None,
+            subject: m.subject,
+            text: m.body_text,
+            quoted: m.quoted_text,
+            sender_mismatch: m.sender_mismatch,
+            state: None,
+            kind: None,
+            last_error: None,
+            attachments: attachments
+                .iter()
+                .filter(|a| a.1 == m.id)
+                .map(|a| AttachmentView {
+                    id: a.0,
+                    filename: a.2.clone(),
+                    content_type: a.3.clone(),
+                    size: a.4,
+                    inline: a.5,
+                    omitted: a.6,
+                })
+                .collect(),
+            at: m.received_at,
+        })
+        .collect();
+    out.extend(
+        outbox_mail::Entity::find()
+            .filter(outbox_mail::Column::TicketId.eq(t.id))
+            .filter(outbox_mail::Column::Kind.ne(MailKind::Escalation.as_str()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| TicketMailView {
+                id: m.id,
+                direction: "out",
+                from: Some(m.from_address),
+                to: Some(m.to_address),
+                subject: Some(m.subject),
+                text: Some(m.body),
+                quoted: None,
+                sender_mismatch: false,
+                state: OutboxState::parse(&m.state),
+                kind: Some(kind_of(&m.kind)),
+                last_error: m.last_error,
+                attachments: Vec::new(),
+                at: m.created_at,
+            }),
+    );
+    out.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// One attachment's bytes (full access to its ticket).
+pub async fn attachment(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    ticket_id: Uuid,
+    attachment_id: Uuid,
+) -> Result<mail_attachment::Model> {
+    let (t, access) = load_visible(db, actor, ticket_id).await?;
+    if access != Access::Full {
+        return Err(Error::Forbidden(
+            "the mails of a forwarded ticket stay with the tenant holding it",
+        ));
+    }
+    mail_attachment::Entity::find_by_id(attachment_id)
+        .filter(
+            Condition::all()
+                .add(mail_attachment::Column::TicketId.eq(t.id))
+                .add(mail_attachment::Column::Omitted.eq(false)),
+        )
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("attachment"))
+}
