@@ -902,6 +902,145 @@ JVBERi0xLjQKJcOkw7zDtsOfCg==\n--X--\n";
     assert_eq!(app.count("mail_attachments").await, 0);
 }
 
+/// Escalation notices go into the outbox in the escalation's transaction, to the tenant's
+/// escalation address; they are not part of the citizen's conversation.
+async fn escalation_notices_are_mailed(backend: Backend) {
+    let app = mail_app(backend).await;
+    let admin = app.token("admin@stadt-koblenz.demo").await;
+    let resp = app
+        .patch(
+            &admin,
+            "/api/v1/tenants/stadt-koblenz",
+            &json!({"settings": {"escalation_mail_to": "leitung@stadt-koblenz.demo"}}),
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let body = ingest_ok(
+        &app,
+        &citizen_mail(
+            "late@buerger.example",
+            "buergerservice@stadt-koblenz.demo",
+            "Eilig",
+            "late@b",
+            "?",
+        ),
+    )
+    .await;
+    let ticket_id = body["ticket_id"].as_str().unwrap().to_owned();
+    ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::DueAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(ticket::Column::Id.eq(uuid::Uuid::parse_str(&ticket_id).unwrap()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(&app.db, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(pass.overdue, 1);
+    let out = outbox_of(&app, &ticket_id).await;
+    let notice = out.iter().find(|m| m.kind == "escalation").unwrap();
+    assert_eq!(notice.to_address, "leitung@stadt-koblenz.demo");
+    assert!(notice.subject.starts_with("Überfällig"));
+    assert!(notice.auto_submitted);
+    assert_eq!(events(&app, &ticket_id, "overdue").await, 1);
+    // A second pass escalates nothing and mails nothing.
+    verbund_ticketing::escalation::run_once(&app.db, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(outbox_of(&app, &ticket_id).await.len(), out.len());
+    let responder = app.token("responder@stadt-koblenz.demo").await;
+    let number = body["ticket_number"].as_str().unwrap();
+    let mails: Value = app
+        .get(&responder, &format!("/api/v1/tickets/{number}/mails"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        mails
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["kind"] != "escalation")
+    );
+}
+
+/// A crash after storing and before processing loses nothing: the stored mail is processed
+/// later, once.
+async fn stored_mail_survives_a_crash(backend: Backend) {
+    let app = mail_app(backend).await;
+    let raw = citizen_mail(
+        "crash@buerger.example",
+        "buergerservice@stadt-trier.demo",
+        "Frage",
+        "crash@b",
+        "?",
+    );
+    let wire = raw.replace('\n', "\r\n");
+    let (row, existed) = verbund_email::ingest::store_raw(
+        &app.db,
+        wire.as_bytes(),
+        verbund_email::ingest::Source::Mta,
+    )
+    .await
+    .unwrap();
+    assert!(!existed);
+    assert_eq!(row.state, "stored");
+    assert_eq!(app.count("tickets").await, 0);
+    // The MTA retries after the crash: the same message is the same row, processed once.
+    let again = ingest_ok(&app, &raw).await;
+    assert_eq!(again["id"], row.id.to_string());
+    assert_eq!(again["outcome"], "new_ticket");
+    assert_eq!(app.count("tickets").await, 1);
+    assert_eq!(app.count("inbound_mails").await, 1);
+
+    // Another stored row nobody retries: the recovery job picks it up once it is old enough.
+    let raw2 = wire.replace("crash@b", "crash2@b");
+    let (row2, _) = verbund_email::ingest::store_raw(
+        &app.db,
+        raw2.as_bytes(),
+        verbund_email::ingest::Source::Mta,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        verbund_email::ingest::process_pending(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+    inbound_mail::Entity::update_many()
+        .col_expr(
+            inbound_mail::Column::ReceivedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .filter(inbound_mail::Column::Id.eq(row2.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        verbund_email::ingest::process_pending(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        verbund_email::ingest::process_pending(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(app.count("tickets").await, 2);
+}
+
 /// One test per backend for each `async fn(Backend)`.
 #[macro_export]
 macro_rules! per_backend {
@@ -937,4 +1076,6 @@ crate::per_backend!(
     outbox_api_and_isolation,
     mailbox_admin,
     anonymising_removes_mail,
+    escalation_notices_are_mailed,
+    stored_mail_survives_a_crash,
 );

@@ -363,4 +363,86 @@ async fn smtp_down_keeps_mail(backend: Backend) {
     assert_eq!(inbox(&citizen).await.len(), 1);
 }
 
-crate::per_backend!(full_round_trip, smtp_down_keeps_mail);
+/// Two instances deliver one outbox: every mail arrives exactly once. A mail whose delivery
+/// crashed mid-way (claimed, never recorded) is sent again after its claim ran out.
+async fn two_instances_send_each_mail_once(backend: Backend) {
+    let smtp_port: u16 = env("VERBUND_TEST_SMTP_PORT").parse().unwrap();
+    // The first instance does not deliver; mail is queued while the second one is not up.
+    let a = spawn_app_with(backend, |_| {}).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let citizen = format!("viele-{suffix}@buerger.example");
+    let tenant = verbund_tenant::directory::find_tenant(&a.db, "stadt-trier")
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let m = verbund_ticketing::mail::enqueue(
+            &a.db,
+            &tenant,
+            verbund_ticketing::mail::NewMail {
+                ticket_id: None,
+                kind: verbund_ticketing::mail::MailKind::Reply,
+                from: None,
+                to: citizen.clone(),
+                subject: format!("Antwort {n}"),
+                body: format!("Text {n}"),
+                in_reply_to: None,
+                references: Vec::new(),
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(m.id);
+    }
+    // One of them was claimed by an instance that crashed before recording the result.
+    outbox_mail::Entity::update_many()
+        .col_expr(
+            outbox_mail::Column::State,
+            sea_orm::sea_query::Expr::value("sending"),
+        )
+        .col_expr(
+            outbox_mail::Column::ClaimedUntil,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .col_expr(
+            outbox_mail::Column::ClaimToken,
+            sea_orm::sea_query::Expr::value(uuid::Uuid::new_v4()),
+        )
+        .filter(outbox_mail::Column::Id.eq(ids[0]))
+        .exec(&a.db)
+        .await
+        .unwrap();
+    let b = a
+        .second_instance_with(|s| s.smtp = smtp_to(smtp_port))
+        .await;
+    let c = a
+        .second_instance_with(|s| s.smtp = smtp_to(smtp_port))
+        .await;
+    wait_for("all mail sent", || async {
+        let left = outbox_mail::Entity::find()
+            .filter(outbox_mail::Column::State.ne("sent"))
+            .all(&b.db)
+            .await
+            .ok()?;
+        left.is_empty().then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let received = inbox(&citizen).await;
+    assert_eq!(received.len(), 30);
+    let mut seen: Vec<String> = received
+        .iter()
+        .map(|m| header(m, "Message-ID").unwrap())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 30);
+    drop(c);
+}
+
+crate::per_backend!(
+    full_round_trip,
+    smtp_down_keeps_mail,
+    two_instances_send_each_mail_once
+);

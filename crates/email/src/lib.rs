@@ -1,6 +1,11 @@
-//! The e-mail channel (inbound IMAP and MTA ingest, parsing, routing, threading, outbox).
-//!
-//! So far this crate holds the subject rules that threading will use; the channel itself is
-//! the work of the "E-mail channel" issue.
+//! The e-mail channel: inbound mail from IMAP mailboxes and the MTA, parsing, routing to
+//! tenants, threading onto tickets, receipts with loop protection, and delivery of the
+//! outbox over SMTP.
 
+pub mod delivery;
+pub mod imap;
+pub mod ingest;
+pub mod mailboxes;
+pub mod parse;
+pub mod queue;
 pub mod subject;

@@ -166,7 +166,63 @@ async fn claim_and_notify(
         .insert(&txn)
         .await?;
     }
+    let mailed = escalation_mails(&txn, t, tenant, mark, &body).await?;
     txn.commit().await?;
+    if mailed {
+        crate::mail::wake_delivery();
+    }
+    Ok(true)
+}
+
+/// Escalation notices by mail, in the escalation's transaction: to the assignee, and for an
+/// unassigned or overdue ticket to the tenant's escalation address (setting
+/// `escalation_mail_to`). A tenant without a sender address gets only the in-app notices.
+async fn escalation_mails(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    tenant: &tenant::Model,
+    mark: Mark,
+    body: &str,
+) -> Result<bool> {
+    let settings = TenantSettings::from_json(&tenant.settings);
+    let mut to: Vec<String> = Vec::new();
+    if let Some(user) = t.assignee_user_id
+        && let Some(u) = user::Entity::find_by_id(user).one(db).await?
+        && u.active
+    {
+        to.push(u.email);
+    }
+    if (mark == Mark::Overdue || t.assignee_user_id.is_none())
+        && let Some(addr) = settings.escalation_mail_to
+        && !to.contains(&addr)
+    {
+        to.push(addr);
+    }
+    if to.is_empty() || crate::mail::sender_of(db, tenant).await.is_err() {
+        return Ok(false);
+    }
+    let subject = match mark {
+        Mark::AtRisk => format!("Bald fällig: {} [{}]", t.subject, t.number),
+        Mark::Overdue => format!("Überfällig: {} [{}]", t.subject, t.number),
+    };
+    for address in to {
+        crate::mail::enqueue(
+            db,
+            tenant,
+            crate::mail::NewMail {
+                ticket_id: Some(t.id),
+                kind: crate::mail::MailKind::Escalation,
+                from: None,
+                to: address,
+                subject: subject.replace(['\r', '\n'], " "),
+                body: format!("{body}\n\nDiese Nachricht wurde automatisch erstellt."),
+                in_reply_to: None,
+                references: Vec::new(),
+                created_by: None,
+            },
+        )
+        .await?;
+    }
     Ok(true)
 }
 

@@ -700,21 +700,21 @@ pub async fn add_note(
     )
     .await?;
     let mut queued_mail = false;
-    if input.kind == NoteKind::Message && current.answer_channel == AnswerChannel::Email.as_str() {
-        if let Some(mail) =
+    if input.kind == NoteKind::Message
+        && current.answer_channel == AnswerChannel::Email.as_str()
+        && let Some(mail) =
             crate::mail::queue_reply(&txn, &current, &note.body, actor.user_id()).await?
-        {
-            record_event(
-                &txn,
-                &current,
-                Some(actor.user_id()),
-                "mail_queued",
-                serde_json::Value::Null,
-                serde_json::json!({ "mail_id": mail.id, "kind": mail.kind, "to": mail.to_address }),
-            )
-            .await?;
-            queued_mail = true;
-        }
+    {
+        record_event(
+            &txn,
+            &current,
+            Some(actor.user_id()),
+            "mail_queued",
+            serde_json::Value::Null,
+            serde_json::json!({ "mail_id": mail.id, "kind": mail.kind, "to": mail.to_address }),
+        )
+        .await?;
+        queued_mail = true;
     }
     if input.kind == NoteKind::Message && current.state != TicketState::Answered.as_str() {
         let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
