@@ -11,6 +11,7 @@ mod instances;
 mod isolation;
 mod knowledge;
 mod mail;
+mod mail_corpus;
 mod mail_servers;
 mod operations;
 mod server;

@@ -611,7 +611,19 @@ async fn route_and_apply(
             },
         },
     };
-    let sender = p.from.as_ref().map(|a| a.address.to_lowercase());
+    // Without From, Reply-To or the envelope sender (Return-Path) is whom to answer; such a
+    // mail gets a ticket but no receipt.
+    let sender = p
+        .from
+        .as_ref()
+        .or(p.reply_to.as_ref())
+        .map(|a| a.address.to_lowercase())
+        .or_else(|| {
+            p.return_path
+                .as_ref()
+                .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
+                .filter(|r| !r.is_empty())
+        });
 
     // A reply to one of our tickets joins it.
     if let Some(t) = thread(db, row, p).await?
@@ -809,6 +821,9 @@ async fn receipt_suppressed(
 ) -> Result<Option<String>> {
     if let Some(reason) = &p.auto {
         return Ok(Some(reason.as_str().to_owned()));
+    }
+    if p.from.is_none() {
+        return Ok(Some("no_from".into()));
     }
     if is_own_address(db, sender).await? {
         return Ok(Some("own_address".into()));
