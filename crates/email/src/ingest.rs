@@ -114,6 +114,16 @@ pub async fn store_raw(
     raw: &[u8],
     source: Source,
 ) -> Result<(inbound_mail::Model, bool)> {
+    store(db, raw, source, false).await
+}
+
+/// Stores the raw bytes; with `claim`, the new row is claimed for processing by the caller.
+async fn store(
+    db: &DatabaseConnection,
+    raw: &[u8],
+    source: Source,
+    claim: bool,
+) -> Result<(inbound_mail::Model, bool)> {
     let hash = parse::content_hash(raw);
     if let Some(existing) = by_hash(db, &hash).await? {
         return Ok((existing, true));
@@ -145,7 +155,9 @@ pub async fn store_raw(
         auto_reason: Set(None),
         sender_mismatch: Set(false),
         error: Set(None),
-        claimed_until: Set(None),
+        // Claimed at once by the caller that processes it right after storing; after a crash
+        // the claim runs out and the recovery job takes over.
+        claimed_until: Set(claim.then(|| now() + Duration::seconds(60))),
         received_at: Set(now()),
         processed_at: Set(None),
     };
@@ -171,11 +183,15 @@ async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound
 
 /// Stores and processes one message.
 pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
-    let (row, existed) = store_raw(db, raw, source).await?;
+    let (row, existed) = store(db, raw, source, true).await?;
     if existed && row.state != STORED {
         return answer(db, row, true, None).await;
     }
-    let suppressed = process(db, row.id, None).await?;
+    let suppressed = if existed {
+        process(db, row.id, None).await?
+    } else {
+        process_claimed(db, row.id, None).await?
+    };
     let row = inbound_mail::Entity::find_by_id(row.id)
         .one(db)
         .await?
@@ -286,6 +302,15 @@ pub async fn process(
     if force_tenant.is_none() && !claim(db, id).await? {
         return Ok(None);
     }
+    process_claimed(db, id, force_tenant).await
+}
+
+/// Processes a row this caller holds the claim of.
+async fn process_claimed(
+    db: &DatabaseConnection,
+    id: Uuid,
+    force_tenant: Option<Uuid>,
+) -> Result<Option<String>> {
     let row = inbound_mail::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -380,12 +405,35 @@ async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool
     if hit.is_some() {
         return Ok(true);
     }
-    // Configured senders live in the settings JSON; there are few tenants.
-    Ok(tenant::Entity::find()
-        .all(db)
-        .await?
-        .iter()
-        .any(|t| TenantSettings::from_json(&t.settings).mail_from.as_deref() == Some(address)))
+    Ok(configured_senders(db).await?.contains(address))
+}
+
+/// The tenants' configured sender addresses (settings `mail_from`), read at most every 30 s.
+async fn configured_senders(
+    db: &impl ConnectionTrait,
+) -> Result<std::sync::Arc<std::collections::HashSet<String>>> {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    type Cached = Option<(Instant, Arc<std::collections::HashSet<String>>)>;
+    static CACHE: Mutex<Cached> = Mutex::new(None);
+    if let Ok(guard) = CACHE.lock()
+        && let Some((at, set)) = guard.as_ref()
+        && at.elapsed() < std::time::Duration::from_secs(30)
+    {
+        return Ok(set.clone());
+    }
+    let set: Arc<std::collections::HashSet<String>> = Arc::new(
+        tenant::Entity::find()
+            .all(db)
+            .await?
+            .iter()
+            .filter_map(|t| TenantSettings::from_json(&t.settings).mail_from)
+            .collect(),
+    );
+    if let Ok(mut guard) = CACHE.lock() {
+        *guard = Some((Instant::now(), set.clone()));
+    }
+    Ok(set)
 }
 
 /// `local+tag@domain` → `local@domain`.
@@ -849,6 +897,9 @@ async fn keep_attachments(
     p: &ParsedMail,
     t: &ticket::Model,
 ) -> Result<()> {
+    if p.attachments.is_empty() {
+        return Ok(());
+    }
     let holder = tenant::Entity::find_by_id(t.tenant_id)
         .one(db)
         .await?
