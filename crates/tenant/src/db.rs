@@ -1,22 +1,96 @@
 //! Database helpers shared by every domain crate.
 
-use sea_orm::{
-    DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
-/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, so a transaction that
-/// reads before it writes cannot fail with a busy snapshot when another connection commits first.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// SQLite has one writer at a time. Writers of this process queue here, in order, instead of
+/// in SQLite's busy handler, which sleeps with growing back-off and gives long tail latencies
+/// under load. (Other processes on the same file still meet the busy handler.)
+static SQLITE_WRITER: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(1)));
+
+/// How long a writer waits for its turn before giving up.
+const WRITER_WAIT: Duration = Duration::from_secs(30);
+
+/// A write transaction. On SQLite it holds this process's writer slot until it is committed,
+/// rolled back or dropped.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
+
+    fn is_mock_connection(&self) -> bool {
+        self.txn.is_mock_connection()
+    }
+}
+
+/// Begins a transaction that will write. On SQLite it waits for this process's writer slot and
+/// is `BEGIN IMMEDIATE`, so a transaction that reads before it writes cannot fail with a busy
+/// snapshot when another connection commits first.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
+            let turn = tokio::time::timeout(WRITER_WAIT, SQLITE_WRITER.clone().acquire_owned())
+                .await
+                .map_err(|_| DbErr::Custom("timed out waiting for the SQLite writer".into()))?
+                .map_err(|e| DbErr::Custom(e.to_string()))?;
+            let txn = db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await?;
+            Ok(WriteTxn {
+                txn,
+                _turn: Some(turn),
             })
-            .await
         }
-        _ => db.begin().await,
+        _ => Ok(WriteTxn {
+            txn: db.begin().await?,
+            _turn: None,
+        }),
     }
 }
 
