@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -59,6 +61,117 @@ pub fn is_loopback(host: &str) -> bool {
             .trim_matches(['[', ']'])
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How mail leaves: lettre's pooled transport for TLS relays; for a plain relay on loopback
+/// our own small pool of connections with `TCP_NODELAY` (lettre writes the message body and
+/// the final dot separately, which Nagle's algorithm and delayed ACKs stall by 40 ms each).
+pub enum Sender {
+    Pooled(AsyncSmtpTransport<Tokio1Executor>),
+    Direct {
+        cfg: SmtpConfig,
+        idle: tokio::sync::Mutex<Vec<AsyncSmtpConnection>>,
+    },
+}
+
+impl Sender {
+    pub fn new(cfg: &SmtpConfig) -> Result<Self> {
+        if cfg.security == SmtpSecurity::Plain {
+            if !is_loopback(&cfg.host) {
+                return Err(Error::invalid(
+                    "smtp.security",
+                    "plain SMTP is only allowed to a loopback relay; use starttls or tls",
+                ));
+            }
+            return Ok(Sender::Direct {
+                cfg: cfg.clone(),
+                idle: tokio::sync::Mutex::new(Vec::new()),
+            });
+        }
+        Ok(Sender::Pooled(transport(cfg)?))
+    }
+
+    async fn connect(cfg: &SmtpConfig) -> std::result::Result<AsyncSmtpConnection, SmtpError> {
+        let tcp = tokio::time::timeout(
+            cfg.timeout,
+            tokio::net::TcpStream::connect((cfg.host.as_str(), cfg.port)),
+        )
+        .await
+        .map_err(|_| SmtpError::Transient("connection timed out".into()))?
+        .map_err(|e| SmtpError::Transient(format!("connection failed: {e}")))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| SmtpError::Transient(e.to_string()))?;
+        let mut conn =
+            AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &ClientId::default())
+                .await
+                .map_err(SmtpError::from_lettre)?;
+        if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
+            conn.auth(
+                &[Mechanism::Plain, Mechanism::Login],
+                &Credentials::new(user.clone(), pass.expose_secret().to_owned()),
+            )
+            .await
+            .map_err(SmtpError::from_lettre)?;
+        }
+        Ok(conn)
+    }
+
+    /// Sends one message; `Err` says whether trying again may help.
+    pub async fn send(&self, msg: Message) -> std::result::Result<(), SmtpError> {
+        match self {
+            Sender::Pooled(t) => t
+                .send(msg)
+                .await
+                .map(|_| ())
+                .map_err(SmtpError::from_lettre),
+            Sender::Direct { cfg, idle } => {
+                let reused = idle.lock().await.pop();
+                let fresh = reused.is_none();
+                let mut conn = match reused {
+                    Some(c) => c,
+                    None => Self::connect(cfg).await?,
+                };
+                let bytes = msg.formatted();
+                match conn.send(msg.envelope(), &bytes).await {
+                    Ok(_) => {
+                        idle.lock().await.push(conn);
+                        Ok(())
+                    }
+                    Err(e) if e.is_permanent() => {
+                        idle.lock().await.push(conn);
+                        Err(SmtpError::Permanent(e.to_string()))
+                    }
+                    Err(e) if fresh => Err(SmtpError::Transient(e.to_string())),
+                    Err(_) => {
+                        // An idle connection the server closed meanwhile: once more, fresh.
+                        let mut conn = Self::connect(cfg).await?;
+                        conn.send(msg.envelope(), &bytes)
+                            .await
+                            .map_err(SmtpError::from_lettre)?;
+                        idle.lock().await.push(conn);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why a mail did not go out.
+#[derive(Debug)]
+pub enum SmtpError {
+    Transient(String),
+    Permanent(String),
+}
+
+impl SmtpError {
+    fn from_lettre(e: lettre::transport::smtp::Error) -> Self {
+        if e.is_permanent() {
+            SmtpError::Permanent(e.to_string())
+        } else {
+            SmtpError::Transient(e.to_string())
+        }
+    }
 }
 
 /// Builds the pooled transport; plain SMTP is refused for anything but loopback.
@@ -222,7 +335,7 @@ enum Sent {
 /// Claims a batch and delivers it. Returns what happened.
 pub async fn run_once(
     db: &DatabaseConnection,
-    smtp: &AsyncSmtpTransport<Tokio1Executor>,
+    smtp: &Sender,
     cfg: &SmtpConfig,
     batch: u64,
 ) -> Result<Pass> {
@@ -235,9 +348,9 @@ pub async fn run_once(
             let outcome = match build_message(&m) {
                 Err(e) => Sent::Permanent(e),
                 Ok(msg) => match smtp.send(msg).await {
-                    Ok(_) => Sent::Ok,
-                    Err(e) if e.is_permanent() => Sent::Permanent(e.to_string()),
-                    Err(e) => Sent::Transient(e.to_string()),
+                    Ok(()) => Sent::Ok,
+                    Err(SmtpError::Permanent(e)) => Sent::Permanent(e),
+                    Err(SmtpError::Transient(e)) => Sent::Transient(e),
                 },
             };
             (m, outcome)
@@ -394,7 +507,7 @@ async fn fail(
 /// Runs the worker until the process ends: a pass whenever mail was queued on this instance,
 /// and at least every `poll`.
 pub fn spawn(db: DatabaseConnection, cfg: SmtpConfig, poll: Duration) -> Result<()> {
-    let smtp = transport(&cfg)?;
+    let smtp = Sender::new(&cfg)?;
     tokio::spawn(async move {
         loop {
             match run_once(&db, &smtp, &cfg, 100).await {

@@ -137,7 +137,7 @@ impl Default for SmtpSettings {
             username: None,
             password: None,
             timeout_seconds: 30,
-            connections: 4,
+            connections: 8,
             retry_base_seconds: 30,
             poll_ms: 1000,
         }
