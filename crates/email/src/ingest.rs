@@ -336,8 +336,18 @@ async fn process_claimed(
             return Ok(None);
         }
     };
+    // Look-ups that need no lock happen before the write transaction, so that on SQLite the
+    // writer slot is held only for the writes.
+    let pre = if parsed.bounce.is_none() {
+        Pre {
+            routed: route(db, &parsed).await?,
+            threaded: thread(db, &row, &parsed).await?.map(|t| t.id),
+        }
+    } else {
+        Pre::default()
+    };
     let txn = begin_write(db).await?;
-    let result = route_and_apply(&txn, &row, &parsed, force_tenant).await?;
+    let result = route_and_apply(&txn, &row, &parsed, force_tenant, pre).await?;
     txn.commit().await?;
     if result.queued_mail {
         wake_delivery();
@@ -538,11 +548,19 @@ async fn thread(
     Ok(None)
 }
 
+/// What was looked up before the write transaction.
+#[derive(Default)]
+struct Pre {
+    routed: Option<(tenant::Model, String)>,
+    threaded: Option<Uuid>,
+}
+
 async fn route_and_apply(
     db: &impl ConnectionTrait,
     row: &inbound_mail::Model,
     p: &ParsedMail,
     force_tenant: Option<Uuid>,
+    pre: Pre,
 ) -> Result<Applied> {
     let none = Applied {
         queued_mail: false,
@@ -648,7 +666,7 @@ async fn route_and_apply(
             .one(db)
             .await?
             .map(|t| (t, None)),
-        None => match route(db, p).await? {
+        None => match pre.routed {
             Some((t, addr)) => Some((t, Some(addr))),
             None => match row.tenant_id {
                 Some(id) => tenant::Entity::find_by_id(id)
@@ -674,7 +692,11 @@ async fn route_and_apply(
         });
 
     // A reply to one of our tickets joins it.
-    if let Some(t) = thread(db, row, p).await?
+    let threaded = match pre.threaded {
+        Some(id) => ticket::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    if let Some(t) = threaded
         && t.state != TicketState::Closed.as_str()
         && t.anonymized_at.is_none()
     {

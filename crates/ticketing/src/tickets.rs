@@ -281,29 +281,36 @@ async fn allocate_number(
     t: &tenant::Model,
     year: i32,
 ) -> Result<String> {
-    ticket_counter::Entity::insert(ticket_counter::ActiveModel {
-        tenant_id: Set(t.id),
-        year: Set(year),
-        last_number: Set(0),
-    })
-    .on_conflict_do_nothing_on([
-        ticket_counter::Column::TenantId,
-        ticket_counter::Column::Year,
-    ])
-    .exec(db)
-    .await?;
-    ticket_counter::Entity::update_many()
-        .col_expr(
-            ticket_counter::Column::LastNumber,
-            Expr::col(ticket_counter::Column::LastNumber).add(1),
-        )
-        .filter(ticket_counter::Column::TenantId.eq(t.id))
-        .filter(ticket_counter::Column::Year.eq(year))
-        .exec(db)
+    // One statement in the common case: the counter row is hot (every ticket of the tenant
+    // waits for it), so it is locked as briefly as possible.
+    let bump = || {
+        ticket_counter::Entity::update_many()
+            .col_expr(
+                ticket_counter::Column::LastNumber,
+                Expr::col(ticket_counter::Column::LastNumber).add(1),
+            )
+            .filter(ticket_counter::Column::TenantId.eq(t.id))
+            .filter(ticket_counter::Column::Year.eq(year))
+    };
+    let mut rows = bump().exec_with_returning(db).await?;
+    if rows.is_empty() {
+        // First ticket of the year: create the counter (another writer may have won), bump.
+        ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+            tenant_id: Set(t.id),
+            year: Set(year),
+            last_number: Set(0),
+        })
+        .on_conflict_do_nothing_on([
+            ticket_counter::Column::TenantId,
+            ticket_counter::Column::Year,
+        ])
+        .exec_without_returning(db)
         .await?;
-    let counter = ticket_counter::Entity::find_by_id((t.id, year))
-        .one(db)
-        .await?
+        rows = bump().exec_with_returning(db).await?;
+    }
+    let counter = rows
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::Internal("ticket counter missing".into()))?;
     Ok(format!(
         "{}-{year}-{:06}",
