@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -125,9 +125,6 @@ async fn store(
     claim: bool,
 ) -> Result<(inbound_mail::Model, bool)> {
     let hash = parse::content_hash(raw);
-    if let Some(existing) = by_hash(db, &hash).await? {
-        return Ok((existing, true));
-    }
     let (source_name, mailbox_id, tenant_id) = match source {
         Source::Mta => ("mta", None, None),
         Source::Imap {
@@ -135,43 +132,47 @@ async fn store(
             tenant_id,
         } => ("imap", Some(mailbox_id), Some(tenant_id)),
     };
-    let row = inbound_mail::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        source: Set(source_name.to_owned()),
-        mailbox_id: Set(mailbox_id),
-        message_id: Set(None),
-        content_hash: Set(hash.clone()),
-        raw: Set(Some(raw.to_vec())),
-        size: Set(i64::try_from(raw.len()).unwrap_or(i64::MAX)),
-        state: Set(STORED.to_owned()),
-        outcome: Set(None),
-        ticket_id: Set(None),
-        outbox_id: Set(None),
-        from_address: Set(None),
-        subject: Set(None),
-        body_text: Set(None),
-        quoted_text: Set(None),
-        auto_reason: Set(None),
-        sender_mismatch: Set(false),
-        error: Set(None),
+    let model = inbound_mail::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        source: source_name.to_owned(),
+        mailbox_id,
+        message_id: None,
+        content_hash: hash.clone(),
+        raw: Some(raw.to_vec()),
+        size: i64::try_from(raw.len()).unwrap_or(i64::MAX),
+        state: STORED.to_owned(),
+        outcome: None,
+        ticket_id: None,
+        outbox_id: None,
+        from_address: None,
+        subject: None,
+        body_text: None,
+        quoted_text: None,
+        auto_reason: None,
+        sender_mismatch: false,
+        error: None,
         // Claimed at once by the caller that processes it right after storing; after a crash
         // the claim runs out and the recovery job takes over.
-        claimed_until: Set(claim.then(|| now() + Duration::seconds(60))),
-        received_at: Set(now()),
-        processed_at: Set(None),
+        claimed_until: claim.then(|| now() + Duration::seconds(60)),
+        received_at: now(),
+        processed_at: None,
     };
+    let row = model.clone().into_active_model().reset_all();
     let txn = begin_write(db).await?;
     let inserted = inbound_mail::Entity::insert(row)
         .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
         .exec_without_returning(&txn)
         .await?;
     txn.commit().await?;
+    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+        return Ok((model, false));
+    }
+    // Stored before (same content): that row.
     let stored = by_hash(db, &hash)
         .await?
         .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
-    let fresh = matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0);
-    Ok((stored, !fresh))
+    Ok((stored, true))
 }
 
 async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound_mail::Model>> {
@@ -190,7 +191,7 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
     let suppressed = if existed {
         process(db, row.id, None).await?
     } else {
-        process_claimed(db, row.id, None).await?
+        process_claimed(db, row.id, None, Some(row.clone())).await?
     };
     let row = inbound_mail::Entity::find_by_id(row.id)
         .one(db)
@@ -302,7 +303,7 @@ pub async fn process(
     if force_tenant.is_none() && !claim(db, id).await? {
         return Ok(None);
     }
-    process_claimed(db, id, force_tenant).await
+    process_claimed(db, id, force_tenant, None).await
 }
 
 /// Processes a row this caller holds the claim of.
@@ -310,11 +311,15 @@ async fn process_claimed(
     db: &DatabaseConnection,
     id: Uuid,
     force_tenant: Option<Uuid>,
+    known: Option<inbound_mail::Model>,
 ) -> Result<Option<String>> {
-    let row = inbound_mail::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("mail"))?;
+    let row = match known {
+        Some(row) => row,
+        None => inbound_mail::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("mail"))?,
+    };
     let raw = row.raw.clone().unwrap_or_default();
     let parsed = match parse::parse(&raw) {
         Ok(p) => p,

@@ -150,8 +150,16 @@ pub async fn enqueue(
     t: &tenant::Model,
     mail: NewMail,
 ) -> Result<outbox_mail::Model> {
-    let (default_from, from_name) = sender_of(db, t).await?;
-    let from = mail.from.unwrap_or(default_from);
+    let (from, from_name) = match mail.from {
+        Some(from) => {
+            let settings = TenantSettings::from_json(&t.settings);
+            (
+                from,
+                settings.mail_from_name.or_else(|| Some(t.name.clone())),
+            )
+        }
+        None => sender_of(db, t).await?,
+    };
     let id = Uuid::now_v7();
     let message_id = format!("{}@{}", id.simple(), domain_of(&from));
     let at = now();
