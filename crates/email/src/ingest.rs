@@ -188,11 +188,28 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
     if existed && row.state != STORED {
         return answer(db, row, true, None).await;
     }
-    let suppressed = if existed {
-        process(db, row.id, None).await?
-    } else {
-        process_claimed(db, row.id, None, Some(row.clone())).await?
-    };
+    if !existed {
+        let id = row.id;
+        let (suppressed, done) = process_claimed(db, id, None, Some(row)).await?;
+        if let Some(d) = done {
+            return Ok(Ingested {
+                id,
+                duplicate: false,
+                state: PROCESSED.to_owned(),
+                outcome: d.outcome,
+                tenant_id: d.tenant_id,
+                ticket_id: d.ticket_id,
+                ticket_number: d.number,
+                receipt_suppressed: suppressed,
+            });
+        }
+        let row = inbound_mail::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("mail"))?;
+        return answer(db, row, false, suppressed).await;
+    }
+    let suppressed = process(db, row.id, None).await?;
     let row = inbound_mail::Entity::find_by_id(row.id)
         .one(db)
         .await?
@@ -303,7 +320,7 @@ pub async fn process(
     if force_tenant.is_none() && !claim(db, id).await? {
         return Ok(None);
     }
-    process_claimed(db, id, force_tenant, None).await
+    Ok(process_claimed(db, id, force_tenant, None).await?.0)
 }
 
 /// Processes a row this caller holds the claim of.
@@ -312,7 +329,7 @@ async fn process_claimed(
     id: Uuid,
     force_tenant: Option<Uuid>,
     known: Option<inbound_mail::Model>,
-) -> Result<Option<String>> {
+) -> Result<(Option<String>, Option<Done>)> {
     let row = match known {
         Some(row) => row,
         None => inbound_mail::Entity::find_by_id(id)
@@ -325,7 +342,7 @@ async fn process_claimed(
         Ok(p) => p,
         Err(e) => {
             let txn = begin_write(db).await?;
-            finish_with(
+            let done = finish_with(
                 &txn,
                 &row,
                 Finish {
@@ -338,7 +355,7 @@ async fn process_claimed(
             )
             .await?;
             txn.commit().await?;
-            return Ok(None);
+            return Ok((None, Some(done)));
         }
     };
     // Look-ups that need no lock happen before the write transaction, so that on SQLite the
@@ -357,7 +374,7 @@ async fn process_claimed(
     if result.queued_mail {
         wake_delivery();
     }
-    Ok(result.suppressed)
+    Ok((result.suppressed, result.done))
 }
 
 #[derive(Default)]
@@ -368,6 +385,16 @@ struct Finish {
     outbox_id: Option<Uuid>,
     sender_mismatch: bool,
     error: Option<String>,
+    number: Option<String>,
+}
+
+/// What processing decided, as the ingest answer reports it.
+#[derive(Clone, Debug)]
+struct Done {
+    tenant_id: Option<Uuid>,
+    outcome: Option<Outcome>,
+    ticket_id: Option<Uuid>,
+    number: Option<String>,
 }
 
 async fn finish_with(
@@ -375,7 +402,13 @@ async fn finish_with(
     row: &inbound_mail::Model,
     f: Finish,
     parsed: Option<&ParsedMail>,
-) -> Result<()> {
+) -> Result<Done> {
+    let done = Done {
+        tenant_id: f.tenant_id,
+        outcome: f.outcome,
+        ticket_id: f.ticket_id,
+        number: f.number.clone(),
+    };
     let mut active = inbound_mail::ActiveModel {
         id: Set(row.id),
         tenant_id: Set(f.tenant_id),
@@ -398,7 +431,7 @@ async fn finish_with(
         active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
     }
     active.update(db).await?;
-    Ok(())
+    Ok(done)
 }
 
 fn clip(s: &str, max_chars: usize) -> String {
@@ -406,6 +439,7 @@ fn clip(s: &str, max_chars: usize) -> String {
 }
 
 struct Applied {
+    done: Option<Done>,
     queued_mail: bool,
     suppressed: Option<String>,
 }
@@ -567,10 +601,6 @@ async fn route_and_apply(
     force_tenant: Option<Uuid>,
     pre: Pre,
 ) -> Result<Applied> {
-    let none = Applied {
-        queued_mail: false,
-        suppressed: None,
-    };
     // Bounces never become tickets.
     if let Some(b) = &p.bounce {
         let original = match &b.original_message_id {
@@ -587,7 +617,7 @@ async fn route_and_apply(
                 Some(t) => Some(t),
                 None => route(db, p).await?.map(|(t, _)| t.id),
             };
-            finish_with(
+            let done = finish_with(
                 db,
                 row,
                 Finish {
@@ -598,7 +628,11 @@ async fn route_and_apply(
                 Some(p),
             )
             .await?;
-            return Ok(none);
+            return Ok(Applied {
+                queued_mail: false,
+                suppressed: None,
+                done: Some(done),
+            });
         };
         let diagnostic = [b.status.as_deref(), b.diagnostic.as_deref()]
             .into_iter()
@@ -651,7 +685,7 @@ async fn route_and_apply(
             )
             .await?;
         }
-        finish_with(
+        let done = finish_with(
             db,
             row,
             Finish {
@@ -663,7 +697,11 @@ async fn route_and_apply(
             Some(p),
         )
         .await?;
-        return Ok(none);
+        return Ok(Applied {
+            queued_mail: false,
+            suppressed: None,
+            done: Some(done),
+        });
     }
 
     let routed = match force_tenant {
@@ -744,7 +782,7 @@ async fn route_and_apply(
             )
             .await?;
         }
-        finish_with(
+        let done = finish_with(
             db,
             row,
             Finish {
@@ -755,17 +793,22 @@ async fn route_and_apply(
                     Outcome::Reply
                 }),
                 ticket_id: Some(t.id),
+                number: Some(t.number.clone()),
                 sender_mismatch: mismatch,
                 ..Finish::default()
             },
             Some(p),
         )
         .await?;
-        return Ok(none);
+        return Ok(Applied {
+            queued_mail: false,
+            suppressed: None,
+            done: Some(done),
+        });
     }
 
     let Some((tenant, written_to)) = routed else {
-        finish_with(
+        let done = finish_with(
             db,
             row,
             Finish {
@@ -775,10 +818,14 @@ async fn route_and_apply(
             Some(p),
         )
         .await?;
-        return Ok(none);
+        return Ok(Applied {
+            queued_mail: false,
+            suppressed: None,
+            done: Some(done),
+        });
     };
     let Some(sender) = sender.filter(|s| s.contains('@')) else {
-        finish_with(
+        let done = finish_with(
             db,
             row,
             Finish {
@@ -790,7 +837,11 @@ async fn route_and_apply(
             Some(p),
         )
         .await?;
-        return Ok(none);
+        return Ok(Applied {
+            queued_mail: false,
+            suppressed: None,
+            done: Some(done),
+        });
     };
 
     let question = if p.new_text.trim().is_empty() {
@@ -868,13 +919,14 @@ async fn route_and_apply(
         .await?;
         outbox_id = Some(mail.id);
     }
-    finish_with(
+    let done = finish_with(
         db,
         row,
         Finish {
             tenant_id: Some(tenant.id),
             outcome: Some(Outcome::NewTicket),
             ticket_id: Some(ticket.id),
+            number: Some(ticket.number.clone()),
             outbox_id,
             ..Finish::default()
         },
@@ -882,6 +934,7 @@ async fn route_and_apply(
     )
     .await?;
     Ok(Applied {
+        done: Some(done),
         queued_mail: outbox_id.is_some(),
         suppressed,
     })
