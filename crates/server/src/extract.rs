@@ -44,6 +44,11 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
 }
 
 /// Records the tenant of the request on its span.
+/// Parses an id from the path; anything else names nothing, so it is a 404.
+pub fn uuid_or_404(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
+}
+
 pub fn record_tenant(slug: &str) {
     tracing::Span::current().record("tenant", slug);
 }

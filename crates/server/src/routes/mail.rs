@@ -11,12 +11,8 @@ use verbund_ticketing::mail::{self, OutboxQuery, OutboxView, TicketMailView};
 use verbund_ticketing::tickets;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, record_tenant, uuid_or_404};
 use crate::state::AppState;
-
-fn uuid_or_404(raw: &str, what: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
-}
 
 fn unauthenticated() -> ApiError {
     ApiError::http(

@@ -10,13 +10,9 @@ use verbund_ticketing::reports::{self, Report, ReportQuery};
 use verbund_ticketing::templates::{self, TemplateInput, TemplateView};
 use verbund_ticketing::tickets::{self, TicketView};
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, record_tenant};
+use crate::error::ApiResult;
+use crate::extract::{Auth, record_tenant, uuid_or_404};
 use crate::state::AppState;
-
-fn uuid_or_404(raw: &str, what: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
-}
 
 /// Let another center act for the tenant for a period (tenant admins).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/coverages", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewCoverage, responses(
