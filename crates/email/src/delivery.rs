@@ -26,7 +26,7 @@ use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::entities::tenant;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::entities::{notification, outbox_mail, ticket};
+use verbund_ticketing::entities::{outbox_mail, ticket};
 use verbund_ticketing::mail::OutboxState;
 use verbund_ticketing::tickets::record_event;
 
@@ -54,15 +54,6 @@ pub struct SmtpConfig {
     pub retry_base: Duration,
 }
 
-/// Whether a host name is a loopback address (`localhost`, 127.0.0.0/8, ::1).
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// How mail leaves: lettre's pooled transport for TLS relays; for a plain relay on loopback
 /// our own small pool of connections with `TCP_NODELAY` (lettre writes the message body and
 /// the final dot separately, which Nagle's algorithm and delayed ACKs stall by 40 ms each).
@@ -77,7 +68,7 @@ pub enum Sender {
 impl Sender {
     pub fn new(cfg: &SmtpConfig) -> Result<Self> {
         if cfg.security == SmtpSecurity::Plain {
-            if !is_loopback(&cfg.host) {
+            if !crate::is_loopback_host(&cfg.host) {
                 return Err(Error::invalid(
                     "smtp.security",
                     "plain SMTP is only allowed to a loopback relay; use starttls or tls",
@@ -174,18 +165,11 @@ impl SmtpError {
     }
 }
 
-/// Builds the pooled transport; plain SMTP is refused for anything but loopback.
-pub fn transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
+/// lettre's pooled transport for a TLS or STARTTLS relay ([`Sender::new`] sends plain SMTP,
+/// loopback only, through its own pool).
+fn transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
     let builder = match cfg.security {
-        SmtpSecurity::Plain => {
-            if !is_loopback(&cfg.host) {
-                return Err(Error::invalid(
-                    "smtp.security",
-                    "plain SMTP is only allowed to a loopback relay; use starttls or tls",
-                ));
-            }
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
-        }
+        SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
         SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
             .map_err(|e| Error::invalid("smtp.host", e.to_string()))?,
         SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)
@@ -483,21 +467,15 @@ async fn fail(
             serde_json::json!({ "mail_id": m.id, "attempts": attempts, "error": error }),
         )
         .await?;
-        notification::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(t.tenant_id),
-            user_id: Set(t.assignee_user_id),
-            queue: Set(t.assignee_user_id.is_none().then(|| t.queue.clone())),
-            ticket_id: Set(Some(t.id)),
-            kind: Set("mail_failed".into()),
-            body: Set(format!(
+        verbund_ticketing::notifications::notify_ticket(
+            &txn,
+            &t,
+            "mail_failed",
+            &format!(
                 "Die E-Mail zu {} konnte nicht zugestellt werden: {error}",
                 t.number
-            )),
-            created_at: Set(at),
-            read_at: Set(None),
-        }
-        .insert(&txn)
+            ),
+        )
         .await?;
     }
     txn.commit().await?;

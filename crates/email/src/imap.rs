@@ -13,7 +13,6 @@
 
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -628,26 +627,13 @@ fn validate(cfg: &ImapConfig) -> Result<(), ImapError> {
     if cfg.timeout.is_zero() {
         return Err(ImapError::Config("timeout is 0".into()));
     }
-    if cfg.security == Security::Plain && !is_loopback_host(&cfg.host) {
+    if cfg.security == Security::Plain && !crate::is_loopback_host(&cfg.host) {
         return Err(ImapError::Config(format!(
             "plaintext IMAP is only allowed to loopback hosts, not {:?}; use tls or starttls",
             cfg.host
         )));
     }
     Ok(())
-}
-
-/// `localhost` or a loopback IP literal (IPv6 with or without brackets).
-fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim().trim_end_matches('.');
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let literal = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    literal.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Runs `fut` with a timeout.
@@ -809,7 +795,7 @@ mod tests {
             "::1",
             "[::1]",
         ] {
-            assert!(is_loopback_host(host), "{host}");
+            assert!(crate::is_loopback_host(host), "{host}");
         }
         for host in [
             "imap.example.org",
@@ -818,7 +804,7 @@ mod tests {
             "localhost.example.org",
             "",
         ] {
-            assert!(!is_loopback_host(host), "{host}");
+            assert!(!crate::is_loopback_host(host), "{host}");
         }
     }
 

@@ -18,11 +18,10 @@ use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::entities::{tenant, tenant_mail_address};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::entities::{
-    inbound_mail, mail_attachment, notification, outbox_mail, ticket,
-};
+use verbund_ticketing::entities::{inbound_mail, mail_attachment, outbox_mail, ticket};
 use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
 use verbund_ticketing::model::TicketState;
+use verbund_ticketing::notifications::notify_ticket;
 use verbund_ticketing::tickets::{insert_mail_ticket, record_event, reopen_for_mail};
 
 use crate::parse::{self, ParsedMail};
@@ -674,7 +673,7 @@ async fn route_and_apply(
                 }),
             )
             .await?;
-            notify(
+            notify_ticket(
                 db,
                 &t,
                 "mail_bounced",
@@ -763,7 +762,7 @@ async fn route_and_apply(
         )
         .await?;
         if mismatch {
-            notify(
+            notify_ticket(
                 db,
                 &t,
                 "mail_flagged",
@@ -774,7 +773,7 @@ async fn route_and_apply(
             )
             .await?;
         } else {
-            notify(
+            notify_ticket(
                 db,
                 &t,
                 "mail_received",
@@ -1004,27 +1003,5 @@ async fn keep_attachments(
         .insert(db)
         .await?;
     }
-    Ok(())
-}
-
-async fn notify(
-    db: &impl ConnectionTrait,
-    t: &ticket::Model,
-    kind: &str,
-    body: &str,
-) -> Result<()> {
-    notification::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(t.tenant_id),
-        user_id: Set(t.assignee_user_id),
-        queue: Set(t.assignee_user_id.is_none().then(|| t.queue.clone())),
-        ticket_id: Set(Some(t.id)),
-        kind: Set(kind.to_owned()),
-        body: Set(body.to_owned()),
-        created_at: Set(now()),
-        read_at: Set(None),
-    }
-    .insert(db)
-    .await?;
     Ok(())
 }

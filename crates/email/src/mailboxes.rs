@@ -20,7 +20,6 @@ use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 use verbund_ticketing::entities::mailbox;
 
-use crate::delivery::is_loopback;
 use crate::imap::{self, ImapConfig, Security};
 use crate::ingest::{self, Source};
 
@@ -138,7 +137,7 @@ fn check_host(host: &str, security: MailboxSecurity) -> Result<String> {
     if host.contains(char::is_whitespace) || host.contains('/') {
         return Err(Error::invalid("host", "is not a host name"));
     }
-    if security == MailboxSecurity::Plain && !is_loopback(&host) {
+    if security == MailboxSecurity::Plain && !crate::is_loopback_host(&host) {
         return Err(Error::invalid(
             "security",
             "plain IMAP is only allowed to a server on this machine; use tls or start_tls",

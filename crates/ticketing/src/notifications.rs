@@ -13,6 +13,31 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::entities::notification;
 
+/// Tells whoever works a ticket: its assignee, or its queue when nobody is assigned. Call it in
+/// the transaction of the change it reports.
+pub async fn notify_ticket(
+    db: &impl sea_orm::ConnectionTrait,
+    t: &crate::entities::ticket::Model,
+    kind: &str,
+    body: &str,
+) -> Result<()> {
+    use sea_orm::{ActiveModelTrait, Set};
+    notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(t.tenant_id),
+        user_id: Set(t.assignee_user_id),
+        queue: Set(t.assignee_user_id.is_none().then(|| t.queue.clone())),
+        ticket_id: Set(Some(t.id)),
+        kind: Set(kind.to_owned()),
+        body: Set(body.to_owned()),
+        created_at: Set(now()),
+        read_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: Uuid,
