@@ -18,11 +18,13 @@ use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::entities::{tenant, tenant_mail_address};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::entities::{inbound_mail, mail_attachment, outbox_mail, ticket};
+use verbund_ticketing::entities::{
+    inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event,
+};
 use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
 use verbund_ticketing::model::TicketState;
 use verbund_ticketing::notifications::notify_ticket;
-use verbund_ticketing::tickets::{insert_mail_ticket, record_event, reopen_for_mail};
+use verbund_ticketing::tickets::{event, insert_mail_ticket, record_events, reopen_for_mail};
 
 use crate::parse::{self, ParsedMail};
 use crate::subject;
@@ -113,17 +115,25 @@ pub async fn store_raw(
     raw: &[u8],
     source: Source,
 ) -> Result<(inbound_mail::Model, bool)> {
-    store(db, raw, source, false).await
+    let model = new_row(raw, source);
+    let txn = begin_write(db).await?;
+    let inserted = inbound_mail::Entity::insert(model.clone().into_active_model().reset_all())
+        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+        return Ok((model, false));
+    }
+    // Stored before (same content): that row.
+    let stored = by_hash(db, &model.content_hash)
+        .await?
+        .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
+    Ok((stored, true))
 }
 
-/// Stores the raw bytes; with `claim`, the new row is claimed for processing by the caller.
-async fn store(
-    db: &DatabaseConnection,
-    raw: &[u8],
-    source: Source,
-    claim: bool,
-) -> Result<(inbound_mail::Model, bool)> {
-    let hash = parse::content_hash(raw);
+/// A new row in state `stored` for these bytes (not yet written).
+fn new_row(raw: &[u8], source: Source) -> inbound_mail::Model {
     let (source_name, mailbox_id, tenant_id) = match source {
         Source::Mta => ("mta", None, None),
         Source::Imap {
@@ -131,13 +141,13 @@ async fn store(
             tenant_id,
         } => ("imap", Some(mailbox_id), Some(tenant_id)),
     };
-    let model = inbound_mail::Model {
+    inbound_mail::Model {
         id: Uuid::now_v7(),
         tenant_id,
         source: source_name.to_owned(),
         mailbox_id,
         message_id: None,
-        content_hash: hash.clone(),
+        content_hash: parse::content_hash(raw),
         raw: Some(raw.to_vec()),
         size: i64::try_from(raw.len()).unwrap_or(i64::MAX),
         state: STORED.to_owned(),
@@ -151,27 +161,10 @@ async fn store(
         auto_reason: None,
         sender_mismatch: false,
         error: None,
-        // Claimed at once by the caller that processes it right after storing; after a crash
-        // the claim runs out and the recovery job takes over.
-        claimed_until: claim.then(|| now() + Duration::seconds(60)),
+        claimed_until: None,
         received_at: now(),
         processed_at: None,
-    };
-    let row = model.clone().into_active_model().reset_all();
-    let txn = begin_write(db).await?;
-    let inserted = inbound_mail::Entity::insert(row)
-        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
-        .exec_without_returning(&txn)
-        .await?;
-    txn.commit().await?;
-    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
-        return Ok((model, false));
     }
-    // Stored before (same content): that row.
-    let stored = by_hash(db, &hash)
-        .await?
-        .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
-    Ok((stored, true))
 }
 
 async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound_mail::Model>> {
@@ -182,38 +175,97 @@ async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound
 }
 
 /// Stores and processes one message.
+///
+/// A new message is parsed and looked up first; then one write transaction stores the raw
+/// message together with everything its processing writes (on SQLite: one turn of the
+/// writer). Nothing is acknowledged before that commit. Should processing fail, the raw
+/// message is still stored on its own, and the recovery job ([`process_pending`]) tries again.
 pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
-    let (row, existed) = store(db, raw, source, true).await?;
-    if existed && row.state != STORED {
-        return answer(db, row, true, None).await;
+    let row = new_row(raw, source);
+    if let Some(stored) = by_hash(db, &row.content_hash).await? {
+        return again(db, stored).await;
     }
-    if !existed {
-        let id = row.id;
-        let (suppressed, done) = process_claimed(db, id, None, Some(row)).await?;
-        if let Some(d) = done {
-            return Ok(Ingested {
-                id,
-                duplicate: false,
-                state: PROCESSED.to_owned(),
-                outcome: d.outcome,
-                tenant_id: d.tenant_id,
-                ticket_id: d.ticket_id,
-                ticket_number: d.number,
-                receipt_suppressed: suppressed,
-            });
+    match process_new(db, &row).await {
+        Ok(Some((suppressed, done))) => Ok(Ingested {
+            id: row.id,
+            duplicate: false,
+            state: PROCESSED.to_owned(),
+            outcome: done.outcome,
+            tenant_id: done.tenant_id,
+            ticket_id: done.ticket_id,
+            ticket_number: done.number,
+            receipt_suppressed: suppressed,
+        }),
+        // The same message arrived concurrently and was stored first.
+        Ok(None) => {
+            let stored = by_hash(db, &row.content_hash)
+                .await?
+                .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
+            again(db, stored).await
         }
-        let row = inbound_mail::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("mail"))?;
-        return answer(db, row, false, suppressed).await;
+        Err(e) => {
+            tracing::warn!(error = %e, "processing a new mail failed; storing it for a retry");
+            let (stored, existed) = store_raw(db, raw, source).await?;
+            answer(db, stored, existed, None).await
+        }
     }
-    let suppressed = process(db, row.id, None).await?;
-    let row = inbound_mail::Entity::find_by_id(row.id)
+}
+
+/// A message that was stored before: its result, or its processing if it is still pending.
+async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<Ingested> {
+    if stored.state != STORED {
+        return answer(db, stored, true, None).await;
+    }
+    let suppressed = process(db, stored.id, None).await?;
+    let row = inbound_mail::Entity::find_by_id(stored.id)
         .one(db)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    answer(db, row, existed, suppressed).await
+    answer(db, row, true, suppressed).await
+}
+
+/// Processes a message that is not stored yet and stores it in the same transaction. `None`
+/// when a copy of it was stored first (nothing is written then).
+async fn process_new(
+    db: &DatabaseConnection,
+    row: &inbound_mail::Model,
+) -> Result<Option<(Option<String>, Done)>> {
+    let raw = row.raw.as_deref().unwrap_or_default();
+    let parsed = parse::parse(raw);
+    let pre = match &parsed {
+        Ok(p) => prepare(db, row, p).await?,
+        Err(_) => Pre::default(),
+    };
+    let txn = begin_write(db).await?;
+    let applied = match &parsed {
+        Ok(p) => route_and_apply(&txn, row, p, None, pre, Writes::new_row()).await?,
+        Err(e) => Applied {
+            done: finish_with(
+                &txn,
+                row,
+                Finish {
+                    tenant_id: row.tenant_id,
+                    outcome: Some(Outcome::Unparseable),
+                    error: Some(e.to_string()),
+                    ..Finish::default()
+                },
+                None,
+                Writes::new_row(),
+            )
+            .await?,
+            queued_mail: false,
+            suppressed: None,
+        },
+    };
+    let Some(done) = applied.done else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    txn.commit().await?;
+    if applied.queued_mail {
+        wake_delivery();
+    }
+    Ok(Some((applied.suppressed, done)))
 }
 
 async fn answer(
@@ -319,29 +371,30 @@ pub async fn process(
     if force_tenant.is_none() && !claim(db, id).await? {
         return Ok(None);
     }
-    Ok(process_claimed(db, id, force_tenant, None).await?.0)
+    Ok(process_claimed(db, id, force_tenant).await?.0)
 }
 
-/// Processes a row this caller holds the claim of.
+/// Processes a stored row this caller holds the claim of.
 async fn process_claimed(
     db: &DatabaseConnection,
     id: Uuid,
     force_tenant: Option<Uuid>,
-    known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
-    let row = match known {
-        Some(row) => row,
-        None => inbound_mail::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound("mail"))?,
-    };
+    let row = inbound_mail::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("mail"))?;
     let raw = row.raw.clone().unwrap_or_default();
-    let parsed = match parse::parse(&raw) {
-        Ok(p) => p,
-        Err(e) => {
-            let txn = begin_write(db).await?;
-            let done = finish_with(
+    let parsed = parse::parse(&raw);
+    let pre = match &parsed {
+        Ok(p) => prepare(db, &row, p).await?,
+        Err(_) => Pre::default(),
+    };
+    let txn = begin_write(db).await?;
+    let applied = match &parsed {
+        Ok(p) => route_and_apply(&txn, &row, p, force_tenant, pre, Writes::stored()).await?,
+        Err(e) => Applied {
+            done: finish_with(
                 &txn,
                 &row,
                 Finish {
@@ -351,29 +404,55 @@ async fn process_claimed(
                     ..Finish::default()
                 },
                 None,
+                Writes::stored(),
             )
-            .await?;
-            txn.commit().await?;
-            return Ok((None, Some(done)));
-        }
+            .await?,
+            queued_mail: false,
+            suppressed: None,
+        },
     };
-    // Look-ups that need no lock happen before the write transaction, so that on SQLite the
-    // writer slot is held only for the writes.
-    let pre = if parsed.bounce.is_none() {
-        Pre {
-            routed: route(db, &parsed).await?,
-            threaded: thread(db, &row, &parsed).await?.map(|t| t.id),
-        }
-    } else {
-        Pre::default()
-    };
-    let txn = begin_write(db).await?;
-    let result = route_and_apply(&txn, &row, &parsed, force_tenant, pre).await?;
     txn.commit().await?;
-    if result.queued_mail {
+    if applied.queued_mail {
         wake_delivery();
     }
-    Ok((result.suppressed, result.done))
+    Ok((applied.suppressed, applied.done))
+}
+
+/// Look-ups that need no lock, made before the write transaction so that on SQLite the
+/// writer's turn is spent on writes only.
+async fn prepare(
+    db: &DatabaseConnection,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+) -> Result<Pre> {
+    if p.bounce.is_some() {
+        return Ok(Pre::default());
+    }
+    let sender = answer_address(p);
+    let (own_sender, receipts_last_hour) = match &sender {
+        Some(s) if p.auto.is_none() && p.from.is_some() => {
+            let own = is_own_address(db, s).await?;
+            let since: DateTime<Utc> = now() - Duration::hours(1);
+            let sent = if own {
+                0
+            } else {
+                outbox_mail::Entity::find()
+                    .filter(outbox_mail::Column::ToAddress.eq(s.as_str()))
+                    .filter(outbox_mail::Column::Kind.eq(MailKind::Receipt.as_str()))
+                    .filter(outbox_mail::Column::CreatedAt.gte(since))
+                    .count(db)
+                    .await?
+            };
+            (own, sent)
+        }
+        _ => (false, 0),
+    };
+    Ok(Pre {
+        routed: route(db, p).await?,
+        threaded: thread(db, row, p).await?.map(|t| t.id),
+        own_sender,
+        receipts_last_hour,
+    })
 }
 
 #[derive(Default)]
@@ -396,31 +475,64 @@ struct Done {
     number: Option<String>,
 }
 
+/// Writes that processing collects and [`finish_with`] makes at the end, a few statements in
+/// all: the mail row, its attachments, the history rows.
+struct Writes {
+    /// The mail row is not stored yet (written whole, with the raw bytes) rather than updated.
+    new_row: bool,
+    attachments: Vec<mail_attachment::ActiveModel>,
+    events: Vec<ticket_event::ActiveModel>,
+}
+
+impl Writes {
+    fn new_row() -> Self {
+        Writes {
+            new_row: true,
+            attachments: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn stored() -> Self {
+        Writes {
+            new_row: false,
+            ..Writes::new_row()
+        }
+    }
+}
+
+/// Records what became of the mail, with the collected writes. `None` when the mail was new
+/// and a copy of it was stored first: the caller rolls back.
 async fn finish_with(
     db: &impl ConnectionTrait,
     row: &inbound_mail::Model,
     f: Finish,
     parsed: Option<&ParsedMail>,
-) -> Result<Done> {
+    writes: Writes,
+) -> Result<Option<Done>> {
     let done = Done {
         tenant_id: f.tenant_id,
         outcome: f.outcome,
         ticket_id: f.ticket_id,
         number: f.number.clone(),
     };
-    let mut active = inbound_mail::ActiveModel {
-        id: Set(row.id),
-        tenant_id: Set(f.tenant_id),
-        state: Set(PROCESSED.to_owned()),
-        outcome: Set(f.outcome.map(|o| o.as_str().to_owned())),
-        ticket_id: Set(f.ticket_id),
-        outbox_id: Set(f.outbox_id),
-        sender_mismatch: Set(f.sender_mismatch),
-        error: Set(f.error),
-        claimed_until: Set(None),
-        processed_at: Set(Some(now())),
-        ..Default::default()
+    let mut active = if writes.new_row {
+        row.clone().into_active_model().reset_all()
+    } else {
+        inbound_mail::ActiveModel {
+            id: Set(row.id),
+            ..Default::default()
+        }
     };
+    active.tenant_id = Set(f.tenant_id);
+    active.state = Set(PROCESSED.to_owned());
+    active.outcome = Set(f.outcome.map(|o| o.as_str().to_owned()));
+    active.ticket_id = Set(f.ticket_id);
+    active.outbox_id = Set(f.outbox_id);
+    active.sender_mismatch = Set(f.sender_mismatch);
+    active.error = Set(f.error);
+    active.claimed_until = Set(None);
+    active.processed_at = Set(Some(now()));
     if let Some(p) = parsed {
         active.message_id = Set(p.message_id.clone().map(|m| clip(&m, 998)));
         active.from_address = Set(p.from.as_ref().map(|a| clip(&a.address, 254)));
@@ -429,8 +541,26 @@ async fn finish_with(
         active.quoted_text = Set(p.quoted.as_ref().map(|q| clip(q, 100_000)));
         active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
     }
-    active.update(db).await?;
-    Ok(done)
+    if writes.new_row {
+        let inserted = inbound_mail::Entity::insert(active)
+            .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
+            .exec_without_returning(db)
+            .await?;
+        if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+            return Ok(None);
+        }
+    } else {
+        active.update(db).await?;
+    }
+    // Bounded statements: a mail may list thousands of parts.
+    let mut attachments = writes.attachments.into_iter().peekable();
+    while attachments.peek().is_some() {
+        mail_attachment::Entity::insert_many(attachments.by_ref().take(100))
+            .exec_without_returning(db)
+            .await?;
+    }
+    record_events(db, writes.events).await?;
+    Ok(Some(done))
 }
 
 fn clip(s: &str, max_chars: usize) -> String {
@@ -591,6 +721,11 @@ async fn thread(
 struct Pre {
     routed: Option<(tenant::Model, String)>,
     threaded: Option<Uuid>,
+    /// The sender is one of our own addresses.
+    own_sender: bool,
+    /// Receipts to the sender in the last hour. Counted outside the transaction, so two mails
+    /// of one sender arriving at the same moment may both get a receipt at the limit.
+    receipts_last_hour: u64,
 }
 
 async fn route_and_apply(
@@ -598,7 +733,8 @@ async fn route_and_apply(
     row: &inbound_mail::Model,
     p: &ParsedMail,
     force_tenant: Option<Uuid>,
-    pre: Pre,
+    mut pre: Pre,
+    mut writes: Writes,
 ) -> Result<Applied> {
     // Bounces never become tickets.
     if let Some(b) = &p.bounce {
@@ -625,12 +761,13 @@ async fn route_and_apply(
                     ..Finish::default()
                 },
                 Some(p),
+                writes,
             )
             .await?;
             return Ok(Applied {
                 queued_mail: false,
                 suppressed: None,
-                done: Some(done),
+                done,
             });
         };
         let diagnostic = [b.status.as_deref(), b.diagnostic.as_deref()]
@@ -657,8 +794,7 @@ async fn route_and_apply(
         if let Some(tid) = out.ticket_id
             && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
         {
-            record_event(
-                db,
+            writes.events.push(event(
                 &t,
                 None,
                 if b.permanent {
@@ -671,8 +807,7 @@ async fn route_and_apply(
                     "mail_id": out.id, "bounce_id": row.id,
                     "status": b.status, "action": b.action, "diagnostic": reason,
                 }),
-            )
-            .await?;
+            ));
             notify_ticket(
                 db,
                 &t,
@@ -694,12 +829,13 @@ async fn route_and_apply(
                 ..Finish::default()
             },
             Some(p),
+            writes,
         )
         .await?;
         return Ok(Applied {
             queued_mail: false,
             suppressed: None,
-            done: Some(done),
+            done,
         });
     }
 
@@ -708,7 +844,7 @@ async fn route_and_apply(
             .one(db)
             .await?
             .map(|t| (t, None)),
-        None => match pre.routed {
+        None => match pre.routed.take() {
             Some((t, addr)) => Some((t, Some(addr))),
             None => match row.tenant_id {
                 Some(id) => tenant::Entity::find_by_id(id)
@@ -719,19 +855,7 @@ async fn route_and_apply(
             },
         },
     };
-    // Without From, Reply-To or the envelope sender (Return-Path) is whom to answer; such a
-    // mail gets a ticket but no receipt.
-    let sender = p
-        .from
-        .as_ref()
-        .or(p.reply_to.as_ref())
-        .map(|a| a.address.to_lowercase())
-        .or_else(|| {
-            p.return_path
-                .as_ref()
-                .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
-                .filter(|r| !r.is_empty())
-        });
+    let sender = answer_address(p);
 
     // A reply to one of our tickets joins it.
     let threaded = match pre.threaded {
@@ -751,16 +875,21 @@ async fn route_and_apply(
         } else {
             reopen_for_mail(db, &t, row.received_at).await?
         };
-        keep_attachments(db, row, p, &t).await?;
-        record_event(
-            db,
+        if !p.attachments.is_empty() {
+            let holder = tenant::Entity::find_by_id(t.tenant_id)
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound("tenant"))?;
+            let settings = TenantSettings::from_json(&holder.settings);
+            keep_attachments(&mut writes, row, p, &t, &settings);
+        }
+        writes.events.push(event(
             &t,
             None,
             "mail_received",
             serde_json::Value::Null,
             serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": mismatch }),
-        )
-        .await?;
+        ));
         if mismatch {
             notify_ticket(
                 db,
@@ -797,12 +926,13 @@ async fn route_and_apply(
                 ..Finish::default()
             },
             Some(p),
+            writes,
         )
         .await?;
         return Ok(Applied {
             queued_mail: false,
             suppressed: None,
-            done: Some(done),
+            done,
         });
     }
 
@@ -815,12 +945,13 @@ async fn route_and_apply(
                 ..Finish::default()
             },
             Some(p),
+            writes,
         )
         .await?;
         return Ok(Applied {
             queued_mail: false,
             suppressed: None,
-            done: Some(done),
+            done,
         });
     };
     let Some(sender) = sender.filter(|s| s.contains('@')) else {
@@ -834,12 +965,13 @@ async fn route_and_apply(
                 ..Finish::default()
             },
             Some(p),
+            writes,
         )
         .await?;
         return Ok(Applied {
             queued_mail: false,
             suppressed: None,
-            done: Some(done),
+            done,
         });
     };
 
@@ -849,7 +981,7 @@ async fn route_and_apply(
         &p.new_text
     };
     let topic = subject::normalize(&p.subject).topic;
-    let ticket = insert_mail_ticket(
+    let (ticket, created) = insert_mail_ticket(
         db,
         &tenant,
         &topic,
@@ -859,19 +991,18 @@ async fn route_and_apply(
         row.received_at,
     )
     .await?;
-    keep_attachments(db, row, p, &ticket).await?;
-    record_event(
-        db,
+    let settings = TenantSettings::from_json(&tenant.settings);
+    keep_attachments(&mut writes, row, p, &ticket, &settings);
+    writes.events.push(created);
+    writes.events.push(event(
         &ticket,
         None,
         "mail_received",
         serde_json::Value::Null,
         serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": false }),
-    )
-    .await?;
+    ));
 
-    let settings = TenantSettings::from_json(&tenant.settings);
-    let suppressed = receipt_suppressed(db, p, &sender, &settings).await?;
+    let suppressed = receipt_suppressed(p, &pre, &settings);
     let mut outbox_id = None;
     if suppressed.is_none() {
         let frist = ticket
@@ -907,15 +1038,13 @@ async fn route_and_apply(
             },
         )
         .await?;
-        record_event(
-            db,
+        writes.events.push(event(
             &ticket,
             None,
             "mail_queued",
             serde_json::Value::Null,
             serde_json::json!({ "mail_id": mail.id, "kind": mail.kind, "to": mail.to_address }),
-        )
-        .await?;
+        ));
         outbox_id = Some(mail.id);
     }
     let done = finish_with(
@@ -930,63 +1059,61 @@ async fn route_and_apply(
             ..Finish::default()
         },
         Some(p),
+        writes,
     )
     .await?;
     Ok(Applied {
-        done: Some(done),
+        done,
         queued_mail: outbox_id.is_some(),
         suppressed,
     })
 }
 
+/// Whom to answer: From, else Reply-To, else the envelope sender (Return-Path). A mail
+/// without From gets a ticket but no receipt.
+fn answer_address(p: &ParsedMail) -> Option<String> {
+    p.from
+        .as_ref()
+        .or(p.reply_to.as_ref())
+        .map(|a| a.address.to_lowercase())
+        .or_else(|| {
+            p.return_path
+                .as_ref()
+                .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
+                .filter(|r| !r.is_empty())
+        })
+}
+
 /// Loop protection and the per-sender rate: why no receipt may go out, if so.
-async fn receipt_suppressed(
-    db: &impl ConnectionTrait,
-    p: &ParsedMail,
-    sender: &str,
-    settings: &TenantSettings,
-) -> Result<Option<String>> {
+fn receipt_suppressed(p: &ParsedMail, pre: &Pre, settings: &TenantSettings) -> Option<String> {
     if let Some(reason) = &p.auto {
-        return Ok(Some(reason.as_str().to_owned()));
+        return Some(reason.as_str().to_owned());
     }
     if p.from.is_none() {
-        return Ok(Some("no_from".into()));
+        return Some("no_from".into());
     }
-    if is_own_address(db, sender).await? {
-        return Ok(Some("own_address".into()));
+    if pre.own_sender {
+        return Some("own_address".into());
     }
-    let since: DateTime<Utc> = now() - Duration::hours(1);
-    let sent = outbox_mail::Entity::find()
-        .filter(outbox_mail::Column::ToAddress.eq(sender))
-        .filter(outbox_mail::Column::Kind.eq(MailKind::Receipt.as_str()))
-        .filter(outbox_mail::Column::CreatedAt.gte(since))
-        .count(db)
-        .await?;
-    if sent >= u64::from(settings.receipts_per_sender_per_hour) {
-        return Ok(Some("rate_limit".into()));
+    if pre.receipts_last_hour >= u64::from(settings.receipts_per_sender_per_hour) {
+        return Some("rate_limit".into());
     }
-    Ok(None)
+    None
 }
 
 /// Keeps the attachments within the tenant's size limit; larger ones are listed as omitted
 /// (they stay inside the raw message).
-async fn keep_attachments(
-    db: &impl ConnectionTrait,
+fn keep_attachments(
+    writes: &mut Writes,
     row: &inbound_mail::Model,
     p: &ParsedMail,
     t: &ticket::Model,
-) -> Result<()> {
-    if p.attachments.is_empty() {
-        return Ok(());
-    }
-    let holder = tenant::Entity::find_by_id(t.tenant_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
-    let limit = TenantSettings::from_json(&holder.settings).max_attachment_bytes;
+    settings: &TenantSettings,
+) {
+    let limit = settings.max_attachment_bytes;
     for (n, a) in p.attachments.iter().enumerate() {
         let keep = (a.size as u64) <= limit && n < 100;
-        mail_attachment::ActiveModel {
+        writes.attachments.push(mail_attachment::ActiveModel {
             id: Set(Uuid::now_v7()),
             inbound_mail_id: Set(row.id),
             tenant_id: Set(Some(t.tenant_id)),
@@ -999,9 +1126,6 @@ async fn keep_attachments(
             data: Set(keep.then(|| a.data.clone())),
             omitted: Set(!keep),
             created_at: Set(now()),
-        }
-        .insert(db)
-        .await?;
+        });
     }
-    Ok(())
 }

@@ -327,6 +327,17 @@ pub async fn record_event(
     before: serde_json::Value,
     after: serde_json::Value,
 ) -> Result<()> {
+    record_events(db, vec![event(t, actor, kind, before, after)]).await
+}
+
+/// One history row, to be written with [`record_events`] in the transaction of its change.
+pub fn event(
+    t: &ticket::Model,
+    actor: Option<Uuid>,
+    kind: &str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> ticket_event::ActiveModel {
     ticket_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(t.tenant_id),
@@ -337,8 +348,19 @@ pub async fn record_event(
         after: Set(after),
         created_at: Set(now()),
     }
-    .insert(db)
-    .await?;
+}
+
+/// Writes history rows in one statement (in the order given: their ids are time-ordered).
+pub async fn record_events(
+    db: &impl ConnectionTrait,
+    events: Vec<ticket_event::ActiveModel>,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    ticket_event::Entity::insert_many(events)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -350,6 +372,20 @@ pub(crate) async fn insert_ticket(
     actor: Option<Uuid>,
     arrival: DateTime<Utc>,
 ) -> Result<ticket::Model> {
+    let (model, created) = insert_ticket_deferred(db, t, input, actor, arrival).await?;
+    record_events(db, vec![created]).await?;
+    Ok(model)
+}
+
+/// Inserts a ticket and returns its "created" history row for the caller to write (with
+/// [`record_events`], in the same transaction) together with its other rows.
+async fn insert_ticket_deferred(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    input: ValidTicket,
+    actor: Option<Uuid>,
+    arrival: DateTime<Utc>,
+) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
     let tz: chrono_tz::Tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
     let year = arrival.with_timezone(&tz).year();
     let number = allocate_number(db, t, year).await?;
@@ -388,8 +424,7 @@ pub(crate) async fn insert_ticket(
     }
     .insert(db)
     .await?;
-    record_event(
-        db,
+    let created = event(
         &model,
         actor,
         "created",
@@ -398,9 +433,8 @@ pub(crate) async fn insert_ticket(
             "number": model.number, "state": model.state, "queue": model.queue,
             "due_at": model.due_at, "answer_channel": model.answer_channel,
         }),
-    )
-    .await?;
-    Ok(model)
+    );
+    Ok((model, created))
 }
 
 /// Opens a ticket for a tenant (scope: `HandleTickets`).
@@ -1081,7 +1115,8 @@ pub async fn list_tickets(
 }
 
 /// A ticket opened by an inbound e-mail: answer channel e-mail, due one working day after
-/// arrival. Runs inside the caller's transaction (the mail's processing).
+/// arrival. Runs inside the caller's transaction (the mail's processing), which also writes
+/// the returned "created" history row.
 pub async fn insert_mail_ticket(
     db: &impl ConnectionTrait,
     t: &tenant::Model,
@@ -1090,7 +1125,7 @@ pub async fn insert_mail_ticket(
     citizen_name: Option<String>,
     citizen_email: String,
     arrival: DateTime<Utc>,
-) -> Result<ticket::Model> {
+) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
     let clip = |s: &str, max: usize| -> String {
         let cleaned: String = s
             .chars()
@@ -1124,7 +1159,7 @@ pub async fn insert_mail_ticket(
         priority: Priority::Normal,
         queue: FRONT_QUEUE.to_owned(),
     };
-    insert_ticket(db, t, valid, None, arrival).await
+    insert_ticket_deferred(db, t, valid, None, arrival).await
 }
 
 /// A citizen wrote again: an answered ticket opens again with a new deadline. Returns the
