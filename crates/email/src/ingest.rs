@@ -24,7 +24,9 @@ use verbund_ticketing::entities::{
 use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
 use verbund_ticketing::model::TicketState;
 use verbund_ticketing::notifications::notify_ticket;
-use verbund_ticketing::tickets::{event, insert_mail_ticket, record_events, reopen_for_mail};
+use verbund_ticketing::tickets::{
+    event, insert_mail_ticket, record_events, reopen_for_mail, reserve_number,
+};
 
 use crate::parse::{self, ParsedMail};
 use crate::subject;
@@ -447,11 +449,23 @@ async fn prepare(
         }
         _ => (false, 0),
     };
+    let routed = route(db, p).await?;
+    let threaded = thread(db, row, p).await?.map(|t| t.id);
+    // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
+    let number = match (&routed, threaded, &sender) {
+        (Some((t, _)), None, Some(s)) if s.contains('@') => {
+            reserve_number(db, t, row.received_at)
+                .await?
+                .map(|n| (t.id, n))
+        }
+        _ => None,
+    };
     Ok(Pre {
-        routed: route(db, p).await?,
-        threaded: thread(db, row, p).await?.map(|t| t.id),
+        routed,
+        threaded,
         own_sender,
         receipts_last_hour,
+        number,
     })
 }
 
@@ -726,6 +740,8 @@ struct Pre {
     /// Receipts to the sender in the last hour. Counted outside the transaction, so two mails
     /// of one sender arriving at the same moment may both get a receipt at the limit.
     receipts_last_hour: u64,
+    /// The new ticket's tenant and number, reserved ahead (PostgreSQL; see `reserve_number`).
+    number: Option<(Uuid, String)>,
 }
 
 async fn route_and_apply(
@@ -989,6 +1005,7 @@ async fn route_and_apply(
         p.from.as_ref().and_then(|a| a.name.clone()),
         clip(&sender, 254),
         row.received_at,
+        pre.number.take().filter(|(t, _)| *t == tenant.id).map(|(_, n)| n),
     )
     .await?;
     let settings = TenantSettings::from_json(&tenant.settings);

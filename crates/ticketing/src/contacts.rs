@@ -15,7 +15,9 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 use crate::entities::contact;
 use crate::forward::forward_within;
 use crate::model::{Channel, FRONT_QUEUE};
-use crate::tickets::{Access, NewTicket, TicketView, insert_ticket, tenant_slugs, view};
+use crate::tickets::{
+    Access, NewTicket, TicketView, insert_ticket, reserve_number, tenant_slugs, view,
+};
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -147,11 +149,16 @@ pub async fn log_contact(
         }
     };
 
-    let txn = begin_write(db).await?;
     let at = now();
+    let number = match (&ticket_input, &opener) {
+        (Some(_), Some(opener)) => reserve_number(db, opener, at).await?,
+        _ => None,
+    };
+    let txn = begin_write(db).await?;
     let ticket = match (ticket_input, opener) {
         (Some(valid), Some(opener)) => {
-            let mut t = insert_ticket(&txn, &opener, valid, Some(actor.user_id()), at).await?;
+            let mut t =
+                insert_ticket(&txn, &opener, valid, Some(actor.user_id()), at, number).await?;
             if opener.id != asked.id {
                 let why = format!("Anliegen betrifft {}", asked.name);
                 t = forward_within(

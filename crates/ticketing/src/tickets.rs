@@ -110,12 +110,13 @@ pub enum Access {
 pub(crate) type Slugs = HashMap<Uuid, String>;
 
 pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Slugs> {
-    Ok(tenant::Entity::find()
+    let rows: Vec<(Uuid, String)> = tenant::Entity::find()
+        .select_only()
+        .columns([tenant::Column::Id, tenant::Column::Slug])
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.slug))
-        .collect())
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 fn enum_or<T: Copy>(raw: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
@@ -275,6 +276,33 @@ impl NewTicket {
     }
 }
 
+/// The number a new ticket of `t` arriving at `arrival` gets, taken ahead of the ticket's
+/// transaction on PostgreSQL (`None` on SQLite).
+///
+/// The tenant's counter row is locked from its update to the end of the transaction. Inside the
+/// ticket's transaction that would make every new ticket of a tenant wait for the whole
+/// transaction of the previous one; taken in a statement of its own, the lock lasts one
+/// statement. A number whose ticket transaction then fails is skipped, as with a sequence;
+/// numbers stay unique and rising per tenant and year. On SQLite every write transaction is
+/// serial anyway, so the number is taken inside it ([`insert_ticket`] with `None`), without
+/// gaps and without a second turn of the writer.
+pub async fn reserve_number(
+    db: &DatabaseConnection,
+    t: &tenant::Model,
+    arrival: DateTime<Utc>,
+) -> Result<Option<String>> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        return Ok(None);
+    }
+    Ok(Some(allocate_number(db, t, number_year(t, arrival)).await?))
+}
+
+/// Numbers count per year in the tenant's time zone.
+fn number_year(t: &tenant::Model, arrival: DateTime<Utc>) -> i32 {
+    let tz: chrono_tz::Tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+    arrival.with_timezone(&tz).year()
+}
+
 /// Allocates the next number of a tenant for a year: `KO-2026-000123`.
 async fn allocate_number(
     db: &impl ConnectionTrait,
@@ -364,15 +392,17 @@ pub async fn record_events(
     Ok(())
 }
 
-/// Inserts a ticket for `t` with its number, due date and "created" history row.
+/// Inserts a ticket for `t` with its number (`number` from [`reserve_number`], else taken
+/// here), due date and "created" history row.
 pub(crate) async fn insert_ticket(
     db: &impl ConnectionTrait,
     t: &tenant::Model,
     input: ValidTicket,
     actor: Option<Uuid>,
     arrival: DateTime<Utc>,
+    number: Option<String>,
 ) -> Result<ticket::Model> {
-    let (model, created) = insert_ticket_deferred(db, t, input, actor, arrival).await?;
+    let (model, created) = insert_ticket_deferred(db, t, input, actor, arrival, number).await?;
     record_events(db, vec![created]).await?;
     Ok(model)
 }
@@ -385,10 +415,12 @@ async fn insert_ticket_deferred(
     input: ValidTicket,
     actor: Option<Uuid>,
     arrival: DateTime<Utc>,
+    number: Option<String>,
 ) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
-    let tz: chrono_tz::Tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
-    let year = arrival.with_timezone(&tz).year();
-    let number = allocate_number(db, t, year).await?;
+    let number = match number {
+        Some(n) => n,
+        None => allocate_number(db, t, number_year(t, arrival)).await?,
+    };
     let due = deadline::due_at(t, arrival)?;
     let model = ticket::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -448,10 +480,14 @@ pub async fn create_ticket(
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::HandleTickets, t.id)?;
     let valid = input.validate()?;
+    let at = now();
+    let number = reserve_number(db, &t, at).await?;
     let txn = begin_write(db).await?;
-    let model = insert_ticket(&txn, &t, valid, Some(actor.user_id()), now()).await?;
+    let model = insert_ticket(&txn, &t, valid, Some(actor.user_id()), at, number).await?;
     txn.commit().await?;
-    Ok(view(model, Access::Full, &tenant_slugs(db).await?))
+    // A new ticket is held by and comes from its tenant.
+    let slugs = Slugs::from([(t.id, t.slug)]);
+    Ok(view(model, Access::Full, &slugs))
 }
 
 /// Finds a ticket's id by its number (`KO-2026-000123`) or id. Visibility is checked by the
@@ -1125,6 +1161,7 @@ pub async fn insert_mail_ticket(
     citizen_name: Option<String>,
     citizen_email: String,
     arrival: DateTime<Utc>,
+    number: Option<String>,
 ) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
     let clip = |s: &str, max: usize| -> String {
         let cleaned: String = s
@@ -1159,7 +1196,7 @@ pub async fn insert_mail_ticket(
         priority: Priority::Normal,
         queue: FRONT_QUEUE.to_owned(),
     };
-    insert_ticket_deferred(db, t, valid, None, arrival).await
+    insert_ticket_deferred(db, t, valid, None, arrival, number).await
 }
 
 /// A citizen wrote again: an answered ticket opens again with a new deadline. Returns the
