@@ -150,7 +150,36 @@ fn p99(out: &str) -> String {
         .to_owned()
 }
 
-async fn raw_inserts(db: &sea_orm::DatabaseConnection, tenant_id: Uuid, secs: u64) -> f64 {
+/// Busy and total jiffies of the whole machine (all CPUs), from /proc/stat.
+fn machine_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// Share of the whole machine that was busy since `start` (all processes, all CPUs).
+fn busy_since(start: (u64, u64)) -> f64 {
+    let now = machine_jiffies();
+    (now.0 - start.0) as f64 / (now.1 - start.1).max(1) as f64
+}
+
+/// The same row inserted by 32 tasks, one autocommit statement each. `queued`: through the
+/// server's SQLite writer queue (`begin_write`), as the server's own writes go.
+async fn raw_inserts(
+    db: &sea_orm::DatabaseConnection,
+    tenant_id: Uuid,
+    secs: u64,
+    queued: bool,
+) -> f64 {
     let count = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -160,8 +189,15 @@ async fn raw_inserts(db: &sea_orm::DatabaseConnection, tenant_id: Uuid, secs: u6
         tasks.push(tokio::spawn(async move {
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let row = ticket_row(tenant_id, format!("RAW-{w:02}-{i:09}"), Utc::now());
-                ticket::Entity::insert(row).exec(&db).await.unwrap();
+                let tag = if queued { "Q" } else { "D" };
+                let row = ticket_row(tenant_id, format!("RAW{tag}-{w:02}-{i:09}"), Utc::now());
+                if queued {
+                    let txn = verbund_tenant::db::begin_write(&db).await.unwrap();
+                    ticket::Entity::insert(row).exec(&txn).await.unwrap();
+                    txn.commit().await.unwrap();
+                } else {
+                    ticket::Entity::insert(row).exec(&db).await.unwrap();
+                }
                 count.fetch_add(1, Ordering::Relaxed);
                 i += 1;
             }
@@ -233,6 +269,7 @@ wrk.body = '{"subject":"Personalausweis beantragen","question":"Welche Unterlage
     )
     .unwrap();
     let secs = "10";
+    let busy_start = machine_jiffies();
     let create = wrk(&[
         "-t2",
         "-c32",
@@ -248,7 +285,9 @@ wrk.body = '{"subject":"Personalausweis beantragen","question":"Welche Unterlage
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     let non2xx = field(&create, "Non-2xx").unwrap_or("0").to_owned();
-    let raw_rps = raw_inserts(&db, ids[0], 10).await;
+    let create_busy = busy_since(busy_start);
+    let raw_rps = raw_inserts(&db, ids[0], 10, false).await;
+    let raw_queued_rps = raw_inserts(&db, ids[0], 10, true).await;
 
     let queue = wrk(&[
         "-t2",
@@ -260,6 +299,17 @@ wrk.body = '{"subject":"Personalausweis beantragen","question":"Welche Unterlage
         &format!("{base}/api/v1/tickets?tenant=stadt-trier&limit=50"),
     ]);
     let queue_rps = field(&queue, "Requests/sec:").unwrap_or("?").to_owned();
+    // A service center's own load: a few agents refreshing their queues at once.
+    let queue8 = wrk(&[
+        "-t2",
+        "-c8",
+        &format!("-d{secs}s"),
+        "--latency",
+        "-H",
+        &auth,
+        &format!("{base}/api/v1/tickets?tenant=stadt-trier&limit=50"),
+    ]);
+    let queue8_rps = field(&queue8, "Requests/sec:").unwrap_or("?").to_owned();
 
     let admin: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
@@ -291,15 +341,31 @@ wrk.body = '{"subject":"Personalausweis beantragen","question":"Welche Unterlage
     println!(
         "| ticket creation over HTTP, 32 connections | {create_rps:.0} /s (non-2xx: {non2xx}) |"
     );
+    println!(
+        "| machine busy during creation (2 cores = 100 %) | {:.0} % |",
+        100.0 * create_busy
+    );
     println!("| raw insert of the same row, 32 tasks, autocommit | {raw_rps:.0} /s |");
     println!(
         "| creation / raw insert | {:.0} % |",
         100.0 * create_rps / raw_rps.max(1.0)
     );
+    println!(
+        "| raw insert through the writer queue (`begin_write`), 32 tasks | {raw_queued_rps:.0} /s |"
+    );
+    println!(
+        "| creation / raw insert through the writer queue | {:.0} % |",
+        100.0 * create_rps / raw_queued_rps.max(1.0)
+    );
     println!("| creation latency p99 | {} |", p99(&create));
     println!(
         "| queue listing (50 per page), 32 connections | {queue_rps} /s, p99 {} |",
         p99(&queue)
+    );
+    println!(
+        "| queue listing (50 per page), 8 connections | {queue8_rps} /s, p50 {}, p99 {} |",
+        field(&queue8, "50%").unwrap_or("?"),
+        p99(&queue8)
     );
     println!(
         "| monthly report (median of 7) | {:.1?} |",
