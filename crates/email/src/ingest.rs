@@ -453,11 +453,9 @@ async fn prepare(
     let threaded = thread(db, row, p).await?.map(|t| t.id);
     // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
     let number = match (&routed, threaded, &sender) {
-        (Some((t, _)), None, Some(s)) if s.contains('@') => {
-            reserve_number(db, t, row.received_at)
-                .await?
-                .map(|n| (t.id, n))
-        }
+        (Some((t, _)), None, Some(s)) if s.contains('@') => reserve_number(db, t, row.received_at)
+            .await?
+            .map(|n| (t.id, n)),
         _ => None,
     };
     Ok(Pre {
@@ -1005,7 +1003,10 @@ async fn route_and_apply(
         p.from.as_ref().and_then(|a| a.name.clone()),
         clip(&sender, 254),
         row.received_at,
-        pre.number.take().filter(|(t, _)| *t == tenant.id).map(|(_, n)| n),
+        pre.number
+            .take()
+            .filter(|(t, _)| *t == tenant.id)
+            .map(|(_, n)| n),
     )
     .await?;
     let settings = TenantSettings::from_json(&tenant.settings);
