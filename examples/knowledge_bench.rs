@@ -158,23 +158,35 @@ async fn main() -> anyhow::Result<()> {
     let total: usize = arg("--descriptions").map_or(100_000, |v| v.parse().unwrap());
     let tenants: usize = arg("--tenants").map_or(500, |v| v.parse().unwrap());
     let per_tenant = total / tenants;
-    let dir = tempfile::tempdir()?;
+    // `--reuse DIR` keeps the database in DIR and skips the import when it is there already
+    // (for working on the search; the recorded numbers come from full runs).
+    let reuse = arg("--reuse").map(std::path::PathBuf::from);
+    let tmp = tempfile::tempdir()?;
+    let dir_path = reuse.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir_path)?;
+    let reused = reuse.is_some() && dir_path.join("verbund.db").exists();
     let url = format!(
         "sqlite://{}?mode=rwc",
-        dir.path().join("verbund.db").display()
+        dir_path.join("verbund.db").display()
     );
     let settings = verbund_server::Settings {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir_path.clone(),
         database_url: Some(url.clone()),
         ..verbund_server::Settings::default()
     };
     let db = verbund_server::db::connect(&settings).await?;
-    verbund_server::db::migrate(&db).await?;
-    verbund_tenant::demo::seed(&db).await?;
     let now = chrono::Utc::now();
     let mut slugs = Vec::new();
+    if !reused {
+        verbund_server::db::migrate(&db).await?;
+        verbund_tenant::demo::seed(&db).await?;
+    }
     for i in 0..tenants {
         let slug = format!("bench-{i:03}");
+        if reused {
+            slugs.push(slug);
+            continue;
+        }
         verbund_tenant::entities::tenant::ActiveModel {
             id: Set(Uuid::now_v7()),
             slug: Set(slug.clone()),
@@ -206,7 +218,7 @@ async fn main() -> anyhow::Result<()> {
     // Import, one file per tenant, every item in its own transaction.
     let started = Instant::now();
     let mut imported = 0;
-    for (slug, file) in slugs.iter().zip(&files) {
+    for (slug, file) in slugs.iter().zip(&files).filter(|_| !reused) {
         let parsed = verbund_knowledge::import::ndjson::parse(file);
         let report =
             verbund_knowledge::store::import_unchecked(&db, slug, parsed, &mut |_, _| {}).await?;
@@ -225,13 +237,15 @@ async fn main() -> anyhow::Result<()> {
     // In-process: build the index from the database, then search.
     let base_rss = rss_kib(std::process::id());
     let started = Instant::now();
-    let index = SearchIndex::start(db.clone()).await?;
+    let index =
+        SearchIndex::start(db.clone(), verbund_knowledge::search::DEFAULT_POLL_INTERVAL).await?;
     rows.push((
         "index build from the database".into(),
         format!(
-            "{:.1} s, {} documents",
+            "{:.1} s, {} documents, {} segment(s)",
             started.elapsed().as_secs_f64(),
-            index.engine().num_docs()
+            index.engine().num_docs(),
+            index.engine().num_segments()
         ),
     ));
     rows.push((
@@ -243,7 +257,8 @@ async fn main() -> anyhow::Result<()> {
     ));
     let own: BTreeSet<Uuid> = BTreeSet::new();
     let mut lat = Vec::new();
-    for round in 0..50 {
+    let rounds: usize = arg("--rounds").map_or(50, |v| v.parse().unwrap());
+    for round in 0..rounds {
         for q in QUERIES {
             let req = SearchRequest {
                 text: (*q).to_owned(),
@@ -268,44 +283,46 @@ async fn main() -> anyhow::Result<()> {
     drop(index);
 
     // HTTP: the release server as its own process.
-    let exe = std::env::current_exe()?;
-    let server_bin = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("verbund"))
-        .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = Command::new(&server_bin)
-        .arg("serve")
-        .env("VERBUND_BIND", format!("127.0.0.1:{port}"))
-        .env("VERBUND_DATA_DIR", dir.path())
-        .env("VERBUND_DATABASE_URL", &url)
-        .env(
-            "VERBUND_JWT_SECRET",
-            "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
-        )
-        .env("VERBUND_LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let ready = Instant::now();
-    while !client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            ready.elapsed() < Duration::from_secs(300),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let login: serde_json::Value = client
+    let skip_http = std::env::args().any(|a| a == "--skip-http");
+    if !skip_http {
+        let exe = std::env::current_exe()?;
+        let server_bin = exe
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("verbund"))
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut child = Command::new(&server_bin)
+            .arg("serve")
+            .env("VERBUND_BIND", format!("127.0.0.1:{port}"))
+            .env("VERBUND_DATA_DIR", &dir_path)
+            .env("VERBUND_DATABASE_URL", &url)
+            .env(
+                "VERBUND_JWT_SECRET",
+                "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+            )
+            .env("VERBUND_LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?;
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let ready = Instant::now();
+        while !client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                ready.elapsed() < Duration::from_secs(300),
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let login: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(
             &serde_json::json!({"email": "agent@sc-koblenz.demo", "password": "verbund-demo-2026"}),
@@ -314,54 +331,55 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let token = login["access_token"].as_str().unwrap().to_owned();
-    let per_conn = 300;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..32 {
-        let client = client.clone();
-        let base = base.clone();
-        let token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(per_conn);
-            for i in 0..per_conn {
-                let q = QUERIES[(c + i) % QUERIES.len()];
-                let t = Instant::now();
-                let resp = client
-                    .get(format!("{base}/api/v1/search"))
-                    .query(&[("q", q), ("tenant", "all")])
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(resp.status().is_success());
-                let _ = resp.bytes().await.unwrap();
-                lat.push(t.elapsed());
-            }
-            lat
-        }));
+        let token = login["access_token"].as_str().unwrap().to_owned();
+        let per_conn = 300;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..32 {
+            let client = client.clone();
+            let base = base.clone();
+            let token = token.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per_conn);
+                for i in 0..per_conn {
+                    let q = QUERIES[(c + i) % QUERIES.len()];
+                    let t = Instant::now();
+                    let resp = client
+                        .get(format!("{base}/api/v1/search"))
+                        .query(&[("q", q), ("tenant", "all")])
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(resp.status().is_success());
+                    let _ = resp.bytes().await.unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut http = Vec::new();
+        for t in tasks {
+            http.extend(t.await?);
+        }
+        let elapsed = started.elapsed();
+        http.sort();
+        rows.push((
+            "HTTP search, 32 connections, tenant=all".into(),
+            format!(
+                "p50 {}, p99 {}, {:.0} req/s",
+                ms(pct(&http, 0.5)),
+                ms(pct(&http, 0.99)),
+                http.len() as f64 / elapsed.as_secs_f64()
+            ),
+        ));
+        rows.push((
+            "server resident memory after the run".into(),
+            format!("{} MiB", rss_kib(child.id()) / 1024),
+        ));
+        child.kill()?;
+        let _ = child.wait();
     }
-    let mut http = Vec::new();
-    for t in tasks {
-        http.extend(t.await?);
-    }
-    let elapsed = started.elapsed();
-    http.sort();
-    rows.push((
-        "HTTP search, 32 connections, tenant=all".into(),
-        format!(
-            "p50 {}, p99 {}, {:.0} req/s",
-            ms(pct(&http, 0.5)),
-            ms(pct(&http, 0.99)),
-            http.len() as f64 / elapsed.as_secs_f64()
-        ),
-    ));
-    rows.push((
-        "server resident memory after the run".into(),
-        format!("{} MiB", rss_kib(child.id()) / 1024),
-    ));
-    child.kill()?;
-    let _ = child.wait();
 
     // PostgreSQL full-text search, `german` configuration with a GIN index, same texts.
     if let Some(pg) = arg("--pg") {

@@ -1,14 +1,17 @@
 //! Storing imports and writing exports.
 //!
 //! An import is idempotent per tenant and LeiKa key: a description that exists is updated
-//! (with a new version) only when its content changed. Each item is written in its own
-//! transaction, so a bad item leaves nothing behind and never costs the good ones. Org units
-//! (XZuFi) are matched by their external id, else by name.
+//! (with a new version) only when its content changed. Items are written in batches, one
+//! transaction per batch and a savepoint per item: a bad item is rolled back to its savepoint,
+//! so it leaves nothing behind and never costs the good ones, and a batch whose commit fails
+//! reports each of its items as failed. Org units (XZuFi) are matched by their external id,
+//! else by name.
 
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -129,20 +132,25 @@ async fn store(
         .into_iter()
         .filter_map(|o| o.external_id.map(|ext| (ext, o.id)))
         .collect();
-    for (location, item) in parsed.items {
-        match store_item(db, t, author, &refs, item).await {
-            Ok(Outcome::Created) => report.services.created += 1,
-            Ok(Outcome::Updated) => report.services.updated += 1,
-            Ok(Outcome::Unchanged) => report.services.unchanged += 1,
-            Err(e) => {
-                report.services.failed += 1;
-                report.errors.push(ImportProblem {
-                    location,
-                    reason: reason_of(&e),
-                });
+    let mut items = parsed.items.into_iter().peekable();
+    while items.peek().is_some() {
+        let batch: Vec<(String, ImportItem)> = items.by_ref().take(BATCH_ITEMS).collect();
+        let count = batch.len();
+        let stored = store_batch(db, t, author, &refs, batch).await;
+        for (location, outcome) in stored {
+            match outcome {
+                Ok(Outcome::Created) => report.services.created += 1,
+                Ok(Outcome::Updated) => report.services.updated += 1,
+                Ok(Outcome::Unchanged) => report.services.unchanged += 1,
+                Err(reason) => {
+                    report.services.failed += 1;
+                    report.errors.push(ImportProblem { location, reason });
+                }
             }
         }
-        done += 1;
+        // Each committed batch becomes searchable while the rest is still being written.
+        changes::notify();
+        done += count;
         progress(done, total);
     }
     // Items the parser rejected, in input order with the stored ones' errors.
@@ -233,11 +241,76 @@ async fn store_org_unit(
     Ok(outcome)
 }
 
-async fn store_item(
+/// Items written per transaction. Each holds the SQLite writer for a few tens of
+/// milliseconds, so other writers of the process wait at most that long.
+const BATCH_ITEMS: usize = 100;
+
+/// Writes a batch of items in one transaction, each behind its own savepoint. Returns each
+/// item's outcome, or the reason it failed; if the batch cannot be committed, every item of
+/// it is reported as failed (and nothing of it is written).
+async fn store_batch(
     db: &DatabaseConnection,
     t: &tenant::Model,
     author: Option<Uuid>,
     refs: &HashMap<String, Uuid>,
+    batch: Vec<(String, ImportItem)>,
+) -> Vec<(String, std::result::Result<Outcome, String>)> {
+    let locations: Vec<String> = batch.iter().map(|(l, _)| l.clone()).collect();
+    let fail_all = |e: Error| {
+        let reason = reason_of(&e);
+        locations
+            .iter()
+            .map(|l| (l.clone(), Err(reason.clone())))
+            .collect::<Vec<_>>()
+    };
+    let txn = match begin_write(db).await {
+        Ok(txn) => txn,
+        Err(e) => return fail_all(e.into()),
+    };
+    // The descriptions the batch may update, in one query.
+    let existing = service::Entity::find()
+        .filter(service::Column::TenantId.eq(t.id))
+        .filter(service::Column::Leika.is_in(batch.iter().map(|(_, i)| i.content.leika.as_str())))
+        .all(&txn)
+        .await;
+    let mut existing: HashMap<String, service::Model> = match existing {
+        Ok(rows) => rows.into_iter().map(|s| (s.leika.clone(), s)).collect(),
+        Err(e) => return fail_all(e.into()),
+    };
+    let mut out = Vec::with_capacity(batch.len());
+    for (location, item) in batch {
+        let current = existing.remove(item.content.leika.as_str());
+        if let Err(e) = txn.execute_unprepared("SAVEPOINT import_item").await {
+            let _ = txn.rollback().await;
+            return fail_all(e.into());
+        }
+        let outcome = store_item(&txn, t, author, refs, current, item).await;
+        let mut end = Vec::with_capacity(2);
+        if outcome.is_err() {
+            end.push("ROLLBACK TO SAVEPOINT import_item");
+        }
+        end.push("RELEASE SAVEPOINT import_item");
+        for statement in end {
+            if let Err(e) = txn.execute_unprepared(statement).await {
+                // The transaction is in an unknown state: give the whole batch up.
+                let _ = txn.rollback().await;
+                return fail_all(e.into());
+            }
+        }
+        out.push((location, outcome.map_err(|e| reason_of(&e))));
+    }
+    match txn.commit().await {
+        Ok(()) => out,
+        Err(e) => fail_all(e.into()),
+    }
+}
+
+async fn store_item(
+    txn: &impl ConnectionTrait,
+    t: &tenant::Model,
+    author: Option<Uuid>,
+    refs: &HashMap<String, Uuid>,
+    existing: Option<service::Model>,
     item: ImportItem,
 ) -> Result<Outcome> {
     let org_unit_id = match &item.org_unit_ref {
@@ -254,16 +327,10 @@ async fn store_item(
         author,
         kind: "imported",
     };
-    let txn = begin_write(db).await?;
-    let existing = service::Entity::find()
-        .filter(service::Column::TenantId.eq(t.id))
-        .filter(service::Column::Leika.eq(item.content.leika.as_str()))
-        .one(&txn)
-        .await?;
     let outcome = match existing {
         None => {
             insert_service(
-                &txn,
+                txn,
                 Insert {
                     tenant_id: t.id,
                     content: item.content,
@@ -304,12 +371,11 @@ async fn store_item(
                         changes.published_at = Set(Some(now()));
                     }
                 }
-                save(&txn, &current, current.version, changes, info).await?;
+                save(txn, &current, current.version, changes, info).await?;
                 Outcome::Updated
             }
         }
     };
-    txn.commit().await?;
     Ok(outcome)
 }
 
@@ -399,7 +465,8 @@ fn modules_json(m: &Modules) -> Value {
 }
 
 /// The tenant's drafts and published descriptions as NDJSON, in the import format (scope:
-/// `ReadKnowledge` on the tenant: drafts are included).
+/// `ReadKnowledge` on the tenant; drafts only for those who see them, see
+/// [`crate::access`]).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<String> {
     let t = find_tenant(db, slug).await?;
@@ -411,9 +478,17 @@ pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -
         .into_iter()
         .filter_map(|o| o.external_id.map(|ext| (o.id, ext)))
         .collect();
+    let statuses: &[&str] = if crate::access::sees_drafts_of(actor, t.id) {
+        &[
+            ServiceStatus::Draft.as_str(),
+            ServiceStatus::Published.as_str(),
+        ]
+    } else {
+        &[ServiceStatus::Published.as_str()]
+    };
     let rows = service::Entity::find()
         .filter(scope.filter(service::Column::TenantId))
-        .filter(service::Column::Status.ne(ServiceStatus::Archived.as_str()))
+        .filter(service::Column::Status.is_in(statuses.iter().copied()))
         .order_by_asc(service::Column::Leika)
         .all(db)
         .await?;

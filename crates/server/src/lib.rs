@@ -27,6 +27,12 @@ use verbund_tenant::token::TokenConfig;
 pub use settings::Settings;
 use state::AppState;
 
+/// mimalloc instead of the system allocator, for every binary that links the server (the
+/// `verbund` binary, benchmarks, tests): under load glibc's malloc took a quarter of the CPU
+/// (BENCHMARKS.md, "Ticketing").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -96,9 +102,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let search = verbund_knowledge::search::SearchIndex::start(db.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
+        let search = verbund_knowledge::search::SearchIndex::start(
+            db.clone(),
+            Duration::from_millis(settings.search_feed_poll_ms),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             auth: Arc::new(auth),

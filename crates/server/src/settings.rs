@@ -93,6 +93,10 @@ pub struct Settings {
     pub auth_cache_seconds: u64,
     /// How often to look for access changes made by other instances.
     pub auth_epoch_poll_ms: u64,
+    /// How often the search index looks for knowledge changes made by other instances
+    /// (`VERBUND_SEARCH_FEED_POLL_MS`, at least 10). Changes through this instance are
+    /// searchable at once either way.
+    pub search_feed_poll_ms: u64,
     /// How often escalation and anonymisation run (0: never, e.g. for a read-only instance).
     pub jobs_interval_seconds: u64,
     pub login: LoginSettings,
@@ -182,6 +186,7 @@ impl Default for Settings {
             workers: None,
             auth_cache_seconds: 30,
             auth_epoch_poll_ms: 250,
+            search_feed_poll_ms: 500,
             jobs_interval_seconds: 60,
             login: LoginSettings::default(),
             ingest_token: None,

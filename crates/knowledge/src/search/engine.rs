@@ -4,8 +4,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use tantivy::collector::TopDocs;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
@@ -26,10 +27,25 @@ const GERMAN: &str = "de_stem";
 /// Lower case and folded, not stemmed: for prefix matching as you type.
 const PLAIN: &str = "de_plain";
 
-/// Longest body stored for snippets, in bytes.
-const MAX_STORED_BODY: usize = 6_000;
+/// Longest body stored for snippets, in bytes: the Kurztext and the start of the Volltext,
+/// where the words of a search usually are. (The whole body is indexed.)
+const MAX_STORED_BODY: usize = 2_000;
+/// Memory of the one index writer (tantivy's minimum is 15 MB).
+const WRITER_HEAP: usize = 20_000_000;
 /// Length of a snippet, in characters.
 const SNIPPET_CHARS: usize = 220;
+/// Added to the score of the primary tenants' hits, so that they come first in one pass.
+/// (Scores stay far below it; at this size an `f32` still resolves 0.001.)
+const PRIMARY_BONUS: f32 = 10_000.0;
+/// Words whose stem the highlighter remembers, per thread.
+const STEM_CACHE_WORDS: usize = 50_000;
+
+thread_local! {
+    /// Word → stem (`None`: a stop word), for highlighting: stemming every word of every
+    /// snippet again would cost more than the search itself.
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Option<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
 
 /// Common German words that carry no meaning for the search.
 const STOP_WORDS: &[&str] = &[
@@ -101,6 +117,15 @@ pub enum TenantFilter {
     AllExcept(BTreeSet<Uuid>),
 }
 
+impl TenantFilter {
+    pub fn contains(&self, tenant_id: Uuid) -> bool {
+        match self {
+            Self::Only(set) => set.contains(&tenant_id),
+            Self::AllExcept(set) => !set.contains(&tenant_id),
+        }
+    }
+}
+
 /// A search, after access checks: which tenants, whose drafts.
 #[derive(Clone, Debug)]
 pub struct SearchRequest {
@@ -165,23 +190,25 @@ impl SearchEngine {
     /// A new, empty index in memory.
     pub fn in_ram() -> tantivy::Result<Self> {
         let mut builder = Schema::builder();
-        let stemmed = |stored: bool| {
+        let stemmed = |stored: bool, record: IndexRecordOption| {
             let opts = TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(GERMAN)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                    .set_index_option(record),
             );
             if stored { opts.set_stored() } else { opts }
         };
+        // Positions only where phrases are searched (title and synonyms).
+        let phrases = IndexRecordOption::WithFreqsAndPositions;
         let f = Fields {
             id: builder.add_text_field("id", STRING | STORED),
             tenant_id: builder.add_text_field("tenant_id", STRING | STORED),
             tenant: builder.add_text_field("tenant", STORED),
             leika: builder.add_text_field("leika", STRING | STORED),
             status: builder.add_text_field("status", STRING | STORED),
-            title: builder.add_text_field("title", stemmed(true)),
-            synonyms: builder.add_text_field("synonyms", stemmed(false)),
-            body: builder.add_text_field("body", stemmed(false)),
+            title: builder.add_text_field("title", stemmed(true, phrases)),
+            synonyms: builder.add_text_field("synonyms", stemmed(false, phrases)),
+            body: builder.add_text_field("body", stemmed(false, IndexRecordOption::WithFreqs)),
             excerpt: builder.add_text_field("excerpt", STORED),
             words: builder.add_text_field(
                 "words",
@@ -221,8 +248,28 @@ impl SearchEngine {
     }
 
     /// The one writer of this index. Only the sync task holds it.
+    /// While the index is built, segments are not merged (see [`Self::merge_all`]).
     pub fn writer(&self) -> tantivy::Result<IndexWriter> {
-        self.index.writer_with_num_threads(1, 40_000_000)
+        let writer = self.index.writer_with_num_threads(1, WRITER_HEAP)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(writer)
+    }
+
+    /// After building the index: merges all segments into one and waits, so that a search
+    /// looks up each term once, not once per segment. Then the writer merges as usual.
+    pub fn merge_all(&self, writer: &mut IndexWriter) -> tantivy::Result<()> {
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            writer.merge(&ids).wait()?;
+        }
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        writer.garbage_collect_files().wait()?;
+        self.reader.reload()
+    }
+
+    /// Number of segments visible to searches.
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     /// Makes committed changes visible to searches.
@@ -246,6 +293,12 @@ impl SearchEngine {
         if let Some(s) = doc {
             writer.add_document(self.document(s))?;
         }
+        Ok(())
+    }
+
+    /// Adds the document of a description that is not in the index yet (building the index).
+    pub fn add(&self, writer: &IndexWriter, doc: &IndexedService) -> tantivy::Result<()> {
+        writer.add_document(self.document(doc))?;
         Ok(())
     }
 
@@ -305,16 +358,18 @@ impl SearchEngine {
             .into_iter()
             .take(32)
             .map(|(plain, from, to)| QueryWord {
-                stem: text.get(from..to).and_then(|w| self.stem_of(w)),
+                stem: text.get(from..to).and_then(|w| self.cached_stem(w)),
                 plain,
             })
             .collect()
     }
 
-    fn term_clauses(&self, stem: &str, boost: f32) -> Vec<(Occur, Box<dyn Query>)> {
+    /// The clauses of one stem: in the title, the synonyms and (with `body`) the body.
+    fn term_clauses(&self, stem: &str, boost: f32, body: bool) -> Vec<(Occur, Box<dyn Query>)> {
         let f = self.f;
         [(f.title, 3.0), (f.synonyms, 2.5), (f.body, 1.0)]
             .into_iter()
+            .filter(|(field, _)| body || *field != f.body)
             .map(|(field, weight)| {
                 let q: Box<dyn Query> = Box::new(BoostQuery::new(
                     Box::new(TermQuery::new(
@@ -339,11 +394,13 @@ impl SearchEngine {
         for (i, word) in words.iter().enumerate() {
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             if let Some(stem) = &word.stem {
-                alternatives.extend(self.term_clauses(stem, 1.0));
+                alternatives.extend(self.term_clauses(stem, 1.0, true));
                 matcher.exact.insert(stem.clone());
                 // One typo on longer words.
                 if word.plain.chars().count() >= 5 {
-                    for (field, weight) in [(f.title, 1.2), (f.synonyms, 1.0), (f.body, 0.3)] {
+                    // Title and synonyms only: the body's many words would make the
+                    // automaton expensive and mostly add noise.
+                    for (field, weight) in [(f.title, 1.2), (f.synonyms, 1.0)] {
                         alternatives.push((
                             Occur::Should,
                             Box::new(BoostQuery::new(
@@ -374,9 +431,9 @@ impl SearchEngine {
                 ));
                 matcher.prefix = Some(word.plain.clone());
             }
-            if !alternatives.is_empty() {
-                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
-            }
+            // A flat union scores the same as one group per word (scores add up either
+            // way) and is cheaper to run.
+            clauses.extend(alternatives);
         }
         let stems: Vec<&str> = words.iter().filter_map(|w| w.stem.as_deref()).collect();
         // Two query words next to each other in a title or synonym weigh more.
@@ -398,13 +455,13 @@ impl SearchEngine {
             let hit = stems
                 .windows(key.len())
                 .any(|w| w.iter().zip(key.iter()).all(|(a, b)| *a == b.as_str()));
+            // The words a synonym adds name the service: they are looked for in titles and
+            // synonyms, not in every body that happens to use them ("Fahrzeug").
             if hit {
-                let mut alternatives = Vec::new();
                 for stem in target {
-                    alternatives.extend(self.term_clauses(stem, 1.5 / target.len() as f32));
+                    clauses.extend(self.term_clauses(stem, 1.5 / target.len() as f32, false));
                     matcher.exact.insert(stem.clone());
                 }
-                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
             }
         }
         if clauses.is_empty() {
@@ -415,9 +472,22 @@ impl SearchEngine {
     }
 
     fn tenant_terms(&self, tenants: &BTreeSet<Uuid>) -> Box<dyn Query> {
-        Box::new(TermSetQuery::new(tenants.iter().map(|t| {
-            Term::from_field_text(self.f.tenant_id, &t.to_string())
-        })))
+        let term = |t: &Uuid| Term::from_field_text(self.f.tenant_id, &t.to_string());
+        if tenants.len() <= 32 {
+            // A few terms: cheaper than the automaton a term set builds for every search.
+            Box::new(BooleanQuery::new(
+                tenants
+                    .iter()
+                    .map(|t| {
+                        let q: Box<dyn Query> =
+                            Box::new(TermQuery::new(term(t), IndexRecordOption::Basic));
+                        (Occur::Should, q)
+                    })
+                    .collect(),
+            ))
+        } else {
+            Box::new(TermSetQuery::new(tenants.iter().map(term)))
+        }
     }
 
     fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
@@ -440,6 +510,10 @@ impl SearchEngine {
         };
         let mut published = vec![(Occur::Must, self.term(f.status, "published"))];
         tenant_part(&mut published);
+        if drafts_of.is_empty() && published.len() == 1 {
+            // All published documents: one term.
+            return self.term(f.status, "published");
+        }
         let mut any: Vec<(Occur, Box<dyn Query>)> =
             vec![(Occur::Should, Box::new(BooleanQuery::new(published)))];
         if !drafts_of.is_empty() {
@@ -454,49 +528,77 @@ impl SearchEngine {
     }
 
     /// Runs a search. Hits of the primary tenants come first, each group by score.
+    ///
+    /// One pass over the index: the primary tenants' documents get [`PRIMARY_BONUS`] added to
+    /// their score, which puts them above every other hit; it is taken off again in the result.
     pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Vec<RawHit>> {
         let (Some(text_query), matcher) = self.text_query(&req.text) else {
             return Ok(Vec::new());
         };
+        let searchable =
+            |filter: &TenantFilter| !matches!(filter, TenantFilter::Only(set) if set.is_empty());
+        let primary = searchable(&req.primary).then_some(&req.primary);
+        let secondary = req.secondary.as_ref().filter(|s| searchable(s));
+        let access: Box<dyn Query> = match (primary, secondary) {
+            (None, None) => return Ok(Vec::new()),
+            (Some(only), None) | (None, Some(only)) => self.access_filter(only, &req.drafts_of),
+            // The own tenants and all others: every tenant.
+            (Some(TenantFilter::Only(a)), Some(TenantFilter::AllExcept(b))) if a == b => {
+                self.access_filter(&TenantFilter::AllExcept(BTreeSet::new()), &req.drafts_of)
+            }
+            (Some(p), Some(s)) => Box::new(BooleanQuery::new(vec![
+                (Occur::Should, self.access_filter(p, &req.drafts_of)),
+                (Occur::Should, self.access_filter(s, &req.drafts_of)),
+            ])),
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, text_query),
+            (Occur::Must, Box::new(ConstScoreQuery::new(access, 0.0))),
+        ];
+        if let Some(leika) = &req.leika {
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
+            ));
+        }
+        let ranked = primary.is_some() && secondary.is_some();
+        if ranked {
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    self.tenant_filter(&req.primary),
+                    PRIMARY_BONUS,
+                )),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let mut hits = Vec::new();
-        let groups =
-            std::iter::once((&req.primary, true)).chain(req.secondary.as_ref().map(|s| (s, false)));
-        for (filter, primary) in groups {
-            let remaining = req.limit.saturating_sub(hits.len());
-            if remaining == 0 {
-                break;
+        let top = searcher.search(&query, &TopDocs::with_limit(req.limit).order_by_score())?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let mut hit = self.hit(&doc, score, &matcher);
+            hit.primary = primary.is_some_and(|p| p.contains(hit.tenant_id));
+            if ranked && hit.primary {
+                hit.score -= PRIMARY_BONUS;
             }
-            if matches!(filter, TenantFilter::Only(set) if set.is_empty()) {
-                continue;
-            }
-            let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
-                (Occur::Must, text_query.box_clone()),
-                (
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(
-                        self.access_filter(filter, &req.drafts_of),
-                        0.0,
-                    )),
-                ),
-            ];
-            if let Some(leika) = &req.leika {
-                must.push((
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
-                ));
-            }
-            let query = BooleanQuery::new(must);
-            let top = searcher.search(&query, &TopDocs::with_limit(remaining).order_by_score())?;
-            for (score, address) in top {
-                let doc: TantivyDocument = searcher.doc(address)?;
-                hits.push(self.hit(&doc, score, primary, &matcher));
-            }
+            hits.push(hit);
         }
         Ok(hits)
     }
 
-    fn hit(&self, doc: &TantivyDocument, score: f32, primary: bool, m: &Matcher) -> RawHit {
+    /// The documents of the tenants of `filter` (any status).
+    fn tenant_filter(&self, filter: &TenantFilter) -> Box<dyn Query> {
+        match filter {
+            TenantFilter::Only(set) => self.tenant_terms(set),
+            TenantFilter::AllExcept(set) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                (Occur::MustNot, self.tenant_terms(set)),
+            ])),
+        }
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: f32, m: &Matcher) -> RawHit {
         let text = |field: Field| {
             doc.get_first(field)
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -514,32 +616,60 @@ impl SearchEngine {
             snippet_html: self.highlight(&body, m, SNIPPET_CHARS),
             title,
             score,
-            primary,
+            primary: false,
         }
     }
 
-    fn matches(&self, word: &str, plain: &str, m: &Matcher) -> bool {
-        if m.prefix.as_deref().is_some_and(|p| plain.starts_with(p)) {
-            return true;
+    /// The stem of one word (`None` for a stop word), remembered per thread.
+    fn cached_stem(&self, word: &str) -> Option<String> {
+        STEMS.with(|cache| {
+            if let Some(stem) = cache.borrow().get(word) {
+                return stem.clone();
+            }
+            let stem = self.stem_of(word);
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= STEM_CACHE_WORDS {
+                cache.clear();
+            }
+            cache.insert(word.to_owned(), stem.clone());
+            stem
+        })
+    }
+
+    /// The words of `text` that the query matches, as byte ranges: from the first match on,
+    /// as far as a snippet of `max_chars` reaches (the first match is found wherever it is).
+    fn marks(&self, text: &str, m: &Matcher, max_chars: usize) -> Vec<(usize, usize)> {
+        let mut plain = self.plain.clone();
+        let mut words = plain.token_stream(text);
+        let mut out = Vec::new();
+        // Bytes after the first match that can still be shown (4 bytes per char at most).
+        let mut until = usize::MAX;
+        while words.advance() {
+            let w = words.token();
+            if w.offset_from > until {
+                break;
+            }
+            let hit = m.prefix.as_deref().is_some_and(|p| w.text.starts_with(p))
+                || text
+                    .get(w.offset_from..w.offset_to)
+                    .and_then(|word| self.cached_stem(word))
+                    .is_some_and(|stem| {
+                        m.exact.contains(&stem) || m.fuzzy.iter().any(|f| within_one_edit(f, &stem))
+                    });
+            if hit {
+                if out.is_empty() {
+                    until = w.offset_from.saturating_add(max_chars.saturating_mul(4));
+                }
+                out.push((w.offset_from, w.offset_to));
+            }
         }
-        let Some(stem) = self.stem_of(word) else {
-            return false;
-        };
-        m.exact.contains(&stem) || m.fuzzy.iter().any(|f| within_one_edit(f, &stem))
+        out
     }
 
     /// HTML-escapes `text` around the first match, at most `max_chars` long, with `<mark>`
     /// around matching words.
     fn highlight(&self, text: &str, m: &Matcher, max_chars: usize) -> String {
-        let words = self.plain_words(text);
-        let marks: Vec<(usize, usize)> = words
-            .iter()
-            .filter(|(plain, from, to)| {
-                text.get(*from..*to)
-                    .is_some_and(|w| self.matches(w, plain, m))
-            })
-            .map(|(_, from, to)| (*from, *to))
-            .collect();
+        let marks = self.marks(text, m, max_chars);
         // The window: from a little before the first match, or from the start.
         let start = if text.chars().count() <= max_chars {
             0
@@ -585,8 +715,18 @@ impl SearchEngine {
 
 /// Levenshtein distance ≤ 1 with adjacent transposition (as the fuzzy query).
 fn within_one_edit(a: &str, b: &str) -> bool {
+    if a.len().abs_diff(b.len()) > 4 {
+        return false;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return one_edit(a.as_bytes(), b.as_bytes());
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    one_edit(&a, &b)
+}
+
+fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     if a == b {
         return true;
     }
@@ -600,11 +740,7 @@ fn within_one_edit(a: &str, b: &str) -> bool {
             }
         }
         1 => {
-            let (short, long) = if a.len() < b.len() {
-                (&a, &b)
-            } else {
-                (&b, &a)
-            };
+            let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
             let mut i = 0;
             while i < short.len() && short[i] == long[i] {
                 i += 1;

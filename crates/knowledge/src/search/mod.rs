@@ -7,7 +7,8 @@
 //!   (`knowledge_changes`): it wakes at once on a change of this process
 //!   ([`crate::changes::notify`]) and polls for changes of other instances.
 //! - [`search`]: the access rules (published descriptions of every tenant, drafts only of
-//!   the actor's own tenants) and the tenant defaults of an agent.
+//!   the tenants the actor belongs to, see [`crate::access`]) and the tenant defaults of an
+//!   agent.
 
 pub mod engine;
 pub mod synonyms;
@@ -35,8 +36,11 @@ use crate::model::{ModuleField, ModuleValue, Modules};
 use crate::status::ServiceStatus;
 pub use engine::{IndexedService, RawHit, SearchEngine, SearchRequest, TenantFilter};
 
-/// How often an index looks for changes made by other instances.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often an index looks for changes made by other instances, unless configured
+/// (`VERBUND_SEARCH_FEED_POLL_MS`).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The shortest poll interval accepted.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// How long a missing change id is waited for (a transaction that has not committed yet).
 const GAP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Rows read from the database per batch.
@@ -157,19 +161,47 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("search index: {e}"))
 }
 
-/// Applies documents with the writer on a blocking thread, commits and reloads.
+/// How [`apply`] treats a batch of documents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Apply {
+    /// Into the empty index at start: add, nothing to replace, no commit yet.
+    Build,
+    /// Replace the documents, commit and reload the readers.
+    Commit,
+    /// Commit the built index and merge it into one segment.
+    Merge,
+}
+
+/// Applies documents with the writer on a blocking thread.
 async fn apply(
     engine: Arc<SearchEngine>,
     mut writer: tantivy::IndexWriter,
     docs: Vec<(Uuid, Option<IndexedService>)>,
+    mode: Apply,
 ) -> (tantivy::IndexWriter, Result<()>) {
     let result = tokio::task::spawn_blocking(move || {
         let outcome = (|| -> tantivy::Result<()> {
             for (id, doc) in &docs {
-                engine.upsert(&writer, *id, doc.as_ref())?;
+                match (mode, doc) {
+                    (Apply::Build, Some(doc)) => engine.add(&writer, doc)?,
+                    (Apply::Build, None) => {}
+                    (Apply::Commit | Apply::Merge, doc) => {
+                        engine.upsert(&writer, *id, doc.as_ref())?;
+                    }
+                }
             }
-            writer.commit()?;
-            engine.reload()
+            match mode {
+                Apply::Build => {}
+                Apply::Commit => {
+                    writer.commit()?;
+                    engine.reload()?;
+                }
+                Apply::Merge => {
+                    writer.commit()?;
+                    engine.merge_all(&mut writer)?;
+                }
+            }
+            Ok(())
         })();
         (writer, outcome)
     })
@@ -227,8 +259,11 @@ impl Feed {
 }
 
 impl SearchIndex {
-    /// Builds the index from the database and starts the task that keeps it current.
-    pub async fn start(db: DatabaseConnection) -> Result<Self> {
+    /// Builds the index from the database and starts the task that keeps it current. The task
+    /// wakes at once on a change of this process, and every `poll_interval` (at least
+    /// [`MIN_POLL_INTERVAL`]) for changes of other instances.
+    pub async fn start(db: DatabaseConnection, poll_interval: Duration) -> Result<Self> {
+        let poll_interval = poll_interval.max(MIN_POLL_INTERVAL);
         let engine = Arc::new(SearchEngine::in_ram().map_err(internal)?);
         let writer = engine.writer().map_err(internal)?;
         // Changes from here on are applied again by the task: applying twice is harmless.
@@ -244,7 +279,7 @@ impl SearchIndex {
         };
         let task = index.clone();
         tokio::spawn(async move {
-            task.follow(db, writer, watermark).await;
+            task.follow(db, writer, watermark, poll_interval).await;
         });
         Ok(index)
     }
@@ -256,7 +291,9 @@ impl SearchIndex {
     ) -> Result<tantivy::IndexWriter> {
         let slugs = tenant_slugs(db).await?;
         let mut after: Option<Uuid> = None;
-        let mut docs = Vec::new();
+        let mut count = 0;
+        // Batch by batch into the writer, one commit at the end: only a batch of rows is in
+        // memory at a time.
         loop {
             let mut query = service::Entity::find()
                 .filter(service::Column::Status.ne(ServiceStatus::Archived.as_str()))
@@ -268,17 +305,27 @@ impl SearchIndex {
             let rows = query.all(db).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            docs.extend(documents(db, &rows, &slugs).await?);
+            let docs = documents(db, &rows, &slugs).await?;
+            drop(rows);
+            count += docs.iter().filter(|(_, d)| d.is_some()).count();
+            let (w, result) = apply(engine.clone(), writer, docs, Apply::Build).await;
+            writer = w;
+            result?;
         }
-        let count = docs.len();
-        let (w, result) = apply(engine, writer, docs).await;
+        let (w, result) = apply(engine, writer, Vec::new(), Apply::Merge).await;
         writer = w;
         result?;
         tracing::info!(descriptions = count, "search index built");
         Ok(writer)
     }
 
-    async fn follow(&self, db: DatabaseConnection, mut writer: tantivy::IndexWriter, from: i64) {
+    async fn follow(
+        &self,
+        db: DatabaseConnection,
+        mut writer: tantivy::IndexWriter,
+        from: i64,
+        poll_interval: Duration,
+    ) {
         let mut local = crate::changes::subscribe();
         let mut feed = Feed {
             watermark: from,
@@ -288,10 +335,10 @@ impl SearchIndex {
             tokio::select! {
                 changed = local.changed() => {
                     if changed.is_err() {
-                        tokio::time::sleep(POLL_INTERVAL).await;
+                        tokio::time::sleep(poll_interval).await;
                     }
                 }
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = tokio::time::sleep(poll_interval) => {}
             }
             match self.catch_up(&db, writer, &mut feed).await {
                 (w, Ok(())) => writer = w,
@@ -340,7 +387,7 @@ impl SearchIndex {
                 return (writer, Err(e));
             }
         };
-        let (writer, result) = apply(self.engine.clone(), writer, docs).await;
+        let (writer, result) = apply(self.engine.clone(), writer, docs, Apply::Commit).await;
         match result {
             Ok(()) => {
                 self.applied.store(feed.watermark, Ordering::Release);
@@ -511,11 +558,15 @@ pub async fn search(
             Some(TenantFilter::Only(ids.difference(&own).copied().collect())),
         )
     };
+    let drafts_of = match crate::access::draft_tenants(actor) {
+        crate::access::DraftTenants::All => own,
+        crate::access::DraftTenants::Of(set) => set,
+    };
     let request = SearchRequest {
         text: text.clone(),
         primary,
         secondary,
-        drafts_of: own,
+        drafts_of,
         leika,
         limit,
     };
