@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -422,40 +422,42 @@ async fn insert_ticket_deferred(
         None => allocate_number(db, t, number_year(t, arrival)).await?,
     };
     let due = deadline::due_at(t, arrival)?;
-    let model = ticket::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(t.id),
-        number: Set(number),
-        subject: Set(input.subject),
-        question: Set(input.question),
-        citizen_name: Set(input.citizen.name),
-        citizen_phone: Set(input.citizen.phone),
-        citizen_email: Set(input.citizen.email),
-        citizen_address: Set(input.citizen.address),
-        answer_channel: Set(input.answer_channel.as_str().to_owned()),
-        callback_windows: Set(input.callback_windows),
-        service_id: Set(input.service_id),
-        state: Set(TicketState::New.as_str().to_owned()),
-        assignee_user_id: Set(None),
-        queue: Set(input.queue),
-        priority: Set(input.priority.as_str().to_owned()),
-        due_at: Set(due),
-        at_risk: Set(false),
-        overdue: Set(false),
-        failed_call_attempts: Set(0),
-        needs_other_channel: Set(false),
-        origin_tenant_id: Set(t.id),
-        forward_state: Set(ForwardState::None.as_str().to_owned()),
-        created_by: Set(actor),
-        created_at: Set(arrival),
-        updated_at: Set(arrival),
-        closed_at: Set(None),
-        first_answered_at: Set(None),
-        anonymized_at: Set(None),
-        version: Set(1),
-    }
-    .insert(db)
-    .await?;
+    let model = ticket::Model {
+        id: Uuid::now_v7(),
+        tenant_id: t.id,
+        number: number,
+        subject: input.subject,
+        question: input.question,
+        citizen_name: input.citizen.name,
+        citizen_phone: input.citizen.phone,
+        citizen_email: input.citizen.email,
+        citizen_address: input.citizen.address,
+        answer_channel: input.answer_channel.as_str().to_owned(),
+        callback_windows: input.callback_windows,
+        service_id: input.service_id,
+        state: TicketState::New.as_str().to_owned(),
+        assignee_user_id: None,
+        queue: input.queue,
+        priority: input.priority.as_str().to_owned(),
+        due_at: due,
+        at_risk: false,
+        overdue: false,
+        failed_call_attempts: 0,
+        needs_other_channel: false,
+        origin_tenant_id: t.id,
+        forward_state: ForwardState::None.as_str().to_owned(),
+        created_by: actor,
+        created_at: arrival,
+        updated_at: arrival,
+        closed_at: None,
+        first_answered_at: None,
+        anonymized_at: None,
+        version: 1,
+    };
+    // Written without RETURNING: every value is known here.
+    ticket::Entity::insert(model.clone().into_active_model().reset_all())
+        .exec_without_returning(db)
+        .await?;
     let created = event(
         &model,
         actor,
