@@ -314,6 +314,137 @@ async fn tenants_cannot_see_drafts_or_change_descriptions_of_others(app: TestApp
     assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
 }
 
+/// Drafts stay inside the owning tenant even within a shared center: an agent of the Trier
+/// center whose account belongs to Stadt Trier sees the county's published descriptions,
+/// not its drafts (list, read, versions, search, export), and still sees Stadt Trier's drafts.
+async fn a_shared_center_agent_sees_only_the_drafts_of_the_own_tenant(app: TestApp) {
+    const KREIS: &str = "/api/v1/tenants/kreis-trier-saarburg/services";
+    const STADT: &str = "/api/v1/tenants/stadt-trier/services";
+    let operator = app.token("operator@verbund.demo").await;
+    let resp = app
+        .post(
+            &operator,
+            "/api/v1/tenants/stadt-trier/users",
+            &json!({
+                "email": "agentin@stadt-trier.demo", "display_name": "Agentin Stadt Trier",
+                "password": "ein-langes-passwort",
+                "roles": [{"role": "agent", "center": "sc-trier"}]
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let agent = app
+        .login_raw("agentin@stadt-trier.demo", "ein-langes-passwort")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kreis = app.token("editor@kreis-trier-saarburg.demo").await;
+    let stadt = app.token("editor@stadt-trier.demo").await;
+    let mut body = description("99999000003000", "Wohnmobil-Stellplatz Kreis");
+    body["synonyms"] = json!(["Wohnmobilstellplatz"]);
+    let draft = create(&app, &kreis, KREIS, &body).await;
+    let url = format!("{KREIS}/{}", draft["id"].as_str().unwrap());
+    let mut own = description("99999000004000", "Wohnmobil-Stellplatz Stadt");
+    own["synonyms"] = json!(["Wohnmobilstellplatz"]);
+    let own = create(&app, &stadt, STADT, &own).await;
+    let own_url = format!("{STADT}/{}", own["id"].as_str().unwrap());
+    // The county's editor finds the draft at once (the index follows the change feed).
+    search_until(&app, &kreis, &[("q", "Wohnmobil")], |b| {
+        titles(b) == ["Wohnmobil-Stellplatz Kreis"]
+    })
+    .await;
+
+    // The agent: not the county's draft, in no way.
+    assert_problem(
+        app.get(&agent, &url).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    let list = json_of(app.get(&agent, KREIS).await, StatusCode::OK).await;
+    assert_eq!(list["items"], json!([]));
+    let list = json_of(
+        app.get(&agent, &format!("{KREIS}?status=draft")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["items"], json!([]));
+    assert_problem(
+        app.get(&agent, &format!("{url}/versions")).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    let export = app
+        .get(&agent, "/api/v1/tenants/kreis-trier-saarburg/export")
+        .await;
+    if export.status() == StatusCode::OK {
+        assert!(!export.text().await.unwrap().contains("Wohnmobil"));
+    }
+    // Its own tenant's draft it does see, in the list, read and search.
+    let read = json_of(app.get(&agent, &own_url).await, StatusCode::OK).await;
+    assert_eq!(read["status"], "draft");
+    let list = json_of(app.get(&agent, STADT).await, StatusCode::OK).await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == own["id"])
+    );
+    search_until(&app, &agent, &[("q", "Wohnmobil")], |b| {
+        titles(b) == ["Wohnmobil-Stellplatz Stadt"]
+    })
+    .await;
+    for query in [
+        vec![("q", "Wohnmobil"), ("tenant", "all")],
+        vec![("q", "Wohnmobil"), ("tenant", "kreis-trier-saarburg")],
+        vec![
+            ("q", "Wohnmobilstellplatz"),
+            ("tenant", "kreis-trier-saarburg"),
+        ],
+    ] {
+        let found = search(&app, &agent, &query).await;
+        assert!(
+            !titles(&found).contains(&"Wohnmobil-Stellplatz Kreis".to_owned()),
+            "{found}"
+        );
+    }
+    // The center's agent without an own tenant sees no drafts either.
+    let center_agent = app.token("agent@sc-trier.demo").await;
+    assert_problem(
+        app.get(&center_agent, &url).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+
+    // Published, the county's description is readable and found by the agent.
+    json_of(
+        app.post(&kreis, &format!("{url}/publish"), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let read = json_of(app.get(&agent, &url).await, StatusCode::OK).await;
+    assert_eq!(read["status"], "published");
+    let list = json_of(app.get(&agent, KREIS).await, StatusCode::OK).await;
+    assert_eq!(list["items"][0]["id"], draft["id"]);
+    let hit = search_until(
+        &app,
+        &agent,
+        &[("q", "Wohnmobil"), ("tenant", "kreis-trier-saarburg")],
+        |b| !titles(b).is_empty(),
+    )
+    .await;
+    assert_eq!(titles(&hit), ["Wohnmobil-Stellplatz Kreis"]);
+    assert_eq!(hit["items"][0]["status"], "published");
+}
+
 async fn bad_descriptions_are_refused_and_nothing_is_written(app: TestApp) {
     let editor = app.token("editor@stadt-koblenz.demo").await;
     create(
@@ -1206,6 +1337,7 @@ async fn imports_are_idempotent_and_report_each_bad_item(app: TestApp) {
 crate::both_backends!(
     a_description_is_drafted_edited_published_and_archived_with_versions,
     tenants_cannot_see_drafts_or_change_descriptions_of_others,
+    a_shared_center_agent_sees_only_the_drafts_of_the_own_tenant,
     bad_descriptions_are_refused_and_nothing_is_written,
     offices_answer_open_now_across_holidays_and_dst,
     agents_find_answers_in_german,
