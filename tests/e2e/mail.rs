@@ -1041,6 +1041,98 @@ async fn stored_mail_survives_a_crash(backend: Backend) {
     assert_eq!(app.count("tickets").await, 2);
 }
 
+/// Processing that fails (here: a tenant whose service calendar has no hours, so no due date)
+/// keeps the raw message, stored and acknowledged, with no half-written ticket or receipt;
+/// once the cause is fixed the recovery job processes it.
+async fn failed_processing_keeps_the_mail(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, Set};
+    use verbund_tenant::entities::tenant;
+    let app = mail_app(backend).await;
+    let trier = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq("stadt-trier"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let good = trier.settings.clone();
+    let mut broken = good.clone();
+    broken["service_hours"] = json!({});
+    let set_settings = |settings: Value| {
+        let db = app.db.clone();
+        let id = trier.id;
+        async move {
+            tenant::ActiveModel {
+                id: Set(id),
+                settings: Set(settings),
+                ..Default::default()
+            }
+            .update(&db)
+            .await
+            .unwrap();
+        }
+    };
+    set_settings(broken).await;
+
+    let raw = citizen_mail(
+        "fail@buerger.example",
+        "buergerservice@stadt-trier.demo",
+        "Frage zum Ausweis",
+        "fail@b",
+        "Wann hat das Bürgerbüro geöffnet?",
+    );
+    let resp = ingest(&app, &raw).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["state"], "stored", "{body}");
+    assert!(body["ticket_number"].is_null(), "{body}");
+    assert_eq!(app.count("tickets").await, 0);
+    assert_eq!(app.count("ticket_events").await, 0);
+    assert_eq!(app.count("outbox_mails").await, 0);
+    let id = uuid::Uuid::parse_str(body["id"].as_str().unwrap()).unwrap();
+    let row = inbound_mail::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "stored");
+    assert_eq!(
+        row.raw.as_deref(),
+        Some(raw.replace('\n', "\r\n").as_bytes())
+    );
+    assert!(row.ticket_id.is_none());
+
+    // The calendar is fixed; the recovery job processes the stored mail once.
+    set_settings(good).await;
+    inbound_mail::Entity::update_many()
+        .col_expr(
+            inbound_mail::Column::ReceivedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .filter(inbound_mail::Column::Id.eq(id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        verbund_email::ingest::process_pending(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+    let row = inbound_mail::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "processed");
+    assert_eq!(row.outcome.as_deref(), Some("new_ticket"));
+    assert_eq!(app.count("tickets").await, 1);
+    assert_eq!(app.count("outbox_mails").await, 1);
+    // The MTA sending it again changes nothing.
+    let again = ingest_ok(&app, &raw).await;
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(app.count("tickets").await, 1);
+}
+
 /// One test per backend for each `async fn(Backend)`.
 #[macro_export]
 macro_rules! per_backend {
@@ -1078,4 +1170,5 @@ crate::per_backend!(
     anonymising_removes_mail,
     escalation_notices_are_mailed,
     stored_mail_survives_a_crash,
+    failed_processing_keeps_the_mail,
 );

@@ -180,14 +180,20 @@ async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound
 ///
 /// A new message is parsed and looked up first; then one write transaction stores the raw
 /// message together with everything its processing writes (on SQLite: one turn of the
-/// writer). Nothing is acknowledged before that commit. Should processing fail, the raw
-/// message is still stored on its own, and the recovery job ([`process_pending`]) tries again.
+/// writer). Nothing is acknowledged before that commit. Should processing fail (an error or a
+/// panic), the raw message is still stored on its own, in state `stored`, and the recovery job
+/// ([`process_pending`]) tries again.
 pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
+    use futures_util::FutureExt;
     let row = new_row(raw, source);
     if let Some(stored) = by_hash(db, &row.content_hash).await? {
         return again(db, stored).await;
     }
-    match process_new(db, &row).await {
+    let processed = std::panic::AssertUnwindSafe(process_new(db, &row))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(Error::Internal("processing the mail panicked".into())));
+    match processed {
         Ok(Some((suppressed, done))) => Ok(Ingested {
             id: row.id,
             duplicate: false,
