@@ -25,7 +25,7 @@ use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, w
 use verbund_ticketing::model::TicketState;
 use verbund_ticketing::notifications::notify_ticket;
 use verbund_ticketing::tickets::{
-    event, insert_mail_ticket, record_events, reopen_for_mail, reserve_number,
+    MailQuestion, event, insert_mail_ticket, record_events, reopen_for_mail, reserve_number,
 };
 
 use crate::parse::{self, ParsedMail};
@@ -1004,10 +1004,12 @@ async fn route_and_apply(
     let (ticket, created) = insert_mail_ticket(
         db,
         &tenant,
-        &topic,
-        question,
-        p.from.as_ref().and_then(|a| a.name.clone()),
-        clip(&sender, 254),
+        MailQuestion {
+            subject: &topic,
+            question,
+            citizen_name: p.from.as_ref().and_then(|a| a.name.clone()),
+            citizen_email: clip(&sender, 254),
+        },
         row.received_at,
         pre.number
             .take()

@@ -425,7 +425,7 @@ async fn insert_ticket_deferred(
     let model = ticket::Model {
         id: Uuid::now_v7(),
         tenant_id: t.id,
-        number: number,
+        number,
         subject: input.subject,
         question: input.question,
         citizen_name: input.citizen.name,
@@ -1152,19 +1152,30 @@ pub async fn list_tickets(
     Ok(TicketPage { items, next_cursor })
 }
 
+/// What an inbound e-mail asks, and who.
+pub struct MailQuestion<'a> {
+    pub subject: &'a str,
+    pub question: &'a str,
+    pub citizen_name: Option<String>,
+    pub citizen_email: String,
+}
+
 /// A ticket opened by an inbound e-mail: answer channel e-mail, due one working day after
 /// arrival. Runs inside the caller's transaction (the mail's processing), which also writes
-/// the returned "created" history row.
+/// the returned "created" history row. `number` as from [`reserve_number`].
 pub async fn insert_mail_ticket(
     db: &impl ConnectionTrait,
     t: &tenant::Model,
-    subject: &str,
-    question: &str,
-    citizen_name: Option<String>,
-    citizen_email: String,
+    mail: MailQuestion<'_>,
     arrival: DateTime<Utc>,
     number: Option<String>,
 ) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
+    let MailQuestion {
+        subject,
+        question,
+        citizen_name,
+        citizen_email,
+    } = mail;
     let clip = |s: &str, max: usize| -> String {
         let cleaned: String = s
             .chars()
