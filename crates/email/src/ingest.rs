@@ -1,9 +1,12 @@
-//! Inbound mail: stored raw first (before anything is acknowledged), then parsed, routed to a
-//! tenant, threaded onto a ticket or made a new one, and acknowledged with a receipt — all of
-//! the processing in one transaction.
+//! Inbound mail: stored raw (before anything is acknowledged), parsed, routed to a tenant,
+//! threaded onto a ticket or made a new one, and acknowledged with a receipt — all of the
+//! processing in one transaction.
 //!
-//! A row stays in state `stored` until its processing committed; [`process_pending`] picks up
-//! what a crash left behind. The same message twice (same content hash) is one row.
+//! IMAP mail is stored first ([`store_raw`]) and processed after; mail from the MTA
+//! ([`ingest`]) is stored in the transaction of its processing, or on its own in state
+//! `stored` when processing fails. A row stays in state `stored` until its processing
+//! committed; [`process_pending`] picks up what a crash left behind. The same message twice
+//! (same content hash) is one row.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
