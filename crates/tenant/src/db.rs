@@ -94,6 +94,57 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     }
 }
 
+/// A write transaction's body, borrowing the transaction.
+pub type WriteBody<T> = Box<
+    dyn for<'a> FnOnce(
+            &'a WriteTxn,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = crate::Result<T>> + Send + 'a>,
+        > + Send,
+>;
+
+/// The thread SQLite write transactions run on (a tokio runtime of its own). While a
+/// transaction holds the writer slot, each of its statements is a hop to the connection's
+/// worker thread and back; on a request's worker the transaction would wait behind the other
+/// requests' work after every hop, and the slot with it. Here it continues at once.
+static SQLITE_WRITER_THREAD: LazyLock<Option<tokio::runtime::Handle>> = LazyLock::new(|| {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| tracing::warn!(error = %e, "no SQLite writer runtime; writing inline"))
+        .ok()?;
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || rt.block_on(std::future::pending::<()>()))
+        .map_err(|e| tracing::warn!(error = %e, "no SQLite writer thread; writing inline"))
+        .ok()?;
+    Some(handle)
+});
+
+/// Runs `body` in a write transaction and commits it when the body succeeds (an error rolls it
+/// back). On SQLite the transaction runs on the writer thread.
+pub async fn write<T: Send + 'static>(
+    db: &DatabaseConnection,
+    body: WriteBody<T>,
+) -> crate::Result<T> {
+    let db = db.clone();
+    let sqlite = db.get_database_backend() == DatabaseBackend::Sqlite;
+    let run = async move {
+        let txn = begin_write(&db).await?;
+        let out = body(&txn).await?;
+        txn.commit().await?;
+        Ok(out)
+    };
+    match SQLITE_WRITER_THREAD.as_ref() {
+        Some(thread) if sqlite => thread
+            .spawn(run)
+            .await
+            .map_err(|e| crate::Error::Internal(format!("write transaction: {e}")))?,
+        _ => run.await,
+    }
+}
+
 /// The current time, truncated to microseconds so that values round-trip through both backends.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::{SubsecRound, Utc};

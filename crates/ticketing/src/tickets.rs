@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::db::{begin_write, now, write};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::domain::EmailAddress;
 use verbund_tenant::entities::tenant;
@@ -484,9 +484,16 @@ pub async fn create_ticket(
     let valid = input.validate()?;
     let at = now();
     let number = reserve_number(db, &t, at).await?;
-    let txn = begin_write(db).await?;
-    let model = insert_ticket(&txn, &t, valid, Some(actor.user_id()), at, number).await?;
-    txn.commit().await?;
+    let (holder, user) = (t.clone(), actor.user_id());
+    let model = write(
+        db,
+        Box::new(move |txn| {
+            Box::pin(
+                async move { insert_ticket(txn, &holder, valid, Some(user), at, number).await },
+            )
+        }),
+    )
+    .await?;
     // A new ticket is held by and comes from its tenant.
     let slugs = Slugs::from([(t.id, t.slug)]);
     Ok(view(model, Access::Full, &slugs))
