@@ -17,7 +17,7 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::db::{WriteTxn, begin_write, now};
 use verbund_tenant::entities::{tenant, tenant_mail_address};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
@@ -241,33 +241,7 @@ async fn process_new(
     db: &DatabaseConnection,
     row: &inbound_mail::Model,
 ) -> Result<Option<(Option<String>, Done)>> {
-    let raw = row.raw.as_deref().unwrap_or_default();
-    let parsed = parse::parse(raw);
-    let pre = match &parsed {
-        Ok(p) => prepare(db, row, p).await?,
-        Err(_) => Pre::default(),
-    };
-    let txn = begin_write(db).await?;
-    let applied = match &parsed {
-        Ok(p) => route_and_apply(&txn, row, p, None, pre, Writes::new_row()).await?,
-        Err(e) => Applied {
-            done: finish_with(
-                &txn,
-                row,
-                Finish {
-                    tenant_id: row.tenant_id,
-                    outcome: Some(Outcome::Unparseable),
-                    error: Some(e.to_string()),
-                    ..Finish::default()
-                },
-                None,
-                Writes::new_row(),
-            )
-            .await?,
-            queued_mail: false,
-            suppressed: None,
-        },
-    };
+    let (txn, applied) = parse_and_apply(db, row, None, Writes::new_row()).await?;
     let Some(done) = applied.done else {
         txn.rollback().await?;
         return Ok(None);
@@ -395,19 +369,34 @@ async fn process_claimed(
         .one(db)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    let raw = row.raw.clone().unwrap_or_default();
-    let parsed = parse::parse(&raw);
+    let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::stored()).await?;
+    txn.commit().await?;
+    if applied.queued_mail {
+        wake_delivery();
+    }
+    Ok((applied.suppressed, applied.done))
+}
+
+/// Parses the row's raw bytes and makes the look-ups, then begins the write transaction and
+/// applies what became of the mail (unparseable mail is kept for a human). The caller commits.
+async fn parse_and_apply(
+    db: &DatabaseConnection,
+    row: &inbound_mail::Model,
+    force_tenant: Option<Uuid>,
+    writes: Writes,
+) -> Result<(WriteTxn, Applied)> {
+    let parsed = parse::parse(row.raw.as_deref().unwrap_or_default());
     let pre = match &parsed {
-        Ok(p) => prepare(db, &row, p).await?,
+        Ok(p) => prepare(db, row, p).await?,
         Err(_) => Pre::default(),
     };
     let txn = begin_write(db).await?;
     let applied = match &parsed {
-        Ok(p) => route_and_apply(&txn, &row, p, force_tenant, pre, Writes::stored()).await?,
+        Ok(p) => route_and_apply(&txn, row, p, force_tenant, pre, writes).await?,
         Err(e) => Applied {
             done: finish_with(
                 &txn,
-                &row,
+                row,
                 Finish {
                     tenant_id: force_tenant.or(row.tenant_id),
                     outcome: Some(Outcome::Unparseable),
@@ -415,18 +404,14 @@ async fn process_claimed(
                     ..Finish::default()
                 },
                 None,
-                Writes::stored(),
+                writes,
             )
             .await?,
             queued_mail: false,
             suppressed: None,
         },
     };
-    txn.commit().await?;
-    if applied.queued_mail {
-        wake_delivery();
-    }
-    Ok((applied.suppressed, applied.done))
+    Ok((txn, applied))
 }
 
 /// Look-ups that need no lock, made before the write transaction so that on SQLite the
