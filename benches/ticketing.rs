@@ -11,6 +11,9 @@
 //! the p99 of the queue listing, and the time of a monthly report. It prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+#[path = "../examples/support/machine.rs"]
+mod machine;
+use machine::{machine_busy_since, machine_jiffies};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,28 +153,6 @@ fn p99(out: &str) -> String {
         .to_owned()
 }
 
-/// Busy and total jiffies of the whole machine (all CPUs), from /proc/stat.
-fn machine_jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let total: u64 = f.iter().take(8).sum();
-    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
-    (total - idle, total)
-}
-
-/// Share of the whole machine that was busy since `start` (all processes, all CPUs).
-fn busy_since(start: (u64, u64)) -> f64 {
-    let now = machine_jiffies();
-    (now.0 - start.0) as f64 / (now.1 - start.1).max(1) as f64
-}
-
 /// The same row inserted by 32 tasks, one autocommit statement each. `queued`: through the
 /// server's SQLite writer queue (`begin_write`), as the server's own writes go.
 async fn raw_inserts(
@@ -285,7 +266,7 @@ wrk.body = '{"subject":"Personalausweis beantragen","question":"Welche Unterlage
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     let non2xx = field(&create, "Non-2xx").unwrap_or("0").to_owned();
-    let create_busy = busy_since(busy_start);
+    let create_busy = machine_busy_since(busy_start);
     let raw_rps = raw_inserts(&db, ids[0], 10, false).await;
     let raw_queued_rps = raw_inserts(&db, ids[0], 10, true).await;
 

@@ -28,6 +28,9 @@
 //! `--no-sqlite`. Only loopback traffic; every wait is bounded.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/machine.rs"]
+mod machine;
+use machine::{machine_busy_since, machine_jiffies};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -167,28 +170,6 @@ fn cpu_seconds(pid: &str) -> f64 {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / clock_ticks()
-}
-
-/// Busy and total jiffies of the whole machine (all CPUs), from /proc/stat.
-fn machine_jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let total: u64 = f.iter().take(8).sum();
-    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
-    (total - idle, total)
-}
-
-/// Share of the whole machine that was busy since `start` (all processes, all CPUs).
-fn machine_busy_since(start: (u64, u64)) -> f64 {
-    let now = machine_jiffies();
-    (now.0 - start.0) as f64 / (now.1 - start.1).max(1) as f64
 }
 
 fn runtime() -> tokio::runtime::Runtime {
