@@ -10,6 +10,9 @@
 //! Prints a Markdown table. Only loopback traffic; every loop is bounded.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -86,19 +89,6 @@ const QUERIES: &[&str] = &[
     "Reisepass",
 ];
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -138,7 +128,7 @@ fn generate(tenant: usize, per_tenant: usize, rng: &mut Rng) -> String {
         let mut text = String::from(t.kurztext);
         for _ in 0..40 {
             text.push(' ');
-            text.push_str(rng.pick(WORDS));
+            text.push_str(rng.pick::<&str>(WORDS));
         }
         let line = serde_json::json!({
             "leika": format!("99{:012}", tenant * 100_000 + i),

@@ -30,7 +30,10 @@
 
 #[path = "support/machine.rs"]
 mod machine;
+#[path = "support/rng.rs"]
+mod rng;
 use machine::{machine_busy_since, machine_jiffies};
+use rng::Rng;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -98,22 +101,6 @@ impl Args {
             pg: arg("--pg").or_else(|| std::env::var("VERBUND_BENCH_PG_URL").ok()),
             sqlite: !flag("--no-sqlite"),
         }
-    }
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
     }
 }
 
