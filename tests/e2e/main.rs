@@ -18,3 +18,4 @@ mod server;
 mod tenants;
 mod tickets;
 mod users;
+mod writes;

@@ -19,6 +19,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: one more round trip (on SQLite
+        // a hop to the connection's thread) before each statement outside a transaction and
+        // each transaction. Only connections idle long enough to have been dropped by the
+        // server or a firewall are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         if !url.contains(":memory:") {

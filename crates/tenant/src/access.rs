@@ -185,6 +185,8 @@ pub struct Actor {
     profile: ActorProfile,
     /// When the grants change by themselves (a coverage between centers starts or ends).
     valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The tenants the grants name, as loaded with them (see [`Actor::tenant`]).
+    tenants: std::sync::Arc<Vec<crate::entities::tenant::Model>>,
 }
 
 impl Actor {
@@ -203,7 +205,20 @@ impl Actor {
             grants,
             profile: ActorProfile::default(),
             valid_until: None,
+            tenants: Default::default(),
         }
+    }
+
+    pub(crate) fn with_tenants(mut self, tenants: Vec<crate::entities::tenant::Model>) -> Self {
+        self.tenants = std::sync::Arc::new(tenants);
+        self
+    }
+
+    /// A tenant the actor's grants name (active or not), as it was when the grants were
+    /// loaded. The grants are reloaded after every change of a tenant (the same epoch), so this
+    /// is as fresh as the permission check it goes with, without a query per request.
+    pub fn tenant(&self, slug: &str) -> Option<&crate::entities::tenant::Model> {
+        self.tenants.iter().find(|t| t.slug == slug)
     }
 
     pub(crate) fn valid_until(mut self, at: Option<chrono::DateTime<chrono::Utc>>) -> Self {

@@ -384,7 +384,8 @@ pub(crate) async fn load_actor(
         grants,
     )
     .with_profile(profile)
-    .valid_until(valid_until))
+    .valid_until(valid_until)
+    .with_tenants(tenants.into_values().collect()))
 }
 
 /// Bumped after every committed change of who may do what, in this process.

@@ -94,54 +94,167 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     }
 }
 
-/// A write transaction's body, borrowing the transaction.
+/// A write transaction's body, borrowing the transaction. It may run more than once (see
+/// [`write`]), so it clones what it consumes.
 pub type WriteBody<T> = Box<
-    dyn for<'a> FnOnce(
+    dyn for<'a> Fn(
             &'a WriteTxn,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = crate::Result<T>> + Send + 'a>,
+        > + Send
+        + Sync,
+>;
+
+/// How many queued bodies one SQLite transaction takes at most.
+const GROUP_MAX: usize = 64;
+
+/// Runs a queued body and keeps its output.
+type RunJob = Box<
+    dyn for<'a> FnMut(
+            &'a WriteTxn,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = crate::Result<()>> + Send + 'a>,
         > + Send,
 >;
 
-/// The thread SQLite write transactions run on (a tokio runtime of its own). While a
-/// transaction holds the writer slot, each of its statements is a hop to the connection's
-/// worker thread and back; on a request's worker the transaction would wait behind the other
-/// requests' work after every hop, and the slot with it. Here it continues at once.
-static SQLITE_WRITER_THREAD: LazyLock<Option<tokio::runtime::Handle>> = LazyLock::new(|| {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| tracing::warn!(error = %e, "no SQLite writer runtime; writing inline"))
-        .ok()?;
-    let handle = rt.handle().clone();
-    std::thread::Builder::new()
-        .name("sqlite-writer".into())
-        .spawn(move || rt.block_on(std::future::pending::<()>()))
-        .map_err(|e| tracing::warn!(error = %e, "no SQLite writer thread; writing inline"))
-        .ok()?;
-    Some(handle)
-});
+/// A body queued for the SQLite writer thread, with the answer to its caller.
+struct Job {
+    db: DatabaseConnection,
+    /// Which database (the pool's options, by address): only bodies of one database share a
+    /// transaction.
+    pool: usize,
+    /// Runs the body and keeps its output for `finish`.
+    run: RunJob,
+    /// Answers the caller: the kept output once committed, or the error.
+    finish: Box<dyn FnOnce(crate::Result<()>) + Send>,
+}
+
+/// The thread SQLite write transactions run on (a tokio runtime of its own), fed by a queue.
+/// While a transaction holds the writer slot, each of its statements is a hop to the
+/// connection's worker thread and back; on a request's worker the transaction would wait
+/// behind the other requests' work after every hop, and the slot with it. Here it continues
+/// at once. Bodies that queue up meanwhile share one transaction (group commit).
+static SQLITE_WRITER_QUEUE: LazyLock<Option<tokio::sync::mpsc::UnboundedSender<Job>>> =
+    LazyLock::new(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "no SQLite writer runtime; writing inline"))
+            .ok()?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || rt.block_on(group_commits(rx)))
+            .map_err(|e| tracing::warn!(error = %e, "no SQLite writer thread; writing inline"))
+            .ok()?;
+        Some(tx)
+    });
+
+/// The writer thread's loop: takes every body queued for the same database (up to
+/// [`GROUP_MAX`]) and runs them in one transaction. If one of them fails, the transaction is
+/// rolled back and each body runs again in a transaction of its own, so one body's error never
+/// touches another's writes.
+async fn group_commits(mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let mut next: Option<Job> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match rx.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(job) if job.pool == group[0].pool => group.push(job),
+                Ok(job) => {
+                    next = Some(job);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let db = group[0].db.clone();
+        let outcome = run_group(&db, &mut group).await;
+        match outcome {
+            Ok(()) => group.into_iter().for_each(|job| (job.finish)(Ok(()))),
+            Err(e) if group.len() == 1 => {
+                if let Some(job) = group.pop() {
+                    (job.finish)(Err(e));
+                }
+            }
+            Err(_) => {
+                for mut job in group {
+                    let alone = run_group(&db, std::slice::from_mut(&mut job)).await;
+                    (job.finish)(alone);
+                }
+            }
+        }
+    }
+}
+
+/// Runs the bodies in one write transaction; commits if all succeed.
+async fn run_group(db: &DatabaseConnection, group: &mut [Job]) -> crate::Result<()> {
+    let txn = begin_write(db).await?;
+    for job in group.iter_mut() {
+        if let Err(e) = (job.run)(&txn).await {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
 
 /// Runs `body` in a write transaction and commits it when the body succeeds (an error rolls it
-/// back). On SQLite the transaction runs on the writer thread.
+/// back). On SQLite the transaction runs on the writer thread, possibly together with other
+/// queued bodies (group commit; a failing body is then retried alone, so `body` may run twice
+/// and must not have effects outside the transaction).
 pub async fn write<T: Send + 'static>(
     db: &DatabaseConnection,
     body: WriteBody<T>,
 ) -> crate::Result<T> {
-    let db = db.clone();
-    let sqlite = db.get_database_backend() == DatabaseBackend::Sqlite;
-    let run = async move {
-        let txn = begin_write(&db).await?;
-        let out = body(&txn).await?;
-        txn.commit().await?;
-        Ok(out)
-    };
-    match SQLITE_WRITER_THREAD.as_ref() {
-        Some(thread) if sqlite => thread
-            .spawn(run)
-            .await
-            .map_err(|e| crate::Error::Internal(format!("write transaction: {e}")))?,
-        _ => run.await,
+    let queue = SQLITE_WRITER_QUEUE.as_ref();
+    match queue {
+        Some(queue) if db.get_database_backend() == DatabaseBackend::Sqlite => {
+            let output: Arc<std::sync::Mutex<Option<T>>> = Arc::default();
+            let kept = output.clone();
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let body = Arc::new(body);
+            let job = Job {
+                db: db.clone(),
+                pool: Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as usize,
+                run: Box::new(move |txn| {
+                    let (body, kept) = (body.clone(), kept.clone());
+                    Box::pin(async move {
+                        let out = body(txn).await?;
+                        *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+                        Ok(())
+                    })
+                }),
+                finish: Box::new(move |result| {
+                    let _ = tx.send(result);
+                }),
+            };
+            queue
+                .send(job)
+                .map_err(|_| crate::Error::Internal("the SQLite writer thread is gone".into()))?;
+            rx.await.map_err(|_| {
+                crate::Error::Internal("the SQLite writer dropped a write".into())
+            })??;
+            output
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .ok_or_else(|| crate::Error::Internal("a write returned nothing".into()))
+        }
+        _ => {
+            let txn = begin_write(db).await?;
+            let out = body(&txn).await?;
+            txn.commit().await?;
+            Ok(out)
+        }
     }
 }
 

@@ -136,6 +136,19 @@ pub async fn find_tenant(db: &impl ConnectionTrait, slug: &str) -> Result<tenant
         .ok_or(Error::NotFound("tenant"))
 }
 
+/// Finds a tenant by slug: the actor's copy of it if its grants name it ([`Actor::tenant`]),
+/// else from the database.
+pub async fn find_tenant_for(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    slug: &str,
+) -> Result<tenant::Model> {
+    match actor.tenant(slug) {
+        Some(t) => Ok(t.clone()),
+        None => find_tenant(db, slug).await,
+    }
+}
+
 async fn addresses_of(
     db: &impl ConnectionTrait,
     tenant_ids: impl IntoIterator<Item = Uuid>,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_tenant::access::GrantScope;
 use verbund_tenant::db::{begin_write, now};
-use verbund_tenant::directory::find_tenant;
+use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::entities::contact;
@@ -75,7 +75,7 @@ pub async fn log_contact(
     actor: &Actor,
     input: NewContact,
 ) -> Result<ContactView> {
-    let asked = find_tenant(db, &input.tenant)
+    let asked = find_tenant_for(db, actor, &input.tenant)
         .await
         .map_err(|_| Error::invalid("tenant", format!("unknown tenant {}", input.tenant)))?;
     if !asked.active {
@@ -141,7 +141,7 @@ pub async fn log_contact(
                     }
                 }
             };
-            let t = find_tenant(db, &slug)
+            let t = find_tenant_for(db, actor, &slug)
                 .await
                 .map_err(|_| Error::invalid("on_behalf_of", format!("unknown tenant {slug}")))?;
             actor.authorize(Permission::HandleTickets, t.id)?;

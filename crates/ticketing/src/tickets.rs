@@ -5,17 +5,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Func, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_tenant::db::{begin_write, now, write};
-use verbund_tenant::directory::find_tenant;
+use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
 use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -119,6 +119,52 @@ pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Slugs> {
     Ok(rows.into_iter().collect())
 }
 
+/// Tenant slugs by id. A slug never changes after the tenant is created, so what this process
+/// has read once stays true.
+static SLUGS: std::sync::LazyLock<std::sync::RwLock<Slugs>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The slugs of the given tenants: from this process's memory, the unknown ones from the
+/// database (one query).
+pub(crate) async fn slugs_of(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<Slugs> {
+    let mut out = Slugs::new();
+    let mut missing = Vec::new();
+    {
+        let known = SLUGS.read().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            if out.contains_key(&id) {
+                continue;
+            }
+            match known.get(&id) {
+                Some(slug) => {
+                    out.insert(id, slug.clone());
+                }
+                None => missing.push(id),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        missing.sort();
+        missing.dedup();
+        let rows: Vec<(Uuid, String)> = tenant::Entity::find()
+            .select_only()
+            .columns([tenant::Column::Id, tenant::Column::Slug])
+            .filter(tenant::Column::Id.is_in(missing))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut known = SLUGS.write().unwrap_or_else(|e| e.into_inner());
+        for (id, slug) in rows {
+            known.insert(id, slug.clone());
+            out.insert(id, slug);
+        }
+    }
+    Ok(out)
+}
+
 fn enum_or<T: Copy>(raw: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
     parse(raw).unwrap_or(fallback)
 }
@@ -204,6 +250,7 @@ fn parse_phone(raw: Option<&str>) -> Result<Option<String>> {
 }
 
 /// A checked new ticket.
+#[derive(Clone)]
 pub(crate) struct ValidTicket {
     subject: String,
     question: String,
@@ -402,14 +449,77 @@ pub(crate) async fn insert_ticket(
     arrival: DateTime<Utc>,
     number: Option<String>,
 ) -> Result<ticket::Model> {
-    let (model, created) = insert_ticket_deferred(db, t, input, actor, arrival, number).await?;
-    record_events(db, vec![created]).await?;
+    let (model, created) = new_ticket(db, t, input, actor, arrival, number).await?;
+    insert_with_history(db, &model, vec![created]).await?;
     Ok(model)
+}
+
+/// Writes a new ticket and its history rows with one round trip. On PostgreSQL the ticket's
+/// insert is a data-modifying `WITH` of the history insert: one statement, atomic on its own
+/// (also outside a transaction). SQLite has no such `WITH`, so both inserts go to the
+/// connection as one batch; there it must run inside a transaction.
+async fn insert_with_history(
+    db: &impl ConnectionTrait,
+    model: &ticket::Model,
+    events: Vec<ticket_event::ActiveModel>,
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    let ticket_insert =
+        ticket::Entity::insert(model.clone().into_active_model().reset_all()).into_query();
+    let events_insert = ticket_event::Entity::insert_many(events).into_query();
+    let stmt = match backend {
+        DbBackend::Postgres => {
+            let new_ticket = CommonTableExpression::new()
+                .table_name(Alias::new("new_ticket"))
+                .query(ticket_insert)
+                .to_owned();
+            backend.build(
+                &WithClause::new()
+                    .cte(new_ticket)
+                    .to_owned()
+                    .query(events_insert),
+            )
+        }
+        _ => {
+            let (first, second) = (backend.build(&ticket_insert), backend.build(&events_insert));
+            let values = first
+                .values
+                .into_iter()
+                .chain(second.values)
+                .flat_map(|v| v.0)
+                .collect::<Vec<_>>();
+            Statement::from_sql_and_values(
+                backend,
+                format!("{}; {}", first.sql, second.sql),
+                values,
+            )
+        }
+    };
+    db.execute_raw(stmt).await?;
+    Ok(())
 }
 
 /// Inserts a ticket and returns its "created" history row for the caller to write (with
 /// [`record_events`], in the same transaction) together with its other rows.
 async fn insert_ticket_deferred(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    input: ValidTicket,
+    actor: Option<Uuid>,
+    arrival: DateTime<Utc>,
+    number: Option<String>,
+) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
+    let (model, created) = new_ticket(db, t, input, actor, arrival, number).await?;
+    // Written without RETURNING: every value is known here.
+    ticket::Entity::insert(model.clone().into_active_model().reset_all())
+        .exec_without_returning(db)
+        .await?;
+    Ok((model, created))
+}
+
+/// A new ticket's row (with its number: `number`, else the next one taken here) and its
+/// "created" history row, both still to be written.
+async fn new_ticket(
     db: &impl ConnectionTrait,
     t: &tenant::Model,
     input: ValidTicket,
@@ -454,10 +564,6 @@ async fn insert_ticket_deferred(
         anonymized_at: None,
         version: 1,
     };
-    // Written without RETURNING: every value is known here.
-    ticket::Entity::insert(model.clone().into_active_model().reset_all())
-        .exec_without_returning(db)
-        .await?;
     let created = event(
         &model,
         actor,
@@ -479,21 +585,29 @@ pub async fn create_ticket(
     slug: &str,
     input: NewTicket,
 ) -> Result<TicketView> {
-    let t = find_tenant(db, slug).await?;
+    let t = find_tenant_for(db, actor, slug).await?;
     actor.authorize(Permission::HandleTickets, t.id)?;
     let valid = input.validate()?;
     let at = now();
     let number = reserve_number(db, &t, at).await?;
-    let (holder, user) = (t.clone(), actor.user_id());
-    let model = write(
-        db,
-        Box::new(move |txn| {
-            Box::pin(
-                async move { insert_ticket(txn, &holder, valid, Some(user), at, number).await },
-            )
-        }),
-    )
-    .await?;
+    let user = actor.user_id();
+    let model = if db.get_database_backend() == DbBackend::Postgres {
+        // Ticket and history are one statement there, atomic without a transaction.
+        insert_ticket(db, &t, valid, Some(user), at, number).await?
+    } else {
+        let holder = t.clone();
+        write(
+            db,
+            Box::new(move |txn| {
+                // It may run twice (group commit), so it writes copies.
+                let (holder, valid, number) = (holder.clone(), valid.clone(), number.clone());
+                Box::pin(
+                    async move { insert_ticket(txn, &holder, valid, Some(user), at, number).await },
+                )
+            }),
+        )
+        .await?
+    };
     // A new ticket is held by and comes from its tenant.
     let slugs = Slugs::from([(t.id, t.slug)]);
     Ok(view(model, Access::Full, &slugs))
@@ -1018,8 +1132,6 @@ pub async fn list_tickets(
         return Err(Error::invalid("limit", "must be 1..=100"));
     }
     let visibility = actor.visibility(Permission::ViewTickets);
-    let slugs = tenant_slugs(db).await?;
-    let by_slug: HashMap<&str, Uuid> = slugs.iter().map(|(id, s)| (s.as_str(), *id)).collect();
 
     let forwarded_from_visible = Query::select()
         .column(ticket_forward::Column::TicketId)
@@ -1033,12 +1145,34 @@ pub async fn list_tickets(
     let mut cond = Condition::all();
     match q.tenant.as_deref().filter(|s| !s.is_empty()) {
         Some(list) => {
+            let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+            // The actor's own tenants are known; others are looked up.
+            let others: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|slug| actor.tenant(slug).is_none())
+                .collect();
+            let found: HashMap<String, Uuid> = if others.is_empty() {
+                HashMap::new()
+            } else {
+                tenant::Entity::find()
+                    .select_only()
+                    .columns([tenant::Column::Slug, tenant::Column::Id])
+                    .filter(tenant::Column::Slug.is_in(others))
+                    .into_tuple::<(String, Uuid)>()
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
             let mut ids = Vec::new();
-            for slug in list.split(',').map(str::trim) {
-                let id = by_slug
-                    .get(slug)
+            for slug in wanted {
+                let id = actor
+                    .tenant(slug)
+                    .map(|t| t.id)
+                    .or_else(|| found.get(slug).copied())
                     .ok_or_else(|| Error::invalid("tenant", format!("unknown tenant {slug}")))?;
-                ids.push(*id);
+                ids.push(id);
             }
             // Tickets held by a tenant the actor sees fully need no further visibility check,
             // which keeps the query on the (tenant_id, due_at) index.
@@ -1144,6 +1278,11 @@ pub async fn list_tickets(
     } else {
         None
     };
+    let slugs = slugs_of(
+        db,
+        rows.iter().flat_map(|t| [t.tenant_id, t.origin_tenant_id]),
+    )
+    .await?;
     let mut items = Vec::with_capacity(rows.len());
     for t in rows {
         let access = if visibility.contains(t.tenant_id) {

@@ -1,0 +1,73 @@
+//! `verbund_tenant::db::write`, the write path of ticket creation: many bodies at once (on
+//! SQLite several share one transaction, group commit), one of them failing after it wrote.
+//! The failing body leaves nothing behind and every other body's write is committed.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use verbund_tenant::db::write;
+use verbund_tenant::entities::tenant;
+use verbund_ticketing::entities::ticket_counter;
+
+use crate::helpers::TestApp;
+
+const FAILING: i32 = 2007;
+
+async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
+    let tenant_id = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq("stadt-trier"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let calls: Vec<_> = (2000..2024)
+        .map(|year| {
+            let db = app.db.clone();
+            tokio::spawn(async move {
+                let body: verbund_tenant::db::WriteBody<i32> = Box::new(move |txn| {
+                    Box::pin(async move {
+                        ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+                            tenant_id: Set(tenant_id),
+                            year: Set(year),
+                            last_number: Set(i64::from(year)),
+                        })
+                        .exec_without_returning(txn)
+                        .await?;
+                        if year == FAILING {
+                            return Err(verbund_tenant::Error::Conflict("this body fails".into()));
+                        }
+                        Ok(year)
+                    })
+                });
+                (year, write(&db, body).await)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.unwrap());
+    }
+    for (year, result) in &results {
+        match result {
+            Ok(out) => assert_eq!(out, year, "each body answers its own caller"),
+            Err(e) => {
+                assert_eq!(*year, FAILING, "only the failing body fails: {e}");
+                assert!(matches!(e, verbund_tenant::Error::Conflict(_)), "{e}");
+            }
+        }
+    }
+    assert!(results.iter().any(|(y, r)| *y == FAILING && r.is_err()));
+    let mut years: Vec<i32> = ticket_counter::Entity::find()
+        .filter(ticket_counter::Column::TenantId.eq(tenant_id))
+        .filter(ticket_counter::Column::Year.between(2000, 2023))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.year)
+        .collect();
+    years.sort();
+    let expected: Vec<i32> = (2000..2024).filter(|y| *y != FAILING).collect();
+    assert_eq!(years, expected);
+}
+
+crate::both_backends!(a_failing_body_leaves_the_others_committed);
