@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 use tantivy::collector::TopDocs;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
@@ -34,9 +34,6 @@ const MAX_STORED_BODY: usize = 2_000;
 const WRITER_HEAP: usize = 20_000_000;
 /// Length of a snippet, in characters.
 const SNIPPET_CHARS: usize = 220;
-/// Added to the score of the primary tenants' hits, so that they come first in one pass.
-/// (Scores stay far below it; at this size an `f32` still resolves 0.001.)
-const PRIMARY_BONUS: f32 = 10_000.0;
 /// Words whose stem the highlighter remembers, per thread.
 const STEM_CACHE_WORDS: usize = 50_000;
 
@@ -529,8 +526,9 @@ impl SearchEngine {
 
     /// Runs a search. Hits of the primary tenants come first, each group by score.
     ///
-    /// One pass over the index: the primary tenants' documents get [`PRIMARY_BONUS`] added to
-    /// their score, which puts them above every other hit; it is taken off again in the result.
+    /// The primary tenants (an agent's own, a few hundred documents) are searched first, with
+    /// their access filter driving the intersection; the other tenants only when the primary
+    /// ones leave places in the result, for those places. The two groups never overlap.
     pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Vec<RawHit>> {
         let (Some(text_query), matcher) = self.text_query(&req.text) else {
             return Ok(Vec::new());
@@ -539,63 +537,40 @@ impl SearchEngine {
             |filter: &TenantFilter| !matches!(filter, TenantFilter::Only(set) if set.is_empty());
         let primary = searchable(&req.primary).then_some(&req.primary);
         let secondary = req.secondary.as_ref().filter(|s| searchable(s));
-        let access: Box<dyn Query> = match (primary, secondary) {
-            (None, None) => return Ok(Vec::new()),
-            (Some(only), None) | (None, Some(only)) => self.access_filter(only, &req.drafts_of),
-            // The own tenants and all others: every tenant.
-            (Some(TenantFilter::Only(a)), Some(TenantFilter::AllExcept(b))) if a == b => {
-                self.access_filter(&TenantFilter::AllExcept(BTreeSet::new()), &req.drafts_of)
-            }
-            (Some(p), Some(s)) => Box::new(BooleanQuery::new(vec![
-                (Occur::Should, self.access_filter(p, &req.drafts_of)),
-                (Occur::Should, self.access_filter(s, &req.drafts_of)),
-            ])),
-        };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, text_query),
-            (Occur::Must, Box::new(ConstScoreQuery::new(access, 0.0))),
-        ];
-        if let Some(leika) = &req.leika {
-            clauses.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
-            ));
-        }
-        let ranked = primary.is_some() && secondary.is_some();
-        if ranked {
-            clauses.push((
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(
-                    self.tenant_filter(&req.primary),
-                    PRIMARY_BONUS,
-                )),
-            ));
-        }
-        let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(req.limit).order_by_score())?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let mut hit = self.hit(&doc, score, &matcher);
-            hit.primary = primary.is_some_and(|p| p.contains(hit.tenant_id));
-            if ranked && hit.primary {
-                hit.score -= PRIMARY_BONUS;
+        let mut hits = Vec::with_capacity(req.limit);
+        for (filter, is_primary) in [(primary, true), (secondary, false)] {
+            let Some(filter) = filter else { continue };
+            let room = req.limit.saturating_sub(hits.len());
+            if room == 0 {
+                break;
             }
-            hits.push(hit);
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+                (Occur::Must, text_query.box_clone()),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        self.access_filter(filter, &req.drafts_of),
+                        0.0,
+                    )),
+                ),
+            ];
+            if let Some(leika) = &req.leika {
+                clauses.push((
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
+                ));
+            }
+            let query = BooleanQuery::new(clauses);
+            let top = searcher.search(&query, &TopDocs::with_limit(room).order_by_score())?;
+            for (score, address) in top {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let mut hit = self.hit(&doc, score, &matcher);
+                hit.primary = is_primary;
+                hits.push(hit);
+            }
         }
         Ok(hits)
-    }
-
-    /// The documents of the tenants of `filter` (any status).
-    fn tenant_filter(&self, filter: &TenantFilter) -> Box<dyn Query> {
-        match filter {
-            TenantFilter::Only(set) => self.tenant_terms(set),
-            TenantFilter::AllExcept(set) => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
-                (Occur::MustNot, self.tenant_terms(set)),
-            ])),
-        }
     }
 
     fn hit(&self, doc: &TantivyDocument, score: f32, m: &Matcher) -> RawHit {

@@ -297,7 +297,7 @@ pub async fn catalog_update(
 
 /// The knowledge routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::{org_units, search};
+    use super::org_units;
     cfg.service(
         web::resource("/tenants/{slug}/services")
             .get(list)
@@ -357,6 +357,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/catalog/services/{id}")
             .get(catalog_get)
             .patch(catalog_update),
-    )
-    .route("/search", web::get().to(search::search));
+    );
 }

@@ -27,6 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_inbound_bytes: usize) {
                 .route("/auth/logout", web::post().to(auth::logout))
                 .route("/auth/refresh", web::post().to(auth::refresh))
                 .route("/me", web::get().to(me::me))
+                // The busiest fixed paths before the patterns: actix tries routes in order, and
+                // each `{…}` pattern is a regular expression to run.
+                .route("/search", web::get().to(search::search))
+                .route("/tickets", web::get().to(tickets::list))
+                .route("/contacts", web::post().to(contacts::create))
                 .service(
                     web::resource("/tenants")
                         .get(tenants::list)
@@ -53,7 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_inbound_bytes: usize) {
                         .post(tickets::create),
                 )
                 .route("/tenants/{slug}/calendar/due", web::get().to(calendar::due))
-                .route("/contacts", web::post().to(contacts::create))
                 .service(
                     web::resource("/tenants/{slug}/coverages")
                         .get(operations::list_coverages)
@@ -97,7 +101,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_inbound_bytes: usize) {
                     "/tickets/{id}/anonymize",
                     web::post().to(operations::anonymize),
                 )
-                .route("/tickets", web::get().to(tickets::list))
                 .service(
                     web::resource("/tickets/{id}")
                         .get(tickets::get)
