@@ -882,7 +882,78 @@ async fn service_hours_and_closing_days_are_tenant_settings(app: TestApp) {
     );
 }
 
+/// Numbers continue after the tenant's counter for the year (on PostgreSQL the first ticket of
+/// a year starts the tenant's sequence there), concurrent creations get distinct numbers, and
+/// each ticket has exactly one "created" history row.
+async fn numbers_continue_after_the_counter_and_stay_distinct(app: TestApp) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+    use verbund_ticketing::entities::{ticket_counter, ticket_event};
+    let koblenz = verbund_tenant::entities::tenant::Entity::find()
+        .filter(verbund_tenant::entities::tenant::Column::Slug.eq("stadt-koblenz"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let year = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .format("%Y")
+        .to_string();
+    ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+        tenant_id: Set(koblenz.id),
+        year: Set(year.parse().unwrap()),
+        last_number: Set(41),
+    })
+    .exec_without_returning(&app.db)
+    .await
+    .unwrap();
+    let agent = app.token("agent@sc-koblenz.demo").await;
+    let creations: Vec<_> = (0..6)
+        .map(|i| {
+            let (client, url, agent) = (
+                app.client.clone(),
+                app.url("/api/v1/tenants/stadt-koblenz/tickets"),
+                agent.clone(),
+            );
+            tokio::spawn(async move {
+                let resp = client
+                    .post(url)
+                    .bearer_auth(agent)
+                    .json(&callback_ticket(&format!("Anliegen {i}")))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), StatusCode::CREATED);
+                resp.json::<Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for c in creations {
+        let ticket = c.await.unwrap();
+        numbers.push(ticket["number"].as_str().unwrap().to_owned());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (42..48)
+        .map(|n| format!("{}-{year}-{n:06}", koblenz.ticket_prefix))
+        .collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(app.count("tickets").await, 6);
+    let created = ticket_event::Entity::find()
+        .filter(ticket_event::Column::Kind.eq("created"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 6);
+    let mut in_history: Vec<String> = created
+        .iter()
+        .map(|e| e.after["number"].as_str().unwrap().to_owned())
+        .collect();
+    in_history.sort();
+    assert_eq!(in_history, expected);
+}
+
 crate::both_backends!(
+    numbers_continue_after_the_counter_and_stay_distinct,
     contacts_are_logged_and_unsolved_ones_open_numbered_tickets,
     contacts_refuse_bad_input_and_wrong_roles,
     tickets_of_other_tenants_stay_invisible,

@@ -326,13 +326,12 @@ impl NewTicket {
 /// The number a new ticket of `t` arriving at `arrival` gets, taken ahead of the ticket's
 /// transaction on PostgreSQL (`None` on SQLite).
 ///
-/// The tenant's counter row is locked from its update to the end of the transaction. Inside the
-/// ticket's transaction that would make every new ticket of a tenant wait for the whole
-/// transaction of the previous one; taken in a statement of its own, the lock lasts one
-/// statement. A number whose ticket transaction then fails is skipped, as with a sequence;
-/// numbers stay unique and rising per tenant and year. On SQLite every write transaction is
-/// serial anyway, so the number is taken inside it ([`insert_ticket`] with `None`), without
-/// gaps and without a second turn of the writer.
+/// On PostgreSQL numbers come from a sequence per tenant and year ([`allocate_number`]): taking
+/// one waits for no lock and no commit, and a number whose ticket then fails is skipped (numbers
+/// stay unique and rising per tenant and year). Taken here, outside the ticket's transaction, a
+/// missing sequence is created without risking that transaction. On SQLite every write
+/// transaction is serial anyway, so the number is taken inside it from the tenant's counter row
+/// ([`insert_ticket`] with `None`), without gaps and without a second turn of the writer.
 pub async fn reserve_number(
     db: &DatabaseConnection,
     t: &tenant::Model,
@@ -356,6 +355,10 @@ async fn allocate_number(
     t: &tenant::Model,
     year: i32,
 ) -> Result<String> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let n = next_from_sequence(db, t, year).await?;
+        return Ok(format!("{}-{year}-{n:06}", t.ticket_prefix));
+    }
     // One statement in the common case: the counter row is hot (every ticket of the tenant
     // waits for it), so it is locked as briefly as possible.
     let bump = || {
@@ -391,6 +394,53 @@ async fn allocate_number(
         "{}-{year}-{:06}",
         t.ticket_prefix, counter.last_number
     ))
+}
+
+/// PostgreSQL: the next value of the tenant's number sequence for `year`
+/// (`ticket_number_<tenant id>_<year>`). The first ticket of a year creates it, starting after
+/// the tenant's counter row for the year if there is one (numbers taken before sequences).
+async fn next_from_sequence(
+    db: &impl ConnectionTrait,
+    t: &tenant::Model,
+    year: i32,
+) -> Result<i64> {
+    // Only hex digits, an underscore and the year: safe to put into the statement.
+    let name = format!("ticket_number_{}_{year}", t.id.simple());
+    // `to_regclass` is NULL for a missing sequence, and so is `nextval` of NULL: no error, which
+    // inside a transaction would abort it.
+    let next = || {
+        Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT nextval(to_regclass('{name}')) AS n"),
+        )
+    };
+    let value = |row: Option<sea_orm::QueryResult>| -> Result<Option<i64>> {
+        Ok(match row {
+            Some(row) => row.try_get::<Option<i64>>("", "n")?,
+            None => None,
+        })
+    };
+    if let Some(n) = value(db.query_one_raw(next()).await?)? {
+        return Ok(n);
+    }
+    let before = ticket_counter::Entity::find()
+        .filter(ticket_counter::Column::TenantId.eq(t.id))
+        .filter(ticket_counter::Column::Year.eq(year))
+        .one(db)
+        .await?
+        .map_or(0, |c| c.last_number);
+    // Another instance may create it at the same moment; then its sequence is used.
+    let created = db
+        .execute_unprepared(&format!(
+            "CREATE SEQUENCE IF NOT EXISTS {name} START WITH {}",
+            before + 1
+        ))
+        .await;
+    if let Err(e) = created {
+        tracing::debug!(error = %e, sequence = %name, "creating the number sequence");
+    }
+    value(db.query_one_raw(next()).await?)?
+        .ok_or_else(|| Error::Internal(format!("number sequence {name} missing")))
 }
 
 /// Appends one history row. Call it in the transaction of the change it describes.
