@@ -36,6 +36,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
+                // Rows come from the connection's thread through a channel of this size; with
+                // sqlx's 50 a page of 50 (+1 to see if there is more) made the thread wait for
+                // the request to take the first rows.
+                .row_buffer_size(256)
         });
     }
     Database::connect(options)

@@ -29,7 +29,8 @@ use state::AppState;
 
 /// mimalloc instead of the system allocator, for every binary that links the server (the
 /// `verbund` binary, benchmarks, tests): under load glibc's malloc took a quarter of the CPU
-/// (BENCHMARKS.md, "Ticketing").
+/// (BENCHMARKS.md, "Ticketing"). With the `override` feature it also serves the C code's
+/// `malloc` (SQLite allocates for every row and value it hands out).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
