@@ -3,14 +3,12 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use tantivy::collector::TopDocs;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    TermQuery, TermSetQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -19,6 +17,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use uuid::Uuid;
 
+use super::collector::{Allow, FilteredTopDocs};
 use super::synonyms::SYNONYMS;
 
 /// The analyzer of all text fields: words, lower case, German stop words, German stemming,
@@ -88,6 +87,19 @@ struct Fields {
     body: Field,
     excerpt: Field,
     words: Field,
+    /// [`access_key`] of the document, for the access filter of [`FilteredTopDocs`].
+    access: Field,
+}
+
+/// The fast field name of [`Fields::access`].
+const ACCESS: &str = "access";
+
+/// A document's access key: 63 bits of its tenant id and whether it is a draft. Two tenants
+/// sharing 63 bits would only let a candidate through the fast filter; every hit is checked
+/// against its stored tenant and status before it is shown.
+fn access_key(tenant: Uuid, draft: bool) -> u64 {
+    let (high, _) = tenant.as_u64_pair();
+    (high << 1) | u64::from(draft)
 }
 
 /// One description as it goes into the index (merged with its base text).
@@ -215,6 +227,7 @@ impl SearchEngine {
                         .set_index_option(IndexRecordOption::Basic),
                 ),
             ),
+            access: builder.add_u64_field(ACCESS, FAST),
         };
         let index = Index::create_in_ram(builder.build());
         index.tokenizers().register(GERMAN, german_analyzer());
@@ -307,6 +320,7 @@ impl SearchEngine {
         doc.add_text(f.tenant, &s.tenant);
         doc.add_text(f.leika, &s.leika);
         doc.add_text(f.status, &s.status);
+        doc.add_u64(f.access, access_key(s.tenant_id, s.status == "draft"));
         doc.add_text(f.title, &s.title);
         doc.add_text(f.synonyms, s.synonyms.join(" · "));
         // The whole body is indexed; only a shortened copy is stored for snippets.
@@ -468,25 +482,6 @@ impl SearchEngine {
         }
     }
 
-    fn tenant_terms(&self, tenants: &BTreeSet<Uuid>) -> Box<dyn Query> {
-        let term = |t: &Uuid| Term::from_field_text(self.f.tenant_id, &t.to_string());
-        if tenants.len() <= 32 {
-            // A few terms: cheaper than the automaton a term set builds for every search.
-            Box::new(BooleanQuery::new(
-                tenants
-                    .iter()
-                    .map(|t| {
-                        let q: Box<dyn Query> =
-                            Box::new(TermQuery::new(term(t), IndexRecordOption::Basic));
-                        (Occur::Should, q)
-                    })
-                    .collect(),
-            ))
-        } else {
-            Box::new(TermSetQuery::new(tenants.iter().map(term)))
-        }
-    }
-
     fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
         Box::new(TermQuery::new(
             Term::from_field_text(field, value),
@@ -494,44 +489,25 @@ impl SearchEngine {
         ))
     }
 
-    /// Published documents of the tenants of `filter`, or drafts of those the actor may see.
-    fn access_filter(&self, filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Box<dyn Query> {
-        let f = self.f;
-        let tenant_part = |q: &mut Vec<(Occur, Box<dyn Query>)>| match filter {
-            TenantFilter::Only(set) => q.push((Occur::Must, self.tenant_terms(set))),
-            TenantFilter::AllExcept(set) => {
-                if !set.is_empty() {
-                    q.push((Occur::MustNot, self.tenant_terms(set)));
-                }
-            }
-        };
-        let mut published = vec![(Occur::Must, self.term(f.status, "published"))];
-        tenant_part(&mut published);
-        if drafts_of.is_empty() && published.len() == 1 {
-            // All published documents: one term.
-            return self.term(f.status, "published");
-        }
-        let mut any: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Should, Box::new(BooleanQuery::new(published)))];
-        if !drafts_of.is_empty() {
-            let mut drafts = vec![
-                (Occur::Must, self.term(f.status, "draft")),
-                (Occur::Must, self.tenant_terms(drafts_of)),
-            ];
-            tenant_part(&mut drafts);
-            any.push((Occur::Should, Box::new(BooleanQuery::new(drafts))));
-        }
-        Box::new(BooleanQuery::new(any))
-    }
-
     /// Runs a search. Hits of the primary tenants come first, each group by score.
     ///
-    /// The primary tenants (an agent's own, a few hundred documents) are searched first, with
-    /// their access filter driving the intersection; the other tenants only when the primary
-    /// ones leave places in the result, for those places. The two groups never overlap.
+    /// The primary tenants (an agent's own) are searched first; the other tenants only when the
+    /// primary ones leave places in the result, for those places. The two groups never
+    /// overlap. The access filter (tenants, drafts) is checked per candidate by
+    /// [`FilteredTopDocs`], and again on every hit with its stored tenant and status.
     pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Vec<RawHit>> {
         let (Some(text_query), matcher) = self.text_query(&req.text) else {
             return Ok(Vec::new());
+        };
+        let query: Box<dyn Query> = match &req.leika {
+            Some(leika) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, text_query),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
+                ),
+            ])),
+            None => text_query,
         };
         let searchable =
             |filter: &TenantFilter| !matches!(filter, TenantFilter::Only(set) if set.is_empty());
@@ -545,29 +521,21 @@ impl SearchEngine {
             if room == 0 {
                 break;
             }
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-                (Occur::Must, text_query.box_clone()),
-                (
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(
-                        self.access_filter(filter, &req.drafts_of),
-                        0.0,
-                    )),
-                ),
-            ];
-            if let Some(leika) = &req.leika {
-                clauses.push((
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(self.term(self.f.leika, leika), 0.0)),
-                ));
-            }
-            let query = BooleanQuery::new(clauses);
-            let top = searcher.search(&query, &TopDocs::with_limit(room).order_by_score())?;
-            for (score, address) in top {
+            let top = FilteredTopDocs {
+                limit: room,
+                field: ACCESS,
+                allow: allow(filter, &req.drafts_of),
+            };
+            for (score, address) in searcher.search(query.as_ref(), &top)? {
                 let doc: TantivyDocument = searcher.doc(address)?;
                 let mut hit = self.hit(&doc, score, &matcher);
-                hit.primary = is_primary;
-                hits.push(hit);
+                let visible = filter.contains(hit.tenant_id)
+                    && (hit.status == "published"
+                        || (hit.status == "draft" && req.drafts_of.contains(&hit.tenant_id)));
+                if visible {
+                    hit.primary = is_primary;
+                    hits.push(hit);
+                }
             }
         }
         Ok(hits)
@@ -686,6 +654,29 @@ impl SearchEngine {
         }
         out
     }
+}
+
+/// Which access keys a search may see: published documents of the tenants of `filter`, and
+/// drafts of those that are also in `drafts_of`.
+fn allow(filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Allow {
+    let keys = |set: &BTreeSet<Uuid>| -> HashSet<u64> {
+        set.iter().map(|t| access_key(*t, false) >> 1).collect()
+    };
+    let drafts = keys(drafts_of);
+    let tenant_ok: Box<dyn Fn(u64) -> bool + Send + Sync> = match filter {
+        TenantFilter::Only(set) => {
+            let set = keys(set);
+            Box::new(move |tenant| set.contains(&tenant))
+        }
+        TenantFilter::AllExcept(set) => {
+            let set = keys(set);
+            Box::new(move |tenant| !set.contains(&tenant))
+        }
+    };
+    std::sync::Arc::new(move |key| {
+        let (tenant, draft) = (key >> 1, key & 1 == 1);
+        tenant_ok(tenant) && (!draft || drafts.contains(&tenant))
+    })
 }
 
 /// Levenshtein distance ≤ 1 with adjacent transposition (as the fuzzy query).

@@ -10,6 +10,7 @@
 //!   the tenants the actor belongs to, see [`crate::access`]) and the tenant defaults of an
 //!   agent.
 
+mod collector;
 pub mod engine;
 pub mod synonyms;
 
