@@ -356,7 +356,7 @@ async fn allocate_number(
     year: i32,
 ) -> Result<String> {
     if db.get_database_backend() == DbBackend::Postgres {
-        let n = next_from_sequence(db, t, year).await?;
+        let n = next_number(db, t, year).await?;
         return Ok(format!("{}-{year}-{n:06}", t.ticket_prefix));
     }
     // One statement in the common case: the counter row is hot (every ticket of the tenant
@@ -396,32 +396,81 @@ async fn allocate_number(
     ))
 }
 
-/// PostgreSQL: the next value of the tenant's number sequence for `year`
+/// How many numbers an instance takes from a sequence at once (PostgreSQL).
+const NUMBER_BLOCK: i64 = 8;
+
+/// Numbers this process has taken from each sequence and not used yet.
+static RESERVED_NUMBERS: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<String, std::collections::VecDeque<i64>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// PostgreSQL: a number from the tenant's sequence for `year`. Numbers are taken
+/// [`NUMBER_BLOCK`] at a time and handed out from memory, so most tickets need no round trip
+/// for their number. They stay unique; with several instances they interleave, and the numbers
+/// an instance holds when it stops are skipped, as with a sequence's cache.
+async fn next_number(db: &impl ConnectionTrait, t: &tenant::Model, year: i32) -> Result<i64> {
+    let name = sequence_name(t, year);
+    let take = || -> Option<i64> {
+        RESERVED_NUMBERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&name)
+            .and_then(|numbers| numbers.pop_front())
+    };
+    if let Some(n) = take() {
+        return Ok(n);
+    }
+    let mut block = next_from_sequence(db, t, year).await?;
+    block.sort_unstable();
+    let mut numbers = block.into_iter();
+    let first = numbers
+        .next()
+        .ok_or_else(|| Error::Internal(format!("number sequence {name} gave nothing")))?;
+    RESERVED_NUMBERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name)
+        .or_default()
+        .extend(numbers);
+    Ok(first)
+}
+
+fn sequence_name(t: &tenant::Model, year: i32) -> String {
+    // Only hex digits, an underscore and the year: safe to put into a statement.
+    format!("ticket_number_{}_{year}", t.id.simple())
+}
+
+/// PostgreSQL: the next [`NUMBER_BLOCK`] values of the tenant's number sequence for `year`
 /// (`ticket_number_<tenant id>_<year>`). The first ticket of a year creates it, starting after
 /// the tenant's counter row for the year if there is one (numbers taken before sequences).
 async fn next_from_sequence(
     db: &impl ConnectionTrait,
     t: &tenant::Model,
     year: i32,
-) -> Result<i64> {
-    // Only hex digits, an underscore and the year: safe to put into the statement.
-    let name = format!("ticket_number_{}_{year}", t.id.simple());
+) -> Result<Vec<i64>> {
+    let name = sequence_name(t, year);
     // `to_regclass` is NULL for a missing sequence, and so is `nextval` of NULL: no error, which
     // inside a transaction would abort it.
     let next = || {
         Statement::from_string(
             DbBackend::Postgres,
-            format!("SELECT nextval(to_regclass('{name}')) AS n"),
+            format!(
+                "SELECT nextval(to_regclass('{name}')) AS n FROM generate_series(1, {NUMBER_BLOCK})"
+            ),
         )
     };
-    let value = |row: Option<sea_orm::QueryResult>| -> Result<Option<i64>> {
-        Ok(match row {
-            Some(row) => row.try_get::<Option<i64>>("", "n")?,
-            None => None,
-        })
+    let values = |rows: Vec<sea_orm::QueryResult>| -> Result<Option<Vec<i64>>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            match row.try_get::<Option<i64>>("", "n")? {
+                Some(n) => out.push(n),
+                None => return Ok(None),
+            }
+        }
+        Ok((!out.is_empty()).then_some(out))
     };
-    if let Some(n) = value(db.query_one_raw(next()).await?)? {
-        return Ok(n);
+    if let Some(block) = values(db.query_all_raw(next()).await?)? {
+        return Ok(block);
     }
     let before = ticket_counter::Entity::find()
         .filter(ticket_counter::Column::TenantId.eq(t.id))
@@ -439,7 +488,7 @@ async fn next_from_sequence(
     if let Err(e) = created {
         tracing::debug!(error = %e, sequence = %name, "creating the number sequence");
     }
-    value(db.query_one_raw(next()).await?)?
+    values(db.query_all_raw(next()).await?)?
         .ok_or_else(|| Error::Internal(format!("number sequence {name} missing")))
 }
 
