@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
@@ -14,11 +15,12 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
     StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
 
 use super::collector::{Allow, FilteredTopDocs};
 use super::synonyms::SYNONYMS;
+use tantivy::collector::TopDocs;
 
 /// The analyzer of all text fields: words, lower case, German stop words, German stemming,
 /// then umlauts and other accents folded to ASCII.
@@ -90,6 +92,10 @@ struct Fields {
     /// [`access_key`] of the document, for the access filter of [`FilteredTopDocs`].
     access: Field,
 }
+
+/// Up to this many tenants, a search filtered to them intersects the query with their
+/// documents; beyond, the filter is checked per candidate ([`FilteredTopDocs`]).
+const FEW_TENANTS: usize = 32;
 
 /// The fast field name of [`Fields::access`].
 const ACCESS: &str = "access";
@@ -395,7 +401,13 @@ impl SearchEngine {
     }
 
     /// Builds the text part of the query and what it highlights.
-    fn text_query(&self, text: &str) -> (Option<Box<dyn Query>>, Matcher) {
+    ///
+    /// Every clause is a term of the index where it can be: a union of plain terms lets
+    /// tantivy skip the blocks of documents that cannot reach the top list (block-max WAND).
+    /// So a word is only matched with one typo (an automaton over the dictionary) when its stem
+    /// is in no title or synonym, and the prefix of the word being typed is expanded into the
+    /// dictionary's words it starts (the most frequent ones).
+    fn text_query(&self, searcher: &Searcher, text: &str) -> (Option<Box<dyn Query>>, Matcher) {
         let f = self.f;
         let words = self.query_words(text);
         let typing = !text.ends_with(char::is_whitespace);
@@ -407,8 +419,11 @@ impl SearchEngine {
             if let Some(stem) = &word.stem {
                 alternatives.extend(self.term_clauses(stem, 1.0, true));
                 matcher.exact.insert(stem.clone());
-                // One typo on longer words.
-                if word.plain.chars().count() >= 5 {
+                // One typo on longer words that are no title or synonym word as written.
+                let known = [f.title, f.synonyms]
+                    .into_iter()
+                    .any(|field| in_dictionary(searcher, field, stem));
+                if word.plain.chars().count() >= 5 && !known {
                     // Title and synonyms only: the body's many words would make the
                     // automaton expensive and mostly add noise.
                     for (field, weight) in [(f.title, 1.2), (f.synonyms, 1.0)] {
@@ -429,17 +444,18 @@ impl SearchEngine {
             }
             // The last word may be incomplete: match it as a prefix of title and synonym words.
             if i == last && typing && word.plain.chars().count() >= 2 {
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(FuzzyTermQuery::new_prefix(
-                            Term::from_field_text(f.words, &word.plain),
-                            0,
-                            false,
+                for completion in completions(searcher, f.words, &word.plain) {
+                    alternatives.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(f.words, &completion),
+                                IndexRecordOption::Basic,
+                            )),
+                            PREFIX_BOOST,
                         )),
-                        1.5,
-                    )),
-                ));
+                    ));
+                }
                 matcher.prefix = Some(word.plain.clone());
             }
             // A flat union scores the same as one group per word (scores add up either
@@ -489,6 +505,55 @@ impl SearchEngine {
         ))
     }
 
+    fn tenant_terms(&self, tenants: &BTreeSet<Uuid>) -> Box<dyn Query> {
+        let term = |t: &Uuid| Term::from_field_text(self.f.tenant_id, &t.to_string());
+        if tenants.len() <= 32 {
+            // A few terms: cheaper than the automaton a term set builds for every search.
+            Box::new(BooleanQuery::new(
+                tenants
+                    .iter()
+                    .map(|t| {
+                        let q: Box<dyn Query> =
+                            Box::new(TermQuery::new(term(t), IndexRecordOption::Basic));
+                        (Occur::Should, q)
+                    })
+                    .collect(),
+            ))
+        } else {
+            Box::new(TermSetQuery::new(tenants.iter().map(term)))
+        }
+    }
+
+    /// Published documents of the tenants of `filter`, or drafts of those the actor may see.
+    fn access_filter(&self, filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Box<dyn Query> {
+        let f = self.f;
+        let tenant_part = |q: &mut Vec<(Occur, Box<dyn Query>)>| match filter {
+            TenantFilter::Only(set) => q.push((Occur::Must, self.tenant_terms(set))),
+            TenantFilter::AllExcept(set) => {
+                if !set.is_empty() {
+                    q.push((Occur::MustNot, self.tenant_terms(set)));
+                }
+            }
+        };
+        let mut published = vec![(Occur::Must, self.term(f.status, "published"))];
+        tenant_part(&mut published);
+        if drafts_of.is_empty() && published.len() == 1 {
+            // All published documents: one term.
+            return self.term(f.status, "published");
+        }
+        let mut any: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Should, Box::new(BooleanQuery::new(published)))];
+        if !drafts_of.is_empty() {
+            let mut drafts = vec![
+                (Occur::Must, self.term(f.status, "draft")),
+                (Occur::Must, self.tenant_terms(drafts_of)),
+            ];
+            tenant_part(&mut drafts);
+            any.push((Occur::Should, Box::new(BooleanQuery::new(drafts))));
+        }
+        Box::new(BooleanQuery::new(any))
+    }
+
     /// Runs a search. Hits of the primary tenants come first, each group by score.
     ///
     /// The primary tenants (an agent's own) are searched first; the other tenants only when the
@@ -496,7 +561,8 @@ impl SearchEngine {
     /// overlap. The access filter (tenants, drafts) is checked per candidate by
     /// [`FilteredTopDocs`], and again on every hit with its stored tenant and status.
     pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Vec<RawHit>> {
-        let (Some(text_query), matcher) = self.text_query(&req.text) else {
+        let searcher = self.reader.searcher();
+        let (Some(text_query), matcher) = self.text_query(&searcher, &req.text) else {
             return Ok(Vec::new());
         };
         let query: Box<dyn Query> = match &req.leika {
@@ -513,7 +579,6 @@ impl SearchEngine {
             |filter: &TenantFilter| !matches!(filter, TenantFilter::Only(set) if set.is_empty());
         let primary = searchable(&req.primary).then_some(&req.primary);
         let secondary = req.secondary.as_ref().filter(|s| searchable(s));
-        let searcher = self.reader.searcher();
         let mut hits = Vec::with_capacity(req.limit);
         for (filter, is_primary) in [(primary, true), (secondary, false)] {
             let Some(filter) = filter else { continue };
@@ -521,12 +586,33 @@ impl SearchEngine {
             if room == 0 {
                 break;
             }
-            let top = FilteredTopDocs {
-                limit: room,
-                field: ACCESS,
-                allow: allow(filter, &req.drafts_of),
+            let top = match filter {
+                // A few tenants: their documents are few, so the filter drives the search
+                // (an intersection with the text query).
+                TenantFilter::Only(set) if set.len() <= FEW_TENANTS => {
+                    let narrowed = BooleanQuery::new(vec![
+                        (Occur::Must, query.box_clone()),
+                        (
+                            Occur::Must,
+                            Box::new(ConstScoreQuery::new(
+                                self.access_filter(filter, &req.drafts_of),
+                                0.0,
+                            )),
+                        ),
+                    ]);
+                    searcher.search(&narrowed, &TopDocs::with_limit(room).order_by_score())?
+                }
+                // Most of the index: the text query drives, the filter is checked per candidate.
+                _ => searcher.search(
+                    query.as_ref(),
+                    &FilteredTopDocs {
+                        limit: room,
+                        field: ACCESS,
+                        allow: allow(filter, &req.drafts_of),
+                    },
+                )?,
             };
-            for (score, address) in searcher.search(query.as_ref(), &top)? {
+            for (score, address) in top {
                 let doc: TantivyDocument = searcher.doc(address)?;
                 let mut hit = self.hit(&doc, score, &matcher);
                 let visible = filter.contains(hit.tenant_id)
@@ -654,6 +740,52 @@ impl SearchEngine {
         }
         out
     }
+}
+
+/// Weight of a word the typed prefix completes (BM25 of the word in titles and synonyms).
+const PREFIX_BOOST: f32 = 0.3;
+/// How many completions of a typed prefix are searched (the most frequent words).
+const MAX_COMPLETIONS: usize = 24;
+/// How many dictionary words starting with the prefix are looked at to pick them.
+const SCAN_COMPLETIONS: usize = 2_000;
+
+/// Whether `text` is a term of `field` in any segment.
+fn in_dictionary(searcher: &Searcher, field: Field, text: &str) -> bool {
+    searcher.segment_readers().iter().any(|segment| {
+        segment
+            .inverted_index(field)
+            .ok()
+            .and_then(|index| index.terms().get(text.as_bytes()).ok().flatten())
+            .is_some()
+    })
+}
+
+/// The most frequent terms of `field` that start with `prefix` (the prefix itself included).
+fn completions(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
+    let mut found: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(index) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = index.terms().range().ge(prefix.as_bytes()).into_stream() else {
+            continue;
+        };
+        let mut scanned = 0;
+        while stream.advance() && scanned < SCAN_COMPLETIONS {
+            scanned += 1;
+            let Ok(word) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if !word.starts_with(prefix) {
+                break;
+            }
+            *found.entry(word.to_owned()).or_default() += stream.value().doc_freq;
+        }
+    }
+    let mut words: Vec<(String, u32)> = found.into_iter().collect();
+    words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    words.truncate(MAX_COMPLETIONS);
+    words.into_iter().map(|(w, _)| w).collect()
 }
 
 /// Which access keys a search may see: published documents of the tenants of `filter`, and
