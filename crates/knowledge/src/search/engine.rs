@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    TermQuery, TermSetQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
@@ -91,6 +91,8 @@ struct Fields {
     words: Field,
     /// [`access_key`] of the document, for the access filter of [`FilteredTopDocs`].
     access: Field,
+    /// Adjacent stems of the title and of each synonym, "stem stem", one term each.
+    pairs: Field,
 }
 
 /// Up to this many tenants, a search filtered to them intersects the query with their
@@ -213,16 +215,16 @@ impl SearchEngine {
             );
             if stored { opts.set_stored() } else { opts }
         };
-        // Positions only where phrases are searched (title and synonyms).
-        let phrases = IndexRecordOption::WithFreqsAndPositions;
+        // No positions: word pairs are terms of their own field (`pairs`).
+        let freqs = IndexRecordOption::WithFreqs;
         let f = Fields {
             id: builder.add_text_field("id", STRING | STORED),
             tenant_id: builder.add_text_field("tenant_id", STRING | STORED),
             tenant: builder.add_text_field("tenant", STORED),
             leika: builder.add_text_field("leika", STRING | STORED),
             status: builder.add_text_field("status", STRING | STORED),
-            title: builder.add_text_field("title", stemmed(true, phrases)),
-            synonyms: builder.add_text_field("synonyms", stemmed(false, phrases)),
+            title: builder.add_text_field("title", stemmed(true, freqs)),
+            synonyms: builder.add_text_field("synonyms", stemmed(false, freqs)),
             body: builder.add_text_field("body", stemmed(false, IndexRecordOption::WithFreqs)),
             excerpt: builder.add_text_field("excerpt", STORED),
             words: builder.add_text_field(
@@ -234,6 +236,14 @@ impl SearchEngine {
                 ),
             ),
             access: builder.add_u64_field(ACCESS, FAST),
+            pairs: builder.add_text_field(
+                "pairs",
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("raw")
+                        .set_index_option(IndexRecordOption::WithFreqs),
+                ),
+            ),
         };
         let index = Index::create_in_ram(builder.build());
         index.tokenizers().register(GERMAN, german_analyzer());
@@ -336,6 +346,11 @@ impl SearchEngine {
             cut -= 1;
         }
         doc.add_text(f.excerpt, &s.body[..cut]);
+        for text in std::iter::once(&s.title).chain(&s.synonyms) {
+            for pair in self.stems(text).windows(2) {
+                doc.add_text(f.pairs, pair.join(" "));
+            }
+        }
         doc.add_text(f.words, &s.title);
         for synonym in &s.synonyms {
             doc.add_text(f.words, synonym);
@@ -463,19 +478,19 @@ impl SearchEngine {
             clauses.extend(alternatives);
         }
         let stems: Vec<&str> = words.iter().filter_map(|w| w.stem.as_deref()).collect();
-        // Two query words next to each other in a title or synonym weigh more.
+        // Two query words next to each other in a title or synonym weigh more (a term of the
+        // pairs field, not a phrase query, so that the union stays one of plain terms).
         for pair in stems.windows(2) {
-            for (field, weight) in [(f.title, 3.0), (f.synonyms, 3.0)] {
-                let phrase = PhraseQuery::new(
-                    pair.iter()
-                        .map(|stem| Term::from_field_text(field, stem))
-                        .collect(),
-                );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(phrase), weight)),
-                ));
-            }
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.pairs, &pair.join(" ")),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    3.0,
+                )),
+            ));
         }
         // Synonyms: consecutive query stems that form a key add the target's words.
         for (key, target) in &self.synonyms {
