@@ -13,11 +13,13 @@
 
 #[path = "../examples/support/machine.rs"]
 mod machine;
+#[path = "../examples/support/wrk.rs"]
+mod wrk;
 use machine::{machine_busy_since, machine_jiffies};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use wrk::{field, p99, wrk};
 
 use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait};
@@ -129,28 +131,6 @@ async fn fill(db: &sea_orm::DatabaseConnection) -> Vec<Uuid> {
     }
     println!("# {TICKETS} tickets in {:.1?}", start.elapsed());
     ids
-}
-
-fn wrk(args: &[&str]) -> String {
-    let out = Command::new("wrk")
-        .args(args)
-        .output()
-        .expect("wrk (apt-get install wrk)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn field<'a>(out: &'a str, label: &str) -> Option<&'a str> {
-    out.lines()
-        .find(|l| l.trim_start().starts_with(label))
-        .and_then(|l| l.split_whitespace().nth(1))
-}
-
-fn p99(out: &str) -> String {
-    out.lines()
-        .find(|l| l.trim_start().starts_with("99%"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?")
-        .to_owned()
 }
 
 /// The same row inserted by 32 tasks, one autocommit statement each. `queued`: through the

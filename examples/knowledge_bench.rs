@@ -12,6 +12,8 @@
 
 #[path = "support/rng.rs"]
 mod rng;
+#[path = "support/wrk.rs"]
+mod wrk;
 use rng::Rng;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -361,6 +363,62 @@ async fn main() -> anyhow::Result<()> {
                 ms(pct(&http, 0.5)),
                 ms(pct(&http, 0.99)),
                 http.len() as f64 / elapsed.as_secs_f64()
+            ),
+        ));
+        // The same queries with wrk, the load generator of the other benchmarks (C, outside
+        // this process, so the client takes less of the two cores).
+        let encode = |q: &str| -> String {
+            q.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        let paths: Vec<String> = QUERIES
+            .iter()
+            .map(|q| format!("\"/api/v1/search?tenant=all&q={}\"", encode(q)))
+            .collect();
+        let script = dir_path.join("search.lua");
+        std::fs::write(
+            &script,
+            format!(
+                "local paths = {{{}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  \
+                 return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n",
+                paths.join(", ")
+            ),
+        )?;
+        let auth = format!("authorization: Bearer {token}");
+        let wrk_args = |secs: &'static str| {
+            vec![
+                "-t2".to_owned(),
+                "-c32".to_owned(),
+                format!("-d{secs}"),
+                "--latency".to_owned(),
+                "-H".to_owned(),
+                auth.clone(),
+                "-s".to_owned(),
+                script.display().to_string(),
+                base.clone(),
+            ]
+        };
+        let run = |secs| {
+            let args = wrk_args(secs);
+            wrk::wrk(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let _warm = run("3s");
+        let report = run("10s");
+        rows.push((
+            "HTTP search with wrk, 32 connections, tenant=all, 10 s".into(),
+            format!(
+                "p50 {}, p99 {}, {} req/s (non-2xx: {})",
+                wrk::field(&report, "50%").unwrap_or("?"),
+                wrk::p99(&report),
+                wrk::field(&report, "Requests/sec:").unwrap_or("?"),
+                wrk::field(&report, "Non-2xx").unwrap_or("0"),
             ),
         ));
         rows.push((
