@@ -70,4 +70,65 @@ async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
     assert_eq!(years, expected);
 }
 
-crate::both_backends!(a_failing_body_leaves_the_others_committed);
+/// A body that panics fails its own caller; the writes after it still go through (on SQLite
+/// the writer thread lives on).
+async fn a_panicking_body_does_not_stop_later_writes(app: TestApp) {
+    let tenant_id = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq("stadt-mainz"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let db = app.db.clone();
+    let panicking = tokio::spawn(async move {
+        let body: verbund_tenant::db::WriteBody<()> = Box::new(move |txn| {
+            Box::pin(async move {
+                ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+                    tenant_id: Set(tenant_id),
+                    year: Set(1999),
+                    last_number: Set(1),
+                })
+                .exec_without_returning(txn)
+                .await?;
+                panic!("a body that panics");
+            })
+        });
+        write(&db, body).await
+    })
+    .await;
+    // On SQLite the caller gets an error; on PostgreSQL the body runs in the caller's task,
+    // which panics.
+    assert!(!matches!(panicking, Ok(Ok(()))));
+    let body: verbund_tenant::db::WriteBody<i32> = Box::new(move |txn| {
+        Box::pin(async move {
+            ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+                tenant_id: Set(tenant_id),
+                year: Set(1998),
+                last_number: Set(7),
+            })
+            .exec_without_returning(txn)
+            .await?;
+            Ok(1998)
+        })
+    });
+    assert_eq!(write(&app.db, body).await.unwrap(), 1998);
+    let years: Vec<i32> = ticket_counter::Entity::find()
+        .filter(ticket_counter::Column::TenantId.eq(tenant_id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.year)
+        .collect();
+    assert_eq!(
+        years,
+        vec![1998],
+        "the panicking body's write is rolled back"
+    );
+}
+
+crate::both_backends!(
+    a_failing_body_leaves_the_others_committed,
+    a_panicking_body_does_not_stop_later_writes
+);

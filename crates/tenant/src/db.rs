@@ -175,20 +175,30 @@ async fn group_commits(mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        let db = group[0].db.clone();
-        let outcome = run_group(&db, &mut group).await;
-        match outcome {
-            Ok(()) => group.into_iter().for_each(|job| (job.finish)(Ok(()))),
-            Err(e) if group.len() == 1 => {
-                if let Some(job) = group.pop() {
-                    (job.finish)(Err(e));
-                }
+        // A task of its own: a body that panics fails its group's callers (their answers
+        // are dropped), not this loop.
+        if let Err(e) = tokio::spawn(commit_group(group)).await {
+            tracing::error!(error = %e, "an SQLite write group panicked");
+        }
+    }
+}
+
+/// Runs a group in one transaction and answers its callers; on an error each body runs again
+/// alone.
+async fn commit_group(mut group: Vec<Job>) {
+    let db = group[0].db.clone();
+    let outcome = run_group(&db, &mut group).await;
+    match outcome {
+        Ok(()) => group.into_iter().for_each(|job| (job.finish)(Ok(()))),
+        Err(e) if group.len() == 1 => {
+            if let Some(job) = group.pop() {
+                (job.finish)(Err(e));
             }
-            Err(_) => {
-                for mut job in group {
-                    let alone = run_group(&db, std::slice::from_mut(&mut job)).await;
-                    (job.finish)(alone);
-                }
+        }
+        Err(_) => {
+            for mut job in group {
+                let alone = run_group(&db, std::slice::from_mut(&mut job)).await;
+                (job.finish)(alone);
             }
         }
     }
