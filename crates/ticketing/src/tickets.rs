@@ -598,24 +598,6 @@ async fn insert_with_history(
     Ok(())
 }
 
-/// Inserts a ticket and returns its "created" history row for the caller to write (with
-/// [`record_events`], in the same transaction) together with its other rows.
-async fn insert_ticket_deferred(
-    db: &impl ConnectionTrait,
-    t: &tenant::Model,
-    input: ValidTicket,
-    actor: Option<Uuid>,
-    arrival: DateTime<Utc>,
-    number: Option<String>,
-) -> Result<(ticket::Model, ticket_event::ActiveModel)> {
-    let (model, created) = new_ticket(db, t, input, actor, arrival, number).await?;
-    // Written without RETURNING: every value is known here.
-    ticket::Entity::insert(model.clone().into_active_model().reset_all())
-        .exec_without_returning(db)
-        .await?;
-    Ok((model, created))
-}
-
 /// A new ticket's row (with its number: `number`, else the next one taken here) and its
 /// "created" history row, both still to be written.
 async fn new_ticket(
@@ -1454,7 +1436,13 @@ pub async fn insert_mail_ticket(
         priority: Priority::Normal,
         queue: FRONT_QUEUE.to_owned(),
     };
-    insert_ticket_deferred(db, t, valid, None, arrival, number).await
+    let (model, created) = new_ticket(db, t, valid, None, arrival, number).await?;
+    // Written without RETURNING: every value is known here. The caller writes `created`
+    // with the mail's other history rows, in the same transaction.
+    ticket::Entity::insert(model.clone().into_active_model().reset_all())
+        .exec_without_returning(db)
+        .await?;
+    Ok((model, created))
 }
 
 /// A citizen wrote again: an answered ticket opens again with a new deadline. Returns the
