@@ -11,27 +11,56 @@ use crate::helpers::TestApp;
 
 const FAILING: i32 = 2007;
 
-async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
-    let tenant_id = tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq("stadt-trier"))
+async fn tenant_id(app: &TestApp, slug: &str) -> uuid::Uuid {
+    tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
         .one(&app.db)
         .await
         .unwrap()
         .unwrap()
-        .id;
+        .id
+}
+
+/// The row every body writes: a counter of the tenant for `year` (a table without other
+/// writers in these tests).
+async fn insert_counter(
+    txn: &verbund_tenant::db::WriteTxn,
+    tenant_id: uuid::Uuid,
+    year: i32,
+) -> Result<(), verbund_tenant::Error> {
+    ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+        tenant_id: Set(tenant_id),
+        year: Set(year),
+        last_number: Set(i64::from(year)),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// The counter years of the tenant, sorted.
+async fn counter_years(app: &TestApp, tenant_id: uuid::Uuid) -> Vec<i32> {
+    let mut years: Vec<i32> = ticket_counter::Entity::find()
+        .filter(ticket_counter::Column::TenantId.eq(tenant_id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.year)
+        .collect();
+    years.sort();
+    years
+}
+
+async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
+    let tenant_id = tenant_id(&app, "stadt-trier").await;
     let calls: Vec<_> = (2000..2024)
         .map(|year| {
             let db = app.db.clone();
             tokio::spawn(async move {
                 let body: verbund_tenant::db::WriteBody<i32> = Box::new(move |txn| {
                     Box::pin(async move {
-                        ticket_counter::Entity::insert(ticket_counter::ActiveModel {
-                            tenant_id: Set(tenant_id),
-                            year: Set(year),
-                            last_number: Set(i64::from(year)),
-                        })
-                        .exec_without_returning(txn)
-                        .await?;
+                        insert_counter(txn, tenant_id, year).await?;
                         if year == FAILING {
                             return Err(verbund_tenant::Error::Conflict("this body fails".into()));
                         }
@@ -56,16 +85,11 @@ async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
         }
     }
     assert!(results.iter().any(|(y, r)| *y == FAILING && r.is_err()));
-    let mut years: Vec<i32> = ticket_counter::Entity::find()
-        .filter(ticket_counter::Column::TenantId.eq(tenant_id))
-        .filter(ticket_counter::Column::Year.between(2000, 2023))
-        .all(&app.db)
+    let years: Vec<i32> = counter_years(&app, tenant_id)
         .await
-        .unwrap()
         .into_iter()
-        .map(|c| c.year)
+        .filter(|y| (2000..2024).contains(y))
         .collect();
-    years.sort();
     let expected: Vec<i32> = (2000..2024).filter(|y| *y != FAILING).collect();
     assert_eq!(years, expected);
 }
@@ -73,24 +97,12 @@ async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
 /// A body that panics fails its own caller; the writes after it still go through (on SQLite
 /// the writer thread lives on).
 async fn a_panicking_body_does_not_stop_later_writes(app: TestApp) {
-    let tenant_id = tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq("stadt-mainz"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let tenant_id = tenant_id(&app, "stadt-mainz").await;
     let db = app.db.clone();
     let panicking = tokio::spawn(async move {
         let body: verbund_tenant::db::WriteBody<()> = Box::new(move |txn| {
             Box::pin(async move {
-                ticket_counter::Entity::insert(ticket_counter::ActiveModel {
-                    tenant_id: Set(tenant_id),
-                    year: Set(1999),
-                    last_number: Set(1),
-                })
-                .exec_without_returning(txn)
-                .await?;
+                insert_counter(txn, tenant_id, 1999).await?;
                 panic!("a body that panics");
             })
         });
@@ -102,25 +114,12 @@ async fn a_panicking_body_does_not_stop_later_writes(app: TestApp) {
     assert!(!matches!(panicking, Ok(Ok(()))));
     let body: verbund_tenant::db::WriteBody<i32> = Box::new(move |txn| {
         Box::pin(async move {
-            ticket_counter::Entity::insert(ticket_counter::ActiveModel {
-                tenant_id: Set(tenant_id),
-                year: Set(1998),
-                last_number: Set(7),
-            })
-            .exec_without_returning(txn)
-            .await?;
+            insert_counter(txn, tenant_id, 1998).await?;
             Ok(1998)
         })
     });
     assert_eq!(write(&app.db, body).await.unwrap(), 1998);
-    let years: Vec<i32> = ticket_counter::Entity::find()
-        .filter(ticket_counter::Column::TenantId.eq(tenant_id))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.year)
-        .collect();
+    let years = counter_years(&app, tenant_id).await;
     assert_eq!(
         years,
         vec![1998],
