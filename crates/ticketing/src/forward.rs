@@ -15,7 +15,9 @@ use verbund_tenant::{Actor, Error, Result};
 
 use crate::entities::{ticket, ticket_forward};
 use crate::model::{FRONT_QUEUE, ForwardState, TicketState, parse_queue};
-use crate::tickets::{Access, TicketView, load_for_work, record_event, save, tenant_slugs, view};
+use crate::tickets::{
+    Access, TicketView, load_for_work, record_event, save, tenant_slugs, view, view_with_slugs,
+};
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +225,7 @@ pub async fn accept(
     )
     .await?;
     txn.commit().await?;
-    Ok(view(saved, Access::Full, &tenant_slugs(db).await?))
+    view_with_slugs(db, saved, Access::Full).await
 }
 
 /// The receiving tenant sends the ticket back, with a reason.

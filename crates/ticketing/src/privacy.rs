@@ -22,7 +22,7 @@ use crate::entities::{
     ticket_event, ticket_forward, ticket_note,
 };
 use crate::model::TicketState;
-use crate::tickets::{Access, TicketView, record_event, tenant_slugs, view};
+use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
 
 pub const REDACTED: &str = "[anonymisiert]";
 
@@ -194,7 +194,7 @@ pub async fn anonymize_on_request(
     }
     let saved = anonymize_in(&txn, &t, Some(actor.user_id()), why).await?;
     txn.commit().await?;
-    Ok(view(saved, Access::Full, &tenant_slugs(db).await?))
+    view_with_slugs(db, saved, Access::Full).await
 }
 
 /// Records that a user read a ticket's personal data.

@@ -169,6 +169,16 @@ fn enum_or<T: Copy>(raw: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
     parse(raw).unwrap_or(fallback)
 }
 
+/// [`view`] of one ticket, with the slugs of its two tenants.
+pub(crate) async fn view_with_slugs(
+    db: &impl ConnectionTrait,
+    t: ticket::Model,
+    access: Access,
+) -> Result<TicketView> {
+    let slugs = slugs_of(db, [t.tenant_id, t.origin_tenant_id]).await?;
+    Ok(view(t, access, &slugs))
+}
+
 pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketView {
     let full = access == Access::Full;
     TicketView {
@@ -328,7 +338,7 @@ impl NewTicket {
 ///
 /// On PostgreSQL numbers come from a sequence per tenant and year ([`allocate_number`]): taking
 /// one waits for no lock and no commit, and a number whose ticket then fails is skipped (numbers
-/// stay unique and rising per tenant and year). Taken here, outside the ticket's transaction, a
+/// stay unique per tenant and year; see [`next_number`] for their order). Taken here, outside the ticket's transaction, a
 /// missing sequence is created without risking that transaction. On SQLite every write
 /// transaction is serial anyway, so the number is taken inside it from the tenant's counter row
 /// ([`insert_ticket`] with `None`), without gaps and without a second turn of the writer.
@@ -764,7 +774,7 @@ pub async fn get_ticket(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Res
     if access == Access::Full && t.anonymized_at.is_none() {
         crate::privacy::log_access(db, &t, actor.user_id(), "read").await?;
     }
-    Ok(view(t, access, &tenant_slugs(db).await?))
+    view_with_slugs(db, t, access).await
 }
 
 /// Saves changed fields when nobody else changed the ticket since `expected_version`.
@@ -919,7 +929,7 @@ pub async fn update_ticket(
         .await?;
     }
     txn.commit().await?;
-    Ok(view(saved, Access::Full, &tenant_slugs(db).await?))
+    view_with_slugs(db, saved, Access::Full).await
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -1126,7 +1136,7 @@ pub async fn record_call(
     )
     .await?;
     txn.commit().await?;
-    Ok(view(saved, Access::Full, &tenant_slugs(db).await?))
+    view_with_slugs(db, saved, Access::Full).await
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
