@@ -187,8 +187,8 @@ struct QueryWord {
 /// What a query matches, for highlighting.
 #[derive(Default, Debug)]
 struct Matcher {
+    /// Stems: of the query, of its synonyms, and the index words one typo away.
     exact: HashSet<String>,
-    fuzzy: Vec<String>,
     prefix: Option<String>,
 }
 
@@ -232,7 +232,8 @@ impl SearchEngine {
                 TextOptions::default().set_indexing_options(
                     TextFieldIndexing::default()
                         .set_tokenizer(PLAIN)
-                        .set_index_option(IndexRecordOption::Basic),
+                        // With frequencies: block-max WAND needs them on every term of a union.
+                        .set_index_option(IndexRecordOption::WithFreqs),
                 ),
             ),
             access: builder.add_u64_field(ACCESS, FAST),
@@ -439,22 +440,23 @@ impl SearchEngine {
                     .into_iter()
                     .any(|field| in_dictionary(searcher, field, stem));
                 if word.plain.chars().count() >= 5 && !known {
-                    // Title and synonyms only: the body's many words would make the
-                    // automaton expensive and mostly add noise.
-                    for (field, weight) in [(f.title, 1.2), (f.synonyms, 1.0)] {
-                        alternatives.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(
-                                Box::new(FuzzyTermQuery::new(
-                                    Term::from_field_text(field, stem),
-                                    1,
-                                    true,
+                    // Title and synonyms only: the body's many words would mostly add noise.
+                    // The words one edit away are looked up here and searched as plain terms.
+                    for (field, weight) in [(f.title, FUZZY_TITLE), (f.synonyms, FUZZY_SYNONYM)] {
+                        for near in one_edit_away(searcher, field, stem) {
+                            alternatives.push((
+                                Occur::Should,
+                                Box::new(BoostQuery::new(
+                                    Box::new(TermQuery::new(
+                                        Term::from_field_text(field, &near),
+                                        IndexRecordOption::WithFreqs,
+                                    )),
+                                    weight,
                                 )),
-                                weight,
-                            )),
-                        ));
+                            ));
+                            matcher.exact.insert(near);
+                        }
                     }
-                    matcher.fuzzy.push(stem.clone());
                 }
             }
             // The last word may be incomplete: match it as a prefix of title and synonym words.
@@ -465,7 +467,7 @@ impl SearchEngine {
                         Box::new(BoostQuery::new(
                             Box::new(TermQuery::new(
                                 Term::from_field_text(f.words, &completion),
-                                IndexRecordOption::Basic,
+                                IndexRecordOption::WithFreqs,
                             )),
                             PREFIX_BOOST,
                         )),
@@ -697,9 +699,7 @@ impl SearchEngine {
                 || text
                     .get(w.offset_from..w.offset_to)
                     .and_then(|word| self.cached_stem(word))
-                    .is_some_and(|stem| {
-                        m.exact.contains(&stem) || m.fuzzy.iter().any(|f| within_one_edit(f, &stem))
-                    });
+                    .is_some_and(|stem| m.exact.contains(&stem));
             if hit {
                 if out.is_empty() {
                     until = w.offset_from.saturating_add(max_chars.saturating_mul(4));
@@ -764,6 +764,45 @@ const MAX_COMPLETIONS: usize = 24;
 /// How many dictionary words starting with the prefix are looked at to pick them.
 const SCAN_COMPLETIONS: usize = 2_000;
 
+/// Weights of a title or synonym word one typo away from a query word (exact: 3.0 and 2.5).
+const FUZZY_TITLE: f32 = 1.2;
+const FUZZY_SYNONYM: f32 = 1.0;
+/// How many words one typo away are searched per field (the most frequent ones).
+const MAX_FUZZY: usize = 8;
+
+/// The terms of `field` one edit (or one swap of neighbours) away from `stem`, the most
+/// frequent first.
+fn one_edit_away(searcher: &Searcher, field: Field, stem: &str) -> Vec<String> {
+    let Ok(automaton) =
+        FuzzyTermQuery::new(Term::from_field_text(field, stem), 1, true).automaton()
+    else {
+        return Vec::new();
+    };
+    let mut found: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(index) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = index.terms().search(&automaton).into_stream() else {
+            continue;
+        };
+        while stream.advance() {
+            if let Ok(word) = std::str::from_utf8(stream.key()) {
+                *found.entry(word.to_owned()).or_default() += stream.value().doc_freq;
+            }
+        }
+    }
+    most_frequent(found, MAX_FUZZY)
+}
+
+/// The `n` words with the highest counts (ties: alphabetical).
+fn most_frequent(found: std::collections::HashMap<String, u32>, n: usize) -> Vec<String> {
+    let mut words: Vec<(String, u32)> = found.into_iter().collect();
+    words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    words.truncate(n);
+    words.into_iter().map(|(w, _)| w).collect()
+}
+
 /// Whether `text` is a term of `field` in any segment.
 fn in_dictionary(searcher: &Searcher, field: Field, text: &str) -> bool {
     searcher.segment_readers().iter().any(|segment| {
@@ -797,10 +836,7 @@ fn completions(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
             *found.entry(word.to_owned()).or_default() += stream.value().doc_freq;
         }
     }
-    let mut words: Vec<(String, u32)> = found.into_iter().collect();
-    words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    words.truncate(MAX_COMPLETIONS);
-    words.into_iter().map(|(w, _)| w).collect()
+    most_frequent(found, MAX_COMPLETIONS)
 }
 
 /// Which access keys a search may see: published documents of the tenants of `filter`, and
@@ -826,44 +862,6 @@ fn allow(filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Allow {
     })
 }
 
-/// Levenshtein distance ≤ 1 with adjacent transposition (as the fuzzy query).
-fn within_one_edit(a: &str, b: &str) -> bool {
-    if a.len().abs_diff(b.len()) > 4 {
-        return false;
-    }
-    if a.is_ascii() && b.is_ascii() {
-        return one_edit(a.as_bytes(), b.as_bytes());
-    }
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    one_edit(&a, &b)
-}
-
-fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
-    if a == b {
-        return true;
-    }
-    match a.len().abs_diff(b.len()) {
-        0 => {
-            let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
-            match diffs.as_slice() {
-                [_] => true,
-                [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
-                _ => false,
-            }
-        }
-        1 => {
-            let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
-            let mut i = 0;
-            while i < short.len() && short[i] == long[i] {
-                i += 1;
-            }
-            short[i..] == long[i + 1..]
-        }
-        _ => false,
-    }
-}
-
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -885,12 +883,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_edit() {
-        assert!(within_one_edit("personalausweis", "personalausweiss"));
-        assert!(within_one_edit("ausweis", "auswies"));
-        assert!(within_one_edit("abc", "abc"));
-        assert!(!within_one_edit("abc", "cba"));
-        assert!(!within_one_edit("hund", "mund1"));
+    fn words_one_typo_away() {
+        let e = SearchEngine::in_ram().unwrap();
+        let mut writer = e.writer().unwrap();
+        for (i, title) in [
+            "Personalausweis beantragen",
+            "Ausweis verloren",
+            "Hundesteuer",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let doc = IndexedService {
+                id: Uuid::from_u128(i as u128 + 1),
+                tenant_id: Uuid::from_u128(99),
+                tenant: "t".into(),
+                leika: "99000000000000".into(),
+                status: "published".into(),
+                title: title.into(),
+                synonyms: vec![],
+                body: String::new(),
+            };
+            e.add(&writer, &doc).unwrap();
+        }
+        writer.commit().unwrap();
+        e.reload().unwrap();
+        let searcher = e.reader.searcher();
+        let near = |w: &str| one_edit_away(&searcher, e.f.title, &e.stem_of(w).unwrap());
+        // A letter too many, two neighbours swapped, a letter missing.
+        assert_eq!(near("Personalausweiss"), e.stems("Personalausweis"));
+        assert_eq!(near("Asuweis"), e.stems("Ausweis"));
+        assert_eq!(near("Hundsteuer"), e.stems("Hundesteuer"));
+        // Two edits away: nothing.
+        assert!(near("Hundstuer").is_empty());
     }
 
     #[test]
