@@ -41,8 +41,8 @@ const STEM_CACHE_WORDS: usize = 50_000;
 thread_local! {
     /// Word → stem (`None`: a stop word), for highlighting: stemming every word of every
     /// snippet again would cost more than the search itself.
-    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Option<String>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<String>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
 /// Common German words that carry no meaning for the search.
@@ -190,6 +190,42 @@ struct Matcher {
     /// Stems: of the query, of its synonyms, and the index words one typo away.
     exact: HashSet<String>,
     prefix: Option<String>,
+    /// The first two letters of every stem and of the prefix, or `None` when one of them has
+    /// no two ASCII letters (then every word is looked at). See [`Matcher::may_match`].
+    heads: Option<Vec<[u8; 2]>>,
+}
+
+impl Matcher {
+    /// Call once `exact` and `prefix` are complete.
+    fn with_heads(mut self) -> Self {
+        self.heads = self
+            .exact
+            .iter()
+            .chain(&self.prefix)
+            .map(|s| match s.as_bytes() {
+                [a, b, ..] if a.is_ascii() && b.is_ascii() => Some([*a, *b]),
+                _ => None,
+            })
+            .collect();
+        self
+    }
+
+    /// Whether a word of a text can match: its first two letters, lower case, are those of a
+    /// stem or of the prefix. A stem starts with the first two letters of its word, lower case
+    /// and folded (the German stemmer only cuts endings and folds umlauts), so only the few
+    /// words that pass are stemmed.
+    fn may_match(&self, word: &str) -> bool {
+        let Some(heads) = &self.heads else {
+            return true;
+        };
+        match word.as_bytes() {
+            [a, b, ..] if a.is_ascii() && b.is_ascii() => {
+                let head = [a.to_ascii_lowercase(), b.to_ascii_lowercase()];
+                heads.contains(&head)
+            }
+            _ => true,
+        }
+    }
 }
 
 /// The search index of one instance.
@@ -508,6 +544,7 @@ impl SearchEngine {
                 }
             }
         }
+        let matcher = matcher.with_heads();
         if clauses.is_empty() {
             (None, matcher)
         } else {
@@ -668,43 +705,64 @@ impl SearchEngine {
 
     /// The stem of one word (`None` for a stop word), remembered per thread.
     fn cached_stem(&self, word: &str) -> Option<String> {
+        self.with_stem(word, |stem| stem.map(str::to_owned))
+    }
+
+    /// Calls `f` with the stem of one word (`None` for a stop word), remembered per thread.
+    fn with_stem<T>(&self, word: &str, f: impl FnOnce(Option<&str>) -> T) -> T {
         STEMS.with(|cache| {
             if let Some(stem) = cache.borrow().get(word) {
-                return stem.clone();
+                return f(stem.as_deref());
             }
             let stem = self.stem_of(word);
+            let out = f(stem.as_deref());
             let mut cache = cache.borrow_mut();
             if cache.len() >= STEM_CACHE_WORDS {
                 cache.clear();
             }
-            cache.insert(word.to_owned(), stem.clone());
-            stem
+            cache.insert(word.to_owned(), stem);
+            out
         })
+    }
+
+    /// A word lower case and folded, as the `words` field has it.
+    fn plain_form(&self, word: &str) -> String {
+        if word.is_ascii() {
+            return word.to_ascii_lowercase();
+        }
+        let mut plain = self.plain.clone();
+        let mut stream = plain.token_stream(word);
+        if stream.advance() {
+            stream.token().text.clone()
+        } else {
+            String::new()
+        }
     }
 
     /// The words of `text` that the query matches, as byte ranges: from the first match on,
     /// as far as a snippet of `max_chars` reaches (the first match is found wherever it is).
     fn marks(&self, text: &str, m: &Matcher, max_chars: usize) -> Vec<(usize, usize)> {
-        let mut plain = self.plain.clone();
-        let mut words = plain.token_stream(text);
         let mut out = Vec::new();
         // Bytes after the first match that can still be shown (4 bytes per char at most).
         let mut until = usize::MAX;
-        while words.advance() {
-            let w = words.token();
-            if w.offset_from > until {
+        for (from, to) in word_spans(text) {
+            if from > until {
                 break;
             }
-            let hit = m.prefix.as_deref().is_some_and(|p| w.text.starts_with(p))
-                || text
-                    .get(w.offset_from..w.offset_to)
-                    .and_then(|word| self.cached_stem(word))
-                    .is_some_and(|stem| m.exact.contains(&stem));
+            let word = &text[from..to];
+            if !m.may_match(word) {
+                continue;
+            }
+            let hit = m
+                .prefix
+                .as_deref()
+                .is_some_and(|p| self.plain_form(word).starts_with(p))
+                || self.with_stem(word, |stem| stem.is_some_and(|s| m.exact.contains(s)));
             if hit {
                 if out.is_empty() {
-                    until = w.offset_from.saturating_add(max_chars.saturating_mul(4));
+                    until = from.saturating_add(max_chars.saturating_mul(4));
                 }
-                out.push((w.offset_from, w.offset_to));
+                out.push((from, to));
             }
         }
         out
@@ -737,19 +795,19 @@ impl SearchEngine {
             .char_indices()
             .nth(max_chars)
             .map_or(text.len(), |(i, _)| start + i);
-        let mut out = String::new();
+        let mut out = String::with_capacity(end - start + 64);
         if start > 0 {
             out.push('…');
         }
         let mut pos = start;
         for (from, to) in marks.iter().filter(|(f, t)| *f >= start && *t <= end) {
-            out.push_str(&escape(&text[pos..*from]));
+            escape_into(&mut out, &text[pos..*from]);
             out.push_str("<mark>");
-            out.push_str(&escape(&text[*from..*to]));
+            escape_into(&mut out, &text[*from..*to]);
             out.push_str("</mark>");
             pos = *to;
         }
-        out.push_str(&escape(&text[pos..end]));
+        escape_into(&mut out, &text[pos..end]);
         if end < text.len() {
             out.push('…');
         }
@@ -760,7 +818,7 @@ impl SearchEngine {
 /// Weight of a word the typed prefix completes (BM25 of the word in titles and synonyms).
 const PREFIX_BOOST: f32 = 0.3;
 /// How many completions of a typed prefix are searched (the most frequent words).
-const MAX_COMPLETIONS: usize = 24;
+const MAX_COMPLETIONS: usize = 12;
 /// How many dictionary words starting with the prefix are looked at to pick them.
 const SCAN_COMPLETIONS: usize = 2_000;
 
@@ -862,20 +920,43 @@ fn allow(filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Allow {
     })
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' => out.push(' '),
-            c => out.push(c),
+/// The words of a text as byte ranges: runs of letters and digits, as the tokenizer of the
+/// index splits them.
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (from, _) = chars.find(|(_, c)| c.is_alphanumeric())?;
+        let mut to = text.len();
+        while let Some(&(i, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                to = i;
+                break;
+            }
+            chars.next();
         }
+        Some((from, to))
+    })
+}
+
+/// Appends `text` HTML-escaped (line breaks as spaces).
+fn escape_into(out: &mut String, text: &str) {
+    let mut done = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let replacement = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            b'\n' => " ",
+            _ => continue,
+        };
+        // ASCII bytes: `i` is a character boundary.
+        out.push_str(&text[done..i]);
+        out.push_str(replacement);
+        done = i + 1;
     }
-    out
+    out.push_str(&text[done..]);
 }
 
 #[cfg(test)]
@@ -916,6 +997,48 @@ mod tests {
         assert_eq!(near("Hundsteuer"), e.stems("Hundesteuer"));
         // Two edits away: nothing.
         assert!(near("Hundstuer").is_empty());
+    }
+
+    #[test]
+    fn word_spans_are_the_tokens_of_the_index() {
+        let text = "Führerschein (Klasse B): 37,80 € – Ärztliche Bescheinigung, z.B. über-\n\
+                    prüft; Straße/Öffnungszeiten Mo.–Fr. 8–12 Uhr ½ Tag";
+        let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default()).build();
+        let mut stream = analyzer.token_stream(text);
+        let mut expected = Vec::new();
+        while stream.advance() {
+            expected.push((stream.token().offset_from, stream.token().offset_to));
+        }
+        assert_eq!(word_spans(text).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn the_two_letter_filter_keeps_every_match() {
+        let e = SearchEngine::in_ram().unwrap();
+        let text = "Anmeldung: Melden Sie sich an. Die Ummeldung und Abmeldung im Bürgeramt; \
+                    Führerscheine, Fuhrerschein, FÜHRERSCHEIN, Straßenverkehr, Strasse, Übergabe \
+                    des Personalausweises (Perso) – Ausweis-Nr. 123";
+        for (query, prefix) in [
+            ("anmelden Führerschein", None),
+            ("Straße übergeben", Some("pers")),
+            ("Ausweis 123", Some("uberg")),
+        ] {
+            let exact: HashSet<String> = e.stems(query).into_iter().collect();
+            let unfiltered = Matcher {
+                exact,
+                prefix: prefix.map(str::to_owned),
+                heads: None,
+            };
+            let filtered = Matcher {
+                exact: unfiltered.exact.clone(),
+                prefix: unfiltered.prefix.clone(),
+                heads: None,
+            }
+            .with_heads();
+            let marks = e.marks(text, &unfiltered, usize::MAX);
+            assert!(!marks.is_empty(), "{query}");
+            assert_eq!(e.marks(text, &filtered, usize::MAX), marks, "{query}");
+        }
     }
 
     #[test]
