@@ -16,7 +16,7 @@ use crate::entities::contact;
 use crate::forward::forward_within;
 use crate::model::{Channel, FRONT_QUEUE};
 use crate::tickets::{
-    Access, NewTicket, TicketView, insert_ticket, reserve_number, tenant_slugs, view,
+    Access, NewTicket, TicketView, insert_ticket, reserve_number, slugs_of, view,
 };
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -192,7 +192,13 @@ pub async fn log_contact(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    let slugs = tenant_slugs(db).await?;
+    let slugs = slugs_of(
+        db,
+        ticket
+            .iter()
+            .flat_map(|t| [t.tenant_id, t.origin_tenant_id]),
+    )
+    .await?;
     Ok(ContactView {
         id: model.id,
         tenant: asked.slug,

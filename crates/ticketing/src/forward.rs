@@ -16,7 +16,7 @@ use verbund_tenant::{Actor, Error, Result};
 use crate::entities::{ticket, ticket_forward};
 use crate::model::{FRONT_QUEUE, ForwardState, TicketState, parse_queue};
 use crate::tickets::{
-    Access, TicketView, load_for_work, record_event, save, tenant_slugs, view, view_with_slugs,
+    Access, TicketView, load_for_work, record_event, save, slugs_of, view, view_with_slugs,
 };
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -104,7 +104,7 @@ pub async fn forward(
         ));
     }
     let saved = forward_within(&txn, actor, &current, &target, queue, why, req.version).await?;
-    let slugs = tenant_slugs(&txn).await?;
+    let slugs = slugs_of(&txn, [saved.tenant_id, saved.origin_tenant_id]).await?;
     txn.commit().await?;
     let access = if actor.may(verbund_tenant::Permission::ViewTickets, saved.tenant_id) {
         Access::Full
@@ -160,7 +160,7 @@ pub(crate) async fn forward_within(
         changes.forward_state = Set(ForwardState::Pending.as_str().to_owned());
     }
     let saved = save(txn, current, version, changes).await?;
-    let slugs = tenant_slugs(txn).await?;
+    let slugs = slugs_of(txn, [current.tenant_id, target.id]).await?;
     record_event(
         txn,
         &saved,
@@ -253,7 +253,16 @@ pub async fn return_ticket(
     changes.queue = Set(FRONT_QUEUE.to_owned());
     changes.assignee_user_id = Set(None);
     let saved = save(&txn, &current, req.version, changes).await?;
-    let slugs = tenant_slugs(&txn).await?;
+    let slugs = slugs_of(
+        &txn,
+        [
+            current.tenant_id,
+            back_to,
+            saved.tenant_id,
+            saved.origin_tenant_id,
+        ],
+    )
+    .await?;
     record_event(
         &txn,
         &saved,

@@ -68,15 +68,17 @@ pub async fn list(
     actor: &Actor,
     unread_only: bool,
 ) -> Result<Vec<NotificationView>> {
-    let slugs = crate::tickets::tenant_slugs(db).await?;
     let mut q = notification::Entity::find().filter(visible(actor));
     if unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
     }
-    Ok(q.order_by_desc(notification::Column::CreatedAt)
+    let rows = q
+        .order_by_desc(notification::Column::CreatedAt)
         .limit(200)
         .all(db)
-        .await?
+        .await?;
+    let slugs = crate::tickets::slugs_of(db, rows.iter().map(|n| n.tenant_id)).await?;
+    Ok(rows
         .into_iter()
         .map(|n| NotificationView {
             id: n.id,

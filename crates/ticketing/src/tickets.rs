@@ -109,16 +109,6 @@ pub enum Access {
 
 pub(crate) type Slugs = HashMap<Uuid, String>;
 
-pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Slugs> {
-    let rows: Vec<(Uuid, String)> = tenant::Entity::find()
-        .select_only()
-        .columns([tenant::Column::Id, tenant::Column::Slug])
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
 /// Tenant slugs by id. A slug never changes after the tenant is created, so what this process
 /// has read once stays true.
 static SLUGS: std::sync::LazyLock<std::sync::RwLock<Slugs>> =
@@ -1028,7 +1018,7 @@ pub async fn add_note(
     if queued_mail {
         crate::mail::wake_delivery();
     }
-    let slugs = tenant_slugs(db).await?;
+    let slugs = slugs_of(db, [note.tenant_id]).await?;
     Ok(note_view(note, &slugs))
 }
 
@@ -1047,8 +1037,7 @@ fn note_view(n: ticket_note::Model, slugs: &Slugs) -> NoteView {
 /// actor may view tickets for.
 pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<NoteView>> {
     let (t, _) = load_visible(db, actor, id).await?;
-    let slugs = tenant_slugs(db).await?;
-    Ok(ticket_note::Entity::find()
+    let notes: Vec<ticket_note::Model> = ticket_note::Entity::find()
         .filter(ticket_note::Column::TicketId.eq(t.id))
         .order_by_asc(ticket_note::Column::CreatedAt)
         .order_by_asc(ticket_note::Column::Id)
@@ -1058,8 +1047,9 @@ pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Res
         .filter(|n| {
             n.kind == NoteKind::Message.as_str() || actor.may(Permission::ViewTickets, n.tenant_id)
         })
-        .map(|n| note_view(n, &slugs))
-        .collect())
+        .collect();
+    let slugs = slugs_of(db, notes.iter().map(|n| n.tenant_id)).await?;
+    Ok(notes.into_iter().map(|n| note_view(n, &slugs)).collect())
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -1153,13 +1143,14 @@ pub struct EventView {
 /// The whole history of a ticket, across every tenant it passed through.
 pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
     let (t, _) = load_visible(db, actor, id).await?;
-    let slugs = tenant_slugs(db).await?;
-    Ok(ticket_event::Entity::find()
+    let events = ticket_event::Entity::find()
         .filter(ticket_event::Column::TicketId.eq(t.id))
         .order_by_asc(ticket_event::Column::CreatedAt)
         .order_by_asc(ticket_event::Column::Id)
         .all(db)
-        .await?
+        .await?;
+    let slugs = slugs_of(db, events.iter().map(|e| e.tenant_id)).await?;
+    Ok(events
         .into_iter()
         .map(|e| EventView {
             id: e.id,
