@@ -16,7 +16,7 @@ use crate::entities::contact;
 use crate::forward::forward_within;
 use crate::model::{Channel, FRONT_QUEUE};
 use crate::tickets::{
-    Access, NewTicket, TicketView, insert_ticket, reserve_number, slugs_of, view,
+    Access, NewTicket, TicketView, insert_ticket, reserve_number, view_with_slugs,
 };
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -192,13 +192,13 @@ pub async fn log_contact(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    let slugs = slugs_of(
-        db,
-        ticket
-            .iter()
-            .flat_map(|t| [t.tenant_id, t.origin_tenant_id]),
-    )
-    .await?;
+    let ticket = match ticket {
+        Some(t) => {
+            let access = Access::after_change(actor, t.tenant_id);
+            Some(view_with_slugs(db, t, access).await?)
+        }
+        None => None,
+    };
     Ok(ContactView {
         id: model.id,
         tenant: asked.slug,
@@ -208,13 +208,6 @@ pub async fn log_contact(
         solved: model.solved_first_contact,
         duration_seconds: input.duration_seconds,
         created_at: model.created_at,
-        ticket: ticket.map(|t| {
-            let access = if actor.may(Permission::ViewTickets, t.tenant_id) {
-                Access::Full
-            } else {
-                Access::Forwarder
-            };
-            view(t, access, &slugs)
-        }),
+        ticket,
     })
 }

@@ -104,14 +104,9 @@ pub async fn forward(
         ));
     }
     let saved = forward_within(&txn, actor, &current, &target, queue, why, req.version).await?;
-    let slugs = slugs_of(&txn, [saved.tenant_id, saved.origin_tenant_id]).await?;
     txn.commit().await?;
-    let access = if actor.may(verbund_tenant::Permission::ViewTickets, saved.tenant_id) {
-        Access::Full
-    } else {
-        Access::Forwarder
-    };
-    Ok(view(saved, access, &slugs))
+    let access = Access::after_change(actor, saved.tenant_id);
+    view_with_slugs(db, saved, access).await
 }
 
 /// Records a forward of `current` to `target` (another tenant, or a queue of the same tenant)
@@ -273,10 +268,6 @@ pub async fn return_ticket(
     )
     .await?;
     txn.commit().await?;
-    let access = if actor.may(verbund_tenant::Permission::ViewTickets, saved.tenant_id) {
-        Access::Full
-    } else {
-        Access::Forwarder
-    };
+    let access = Access::after_change(actor, saved.tenant_id);
     Ok(view(saved, access, &slugs))
 }

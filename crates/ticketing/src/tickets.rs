@@ -107,6 +107,18 @@ pub enum Access {
     Forwarder,
 }
 
+impl Access {
+    /// After a change that may have moved the ticket to another tenant: full access where the
+    /// actor may view the tenant's tickets, else what the forwarding side keeps.
+    pub(crate) fn after_change(actor: &Actor, tenant_id: Uuid) -> Self {
+        if actor.may(Permission::ViewTickets, tenant_id) {
+            Self::Full
+        } else {
+            Self::Forwarder
+        }
+    }
+}
+
 pub(crate) type Slugs = HashMap<Uuid, String>;
 
 /// Tenant slugs by id. A slug never changes after the tenant is created, so what this process
@@ -328,8 +340,8 @@ impl NewTicket {
 ///
 /// On PostgreSQL numbers come from a sequence per tenant and year ([`allocate_number`]): taking
 /// one waits for no lock and no commit, and a number whose ticket then fails is skipped (numbers
-/// stay unique per tenant and year; see [`next_number`] for their order). Taken here, outside the ticket's transaction, a
-/// missing sequence is created without risking that transaction. On SQLite every write
+/// stay unique per tenant and year; see [`next_number`] for their order). Taken here, outside
+/// the ticket's transaction, a missing sequence is created without risking that transaction. On SQLite every write
 /// transaction is serial anyway, so the number is taken inside it from the tenant's counter row
 /// ([`insert_ticket`] with `None`), without gaps and without a second turn of the writer.
 pub async fn reserve_number(
