@@ -439,16 +439,7 @@ impl SearchEngine {
         [(f.title, 3.0), (f.synonyms, 2.5), (f.body, 1.0)]
             .into_iter()
             .filter(|(field, _)| body || *field != f.body)
-            .map(|(field, weight)| {
-                let q: Box<dyn Query> = Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(field, stem),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    weight * boost,
-                ));
-                (Occur::Should, q)
-            })
+            .map(|(field, weight)| weighted_term(field, stem, weight * boost))
             .collect()
     }
 
@@ -480,16 +471,7 @@ impl SearchEngine {
                     // The words one edit away are looked up here and searched as plain terms.
                     for (field, weight) in [(f.title, FUZZY_TITLE), (f.synonyms, FUZZY_SYNONYM)] {
                         for near in one_edit_away(searcher, field, stem) {
-                            alternatives.push((
-                                Occur::Should,
-                                Box::new(BoostQuery::new(
-                                    Box::new(TermQuery::new(
-                                        Term::from_field_text(field, &near),
-                                        IndexRecordOption::WithFreqs,
-                                    )),
-                                    weight,
-                                )),
-                            ));
+                            alternatives.push(weighted_term(field, &near, weight));
                             matcher.exact.insert(near);
                         }
                     }
@@ -498,16 +480,7 @@ impl SearchEngine {
             // The last word may be incomplete: match it as a prefix of title and synonym words.
             if i == last && typing && word.plain.chars().count() >= 2 {
                 for completion in completions(searcher, f.words, &word.plain) {
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(f.words, &completion),
-                                IndexRecordOption::WithFreqs,
-                            )),
-                            PREFIX_BOOST,
-                        )),
-                    ));
+                    alternatives.push(weighted_term(f.words, &completion, PREFIX_BOOST));
                 }
                 matcher.prefix = Some(word.plain.clone());
             }
@@ -519,16 +492,7 @@ impl SearchEngine {
         // Two query words next to each other in a title or synonym weigh more (a term of the
         // pairs field, not a phrase query, so that the union stays one of plain terms).
         for pair in stems.windows(2) {
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.pairs, &pair.join(" ")),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    3.0,
-                )),
-            ));
+            clauses.push(weighted_term(f.pairs, &pair.join(" "), 3.0));
         }
         // Synonyms: consecutive query stems that form a key add the target's words.
         for (key, target) in &self.synonyms {
@@ -813,6 +777,19 @@ impl SearchEngine {
         }
         out
     }
+}
+
+/// An optional clause: `text` in `field`, scored by BM25 (with frequencies, as block-max WAND
+/// needs them) times `weight`.
+fn weighted_term(field: Field, text: &str, weight: f32) -> (Occur, Box<dyn Query>) {
+    let term = TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    );
+    (
+        Occur::Should,
+        Box::new(BoostQuery::new(Box::new(term), weight)),
+    )
 }
 
 /// Weight of a word the typed prefix completes (BM25 of the word in titles and synonyms).
