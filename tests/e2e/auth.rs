@@ -407,6 +407,175 @@ async fn me_lists_roles_and_acting_tenants(app: TestApp) {
     assert_eq!(me["tenants"].as_array().unwrap().len(), 4);
 }
 
+/// Fires `n` logins at once (across the given instances, round robin) and returns the answers'
+/// statuses, with the problem type of every refusal checked.
+async fn burst(apps: &[&TestApp], n: usize, email: impl Fn(usize) -> String) -> Vec<StatusCode> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let app = apps[i % apps.len()];
+        let (client, url, email) = (app.client.clone(), app.url("/api/v1/auth/login"), email(i));
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": email, "password": "falsches-passwort"}))
+                .send()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let resp = t.await.unwrap();
+        let status = resp.status();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                assert_problem(resp, status, "unauthenticated").await;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(resp.headers().contains_key("retry-after"));
+                assert_problem(resp, status, "login-locked").await;
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(resp.headers().contains_key("retry-after"));
+                assert_problem(resp, status, "overloaded").await;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+        statuses.push(status);
+    }
+    statuses
+}
+
+fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+/// The stored failure count of a throttle key.
+async fn throttle_failures(app: &TestApp, key: &str) -> i32 {
+    use sea_orm::EntityTrait;
+    verbund_tenant::entities::login_throttle::Entity::find_by_id(key.to_owned())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .map_or(0, |r| r.failures)
+}
+
+/// Long hash waits, so that every attempt the throttle lets through is really checked.
+fn patient(s: &mut verbund_server::Settings) {
+    s.login.hash_wait_ms = 120_000;
+}
+
+async fn parallel_wrong_passwords_are_checked_no_more_than_the_lock_allows(app: TestApp) {
+    // Defaults: lock after 10 failures. 60 wrong passwords at once on one account.
+    let statuses = burst(&[&app], 60, |_| "responder@stadt-trier.demo".into()).await;
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        10,
+        "exactly as many checked as the lock allows: {statuses:?}"
+    );
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 50);
+    assert_eq!(
+        throttle_failures(&app, "account:responder@stadt-trier.demo").await,
+        10
+    );
+    // The right password is refused while the lock holds.
+    let resp = app
+        .login_raw("responder@stadt-trier.demo", DEMO_PASSWORD)
+        .await;
+    assert_problem(resp, StatusCode::TOO_MANY_REQUESTS, "login-locked").await;
+    assert_eq!(app.count("sessions").await, 0);
+}
+
+async fn two_instances_share_one_attempt_count(a: TestApp) {
+    let b = a.second_instance_with(patient).await;
+    let statuses = burst(&[&a, &b], 60, |_| "editor@stadt-mainz.demo".into()).await;
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 50);
+    for app in [&a, &b] {
+        let resp = app.login_raw("editor@stadt-mainz.demo", DEMO_PASSWORD).await;
+        assert_problem(resp, StatusCode::TOO_MANY_REQUESTS, "login-locked").await;
+    }
+    assert_eq!(a.count("sessions").await, 0);
+}
+
+/// Two hashes at once at most, and no waiting for a turn: a burst of 60 logins for 60 accounts
+/// gets 401 for the ones checked and 503 for the rest, never more than two checks at once.
+fn two_hashes_no_wait(s: &mut verbund_server::Settings) {
+    s.login.max_concurrent_hashes = 2;
+    s.login.hash_wait_ms = 0;
+    // Keep the per-address throttle out of the way: this is about hashing.
+    s.login.address_delay_after = 1000;
+    s.login.address_lock_after = 1000;
+}
+
+async fn password_checks_are_bounded_and_the_rest_refused(app: TestApp) {
+    verbund_tenant::password::reset_peak();
+    let statuses = burst(&[&app], 60, |i| format!("niemand{i}@stadt-trier.demo")).await;
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
+    let refused = count(&statuses, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(checked + refused, 60, "{statuses:?}");
+    assert!(checked >= 2 && refused >= 1, "{checked} checked, {refused} refused");
+    let peak = verbund_tenant::password::peak_in_flight();
+    assert!((1..=2).contains(&peak), "{peak} hashes ran at once");
+    // Refused attempts were not checked, so they do not count against the client address.
+    assert_eq!(
+        throttle_failures(&app, "address:127.0.0.1").await,
+        checked as i32
+    );
+    // Once the burst is over, logins work again.
+    assert_eq!(
+        app.login_raw("editor@stadt-trier.demo", DEMO_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// One test per backend with adjusted settings.
+macro_rules! with_settings {
+    ($tweak:path: $($case:ident),* $(,)?) => {
+        mod tweaked {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let app = $crate::helpers::spawn_app_with(
+                            $crate::helpers::Backend::Sqlite, super::super::$tweak).await;
+                        super::super::$case(app).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let app = $crate::helpers::spawn_app_with(
+                            $crate::helpers::Backend::Postgres, super::super::$tweak).await;
+                        super::super::$case(app).await;
+                    }
+                )*
+            }
+        }
+    };
+}
+
+mod patient_hashing {
+    use super::*;
+    with_settings!(patient:
+        parallel_wrong_passwords_are_checked_no_more_than_the_lock_allows,
+        two_instances_share_one_attempt_count,
+    );
+}
+
+mod bounded_hashing {
+    use super::*;
+    with_settings!(two_hashes_no_wait: password_checks_are_bounded_and_the_rest_refused);
+}
+
 crate::both_backends!(
     login_returns_a_short_lived_bearer_token,
     unknown_user_and_wrong_password_look_the_same,

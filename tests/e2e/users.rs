@@ -1,4 +1,5 @@
-//! Users of a tenant: list, create, change roles.
+//! Users of a tenant: list, create, change roles; and the account rule: a tenant admin changes
+//! only accounts all of whose roles lie inside the tenants it administers.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -102,7 +103,296 @@ async fn tenant_admin_changes_roles_within_its_tenant(app: TestApp) {
     assert_eq!(app.get(&admin, "/api/v1/me").await.status(), StatusCode::OK);
 }
 
+/// The operator creates an account homed in `tenant` with the given roles.
+async fn operator_creates(app: &TestApp, tenant: &str, email: &str, roles: Value) -> String {
+    let op = app.token("operator@verbund.demo").await;
+    let resp = app
+        .post(
+            &op,
+            &format!("/api/v1/tenants/{tenant}/users"),
+            &json!({"email": email, "display_name": "Konto", "password": OLD_PASSWORD, "roles": roles}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "create {email}");
+    resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+const OLD_PASSWORD: &str = "das-alte-passwort-2026";
+
+/// Every way a tenant admin can change an account, each refused with 403 problem+json, and the
+/// account left as it was: same view, the old password logs in, its session still works.
+async fn assert_untouchable(app: &TestApp, admin: &str, tenant: &str, id: &str, email: &str) {
+    let session = {
+        let resp = app.login_raw(email, OLD_PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let path = format!("/api/v1/tenants/{tenant}/users/{id}");
+    let before = app.snapshot(&path).await;
+    let audit_before = app.count("audit_events").await;
+    for patch in [
+        json!({"password": "uebernommen-und-lang"}),
+        json!({"active": false}),
+        json!({"display_name": "Übernommen"}),
+        json!({"roles": []}),
+        json!({"roles": [{"role": "editor"}]}),
+        json!({}),
+    ] {
+        let resp = app.patch(admin, &path, &patch).await;
+        assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    assert_eq!(
+        app.count("audit_events").await,
+        audit_before,
+        "nothing was recorded"
+    );
+    assert_eq!(app.snapshot(&path).await, before, "the account is unchanged");
+    assert_eq!(
+        app.get(&session, "/api/v1/me").await.status(),
+        StatusCode::OK,
+        "its session was not ended"
+    );
+    assert_eq!(
+        app.login_raw(email, OLD_PASSWORD).await.status(),
+        StatusCode::OK,
+        "the old password still logs in"
+    );
+}
+
+async fn tenant_admin_cannot_take_over_an_operator_homed_in_its_tenant(app: TestApp) {
+    let id = operator_creates(
+        &app,
+        "stadt-koblenz",
+        "betrieb@stadt-koblenz.demo",
+        json!([{"role": "operator"}]),
+    )
+    .await;
+    let admin = app.token("admin@stadt-koblenz.demo").await;
+    // The admin sees the account (it is homed in its tenant) but cannot change it.
+    assert_eq!(
+        app.get(&admin, &format!("/api/v1/tenants/stadt-koblenz/users/{id}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_untouchable(
+        &app,
+        &admin,
+        "stadt-koblenz",
+        &id,
+        "betrieb@stadt-koblenz.demo",
+    )
+    .await;
+    let me: Value = {
+        let t = app
+            .login_raw("betrieb@stadt-koblenz.demo", OLD_PASSWORD)
+            .await;
+        let token = t.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.get(&token, "/api/v1/me").await.json().await.unwrap()
+    };
+    assert_eq!(me["roles"], json!([{"role": "operator"}]));
+}
+
+async fn tenant_admin_cannot_change_a_user_with_roles_in_another_tenant(app: TestApp) {
+    let email = "doppelt@stadt-koblenz.demo";
+    let id = operator_creates(
+        &app,
+        "stadt-koblenz",
+        email,
+        json!([{"role": "editor", "tenant": "stadt-koblenz"}, {"role": "editor", "tenant": "stadt-mainz"}]),
+    )
+    .await;
+    let koblenz = app.token("admin@stadt-koblenz.demo").await;
+    assert_untouchable(&app, &koblenz, "stadt-koblenz", &id, email).await;
+    // The admin of the other tenant does not even see the account: it is homed in Koblenz.
+    let mainz = app.token("admin@stadt-mainz.demo").await;
+    let resp = app
+        .patch(
+            &mainz,
+            &format!("/api/v1/tenants/stadt-mainz/users/{id}"),
+            &json!({"password": "uebernommen-und-lang"}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+    let resp = app
+        .patch(
+            &mainz,
+            &format!("/api/v1/tenants/stadt-koblenz/users/{id}"),
+            &json!({"password": "uebernommen-und-lang"}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(
+        app.login_raw(email, OLD_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // The operator may change it.
+    let op = app.token("operator@verbund.demo").await;
+    let resp = app
+        .patch(
+            &op,
+            &format!("/api/v1/tenants/stadt-koblenz/users/{id}"),
+            &json!({"password": "vom-betrieb-gesetzt"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        app.login_raw(email, "vom-betrieb-gesetzt").await.status(),
+        StatusCode::OK
+    );
+    // Once the Mainz role is gone, the account is Koblenz's alone and its admin may change it.
+    let resp = app
+        .patch(
+            &op,
+            &format!("/api/v1/tenants/stadt-koblenz/users/{id}"),
+            &json!({"roles": [{"role": "editor", "tenant": "stadt-koblenz"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .patch(
+            &koblenz,
+            &format!("/api/v1/tenants/stadt-koblenz/users/{id}"),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap()["active"], false);
+}
+
+async fn tenant_admin_cannot_grant_roles_outside_its_tenants(app: TestApp) {
+    let admin = app.token("admin@stadt-koblenz.demo").await;
+    let users_before = app.count("users").await;
+    for roles in [
+        json!([{"role": "editor", "tenant": "stadt-mainz"}]),
+        json!([{"role": "operator"}]),
+        json!([{"role": "agent", "center": "sc-mainz"}]),
+        json!([{"role": "agent", "center": "sc-trier"}]),
+    ] {
+        let resp = app
+            .post(
+                &admin,
+                "/api/v1/tenants/stadt-koblenz/users",
+                &json!({"email": "neu@stadt-koblenz.demo", "display_name": "Neu", "password": OLD_PASSWORD, "roles": roles}),
+            )
+            .await;
+        assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    assert_eq!(app.count("users").await, users_before);
+    // Nor to an account of its own tenant.
+    let id = app
+        .user_id("stadt-koblenz", "editor@stadt-koblenz.demo")
+        .await;
+    let path = format!("/api/v1/tenants/stadt-koblenz/users/{id}");
+    let before = app.snapshot(&path).await;
+    for roles in [
+        json!([{"role": "editor"}, {"role": "tenant_admin", "tenant": "stadt-mainz"}]),
+        json!([{"role": "operator"}]),
+        json!([{"role": "agent", "center": "sc-mainz"}]),
+    ] {
+        let resp = app.patch(&admin, &path, &json!({"roles": roles})).await;
+        assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    assert_eq!(app.snapshot(&path).await, before);
+}
+
+async fn center_roles_lie_inside_only_when_every_served_tenant_is_administered(app: TestApp) {
+    // sc-koblenz serves Koblenz alone: its admin may create and keep its agents.
+    let koblenz = app.token("admin@stadt-koblenz.demo").await;
+    let resp = app
+        .post(
+            &koblenz,
+            "/api/v1/tenants/stadt-koblenz/users",
+            &json!({"email": "agent2@sc-koblenz.demo", "display_name": "Agentin", "password": OLD_PASSWORD,
+                    "roles": [{"role": "agent", "center": "sc-koblenz"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["roles"], json!([{"role": "agent", "center": "sc-koblenz"}]));
+    let id = body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/tenants/stadt-koblenz/users/{id}");
+    // The same role again is not stored twice.
+    let resp = app
+        .patch(&koblenz, &path, &json!({"roles": [{"role": "agent", "center": "sc-koblenz"}, {"role": "responder"}],
+                                         "password": "ein-neues-langes-passwort"}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["roles"],
+        json!([{"role": "agent", "center": "sc-koblenz"}, {"role": "responder", "tenant": "stadt-koblenz"}])
+    );
+    assert_eq!(
+        app.login_raw("agent2@sc-koblenz.demo", "ein-neues-langes-passwort")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // sc-trier serves Trier and Trier-Saarburg: the admin of Trier alone may not touch its agents.
+    let email = "agentin@stadt-trier.demo";
+    let id = operator_creates(
+        &app,
+        "stadt-trier",
+        email,
+        json!([{"role": "agent", "center": "sc-trier"}]),
+    )
+    .await;
+    let trier = app.token("admin@stadt-trier.demo").await;
+    assert_untouchable(&app, &trier, "stadt-trier", &id, email).await;
+    let resp = app
+        .post(
+            &trier,
+            "/api/v1/tenants/stadt-trier/users",
+            &json!({"email": "agent3@stadt-trier.demo", "display_name": "Agent", "password": OLD_PASSWORD,
+                    "roles": [{"role": "agent", "center": "sc-trier"}]}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Made admin of Trier-Saarburg as well, it administers every tenant sc-trier serves.
+    let op = app.token("operator@verbund.demo").await;
+    let admin_id = app.user_id("stadt-trier", "admin@stadt-trier.demo").await;
+    let resp = app
+        .patch(
+            &op,
+            &format!("/api/v1/tenants/stadt-trier/users/{admin_id}"),
+            &json!({"roles": [{"role": "tenant_admin", "tenant": "stadt-trier"},
+                              {"role": "tenant_admin", "tenant": "kreis-trier-saarburg"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let trier = app.token("admin@stadt-trier.demo").await;
+    let resp = app
+        .patch(
+            &trier,
+            &format!("/api/v1/tenants/stadt-trier/users/{id}"),
+            &json!({"password": "ein-neues-langes-passwort"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        app.login_raw(email, "ein-neues-langes-passwort")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
 crate::both_backends!(
     tenant_admin_creates_a_user_who_can_log_in,
     tenant_admin_changes_roles_within_its_tenant,
+    tenant_admin_cannot_take_over_an_operator_homed_in_its_tenant,
+    tenant_admin_cannot_change_a_user_with_roles_in_another_tenant,
+    tenant_admin_cannot_grant_roles_outside_its_tenants,
+    center_roles_lie_inside_only_when_every_served_tenant_is_administered,
 );

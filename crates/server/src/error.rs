@@ -94,6 +94,13 @@ impl ApiError {
                     Some("logins are locked for a while; try again later".into()),
                     None,
                 ),
+                E::Overloaded { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "Server busy",
+                    Some("too many password checks at once; try again shortly".into()),
+                    None,
+                ),
                 E::Forbidden(why) => (
                     StatusCode::FORBIDDEN,
                     "forbidden",
@@ -220,7 +227,10 @@ impl ResponseError for ApiError {
                     HeaderValue::from_static("Bearer realm=\"verbund\""),
                 );
             }
-            ApiError::Domain(verbund_tenant::Error::LoginLocked { retry_after_secs }) => {
+            ApiError::Domain(
+                verbund_tenant::Error::LoginLocked { retry_after_secs }
+                | verbund_tenant::Error::Overloaded { retry_after_secs },
+            ) => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                     resp.headers_mut().insert(header::RETRY_AFTER, v);
                 }

@@ -64,6 +64,7 @@ impl Application {
             cache_ttl: Duration::from_secs(settings.auth_cache_seconds),
         })
         .map_err(|e| anyhow::anyhow!("invalid token configuration: {e}"))?;
+        verbund_tenant::password::set_limits(settings.login.hash_limits());
         verbund_tenant::password::warm_up().await;
         if settings.auth_cache_seconds > 0 {
             verbund_tenant::auth::spawn_epoch_watcher(

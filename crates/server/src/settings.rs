@@ -26,11 +26,18 @@ pub struct LoginSettings {
     pub lock_seconds: u64,
     pub window_seconds: u64,
     pub max_delay_ms: u64,
+    /// Password hashes and checks (argon2id, about 19 MiB each) running at once in this process
+    /// (`VERBUND_LOGIN__MAX_CONCURRENT_HASHES`, default: the number of CPUs).
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits for a hashing turn before it is answered 503
+    /// (`VERBUND_LOGIN__HASH_WAIT_MS`; 0: not at all).
+    pub hash_wait_ms: u64,
 }
 
 impl Default for LoginSettings {
     fn default() -> Self {
         let p = verbund_tenant::throttle::LoginPolicy::default();
+        let hashes = verbund_tenant::password::HashLimits::default();
         Self {
             account_delay_after: p.account_delay_after,
             account_lock_after: p.account_lock_after,
@@ -39,6 +46,8 @@ impl Default for LoginSettings {
             lock_seconds: p.lock_for.as_secs(),
             window_seconds: p.window.as_secs(),
             max_delay_ms: p.max_delay.as_millis() as u64,
+            max_concurrent_hashes: hashes.max_concurrent,
+            hash_wait_ms: hashes.max_wait.as_millis() as u64,
         }
     }
 }
@@ -54,6 +63,13 @@ impl LoginSettings {
             lock_for: Duration::from_secs(self.lock_seconds),
             window: Duration::from_secs(self.window_seconds),
             max_delay: Duration::from_millis(self.max_delay_ms),
+        }
+    }
+
+    pub fn hash_limits(&self) -> verbund_tenant::password::HashLimits {
+        verbund_tenant::password::HashLimits {
+            max_concurrent: self.max_concurrent_hashes.max(1),
+            max_wait: std::time::Duration::from_millis(self.hash_wait_ms),
         }
     }
 }

@@ -291,6 +291,15 @@ impl Actor {
         }
     }
 
+    /// The proof that this actor manages the accounts of `tenant_id`, with the tenants it
+    /// administers for the account rule (see [`AccountScope`]).
+    pub fn authorize_accounts(&self, tenant_id: Uuid) -> Result<AccountScope> {
+        Ok(AccountScope {
+            tenant: self.authorize(Permission::ManageUsers, tenant_id)?,
+            administered: self.visibility(Permission::ManageUsers),
+        })
+    }
+
     /// The tenants for which this actor may do `permission`.
     pub fn visibility(&self, permission: Permission) -> Visibility {
         let mut tenants = BTreeSet::new();
@@ -361,6 +370,127 @@ impl OperatorScope {
 
     pub fn actor_id(&self) -> Uuid {
         self.actor_id
+    }
+}
+
+/// One role assignment of some account, as the account rule sees it: where it applies and the
+/// tenants it lies in. A tenant role lies in its tenant; a center role in every tenant the
+/// center serves (its standing list, not temporary coverages); the operator role, and a stored
+/// row that cannot be read, in the whole Verbund.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    scope: GrantScope,
+    tenants: BTreeSet<Uuid>,
+}
+
+impl Assignment {
+    /// The operator role, or a stored row that is not understood: it lies in the whole Verbund.
+    pub fn verbund() -> Self {
+        Self {
+            scope: GrantScope::Verbund,
+            tenants: BTreeSet::new(),
+        }
+    }
+
+    pub fn tenant(tenant_id: Uuid) -> Self {
+        Self {
+            scope: GrantScope::Tenant(tenant_id),
+            tenants: BTreeSet::from([tenant_id]),
+        }
+    }
+
+    /// A role on a center that serves `served` (every tenant linked to it, active or not).
+    pub fn center(center_id: Uuid, served: BTreeSet<Uuid>) -> Self {
+        Self {
+            scope: GrantScope::Center(center_id),
+            tenants: served,
+        }
+    }
+
+    pub fn scope(&self) -> GrantScope {
+        self.scope
+    }
+
+    /// Whether the assignment lies in (among others) this tenant.
+    pub fn lies_in(&self, tenant_id: Uuid) -> bool {
+        self.tenants.contains(&tenant_id)
+    }
+}
+
+/// Proof that the actor manages accounts for one tenant (`ManageUsers`), together with the
+/// tenants it administers. Only [`Actor::authorize_accounts`] makes one.
+///
+/// **The account rule** (the one place it is decided; every path that creates or changes an
+/// account, its password, name, activity, roles or sessions asks [`AccountScope::may_change`]
+/// and [`AccountScope::may_grant`]):
+/// - an operator may change every account and grant every role;
+/// - anyone else may change an account only if **every** role the account holds lies inside
+///   the tenants the actor administers (holds `tenant_admin` on, active), and grant only roles
+///   that lie inside them;
+/// - a tenant role lies inside when its tenant is administered; a center role only when the
+///   center serves at least one tenant and **every** tenant it serves is administered (an agent
+///   of a center shared by Trier and Trier-Saarburg answers for both, so the admin of only one of
+///   them must not take the account over); temporary coverages do not count, they lend the center
+///   to a tenant and do not make its agents the tenant's;
+/// - the operator role lies inside nobody's tenants.
+///
+/// An account without roles is changed by the admins of the tenant that owns it (the path
+/// already confines the account to that tenant).
+#[derive(Clone, Debug)]
+pub struct AccountScope {
+    tenant: TenantScope,
+    administered: Visibility,
+}
+
+impl AccountScope {
+    /// The tenant whose accounts are managed.
+    pub fn tenant(&self) -> &TenantScope {
+        &self.tenant
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.tenant.operator
+    }
+
+    /// Whether one role assignment lies inside the tenants the actor administers.
+    pub fn covers(&self, assignment: &Assignment) -> bool {
+        if self.tenant.operator {
+            return true;
+        }
+        match assignment.scope {
+            GrantScope::Verbund => false,
+            GrantScope::Tenant(t) => self.administered.contains(t),
+            GrantScope::Center(_) => {
+                !assignment.tenants.is_empty()
+                    && assignment
+                        .tenants
+                        .iter()
+                        .all(|t| self.administered.contains(*t))
+            }
+        }
+    }
+
+    /// May the actor change an account holding `roles` (password, name, activity, roles,
+    /// sessions)? `Forbidden` unless every role lies inside the actor's tenants.
+    pub fn may_change(&self, roles: &[Assignment]) -> Result<()> {
+        if roles.iter().all(|r| self.covers(r)) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "this account has roles outside the tenants you administer; only an operator may change it",
+            ))
+        }
+    }
+
+    /// May the actor grant every one of `roles`?
+    pub fn may_grant(&self, roles: &[Assignment]) -> Result<()> {
+        if roles.iter().all(|r| self.covers(r)) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "you may grant only roles inside the tenants you administer",
+            ))
+        }
     }
 }
 
@@ -474,6 +604,75 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
+    }
+
+    #[test]
+    fn account_rule_needs_every_role_inside_the_administered_tenants() {
+        let (trier, kreis, koblenz, center) = ids();
+        let trier_admin = actor(vec![Grant::new(
+            Role::TenantAdmin,
+            GrantScope::Tenant(trier),
+            [trier].into(),
+        )]);
+        let scope = match trier_admin.authorize_accounts(trier) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(trier_admin.authorize_accounts(koblenz).is_err());
+        // Own tenant's roles: inside.
+        assert!(scope.may_change(&[Assignment::tenant(trier)]).is_ok());
+        assert!(scope.may_change(&[]).is_ok());
+        // A role in another tenant, the operator role, an unreadable row: outside.
+        for outside in [
+            vec![Assignment::tenant(trier), Assignment::tenant(koblenz)],
+            vec![Assignment::verbund()],
+        ] {
+            assert!(matches!(
+                scope.may_change(&outside),
+                Err(Error::Forbidden(_))
+            ));
+            assert!(scope.may_grant(&outside).is_err());
+        }
+        // A center serving Trier and Trier-Saarburg is inside only for an admin of both.
+        let shared = Assignment::center(center, [trier, kreis].into());
+        assert!(scope.may_change(std::slice::from_ref(&shared)).is_err());
+        assert!(scope.may_grant(std::slice::from_ref(&shared)).is_err());
+        let both = actor(vec![
+            Grant::new(Role::TenantAdmin, GrantScope::Tenant(trier), [trier].into()),
+            Grant::new(Role::TenantAdmin, GrantScope::Tenant(kreis), [kreis].into()),
+        ]);
+        let both = match both.authorize_accounts(trier) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(both.may_change(std::slice::from_ref(&shared)).is_ok());
+        assert!(both.may_grant(std::slice::from_ref(&shared)).is_ok());
+        // A center serving no tenant is nobody's but the operators'.
+        assert!(
+            both.may_change(&[Assignment::center(center, BTreeSet::new())])
+                .is_err()
+        );
+        // An agent's center grant gives no account rights at all.
+        let agent = actor(vec![Grant::new(
+            Role::Agent,
+            GrantScope::Center(center),
+            [trier, kreis].into(),
+        )]);
+        assert!(agent.authorize_accounts(trier).is_err());
+        // Operators change everyone.
+        let op = actor(vec![Grant::new(
+            Role::Operator,
+            GrantScope::Verbund,
+            BTreeSet::new(),
+        )]);
+        let op = match op.authorize_accounts(koblenz) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(
+            op.may_change(&[Assignment::verbund(), shared, Assignment::tenant(trier)])
+                .is_ok()
+        );
     }
 
     #[test]

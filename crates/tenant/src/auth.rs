@@ -74,13 +74,17 @@ impl Authenticator {
 
     /// Checks the credentials and opens a session. Unknown account, inactive account and wrong
     /// password all give `Unauthenticated` after the same work (one argon2 verification).
+    ///
+    /// The attempt is counted before the password is checked (see [`crate::throttle`]), so
+    /// parallel attempts cannot check more passwords than the lock allows; the check itself waits
+    /// for a turn at the process's hashing gate (see [`crate::password`]).
     #[instrument(skip_all)]
     pub async fn login(&self, db: &DatabaseConnection, creds: Credentials) -> Result<IssuedToken> {
         let mut keys = vec![(KeyKind::Account, throttle::account_key(&creds.email))];
         if let Some(ip) = &creds.client_ip {
             keys.push((KeyKind::Address, throttle::address_key(ip)));
         }
-        match self.policy.check(db, &keys).await? {
+        match self.policy.reserve(db, &keys).await? {
             Verdict::Locked(retry) => {
                 return Err(Error::LoginLocked {
                     retry_after_secs: retry.as_secs().max(1),
@@ -99,9 +103,19 @@ impl Authenticator {
             .as_ref()
             .filter(|u| u.active)
             .map(|u| u.password_hash.clone());
-        let ok = password::verify(creds.password, stored_hash).await;
+        let ok = match password::verify(creds.password, stored_hash).await {
+            Ok(ok) => ok,
+            Err(busy @ Error::Overloaded { .. }) => {
+                // Nothing was checked: the attempt does not count.
+                let txn = begin_write(db).await?;
+                self.policy.give_back(&txn, &keys).await?;
+                txn.commit().await?;
+                return Err(busy);
+            }
+            Err(e) => return Err(e),
+        };
         let Some(account) = account.filter(|_| ok) else {
-            self.policy.record_failure(db, &keys).await?;
+            // Already counted by the reservation.
             tracing::info!("login failed");
             return Err(Error::Unauthenticated);
         };
@@ -124,6 +138,12 @@ impl Authenticator {
         .insert(&txn)
         .await?;
         self.policy.clear(&txn, &keys[0].1).await?;
+        let addresses: Vec<(KeyKind, String)> = keys
+            .iter()
+            .filter(|(kind, _)| matches!(kind, KeyKind::Address))
+            .cloned()
+            .collect();
+        self.policy.give_back(&txn, &addresses).await?;
         audit::record(
             &txn,
             account.tenant_id,

@@ -62,6 +62,8 @@ pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
                 time_zone: "Europe/Berlin".into(),
                 ticket_prefix: prefix.into(),
                 mail_addresses: vec![format!("buergerservice@{slug}.demo")],
+                // Each demo tenant owns its own mail domain, and no other.
+                mail_domains: vec![format!("{slug}.demo")],
                 settings: None,
             },
         )

@@ -19,6 +19,7 @@ use crate::domain::{
 };
 use crate::entities::{center_tenant, service_center, tenant, tenant_mail_address};
 use crate::error::{Error, Result};
+use crate::mail_domains::{self, MailDomain, check_claims, check_sender, domains_of};
 use crate::settings::TenantSettings;
 
 /// A tenant as the API shows it.
@@ -33,6 +34,8 @@ pub struct TenantView {
     pub time_zone: String,
     pub ticket_prefix: String,
     pub mail_addresses: Vec<String>,
+    /// The mail domains the operator assigned; `mail_addresses` lie in them.
+    pub mail_domains: Vec<String>,
     pub settings: TenantSettings,
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -58,8 +61,12 @@ pub struct NewTenant {
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
     pub ticket_prefix: String,
+    /// Inbound addresses; their domains are assigned to the new tenant.
     #[serde(default)]
     pub mail_addresses: Vec<String>,
+    /// Further mail domains to assign (see `/tenants/{slug}/mail-domains`).
+    #[serde(default)]
+    pub mail_domains: Vec<String>,
     #[serde(default)]
     pub settings: Option<serde_json::Value>,
 }
@@ -79,8 +86,11 @@ pub struct TenantPatch {
     pub ags: Option<String>,
     pub time_zone: Option<String>,
     pub ticket_prefix: Option<String>,
+    /// Replaces the inbound addresses. Each must lie in one of the tenant's mail domains and
+    /// belong to no other tenant.
     pub mail_addresses: Option<Vec<String>>,
-    /// Merged into the stored settings key by key.
+    /// Merged into the stored settings key by key. `mail_from` must be one of the tenant's
+    /// own addresses.
     pub settings: Option<serde_json::Value>,
     pub active: Option<bool>,
 }
@@ -165,7 +175,7 @@ async fn addresses_of(
     Ok(out)
 }
 
-fn view(t: tenant::Model, addresses: Vec<String>) -> TenantView {
+fn view(t: tenant::Model, addresses: Vec<String>, domains: Vec<String>) -> TenantView {
     TenantView {
         settings: TenantSettings::from_json(&t.settings),
         id: t.id,
@@ -176,6 +186,7 @@ fn view(t: tenant::Model, addresses: Vec<String>) -> TenantView {
         time_zone: t.time_zone,
         ticket_prefix: t.ticket_prefix,
         mail_addresses: addresses,
+        mail_domains: domains,
         active: t.active,
         created_at: t.created_at,
         updated_at: t.updated_at,
@@ -192,11 +203,13 @@ pub async fn list_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<
         .all(db)
         .await?;
     let mut addresses = addresses_of(db, rows.iter().map(|t| t.id)).await?;
+    let mut domains = domains_of(db, rows.iter().map(|t| t.id)).await?;
     Ok(rows
         .into_iter()
         .map(|t| {
             let a = addresses.remove(&t.id).unwrap_or_default();
-            view(t, a)
+            let d = domains.remove(&t.id).unwrap_or_default();
+            view(t, a, d)
         })
         .collect())
 }
@@ -207,7 +220,8 @@ pub async fn get_tenant(db: &DatabaseConnection, actor: &Actor, slug: &str) -> R
     actor.authorize(Permission::ViewTenant, t.id)?;
     let mut a = addresses_of(db, [t.id]).await?;
     let addresses = a.remove(&t.id).unwrap_or_default();
-    Ok(view(t, addresses))
+    let domains = domains_of(db, [t.id]).await?.remove(&t.id).unwrap_or_default();
+    Ok(view(t, addresses, domains))
 }
 
 async fn replace_addresses(
@@ -246,7 +260,23 @@ pub async fn create_tenant(
     let tz = TimeZoneName::parse(&input.time_zone)?;
     let prefix = TicketPrefix::parse(&input.ticket_prefix)?;
     let addresses = parse_addresses(&input.mail_addresses)?;
+    if input.mail_domains.len() > 50 {
+        return Err(Error::invalid("mail_domains", "at most 50 domains"));
+    }
+    let mut domains = BTreeSet::new();
+    for d in &input.mail_domains {
+        domains.insert(MailDomain::parse("mail_domains", d)?.as_str().to_owned());
+    }
+    // The operator creates the tenant: the domains of its first addresses become its own.
+    domains.extend(addresses.iter().map(MailDomain::of));
     let settings = merge_settings(&serde_json::json!({}), input.settings.as_ref())?;
+    check_sender(
+        &settings,
+        &addresses
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect::<Vec<_>>(),
+    )?;
 
     let txn = begin_write(db).await?;
     let at = now();
@@ -267,6 +297,8 @@ pub async fn create_tenant(
     .insert(&txn)
     .await
     .map_err(|e| Error::from_db_unique(e, "tenant slug"))?;
+    mail_domains::assign(&txn, id, &domains).await?;
+    check_claims(&txn, id, &addresses).await?;
     replace_addresses(&txn, id, &addresses).await?;
     audit::record(
         &txn,
@@ -287,6 +319,7 @@ pub async fn create_tenant(
             .into_iter()
             .map(EmailAddress::into_inner)
             .collect(),
+        domains.into_iter().collect(),
     ))
 }
 
@@ -332,6 +365,23 @@ pub async fn update_tenant(
         .transpose()?;
 
     let txn = begin_write(db).await?;
+    if let Some(a) = &addresses {
+        check_claims(&txn, current.id, a).await?;
+    }
+    if addresses.is_some() || settings.is_some() {
+        let final_addresses: Vec<String> = match &addresses {
+            Some(a) => a.iter().map(|x| x.as_str().to_owned()).collect(),
+            None => addresses_of(&txn, [current.id])
+                .await?
+                .remove(&current.id)
+                .unwrap_or_default(),
+        };
+        let final_settings = match &settings {
+            Some(s) => s.clone(),
+            None => TenantSettings::from_json(&current.settings),
+        };
+        check_sender(&final_settings, &final_addresses)?;
+    }
     let before = serde_json::json!({
         "name": current.name, "ags": current.ags, "time_zone": current.time_zone,
         "ticket_prefix": current.ticket_prefix, "settings": current.settings, "active": current.active,
@@ -382,7 +432,11 @@ pub async fn update_tenant(
     crate::auth::invalidate_local();
     let mut a = addresses_of(db, [model.id]).await?;
     let list = a.remove(&model.id).unwrap_or_default();
-    Ok(view(model, list))
+    let domains = domains_of(db, [model.id])
+        .await?
+        .remove(&model.id)
+        .unwrap_or_default();
+    Ok(view(model, list, domains))
 }
 
 /// A service center with the tenants it serves.

@@ -11,6 +11,10 @@ pub enum Error {
     /// Too many failed logins for this account or client address.
     #[error("login temporarily locked")]
     LoginLocked { retry_after_secs: u64 },
+    /// Too much password hashing in progress: the request was not processed (nothing checked,
+    /// nothing changed); try again shortly.
+    #[error("busy hashing passwords")]
+    Overloaded { retry_after_secs: u64 },
     /// The actor is authenticated but may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),

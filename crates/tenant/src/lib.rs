@@ -14,6 +14,7 @@ pub mod directory;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod mail_domains;
 pub mod password;
 pub mod settings;
 pub mod throttle;

@@ -4,13 +4,22 @@
 //! Failures inside a window first slow the answer down, then lock the key for a while. The
 //! account key is the submitted e-mail address, whether or not such an account exists, so the
 //! throttle reveals nothing about which accounts exist.
+//!
+//! Every attempt is **reserved before the password is checked**: one write transaction counts it
+//! on every key (locking the rows on PostgreSQL; SQLite has one writer) and refuses it when a
+//! key is locked. So however many attempts arrive at once, on however many instances, at most
+//! `account_lock_after` of them are ever checked in a window; the one that reaches the limit sets
+//! the lock. A reservation is given back when the password was not checked (the hashing gate
+//! was full) and, on the address key, when it was right; a right password clears the account
+//! key.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
 
 use crate::db::{begin_write, now};
@@ -89,31 +98,66 @@ impl LoginPolicy {
         Duration::from_millis(250u64 << steps).min(self.max_delay)
     }
 
-    /// Looks at the stored counters for the given keys.
-    pub async fn check(
+    /// Reserves one attempt on every key, in one transaction: `Locked` (and nothing counted) when
+    /// a key is locked, else `Proceed` with the delay the earlier failures call for. The attempt
+    /// that reaches a key's limit locks it for the attempts after it.
+    pub async fn reserve(
         &self,
         db: &DatabaseConnection,
         keys: &[(KeyKind, String)],
     ) -> Result<Verdict> {
+        let txn = begin_write(db).await?;
         let at = now();
         let mut delay = Duration::ZERO;
+        // Keys are taken in the order given (account before address), the same in every
+        // request, so two reservations never wait for each other's rows crosswise.
         for (kind, key) in keys {
-            let Some(row) = login_throttle::Entity::find_by_id(key.clone())
-                .one(db)
-                .await?
-            else {
+            login_throttle::Entity::insert(login_throttle::ActiveModel {
+                key: Set(key.clone()),
+                failures: Set(0),
+                window_started_at: Set(at),
+                locked_until: Set(None),
+                updated_at: Set(at),
+            })
+            .on_conflict_do_nothing_on([login_throttle::Column::Key])
+            .exec_without_returning(&txn)
+            .await?;
+            let mut select = login_throttle::Entity::find_by_id(key.clone());
+            if txn.get_database_backend() == DatabaseBackend::Postgres {
+                select = select.lock_exclusive();
+            }
+            let Some(row) = select.one(&txn).await? else {
                 continue;
             };
             if let Some(until) = row.locked_until
                 && until > at
             {
+                txn.rollback().await?;
                 let secs = (until - at).num_seconds().max(1) as u64;
                 return Ok(Verdict::Locked(Duration::from_secs(secs)));
             }
-            if self.in_window(row.window_started_at, at) {
-                delay = delay.max(self.delay_for(*kind, row.failures.max(0) as u32));
-            }
+            let expired_lock = row.locked_until.is_some_and(|u| u <= at);
+            let (earlier, started) = if self.in_window(row.window_started_at, at) && !expired_lock
+            {
+                (row.failures.max(0), row.window_started_at)
+            } else {
+                (0, at)
+            };
+            delay = delay.max(self.delay_for(*kind, earlier as u32));
+            let counted = earlier.saturating_add(1);
+            let (_, lock_after) = self.limits(*kind);
+            let locked_until = (counted as u32 >= lock_after).then(|| {
+                at + chrono::Duration::from_std(self.lock_for)
+                    .unwrap_or(chrono::Duration::minutes(15))
+            });
+            let mut active: login_throttle::ActiveModel = row.into();
+            active.failures = Set(counted);
+            active.window_started_at = Set(started);
+            active.locked_until = Set(locked_until);
+            active.updated_at = Set(at);
+            active.update(&txn).await?;
         }
+        txn.commit().await?;
         Ok(Verdict::Proceed(delay))
     }
 
@@ -124,52 +168,34 @@ impl LoginPolicy {
             < self.window
     }
 
-    /// Counts one failure for each key, and locks a key that reached its limit.
-    pub async fn record_failure(
+    /// Gives one reserved attempt back on each key: it was not a failure. A lock that only this
+    /// attempt's reservation had set is lifted again.
+    pub async fn give_back(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         keys: &[(KeyKind, String)],
     ) -> Result<()> {
-        let txn = begin_write(db).await?;
-        let at = now();
         for (kind, key) in keys {
-            login_throttle::Entity::insert(login_throttle::ActiveModel {
-                key: Set(key.clone()),
-                failures: Set(0),
-                window_started_at: Set(at),
-                locked_until: Set(None),
-                updated_at: Set(at),
-            })
-            .on_conflict_do_nothing_on([login_throttle::Column::Key])
-            .exec(&txn)
-            .await?;
-            let mut select = login_throttle::Entity::find_by_id(key.clone());
-            if txn.get_database_backend() == DatabaseBackend::Postgres {
-                select = select.lock_exclusive();
-            }
-            let Some(row) = select.one(&txn).await? else {
-                continue;
-            };
-            let expired_lock = row.locked_until.is_some_and(|u| u <= at);
-            let (failures, started) = if self.in_window(row.window_started_at, at) && !expired_lock
-            {
-                (row.failures.saturating_add(1), row.window_started_at)
-            } else {
-                (1, at)
-            };
+            login_throttle::Entity::update_many()
+                .col_expr(
+                    login_throttle::Column::Failures,
+                    Expr::col(login_throttle::Column::Failures).sub(1),
+                )
+                .filter(login_throttle::Column::Key.eq(key.as_str()))
+                .filter(login_throttle::Column::Failures.gt(0))
+                .exec(db)
+                .await?;
             let (_, lock_after) = self.limits(*kind);
-            let locked_until = (failures as u32 >= lock_after).then(|| {
-                at + chrono::Duration::from_std(self.lock_for)
-                    .unwrap_or(chrono::Duration::minutes(15))
-            });
-            let mut active: login_throttle::ActiveModel = row.into();
-            active.failures = Set(failures);
-            active.window_started_at = Set(started);
-            active.locked_until = Set(locked_until);
-            active.updated_at = Set(at);
-            active.update(&txn).await?;
+            login_throttle::Entity::update_many()
+                .col_expr(
+                    login_throttle::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(login_throttle::Column::Key.eq(key.as_str()))
+                .filter(login_throttle::Column::Failures.lt(lock_after.min(i32::MAX as u32) as i32))
+                .exec(db)
+                .await?;
         }
-        txn.commit().await?;
         Ok(())
     }
 

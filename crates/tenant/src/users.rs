@@ -1,23 +1,23 @@
 //! User accounts and their role assignments, managed per tenant.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::{Actor, GrantScope, Permission, Role, TenantScope};
+use crate::access::{AccountScope, Actor, Assignment, GrantScope, Permission, Role, TenantScope};
 use crate::audit;
 use crate::auth::revoke_sessions;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::domain::{DisplayName, EmailAddress, NewPassword};
-use crate::entities::{role_assignment, service_center, session, tenant, user};
+use crate::entities::{center_tenant, role_assignment, service_center, session, tenant, user};
 use crate::error::{Error, Result};
 use crate::password;
 
@@ -192,21 +192,104 @@ async fn resolve_roles(
     Ok(out)
 }
 
-/// Non-operators may only grant roles scoped to the tenant they manage.
-fn check_grantable(scope: &TenantScope, roles: &[Resolved]) -> Result<()> {
-    if scope.is_operator() {
-        return Ok(());
+/// The tenants each of the given centers serves (its standing list; inactive tenants included).
+async fn served_by(
+    db: &impl ConnectionTrait,
+    centers: impl IntoIterator<Item = Uuid>,
+) -> Result<BTreeMap<Uuid, BTreeSet<Uuid>>> {
+    let centers: BTreeSet<Uuid> = centers.into_iter().collect();
+    let mut out: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    if centers.is_empty() {
+        return Ok(out);
     }
-    if roles
-        .iter()
-        .all(|r| r.scope == GrantScope::Tenant(scope.tenant_id()))
+    for link in center_tenant::Entity::find()
+        .filter(center_tenant::Column::CenterId.is_in(centers))
+        .all(db)
+        .await?
     {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(
-            "tenant admins grant roles only within their own tenant",
-        ))
+        out.entry(link.center_id)
+            .or_default()
+            .insert(link.tenant_id);
     }
+    Ok(out)
+}
+
+fn assignment(scope: GrantScope, served: &BTreeMap<Uuid, BTreeSet<Uuid>>) -> Assignment {
+    match scope {
+        GrantScope::Verbund => Assignment::verbund(),
+        GrantScope::Tenant(t) => Assignment::tenant(t),
+        GrantScope::Center(c) => Assignment::center(c, served.get(&c).cloned().unwrap_or_default()),
+    }
+}
+
+/// Where a stored role row applies. A row that is not understood (unknown role, both tenant and
+/// center, a role on a scope it cannot have) counts as the whole Verbund: only operators touch it.
+fn row_scope(row: &role_assignment::Model) -> GrantScope {
+    let scope = match (row.tenant_id, row.center_id) {
+        (Some(t), None) => GrantScope::Tenant(t),
+        (None, Some(c)) => GrantScope::Center(c),
+        _ => GrantScope::Verbund,
+    };
+    match Role::parse(&row.role) {
+        Some(role) if role.allows_scope(&scope) => scope,
+        _ => GrantScope::Verbund,
+    }
+}
+
+/// The account's role rows, each with where it lies for the account rule.
+async fn held_roles(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<(role_assignment::Model, Assignment)>> {
+    let rows = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let served = served_by(
+        db,
+        rows.iter().filter_map(|r| match row_scope(r) {
+            GrantScope::Center(c) => Some(c),
+            _ => None,
+        }),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let a = assignment(row_scope(&r), &served);
+            (r, a)
+        })
+        .collect())
+}
+
+/// The account rule for an existing account: see [`AccountScope`].
+async fn check_changeable(
+    db: &impl ConnectionTrait,
+    scope: &AccountScope,
+    user_id: Uuid,
+) -> Result<Vec<(role_assignment::Model, Assignment)>> {
+    let held = held_roles(db, user_id).await?;
+    let assignments: Vec<Assignment> = held.iter().map(|(_, a)| a.clone()).collect();
+    scope.may_change(&assignments)?;
+    Ok(held)
+}
+
+/// The account rule for roles to be granted: see [`AccountScope`].
+async fn check_grantable(
+    db: &impl ConnectionTrait,
+    scope: &AccountScope,
+    roles: &[Resolved],
+) -> Result<()> {
+    let served = served_by(
+        db,
+        roles.iter().filter_map(|r| match r.scope {
+            GrantScope::Center(c) => Some(c),
+            _ => None,
+        }),
+    )
+    .await?;
+    let assignments: Vec<Assignment> = roles.iter().map(|r| assignment(r.scope, &served)).collect();
+    scope.may_grant(&assignments)
 }
 
 async fn insert_roles(db: &impl ConnectionTrait, user_id: Uuid, roles: &[Resolved]) -> Result<()> {
@@ -254,6 +337,21 @@ async fn find_user_in(
         .ok_or(Error::NotFound("user"))
 }
 
+/// Like [`find_user_in`], inside a write transaction: on PostgreSQL the row stays locked until
+/// the commit, so the account's roles cannot change between the account rule and the write (a
+/// concurrent change of the account waits; on SQLite the write transaction already excludes it).
+async fn lock_user_in(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Uuid,
+) -> Result<user::Model> {
+    let mut select = user::Entity::find_by_id(id).filter(scope.filter(user::Column::TenantId));
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select.one(db).await?.ok_or(Error::NotFound("user"))
+}
+
 #[instrument(skip_all, fields(tenant = %scope.tenant_id(), user = %id))]
 pub async fn get_user(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) -> Result<UserView> {
     let u = find_user_in(db, scope, id).await?;
@@ -263,21 +361,25 @@ pub async fn get_user(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) ->
         .ok_or(Error::NotFound("user"))
 }
 
-/// Creates an account owned by the scope's tenant (scope: `ManageUsers`).
-#[instrument(skip_all, fields(tenant = %scope.tenant_id()))]
+/// Creates an account owned by the scope's tenant, with roles the account rule lets the actor
+/// grant (see [`AccountScope`]).
+#[instrument(skip_all, fields(tenant = %account_scope.tenant().tenant_id()))]
 pub async fn create_user(
     db: &DatabaseConnection,
-    scope: &TenantScope,
+    account_scope: &AccountScope,
     input: NewUser,
 ) -> Result<UserView> {
+    let scope = account_scope.tenant();
     let email = EmailAddress::parse("email", &input.email)?;
     let name = DisplayName::parse("display_name", &input.display_name)?;
     let pw = NewPassword::parse(&input.password)?;
     let roles = resolve_roles(db, &input.roles, Some(scope.tenant_id())).await?;
-    check_grantable(scope, &roles)?;
+    check_grantable(db, account_scope, &roles).await?;
     let hash = password::hash(pw.secret().clone()).await?;
 
     let txn = begin_write(db).await?;
+    // Again inside the transaction: what a center serves may have changed meanwhile.
+    check_grantable(&txn, account_scope, &roles).await?;
     let model = insert_user(&txn, &email, &name, hash, Some(scope.tenant_id()), &roles).await?;
     audit::record(
         &txn,
@@ -323,14 +425,22 @@ async fn insert_user(
     Ok(model)
 }
 
-/// Changes an account of the scope's tenant (scope: `ManageUsers`).
-#[instrument(skip_all, fields(tenant = %scope.tenant_id(), user = %id))]
+/// Changes an account of the scope's tenant: name, roles, activity, password. The account rule
+/// (see [`AccountScope`]) decides whether the actor may change this account at all and which
+/// roles it may grant; it is checked before any work and again, on the locked account, inside
+/// the write transaction.
+#[instrument(skip_all, fields(tenant = %account_scope.tenant().tenant_id(), user = %id))]
 pub async fn update_user(
     db: &DatabaseConnection,
-    scope: &TenantScope,
+    account_scope: &AccountScope,
     id: Uuid,
     patch: UserPatch,
 ) -> Result<UserView> {
+    let scope = account_scope.tenant();
+    // Unknown or foreign accounts are 404 before anything else, then the account rule: no
+    // hashing for an account the actor may not touch.
+    find_user_in(db, scope, id).await?;
+    check_changeable(db, account_scope, id).await?;
     let name = patch
         .display_name
         .as_deref()
@@ -344,7 +454,7 @@ pub async fn update_user(
     let roles = match &patch.roles {
         Some(specs) => {
             let r = resolve_roles(db, specs, Some(scope.tenant_id())).await?;
-            check_grantable(scope, &r)?;
+            check_grantable(db, account_scope, &r).await?;
             Some(r)
         }
         None => None,
@@ -360,7 +470,11 @@ pub async fn update_user(
     };
 
     let txn = begin_write(db).await?;
-    let current = find_user_in(&txn, scope, id).await?;
+    let current = lock_user_in(&txn, scope, id).await?;
+    let held = check_changeable(&txn, account_scope, id).await?;
+    if let Some(r) = &roles {
+        check_grantable(&txn, account_scope, r).await?;
+    }
     let before = views(&txn, vec![current.clone()]).await?.pop();
     let mut active: user::ActiveModel = current.into();
     if let Some(n) = name {
@@ -376,14 +490,7 @@ pub async fn update_user(
     active.updated_at = Set(now());
     let model = active.update(&txn).await?;
     if let Some(r) = &roles {
-        // Replace what this scope manages: everything for operators, this tenant's roles otherwise.
-        let mut delete =
-            role_assignment::Entity::delete_many().filter(role_assignment::Column::UserId.eq(id));
-        if !scope.is_operator() {
-            delete = delete.filter(role_assignment::Column::TenantId.eq(scope.tenant_id()));
-        }
-        delete.exec(&txn).await?;
-        insert_roles(&txn, id, r).await?;
+        replace_roles(&txn, account_scope, id, &held, r).await?;
     }
     if patch.active == Some(false) || password_changed {
         revoke_sessions(&txn, session::Column::UserId.eq(id)).await?;
@@ -410,6 +517,43 @@ pub async fn update_user(
     txn.commit().await?;
     crate::auth::invalidate_local();
     Ok(after)
+}
+
+/// Replaces the roles a patch speaks for. Operators replace every role. Anyone else replaces the
+/// roles that concern the path's tenant (its tenant roles and the roles on centers serving it);
+/// roles elsewhere stay, and a given role the account already holds is not stored twice.
+async fn replace_roles(
+    db: &impl ConnectionTrait,
+    scope: &AccountScope,
+    user_id: Uuid,
+    held: &[(role_assignment::Model, Assignment)],
+    roles: &[Resolved],
+) -> Result<()> {
+    let tenant_id = scope.tenant().tenant_id();
+    let concerns_tenant = |a: &Assignment| match a.scope() {
+        GrantScope::Tenant(t) => t == tenant_id,
+        GrantScope::Center(_) => a.lies_in(tenant_id),
+        GrantScope::Verbund => false,
+    };
+    let (replaced, kept): (Vec<_>, Vec<_>) = held
+        .iter()
+        .partition(|(_, a)| scope.is_operator() || concerns_tenant(a));
+    if !replaced.is_empty() {
+        role_assignment::Entity::delete_many()
+            .filter(role_assignment::Column::Id.is_in(replaced.iter().map(|(r, _)| r.id)))
+            .exec(db)
+            .await?;
+    }
+    let kept_roles: Vec<(Role, GrantScope)> = kept
+        .iter()
+        .filter_map(|(r, a)| Role::parse(&r.role).map(|role| (role, a.scope())))
+        .collect();
+    let new: Vec<Resolved> = roles
+        .iter()
+        .filter(|r| !kept_roles.contains(&(r.role, r.scope)))
+        .copied()
+        .collect();
+    insert_roles(db, user_id, &new).await
 }
 
 /// Creates an account without an acting user: for `verbund user add` on the server's own
@@ -458,4 +602,15 @@ pub async fn tenant_scope(
 ) -> Result<TenantScope> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(permission, t.id)
+}
+
+/// Resolves the tenant of a path and authorizes the actor to manage its accounts, with the
+/// account rule attached (see [`AccountScope`]).
+pub async fn account_scope(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    slug: &str,
+) -> Result<AccountScope> {
+    let t = find_tenant(db, slug).await?;
+    actor.authorize_accounts(t.id)
 }

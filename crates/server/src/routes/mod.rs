@@ -43,6 +43,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_inbound_bytes: usize) {
                         .patch(tenants::update),
                 )
                 .service(
+                    web::resource("/tenants/{slug}/mail-domains")
+                        .get(tenants::list_mail_domains)
+                        .post(tenants::add_mail_domain),
+                )
+                .route(
+                    "/tenants/{slug}/mail-domains/{domain}",
+                    web::delete().to(tenants::remove_mail_domain),
+                )
+                .service(
                     web::resource("/tenants/{slug}/users")
                         .get(users::list)
                         .post(users::create),

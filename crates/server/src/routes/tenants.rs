@@ -1,5 +1,6 @@
 use actix_web::{HttpResponse, web};
 use verbund_tenant::directory::{self, NewTenant, TenantPatch, TenantView};
+use verbund_tenant::mail_domains::{self, MailDomainView, NewMailDomain};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, record_tenant};
@@ -50,6 +51,9 @@ pub async fn get(
 }
 
 /// Change a tenant (tenant admins of it, operators). `ags` and `active` are for operators.
+///
+/// `mail_addresses` must lie in the tenant's mail domains (422) and belong to no other tenant
+/// (409); `settings.mail_from` must be one of the tenant's own addresses (422).
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), request_body = TenantPatch, responses(
     (status = 200, body = TenantView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -65,4 +69,65 @@ pub async fn update(
     record_tenant(&slug);
     Ok(HttpResponse::Ok()
         .json(directory::update_tenant(&state.db, &actor, &slug, body.into_inner()).await?))
+}
+
+/// The mail domains of a tenant (its tenant admins, operators). The tenant's inbound addresses
+/// and its sender address lie in them.
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/mail-domains", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+    (status = 200, body = [MailDomainView]),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn list_mail_domains(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    Ok(HttpResponse::Ok().json(mail_domains::list_domains(&state.db, &actor, &slug).await?))
+}
+
+/// Assign a mail domain to a tenant (operators only).
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/mail-domains", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewMailDomain, responses(
+    (status = 201, body = MailDomainView),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn add_mail_domain(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    slug: web::Path<String>,
+    body: web::Json<NewMailDomain>,
+) -> ApiResult<HttpResponse> {
+    record_tenant(&slug);
+    let scope = actor.authorize_operator()?;
+    let view = mail_domains::add_domain(&state.db, &scope, &slug, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/tenants/{slug}/mail-domains/{}", view.domain),
+        ))
+        .json(view))
+}
+
+/// Take a mail domain from a tenant (operators only). 409 while the tenant still has addresses
+/// in it.
+#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/mail-domains/{domain}", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path), ("domain" = String, Path)), responses(
+    (status = 204, description = "removed"),
+    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn remove_mail_domain(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, domain) = path.into_inner();
+    record_tenant(&slug);
+    let scope = actor.authorize_operator()?;
+    mail_domains::remove_domain(&state.db, &scope, &slug, &domain).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, web};
 use verbund_tenant::Permission;
-use verbund_tenant::users::{self, NewUser, UserPatch, UserView, tenant_scope};
+use verbund_tenant::users::{self, NewUser, UserPatch, UserView, account_scope, tenant_scope};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, record_tenant};
@@ -26,7 +26,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(users::list_users(&state.db, &scope).await?))
 }
 
-/// Create a user in a tenant. Tenant admins grant roles within their tenant only.
+/// Create a user in a tenant. Tenant admins grant only roles inside the tenants they administer
+/// (a center role: every tenant the center serves).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewUser, responses(
     (status = 201, body = UserView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -40,7 +41,7 @@ pub async fn create(
     body: web::Json<NewUser>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
-    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ManageUsers).await?;
+    let scope = account_scope(&state.db, &actor, &slug).await?;
     let view = users::create_user(&state.db, &scope, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -68,6 +69,9 @@ pub async fn get(
 }
 
 /// Change a user: name, roles within this tenant, password, or deactivate (ends sessions at once).
+///
+/// Tenant admins change only accounts all of whose roles lie inside the tenants they administer
+/// (403 otherwise); operators change every account.
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{id}", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = UserPatch, responses(
     (status = 200, body = UserView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -83,7 +87,7 @@ pub async fn update(
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
-    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ManageUsers).await?;
+    let scope = account_scope(&state.db, &actor, &slug).await?;
     Ok(HttpResponse::Ok()
         .json(users::update_user(&state.db, &scope, parse_id(&id)?, body.into_inner()).await?))
 }

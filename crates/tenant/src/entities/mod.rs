@@ -10,4 +10,5 @@ pub mod service_center;
 pub mod session;
 pub mod tenant;
 pub mod tenant_mail_address;
+pub mod tenant_mail_domain;
 pub mod user;
