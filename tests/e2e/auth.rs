@@ -496,7 +496,9 @@ async fn two_instances_share_one_attempt_count(a: TestApp) {
     );
     assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 50);
     for app in [&a, &b] {
-        let resp = app.login_raw("editor@stadt-mainz.demo", DEMO_PASSWORD).await;
+        let resp = app
+            .login_raw("editor@stadt-mainz.demo", DEMO_PASSWORD)
+            .await;
         assert_problem(resp, StatusCode::TOO_MANY_REQUESTS, "login-locked").await;
     }
     assert_eq!(a.count("sessions").await, 0);
@@ -518,7 +520,10 @@ async fn password_checks_are_bounded_and_the_rest_refused(app: TestApp) {
     let checked = count(&statuses, StatusCode::UNAUTHORIZED);
     let refused = count(&statuses, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(checked + refused, 60, "{statuses:?}");
-    assert!(checked >= 2 && refused >= 1, "{checked} checked, {refused} refused");
+    assert!(
+        checked >= 2 && refused >= 1,
+        "{checked} checked, {refused} refused"
+    );
     let peak = verbund_tenant::password::peak_in_flight();
     assert!((1..=2).contains(&peak), "{peak} hashes ran at once");
     // Refused attempts were not checked, so they do not count against the client address.
@@ -537,7 +542,7 @@ async fn password_checks_are_bounded_and_the_rest_refused(app: TestApp) {
 
 /// One test per backend with adjusted settings.
 macro_rules! with_settings {
-    ($tweak:path: $($case:ident),* $(,)?) => {
+    ($tweak:ident: $($case:ident),* $(,)?) => {
         mod tweaked {
             mod sqlite {
                 $(

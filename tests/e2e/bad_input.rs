@@ -163,7 +163,8 @@ async fn malformed_requests_get_problems_and_change_nothing(app: TestApp) {
 async fn a_rejected_patch_leaves_no_half_written_data(app: TestApp) {
     let op = app.token("operator@verbund.demo").await;
     let before = app.snapshot("/api/v1/tenants/stadt-koblenz").await;
-    // The name is valid, the second address is taken by Mainz: nothing may change.
+    // The name is valid, the second address is Mainz's (outside Koblenz's mail domains):
+    // nothing may change.
     let resp = app
         .patch(
             &op,
@@ -174,7 +175,7 @@ async fn a_rejected_patch_leaves_no_half_written_data(app: TestApp) {
             }),
         )
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
     assert_eq!(app.snapshot("/api/v1/tenants/stadt-koblenz").await, before);
 }
 

@@ -293,9 +293,11 @@ async fn tenant_admin_cannot_escalate(app: TestApp) {
     let editor_id = app
         .user_id("stadt-koblenz", "editor@stadt-koblenz.demo")
         .await;
+    // (The agent role of sc-koblenz, which serves Koblenz alone, lies inside Koblenz: see
+    // users.rs for the account rule.)
     for roles in [
         json!([{"role": "operator"}]),
-        json!([{"role": "agent", "center": "sc-koblenz"}]),
+        json!([{"role": "agent", "center": "sc-trier"}]),
         json!([{"role": "agent", "center": "sc-mainz"}]),
     ] {
         let resp = app

@@ -29,6 +29,16 @@ async fn corpus_outcomes(backend: Backend) {
             json!(["buergerservice@stadt-mainz.demo", "service@mainz.example"]),
         ),
     ] {
+        // The operator assigns the extra domain first: tenants claim addresses only there.
+        let extra = addresses[1].as_str().unwrap().split('@').nth(1).unwrap();
+        let resp = app
+            .post(
+                &operator,
+                &format!("/api/v1/tenants/{slug}/mail-domains"),
+                &json!({ "domain": extra }),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
         let resp = app
             .patch(
                 &operator,

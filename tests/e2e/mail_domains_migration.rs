@@ -87,7 +87,10 @@ async fn migration_derives_domains_and_repairs_senders(app: TestApp) {
         "Noreply@Stadt-Koblenz.demo"
     );
     let mainz = by_slug("stadt-mainz");
-    assert_eq!(mainz["mail_domains"], json!(["mainz.de", "stadt-mainz.demo"]));
+    assert_eq!(
+        mainz["mail_domains"],
+        json!(["mainz.de", "stadt-mainz.demo"])
+    );
     assert_eq!(
         mainz["mail_addresses"],
         json!(["buergerservice@stadt-mainz.demo", "info@mainz.de"])

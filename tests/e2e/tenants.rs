@@ -139,7 +139,8 @@ async fn tenant_admin_cannot_claim_another_tenants_mail_identity(app: TestApp) {
                 &json!({"mail_addresses": ["buergerservice@stadt-koblenz.demo", foreign]}),
             )
             .await;
-        let body = assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+        let body =
+            assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
         assert_eq!(body["field"], "mail_addresses", "{foreign}");
     }
     // A sender that is not one of the tenant's own addresses: Mainz's, or an unclaimed one.
@@ -154,7 +155,8 @@ async fn tenant_admin_cannot_claim_another_tenants_mail_identity(app: TestApp) {
                 &json!({"settings": {"mail_from": sender}}),
             )
             .await;
-        let body = assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+        let body =
+            assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
         assert_eq!(body["field"], "settings.mail_from", "{sender}");
     }
     // Nor can the admin assign itself a domain, or take one away.
@@ -179,9 +181,16 @@ async fn tenant_admin_cannot_claim_another_tenants_mail_identity(app: TestApp) {
         .get(&admin, "/api/v1/tenants/stadt-mainz/mail-domains")
         .await;
     assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
-    assert_eq!(mail_state(&app, "stadt-koblenz").await, before, "nothing changed");
+    assert_eq!(
+        mail_state(&app, "stadt-koblenz").await,
+        before,
+        "nothing changed"
+    );
     let mainz = app.snapshot("/api/v1/tenants/stadt-mainz").await;
-    assert_eq!(mainz["mail_addresses"], json!(["buergerservice@stadt-mainz.demo"]));
+    assert_eq!(
+        mainz["mail_addresses"],
+        json!(["buergerservice@stadt-mainz.demo"])
+    );
     assert!(mainz["settings"]["mail_from"].is_null());
 
     // Within its own domain the admin is free: a second address, and sending from it.
@@ -203,7 +212,10 @@ async fn tenant_admin_cannot_claim_another_tenants_mail_identity(app: TestApp) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
         body["mail_addresses"],
-        json!(["115@stadt-koblenz.demo", "buergerservice@stadt-koblenz.demo"])
+        json!([
+            "115@stadt-koblenz.demo",
+            "buergerservice@stadt-koblenz.demo"
+        ])
     );
     // Dropping the address the tenant sends from is refused while it still sends from it.
     let resp = app
@@ -221,7 +233,9 @@ async fn tenant_admin_cannot_claim_another_tenants_mail_identity(app: TestApp) {
 async fn operator_assigns_mail_domains(app: TestApp) {
     let op = app.token("operator@verbund.demo").await;
     let path = "/api/v1/tenants/stadt-koblenz/mail-domains";
-    let resp = app.post(&op, path, &json!({"domain": " Koblenz.DE "})).await;
+    let resp = app
+        .post(&op, path, &json!({"domain": " Koblenz.DE "}))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(resp.headers()["location"], format!("{path}/koblenz.de"));
     assert_eq!(resp.json::<Value>().await.unwrap()["domain"], "koblenz.de");
@@ -232,7 +246,11 @@ async fn operator_assigns_mail_domains(app: TestApp) {
         assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
     }
     let resp = app
-        .post(&op, "/api/v1/tenants/nirgendwo/mail-domains", &json!({"domain": "x.de"}))
+        .post(
+            &op,
+            "/api/v1/tenants/nirgendwo/mail-domains",
+            &json!({"domain": "x.de"}),
+        )
         .await;
     assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
     let listed: Vec<String> = app
@@ -327,7 +345,11 @@ async fn an_address_in_a_shared_domain_belongs_to_one_tenant(app: TestApp) {
     assert_eq!(resp.status(), StatusCode::OK);
     let mainz = app.token("admin@stadt-mainz.demo").await;
     let before = mail_state(&app, "stadt-mainz").await;
-    for taken in ["info@115-rlp.demo", "INFO@115-rlp.demo", "info+mainz@115-rlp.demo"] {
+    for taken in [
+        "info@115-rlp.demo",
+        "INFO@115-rlp.demo",
+        "info+mainz@115-rlp.demo",
+    ] {
         let resp = app
             .patch(
                 &mainz,
@@ -337,7 +359,11 @@ async fn an_address_in_a_shared_domain_belongs_to_one_tenant(app: TestApp) {
             .await;
         assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
     }
-    assert_eq!(mail_state(&app, "stadt-mainz").await, before, "nothing changed");
+    assert_eq!(
+        mail_state(&app, "stadt-mainz").await,
+        before,
+        "nothing changed"
+    );
     let resp = app
         .patch(
             &mainz,

@@ -152,7 +152,11 @@ async fn assert_untouchable(app: &TestApp, admin: &str, tenant: &str, id: &str, 
         audit_before,
         "nothing was recorded"
     );
-    assert_eq!(app.snapshot(&path).await, before, "the account is unchanged");
+    assert_eq!(
+        app.snapshot(&path).await,
+        before,
+        "the account is unchanged"
+    );
     assert_eq!(
         app.get(&session, "/api/v1/me").await.status(),
         StatusCode::OK,
@@ -303,6 +307,19 @@ async fn tenant_admin_cannot_grant_roles_outside_its_tenants(app: TestApp) {
         assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
     }
     assert_eq!(app.snapshot(&path).await, before);
+    // What lies inside may be granted: the agent role of sc-koblenz, which serves Koblenz alone.
+    let resp = app
+        .patch(
+            &admin,
+            &path,
+            &json!({"roles": [{"role": "editor"}, {"role": "agent", "center": "sc-koblenz"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["roles"],
+        json!([{"role": "editor", "tenant": "stadt-koblenz"}, {"role": "agent", "center": "sc-koblenz"}])
+    );
 }
 
 async fn center_roles_lie_inside_only_when_every_served_tenant_is_administered(app: TestApp) {
@@ -318,13 +335,20 @@ async fn center_roles_lie_inside_only_when_every_served_tenant_is_administered(a
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["roles"], json!([{"role": "agent", "center": "sc-koblenz"}]));
+    assert_eq!(
+        body["roles"],
+        json!([{"role": "agent", "center": "sc-koblenz"}])
+    );
     let id = body["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/tenants/stadt-koblenz/users/{id}");
     // The same role again is not stored twice.
     let resp = app
-        .patch(&koblenz, &path, &json!({"roles": [{"role": "agent", "center": "sc-koblenz"}, {"role": "responder"}],
-                                         "password": "ein-neues-langes-passwort"}))
+        .patch(
+            &koblenz,
+            &path,
+            &json!({"roles": [{"role": "agent", "center": "sc-koblenz"}, {"role": "responder"}],
+                                         "password": "ein-neues-langes-passwort"}),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
@@ -337,6 +361,60 @@ async fn center_roles_lie_inside_only_when_every_served_tenant_is_administered(a
             .status(),
         StatusCode::OK
     );
+    // While sc-koblenz covers for Mainz, its agents reach Mainz: Koblenz's admin alone may
+    // neither change such an account nor make a new one.
+    let mainz = app.token("admin@stadt-mainz.demo").await;
+    let until = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let resp = app
+        .post(
+            &mainz,
+            "/api/v1/tenants/stadt-mainz/coverages",
+            &json!({"center": "sc-koblenz", "until": until, "reason": "Personalversammlung"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let cover = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = app.snapshot(&path).await;
+    let resp = app
+        .patch(
+            &koblenz,
+            &path,
+            &json!({"password": "waehrend-der-vertretung"}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    let resp = app
+        .post(
+            &koblenz,
+            "/api/v1/tenants/stadt-koblenz/users",
+            &json!({"email": "agent4@sc-koblenz.demo", "display_name": "Agent", "password": OLD_PASSWORD,
+                    "roles": [{"role": "agent", "center": "sc-koblenz"}]}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.snapshot(&path).await, before);
+    assert_eq!(
+        app.login_raw("agent2@sc-koblenz.demo", "ein-neues-langes-passwort")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Revoked, the account is Koblenz's alone again.
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tenants/stadt-mainz/coverages/{cover}/revoke"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .patch(&koblenz, &path, &json!({"display_name": "Agentin Koblenz"}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
 
     // sc-trier serves Trier and Trier-Saarburg: the admin of Trier alone may not touch its agents.
     let email = "agentin@stadt-trier.demo";

@@ -375,8 +375,8 @@ impl OperatorScope {
 
 /// One role assignment of some account, as the account rule sees it: where it applies and the
 /// tenants it lies in. A tenant role lies in its tenant; a center role in every tenant the
-/// center serves (its standing list, not temporary coverages); the operator role, and a stored
-/// row that cannot be read, in the whole Verbund.
+/// center serves (its standing list and the tenants of coverages in force or still to come);
+/// the operator role, and a stored row that cannot be read, in the whole Verbund.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
     scope: GrantScope,
@@ -399,7 +399,8 @@ impl Assignment {
         }
     }
 
-    /// A role on a center that serves `served` (every tenant linked to it, active or not).
+    /// A role on a center that serves `served` (every tenant linked to it, active or not, and
+    /// every tenant it covers now or later).
     pub fn center(center_id: Uuid, served: BTreeSet<Uuid>) -> Self {
         Self {
             scope: GrantScope::Center(center_id),
@@ -430,8 +431,9 @@ impl Assignment {
 /// - a tenant role lies inside when its tenant is administered; a center role only when the
 ///   center serves at least one tenant and **every** tenant it serves is administered (an agent
 ///   of a center shared by Trier and Trier-Saarburg answers for both, so the admin of only one of
-///   them must not take the account over); temporary coverages do not count, they lend the center
-///   to a tenant and do not make its agents the tenant's;
+///   them must not take the account over). A coverage counts while it is in force or still to
+///   come: while `sc-koblenz` acts for Mainz its agents reach Mainz's tickets, so the admin of
+///   Koblenz alone must neither take such an account over nor make new ones (an operator can);
 /// - the operator role lies inside nobody's tenants.
 ///
 /// An account without roles is changed by the admins of the tenant that owns it (the path

@@ -220,7 +220,10 @@ pub async fn get_tenant(db: &DatabaseConnection, actor: &Actor, slug: &str) -> R
     actor.authorize(Permission::ViewTenant, t.id)?;
     let mut a = addresses_of(db, [t.id]).await?;
     let addresses = a.remove(&t.id).unwrap_or_default();
-    let domains = domains_of(db, [t.id]).await?.remove(&t.id).unwrap_or_default();
+    let domains = domains_of(db, [t.id])
+        .await?
+        .remove(&t.id)
+        .unwrap_or_default();
     Ok(view(t, addresses, domains))
 }
 

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -297,7 +297,10 @@ pub async fn remove_domain(
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         select = select.lock_exclusive();
     }
-    select.one(&txn).await?.ok_or(Error::NotFound("mail domain"))?;
+    select
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("mail domain"))?;
     let in_use: Vec<String> = tenant_mail_address::Entity::find()
         .filter(tenant_mail_address::Column::TenantId.eq(t.id))
         .filter(tenant_mail_address::Column::Address.like(format!("%@{domain}")))

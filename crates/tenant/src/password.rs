@@ -225,7 +225,10 @@ mod tests {
             check("richtig-und-lang", Some(h.clone())).await,
             Ok(true)
         ));
-        assert!(matches!(check("falsch-und-lang!", Some(h)).await, Ok(false)));
+        assert!(matches!(
+            check("falsch-und-lang!", Some(h)).await,
+            Ok(false)
+        ));
         assert!(matches!(check("richtig-und-lang", None).await, Ok(false)));
         assert!(matches!(
             check("x", Some("not a phc string".into())).await,

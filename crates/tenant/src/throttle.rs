@@ -137,8 +137,7 @@ impl LoginPolicy {
                 return Ok(Verdict::Locked(Duration::from_secs(secs)));
             }
             let expired_lock = row.locked_until.is_some_and(|u| u <= at);
-            let (earlier, started) = if self.in_window(row.window_started_at, at) && !expired_lock
-            {
+            let (earlier, started) = if self.in_window(row.window_started_at, at) && !expired_lock {
                 (row.failures.max(0), row.window_started_at)
             } else {
                 (0, at)
@@ -179,7 +178,10 @@ impl LoginPolicy {
             login_throttle::Entity::update_many()
                 .col_expr(
                     login_throttle::Column::Failures,
-                    Expr::col(login_throttle::Column::Failures).sub(1),
+                    sea_orm::sea_query::ExprTrait::sub(
+                        Expr::col(login_throttle::Column::Failures),
+                        1,
+                    ),
                 )
                 .filter(login_throttle::Column::Key.eq(key.as_str()))
                 .filter(login_throttle::Column::Failures.gt(0))

@@ -17,7 +17,9 @@ use crate::auth::revoke_sessions;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::domain::{DisplayName, EmailAddress, NewPassword};
-use crate::entities::{center_tenant, role_assignment, service_center, session, tenant, user};
+use crate::entities::{
+    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
+};
 use crate::error::{Error, Result};
 use crate::password;
 
@@ -62,7 +64,8 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub display_name: Option<String>,
-    /// Replaces the user's roles within this tenant (roles elsewhere stay).
+    /// Replaces the user's roles within this tenant: its tenant roles and roles on centers
+    /// serving it (roles elsewhere stay; an operator replaces every role).
     pub roles: Option<Vec<RoleSpec>>,
     /// `false` deactivates the account and ends its sessions at once.
     pub active: Option<bool>,
@@ -192,7 +195,9 @@ async fn resolve_roles(
     Ok(out)
 }
 
-/// The tenants each of the given centers serves (its standing list; inactive tenants included).
+/// The tenants each of the given centers serves for the account rule: its standing list
+/// (inactive tenants included) and every tenant that lends itself to the center by a coverage
+/// that is in force or still to come.
 async fn served_by(
     db: &impl ConnectionTrait,
     centers: impl IntoIterator<Item = Uuid>,
@@ -203,13 +208,24 @@ async fn served_by(
         return Ok(out);
     }
     for link in center_tenant::Entity::find()
-        .filter(center_tenant::Column::CenterId.is_in(centers))
+        .filter(center_tenant::Column::CenterId.is_in(centers.iter().copied()))
         .all(db)
         .await?
     {
         out.entry(link.center_id)
             .or_default()
             .insert(link.tenant_id);
+    }
+    for cover in center_coverage::Entity::find()
+        .filter(center_coverage::Column::CenterId.is_in(centers))
+        .filter(center_coverage::Column::RevokedAt.is_null())
+        .filter(center_coverage::Column::EndsAt.gt(now()))
+        .all(db)
+        .await?
+    {
+        out.entry(cover.center_id)
+            .or_default()
+            .insert(cover.tenant_id);
     }
     Ok(out)
 }
