@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 
 PASSWORD = "verbund-demo-2026"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-TICKET_NUMBER = re.compile(r"^[A-Z]{2,}-\d{4}-\d{6}$")
 
 
 def request(base, method, path, token=None, body=None, content_type="application/json"):
@@ -46,21 +45,6 @@ def login(base, email):
     ]
 
 
-def collect(value, ids, numbers, skip):
-    """Every id and ticket number anywhere in a response."""
-    if isinstance(value, dict):
-        for v in value.values():
-            collect(v, ids, numbers, skip)
-    elif isinstance(value, list):
-        for v in value:
-            collect(v, ids, numbers, skip)
-    elif isinstance(value, str):
-        if UUID.match(value) and value not in skip:
-            ids.add(value)
-        elif TICKET_NUMBER.match(value):
-            numbers.add(value)
-
-
 def mail(to, subject, attachment=False):
     head = (
         f"From: Erika Mustermann <erika@example.org>\r\nTo: {to}\r\nSubject: {subject}\r\n"
@@ -81,96 +65,102 @@ def mail(to, subject, attachment=False):
     ).encode()
 
 
+def ids_of(items):
+    return {item["id"] for item in items}
+
+
+# The pools of path parameter values, and the operations (path regex) that take them as `{id}`.
+POOLS = {
+    "tickets": r"^/api/v1/tickets/\{id\}",
+    "users": r"^/api/v1/tenants/\{slug\}/users/\{id\}$",
+    "services": r"^/api/v1/tenants/\{slug\}/services/\{id\}",
+    "org_units": r"^/api/v1/tenants/\{slug\}/org-units/\{id\}",
+    "templates": r"^/api/v1/tenants/\{slug\}/templates/\{id\}$",
+    "coverages": r"^/api/v1/tenants/\{slug\}/coverages/\{id\}",
+    "mailboxes": r"^/api/v1/tenants/\{slug\}/mailboxes/\{id\}$",
+    "outbox": r"^/api/v1/tenants/\{slug\}/outbox/\{id\}",
+    "catalog": r"^/api/v1/catalog/services/\{id\}$",
+    "inbound": r"^/api/v1/inbound/\{id\}",
+    "notifications": r"^/api/v1/notifications/\{id\}",
+}
+
+
 def main():
     base, ingest_token, out = sys.argv[1:4]
+    koblenz = "/api/v1/tenants/stadt-koblenz"
     operator = login(base, "operator@verbund.demo")
     admin = login(base, "admin@stadt-koblenz.demo")
     agent = login(base, "agent@sc-koblenz.demo")
-    me = request(base, "GET", "/api/v1/me", admin)
+    get = lambda who, path: request(base, "GET", path, who)  # noqa: E731
+    post = lambda who, path, body: request(base, "POST", path, who, body)  # noqa: E731
+    pool = {name: set() for name in POOLS}
+    attachments = set()
+
+    slugs = {t["slug"] for t in get(operator, "/api/v1/tenants")}
+    slugs |= {c["slug"] for c in get(operator, "/api/v1/centers")}
     # The admin's own account stays out: a run that deactivated it would see only 401 after.
-    skip = {me["id"]}
-    ids, numbers, slugs = set(), set(), set()
-    seen = []
+    own = get(admin, "/api/v1/me")["id"]
+    pool["users"] = ids_of(get(operator, f"{koblenz}/users")) - {own}
+    pool["services"] = ids_of(get(admin, f"{koblenz}/services")["items"])
+    pool["org_units"] = ids_of(get(admin, f"{koblenz}/org-units"))
+    pool["catalog"] = ids_of(get(operator, "/api/v1/catalog/services"))
 
-    for who, path in [
-        (operator, "/api/v1/tenants"),
-        (operator, "/api/v1/centers"),
-    ]:
-        for item in request(base, "GET", path, who):
-            slugs.add(item["slug"])
-    for who, path in [
-        (operator, "/api/v1/tenants/stadt-koblenz/users"),
-        (admin, "/api/v1/tenants/stadt-koblenz/services"),
-        (admin, "/api/v1/tenants/stadt-koblenz/org-units"),
-        (operator, "/api/v1/catalog/services"),
-    ]:
-        seen.append(request(base, "GET", path, who))
-
+    tickets = []
     for channel in ["callback", "email"]:
-        seen.append(
-            request(
-                base,
-                "POST",
-                "/api/v1/tenants/stadt-koblenz/tickets",
+        tickets.append(
+            post(
                 agent,
+                f"{koblenz}/tickets",
                 {
                     "subject": f"Rückfrage Wohnsitz ({channel})",
                     "question": "Welche Unterlagen brauche ich für die Anmeldung?",
                     "answer_channel": channel,
-                    "citizen": {"name": "Erika Mustermann", "email": "erika@example.org", "phone": "+49 261 1234567"},
+                    "citizen": {
+                        "name": "Erika Mustermann",
+                        "email": "erika@example.org",
+                        "phone": "+49 261 1234567",
+                    },
                 },
             )
         )
-    raw = "message/rfc822"
+    # An answer by mail puts a mail into the outbox.
+    post(agent, f"/api/v1/tickets/{tickets[1]['number']}/messages", {"body": "Sehr geehrte Frau Mustermann, ..."})
+    for t in tickets:
+        pool["tickets"] |= {t["id"], t["number"]}
     for message in [
         mail("buergerservice@stadt-koblenz.demo", "Oeffnungszeiten Buergeramt", attachment=True),
         mail("niemand@nirgendwo.example", "Irrlaeufer"),
     ]:
-        seen.append(request(base, "POST", "/api/v1/inbound/raw", ingest_token, message, raw))
-    seen.append(request(base, "GET", "/api/v1/inbound", operator))
-    seen.append(
-        request(
-            base,
-            "POST",
-            "/api/v1/tenants/stadt-koblenz/templates",
-            admin,
-            {"name": "Öffnungszeiten", "body": "Das Bürgeramt ist montags bis freitags geöffnet."},
-        )
+        got = request(base, "POST", "/api/v1/inbound/raw", ingest_token, message, "message/rfc822")
+        pool["inbound"].add(got["id"])
+        for key in ("ticket_id", "ticket_number"):
+            if got.get(key):
+                pool["tickets"].add(got[key])
+    for number in [t for t in pool["tickets"] if not UUID.match(t)]:
+        for m in get(admin, f"/api/v1/tickets/{number}/mails"):
+            attachments |= ids_of(m["attachments"])
+    pool["inbound"] |= ids_of(get(operator, "/api/v1/inbound"))
+    pool["outbox"] = ids_of(get(admin, f"{koblenz}/outbox"))
+    pool["templates"].add(
+        post(admin, f"{koblenz}/templates", {"name": "Öffnungszeiten", "body": "Montags bis freitags."})["id"]
     )
     until = (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()
-    seen.append(
-        request(
-            base,
-            "POST",
-            "/api/v1/tenants/stadt-koblenz/coverages",
-            admin,
-            {"center": "sc-trier", "until": until, "reason": "Betriebsausflug"},
-        )
+    pool["coverages"].add(
+        post(admin, f"{koblenz}/coverages", {"center": "sc-trier", "until": until, "reason": "Betriebsausflug"})["id"]
     )
-    seen.append(
-        request(
-            base,
-            "POST",
-            "/api/v1/tenants/stadt-koblenz/mailboxes",
-            admin,
-            {
-                "name": "Postfach",
-                "host": "127.0.0.1",
-                "port": 9,
-                "security": "plain",
-                "username": "postfach",
-                "secret": "geheim",
-                "enabled": False,
-            },
-        )
+    mailbox = {
+        "name": "Postfach",
+        "host": "127.0.0.1",
+        "port": 9,
+        "security": "plain",
+        "username": "postfach",
+        "secret": "geheim",
+        "enabled": False,
+    }
+    pool["mailboxes"].add(post(admin, f"{koblenz}/mailboxes", mailbox)["id"])
+    pool["notifications"] = ids_of(get(admin, "/api/v1/notifications")) | ids_of(
+        get(agent, "/api/v1/notifications")
     )
-    for page in seen:
-        collect(page, ids, numbers, skip)
-    # The tickets' mails carry the attachment ids.
-    for number in sorted(numbers):
-        collect(request(base, "GET", f"/api/v1/tickets/{number}/mails", admin), ids, numbers, skip)
-    seen_notifications = request(base, "GET", "/api/v1/notifications", admin)
-    collect(seen_notifications, ids, numbers, skip)
 
     def toml_list(values):
         return "[" + ", ".join(json.dumps(v) for v in sorted(values)) + "]"
@@ -178,12 +168,20 @@ def main():
     with open(out, "w", encoding="utf-8") as f:
         f.write("# Written by scripts/api_contract_seed.py for one run of scripts/api-contract.\n")
         f.write(f"[dictionaries.slugs]\nvalues = {toml_list(slugs)}\n\n")
-        f.write(f"[dictionaries.ids]\nvalues = {toml_list(ids | numbers)}\n\n")
-        f.write("[parameters]\n")
-        f.write('"path.slug" = { dictionary = "slugs", probability = 0.7 }\n')
-        f.write('"path.id" = { dictionary = "ids", probability = 0.7 }\n')
-        f.write('"path.attachment" = { dictionary = "ids", probability = 0.7 }\n')
-    print(f"api_contract_seed: {len(slugs)} slugs, {len(ids)} ids, {len(numbers)} ticket numbers")
+        if attachments:
+            f.write(f"[dictionaries.attachments]\nvalues = {toml_list(attachments)}\n\n")
+        for name, values in pool.items():
+            if values:
+                f.write(f"[dictionaries.{name}]\nvalues = {toml_list(values)}\n\n")
+        f.write('[parameters]\n"path.slug" = { dictionary = "slugs", probability = 0.7 }\n')
+        if attachments:
+            f.write('"path.attachment" = { dictionary = "attachments", probability = 0.7 }\n')
+        for name, values in pool.items():
+            if values:
+                f.write(f"\n[[operations]]\ninclude-path-regex = {json.dumps(POOLS[name])}\n")
+                f.write(f'parameters = {{ "path.id" = {{ dictionary = "{name}", probability = 0.7 }} }}\n')
+    sizes = ", ".join(f"{name} {len(values)}" for name, values in pool.items())
+    print(f"api_contract_seed: slugs {len(slugs)}, attachments {len(attachments)}, {sizes}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,7 @@ pub async fn inbound_list(
 #[utoipa::path(get, path = "/api/v1/inbound/{id}/raw", tag = "mail", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
     (status = 200, content_type = "message/rfc822", body = String),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, description = "the raw message was removed (anonymised)", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn inbound_raw_get(
     state: web::Data<AppState>,
