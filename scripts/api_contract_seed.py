@@ -168,6 +168,7 @@ def main():
     with open(out, "w", encoding="utf-8") as f:
         f.write("# Written by scripts/api_contract_seed.py for one run of scripts/api-contract.\n")
         f.write(f"[dictionaries.slugs]\nvalues = {toml_list(slugs)}\n\n")
+        f.write('[dictionaries.koblenz]\nvalues = ["stadt-koblenz"]\n\n')
         if attachments:
             f.write(f"[dictionaries.attachments]\nvalues = {toml_list(attachments)}\n\n")
         for name, values in pool.items():
@@ -179,7 +180,11 @@ def main():
         for name, values in pool.items():
             if values:
                 f.write(f"\n[[operations]]\ninclude-path-regex = {json.dumps(POOLS[name])}\n")
-                f.write(f'parameters = {{ "path.id" = {{ dictionary = "{name}", probability = 0.7 }} }}\n')
+                # The records were made in Stadt Koblenz: the pair (slug, id) must match.
+                f.write(
+                    f'parameters = {{ "path.id" = {{ dictionary = "{name}", probability = 0.7 }}, '
+                    '"path.slug" = { dictionary = "koblenz", probability = 0.8 } }\n'
+                )
     sizes = ", ".join(f"{name} {len(values)}" for name, values in pool.items())
     print(f"api_contract_seed: slugs {len(slugs)}, attachments {len(attachments)}, {sizes}")
 

@@ -92,7 +92,9 @@ async fn openapi_document_is_consistent(app: TestApp) {
     assert!(ops.len() > 80, "only {} operations", ops.len());
     for (path, method, op) in &ops {
         let at = format!("{} {path}", method.to_uppercase());
-        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{at}: no operationId"));
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: no operationId"));
         ids.entry(id).or_default().push(at.clone());
         requirements.extend(op["security"].as_array().into_iter().flatten());
 
@@ -137,7 +139,9 @@ async fn openapi_document_is_consistent(app: TestApp) {
         assert!(!responses.is_empty(), "{at}: no responses");
         for (status, response) in responses {
             assert!(
-                response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
                 "{at} {status}: no description"
             );
             if status.starts_with('4') || status.starts_with('5') {
@@ -153,14 +157,23 @@ async fn openapi_document_is_consistent(app: TestApp) {
         if secured {
             assert!(responses.contains_key("401"), "{at}: 401 undocumented");
         }
-        if op["requestBody"]["content"].get("application/json").is_some() {
+        if op["requestBody"]["content"]
+            .get("application/json")
+            .is_some()
+        {
             for status in ["400", "413", "415", "422"] {
-                assert!(responses.contains_key(status), "{at}: {status} undocumented");
+                assert!(
+                    responses.contains_key(status),
+                    "{at}: {status} undocumented"
+                );
             }
         }
         if params.iter().any(|p| p["in"] == "query") {
             for status in ["400", "422"] {
-                assert!(responses.contains_key(status), "{at}: {status} undocumented");
+                assert!(
+                    responses.contains_key(status),
+                    "{at}: {status} undocumented"
+                );
             }
         }
         if !in_path.is_empty() {
@@ -168,10 +181,16 @@ async fn openapi_document_is_consistent(app: TestApp) {
         }
     }
     let duplicated: Vec<_> = ids.iter().filter(|(_, at)| at.len() > 1).collect();
-    assert!(duplicated.is_empty(), "duplicated operationIds: {duplicated:?}");
+    assert!(
+        duplicated.is_empty(),
+        "duplicated operationIds: {duplicated:?}"
+    );
     for requirement in requirements {
         for scheme in requirement.as_object().unwrap().keys() {
-            assert!(schemes.contains_key(scheme), "security scheme {scheme} is not defined");
+            assert!(
+                schemes.contains_key(scheme),
+                "security scheme {scheme} is not defined"
+            );
         }
     }
 
@@ -191,17 +210,25 @@ async fn openapi_document_is_consistent(app: TestApp) {
     let mut all = Vec::new();
     refs(&doc, &mut all);
     for r in all {
-        let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {r}"));
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {r}"));
         assert!(doc.pointer(pointer).is_some(), "$ref {r} points nowhere");
     }
 
     // The content types that are not JSON.
     let report = &doc["paths"]["/api/v1/tenants/{slug}/reports"]["get"]["responses"]["200"];
     assert!(report["content"]["text/csv"].is_object(), "{report}");
-    assert!(report["content"]["application/json"].is_object(), "{report}");
+    assert!(
+        report["content"]["application/json"].is_object(),
+        "{report}"
+    );
     let import = &doc["paths"]["/api/v1/tenants/{slug}/import"]["post"]["requestBody"];
     assert!(import["content"]["application/xml"].is_object(), "{import}");
-    assert!(import["content"]["application/x-ndjson"].is_object(), "{import}");
+    assert!(
+        import["content"]["application/x-ndjson"].is_object(),
+        "{import}"
+    );
     assert!(doc["components"]["securitySchemes"]["ingest"].is_object());
 }
 
@@ -225,7 +252,11 @@ async fn every_documented_operation_is_routed(app: TestApp) {
             .unwrap();
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
-        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {body}");
+        assert_ne!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {body}"
+        );
         assert!(
             status != StatusCode::NOT_FOUND || body["detail"].is_string(),
             "{method} {path} is documented but not routed: {body}"
