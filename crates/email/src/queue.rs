@@ -32,6 +32,7 @@ pub struct InboundView {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboundQuery {
     /// A tenant's mail; without it, operators see the catch-all (mail for no tenant).

@@ -113,6 +113,7 @@ pub struct OrgUnitView {
 }
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningQuery {
     /// The instant to ask about (RFC 3339); default: now.

@@ -133,6 +133,7 @@ pub struct ServicePage {
 
 /// Filters of the description list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceQuery {
     /// `draft`, `published` or `archived`.
@@ -162,6 +163,7 @@ pub struct VersionView {
 }
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     pub from: i32,

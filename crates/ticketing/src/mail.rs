@@ -338,6 +338,7 @@ pub fn outbox_view(m: outbox_mail::Model, slug: &str) -> OutboxView {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     /// queued, sending, sent, failed or bounced

@@ -218,6 +218,7 @@ pub(crate) async fn log_access(
 }
 
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccessLogQuery {
     /// Ticket number or id.

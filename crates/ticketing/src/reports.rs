@@ -18,6 +18,7 @@ use crate::entities::{contact, ticket, ticket_forward};
 use crate::model::Channel;
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// First day (local date), inclusive.

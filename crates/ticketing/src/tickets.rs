@@ -1178,6 +1178,7 @@ pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result
 
 /// Filters of the ticket queue.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TicketQuery {
     /// Tenant slugs, comma-separated; default: every tenant the user may see.

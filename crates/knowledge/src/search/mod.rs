@@ -413,6 +413,7 @@ impl SearchIndex {
 
 /// `GET /api/v1/search` parameters. `tenant` may be repeated or comma-separated.
 #[derive(Clone, Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// The words to search for.
     pub q: String,

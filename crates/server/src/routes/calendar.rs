@@ -10,6 +10,7 @@ use crate::extract::{Auth, record_tenant};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
     /// The arrival time (RFC 3339); default: now.
@@ -30,6 +31,7 @@ pub struct DueResponse {
     (status = 200, body = DueResponse),
     (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn due(
     state: web::Data<AppState>,

@@ -6,7 +6,7 @@ use crate::extract::Auth;
 use crate::state::AppState;
 
 /// The service centers the user may see.
-#[utoipa::path(get, path = "/api/v1/centers", tag = "centers", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/api/v1/centers", operation_id = "list_centers", tag = "centers", security(("bearer" = [])), responses(
     (status = 200, body = [CenterView]),
 ))]
 pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<HttpResponse> {
@@ -14,7 +14,7 @@ pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<Ht
 }
 
 /// Create a service center with the tenants it serves (operators only).
-#[utoipa::path(post, path = "/api/v1/centers", tag = "centers", security(("bearer" = [])), request_body = NewCenter, responses(
+#[utoipa::path(post, path = "/api/v1/centers", operation_id = "create_center", tag = "centers", security(("bearer" = [])), request_body = NewCenter, responses(
     (status = 201, body = CenterView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -33,7 +33,7 @@ pub async fn create(
 }
 
 /// One service center.
-#[utoipa::path(get, path = "/api/v1/centers/{slug}", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/centers/{slug}", operation_id = "get_center", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = CenterView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -47,7 +47,7 @@ pub async fn get(
 }
 
 /// The tenants a service center serves.
-#[utoipa::path(get, path = "/api/v1/centers/{slug}/tenants", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/centers/{slug}/tenants", operation_id = "list_center_tenants", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [TenantRef]),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -62,7 +62,7 @@ pub async fn tenants(
 }
 
 /// Replace the tenants a service center serves (operators only).
-#[utoipa::path(put, path = "/api/v1/centers/{slug}/tenants", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), request_body = CenterTenants, responses(
+#[utoipa::path(put, path = "/api/v1/centers/{slug}/tenants", operation_id = "set_center_tenants", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), request_body = CenterTenants, responses(
     (status = 200, body = CenterView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),

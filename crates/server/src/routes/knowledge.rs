@@ -16,7 +16,7 @@ use crate::extract::{Auth, record_tenant};
 use crate::state::AppState;
 
 /// Create a description (draft). With `base_id` it adopts a base text of the catalogue.
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/services", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewService, responses(
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/services", operation_id = "create_service", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewService, responses(
     (status = 201, body = ServiceView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -40,7 +40,7 @@ pub async fn create(
 
 /// The descriptions of a tenant: all of them for its own staff, the published ones for
 /// everybody else who reads knowledge.
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ServiceQuery), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services", operation_id = "list_services", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ServiceQuery), responses(
     (status = 200, body = ServicePage),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -57,7 +57,7 @@ pub async fn list(
 }
 
 /// One description with the merged view of its modules.
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}", operation_id = "get_service", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = ServiceView),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -72,7 +72,7 @@ pub async fn get(
 }
 
 /// Change a description. Send the `version` you read; a stale one gives 409.
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = ServicePatch, responses(
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/services/{id}", operation_id = "update_service", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = ServicePatch, responses(
     (status = 200, body = ServiceView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -179,7 +179,10 @@ pub async fn compare(
 
 /// Import descriptions: NDJSON (`application/x-ndjson`) or XZuFi 2.2 (`application/xml`).
 /// Idempotent per LeiKa key; one error per rejected item, the good ones are kept.
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/import", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body(content = String, content_type = "application/x-ndjson"), responses(
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/import", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body(description = "NDJSON, one description per line, or an XZuFi 2.2 document", content(
+    (String = "application/x-ndjson"),
+    (String = "application/xml"),
+)), responses(
     (status = 200, body = ImportReport),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),

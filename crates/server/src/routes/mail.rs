@@ -62,6 +62,7 @@ fn check_ingest_token(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
     (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn inbound_raw(
     state: web::Data<AppState>,
@@ -109,6 +110,7 @@ pub async fn inbound_raw(
 #[utoipa::path(get, path = "/api/v1/inbound", tag = "mail", security(("bearer" = [])), params(InboundQuery), responses(
     (status = 200, body = [InboundView]),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn inbound_list(
     state: web::Data<AppState>,
@@ -122,6 +124,7 @@ pub async fn inbound_list(
 #[utoipa::path(get, path = "/api/v1/inbound/{id}/raw", tag = "mail", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
     (status = 200, content_type = "message/rfc822", body = String),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, description = "the raw message was removed (anonymised)", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn inbound_raw_get(
     state: web::Data<AppState>,

@@ -64,6 +64,7 @@ pub async fn revoke_coverage(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationQuery {
     /// Only unread ones.
@@ -124,7 +125,10 @@ fn report_response(req: &HttpRequest, report: Report) -> ApiResult<HttpResponse>
 
 /// The tenant's report by day or month (JSON, or CSV with `Accept: text/csv`).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/reports", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path), ReportQuery), responses(
-    (status = 200, body = Report),
+    (status = 200, description = "The report: JSON, or CSV (one row per period and a total) with `Accept: text/csv`", content(
+        (Report = "application/json"),
+        (String = "text/csv"),
+    )),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -142,7 +146,10 @@ pub async fn tenant_report(
 
 /// A service center's report by day or month (JSON, or CSV with `Accept: text/csv`).
 #[utoipa::path(get, path = "/api/v1/centers/{slug}/reports", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path), ReportQuery), responses(
-    (status = 200, body = Report),
+    (status = 200, description = "The report: JSON, or CSV (one row per period and a total) with `Accept: text/csv`", content(
+        (Report = "application/json"),
+        (String = "text/csv"),
+    )),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn center_report(
@@ -193,6 +200,7 @@ pub async fn create_template(
     (status = 200, body = TemplateView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn update_template(
     state: web::Data<AppState>,
@@ -225,7 +233,7 @@ pub async fn delete_template(
 }
 
 /// Anonymise a ticket's personal data now, e.g. on the citizen's request (tenant admins).
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/anonymize", tag = "operations", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number or id")), request_body = AnonymizeRequest, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/anonymize", tag = "operations", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), request_body = AnonymizeRequest, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),

@@ -12,7 +12,7 @@ use crate::extract::{Auth, record_tenant};
 use crate::state::AppState;
 
 /// Create an org unit (tenant admins and editors).
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/org-units", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewOrgUnit, responses(
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/org-units", operation_id = "create_org_unit", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewOrgUnit, responses(
     (status = 201, body = OrgUnitView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -35,7 +35,7 @@ pub async fn create(
 }
 
 /// The org units of a tenant (public information for every agent).
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/org-units", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/org-units", operation_id = "list_org_units", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [OrgUnitView]),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -49,7 +49,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(org_units::list_org_units(&state.db, &actor, &slug).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/org-units/{id}", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/org-units/{id}", operation_id = "get_org_unit", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = OrgUnitView),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -64,7 +64,7 @@ pub async fn get(
 }
 
 /// Change an org unit. Send the `version` you read; a stale one gives 409.
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/org-units/{id}", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = OrgUnitPatch, responses(
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/org-units/{id}", operation_id = "update_org_unit", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = OrgUnitPatch, responses(
     (status = 200, body = OrgUnitView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),

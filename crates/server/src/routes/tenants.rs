@@ -7,7 +7,7 @@ use crate::extract::{Auth, record_tenant};
 use crate::state::AppState;
 
 /// The tenants the user may see (operators: all).
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/api/v1/tenants", operation_id = "list_tenants", tag = "tenants", security(("bearer" = [])), responses(
     (status = 200, body = [TenantView]),
     (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -16,7 +16,7 @@ pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<Ht
 }
 
 /// Create a tenant (operators only).
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])), request_body = NewTenant, responses(
+#[utoipa::path(post, path = "/api/v1/tenants", operation_id = "create_tenant", tag = "tenants", security(("bearer" = [])), request_body = NewTenant, responses(
     (status = 201, body = TenantView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -36,7 +36,7 @@ pub async fn create(
 }
 
 /// One tenant.
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}", operation_id = "get_tenant", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = TenantView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -54,7 +54,7 @@ pub async fn get(
 ///
 /// `mail_addresses` must lie in the tenant's mail domains (422) and belong to no other tenant
 /// (409); `settings.mail_from` must be one of the tenant's own addresses (422).
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), request_body = TenantPatch, responses(
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}", operation_id = "update_tenant", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), request_body = TenantPatch, responses(
     (status = 200, body = TenantView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),

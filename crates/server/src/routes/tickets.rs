@@ -15,7 +15,7 @@ async fn key(state: &AppState, raw: &str) -> ApiResult<uuid::Uuid> {
 }
 
 /// Open a ticket for a tenant directly (e.g. from a letter).
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/tickets", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewTicket, responses(
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/tickets", operation_id = "create_ticket", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewTicket, responses(
     (status = 201, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -34,7 +34,7 @@ pub async fn create(
 }
 
 /// The ticket queue: the user's tenants' tickets and those forwarded to or from them.
-#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])), params(TicketQuery), responses(
+#[utoipa::path(get, path = "/api/v1/tickets", operation_id = "list_tickets", tag = "tickets", security(("bearer" = [])), params(TicketQuery), responses(
     (status = 200, body = TicketPage),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -50,7 +50,7 @@ pub async fn list(
 }
 
 /// One ticket.
-#[utoipa::path(get, path = "/api/v1/tickets/{ticket}", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", operation_id = "get_ticket", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = TicketView),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -65,7 +65,7 @@ pub async fn get(
 }
 
 /// Change a ticket. Send the `version` you read; a stale one gives 409.
-#[utoipa::path(patch, path = "/api/v1/tickets/{ticket}", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = TicketPatch, responses(
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", operation_id = "update_ticket", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = TicketPatch, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -89,7 +89,7 @@ pub async fn update(
 }
 
 /// The notes the user may read: messages to the citizen, and the own tenants' internal notes.
-#[utoipa::path(get, path = "/api/v1/tickets/{ticket}/notes", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = [NoteView]),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -103,7 +103,7 @@ pub async fn notes(
 }
 
 /// Add an internal note or a message to the citizen.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/notes", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewNote, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewNote, responses(
     (status = 201, body = NoteView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -126,7 +126,7 @@ pub async fn add_note(
 }
 
 /// Log a callback attempt: reached, not reached, mailbox.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/call-attempts", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewCallAttempt, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/call-attempts", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewCallAttempt, responses(
     (status = 201, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -149,7 +149,7 @@ pub async fn call_attempt(
 }
 
 /// The whole history of a ticket.
-#[utoipa::path(get, path = "/api/v1/tickets/{ticket}/history", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = [EventView]),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -165,7 +165,7 @@ pub async fn history(
 }
 
 /// Forward a ticket to another tenant or to a back-office unit; the due date stays.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/forward", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardRequest, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/forward", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardRequest, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -190,7 +190,7 @@ pub async fn forward(
 }
 
 /// Accept a ticket forwarded to the user's tenant.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/accept", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/accept", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -213,7 +213,7 @@ pub async fn accept(
 }
 
 /// Return a forwarded ticket to the tenant it came from, with a reason.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/return", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/return", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -244,7 +244,7 @@ pub struct NewMessage {
 }
 
 /// Answer the citizen: a message on the ticket, which marks it answered.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/messages", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number or id")), request_body = NewMessage, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), request_body = NewMessage, responses(
     (status = 201, body = NoteView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -271,7 +271,7 @@ pub struct CloseRequest {
 }
 
 /// Close a ticket.
-#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/close", tag = "tickets", security(("bearer" = [])), params(("ticket" = String, Path, description = "ticket number or id")), request_body = CloseRequest, responses(
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/close", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), request_body = CloseRequest, responses(
     (status = 200, body = TicketView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -296,7 +296,7 @@ pub async fn close(
 }
 
 /// The tickets of one tenant (same filters as `/api/v1/tickets`).
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/tickets", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path), TicketQuery), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/tickets", operation_id = "list_tenant_tickets", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path), TicketQuery), responses(
     (status = 200, body = TicketPage),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]

@@ -11,7 +11,7 @@ fn parse_id(raw: &str) -> ApiResult<uuid::Uuid> {
 }
 
 /// The users of a tenant (tenant admins, operators).
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/users", operation_id = "list_users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [UserView]),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -28,7 +28,7 @@ pub async fn list(
 
 /// Create a user in a tenant. Tenant admins grant only roles inside the tenants they administer
 /// (a center role: every tenant the center serves).
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewUser, responses(
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", operation_id = "create_user", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewUser, responses(
     (status = 201, body = UserView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -52,7 +52,7 @@ pub async fn create(
 }
 
 /// One user of a tenant.
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/users/{id}", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/users/{id}", operation_id = "get_user", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
     (status = 200, body = UserView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -72,7 +72,7 @@ pub async fn get(
 ///
 /// Tenant admins change only accounts all of whose roles lie inside the tenants they administer
 /// (403 otherwise); operators change every account.
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{id}", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = UserPatch, responses(
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{id}", operation_id = "update_user", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = UserPatch, responses(
     (status = 200, body = UserView),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
