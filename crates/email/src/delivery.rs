@@ -17,8 +17,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -376,6 +375,8 @@ pub async fn run_once(
             )
             .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
             .filter(outbox_mail::Column::Id.is_in(sent_ids.clone()))
+            // Only while the claim holds: an anonymised ticket drops it (see `fail`).
+            .filter(outbox_mail::Column::ClaimToken.is_not_null())
             .exec(db)
             .await?;
         pass.sent = sent_ids.len();
@@ -412,25 +413,36 @@ pub async fn run_once(
                 .saturating_mul(2u32.saturating_pow(exp))
                 .min(Duration::from_secs(3600));
             let at = now();
-            outbox_mail::ActiveModel {
-                id: Set(m.id),
-                state: Set(OutboxState::Queued.as_str().to_owned()),
-                attempts: Set(attempts),
-                next_attempt_at: Set(
-                    at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
-                ),
-                claim_token: Set(None),
-                claimed_until: Set(None),
-                last_error: Set(Some(error)),
-                updated_at: Set(at),
-                ..Default::default()
-            }
-            .update(db)
-            .await?;
+            outbox_mail::Entity::update_many()
+                .set(outbox_mail::ActiveModel {
+                    state: Set(OutboxState::Queued.as_str().to_owned()),
+                    attempts: Set(attempts),
+                    next_attempt_at: Set(
+                        at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+                    ),
+                    claim_token: Set(None),
+                    claimed_until: Set(None),
+                    last_error: Set(Some(error)),
+                    updated_at: Set(at),
+                    ..Default::default()
+                })
+                .filter(outbox_mail::Column::Id.eq(m.id))
+                .filter(claimed_by(&m))
+                .exec(db)
+                .await?;
             pass.retried += 1;
         }
     }
     Ok(pass)
+}
+
+/// The mail is still claimed by this pass. Anonymising its ticket drops the claim, and then
+/// no result of the delivery (a server's answer may quote the recipient) is written back.
+fn claimed_by(m: &outbox_mail::Model) -> Condition {
+    match m.claim_token {
+        Some(token) => Condition::all().add(outbox_mail::Column::ClaimToken.eq(token)),
+        None => Condition::all().add(outbox_mail::Column::ClaimToken.is_null()),
+    }
 }
 
 /// Gives up on a mail: state `failed`, and the ticket shows it (history and notification),
@@ -443,18 +455,25 @@ async fn fail(
 ) -> Result<()> {
     let txn = begin_write(db).await?;
     let at = now();
-    outbox_mail::ActiveModel {
-        id: Set(m.id),
-        state: Set(OutboxState::Failed.as_str().to_owned()),
-        attempts: Set(attempts),
-        claim_token: Set(None),
-        claimed_until: Set(None),
-        last_error: Set(Some(error.to_owned())),
-        updated_at: Set(at),
-        ..Default::default()
+    let updated = outbox_mail::Entity::update_many()
+        .set(outbox_mail::ActiveModel {
+            state: Set(OutboxState::Failed.as_str().to_owned()),
+            attempts: Set(attempts),
+            claim_token: Set(None),
+            claimed_until: Set(None),
+            last_error: Set(Some(error.to_owned())),
+            updated_at: Set(at),
+            ..Default::default()
+        })
+        .filter(outbox_mail::Column::Id.eq(m.id))
+        .filter(claimed_by(m))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        // The claim was dropped meanwhile (the ticket was anonymised): nothing to record.
+        txn.rollback().await?;
+        return Ok(());
     }
-    .update(&txn)
-    .await?;
     if let Some(tid) = m.ticket_id
         && let Some(t) = ticket::Entity::find_by_id(tid).one(&txn).await?
     {

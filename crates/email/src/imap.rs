@@ -8,8 +8,13 @@
 //! loopback hosts (the test suite's Dovecot, a local proxy).
 //!
 //! Folder names are given in plain Unicode ("Gelöscht") and are sent in IMAP's modified UTF-7.
-//! Every network step is bounded by [`ImapConfig::timeout`]; messages are fetched one at a time,
-//! so a mailbox with thousands of messages never has more than one of them in memory.
+//! Reaching the server (lookup, connect, TLS, greeting) is bounded by
+//! [`ImapConfig::connect_timeout`], every command after that by [`ImapConfig::timeout`];
+//! messages are fetched one at a time, so a mailbox with thousands of messages never has more
+//! than one of them in memory.
+//!
+//! Errors keep the server's words for the log only: [`ImapError::summary`] is a fixed class
+//! ("connection refused", "timeout", "not an IMAP server", ...) that is safe to show.
 
 use std::future::Future;
 use std::io;
@@ -59,8 +64,12 @@ pub struct ImapConfig {
     /// `Some(folder)`: a processed message is moved there (the folder is created when missing).
     /// `None`: a processed message is only marked `\Seen`.
     pub processed_folder: Option<String>,
-    /// Upper bound for connecting, the TLS handshake and every single IMAP command.
+    /// Upper bound for every single IMAP command once connected.
     pub timeout: Duration,
+    /// Upper bound for reaching the server: name lookup, TCP connect, TLS handshake and the
+    /// greeting, each. Keep it short: a host that accepts connections and never answers
+    /// holds a poller for this long.
+    pub connect_timeout: Duration,
 }
 
 /// What one [`poll_once`] did.
@@ -77,23 +86,57 @@ pub struct PollReport {
     pub idle_supported: bool,
 }
 
+/// What went wrong. The `String`s are details for the log and may quote what the server sent;
+/// [`ImapError::summary`] is the part that may be stored and shown to users.
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     /// The configuration cannot work (plaintext to a remote host, empty user name, ...).
     #[error("invalid IMAP configuration: {0}")]
     Config(String),
-    /// The server could not be reached, the TLS handshake failed, or the connection broke.
+    /// The host name does not resolve.
+    #[error("IMAP host not found: {0}")]
+    HostNotFound(String),
+    /// Nothing listens on the port.
+    #[error("IMAP connection refused: {0}")]
+    Refused(String),
+    /// The server could not be reached or the connection broke.
     #[error("IMAP connection failed: {0}")]
     Connect(String),
+    /// TLS could not be set up (no TLS on the port, a bad certificate, STARTTLS refused).
+    #[error("IMAP TLS handshake failed: {0}")]
+    Tls(String),
+    /// Something answered that does not speak IMAP.
+    #[error("not an IMAP server: {0}")]
+    NotImap(String),
     /// The server rejected the user name or password.
     #[error("IMAP login failed: {0}")]
     Auth(String),
     /// The server refused a command or answered something unexpected.
     #[error("IMAP protocol error: {0}")]
     Protocol(String),
-    /// The server did not answer within [`ImapConfig::timeout`].
+    /// The server did not answer within [`ImapConfig::timeout`] (or
+    /// [`ImapConfig::connect_timeout`] while connecting).
     #[error("IMAP server did not answer in time")]
     Timeout,
+}
+
+impl ImapError {
+    /// A fixed description of the failure that contains nothing the remote side sent, so that
+    /// a mailbox's `last_error` cannot be used to read what some port answers. Configuration
+    /// errors are our own words about the administrator's input.
+    pub fn summary(&self) -> String {
+        match self {
+            ImapError::Config(m) => format!("invalid configuration: {m}"),
+            ImapError::HostNotFound(_) => "host not found".into(),
+            ImapError::Refused(_) => "connection refused".into(),
+            ImapError::Connect(_) => "connection failed".into(),
+            ImapError::Tls(_) => "TLS handshake failed".into(),
+            ImapError::NotImap(_) => "not an IMAP server".into(),
+            ImapError::Auth(_) => "authentication failed".into(),
+            ImapError::Protocol(_) => "the server refused a command".into(),
+            ImapError::Timeout => "timeout".into(),
+        }
+    }
 }
 
 /// Connects, selects the folder, fetches every message that is not `\Seen` (and not `\Deleted`),
@@ -243,12 +286,7 @@ impl<'a> Connection<'a> {
     async fn open(cfg: &'a ImapConfig) -> Result<Self, ImapError> {
         validate(cfg)?;
         debug!(host = %cfg.host, port = cfg.port, security = ?cfg.security, user = %cfg.username, "IMAP connect");
-        let tcp = within(
-            cfg.timeout,
-            TcpStream::connect((cfg.host.as_str(), cfg.port)),
-        )
-        .await?
-        .map_err(|e| ImapError::Connect(format!("{}:{}: {e}", cfg.host, cfg.port)))?;
+        let tcp = connect_tcp(cfg).await?;
         // Best effort: only latency, never correctness.
         let _ = tcp.set_nodelay(true);
 
@@ -268,13 +306,13 @@ impl<'a> Connection<'a> {
                 let mut client = Client::new(Stream::Plain(tcp));
                 read_greeting(cfg, &mut client).await?;
                 within(
-                    cfg.timeout,
+                    cfg.connect_timeout,
                     client.run_command_and_check_ok("STARTTLS", None),
                 )
                 .await?
-                .map_err(|e| ImapError::Connect(format!("{}: STARTTLS refused: {e}", cfg.host)))?;
+                .map_err(|e| ImapError::Tls(format!("{}: STARTTLS refused: {e}", cfg.host)))?;
                 let Stream::Plain(tcp) = client.into_inner() else {
-                    return Err(ImapError::Connect("STARTTLS on a TLS stream".into()));
+                    return Err(ImapError::Tls("STARTTLS on a TLS stream".into()));
                 };
                 // No greeting after STARTTLS: the session continues inside TLS.
                 Client::new(Stream::Tls(Box::new(tls_handshake(cfg, tcp).await?)))
@@ -624,7 +662,7 @@ fn validate(cfg: &ImapConfig) -> Result<(), ImapError> {
             "processed_folder must differ from folder".into(),
         ));
     }
-    if cfg.timeout.is_zero() {
+    if cfg.timeout.is_zero() || cfg.connect_timeout.is_zero() {
         return Err(ImapError::Config("timeout is 0".into()));
     }
     if cfg.security == Security::Plain && !crate::is_loopback_host(&cfg.host) {
@@ -643,6 +681,39 @@ async fn within<T>(limit: Duration, fut: impl Future<Output = T>) -> Result<T, I
         .map_err(|_| ImapError::Timeout)
 }
 
+/// Resolves the host and connects to its first address that answers, within
+/// [`ImapConfig::connect_timeout`] for the lookup and for each attempt.
+async fn connect_tcp(cfg: &ImapConfig) -> Result<TcpStream, ImapError> {
+    let host = cfg
+        .host
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let addrs: Vec<std::net::SocketAddr> = within(
+        cfg.connect_timeout,
+        tokio::net::lookup_host((host, cfg.port)),
+    )
+    .await?
+    .map_err(|e| ImapError::HostNotFound(format!("{}: {e}", cfg.host)))?
+    .collect();
+    let mut last = ImapError::HostNotFound(format!("{}: no address", cfg.host));
+    for addr in addrs {
+        match within(cfg.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => return Ok(tcp),
+            Ok(Err(e)) => {
+                let detail = format!("{}:{} ({addr}): {e}", cfg.host, cfg.port);
+                last = match e.kind() {
+                    io::ErrorKind::ConnectionRefused => ImapError::Refused(detail),
+                    io::ErrorKind::TimedOut => ImapError::Timeout,
+                    _ => ImapError::Connect(detail),
+                };
+            }
+            Err(timeout) => last = timeout,
+        }
+    }
+    Err(last)
+}
+
 fn lib_error(what: &str, e: LibError) -> ImapError {
     match e {
         LibError::Io(e) => ImapError::Connect(format!("{what}: {e}")),
@@ -654,9 +725,17 @@ fn lib_error(what: &str, e: LibError) -> ImapError {
 }
 
 async fn read_greeting(cfg: &ImapConfig, client: &mut Client<Stream>) -> Result<(), ImapError> {
-    let greeting = within(cfg.timeout, client.read_response())
+    let greeting = within(cfg.connect_timeout, client.read_response())
         .await?
-        .map_err(|e| ImapError::Connect(format!("{}: reading the greeting: {e}", cfg.host)))?
+        .map_err(|e| {
+            let detail = format!("{}: reading the greeting: {e}", cfg.host);
+            // The stream reports what it could not parse as `Other`; a broken connection has
+            // its own kinds.
+            match e.kind() {
+                io::ErrorKind::Other | io::ErrorKind::InvalidData => ImapError::NotImap(detail),
+                _ => ImapError::Connect(detail),
+            }
+        })?
         .ok_or_else(|| {
             ImapError::Connect(format!(
                 "{}: closed the connection before greeting",
@@ -676,7 +755,7 @@ async fn read_greeting(cfg: &ImapConfig, client: &mut Client<Stream>) -> Result<
             cfg.host,
             outcome.information.as_deref().unwrap_or("BYE")
         ))),
-        other => Err(ImapError::Protocol(format!(
+        other => Err(ImapError::NotImap(format!(
             "{}: unexpected greeting {other:?}",
             cfg.host
         ))),
@@ -690,9 +769,9 @@ async fn tls_handshake(
     let server_name = rustls::pki_types::ServerName::try_from(cfg.host.trim().to_owned())
         .map_err(|e| ImapError::Config(format!("host {:?} is no valid TLS name: {e}", cfg.host)))?;
     let connector = TlsConnector::from(tls_config()?);
-    within(cfg.timeout, connector.connect(server_name, tcp))
+    within(cfg.connect_timeout, connector.connect(server_name, tcp))
         .await?
-        .map_err(|e| ImapError::Connect(format!("{}: TLS handshake failed: {e}", cfg.host)))
+        .map_err(|e| ImapError::Tls(format!("{}: {e}", cfg.host)))
 }
 
 /// rustls client configuration (ring provider, webpki roots), built once.
@@ -824,6 +903,7 @@ mod tests {
             folder: "INBOX".into(),
             processed_folder: None,
             timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
         };
         let debug = format!("{cfg:?}");
         assert!(!debug.contains("hunter2-geheim"), "{debug}");

@@ -1,7 +1,11 @@
 //! IMAP mailboxes per tenant: configuration for tenant admins, and the poller that every
 //! instance runs. A mailbox is polled by one instance at a time (a lease in the database); a
-//! message is marked on the server only after it was stored here.
+//! message is marked on the server only after it was stored here. Polls run side by side,
+//! with a limit per tenant and short connect timeouts, so that dead servers of one tenant do
+//! not delay the others.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +16,7 @@ use sea_orm::{
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_tenant::db::{begin_write, now};
@@ -82,6 +87,7 @@ pub struct MailboxPatch {
     pub secret: Option<SecretString>,
     pub folder: Option<String>,
     pub processed_folder: Option<String>,
+    /// Seconds between polls (10-86400).
     pub interval_seconds: Option<u32>,
     pub enabled: Option<bool>,
 }
@@ -100,6 +106,9 @@ pub struct MailboxView {
     pub interval_seconds: u32,
     pub enabled: bool,
     pub last_polled_at: Option<DateTime<Utc>>,
+    /// Why the last poll failed, as a fixed class ("connection refused", "timeout", "TLS
+    /// handshake failed", "not an IMAP server", "authentication failed", ...); never what
+    /// the server answered.
     pub last_error: Option<String>,
 }
 
@@ -146,10 +155,20 @@ fn check_host(host: &str, security: MailboxSecurity) -> Result<String> {
     Ok(host)
 }
 
+/// The documented bounds of a mailbox's poll interval, in seconds.
+pub const INTERVAL_SECONDS: std::ops::RangeInclusive<u32> = 10..=86_400;
+
 fn check_interval(raw: Option<u32>) -> Result<i32> {
     let v = raw.unwrap_or(60);
-    if !(1..=86_400).contains(&v) {
-        return Err(Error::invalid("interval_seconds", "must be 1..=86400"));
+    if !INTERVAL_SECONDS.contains(&v) {
+        return Err(Error::invalid(
+            "interval_seconds",
+            format!(
+                "must be {}..={}",
+                INTERVAL_SECONDS.start(),
+                INTERVAL_SECONDS.end()
+            ),
+        ));
     }
     Ok(i32::try_from(v).unwrap_or(60))
 }
@@ -298,7 +317,35 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, slug: &str, id: Uuid
     Ok(())
 }
 
-fn imap_config(m: &mailbox::Model) -> ImapConfig {
+/// How this instance polls mailboxes.
+#[derive(Clone, Debug)]
+pub struct PollSettings {
+    /// Pause between looks for due mailboxes.
+    pub tick: Duration,
+    /// Mailboxes this instance polls at the same time.
+    pub concurrency: usize,
+    /// Mailboxes of one tenant this instance polls at the same time, so that one tenant's
+    /// slow or dead servers cannot hold every poller.
+    pub per_tenant: usize,
+    /// Bound for reaching a server (lookup, connect, TLS, greeting).
+    pub connect_timeout: Duration,
+    /// Bound for every IMAP command after that.
+    pub command_timeout: Duration,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_secs(5),
+            concurrency: 16,
+            per_tenant: 2,
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+fn imap_config(m: &mailbox::Model, settings: &PollSettings) -> ImapConfig {
     ImapConfig {
         host: m.host.clone(),
         port: u16::try_from(m.port).unwrap_or(993),
@@ -311,19 +358,20 @@ fn imap_config(m: &mailbox::Model) -> ImapConfig {
         password: SecretString::from(m.secret.clone()),
         folder: m.folder.clone(),
         processed_folder: m.processed_folder.clone(),
-        timeout: Duration::from_secs(30),
+        timeout: settings.command_timeout,
+        connect_timeout: settings.connect_timeout,
     }
 }
+
+/// How long a lease lasts: longer than any poll can take.
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Takes the lease of a mailbox for this instance; false when another instance holds it.
 async fn lease(db: &DatabaseConnection, id: Uuid, instance: &str) -> Result<bool> {
     let at = now();
     let res = mailbox::Entity::update_many()
         .col_expr(mailbox::Column::LockedBy, Expr::value(instance))
-        .col_expr(
-            mailbox::Column::LockedUntil,
-            Expr::value(at + chrono::Duration::minutes(10)),
-        )
+        .col_expr(mailbox::Column::LockedUntil, Expr::value(at + LEASE))
         .filter(mailbox::Column::Id.eq(id))
         .filter(
             Condition::any()
@@ -340,14 +388,20 @@ async fn lease(db: &DatabaseConnection, id: Uuid, instance: &str) -> Result<bool
 pub struct Polled {
     pub stored: usize,
     pub processed: usize,
+    /// What went wrong, as stored in `last_error` and shown to admins: a fixed class of
+    /// failure, never what the remote side sent (see [`imap::ImapError::summary`]).
     pub error: Option<String>,
     pub idle: bool,
 }
 
 /// Polls one mailbox now (it must be leased): stores every new message, marks it on the
 /// server, then processes what was stored.
-pub async fn poll_mailbox(db: &DatabaseConnection, m: &mailbox::Model) -> Polled {
-    let cfg = imap_config(m);
+pub async fn poll_mailbox(
+    db: &DatabaseConnection,
+    m: &mailbox::Model,
+    settings: &PollSettings,
+) -> Polled {
+    let cfg = imap_config(m, settings);
     let source = Source::Imap {
         mailbox_id: m.id,
         tenant_id: m.tenant_id,
@@ -362,63 +416,134 @@ pub async fn poll_mailbox(db: &DatabaseConnection, m: &mailbox::Model) -> Polled
             out.stored = r.stored;
             out.idle = r.idle_supported;
         }
-        Err(e) => out.error = Some(e.to_string()),
+        Err(e) => {
+            tracing::warn!(mailbox = %m.id, error = %e, "mailbox poll failed");
+            out.error = Some(e.summary());
+        }
     }
     // Process whatever is stored for this mailbox and still pending.
     match ingest::process_pending_of(db, m.id).await {
         Ok(n) => out.processed = n,
-        Err(e) => out.error = Some(e.to_string()),
+        Err(e) => {
+            tracing::warn!(mailbox = %m.id, error = %e, "processing stored mail failed");
+            out.error = Some("processing the stored mail failed".into());
+        }
     }
     out
 }
 
-/// One round over all enabled mailboxes that are due: lease, poll, record, release.
-pub async fn run_due(db: &DatabaseConnection, instance: &str) -> Result<usize> {
-    let at = now();
-    let due: Vec<mailbox::Model> = mailbox::Entity::find()
-        .filter(mailbox::Column::Enabled.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|m| {
-            m.locked_until.is_none_or(|u| u < at)
-                && m.last_polled_at.is_none_or(|p| {
+/// The poller of one instance: looks for due mailboxes every tick and polls each in its own
+/// task, at most [`PollSettings::concurrency`] at once and [`PollSettings::per_tenant`] per
+/// tenant. A look never waits for a poll, so a mailbox whose server hangs delays no other
+/// mailbox; at worst it takes one of its own tenant's slots until the timeouts end it.
+pub struct Poller {
+    db: DatabaseConnection,
+    instance: String,
+    settings: PollSettings,
+    slots: Arc<Semaphore>,
+    tenant_slots: std::sync::Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+}
+
+impl Poller {
+    pub fn new(db: DatabaseConnection, instance: String, settings: PollSettings) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            instance,
+            slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings,
+            tenant_slots: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn tenant_slot(&self, tenant: Uuid) -> Option<OwnedSemaphorePermit> {
+        let per_tenant = self.settings.per_tenant.max(1);
+        let sem = self
+            .tenant_slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant)
+            .or_insert_with(|| Arc::new(Semaphore::new(per_tenant)))
+            .clone();
+        sem.try_acquire_owned().ok()
+    }
+
+    /// One look: leases the due mailboxes this instance has room for and starts their polls
+    /// (the longest-waiting first). Returns the started polls; they finish in the background.
+    pub async fn run_due(self: &Arc<Self>) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+        let at = now();
+        let mut due: Vec<mailbox::Model> = mailbox::Entity::find()
+            .filter(mailbox::Column::Enabled.eq(true))
+            .filter(
+                Condition::any()
+                    .add(mailbox::Column::LockedUntil.is_null())
+                    .add(mailbox::Column::LockedUntil.lt(at)),
+            )
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter(|m| {
+                m.last_polled_at.is_none_or(|p| {
                     p + chrono::Duration::seconds(i64::from(m.interval_seconds)) <= at
                 })
-        })
-        .collect();
-    let mut polled = 0;
-    for m in due {
-        if !lease(db, m.id, instance).await? {
-            continue;
+            })
+            .collect();
+        due.sort_by_key(|m| m.last_polled_at);
+        let mut started = Vec::new();
+        for m in due {
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                break;
+            };
+            // A tenant whose polls all still run waits for the next look.
+            let Some(tenant_slot) = self.tenant_slot(m.tenant_id) else {
+                continue;
+            };
+            if !lease(&self.db, m.id, &self.instance).await? {
+                continue;
+            }
+            let this = Arc::clone(self);
+            started.push(tokio::spawn(async move {
+                let _slots = (slot, tenant_slot);
+                if let Err(e) = this.poll_leased(&m).await {
+                    tracing::warn!(mailbox = %m.id, error = %e, "recording a mailbox poll failed");
+                }
+            }));
         }
-        let result = poll_mailbox(db, &m).await;
-        if let Some(e) = &result.error {
-            tracing::warn!(mailbox = %m.id, error = %e, "mailbox poll failed");
-        }
-        mailbox::ActiveModel {
-            id: Set(m.id),
-            locked_by: Set(None),
-            locked_until: Set(None),
-            last_polled_at: Set(Some(now())),
-            last_error: Set(result.error.clone()),
-            ..Default::default()
-        }
-        .update(db)
-        .await?;
-        if result.idle && m.interval_seconds > 5 {
-            watch_idle(db.clone(), m.clone());
-        }
-        polled += 1;
+        Ok(started)
     }
-    Ok(polled)
+
+    /// Polls a leased mailbox, records the result and releases the lease.
+    async fn poll_leased(&self, m: &mailbox::Model) -> Result<()> {
+        let result = poll_mailbox(&self.db, m, &self.settings).await;
+        mailbox::Entity::update_many()
+            .col_expr(
+                mailbox::Column::LockedBy,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                mailbox::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(mailbox::Column::LastPolledAt, Expr::value(Some(now())))
+            .col_expr(
+                mailbox::Column::LastError,
+                Expr::value(result.error.clone()),
+            )
+            .filter(mailbox::Column::Id.eq(m.id))
+            .filter(mailbox::Column::LockedBy.eq(self.instance.as_str()))
+            .exec(&self.db)
+            .await?;
+        if result.idle && m.interval_seconds > 5 {
+            watch_idle(self.db.clone(), m.clone(), self.settings.clone());
+        }
+        Ok(())
+    }
 }
 
 /// Waits on IDLE for up to the mailbox's interval; a change makes the mailbox due at once.
-fn watch_idle(db: DatabaseConnection, m: mailbox::Model) {
+fn watch_idle(db: DatabaseConnection, m: mailbox::Model, settings: PollSettings) {
     tokio::spawn(async move {
         let wait = Duration::from_secs(u64::try_from(m.interval_seconds).unwrap_or(60));
-        if let Ok(true) = imap::wait_for_change(&imap_config(&m), wait).await {
+        if let Ok(true) = imap::wait_for_change(&imap_config(&m, &settings), wait).await {
             let _ = mailbox::Entity::update_many()
                 .col_expr(
                     mailbox::Column::LastPolledAt,
@@ -431,14 +556,16 @@ fn watch_idle(db: DatabaseConnection, m: mailbox::Model) {
     });
 }
 
-/// Polls due mailboxes every `tick` until the process ends.
-pub fn spawn(db: DatabaseConnection, instance: String, tick: Duration) {
+/// Polls due mailboxes every tick until the process ends.
+pub fn spawn(db: DatabaseConnection, instance: String, settings: PollSettings) {
+    let tick = settings.tick;
+    let poller = Poller::new(db, instance, settings);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(e) = run_due(&db, &instance).await {
+            if let Err(e) = poller.run_due().await {
                 tracing::warn!(error = %e, "mailbox round failed");
             }
         }

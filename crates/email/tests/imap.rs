@@ -49,6 +49,7 @@ fn config(user: &str) -> ImapConfig {
         folder: "INBOX".into(),
         processed_folder: None,
         timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(10),
     }
 }
 
@@ -367,7 +368,8 @@ async fn nothing_listening_is_a_connect_error() {
     let err = poll_once(&cfg, |_raw| async { Ok::<(), String>(()) })
         .await
         .unwrap_err();
-    assert!(matches!(err, ImapError::Connect(_)), "{err:?}");
+    assert!(matches!(err, ImapError::Refused(_)), "{err:?}");
+    assert_eq!(err.summary(), "connection refused");
 }
 
 #[tokio::test]
@@ -379,7 +381,7 @@ async fn tls_is_never_downgraded_to_plaintext() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ImapError::Connect(_) | ImapError::Timeout),
+        matches!(err, ImapError::Tls(_) | ImapError::Timeout),
         "{err:?}"
     );
 
@@ -388,7 +390,7 @@ async fn tls_is_never_downgraded_to_plaintext() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ImapError::Connect(ref m) if m.contains("STARTTLS")),
+        matches!(err, ImapError::Tls(ref m) if m.contains("STARTTLS")),
         "{err:?}"
     );
 }

@@ -97,7 +97,15 @@ impl Application {
             verbund_email::mailboxes::spawn(
                 db.clone(),
                 instance,
-                Duration::from_secs(settings.mailbox_tick_seconds),
+                verbund_email::mailboxes::PollSettings {
+                    tick: Duration::from_secs(settings.mailbox_tick_seconds),
+                    concurrency: settings.mailbox_concurrency.max(1),
+                    per_tenant: settings.mailbox_per_tenant.max(1),
+                    connect_timeout: Duration::from_secs(
+                        settings.mailbox_connect_timeout_seconds.max(1),
+                    ),
+                    command_timeout: Duration::from_secs(settings.mailbox_timeout_seconds.max(1)),
+                },
             );
         }
 

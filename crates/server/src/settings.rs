@@ -124,6 +124,14 @@ pub struct Settings {
     pub max_inbound_bytes: usize,
     /// Seconds between rounds over the IMAP mailboxes (0: this instance polls none).
     pub mailbox_tick_seconds: u64,
+    /// Mailboxes this instance polls at the same time.
+    pub mailbox_concurrency: usize,
+    /// Mailboxes of one tenant this instance polls at the same time.
+    pub mailbox_per_tenant: usize,
+    /// Bound for reaching an IMAP server (lookup, connect, TLS handshake, greeting).
+    pub mailbox_connect_timeout_seconds: u64,
+    /// Bound for every IMAP command once connected.
+    pub mailbox_timeout_seconds: u64,
     /// Outbound SMTP relay (`VERBUND_SMTP__HOST`, …). Without a host no mail is delivered
     /// by this instance; it stays queued in the outbox.
     pub smtp: SmtpSettings,
@@ -208,6 +216,10 @@ impl Default for Settings {
             ingest_token: None,
             max_inbound_bytes: 50 * 1024 * 1024,
             mailbox_tick_seconds: 5,
+            mailbox_concurrency: 16,
+            mailbox_per_tenant: 2,
+            mailbox_connect_timeout_seconds: 10,
+            mailbox_timeout_seconds: 30,
             smtp: SmtpSettings::default(),
         }
     }

@@ -25,7 +25,8 @@ pub struct NewContact {
     /// The tenant the citizen asked about: one the center serves, or any tenant of the Verbund.
     pub tenant: String,
     pub channel: Channel,
-    /// The service description used to answer, if any.
+    /// The service description used to answer, if any: a published one, or one of the asked
+    /// tenant's own.
     pub service_id: Option<Uuid>,
     /// A short topic when no service description fits.
     pub topic: Option<String>,
@@ -149,6 +150,13 @@ pub async fn log_contact(
         }
     };
 
+    // The contact refers to the asked tenant's service; the ticket ends up held by it too
+    // (opened there, or forwarded there at once).
+    crate::tickets::check_service(db, "service_id", input.service_id, asked.id).await?;
+    if let Some(valid) = &ticket_input {
+        crate::tickets::check_service(db, "ticket.service_id", valid.service_id(), asked.id)
+            .await?;
+    }
     let at = now();
     let number = match (&ticket_input, &opener) {
         (Some(_), Some(opener)) => reserve_number(db, opener, at).await?,

@@ -401,6 +401,16 @@ pub async fn retry(
         .one(&txn)
         .await?
         .ok_or(Error::NotFound("mail"))?;
+    if let Some(ticket_id) = m.ticket_id
+        && ticket::Entity::find_by_id(ticket_id)
+            .one(&txn)
+            .await?
+            .is_some_and(|t| t.anonymized_at.is_some())
+    {
+        return Err(Error::Conflict(
+            "the mail's ticket was anonymised; there is nobody to send it to".into(),
+        ));
+    }
     if m.state != OutboxState::Failed.as_str() && m.state != OutboxState::Bounced.as_str() {
         return Err(Error::Conflict(format!(
             "only failed or bounced mail can be retried; this one is {}",

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -18,106 +18,243 @@ use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::entities::{
-    call_attempt, inbound_mail, mail_attachment, outbox_mail, personal_data_access, ticket,
-    ticket_event, ticket_forward, ticket_note,
+    call_attempt, contact, inbound_mail, mail_attachment, notification, outbox_mail,
+    personal_data_access, ticket, ticket_event, ticket_forward, ticket_note,
 };
 use crate::model::TicketState;
 use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
 
 pub const REDACTED: &str = "[anonymisiert]";
 
-/// Removes the personal data of one ticket, in the caller's transaction.
+/// History keys whose values are structure, not personal data: states, queues, tenants,
+/// deadlines, ids and counters, all set by Verbund itself (nothing a remote party wrote, such
+/// as a bounce's status line, is structural). Every other key of a history payload (mail addresses, reasons,
+/// subjects, diagnostics, error texts, and any key added later) is treated as personal: it is
+/// replaced on anonymisation and left out for a forwarding tenant unless
+/// [`FORWARDER_KEYS`] lets it through. A new key is therefore private until it is listed here.
+const STRUCTURAL_KEYS: &[&str] = &[
+    "number",
+    "state",
+    "queue",
+    "due_at",
+    "answer_channel",
+    "tenant",
+    "forward_state",
+    "mail_id",
+    "bounce_id",
+    "note_id",
+    "kind",
+    "flagged",
+    "outcome",
+    "failed_call_attempts",
+    "needs_other_channel",
+    "assignee_id",
+    "priority",
+    "attempts",
+    "at_risk",
+    "overdue",
+];
+
+/// Keys a forwarding tenant sees besides the structural ones: the subject (its ticket view
+/// shows it too) and the reasons of forwards and returns, which are the trail between the
+/// tenants. Addresses, diagnostics and error texts of mail stay with the tenant holding the
+/// ticket.
+const FORWARDER_KEYS: &[&str] = &["subject", "reason"];
+
+fn is_structural(key: &str) -> bool {
+    STRUCTURAL_KEYS.contains(&key)
+}
+
+/// A history payload with every non-structural value replaced (anonymisation).
+pub(crate) fn redact_payload(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Null => serde_json::Value::Null,
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let kept = if is_structural(k) && !v.is_object() && !v.is_array() {
+                        v.clone()
+                    } else if v.is_null() {
+                        serde_json::Value::Null
+                    } else {
+                        REDACTED.into()
+                    };
+                    (k.clone(), kept)
+                })
+                .collect(),
+        ),
+        _ => REDACTED.into(),
+    }
+}
+
+/// A history payload as a forwarding tenant sees it: structural keys, the subject and the
+/// forward reasons; everything else is left out.
+pub(crate) fn forwarder_payload(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.into_iter()
+                .filter(|(k, v)| {
+                    (is_structural(k) || FORWARDER_KEYS.contains(&k.as_str()))
+                        && !v.is_object()
+                        && !v.is_array()
+                })
+                .collect(),
+        ),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// Removes the personal data of one ticket, in the caller's transaction: everything the
+/// citizen said or that names them, wherever a copy of it went.
+///
+/// - the ticket: subject, question, name, phone, e-mail, postal address, callback windows;
+/// - contacts that opened it: their topic;
+/// - notes, call attempt notes, forward and return reasons;
+/// - every history payload (all but the structural keys, see [`STRUCTURAL_KEYS`]);
+/// - notifications about it (their text names the subject, addresses, diagnostics);
+/// - inbound mail of the ticket and the bounces of its outbound mail: raw message, sender,
+///   subject, text, quoted text, Message-ID, error; their attachments are deleted;
+/// - the outbox: recipient, subject, body, the citizen's Message-IDs it answers, the last
+///   error (a server's answer often repeats the recipient). Mail not sent yet is given up
+///   (`failed`), since there is nobody left to send it to, and a delivery worker holding it
+///   cannot write back (its claim is dropped).
+///
+/// Kept: numbers, tenants, states, queues, times, counts, ids, the content hash of inbound
+/// mail (so the same message delivered again is recognised and not turned into a new ticket)
+/// and the access log.
 pub(crate) async fn anonymize_in(
     db: &impl ConnectionTrait,
     t: &ticket::Model,
     actor: Option<Uuid>,
     why: &str,
 ) -> Result<ticket::Model> {
+    use sea_orm::sea_query::Expr;
+    let none_str = || Expr::value(Option::<String>::None);
+
     let mut active: ticket::ActiveModel = t.clone().into();
+    active.subject = Set(REDACTED.to_owned());
     active.citizen_name = Set(None);
     active.citizen_phone = Set(None);
     active.citizen_email = Set(None);
     active.citizen_address = Set(None);
     active.callback_windows = Set(serde_json::json!([]));
     active.question = Set(REDACTED.to_owned());
-    active.anonymized_at = Set(Some(now()));
+    active.anonymized_at = Set(Some(t.anonymized_at.unwrap_or_else(now)));
     active.version = Set(t.version + 1);
     let saved = active.update(db).await?;
+
+    contact::Entity::update_many()
+        .col_expr(contact::Column::Topic, none_str())
+        .filter(contact::Column::TicketId.eq(t.id))
+        .exec(db)
+        .await?;
     ticket_note::Entity::update_many()
-        .col_expr(
-            ticket_note::Column::Body,
-            sea_orm::sea_query::Expr::value(REDACTED),
-        )
+        .col_expr(ticket_note::Column::Body, Expr::value(REDACTED))
         .filter(ticket_note::Column::TicketId.eq(t.id))
         .exec(db)
         .await?;
     call_attempt::Entity::update_many()
-        .col_expr(
-            call_attempt::Column::Note,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
+        .col_expr(call_attempt::Column::Note, none_str())
         .filter(call_attempt::Column::TicketId.eq(t.id))
         .exec(db)
         .await?;
     ticket_forward::Entity::update_many()
-        .col_expr(
-            ticket_forward::Column::Reason,
-            sea_orm::sea_query::Expr::value(REDACTED),
-        )
-        .col_expr(
-            ticket_forward::Column::ReturnReason,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
+        .col_expr(ticket_forward::Column::Reason, Expr::value(REDACTED))
+        .col_expr(ticket_forward::Column::ReturnReason, none_str())
         .filter(ticket_forward::Column::TicketId.eq(t.id))
         .exec(db)
         .await?;
-    // Mail: the raw message, its text and attachments; the outbox keeps only its state.
-    use sea_orm::sea_query::Expr;
-    inbound_mail::Entity::update_many()
-        .col_expr(
-            inbound_mail::Column::Raw,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            inbound_mail::Column::FromAddress,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(inbound_mail::Column::Subject, Expr::value(REDACTED))
-        .col_expr(inbound_mail::Column::BodyText, Expr::value(REDACTED))
-        .col_expr(
-            inbound_mail::Column::QuotedText,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(inbound_mail::Column::TicketId.eq(t.id))
+    notification::Entity::update_many()
+        .col_expr(notification::Column::Body, Expr::value(REDACTED))
+        .filter(notification::Column::TicketId.eq(t.id))
         .exec(db)
         .await?;
-    mail_attachment::Entity::delete_many()
-        .filter(mail_attachment::Column::TicketId.eq(t.id))
-        .exec(db)
-        .await?;
-    outbox_mail::Entity::update_many()
-        .col_expr(outbox_mail::Column::ToAddress, Expr::value(REDACTED))
-        .col_expr(outbox_mail::Column::Subject, Expr::value(REDACTED))
-        .col_expr(outbox_mail::Column::Body, Expr::value(REDACTED))
+
+    // Mail: the ticket's own inbound mail and the bounces of its outbound mail.
+    let outbox_ids: Vec<Uuid> = outbox_mail::Entity::find()
+        .select_only()
+        .column(outbox_mail::Column::Id)
         .filter(outbox_mail::Column::TicketId.eq(t.id))
-        .filter(outbox_mail::Column::State.ne("queued"))
-        .filter(outbox_mail::Column::State.ne("sending"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut of_ticket = Condition::any().add(inbound_mail::Column::TicketId.eq(t.id));
+    if !outbox_ids.is_empty() {
+        of_ticket = of_ticket.add(inbound_mail::Column::OutboxId.is_in(outbox_ids.clone()));
+    }
+    let inbound_ids: Vec<Uuid> = inbound_mail::Entity::find()
+        .select_only()
+        .column(inbound_mail::Column::Id)
+        .filter(of_ticket)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !inbound_ids.is_empty() {
+        inbound_mail::Entity::update_many()
+            .col_expr(
+                inbound_mail::Column::Raw,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .col_expr(inbound_mail::Column::FromAddress, none_str())
+            .col_expr(inbound_mail::Column::MessageId, none_str())
+            .col_expr(inbound_mail::Column::Subject, Expr::value(REDACTED))
+            .col_expr(inbound_mail::Column::BodyText, Expr::value(REDACTED))
+            .col_expr(inbound_mail::Column::QuotedText, none_str())
+            .col_expr(inbound_mail::Column::Error, none_str())
+            .filter(inbound_mail::Column::Id.is_in(inbound_ids.clone()))
+            .exec(db)
+            .await?;
+    }
+    let mut attachments = Condition::any().add(mail_attachment::Column::TicketId.eq(t.id));
+    if !inbound_ids.is_empty() {
+        attachments = attachments.add(mail_attachment::Column::InboundMailId.is_in(inbound_ids));
+    }
+    mail_attachment::Entity::delete_many()
+        .filter(attachments)
         .exec(db)
         .await?;
-    // Free text in the history (forward and return reasons, mail recipients) goes too.
+    if !outbox_ids.is_empty() {
+        let at = now();
+        // Not sent yet: given up, and a worker's claim on it dropped, so that no delivery
+        // result (which may quote the recipient) is written back.
+        outbox_mail::Entity::update_many()
+            .col_expr(outbox_mail::Column::State, Expr::value("failed"))
+            .col_expr(
+                outbox_mail::Column::ClaimToken,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_mail::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(outbox_mail::Column::Id.is_in(outbox_ids.clone()))
+            .filter(outbox_mail::Column::State.is_in(["queued", "sending"]))
+            .exec(db)
+            .await?;
+        outbox_mail::Entity::update_many()
+            .col_expr(outbox_mail::Column::ToAddress, Expr::value(REDACTED))
+            .col_expr(outbox_mail::Column::Subject, Expr::value(REDACTED))
+            .col_expr(outbox_mail::Column::Body, Expr::value(REDACTED))
+            .col_expr(outbox_mail::Column::InReplyTo, none_str())
+            .col_expr(outbox_mail::Column::References, none_str())
+            .col_expr(outbox_mail::Column::LastError, none_str())
+            .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
+            .filter(outbox_mail::Column::Id.is_in(outbox_ids))
+            .exec(db)
+            .await?;
+    }
+
+    // Every history payload: only the structural keys stay.
     for event in ticket_event::Entity::find()
         .filter(ticket_event::Column::TicketId.eq(t.id))
         .all(db)
         .await?
     {
-        if event.after.get("reason").is_some() || event.after.get("to").is_some() {
-            let mut after = event.after.clone();
-            for key in ["reason", "to", "from"] {
-                if after.get(key).is_some() {
-                    after[key] = REDACTED.into();
-                }
-            }
+        let before = redact_payload(&event.before);
+        let after = redact_payload(&event.after);
+        if before != event.before || after != event.after {
             let mut e: ticket_event::ActiveModel = event.into();
+            e.before = Set(before);
             e.after = Set(after);
             e.update(db).await?;
         }
@@ -134,33 +271,69 @@ pub(crate) async fn anonymize_in(
     Ok(saved)
 }
 
-/// Anonymises closed tickets whose tenant's waiting time has passed. Safe on several
-/// instances: each ticket is claimed by its `anonymized_at` being empty inside the transaction.
+/// Anonymises closed tickets whose tenant's waiting time has passed, and completes tickets
+/// anonymised by an earlier version that left the subject and mail addresses behind (their
+/// subject is not yet [`REDACTED`]). Safe on several instances: each ticket is claimed by a
+/// conditional update inside its transaction, which the other instance then finds done.
 pub async fn run_due_anonymization(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<usize> {
+    use sea_orm::sea_query::Expr;
     let mut done = 0;
     for t in tenant::Entity::find().all(db).await? {
         let days = TenantSettings::from_json(&t.settings).anonymize_after_days;
         let cutoff = at - chrono::Duration::days(i64::from(days));
-        let due = ticket::Entity::find()
+        let due: Vec<Uuid> = ticket::Entity::find()
+            .select_only()
+            .column(ticket::Column::Id)
             .filter(ticket::Column::TenantId.eq(t.id))
             .filter(ticket::Column::State.eq(TicketState::Closed.as_str()))
             .filter(ticket::Column::ClosedAt.lte(cutoff))
             .filter(ticket::Column::AnonymizedAt.is_null())
             .limit(500)
+            .into_tuple()
             .all(db)
             .await?;
-        for candidate in due {
+        for id in due {
             let txn = begin_write(db).await?;
-            let claimed = ticket::Entity::find_by_id(candidate.id)
+            let claimed = ticket::Entity::update_many()
+                .col_expr(ticket::Column::AnonymizedAt, Expr::value(Some(now())))
+                .filter(ticket::Column::Id.eq(id))
                 .filter(ticket::Column::AnonymizedAt.is_null())
-                .one(&txn)
+                .exec(&txn)
                 .await?;
-            if let Some(current) = claimed {
-                anonymize_in(&txn, &current, None, "retention").await?;
-                txn.commit().await?;
-                done += 1;
-            } else {
-                txn.rollback().await?;
+            match ticket::Entity::find_by_id(id).one(&txn).await? {
+                Some(current) if claimed.rows_affected == 1 => {
+                    anonymize_in(&txn, &current, None, "retention").await?;
+                    txn.commit().await?;
+                    done += 1;
+                }
+                _ => txn.rollback().await?,
+            }
+        }
+        let incomplete: Vec<Uuid> = ticket::Entity::find()
+            .select_only()
+            .column(ticket::Column::Id)
+            .filter(ticket::Column::TenantId.eq(t.id))
+            .filter(ticket::Column::AnonymizedAt.is_not_null())
+            .filter(ticket::Column::Subject.ne(REDACTED))
+            .limit(500)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for id in incomplete {
+            let txn = begin_write(db).await?;
+            let claimed = ticket::Entity::update_many()
+                .col_expr(ticket::Column::Subject, Expr::value(REDACTED))
+                .filter(ticket::Column::Id.eq(id))
+                .filter(ticket::Column::Subject.ne(REDACTED))
+                .exec(&txn)
+                .await?;
+            match ticket::Entity::find_by_id(id).one(&txn).await? {
+                Some(current) if claimed.rows_affected == 1 => {
+                    anonymize_in(&txn, &current, None, "completed").await?;
+                    txn.commit().await?;
+                    done += 1;
+                }
+                _ => txn.rollback().await?,
             }
         }
     }
@@ -170,7 +343,8 @@ pub async fn run_due_anonymization(db: &DatabaseConnection, at: DateTime<Utc>) -
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnonymizeRequest {
-    /// Why, e.g. "Löschersuchen der Bürgerin vom 28.11.2026".
+    /// Why, e.g. "Löschersuchen vom 28.11.2026". It stays in the history: do not name the
+    /// citizen here.
     pub reason: String,
 }
 
@@ -255,8 +429,13 @@ pub async fn access_log(
     let mut query = personal_data_access::Entity::find()
         .filter(scope.filter(personal_data_access::Column::TenantId));
     if let Some(key) = q.ticket.as_deref() {
-        let id = crate::tickets::resolve(db, key).await?;
-        query = query.filter(personal_data_access::Column::TicketId.eq(id));
+        // A number that names no ticket answers like one of another tenant's tickets: with
+        // an empty log, so the answer tells nothing about which numbers exist.
+        match crate::tickets::resolve(db, key).await {
+            Ok(id) => query = query.filter(personal_data_access::Column::TicketId.eq(id)),
+            Err(Error::NotFound(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        }
     }
     if let Some(user) = q.user {
         query = query.filter(personal_data_access::Column::UserId.eq(user));

@@ -22,7 +22,7 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::deadline;
 use crate::entities::{
-    call_attempt, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
+    call_attempt, service_ref, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
 };
 use crate::model::{
     AnswerChannel, CallOutcome, FRONT_QUEUE, ForwardState, NoteKind, Priority, TicketState,
@@ -58,6 +58,7 @@ pub struct NewTicket {
     pub answer_channel: AnswerChannel,
     #[serde(default)]
     pub callback_windows: Vec<CallbackWindow>,
+    /// A published service description, or one of the ticket's tenant's own.
     pub service_id: Option<Uuid>,
     pub priority: Option<Priority>,
     /// `frontoffice` (default) or `backoffice:<unit>`.
@@ -272,6 +273,12 @@ pub(crate) struct ValidTicket {
     service_id: Option<Uuid>,
     priority: Priority,
     queue: String,
+}
+
+impl ValidTicket {
+    pub(crate) fn service_id(&self) -> Option<Uuid> {
+        self.service_id
+    }
 }
 
 impl NewTicket {
@@ -670,6 +677,37 @@ async fn new_ticket(
     Ok((model, created))
 }
 
+/// A ticket or contact may refer to a published service description of any tenant, or to
+/// any description of `tenant_id` itself (drafts and archived ones stay inside their tenant).
+/// Another tenant's draft and an unknown id get the same answer, so the check reveals nothing.
+pub(crate) async fn check_service(
+    db: &impl ConnectionTrait,
+    field: &str,
+    service_id: Option<Uuid>,
+    tenant_id: Uuid,
+) -> Result<()> {
+    let Some(id) = service_id else {
+        return Ok(());
+    };
+    let allowed = service_ref::Entity::find_by_id(id)
+        .filter(
+            Condition::any()
+                .add(service_ref::Column::Status.eq("published"))
+                .add(service_ref::Column::TenantId.eq(tenant_id)),
+        )
+        .one(db)
+        .await?
+        .is_some();
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            "must be a published service description or one of the tenant's own",
+        ))
+    }
+}
+
 /// Opens a ticket for a tenant (scope: `HandleTickets`).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_ticket(
@@ -681,6 +719,7 @@ pub async fn create_ticket(
     let t = find_tenant_for(db, actor, slug).await?;
     actor.authorize(Permission::HandleTickets, t.id)?;
     let valid = input.validate()?;
+    check_service(db, "service_id", valid.service_id, t.id).await?;
     let at = now();
     let number = reserve_number(db, &t, at).await?;
     let user = actor.user_id();
@@ -1152,9 +1191,12 @@ pub struct EventView {
     pub created_at: DateTime<Utc>,
 }
 
-/// The whole history of a ticket, across every tenant it passed through.
+/// The whole history of a ticket, across every tenant it passed through. A tenant that only
+/// forwarded the ticket sees its structure, subject and forward reasons, not the personal data
+/// in it (mail addresses of later senders, delivery diagnostics; see
+/// [`crate::privacy::forwarder_payload`]).
 pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
-    let (t, _) = load_visible(db, actor, id).await?;
+    let (t, access) = load_visible(db, actor, id).await?;
     let events = ticket_event::Entity::find()
         .filter(ticket_event::Column::TicketId.eq(t.id))
         .order_by_asc(ticket_event::Column::CreatedAt)
@@ -1169,8 +1211,14 @@ pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result
             tenant: slugs.get(&e.tenant_id).cloned().unwrap_or_default(),
             actor_id: e.actor_user_id,
             kind: e.kind,
-            before: e.before,
-            after: e.after,
+            before: match access {
+                Access::Full => e.before,
+                Access::Forwarder => crate::privacy::forwarder_payload(e.before),
+            },
+            after: match access {
+                Access::Full => e.after,
+                Access::Forwarder => crate::privacy::forwarder_payload(e.after),
+            },
             created_at: e.created_at,
         })
         .collect())
@@ -1192,7 +1240,8 @@ pub struct TicketQuery {
     pub overdue: Option<bool>,
     /// `in` (forwarded to the user's tenants) or `out` (forwarded away from them).
     pub forwarded: Option<String>,
-    /// Text in number, subject, question or citizen name.
+    /// Text in number or subject, and in question or citizen name of the tickets the user's
+    /// tenants hold (not of those they only forwarded).
     pub q: Option<String>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -1341,12 +1390,21 @@ pub async fn list_tickets(
             Expr::expr(Func::lower(Expr::col(col)))
                 .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
         };
+        // Question and citizen name are searched only where the actor may read them: on a
+        // ticket it merely forwarded, a match would tell what it may not see.
         cond = cond.add(
             Condition::any()
                 .add(like(ticket::Column::Number))
                 .add(like(ticket::Column::Subject))
-                .add(like(ticket::Column::Question))
-                .add(like(ticket::Column::CitizenName)),
+                .add(
+                    Condition::all()
+                        .add(visibility.condition(ticket::Column::TenantId))
+                        .add(
+                            Condition::any()
+                                .add(like(ticket::Column::Question))
+                                .add(like(ticket::Column::CitizenName)),
+                        ),
+                ),
         );
     }
     if let Some(raw) = q.cursor.as_deref().filter(|s| !s.is_empty()) {

@@ -8,6 +8,7 @@ pub mod mailbox;
 pub mod notification;
 pub mod outbox_mail;
 pub mod personal_data_access;
+pub mod service_ref;
 pub mod text_template;
 pub mod ticket;
 pub mod ticket_counter;
