@@ -14,6 +14,7 @@ mod mail;
 mod mail_corpus;
 mod mail_servers;
 mod operations;
+mod search_feed;
 mod server;
 mod tenants;
 mod tickets;

@@ -290,17 +290,22 @@ fn shape(
     tokens: &'static [&'static str],
     favoured: &'static [&'static str],
 ) -> impl Strategy<Value = (String, String)> {
-    (
-        fragment(tokens, favoured, 6),
-        fragment(tokens, favoured, 6),
-    )
+    (fragment(tokens, favoured, 6), fragment(tokens, favoured, 6))
         .prop_filter("something to repeat", |(o, c)| {
             !o.is_empty() || !c.is_empty()
         })
 }
 
 /// What nests in HTML.
-const HTML_NESTING: &[&str] = &["<ul>", "<ol>", "<li>", "</li>", "</ul>", "<a href='x'>", "Text "];
+const HTML_NESTING: &[&str] = &[
+    "<ul>",
+    "<ol>",
+    "<li>",
+    "</li>",
+    "</ul>",
+    "<a href='x'>",
+    "Text ",
+];
 /// What nests or repeats in XZuFi.
 const XZUFI_NESTING: &[&str] = &[
     "&lt;ul&gt;&lt;li&gt;",
@@ -431,7 +436,10 @@ fn lists_deeper_than_the_limit_are_flattened() {
     // Every item is kept.
     assert_eq!(out.list_items.len(), deep);
     // And an empty item still leaves no line behind.
-    assert_eq!(html_to_text("<ul><li>a</li><li> </li><li>b</li></ul>").text, "- a\n- b");
+    assert_eq!(
+        html_to_text("<ul><li>a</li><li> </li><li>b</li></ul>").text,
+        "- a\n- b"
+    );
 }
 
 #[test]
@@ -545,4 +553,3 @@ fn deep_nesting_in_imports_does_not_overflow_the_stack() {
         assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
     });
 }
-

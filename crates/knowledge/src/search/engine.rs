@@ -126,13 +126,18 @@ impl TenantNumbers {
         if let Some(n) = self.read().get(&tenant) {
             return *n;
         }
-        let mut map = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let next = map.len() as u64;
         *map.entry(tenant).or_insert(next)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, rustc_hash::FxHashMap<Uuid, u64>> {
-        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
