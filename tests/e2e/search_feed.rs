@@ -330,7 +330,76 @@ async fn a_change_that_commits_after_a_later_one_is_found_on_every_instance(a: T
     visible_everywhere(&[("a", &a), ("c", &c)], &agent, "Spätzünder", &expected).await;
 }
 
+/// A change id that never commits (a rolled-back transaction on PostgreSQL) is waited for a
+/// while; the changes after it must not wait with it, however many there are. (Here the
+/// missing id is left out on purpose, followed by more changes than the index reads at once.)
+async fn a_missing_change_does_not_hold_back_the_changes_after_it(a: TestApp) {
+    use verbund_knowledge::entities::change;
+    let mainz = a.token("editor@stadt-mainz.demo").await;
+    let agent = a.token("agent@sc-koblenz.demo").await;
+    let base = "/api/v1/tenants/stadt-mainz/services";
+    let first = ok_json(
+        a.post(
+            &mainz,
+            base,
+            &json!({"leika": "99999000005000", "title": "Füllstand prüfen"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let service_id = Uuid::parse_str(first["id"].as_str().unwrap()).unwrap();
+    let newest = change::Entity::find()
+        .filter(change::Column::ServiceId.eq(service_id))
+        .one(&a.db)
+        .await
+        .unwrap()
+        .unwrap();
+    // Id `newest + 1` stays missing; 12,000 changes follow it.
+    let from = newest.id + 2;
+    for chunk in (from..from + 12_000).collect::<Vec<i32>>().chunks(1_000) {
+        change::Entity::insert_many(chunk.iter().map(|id| change::ActiveModel {
+            id: Set(*id),
+            tenant_id: Set(newest.tenant_id),
+            service_id: Set(service_id),
+            created_at: Set(newest.created_at),
+        }))
+        .exec(&a.db)
+        .await
+        .unwrap();
+    }
+    if a.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        a.db.execute_unprepared(
+            "SELECT setval(pg_get_serial_sequence('knowledge_changes', 'id'),              (SELECT max(id) FROM knowledge_changes))",
+        )
+        .await
+        .unwrap();
+    }
+    // Then a description is published.
+    let published = ok_json(
+        a.post(
+            &mainz,
+            base,
+            &json!({"leika": "99999000006000", "title": "Nachzügler veröffentlichen"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = published["id"].as_str().unwrap().to_owned();
+    ok_json(
+        a.post(&mainz, &format!("{base}/{id}/publish"), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let b = a.second_instance().await;
+    let expected: BTreeSet<String> = [id].into();
+    visible_everywhere(&[("a", &a), ("b", &b)], &agent, "Nachzügler", &expected).await;
+}
+
 crate::both_backends!(
     concurrent_publishes_on_two_instances_are_found_on_both_under_cpu_load,
     a_change_that_commits_after_a_later_one_is_found_on_every_instance,
+    a_missing_change_does_not_hold_back_the_changes_after_it,
 );
