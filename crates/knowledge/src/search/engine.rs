@@ -920,18 +920,29 @@ impl SearchEngine {
         const PUBLISHED: u8 = 1;
         const DRAFTS: u8 = 2;
         let numbers = self.tenants.read();
-        // Per tenant number: what of it may be seen.
-        let mut table = vec![0u8; numbers.len()];
-        for (tenant, n) in numbers.iter() {
-            let mut flags = 0;
-            if filter.contains(*tenant) {
-                flags |= PUBLISHED;
-                if drafts_of.contains(tenant) {
-                    flags |= DRAFTS;
-                }
+        let slot = |tenant: &Uuid| numbers.get(tenant).and_then(|n| usize::try_from(*n).ok());
+        // Per tenant number: what of it may be seen. Only the tenants named in the request
+        // are looked up, not every tenant of the index.
+        let mut table = match filter {
+            TenantFilter::Only(_) => vec![0u8; numbers.len()],
+            TenantFilter::AllExcept(_) => vec![PUBLISHED; numbers.len()],
+        };
+        let (TenantFilter::Only(named) | TenantFilter::AllExcept(named)) = filter;
+        let named_flags = if matches!(filter, TenantFilter::Only(_)) {
+            PUBLISHED
+        } else {
+            0
+        };
+        for n in named.iter().filter_map(slot) {
+            if let Some(flags) = table.get_mut(n) {
+                *flags = named_flags;
             }
-            if let Some(slot) = usize::try_from(*n).ok().and_then(|n| table.get_mut(n)) {
-                *slot = flags;
+        }
+        for n in drafts_of.iter().filter_map(slot) {
+            if let Some(flags) = table.get_mut(n)
+                && *flags & PUBLISHED != 0
+            {
+                *flags |= DRAFTS;
             }
         }
         drop(numbers);
