@@ -306,7 +306,8 @@ impl Feed {
                 }
                 continue;
             }
-            let missing = self.watermark + 1..id;
+            // Of a jump longer than `MAX_GAPS`, `note_gaps` keeps only the newest ids anyway.
+            let missing = (self.watermark + 1).max(id - MAX_GAPS as i64)..id;
             self.watermark = id;
             self.note_gaps(missing, now);
             fresh.push(row);
