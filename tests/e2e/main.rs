@@ -17,6 +17,7 @@ mod mail_servers;
 mod mailbox_polling;
 mod operations;
 mod privacy;
+mod search_feed;
 mod server;
 mod tenants;
 mod tickets;

@@ -508,18 +508,14 @@ impl ServiceContent {
     /// earlier one (case-insensitively), and drops empty modules.
     pub fn normalize(&mut self) {
         self.title = normalize_text(&self.title);
-        let mut seen: Vec<String> = Vec::with_capacity(self.synonyms.len());
+        // A set: an import may bring any number of synonyms before `validate` limits them.
+        let mut seen: std::collections::HashSet<String> =
+            std::collections::HashSet::with_capacity(self.synonyms.len());
         self.synonyms = std::mem::take(&mut self.synonyms)
             .into_iter()
             .filter_map(|synonym| {
                 let synonym = synonym.trim().to_owned();
-                let folded = synonym.to_lowercase();
-                if synonym.is_empty() || seen.contains(&folded) {
-                    None
-                } else {
-                    seen.push(folded);
-                    Some(synonym)
-                }
+                (!synonym.is_empty() && seen.insert(synonym.to_lowercase())).then_some(synonym)
             })
             .collect();
         self.modules.normalize();

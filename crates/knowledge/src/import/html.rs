@@ -11,6 +11,11 @@
 //! Text without any known HTML tag is treated as plain text: its line breaks are kept.
 //! The scanner is forgiving: a `<` that does not start a tag is text, and unclosed
 //! elements are closed at the end. It never panics.
+//!
+//! Time and memory are linear in the input: the converter keeps no recursion and no per-level
+//! copies. Lists nested deeper than [`MAX_LIST_DEPTH`] are shown as items of the deepest list
+//! (an indentation per level would make `n` nested lists cost `n²` bytes, and the open lists
+//! and items are the only state that grows with nesting).
 
 use crate::model::{Link, is_http_url};
 
@@ -100,6 +105,10 @@ const PARAGRAPH_TAGS: &[&str] = &[
 /// Elements that start a new line.
 const LINE_TAGS: &[&str] = &["br", "dd", "dt", "tr"];
 
+/// Deepest list nesting kept: items of lists nested deeper belong to the list at this depth
+/// (same indentation, same numbering).
+pub(crate) const MAX_LIST_DEPTH: usize = 16;
+
 /// Converts an HTML fragment (or plain text) to text.
 pub(crate) fn html_to_text(input: &str) -> HtmlText {
     if contains_known_tag(input) {
@@ -178,16 +187,21 @@ enum ListKind {
 struct OpenItem {
     text: String,
     depth: usize,
-    /// Where the item's line starts in the output, to drop the marker of an empty item.
+    /// Where the item's line starts in the output, to drop the line of an empty item.
     line_start: usize,
-    marker: String,
+    /// Where its text starts (after the indentation and the marker).
+    content_start: usize,
 }
 
 #[derive(Default)]
 struct HtmlConverter {
     out: String,
     pending_space: bool,
+    /// The open lists, at most [`MAX_LIST_DEPTH`].
     lists: Vec<ListKind>,
+    /// Lists opened below [`MAX_LIST_DEPTH`] and not closed yet: not in `lists`.
+    lists_too_deep: usize,
+    /// The open items: at most one per list depth (an item closes the open one of its depth).
     items: Vec<OpenItem>,
     list_items: Vec<String>,
     anchor: Option<(String, String)>,
@@ -259,6 +273,10 @@ impl HtmlConverter {
         match name {
             "ul" | "ol" => {
                 self.line_break(1);
+                if self.lists.len() >= MAX_LIST_DEPTH {
+                    self.lists_too_deep += 1;
+                    return;
+                }
                 self.lists.push(if name == "ol" {
                     ListKind::Ordered(1)
                 } else {
@@ -287,7 +305,7 @@ impl HtmlConverter {
                     text: String::new(),
                     depth,
                     line_start,
-                    marker,
+                    content_start: self.out.len(),
                 });
             }
             "a" => {
@@ -305,6 +323,12 @@ impl HtmlConverter {
     fn end_tag(&mut self, name: &str) {
         match name {
             "ul" | "ol" => {
+                if self.lists_too_deep > 0 {
+                    // Its items were items of the deepest list: they stay open like those.
+                    self.lists_too_deep -= 1;
+                    self.line_break(1);
+                    return;
+                }
                 let depth = self.lists.len();
                 while self.items.last().is_some_and(|item| item.depth >= depth) {
                     self.close_item();
@@ -334,10 +358,16 @@ impl HtmlConverter {
             let text = item.text.split_whitespace().collect::<Vec<_>>().join(" ");
             if !text.is_empty() {
                 self.list_items.push(text);
-            } else if self
+                return;
+            }
+            // Nothing but white space after the marker (a line break may have taken the
+            // marker's trailing space): drop the line. `trim` stops at the first other
+            // character from either end, so this never reads the text of nested items.
+            let content = item.content_start.min(self.out.len());
+            if self
                 .out
-                .get(item.line_start..)
-                .is_some_and(|line| line.trim() == item.marker.trim())
+                .get(content..)
+                .is_some_and(|rest| rest.trim().is_empty())
             {
                 self.out.truncate(item.line_start);
             }

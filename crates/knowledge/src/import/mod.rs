@@ -13,6 +13,8 @@ pub mod ndjson;
 pub mod xzufi;
 
 mod html;
+#[cfg(test)]
+mod prop_tests;
 
 use std::collections::HashMap;
 use std::fmt;

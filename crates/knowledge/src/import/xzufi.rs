@@ -46,7 +46,7 @@
 //! opening hours, cost ranges (`betragUntergrenze`/`betragObergrenze`), and `inhalt` text
 //! of module 14 (only its links are kept).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_xml_entity;
@@ -470,13 +470,18 @@ impl Node {
     /// escaped markup (`&lt;p&gt;`) becomes markup too.
     fn inner_html(&self) -> String {
         let mut out = String::new();
+        self.inner_html_into(&mut out);
+        out
+    }
+
+    /// Writes the children as HTML into `out` (each byte once, whatever the nesting).
+    fn inner_html_into(&self, out: &mut String) {
         for child in &self.children {
             match child {
                 Child::Text(text) => out.push_str(text),
-                Child::Element(node) => node.outer_html(&mut out),
+                Child::Element(node) => node.outer_html(out),
             }
         }
-        out
     }
 
     fn outer_html(&self, out: &mut String) {
@@ -490,7 +495,7 @@ impl Node {
             out.push('"');
         }
         out.push('>');
-        out.push_str(&self.inner_html());
+        self.inner_html_into(out);
         out.push_str("</");
         out.push_str(&self.name);
         out.push('>');
@@ -535,18 +540,26 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Appends `text` to a module, separated by a blank line; identical text is not repeated.
-fn append(slot: &mut Option<String>, text: String) {
-    if text.trim().is_empty() {
-        return;
-    }
-    match slot {
-        Some(existing) if existing.split("\n\n").any(|part| part == text) => {}
-        Some(existing) => {
-            existing.push_str("\n\n");
-            existing.push_str(&text);
+/// The parts joined into each module so far, so that a repeated part is found in constant
+/// time (a search through the joined text would make `n` repeated modules cost `n²`).
+#[derive(Default)]
+struct Parts(HashSet<(ModuleField, String)>);
+
+impl Parts {
+    /// Appends `text` to the module `field` (in `slot`), separated by a blank line; a text
+    /// given before for that module is not repeated.
+    fn append(&mut self, field: ModuleField, slot: &mut Option<String>, text: String) {
+        if text.trim().is_empty() || self.0.contains(&(field, text.clone())) {
+            return;
         }
-        None => *slot = Some(text),
+        match slot {
+            Some(existing) => {
+                existing.push_str("\n\n");
+                existing.push_str(&text);
+            }
+            None => *slot = Some(text.clone()),
+        }
+        self.0.insert((field, text));
     }
 }
 
@@ -583,6 +596,7 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
     let mut modules = Modules::default();
     let mut title = preferred_text(node, "bezeichnung").map(|t| one_line(&t));
     let mut synonyms = Vec::new();
+    let mut parts = Parts::default();
 
     for module in node.all("modulText") {
         let Some(code) = module.first("leikaTextmodul").and_then(Node::code) else {
@@ -631,7 +645,7 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
             }
             ModuleField::Kosten => {
                 let costs = modules.kosten.get_or_insert_with(Costs::default);
-                append(&mut costs.text, text);
+                parts.append(ModuleField::Kosten, &mut costs.text, text);
             }
             _ => {
                 let mut text = text;
@@ -642,7 +656,7 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
                     text.push_str(&link_lines(&module_links));
                 }
                 if let Some(slot) = modules.text_mut(field) {
-                    append(slot, text);
+                    parts.append(field, slot, text);
                 }
             }
         }
@@ -651,7 +665,7 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
     for module in node.all("modulKosten") {
         let costs = modules.kosten.get_or_insert_with(Costs::default);
         if let Some(text) = preferred_text(module, "beschreibung") {
-            append(&mut costs.text, text);
+            parts.append(ModuleField::Kosten, &mut costs.text, text);
         }
         for (i, fee) in module.all("kosten").enumerate() {
             let label = preferred_text(fee, "beschreibung")
@@ -676,7 +690,7 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
                 }
                 None => {
                     if let Some(label) = label {
-                        append(&mut costs.text, label);
+                        parts.append(ModuleField::Kosten, &mut costs.text, label);
                     }
                 }
             }
@@ -685,12 +699,16 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
 
     for module in node.all("modulFrist") {
         for text in described(module, "frist") {
-            append(&mut modules.fristen, text);
+            parts.append(ModuleField::Fristen, &mut modules.fristen, text);
         }
     }
     for module in node.all("modulBearbeitungsdauer") {
         for text in described(module, "bearbeitungsdauer") {
-            append(&mut modules.bearbeitungsdauer, text);
+            parts.append(
+                ModuleField::Bearbeitungsdauer,
+                &mut modules.bearbeitungsdauer,
+                text,
+            );
         }
     }
 

@@ -102,12 +102,43 @@ const FEW_TENANTS: usize = 32;
 /// The fast field name of [`Fields::access`].
 const ACCESS: &str = "access";
 
-/// A document's access key: 63 bits of its tenant id and whether it is a draft. Two tenants
-/// sharing 63 bits would only let a candidate through the fast filter; every hit is checked
-/// against its stored tenant and status before it is shown.
-fn access_key(tenant: Uuid, draft: bool) -> u64 {
-    let (high, _) = tenant.as_u64_pair();
-    (high << 1) | u64::from(draft)
+/// A document's access key: its tenant's number in this index ([`TenantNumbers`]) and
+/// whether it is a draft.
+fn access_key(tenant_number: u64, draft: bool) -> u64 {
+    (tenant_number << 1) | u64::from(draft)
+}
+
+/// A number per tenant of this index, for the access keys: handed out as the tenant's first
+/// document comes in and never reused, so two tenants never share a key.
+///
+/// The key once held 63 bits of the tenant id instead. Tenant ids are UUIDv7: time first, and
+/// the ids of tenants created in the same millisecond share their whole first half. Two such
+/// tenants had one key, and a search of "every tenant but mine" (`tenant=all`) dropped the
+/// descriptions of every tenant that shared the searcher's key (and a filter to some tenants let
+/// the other's documents take places in the top list that the later check then emptied).
+/// Whether it happened depended on the timing of tenant creation, so tests failed at random.
+#[derive(Default)]
+struct TenantNumbers(std::sync::RwLock<rustc_hash::FxHashMap<Uuid, u64>>);
+
+impl TenantNumbers {
+    /// The number of `tenant`, handed out on first use.
+    fn number(&self, tenant: Uuid) -> u64 {
+        if let Some(n) = self.read().get(&tenant) {
+            return *n;
+        }
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = map.len() as u64;
+        *map.entry(tenant).or_insert(next)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, rustc_hash::FxHashMap<Uuid, u64>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// One description as it goes into the index (merged with its base text).
@@ -237,6 +268,7 @@ pub struct SearchEngine {
     plain: TextAnalyzer,
     /// The synonym keys as stem sequences with their expansion stems.
     synonyms: Vec<(Vec<String>, Vec<String>)>,
+    tenants: TenantNumbers,
 }
 
 impl SearchEngine {
@@ -296,6 +328,7 @@ impl SearchEngine {
             german: german_analyzer(),
             plain: plain_analyzer(),
             synonyms: Vec::new(),
+            tenants: TenantNumbers::default(),
         };
         engine.synonyms = SYNONYMS
             .iter()
@@ -373,7 +406,10 @@ impl SearchEngine {
         doc.add_text(f.tenant, &s.tenant);
         doc.add_text(f.leika, &s.leika);
         doc.add_text(f.status, &s.status);
-        doc.add_u64(f.access, access_key(s.tenant_id, s.status == "draft"));
+        doc.add_u64(
+            f.access,
+            access_key(self.tenants.number(s.tenant_id), s.status == "draft"),
+        );
         doc.add_text(f.title, &s.title);
         doc.add_text(f.synonyms, s.synonyms.join(" · "));
         // The whole body is indexed; only a shortened copy is stored for snippets.
@@ -626,7 +662,7 @@ impl SearchEngine {
                     &FilteredTopDocs {
                         limit: room,
                         field: ACCESS,
-                        allow: allow(filter, &req.drafts_of),
+                        allow: self.allow(filter, &req.drafts_of),
                     },
                 )?,
             };
@@ -874,27 +910,52 @@ fn completions(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
     most_frequent(found, MAX_COMPLETIONS)
 }
 
-/// Which access keys a search may see: published documents of the tenants of `filter`, and
-/// drafts of those that are also in `drafts_of`.
-fn allow(filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Allow {
-    let keys = |set: &BTreeSet<Uuid>| -> HashSet<u64> {
-        set.iter().map(|t| access_key(*t, false) >> 1).collect()
-    };
-    let drafts = keys(drafts_of);
-    let tenant_ok: Box<dyn Fn(u64) -> bool + Send + Sync> = match filter {
-        TenantFilter::Only(set) => {
-            let set = keys(set);
-            Box::new(move |tenant| set.contains(&tenant))
+impl SearchEngine {
+    /// Which access keys a search may see: published documents of the tenants of `filter`, and
+    /// drafts of those that are also in `drafts_of`.
+    ///
+    /// Every document a searcher taken before this call holds has its tenant's number already
+    /// (numbers are handed out when a document is added, before the commit that shows it).
+    fn allow(&self, filter: &TenantFilter, drafts_of: &BTreeSet<Uuid>) -> Allow {
+        const PUBLISHED: u8 = 1;
+        const DRAFTS: u8 = 2;
+        let numbers = self.tenants.read();
+        let slot = |tenant: &Uuid| numbers.get(tenant).and_then(|n| usize::try_from(*n).ok());
+        // Per tenant number: what of it may be seen. Only the tenants named in the request
+        // are looked up, not every tenant of the index.
+        let mut table = match filter {
+            TenantFilter::Only(_) => vec![0u8; numbers.len()],
+            TenantFilter::AllExcept(_) => vec![PUBLISHED; numbers.len()],
+        };
+        let (TenantFilter::Only(named) | TenantFilter::AllExcept(named)) = filter;
+        let named_flags = if matches!(filter, TenantFilter::Only(_)) {
+            PUBLISHED
+        } else {
+            0
+        };
+        for n in named.iter().filter_map(slot) {
+            if let Some(flags) = table.get_mut(n) {
+                *flags = named_flags;
+            }
         }
-        TenantFilter::AllExcept(set) => {
-            let set = keys(set);
-            Box::new(move |tenant| !set.contains(&tenant))
+        for n in drafts_of.iter().filter_map(slot) {
+            if let Some(flags) = table.get_mut(n)
+                && *flags & PUBLISHED != 0
+            {
+                *flags |= DRAFTS;
+            }
         }
-    };
-    std::sync::Arc::new(move |key| {
-        let (tenant, draft) = (key >> 1, key & 1 == 1);
-        tenant_ok(tenant) && (!draft || drafts.contains(&tenant))
-    })
+        drop(numbers);
+        std::sync::Arc::new(move |key| {
+            let (tenant, draft) = (key >> 1, key & 1 == 1);
+            let flags = usize::try_from(tenant)
+                .ok()
+                .and_then(|n| table.get(n))
+                .copied()
+                .unwrap_or(0);
+            flags & if draft { DRAFTS } else { PUBLISHED } != 0
+        })
+    }
 }
 
 /// The words of a text as byte ranges: runs of letters and digits, as the tokenizer of the
@@ -1016,6 +1077,80 @@ mod tests {
             assert!(!marks.is_empty(), "{query}");
             assert_eq!(e.marks(text, &filtered, usize::MAX), marks, "{query}");
         }
+    }
+
+    fn doc(tenant: Uuid, title: &str, status: &str) -> IndexedService {
+        IndexedService {
+            id: Uuid::new_v4(),
+            tenant_id: tenant,
+            tenant: tenant.to_string(),
+            leika: "99000000000000".into(),
+            status: status.into(),
+            title: title.into(),
+            synonyms: vec![],
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn tenants_whose_ids_share_the_first_half_stay_apart() {
+        // UUIDv7 ids of tenants created in the same millisecond: the same first 64 bits.
+        let first_half = 0x0193_5a2b_c3d4_7e5f;
+        let mine = Uuid::from_u64_pair(first_half, 0x8000_0000_0000_0001);
+        let other = Uuid::from_u64_pair(first_half, 0x8000_0000_0000_0002);
+        let e = SearchEngine::in_ram().unwrap();
+        let mut writer = e.writer().unwrap();
+        let long = "Lastenfahrrad ausleihen für Familien, Vereine und kleine Betriebe";
+        for d in [
+            doc(mine, long, "published"),
+            doc(other, "Lastenfahrrad", "published"),
+            doc(other, "Lastenfahrrad Entwurf", "draft"),
+        ] {
+            e.add(&writer, &d).unwrap();
+        }
+        writer.commit().unwrap();
+        e.reload().unwrap();
+        let search = |primary, secondary, drafts_of: &[Uuid], limit| {
+            e.search(&SearchRequest {
+                text: "Lastenfahrrad".into(),
+                primary,
+                secondary,
+                drafts_of: drafts_of.iter().copied().collect(),
+                leika: None,
+                limit,
+            })
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.tenant_id, h.status, h.primary))
+            .collect::<Vec<_>>()
+        };
+        // My tenant first, then every other one: the other tenant's published description.
+        let hits = search(
+            TenantFilter::Only([mine].into()),
+            Some(TenantFilter::AllExcept([mine].into())),
+            &[mine],
+            10,
+        );
+        assert_eq!(
+            hits,
+            [
+                (mine, "published".to_owned(), true),
+                (other, "published".to_owned(), false)
+            ]
+        );
+        // Filtered to many tenants (checked per candidate): the other tenant's better match
+        // must not take the only place and leave it empty.
+        let many: BTreeSet<Uuid> = std::iter::once(mine)
+            .chain((0..FEW_TENANTS as u128).map(|i| Uuid::from_u128(i + 1)))
+            .collect();
+        let hits = search(TenantFilter::Only(many), None, &[], 1);
+        assert_eq!(hits, [(mine, "published".to_owned(), true)]);
+        // Drafts only of the tenants whose drafts the searcher sees.
+        let hits = search(TenantFilter::AllExcept(BTreeSet::new()), None, &[other], 10);
+        assert_eq!(hits.len(), 3);
+        let hits = search(TenantFilter::AllExcept(BTreeSet::new()), None, &[mine], 10);
+        assert_eq!(hits.len(), 2);
+        assert!(hits.iter().all(|(_, status, _)| status == "published"));
     }
 
     #[test]

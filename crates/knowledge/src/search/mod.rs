@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use tracing::instrument;
@@ -44,6 +44,11 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// How long a missing change id is waited for (a transaction that has not committed yet).
 const GAP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most missing change ids waited for at once; beyond, the oldest are given up (with a
+/// warning). Each is looked up by id on every poll.
+const MAX_GAPS: usize = 1_000;
+/// At start, the change ids below the newest one that are looked at for missing ones.
+const START_GAP_WINDOW: i64 = 10_000;
 /// Rows read from the database per batch.
 const BATCH: u64 = 2_000;
 
@@ -219,23 +224,75 @@ async fn apply(
 
 /// Follows the change feed: ids above the watermark, plus ids below it that were missing
 /// (transactions that committed after a later one).
+///
+/// On PostgreSQL an id is taken from the sequence when the row is inserted, so id `N + 1` can
+/// commit before id `N`: the feed then notes `N` as a gap and asks for it by id on every poll,
+/// until it comes or [`GAP_TIMEOUT`] has passed (an id of a rolled-back transaction never
+/// comes). On SQLite, with its one writer, ids commit in order.
 struct Feed {
     watermark: i64,
     gaps: BTreeMap<i64, Instant>,
 }
 
 impl Feed {
+    /// The feed of an index built from the database after `watermark` (the newest id) was
+    /// read. The ids below it that are missing now may belong to transactions that are still
+    /// open, and whose changes the build may not see: they are gaps from the start. (Ids of
+    /// the last [`START_GAP_WINDOW`] only: a transaction that stays open while that many
+    /// later changes commit is not waited for.)
+    async fn starting_at(db: &impl ConnectionTrait, watermark: i64) -> Result<Self> {
+        let from = watermark.saturating_sub(START_GAP_WINDOW).max(0);
+        let present: BTreeSet<i64> = change::Entity::find()
+            .select_only()
+            .column(change::Column::Id)
+            .filter(change::Column::Id.gt(from))
+            .filter(change::Column::Id.lte(watermark))
+            .into_tuple::<i32>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(i64::from)
+            .collect();
+        let mut feed = Self {
+            watermark,
+            gaps: BTreeMap::new(),
+        };
+        let now = Instant::now();
+        feed.note_gaps(
+            (from + 1..=watermark).filter(|id| !present.contains(id)),
+            now,
+        );
+        Ok(feed)
+    }
+
+    fn note_gaps(&mut self, ids: impl IntoIterator<Item = i64>, now: Instant) {
+        for id in ids {
+            self.gaps.insert(id, now);
+        }
+        while self.gaps.len() > MAX_GAPS {
+            if let Some((id, _)) = self.gaps.pop_first() {
+                tracing::warn!(
+                    change = id,
+                    "search index: too many missing changes; giving up the oldest"
+                );
+            }
+        }
+    }
+
     async fn next(&mut self, db: &impl ConnectionTrait) -> Result<Vec<change::Model>> {
         let now = Instant::now();
         self.gaps
             .retain(|_, since| now.duration_since(*since) < GAP_TIMEOUT);
-        let low = self
-            .gaps
-            .keys()
-            .next()
-            .map_or(self.watermark, |first| (first - 1).min(self.watermark));
+        // The new ids, and the missing ones by id: a range from the oldest gap would read
+        // every change since, and with a full batch of them never reach the new ones.
+        let mut wanted = Condition::any().add(change::Column::Id.gt(self.watermark));
+        if !self.gaps.is_empty() {
+            wanted = wanted.add(
+                change::Column::Id.is_in(self.gaps.keys().filter_map(|id| i32::try_from(*id).ok())),
+            );
+        }
         let rows = change::Entity::find()
-            .filter(change::Column::Id.gt(low))
+            .filter(wanted)
             .order_by_asc(change::Column::Id)
             .limit(BATCH * 5)
             .all(db)
@@ -249,10 +306,10 @@ impl Feed {
                 }
                 continue;
             }
-            for missing in self.watermark + 1..id {
-                self.gaps.insert(missing, now);
-            }
+            // Of a jump longer than `MAX_GAPS`, `note_gaps` keeps only the newest ids anyway.
+            let missing = (self.watermark + 1).max(id - MAX_GAPS as i64)..id;
             self.watermark = id;
+            self.note_gaps(missing, now);
             fresh.push(row);
         }
         Ok(fresh)
@@ -267,12 +324,16 @@ impl SearchIndex {
         let poll_interval = poll_interval.max(MIN_POLL_INTERVAL);
         let engine = Arc::new(SearchEngine::in_ram().map_err(internal)?);
         let writer = engine.writer().map_err(internal)?;
+        // Wake-ups from here on reach the task.
+        let local = crate::changes::subscribe();
         // Changes from here on are applied again by the task: applying twice is harmless.
         let watermark: i64 = change::Entity::find()
             .order_by_desc(change::Column::Id)
             .one(&db)
             .await?
             .map_or(0, |c| i64::from(c.id));
+        // Before the build: a change that commits after this is either in the build or a gap.
+        let feed = Feed::starting_at(&db, watermark).await?;
         let writer = Self::rebuild(&db, engine.clone(), writer).await?;
         let index = Self {
             engine,
@@ -280,7 +341,7 @@ impl SearchIndex {
         };
         let task = index.clone();
         tokio::spawn(async move {
-            task.follow(db, writer, watermark, poll_interval).await;
+            task.follow(db, writer, feed, local, poll_interval).await;
         });
         Ok(index)
     }
@@ -324,14 +385,10 @@ impl SearchIndex {
         &self,
         db: DatabaseConnection,
         mut writer: tantivy::IndexWriter,
-        from: i64,
+        mut feed: Feed,
+        mut local: tokio::sync::watch::Receiver<u64>,
         poll_interval: Duration,
     ) {
-        let mut local = crate::changes::subscribe();
-        let mut feed = Feed {
-            watermark: from,
-            gaps: BTreeMap::new(),
-        };
         loop {
             tokio::select! {
                 changed = local.changed() => {
