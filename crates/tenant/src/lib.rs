@@ -16,6 +16,7 @@ pub mod entities;
 pub mod error;
 pub mod password;
 pub mod settings;
+pub mod text;
 pub mod throttle;
 pub mod token;
 pub mod users;
