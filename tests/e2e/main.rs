@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod centers;
 mod cli;
+mod hygiene;
 mod instances;
 mod isolation;
 mod knowledge;

@@ -529,6 +529,7 @@ impl ServiceContent {
     /// Call [`ServiceContent::normalize`] first (or use [`ServiceContent::normalized`]);
     /// `validate` does not trim.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        check_texts(self)?;
         let title_chars = self.title.chars().count();
         if self.title.trim().is_empty() {
             return Err(ValidationError::TitleEmpty);
@@ -615,6 +616,9 @@ pub enum ValidationError {
     NegativeAmount { field: String },
     #[error("{field}: \"{url}\" is not a valid URL (must start with http:// or https://)")]
     InvalidUrl { field: String, url: String },
+    /// Control or invisible characters: the input rule of `verbund_tenant::text`.
+    #[error("{field} {reason}")]
+    Text { field: String, reason: String },
 }
 
 impl ValidationError {
@@ -630,7 +634,8 @@ impl ValidationError {
             Self::TooLong { field, .. }
             | Self::EmptyEntry { field }
             | Self::NegativeAmount { field }
-            | Self::InvalidUrl { field, .. } => field.clone(),
+            | Self::InvalidUrl { field, .. }
+            | Self::Text { field, .. } => field.clone(),
         }
     }
 }
@@ -757,6 +762,72 @@ pub fn is_http_url(url: &str) -> bool {
             && !rest.starts_with('/')
             && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
     })
+}
+
+/// The input rule of `verbund_tenant::text` for every text of a description, the same for
+/// the API and every import: module texts, document entries and the costs text are long
+/// texts; title, synonyms, labels, link titles and URLs are single lines.
+fn check_texts(c: &ServiceContent) -> Result<(), ValidationError> {
+    use verbund_tenant::text::{TextKind, check};
+    let mut texts: Vec<(String, TextKind, &str)> =
+        vec![("title".into(), TextKind::SingleLine, c.title.as_str())];
+    for (i, s) in c.synonyms.iter().enumerate() {
+        texts.push((format!("synonyms[{i}]"), TextKind::SingleLine, s.as_str()));
+    }
+    let m = &c.modules;
+    for field in ModuleField::ALL {
+        if let Some(Some(text)) = m.text(field) {
+            let kind = if field == ModuleField::OnlineDienst {
+                TextKind::SingleLine
+            } else {
+                TextKind::LongText
+            };
+            texts.push((format!("modules.{}", field.field_name()), kind, text));
+        }
+    }
+    for (i, s) in m.unterlagen.iter().enumerate() {
+        texts.push((
+            format!("modules.unterlagen[{i}]"),
+            TextKind::LongText,
+            s.as_str(),
+        ));
+    }
+    if let Some(costs) = &m.kosten {
+        if let Some(text) = &costs.text {
+            texts.push((
+                "modules.kosten.text".into(),
+                TextKind::LongText,
+                text.as_str(),
+            ));
+        }
+        for (i, a) in costs.amounts.iter().enumerate() {
+            if let Some(label) = &a.label {
+                texts.push((
+                    format!("modules.kosten.amounts[{i}].label"),
+                    TextKind::SingleLine,
+                    label.as_str(),
+                ));
+            }
+        }
+    }
+    for (i, link) in m.formulare.iter().enumerate() {
+        texts.push((
+            format!("modules.formulare[{i}].url"),
+            TextKind::SingleLine,
+            link.url.as_str(),
+        ));
+        if let Some(title) = &link.title {
+            texts.push((
+                format!("modules.formulare[{i}].title"),
+                TextKind::SingleLine,
+                title.as_str(),
+            ));
+        }
+    }
+    for (field, kind, text) in texts {
+        check(kind, text).map_err(|reason| ValidationError::Text { field, reason })?;
+    }
+    Ok(())
 }
 
 fn check_url(field: &str, url: &str) -> Result<(), ValidationError> {

@@ -223,8 +223,12 @@ fn check_days(closing: &[NaiveDate], special: &[SpecialDay]) -> Result<()> {
             format!("at most {MAX_DAYS} dates"),
         ));
     }
+    for (i, day) in closing.iter().enumerate() {
+        verbund_tenant::text::check_date(&format!("closing_days[{i}]"), *day)?;
+    }
     let mut seen = std::collections::BTreeSet::new();
     for (i, day) in special.iter().enumerate() {
+        verbund_tenant::text::check_date(&format!("special_days[{i}].date"), day.date)?;
         day.validate().map_err(|e| match e {
             verbund_tenant::calendar::CalendarError::Invalid { reason, .. } => {
                 Error::invalid(format!("special_days[{i}].intervals"), reason)
@@ -507,16 +511,19 @@ pub fn calendar_of(t: &tenant::Model, o: &OrgUnitView) -> Result<Calendar> {
 pub fn opening_at(t: &tenant::Model, o: &OrgUnitView, at: DateTime<Utc>) -> Result<Opening> {
     let calendar = calendar_of(t, o)?;
     let current = calendar.current_interval(at);
+    // Only instants that RFC 3339 can write (four-digit years in every time zone).
+    let writable = |t: DateTime<Utc>| verbund_tenant::text::is_writable_instant(t).then_some(t);
     let next_opening = match current {
         Some((_, end)) => calendar.next_opening(end),
         None => calendar.next_opening(at),
-    };
+    }
+    .and_then(writable);
     let date = at.with_timezone(&calendar.tz()).date_naive();
     Ok(Opening {
         at,
         time_zone: t.time_zone.clone(),
         open: current.is_some(),
-        open_until: current.map(|(_, end)| end),
+        open_until: current.and_then(|(_, end)| writable(end)),
         next_opening,
         today: DayHours {
             date,
@@ -549,6 +556,7 @@ pub async fn opening(
             .map_err(|_| Error::invalid("at", "must be an RFC 3339 date and time"))?
             .with_timezone(&Utc),
     };
+    verbund_tenant::text::check_instant("at", at)?;
     let o = view(load(db, &t, id).await?, &t.slug);
     opening_at(&t, &o, at)
 }

@@ -142,6 +142,7 @@ pub struct ServiceQuery {
     pub leika: Option<String>,
     /// 1-500, default 100.
     pub limit: Option<u64>,
+    /// 0-1000000, default 0.
     pub offset: Option<u64>,
 }
 
@@ -542,7 +543,7 @@ pub async fn list_services(
     if !(1..=500).contains(&limit) {
         return Err(Error::invalid("limit", "must be 1..=500"));
     }
-    let offset = q.offset.unwrap_or(0);
+    let offset = verbund_tenant::domain::page_offset(q.offset)?;
     let mut cond = Condition::all()
         .add(service::Column::TenantId.eq(t.id))
         .add(access::readable_services(actor));

@@ -1,5 +1,11 @@
-//! Extractors: the authenticated actor, the client address, and the JSON/path/query configs
-//! that turn every malformed request into a problem response.
+//! Extractors: the authenticated actor, the client address, the checked JSON body and query,
+//! and the JSON/path/query configs that turn every malformed request into a problem response.
+//!
+//! Input hygiene: handlers take [`Json`] and [`Query`] from here, never actix's own (clippy's
+//! `disallowed-types` enforces it). Both check every string of the request against the rule
+//! of [`verbund_tenant::text`] before the handler sees it, and answer a violation with 422
+//! `validation-failed` naming the field: a JSON pointer into the body (`/citizen/name`), or
+//! the query parameter.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +16,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
 use verbund_tenant::Actor;
+use verbund_tenant::text::{CheckedJson, TextViolation, check_query_pairs};
 
 use crate::error::{ApiError, PROBLEM_JSON, problem_response};
 use crate::state::AppState;
@@ -43,12 +51,12 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// Records the tenant of the request on its span.
 /// Parses an id from the path; anything else names nothing, so it is a 404.
 pub fn uuid_or_404(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
 }
 
+/// Records the tenant of the request on its span.
 pub fn record_tenant(slug: &str) {
     tracing::Span::current().record("tenant", slug);
 }
@@ -76,6 +84,87 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
         })
         .error_handler(|err, _req| json_error(err).into())
+}
+
+/// A JSON body whose strings passed the input rule, deserialized into `T`. Limits, content
+/// type and syntax errors are handled by [`json_config`] as before.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+fn violation(v: TextViolation) -> ApiError {
+    ApiError::Domain(v.into())
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        #[allow(clippy::disallowed_types)]
+        let body = web::Json::<CheckedJson>::from_request(req, payload);
+        Box::pin(async move {
+            let value = body.await?.into_inner().into_result().map_err(violation)?;
+            serde_json::from_value::<T>(value)
+                .map(Json)
+                .map_err(|e| json_error(JsonPayloadError::Deserialize(e)).into())
+        })
+    }
+}
+
+/// A query string whose names and values passed the input rule (all single lines),
+/// deserialized into `T`.
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map_err(Into::into))
+    }
+}
+
+#[allow(clippy::disallowed_types)]
+fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<Query<T>, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(raw).map_err(query_error)?;
+    check_query_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(violation)?;
+    web::Query::<T>::from_query(raw)
+        .map(|q| Query(q.into_inner()))
+        .map_err(query_error)
+}
+
+fn query_error(err: QueryPayloadError) -> ApiError {
+    ApiError::http(
+        StatusCode::BAD_REQUEST,
+        "invalid-query",
+        "Invalid query parameters",
+        err.to_string(),
+    )
 }
 
 fn json_error(err: JsonPayloadError) -> ApiError {
@@ -132,15 +221,8 @@ pub fn path_config() -> web::PathConfig {
 }
 
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
-        ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "invalid-query",
-            "Invalid query parameters",
-            err.to_string(),
-        )
-        .into()
-    })
+    web::QueryConfig::default()
+        .error_handler(|err: QueryPayloadError, _req| query_error(err).into())
 }
 
 /// A safety net: an error response that is not problem+json yet (404 for unknown routes, 405,

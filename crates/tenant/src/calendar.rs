@@ -29,6 +29,20 @@ pub const SEARCH_DAYS: i64 = 400;
 /// related by the service-time functions (they return `None` or count only up to the limit).
 pub const MAX_HORIZON_DAYS: i64 = 36_525;
 
+/// The calendar works on instants and dates within this many years of year 0, far inside
+/// chrono's range (about ±262 000 years), so that time-zone offsets and day-by-day walks can
+/// never overflow it. Outside, the functions answer as for a calendar that is never open
+/// (`None`, no intervals, zero service time) instead of panicking.
+pub const SUPPORTED_YEARS: i32 = 100_000;
+
+fn supported_date(date: NaiveDate) -> bool {
+    (-SUPPORTED_YEARS..=SUPPORTED_YEARS).contains(&date.year())
+}
+
+fn supported(at: DateTime<Utc>) -> bool {
+    supported_date(at.date_naive())
+}
+
 /// The codes of the 16 German states (ISO 3166-2:DE without the `DE-` prefix).
 pub const STATES: [&str; 16] = [
     "BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH",
@@ -778,6 +792,9 @@ impl Calendar {
         holidays: &mut HolidayCache,
     ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        if !supported_date(date) {
+            return out;
+        }
         for interval in self.local_hours(date, holidays) {
             let (Some(start), Some(end)) = (
                 local_to_utc(self.tz, date.and_time(interval.start)),
@@ -825,11 +842,13 @@ impl Calendar {
             let until_date = self.local_date(until);
             last = last.min(until_date.succ_opt().unwrap_or(until_date));
         }
+        // Outside the supported years there is nothing to walk.
+        let in_range = supported(from) && until.is_none_or(supported);
         OpenIntervals {
             calendar: self,
             from,
             until,
-            next_date: Some(start),
+            next_date: in_range.then_some(start),
             last_date: last,
             idle_limit,
             idle_days: 0,
@@ -838,12 +857,21 @@ impl Calendar {
         }
     }
 
+    /// The local date of `at`; the UTC date where the local one would leave chrono's range
+    /// (such instants are outside the supported years anyway).
     fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
-        at.with_timezone(&self.tz).date_naive()
+        use chrono::Offset;
+        let offset = self.tz.offset_from_utc_datetime(&at.naive_utc()).fix();
+        at.naive_utc()
+            .checked_add_signed(Duration::seconds(i64::from(offset.local_minus_utc())))
+            .map_or(at.date_naive(), |local| local.date())
     }
 
     /// The open interval containing `at`, if the center is open then.
     pub fn current_interval(&self, at: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if !supported(at) {
+            return None;
+        }
         let date = self.local_date(at);
         let mut holidays = HolidayCache::default();
         [date.pred_opt(), Some(date), date.succ_opt()]
@@ -1927,5 +1955,48 @@ mod tests {
         assert!(
             serde_json::from_str::<SpecialDay>(r#"{"date":"2026-12-24","open":true}"#).is_err()
         );
+    }
+
+    #[test]
+    fn calendar_extreme_instants_and_dates_never_panic() {
+        let cal = rp();
+        let now = utc(2026, 11, 16, 9, 0);
+        let edges = [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            NaiveDate::from_ymd_opt(262_142, 12, 31)
+                .and_then(|d| d.and_hms_opt(23, 59, 59))
+                .expect("date")
+                .and_utc(),
+            NaiveDate::from_ymd_opt(-262_143, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .expect("date")
+                .and_utc(),
+            utc(9999, 12, 31, 23, 59),
+            utc(1, 1, 1, 0, 0),
+        ];
+        for at in edges {
+            let _ = cal.due_at(at, 10);
+            let _ = cal.next_opening(at);
+            let _ = cal.is_open(at);
+            let _ = cal.open_intervals(at).take(3).count();
+            let _ = cal.service_time_between(now, at);
+            let _ = cal.service_time_between(at, now);
+            let _ = cal.add_service_time(at, Duration::hours(10));
+            let date = at.date_naive();
+            let _ = cal.intervals_on(date);
+            let _ = cal.hours_on(date);
+            let _ = cal.is_working_day(date);
+            let _ = cal.holiday_on(date);
+        }
+        for date in [NaiveDate::MIN, NaiveDate::MAX] {
+            assert!(cal.intervals_on(date).is_empty());
+            let _ = cal.hours_on(date);
+            let _ = cal.holiday_on(date);
+        }
+        // The end of year 9999 still computes: the caller decides whether it can be written.
+        let late = cal.due_at(utc(9999, 12, 31, 12, 0), 10).expect("due");
+        assert_eq!(late.year(), 10_000);
+        assert_eq!(cal.due_at(DateTime::<Utc>::MAX_UTC, 10), None);
     }
 }

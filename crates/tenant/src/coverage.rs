@@ -84,6 +84,8 @@ pub async fn create_coverage(
     }
     let at = now();
     let from = input.from.unwrap_or(at);
+    crate::text::check_instant("from", from)?;
+    crate::text::check_instant("until", input.until)?;
     if input.until <= from {
         return Err(Error::invalid("until", "must be after the start"));
     }

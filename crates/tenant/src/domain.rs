@@ -137,6 +137,19 @@ impl TicketPrefix {
 }
 
 /// An e-mail address, lower-cased. Only the shape is checked; delivery proves the rest.
+///
+/// Besides the shape, an address must look like what it is, so that nobody can pose as
+/// another account or sender:
+/// - no control, format or separator characters (Unicode categories C and Z: zero-width
+///   space U+200B, bidi overrides U+202E and isolates U+2066-U+2069, soft hyphen, ...) and no
+///   noncharacters;
+/// - no compatibility characters: the address must equal its NFKC form (fullwidth `ａ`,
+///   ligatures `ﬁ`, mathematical `𝐚`, superscripts are refused);
+/// - the local part and each label of the domain are written in one script (UTS #39 single
+///   script: `pаypal` with a Cyrillic `а` is refused; all-Cyrillic `почта` is fine);
+/// - a local part or label that is not ASCII must not be confusable with an ASCII one
+///   (UTS #39 skeleton: all-Cyrillic `аdmіn` or Latin `admın` with a dotless i are refused,
+///   `müller` and `straße` are fine).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct EmailAddress(String);
 string_newtype!(EmailAddress);
@@ -158,12 +171,53 @@ impl EmailAddress {
             && !value
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
-        if valid {
-            Ok(Self(value))
-        } else {
-            Err(Error::invalid(field, "is not a valid e-mail address"))
+        if !valid {
+            return Err(Error::invalid(field, "is not a valid e-mail address"));
+        }
+        if let Some(reason) = lookalike_problem(&value) {
+            return Err(Error::invalid(field, reason));
+        }
+        Ok(Self(value))
+    }
+}
+
+/// Why an address (already lower-cased and of a valid shape) could pass for another one.
+fn lookalike_problem(address: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    use unicode_security::MixedScript;
+
+    if let Some(c) = address.chars().find(|&c| {
+        matches!(
+            c.general_category_group(),
+            GeneralCategoryGroup::Other | GeneralCategoryGroup::Separator
+        ) || crate::text::is_noncharacter(c)
+    }) {
+        return Some(format!(
+            "must not contain the invisible character U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    if address.nfkc().ne(address.chars()) {
+        return Some(
+            "must not contain compatibility characters (fullwidth letters, ligatures, ...)".into(),
+        );
+    }
+    let (local, domain) = address.split_once('@')?;
+    for part in std::iter::once(local).chain(domain.split('.')) {
+        if part.is_ascii() {
+            continue;
+        }
+        if !part.is_single_script() {
+            return Some(format!("mixes scripts in \"{part}\""));
+        }
+        if unicode_security::skeleton(part).all(|c| c.is_ascii()) {
+            return Some(format!(
+                "\"{part}\" is written to look like plain Latin letters"
+            ));
         }
     }
+    None
 }
 
 /// A human-readable name: trimmed, 1-200 characters, no control characters.
@@ -174,11 +228,26 @@ string_newtype!(DisplayName);
 impl DisplayName {
     pub fn parse(field: &str, raw: &str) -> Result<Self> {
         let value = raw.trim();
-        if value.is_empty() || value.chars().count() > 200 || value.chars().any(char::is_control) {
-            Err(Error::invalid(field, "must be 1-200 printable characters"))
-        } else {
-            Ok(Self(value.to_owned()))
+        if value.is_empty() || value.chars().count() > 200 {
+            return Err(Error::invalid(field, "must be 1-200 printable characters"));
         }
+        crate::text::check_field(field, crate::text::TextKind::SingleLine, value)?;
+        Ok(Self(value.to_owned()))
+    }
+}
+
+/// The largest `offset` of a paged list. Larger values are refused (422) rather than passed
+/// to the database, where they overflow its signed 64-bit integers.
+pub const MAX_OFFSET: u64 = 1_000_000;
+
+/// The `offset` query parameter of a paged list: 0 by default, at most [`MAX_OFFSET`].
+pub fn page_offset(raw: Option<u64>) -> Result<u64> {
+    match raw.unwrap_or(0) {
+        n if n <= MAX_OFFSET => Ok(n),
+        _ => Err(Error::invalid(
+            "offset",
+            format!("must be 0..={MAX_OFFSET}"),
+        )),
     }
 }
 
@@ -249,6 +318,49 @@ mod tests {
             "", "a", "a@", "@b.de", "a@b", "a b@c.de", "a@b..de", "a@b@c.de", "<a@b.de>",
         ] {
             assert!(EmailAddress::parse("email", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn emails_with_invisible_or_lookalike_characters_are_refused() {
+        for bad in [
+            "ad\u{200B}min@stadt-koblenz.demo",
+            "admin\u{202E}@stadt-koblenz.demo",
+            "\u{2066}admin\u{2069}@stadt-koblenz.demo",
+            "admin@stadt\u{00AD}koblenz.demo",
+            "admin@stadt-koblenz.demo\u{FEFF}",
+            "\u{0430}dmin@stadt-koblenz.demo",
+            "admin@st\u{0430}dt-koblenz.demo",
+            "\u{0430}\u{0501}m\u{0456}n@stadt-koblenz.demo",
+            "adm\u{0131}n@stadt-koblenz.demo",
+            "\u{FF41}dmin@stadt-koblenz.demo",
+            "\u{1D41A}dmin@stadt-koblenz.demo",
+            "of\u{FB01}ce@stadt-koblenz.demo",
+        ] {
+            let err = EmailAddress::parse("email", bad);
+            assert!(err.is_err(), "{bad:?} accepted");
+        }
+        for ok in [
+            "admin@stadt-koblenz.demo",
+            "m\u{00FC}ller@stadt-koblenz.demo",
+            "stra\u{00DF}e@example.de",
+            "\u{043F}\u{043E}\u{0447}\u{0442}\u{0430}@\u{043F}\u{0440}\u{0438}\u{043C}\u{0435}\u{0440}.\u{0440}\u{0444}",
+            "info@m\u{00FC}nchen.de",
+        ] {
+            assert!(EmailAddress::parse("email", ok).is_ok(), "{ok:?} refused");
+        }
+    }
+
+    #[test]
+    fn display_names_refuse_invisible_characters() {
+        assert!(DisplayName::parse("display_name", "Anna Schmidt").is_ok());
+        for bad in [
+            "Anna\u{0}",
+            "Anna\nSchmidt",
+            "Anna\u{202E}Schmidt",
+            "\u{200B}",
+        ] {
+            assert!(DisplayName::parse("display_name", bad).is_err(), "{bad:?}");
         }
     }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod mail_domains;
 pub mod password;
 pub mod settings;
+pub mod text;
 pub mod throttle;
 pub mod token;
 pub mod users;

@@ -122,6 +122,9 @@ impl TenantSettings {
         if self.closing_days.len() > 366 {
             return Err(Error::invalid("settings.closing_days", "at most 366 days"));
         }
+        for (i, day) in self.closing_days.iter().enumerate() {
+            crate::text::check_date(&format!("settings.closing_days[{i}]"), *day)?;
+        }
         for (field, value) in [
             ("settings.mail_from", &self.mail_from),
             ("settings.escalation_mail_to", &self.escalation_mail_to),

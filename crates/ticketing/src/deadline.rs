@@ -18,7 +18,20 @@ pub fn calendar_of(t: &tenant::Model) -> Calendar {
 /// When a question that arrived at `arrival` must be answered.
 pub fn due_at(t: &tenant::Model, arrival: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let settings = TenantSettings::from_json(&t.settings);
-    calendar_of(t)
+    let due = calendar_of(t)
         .due_at(arrival, settings.service_day_hours)
-        .ok_or_else(|| Error::Conflict("the tenant's service calendar has no service hours".into()))
+        .ok_or_else(|| {
+            Error::Conflict("the tenant's service calendar has no service hours".into())
+        })?;
+    // RFC 3339 has four-digit years: a deadline after 9999 cannot be written down.
+    if !verbund_tenant::text::is_writable_instant(due) {
+        return Err(Error::invalid(
+            "from",
+            format!(
+                "gives a due date after {}-12-30",
+                verbund_tenant::text::LATEST_YEAR
+            ),
+        ));
+    }
+    Ok(due)
 }

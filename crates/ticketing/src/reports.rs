@@ -117,6 +117,8 @@ struct Window {
 
 impl Window {
     fn new(q: &ReportQuery, tz: chrono_tz::Tz) -> Result<Self> {
+        verbund_tenant::text::check_date("from", q.from)?;
+        verbund_tenant::text::check_date("to", q.to)?;
         if q.to < q.from {
             return Err(Error::invalid("to", "must not be before from"));
         }

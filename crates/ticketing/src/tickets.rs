@@ -316,6 +316,10 @@ impl NewTicket {
         if self.callback_windows.len() > 10 {
             return Err(Error::invalid("callback_windows", "at most 10 windows"));
         }
+        for (i, w) in self.callback_windows.iter().enumerate() {
+            verbund_tenant::text::check_instant(&format!("callback_windows[{i}].from"), w.from)?;
+            verbund_tenant::text::check_instant(&format!("callback_windows[{i}].to"), w.to)?;
+        }
         if self.callback_windows.iter().any(|w| w.from >= w.to) {
             return Err(Error::invalid(
                 "callback_windows",

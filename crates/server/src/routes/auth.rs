@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use verbund_tenant::auth::{Credentials, IssuedToken};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, client_ip};
+use crate::extract::{Auth, Json, client_ip};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -45,7 +45,7 @@ impl From<IssuedToken> for TokenResponse {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     if body.email.len() > 320 || body.password.len() > 1024 {

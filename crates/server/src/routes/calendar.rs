@@ -6,14 +6,14 @@ use verbund_tenant::Permission;
 use verbund_tenant::directory::find_tenant;
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Query, record_tenant};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
-    /// The arrival time (RFC 3339); default: now.
+    /// The arrival time (RFC 3339, years 1970-9999); default: now.
     pub from: Option<DateTime<Utc>>,
 }
 
@@ -32,17 +32,19 @@ pub struct DueResponse {
     (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn due(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    query: web::Query<DueQuery>,
+    query: Query<DueQuery>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let tenant = find_tenant(&state.db, &slug).await?;
     actor.authorize(Permission::ViewTenant, tenant.id)?;
     let from = query.from.unwrap_or_else(Utc::now);
+    verbund_tenant::text::check_instant("from", from)?;
     let due_at = verbund_ticketing::deadline::due_at(&tenant, from)?;
     let tz: chrono_tz::Tz = tenant
         .time_zone

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use verbund_tenant::directory::{self, CenterTenants, CenterView, NewCenter, TenantRef};
 
 use crate::error::ApiResult;
-use crate::extract::Auth;
+use crate::extract::{Auth, Json};
 use crate::state::AppState;
 
 /// The service centers the user may see.
@@ -23,7 +23,7 @@ pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<Ht
 pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    body: web::Json<NewCenter>,
+    body: Json<NewCenter>,
 ) -> ApiResult<HttpResponse> {
     let scope = actor.authorize_operator()?;
     let view = directory::create_center(&state.db, &scope, body.into_inner()).await?;
@@ -72,7 +72,7 @@ pub async fn set_tenants(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<CenterTenants>,
+    body: Json<CenterTenants>,
 ) -> ApiResult<HttpResponse> {
     let scope = actor.authorize_operator()?;
     Ok(HttpResponse::Ok()

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use verbund_ticketing::contacts::{self, ContactView, NewContact};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Json, record_tenant};
 use crate::state::AppState;
 
 /// Log a handled contact; an unsolved one opens a ticket in the same request.
@@ -14,7 +14,7 @@ use crate::state::AppState;
 pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    body: web::Json<NewContact>,
+    body: Json<NewContact>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&body.tenant);
     let view = contacts::log_contact(&state.db, &actor, body.into_inner()).await?;

@@ -12,7 +12,7 @@ use verbund_knowledge::services::{
 use verbund_knowledge::store::{self, ImportReport};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Json, Query, record_tenant};
 use crate::state::AppState;
 
 /// Create a description (draft). With `base_id` it adopts a base text of the catalogue.
@@ -26,7 +26,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<NewService>,
+    body: Json<NewService>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let view = services::create_service(&state.db, &actor, &slug, body.into_inner()).await?;
@@ -49,7 +49,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    query: web::Query<ServiceQuery>,
+    query: Query<ServiceQuery>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Ok()
@@ -83,7 +83,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<ServicePatch>,
+    body: Json<ServicePatch>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
@@ -169,7 +169,7 @@ pub async fn compare(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, Uuid)>,
-    query: web::Query<CompareQuery>,
+    query: Query<CompareQuery>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
@@ -258,7 +258,7 @@ pub async fn catalog_list(
 pub async fn catalog_create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    body: web::Json<NewBaseText>,
+    body: Json<NewBaseText>,
 ) -> ApiResult<HttpResponse> {
     let view = catalog::create_base_text(&state.db, &actor, body.into_inner()).await?;
     Ok(HttpResponse::Created()
@@ -292,7 +292,7 @@ pub async fn catalog_update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<Uuid>,
-    body: web::Json<BaseTextPatch>,
+    body: Json<BaseTextPatch>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(catalog::update_base_text(&state.db, &actor, *id, body.into_inner()).await?))

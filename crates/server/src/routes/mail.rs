@@ -11,7 +11,7 @@ use verbund_ticketing::mail::{self, OutboxQuery, OutboxView, TicketMailView};
 use verbund_ticketing::tickets;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, record_tenant, uuid_or_404};
+use crate::extract::{Auth, Json, Query, record_tenant, uuid_or_404};
 use crate::state::AppState;
 
 fn unauthenticated() -> ApiError {
@@ -115,7 +115,7 @@ pub async fn inbound_raw(
 pub async fn inbound_list(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    q: web::Query<InboundQuery>,
+    q: Query<InboundQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(queue::list(&state.db, &actor, q.into_inner()).await?))
 }
@@ -153,7 +153,7 @@ pub async fn inbound_assign(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<AssignInbound>,
+    body: Json<AssignInbound>,
 ) -> ApiResult<HttpResponse> {
     let id = uuid_or_404(&id, "mail")?;
     Ok(HttpResponse::Ok().json(queue::assign(&state.db, &actor, id, body.into_inner()).await?))
@@ -168,7 +168,7 @@ pub async fn outbox_list(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    q: web::Query<OutboxQuery>,
+    q: Query<OutboxQuery>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Ok().json(mail::list_outbox(&state.db, &actor, &slug, q.into_inner()).await?))
@@ -216,7 +216,7 @@ pub async fn mailbox_create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<MailboxInput>,
+    body: Json<MailboxInput>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Created()
@@ -234,7 +234,7 @@ pub async fn mailbox_update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, String)>,
-    body: web::Json<MailboxPatch>,
+    body: Json<MailboxPatch>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);

@@ -11,7 +11,7 @@ use verbund_ticketing::templates::{self, TemplateInput, TemplateView};
 use verbund_ticketing::tickets::{self, TicketView};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, record_tenant, uuid_or_404};
+use crate::extract::{Auth, Json, Query, record_tenant, uuid_or_404};
 use crate::state::AppState;
 
 /// Let another center act for the tenant for a period (tenant admins).
@@ -24,7 +24,7 @@ pub async fn create_coverage(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<NewCoverage>,
+    body: Json<NewCoverage>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Created()
@@ -78,7 +78,7 @@ pub struct NotificationQuery {
 pub async fn list_notifications(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    q: web::Query<NotificationQuery>,
+    q: Query<NotificationQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(notifications::list(&state.db, &actor, q.unread.unwrap_or(false)).await?))
@@ -137,7 +137,7 @@ pub async fn tenant_report(
     req: HttpRequest,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    q: web::Query<ReportQuery>,
+    q: Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let report = reports::tenant_report(&state.db, &actor, &slug, q.into_inner()).await?;
@@ -157,7 +157,7 @@ pub async fn center_report(
     req: HttpRequest,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    q: web::Query<ReportQuery>,
+    q: Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
     let report = reports::center_report(&state.db, &actor, &slug, q.into_inner()).await?;
     report_response(&req, report)
@@ -188,7 +188,7 @@ pub async fn create_template(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<TemplateInput>,
+    body: Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Created()
@@ -206,7 +206,7 @@ pub async fn update_template(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, String)>,
-    body: web::Json<TemplateInput>,
+    body: Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
@@ -243,7 +243,7 @@ pub async fn anonymize(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     key: web::Path<String>,
-    body: web::Json<AnonymizeRequest>,
+    body: Json<AnonymizeRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = tickets::resolve(&state.db, &key).await?;
     Ok(HttpResponse::Ok()
@@ -259,7 +259,7 @@ pub async fn access_log(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    q: web::Query<AccessLogQuery>,
+    q: Query<AccessLogQuery>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Ok()

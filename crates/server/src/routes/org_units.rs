@@ -8,7 +8,7 @@ use verbund_knowledge::org_units::{
 };
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Json, Query, record_tenant};
 use crate::state::AppState;
 
 /// Create an org unit (tenant admins and editors).
@@ -22,7 +22,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<NewOrgUnit>,
+    body: Json<NewOrgUnit>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let view = org_units::create_org_unit(&state.db, &actor, &slug, body.into_inner()).await?;
@@ -75,7 +75,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<OrgUnitPatch>,
+    body: Json<OrgUnitPatch>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
@@ -94,7 +94,7 @@ pub async fn opening(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, Uuid)>,
-    query: web::Query<OpeningQuery>,
+    query: Query<OpeningQuery>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use verbund_knowledge::search::{self, SearchParams, SearchResults};
 
 use crate::error::ApiResult;
-use crate::extract::Auth;
+use crate::extract::{Auth, Query};
 use crate::state::AppState;
 
 /// Search descriptions: German stemming, synonyms, one typo on longer words, prefix matching
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub async fn search(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<Vec<(String, String)>>,
+    query: Query<Vec<(String, String)>>,
 ) -> ApiResult<HttpResponse> {
     let params = SearchParams::from_pairs(query.into_inner())?;
     Ok(HttpResponse::Ok().json(search::search(&state.db, &state.search, &actor, params).await?))

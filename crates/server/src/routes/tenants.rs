@@ -3,7 +3,7 @@ use verbund_tenant::directory::{self, NewTenant, TenantPatch, TenantView};
 use verbund_tenant::mail_domains::{self, MailDomainView, NewMailDomain};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Json, record_tenant};
 use crate::state::AppState;
 
 /// The tenants the user may see (operators: all).
@@ -25,7 +25,7 @@ pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<Ht
 pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    body: web::Json<NewTenant>,
+    body: Json<NewTenant>,
 ) -> ApiResult<HttpResponse> {
     let scope = actor.authorize_operator()?;
     let view = directory::create_tenant(&state.db, &scope, body.into_inner()).await?;
@@ -64,7 +64,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<TenantPatch>,
+    body: Json<TenantPatch>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     Ok(HttpResponse::Ok()

@@ -6,7 +6,7 @@ use verbund_ticketing::tickets::{
 };
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Json, Query, record_tenant};
 use crate::state::AppState;
 
 /// Resolves the `{ticket}` path segment: a ticket number or id.
@@ -24,7 +24,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<NewTicket>,
+    body: Json<NewTicket>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let view = tickets::create_ticket(&state.db, &actor, &slug, body.into_inner()).await?;
@@ -41,7 +41,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<TicketQuery>,
+    query: Query<TicketQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(
         HttpResponse::Ok()
@@ -76,7 +76,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<TicketPatch>,
+    body: Json<TicketPatch>,
 ) -> ApiResult<HttpResponse> {
     let view = tickets::update_ticket(
         &state.db,
@@ -113,7 +113,7 @@ pub async fn add_note(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<NewNote>,
+    body: Json<NewNote>,
 ) -> ApiResult<HttpResponse> {
     let note = tickets::add_note(
         &state.db,
@@ -136,7 +136,7 @@ pub async fn call_attempt(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<NewCallAttempt>,
+    body: Json<NewCallAttempt>,
 ) -> ApiResult<HttpResponse> {
     let view = tickets::record_call(
         &state.db,
@@ -176,7 +176,7 @@ pub async fn forward(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<ForwardRequest>,
+    body: Json<ForwardRequest>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         forward::forward(
@@ -199,7 +199,7 @@ pub async fn accept(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<ForwardDecision>,
+    body: Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         forward::accept(
@@ -223,7 +223,7 @@ pub async fn return_ticket(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<ForwardDecision>,
+    body: Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         forward::return_ticket(
@@ -254,7 +254,7 @@ pub async fn add_message(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<NewMessage>,
+    body: Json<NewMessage>,
 ) -> ApiResult<HttpResponse> {
     let note = NewNote {
         kind: verbund_ticketing::model::NoteKind::Message,
@@ -281,7 +281,7 @@ pub async fn close(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<String>,
-    body: web::Json<CloseRequest>,
+    body: Json<CloseRequest>,
 ) -> ApiResult<HttpResponse> {
     let patch = TicketPatch {
         version: body.version,
@@ -304,7 +304,7 @@ pub async fn list_for_tenant(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    query: web::Query<TicketQuery>,
+    query: Query<TicketQuery>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let tenant = verbund_tenant::directory::find_tenant(&state.db, &slug).await?;

@@ -3,7 +3,7 @@ use verbund_tenant::Permission;
 use verbund_tenant::users::{self, NewUser, UserPatch, UserView, account_scope, tenant_scope};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, record_tenant};
+use crate::extract::{Auth, Json, record_tenant};
 use crate::state::AppState;
 
 fn parse_id(raw: &str) -> ApiResult<uuid::Uuid> {
@@ -38,7 +38,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<NewUser>,
+    body: Json<NewUser>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let scope = account_scope(&state.db, &actor, &slug).await?;
@@ -83,7 +83,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     path: web::Path<(String, String)>,
-    body: web::Json<UserPatch>,
+    body: Json<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let (slug, id) = path.into_inner();
     record_tenant(&slug);
