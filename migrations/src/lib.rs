@@ -8,6 +8,7 @@ mod m20261128_000002_ticketing;
 mod m20261128_000003_knowledge;
 mod m20261128_000004_ticketing_operations;
 mod m20261129_000005_email;
+mod m20261203_090000_inbound_mail_attempts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_knowledge::Migration),
             Box::new(m20261128_000004_ticketing_operations::Migration),
             Box::new(m20261129_000005_email::Migration),
+            Box::new(m20261203_090000_inbound_mail_attempts::Migration),
         ]
     }
 }

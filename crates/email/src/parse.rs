@@ -8,6 +8,7 @@
 mod auto;
 mod dsn;
 mod html;
+pub mod nesting;
 mod quote;
 mod text;
 
@@ -18,6 +19,8 @@ use mail_parser::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::address;
 
 pub use auto::AutoReason;
 pub use html::{HtmlText, html_to_text};
@@ -33,6 +36,9 @@ const MAX_PARTS: usize = 2_000;
 pub struct Address {
     pub name: Option<String>,
     pub address: String,
+    /// A syntactically valid RFC 5321 mailbox that stands in the header as it is: the only
+    /// kind of address a receipt or reply may go to.
+    pub answerable: bool,
 }
 
 /// An attachment or inline image.
@@ -137,71 +143,56 @@ pub fn content_hash(raw: &[u8]) -> String {
     out
 }
 
+/// Stack of the thread that parses one mail. Our own recursion is bounded (multipart depth
+/// [`MAX_DEPTH`], nesting [`nesting::MAX_NESTING`]); the large stack is a margin for the
+/// parser's, which [`nesting::bound`] keeps in bounds.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 /// Parses one raw mail. Broken MIME is read leniently; only input without a header section
-/// (empty, binary, plain prose) is an error.
+/// (empty, binary, plain prose) is an error. The work runs on a thread of its own with a
+/// large stack; the caller's thread waits for it.
 pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("mail-parse".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(raw))
+            .map_err(|_| ParseError::ParserFailed)?
+            .join()
+            .unwrap_or(Err(ParseError::ParserFailed))
+    })
+}
+
+/// [`parse`] for async callers: the parsing thread is awaited, not blocked on.
+pub async fn parse_owned(raw: Vec<u8>) -> Result<ParsedMail, ParseError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("mail-parse".into())
+        .stack_size(PARSE_STACK_BYTES)
+        .spawn(move || {
+            let _ = tx.send(parse_here(&raw));
+        })
+        .map_err(|_| ParseError::ParserFailed)?;
+    // A panic drops the sender.
+    rx.await.unwrap_or(Err(ParseError::ParserFailed))
+}
+
+/// Parses on the calling thread.
+fn parse_here(raw: &[u8]) -> Result<ParsedMail, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    if !has_header_section(raw) {
+    let Some(start) = header_section_start(raw) else {
         return Err(ParseError::NotAMessage);
-    }
-    let raw = defuse_deep_nesting(skip_preamble(raw));
-    let raw = raw.as_ref();
+    };
+    let bounded = nesting::bound(&raw[start..]);
+    let raw = bounded.raw.as_ref();
     let parser = MessageParser::default();
-    let message = std::panic::catch_unwind(|| parser.parse(raw))
-        .map_err(|_| ParseError::ParserFailed)?
-        .ok_or(ParseError::NotAMessage)?;
+    let message = parser.parse(raw).ok_or(ParseError::NotAMessage)?;
     let Some(root) = message.parts.first() else {
         return Err(ParseError::NotAMessage);
     };
     Ok(build(&message, root))
-}
-
-/// Content types that make mail-parser nest one message inside another.
-const NESTING_TYPES: [&[u8]; 3] = [b"message/rfc822", b"message/global", b"multipart/digest"];
-/// How many of them a mail may have before the rest are read as plain attachments.
-const MAX_NESTING_TYPES: usize = 64;
-
-/// mail-parser nests attached messages without limit, and dropping a mail with thousands of
-/// nested messages recurses deeper than a thread's stack. Beyond [`MAX_NESTING_TYPES`], the
-/// content types that nest are renamed (same length, so nothing moves) and stay flat.
-fn defuse_deep_nesting(raw: &[u8]) -> Cow<'_, [u8]> {
-    let mut found = Vec::new();
-    let mut i = 0;
-    while let Some(offset) = raw[i..].iter().position(|b| b.eq_ignore_ascii_case(&b'm')) {
-        let at = i + offset;
-        match NESTING_TYPES.iter().find(|t| {
-            raw.get(at..at + t.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(t))
-        }) {
-            Some(kind) => {
-                found.push(at);
-                i = at + kind.len();
-            }
-            None => i = at + 1,
-        }
-    }
-    if found.len() <= MAX_NESTING_TYPES {
-        return Cow::Borrowed(raw);
-    }
-    let mut copy = raw.to_vec();
-    for &at in &found[MAX_NESTING_TYPES..] {
-        // "message/…" becomes "messagx/…", "multipart/digest" becomes "multipart/digesx".
-        let pos = if copy[at].eq_ignore_ascii_case(&b'm')
-            && copy
-                .get(at + 1)
-                .is_some_and(|b| b.eq_ignore_ascii_case(&b'e'))
-        {
-            at + 6
-        } else {
-            at + 15
-        };
-        if let Some(b) = copy.get_mut(pos) {
-            *b = b'x';
-        }
-    }
-    Cow::Owned(copy)
 }
 
 /// Skips what may precede the header section: a UTF-8 byte order mark, blank lines and the
@@ -225,25 +216,68 @@ fn skip_preamble(raw: &[u8]) -> &[u8] {
     rest
 }
 
-/// Does the input start with something that looks like a header field (`Name: value`)?
-fn has_header_section(raw: &[u8]) -> bool {
-    let rest = skip_preamble(raw);
-    let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-    let line = &rest[..line_end];
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return false;
-    };
-    let name = &line[..colon];
-    let name_trimmed = name.strip_suffix(b" ").unwrap_or(name);
-    let name_ok = !name_trimmed.is_empty()
-        && name_trimmed.len() <= 100
-        && name_trimmed.iter().all(|&b| (0x21..=0x7E).contains(&b));
-    if !name_ok {
-        return false;
+/// Lines that are not header fields and may stand before the first one (a note of the
+/// transport, a stray `>From` line, garbage from a broken gateway).
+const MAX_JUNK_LINES: usize = 3;
+
+/// Where the header section starts: after what [`skip_preamble`] skips and after at most
+/// [`MAX_JUNK_LINES`] lines that are not header fields. `None` when the input does not start
+/// with a header section at all (plain prose, binary data), or when its header section holds
+/// a NUL byte. After junk lines, the header section must have a field every mail has
+/// (From, To, Subject, Date, …), so that prose with a colon in it is not read as a mail.
+fn header_section_start(raw: &[u8]) -> Option<usize> {
+    let mut pos = raw.len() - skip_preamble(raw).len();
+    for skipped in 0..=MAX_JUNK_LINES {
+        let rest = &raw[pos..];
+        let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        if field_name(line).is_some() {
+            let header_end = find_blank_line(rest)
+                .unwrap_or(rest.len())
+                .min(256 * 1024);
+            let section = &rest[..header_end];
+            if section.contains(&0) || (skipped > 0 && !has_common_field(section)) {
+                return None;
+            }
+            return Some(pos);
+        }
+        if line.iter().all(u8::is_ascii_whitespace) || line_end >= rest.len() {
+            return None;
+        }
+        pos += line_end + 1;
     }
-    // The header section itself must be text.
-    let header_end = find_blank_line(rest).unwrap_or(rest.len()).min(256 * 1024);
-    !rest[..header_end].contains(&0)
+    None
+}
+
+/// The lower-case name of a header field line (`Name: value`, also `Name :`).
+fn field_name(line: &[u8]) -> Option<String> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = &line[..colon];
+    let name = name.strip_suffix(b" ").unwrap_or(name);
+    (!name.is_empty() && name.len() <= 100 && name.iter().all(|&b| (0x21..=0x7E).contains(&b)))
+        .then(|| String::from_utf8_lossy(name).to_ascii_lowercase())
+}
+
+/// Whether a header section has one of the fields that (nearly) every mail has.
+fn has_common_field(section: &[u8]) -> bool {
+    const COMMON: [&str; 12] = [
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "return-path",
+        "mime-version",
+        "content-type",
+        "delivered-to",
+        "reply-to",
+    ];
+    section
+        .split(|&b| b == b'\n')
+        .filter_map(field_name)
+        .any(|n| COMMON.contains(&n.as_str()))
 }
 
 /// Where the first empty line (`\n\n` or `\n\r\n`) starts.
@@ -333,20 +367,47 @@ fn addresses(part: &MessagePart<'_>, name: HeaderName<'_>) -> Vec<String> {
     out
 }
 
-fn first_address(part: &MessagePart<'_>, name: HeaderName<'_>) -> Option<Address> {
+fn first_address(
+    message: &Message<'_>,
+    part: &MessagePart<'_>,
+    name: HeaderName<'_>,
+) -> Option<Address> {
     let header = part.headers.iter().find(|h| h.name == name)?;
     let addr = header
         .value
         .as_address()?
         .iter()
         .find(|a| a.address().is_some_and(|s| !s.trim().is_empty()))?;
+    let address = addr.address()?.trim().to_lowercase();
+    let raw = message
+        .raw_message
+        .get(header.offset_start as usize..header.offset_end as usize)
+        .unwrap_or_default();
+    let raw = unfold(&text::decode_guess(raw)).to_lowercase();
+    let mut display = addr
+        .name()
+        .map(|n| n.trim().trim_matches('"').trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if display.as_deref().is_some_and(|n| n.contains('\u{FFFD}')) {
+        // Raw 8-bit bytes in an undeclared charset: read the field again from repaired text.
+        display = repaired_name(&raw, name).or(display);
+    }
     Some(Address {
-        name: addr
-            .name()
-            .map(|n| n.trim().trim_matches('"').trim().to_owned())
-            .filter(|n| !n.is_empty()),
-        address: addr.address()?.trim().to_lowercase(),
+        name: display,
+        // Only an address that stands in the field as it is (not one made by decoding an
+        // encoded word) and that is a valid RFC 5321 mailbox is ever answered.
+        answerable: address::is_valid_mailbox(&address) && raw.contains(address.as_str()),
+        address,
     })
+}
+
+/// The display name of an address field parsed again from its repaired (charset-guessed) text.
+fn repaired_name(value: &str, name: HeaderName<'_>) -> Option<String> {
+    let field = format!("{}: {value}\r\n\r\n", name.as_str());
+    let parsed = MessageParser::default().parse_headers(field.as_bytes())?;
+    let list = parsed.parts.first()?.headers.first()?.value.as_address()?;
+    let n = list.iter().next()?.name()?.trim().trim_matches('"').trim();
+    (!n.is_empty() && !n.contains('\u{FFFD}')).then(|| n.to_owned())
 }
 
 /// The decoded subject; repairs raw 8-bit bytes that are not UTF-8 and encoded words in a
@@ -402,8 +463,8 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
             .collect::<Vec<_>>()
     };
 
-    let from = first_address(root, HeaderName::From);
-    let sender = first_address(root, HeaderName::Sender);
+    let from = first_address(message, root, HeaderName::From);
+    let sender = first_address(message, root, HeaderName::Sender);
     let return_path = header_values("return-path")
         .first()
         .map(|v| bare_address(v));
@@ -467,7 +528,7 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
         message_id: ids(header_value(HeaderName::MessageId)).into_iter().next(),
         in_reply_to: ids(header_value(HeaderName::InReplyTo)),
         references: ids(header_value(HeaderName::References)),
-        reply_to: first_address(root, HeaderName::ReplyTo),
+        reply_to: first_address(message, root, HeaderName::ReplyTo),
         from,
         to: addresses(root, HeaderName::To),
         cc: addresses(root, HeaderName::Cc),
@@ -597,7 +658,7 @@ impl Walker {
                         .map(|r| subject(nested, r))
                         .filter(|s| !s.is_empty()),
                     from: nested_root
-                        .and_then(|r| first_address(r, HeaderName::From))
+                        .and_then(|r| first_address(nested, r, HeaderName::From))
                         .map(|a| a.address),
                     in_report: ctx.report,
                 });
@@ -896,15 +957,22 @@ fn choose_alternative(message: &Message<'_>, children: &[usize]) -> Option<usize
     })
 }
 
-/// Lower-case type and subtype; `text/plain` when the header is missing.
+/// Lower-case type and subtype; `text/plain` when the header is missing or says only `text`.
 fn content_type(part: &MessagePart<'_>) -> (String, String) {
     match part.content_type() {
-        Some(ct) => (
-            ct.ctype().trim().to_ascii_lowercase(),
-            ct.subtype()
+        Some(ct) => {
+            let ctype = ct.ctype().trim().to_ascii_lowercase();
+            let subtype = ct
+                .subtype()
                 .map(|s| s.trim().to_ascii_lowercase())
-                .unwrap_or_default(),
-        ),
+                .unwrap_or_default();
+            // `Content-Type: text` without a subtype is text/plain (RFC 2045, 5.2).
+            if ctype == "text" && subtype.is_empty() {
+                ("text".to_owned(), "plain".to_owned())
+            } else {
+                (ctype, subtype)
+            }
+        }
         None => ("text".to_owned(), "plain".to_owned()),
     }
 }
@@ -994,12 +1062,25 @@ fn leaf_bytes(message: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
     }
 }
 
-/// File name without directories and control characters; `None` when nothing is left.
-fn clean_filename(name: &str) -> Option<String> {
+/// File name without directories, control characters and the invisible characters that
+/// change the direction of text (`Rechnung\u{202E}fdp.exe` shows as `Rechnungexe.pdf`);
+/// `None` when nothing is left.
+pub fn clean_filename(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = base
+        .chars()
+        .filter(|&c| !c.is_control() && !is_bidi_control(c))
+        .collect();
     let cleaned = cleaned.trim().trim_matches('"').trim();
     (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_owned())
+}
+
+/// Bidirectional formatting characters (embeddings, overrides, isolates, marks) and the other
+/// invisible format characters that can disguise a name.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+        | '\u{061C}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 #[cfg(test)]
@@ -1064,21 +1145,6 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_flattened_beyond_the_limit() {
-        let raw = "Content-Type: Message/RFC822\n\n".repeat(MAX_NESTING_TYPES + 2)
-            + "Content-Type: multipart/digest\n";
-        let defused = defuse_deep_nesting(raw.as_bytes());
-        let text = String::from_utf8(defused.into_owned()).unwrap();
-        assert_eq!(text.matches("Message/RFC822").count(), MAX_NESTING_TYPES);
-        assert_eq!(text.matches("Messagx/RFC822").count(), 2);
-        assert!(text.ends_with("multipart/digesx\n"));
-        assert!(matches!(
-            defuse_deep_nesting(b"message/rfc822"),
-            Cow::Borrowed(_)
-        ));
-    }
-
-    #[test]
     fn filenames_lose_directories() {
         assert_eq!(
             clean_filename("C:\\Users\\anna\\scan.pdf").as_deref(),
@@ -1089,6 +1155,22 @@ mod tests {
             Some("passwd")
         );
         assert_eq!(clean_filename("  "), None);
+        assert_eq!(
+            clean_filename("Rechnung\u{202E}fdp.exe").as_deref(),
+            Some("Rechnungfdp.exe")
+        );
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{0007}', '\u{001B}', '\u{0085}',
+        ] {
+            assert_eq!(
+                clean_filename(&format!("scan{c}.pdf")).as_deref(),
+                Some("scan.pdf"),
+                "{:?}",
+                c
+            );
+        }
+        assert_eq!(clean_filename("\u{202E}\u{2066}"), None);
     }
 
     #[test]
