@@ -503,7 +503,7 @@ async fn prepare(
     if p.bounce.is_some() {
         return Ok(Pre::default());
     }
-    let sender = answer_address(p);
+    let sender = answer_address(p).valid();
     let (own_sender, receipts_last_hour) = match &sender {
         Some(s) if p.auto.is_none() && p.from.is_some() => {
             let own = is_own_address(db, s).await?;
@@ -526,7 +526,7 @@ async fn prepare(
     let threaded = thread(db, row, p).await?.map(|t| t.id);
     // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
     let number = match (&routed, threaded, &sender) {
-        (Some((t, _)), None, Some(s)) if s.contains('@') => reserve_number(db, t, row.received_at)
+        (Some((t, _)), None, Some(_)) => reserve_number(db, t, row.received_at)
             .await?
             .map(|n| (t.id, n)),
         _ => None,
@@ -599,7 +599,7 @@ async fn finish_with(
         active.message_id = Set(p.message_id.clone().map(|m| clip(&m, 998)));
         active.from_address = Set(p.from.as_ref().map(|a| clip(&a.address, 254)));
         active.subject = Set(Some(clip(&p.subject, 2000)));
-        active.body_text = Set(Some(clip(&p.new_text, 100_000)));
+        active.body_text = Set(Some(clip(&full_question(p), 100_000)));
         active.quoted_text = Set(p.quoted.as_ref().map(|q| clip(q, 100_000)));
         active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
     }
@@ -909,7 +909,8 @@ async fn route_and_apply(
             },
         },
     };
-    let sender = answer_address(p);
+    let answer = answer_address(p);
+    let sender = answer.valid();
 
     // A reply to one of our tickets joins it.
     let threaded = match pre.threaded {
@@ -1008,14 +1009,21 @@ async fn route_and_apply(
             done,
         });
     };
-    let Some(sender) = sender.filter(|s| s.contains('@')) else {
+    let Some(sender) = sender else {
+        let error = match &answer {
+            Answer::Invalid(a) => format!(
+                "the sender address {:?} is not a valid mailbox (RFC 5321): nothing is sent to it",
+                clip(a, 254)
+            ),
+            _ => "the mail has no sender address to answer to".to_owned(),
+        };
         let done = finish_with(
             db,
             row,
             Finish {
                 tenant_id: Some(tenant.id),
                 outcome: Some(Outcome::Review),
-                error: Some("the mail has no sender address to answer to".into()),
+                error: Some(error),
                 ..Finish::default()
             },
             Some(p),
@@ -1029,18 +1037,16 @@ async fn route_and_apply(
         });
     };
 
-    let question = if p.new_text.trim().is_empty() {
-        &p.text
-    } else {
-        &p.new_text
-    };
+    let settings = TenantSettings::from_json(&tenant.settings);
+    let cut = Cut::of(p, &settings);
+    let question = question_text(p, &cut);
     let topic = subject::normalize(&p.subject).topic;
     let (ticket, created) = insert_mail_ticket(
         db,
         &tenant,
         MailQuestion {
             subject: &topic,
-            question,
+            question: &question,
             citizen_name: p.from.as_ref().and_then(|a| a.name.clone()),
             citizen_email: clip(&sender, 254),
         },
@@ -1051,9 +1057,11 @@ async fn route_and_apply(
             .map(|(_, n)| n),
     )
     .await?;
-    let settings = TenantSettings::from_json(&tenant.settings);
     keep_attachments(&mut writes, row, p, &ticket, &settings);
     writes.events.push(created);
+    if cut.any() {
+        writes.events.push(cut.event(&ticket, row.id));
+    }
     writes.events.push(event(
         &ticket,
         None,
@@ -1129,19 +1137,46 @@ async fn route_and_apply(
     })
 }
 
+/// Whom a mail would be answered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// A valid RFC 5321 mailbox.
+    To(String),
+    /// An address that must never be answered (garbage, an encoded word inside it, …).
+    Invalid(String),
+    /// No address at all.
+    Nobody,
+}
+
+impl Answer {
+    fn valid(&self) -> Option<String> {
+        match self {
+            Answer::To(a) => Some(a.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// Whom to answer: From, else Reply-To, else the envelope sender (Return-Path). A mail
-/// without From gets a ticket but no receipt.
-fn answer_address(p: &ParsedMail) -> Option<String> {
-    p.from
+/// without From gets a ticket but no receipt. Only a valid mailbox is ever answered.
+fn answer_address(p: &ParsedMail) -> Answer {
+    if let Some(a) = p.from.as_ref().or(p.reply_to.as_ref()) {
+        return if a.answerable {
+            Answer::To(a.address.to_lowercase())
+        } else {
+            Answer::Invalid(a.address.clone())
+        };
+    }
+    match p
+        .return_path
         .as_ref()
-        .or(p.reply_to.as_ref())
-        .map(|a| a.address.to_lowercase())
-        .or_else(|| {
-            p.return_path
-                .as_ref()
-                .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
-                .filter(|r| !r.is_empty())
-        })
+        .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
+        .filter(|r| !r.is_empty())
+    {
+        Some(r) if crate::address::is_valid_mailbox(&r) => Answer::To(r),
+        Some(r) => Answer::Invalid(r),
+        None => Answer::Nobody,
+    }
 }
 
 /// Loop protection and the per-sender rate: why no receipt may go out, if so.
@@ -1171,8 +1206,9 @@ fn keep_attachments(
     settings: &TenantSettings,
 ) {
     let limit = settings.max_attachment_bytes;
+    let count = settings.max_attachments_per_mail as usize;
     for (n, a) in p.attachments.iter().enumerate() {
-        let keep = (a.size as u64) <= limit && n < 100;
+        let keep = (a.size as u64) <= limit && n < count;
         writes.attachments.push(mail_attachment::ActiveModel {
             id: Set(Uuid::now_v7()),
             inbound_mail_id: Set(row.id),
@@ -1188,4 +1224,109 @@ fn keep_attachments(
             created_at: Set(now()),
         });
     }
+}
+
+/// What of a mail did not make it into its ticket: a text over `max_mail_body_chars`,
+/// attachments beyond `max_attachments_per_mail`, MIME parts beyond the parser's limits. The
+/// raw message keeps all of it.
+#[derive(Debug, Default)]
+struct Cut {
+    /// The text was cut at this many characters.
+    text_at: Option<usize>,
+    /// Attachments left out by the count limit.
+    attachments_left_out: usize,
+    parts_skipped: bool,
+}
+
+impl Cut {
+    fn of(p: &ParsedMail, settings: &TenantSettings) -> Self {
+        let max = settings.max_mail_body_chars as usize;
+        Cut {
+            text_at: (full_question(p).chars().count() > max).then_some(max),
+            attachments_left_out: p
+                .attachments
+                .len()
+                .saturating_sub(settings.max_attachments_per_mail as usize),
+            parts_skipped: p.parts_skipped,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.text_at.is_some() || self.attachments_left_out > 0 || self.parts_skipped
+    }
+
+    /// The note under the question, in German: the agent reads it.
+    fn note(&self) -> Option<String> {
+        if !self.any() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if let Some(n) = self.text_at {
+            parts.push(format!("Der Text wurde nach {n} Zeichen gekürzt."));
+        }
+        if self.attachments_left_out > 0 {
+            parts.push(format!(
+                "{} Anhänge wurden nicht übernommen.",
+                self.attachments_left_out
+            ));
+        }
+        if self.parts_skipped {
+            parts.push("Zu tief verschachtelte Teile wurden nicht gelesen.".to_owned());
+        }
+        Some(format!(
+            "[Gekürzt: {} Die vollständige E-Mail ist gespeichert.]",
+            parts.join(" ")
+        ))
+    }
+
+    fn event(&self, t: &ticket::Model, mail_id: Uuid) -> ticket_event::ActiveModel {
+        event(
+            t,
+            None,
+            "mail_truncated",
+            serde_json::Value::Null,
+            serde_json::json!({
+                "mail_id": mail_id,
+                "text_cut_at_chars": self.text_at,
+                "attachments_left_out": self.attachments_left_out,
+                "parts_skipped": self.parts_skipped,
+            }),
+        )
+    }
+}
+
+/// The citizen's new text with the signature (phone number and address are often there), or
+/// the whole text when nothing new was found.
+fn full_question(p: &ParsedMail) -> String {
+    let mut q = if p.new_text.trim().is_empty() {
+        p.text.clone()
+    } else {
+        p.new_text.clone()
+    };
+    if let Some(sig) = &p.signature
+        && !p.new_text.trim().is_empty()
+    {
+        q.push_str("\n\n-- \n");
+        q.push_str(sig);
+    }
+    q
+}
+
+/// The ticket's question: [`full_question`] within `max_mail_body_chars`, marked when cut.
+fn question_text(p: &ParsedMail, cut: &Cut) -> String {
+    let full = full_question(p);
+    let mut q: String = match cut.text_at {
+        Some(n) => full.chars().take(n).collect(),
+        None => full,
+    };
+    if let Some(note) = cut.note() {
+        // The note must fit into the question (at most 20,000 characters).
+        let room = 20_000usize.saturating_sub(note.chars().count() + 2);
+        if q.chars().count() > room {
+            q = q.chars().take(room).collect();
+        }
+        q.push_str("\n\n");
+        q.push_str(&note);
+    }
+    q
 }

@@ -24,7 +24,7 @@ use crate::address;
 
 pub use auto::AutoReason;
 pub use html::{HtmlText, html_to_text};
-pub use quote::{quote_start, split as split_quote, strip_signature};
+pub use quote::{Split, quote_start, split as split_quote, strip_signature};
 
 /// How deep the parser follows nested multiparts and attached messages.
 pub const MAX_DEPTH: usize = 20;
@@ -105,10 +105,15 @@ pub struct ParsedMail {
     pub date: Option<chrono::DateTime<chrono::Utc>>,
     /// The whole body as clean text (HTML converted).
     pub text: String,
-    /// `text` without the quoted earlier messages and without a trailing `-- ` signature.
+    /// `text` without the quoted earlier messages and without the `-- ` signature.
     pub new_text: String,
     /// The quoted part that `new_text` leaves out.
     pub quoted: Option<String>,
+    /// The signature block that `new_text` leaves out (kept: citizens put their phone number
+    /// and address there).
+    pub signature: Option<String>,
+    /// MIME parts beyond the depth or count limit were not looked at.
+    pub parts_skipped: bool,
     /// The body text came from HTML only.
     pub html_only: bool,
     /// All attachments and inline images, in MIME order (size limits are the caller's).
@@ -506,7 +511,11 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
 
     // Body text and the newly written part.
     let (text, hint) = walker.body_text();
-    let (new_text, quoted) = quote::split(&text, hint);
+    let quote::Split {
+        new_text,
+        quoted,
+        signature,
+    } = quote::split(&text, hint);
     let html_only = !walker.blocks.is_empty() && walker.blocks.iter().all(|b| b.html);
 
     let from_daemon = senders.iter().any(|a| auto::is_daemon_address(a));
@@ -539,6 +548,8 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
         text,
         new_text,
         quoted,
+        signature,
+        parts_skipped: walker.skipped,
         html_only,
         attachments: walker.attachments,
         forwarded,
@@ -581,6 +592,8 @@ struct Walker {
     /// Message-IDs from `text/rfc822-headers` parts.
     returned_ids: Vec<String>,
     visited: usize,
+    /// Parts were left out: deeper than [`MAX_DEPTH`] or beyond [`MAX_PARTS`].
+    skipped: bool,
     parser: MessageParser,
 }
 
@@ -593,12 +606,14 @@ impl Walker {
             delivery_status: None,
             returned_ids: Vec::new(),
             visited: 0,
+            skipped: false,
             parser: MessageParser::default(),
         }
     }
 
     fn walk(&mut self, message: &Message<'_>, part_id: usize, depth: usize, ctx: Ctx) {
         if depth > MAX_DEPTH || self.visited >= MAX_PARTS {
+            self.skipped = true;
             return;
         }
         self.visited += 1;
