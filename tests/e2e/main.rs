@@ -12,6 +12,7 @@ mod isolation;
 mod knowledge;
 mod mail;
 mod mail_corpus;
+mod mail_hardening;
 mod mail_servers;
 mod operations;
 mod server;

@@ -422,7 +422,8 @@ fn subject(message: &Message<'_>, root: &MessagePart<'_>) -> String {
         return String::new();
     };
     let decoded = header.value.as_text().unwrap_or("");
-    if decoded.contains('\u{FFFD}') {
+    // U+FFFD: 8-bit bytes that are not UTF-8; ESC: ISO-2022-JP without an encoded word.
+    if decoded.contains('\u{FFFD}') || decoded.contains('\u{1B}') {
         let raw = message
             .raw_message
             .get(header.offset_start as usize..header.offset_end as usize)
@@ -501,6 +502,15 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
 
     let mut walker = Walker::new();
     walker.walk(message, 0, 0, Ctx::default());
+    if walker.blocks.is_empty() {
+        walker.blocks = std::mem::take(&mut walker.fallback);
+    }
+    // A delivery report whose parts are truncated or unterminated is still a bounce: what its
+    // raw body says of the failed delivery is read directly.
+    let report_text = (walker.dsn_report || is_dsn_report(root, message)).then(|| {
+        walker.dsn_report = true;
+        text::decode_guess(part_raw(message, root))
+    });
 
     let senders: Vec<&str> = from
         .iter()
@@ -519,7 +529,7 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
     let html_only = !walker.blocks.is_empty() && walker.blocks.iter().all(|b| b.html);
 
     let from_daemon = senders.iter().any(|a| auto::is_daemon_address(a));
-    let bounce = walker.bounce(&text, from_daemon, &senders);
+    let bounce = walker.bounce(&text, from_daemon, &senders, report_text.as_deref());
     if bounce.is_some() && auto.is_none() {
         auto = Some(AutoReason::MailerDaemon);
     }
@@ -591,6 +601,10 @@ struct Walker {
     delivery_status: Option<dsn::DeliveryStatus>,
     /// Message-IDs from `text/rfc822-headers` parts.
     returned_ids: Vec<String>,
+    /// Inline text parts with a file name: the body if there is no other.
+    fallback: Vec<Block>,
+    /// A `multipart/report` of delivery status was seen (even when its parts are broken).
+    dsn_report: bool,
     visited: usize,
     /// Parts were left out: deeper than [`MAX_DEPTH`] or beyond [`MAX_PARTS`].
     skipped: bool,
@@ -605,6 +619,8 @@ impl Walker {
             nested: Vec::new(),
             delivery_status: None,
             returned_ids: Vec::new(),
+            fallback: Vec::new(),
+            dsn_report: false,
             visited: 0,
             skipped: false,
             parser: MessageParser::default(),
@@ -641,6 +657,9 @@ impl Walker {
                         }
                     }
                     sub => {
+                        if sub == "report" && report_type_is_dsn(part) {
+                            self.dsn_report = true;
+                        }
                         let ctx = Ctx {
                             related: sub == "related",
                             report: ctx.report || sub == "report",
@@ -750,43 +769,16 @@ impl Walker {
         // A multipart whose boundary could not be recovered is still read as text.
         let is_body_type =
             (ctype == "text" && (subtype == "plain" || subtype == "html")) || ctype == "multipart";
-        if is_body_type && !disposition_attachment && filename.is_none() {
-            if ctx.suppress_text {
+        if is_body_type && !disposition_attachment && !ctx.suppress_text {
+            let block = text_block(message, part, &subtype);
+            if filename.is_none() {
+                self.blocks.extend(block);
                 return;
             }
-            let body = leaf_text(message, part);
-            if subtype == "html" {
-                let converted = html::html_to_text(&body);
-                if !converted.text.is_empty() {
-                    self.blocks.push(Block {
-                        text: converted.text,
-                        html: true,
-                        quote_start: converted.quote_start,
-                    });
-                }
-            } else {
-                let flowed = part.content_type().is_some_and(|ct| {
-                    ct.attribute("format")
-                        .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
-                });
-                let body = if flowed {
-                    let delsp = part.content_type().is_some_and(|ct| {
-                        ct.attribute("delsp")
-                            .is_some_and(|f| f.eq_ignore_ascii_case("yes"))
-                    });
-                    Cow::Owned(text::unflow(&body, delsp))
-                } else {
-                    body
-                };
-                let normalized = text::normalize_text(&body);
-                if !normalized.is_empty() {
-                    self.blocks.push(Block {
-                        text: normalized,
-                        html: false,
-                        quote_start: None,
-                    });
-                }
-            }
+            // A text part with a file name that is not marked as an attachment: kept as an
+            // attachment, and the body when the mail has no other text.
+            self.fallback.extend(block);
+        } else if is_body_type && !disposition_attachment && filename.is_none() {
             return;
         }
 
@@ -883,7 +875,22 @@ impl Walker {
         (text, hint)
     }
 
-    fn bounce(&self, text: &str, from_daemon: bool, senders: &[&str]) -> Option<Bounce> {
+    fn bounce(
+        &self,
+        text: &str,
+        from_daemon: bool,
+        senders: &[&str],
+        report_text: Option<&str>,
+    ) -> Option<Bounce> {
+        let scanned;
+        let delivery_status = match (&self.delivery_status, report_text) {
+            (Some(s), _) => Some(s),
+            (None, Some(raw)) => {
+                scanned = dsn::scan_report(raw);
+                Some(&scanned)
+            }
+            (None, None) => None,
+        };
         let original_from_report = self
             .nested
             .iter()
@@ -891,7 +898,7 @@ impl Walker {
             .find_map(|n| n.message_id.clone())
             .or_else(|| self.returned_ids.first().cloned());
 
-        if let Some(status) = &self.delivery_status {
+        if let Some(status) = delivery_status {
             let recipient = status.main_recipient();
             let original_message_id = original_from_report
                 .or_else(|| status.original_message_id.clone())
@@ -949,6 +956,69 @@ impl Walker {
             permanent,
         })
     }
+}
+
+/// The body text of a text/plain or text/html part (or a multipart read as text).
+fn text_block(message: &Message<'_>, part: &MessagePart<'_>, subtype: &str) -> Option<Block> {
+    let body = leaf_text(message, part);
+    if subtype == "html" {
+        let converted = html::html_to_text(&body);
+        return (!converted.text.is_empty()).then_some(Block {
+            text: converted.text,
+            html: true,
+            quote_start: converted.quote_start,
+        });
+    }
+    let flowed = part.content_type().is_some_and(|ct| {
+        ct.attribute("format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+    });
+    let body = if flowed {
+        let delsp = part.content_type().is_some_and(|ct| {
+            ct.attribute("delsp")
+                .is_some_and(|f| f.eq_ignore_ascii_case("yes"))
+        });
+        Cow::Owned(text::unflow(&body, delsp))
+    } else {
+        body
+    };
+    let normalized = text::normalize_text(&body);
+    (!normalized.is_empty()).then_some(Block {
+        text: normalized,
+        html: false,
+        quote_start: None,
+    })
+}
+
+/// `report-type=delivery-status` (or the global variant) on a `multipart/report`.
+fn report_type_is_dsn(part: &MessagePart<'_>) -> bool {
+    part.content_type()
+        .and_then(|ct| ct.attribute("report-type"))
+        .is_some_and(|r| {
+            let r = r.trim();
+            r.eq_ignore_ascii_case("delivery-status") || r.eq_ignore_ascii_case("global-delivery-status")
+        })
+}
+
+/// The mail itself is a delivery report, whatever became of its parts: `multipart/report`
+/// with `report-type=delivery-status`, or without a report type but with a
+/// `message/delivery-status` part in its raw body.
+fn is_dsn_report(root: &MessagePart<'_>, message: &Message<'_>) -> bool {
+    let (ctype, subtype) = content_type(root);
+    if ctype != "multipart" || subtype != "report" {
+        return false;
+    }
+    if report_type_is_dsn(root) {
+        return true;
+    }
+    let has_type = root
+        .content_type()
+        .and_then(|ct| ct.attribute("report-type"))
+        .is_some();
+    !has_type
+        && text::decode_guess(part_raw(message, root))
+            .to_ascii_lowercase()
+            .contains("message/delivery-status")
 }
 
 /// For `multipart/alternative`: the child whose text is shown. Plain text wins when it has
@@ -1045,7 +1115,15 @@ fn leaf_text<'a>(message: &Message<'_>, part: &'a MessagePart<'_>) -> Cow<'a, st
         && part.content_transfer_encoding().is_some_and(|c| {
             c.eq_ignore_ascii_case("base64") || c.eq_ignore_ascii_case("quoted-printable")
         });
-    if broken_transfer || (decoded.contains('\u{FFFD}') && !charset_trusted(part)) {
+    let undeclared_jis = decoded.contains('\u{1B}')
+        && part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .is_none_or(is_utf8_label);
+    if broken_transfer
+        || undeclared_jis
+        || (decoded.contains('\u{FFFD}') && !charset_trusted(part))
+    {
         let bytes = transfer_decoded(message, part);
         // UTF-8 that is not valid UTF-8 is repaired byte by byte (see `decode_guess`).
         let charset = part

@@ -99,9 +99,12 @@ fn cited_block_end(lines: &[(usize, &str)], i: usize) -> Option<usize> {
     let mut j = i;
     let mut lead = 0;
     while j < lines.len() && !lines[j].1.trim_start().starts_with('>') {
-        if !lines[j].1.trim().is_empty() {
+        let t = lines[j].1.trim();
+        if !t.is_empty() {
             lead += 1;
-            if lead > 3 {
+            // A separator or a header block starts an earlier message that is not in `>`
+            // lines: it runs to the end.
+            if lead > 3 || is_separator(t) || is_header_block(&lines[j..]) {
                 return None;
             }
         }
