@@ -182,7 +182,10 @@ async fn deep_multipart_and_html_do_not_kill_the_server(backend: Backend) {
     let t = question(&app, &number).await;
     let q = t["question"].as_str().unwrap();
     assert!(q.contains("Oben steht meine Frage."), "{q}");
-    assert!(q.contains("[Gekürzt:"), "the ticket says that parts were left out: {q}");
+    assert!(
+        q.contains("[Gekürzt:"),
+        "the ticket says that parts were left out: {q}"
+    );
     let cut = ticket_event::Entity::find()
         .filter(ticket_event::Column::Kind.eq("mail_truncated"))
         .count(&app.db)
@@ -200,11 +203,7 @@ async fn deep_multipart_and_html_do_not_kill_the_server(backend: Backend) {
         html.push_str("</td></tr></table></li></ul></a></blockquote></div>");
     }
     html.push_str("</body></html>");
-    let mut raw = head(
-        "Tiefes HTML",
-        "deep-html",
-        "text/html; charset=utf-8",
-    );
+    let mut raw = head("Tiefes HTML", "deep-html", "text/html; charset=utf-8");
     raw.push_str(&html);
     let started = std::time::Instant::now();
     let (status, body) = post_raw(&app, raw.into_bytes()).await;
@@ -267,7 +266,10 @@ async fn crashed_twice_is_quarantined(backend: Backend) {
     // Two attempts that died: each was counted in the database before anything was parsed.
     for n in 1..=2 {
         backdate(&app, stored.id).await;
-        assert_eq!(ingest::claim(&app.db, stored.id).await.unwrap(), Claim::Mine);
+        assert_eq!(
+            ingest::claim(&app.db, stored.id).await.unwrap(),
+            Claim::Mine
+        );
         let r = row(&app, stored.id).await;
         assert_eq!((r.attempts, r.state.as_str()), (n, "stored"));
     }
@@ -336,18 +338,24 @@ async fn failed_twice_is_quarantined(backend: Backend) {
     let id = uuid::Uuid::parse_str(body["id"].as_str().unwrap()).unwrap();
     assert_eq!(row(&app, id).await.attempts, 1);
     backdate(&app, id).await;
-    verbund_email::ingest::process_pending(&app.db).await.unwrap();
+    verbund_email::ingest::process_pending(&app.db)
+        .await
+        .unwrap();
     let r = row(&app, id).await;
     assert_eq!((r.attempts, r.state.as_str()), (2, "stored"));
     backdate(&app, id).await;
-    verbund_email::ingest::process_pending(&app.db).await.unwrap();
+    verbund_email::ingest::process_pending(&app.db)
+        .await
+        .unwrap();
     let r = row(&app, id).await;
     assert_eq!(r.state, "processed");
     assert_eq!(r.outcome.as_deref(), Some("unparseable"));
     assert!(r.raw.is_some());
     backdate(&app, id).await;
     assert_eq!(
-        verbund_email::ingest::process_pending(&app.db).await.unwrap(),
+        verbund_email::ingest::process_pending(&app.db)
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(app.count("tickets").await, 0);
@@ -361,7 +369,10 @@ async fn answer_addresses_are_checked(backend: Backend) {
     let app = mail_app(backend).await;
     for (id, from) in [
         ("ew1", "=?utf-8?Q?attacker?Q?agent?=@victim.example"),
-        ("ew2", "<=?utf-8?q?attacker=40evil.example?=@victim.example>"),
+        (
+            "ew2",
+            "<=?utf-8?q?attacker=40evil.example?=@victim.example>",
+        ),
         ("bad1", "Anna <anna@@buerger.example>"),
         ("bad2", "anna@localhost"),
     ] {
@@ -369,10 +380,20 @@ async fn answer_addresses_are_checked(backend: Backend) {
         assert_eq!(status, StatusCode::CREATED, "{from}: {body}");
         assert_eq!(body["outcome"], "review", "{from}: {body}");
         assert!(body["ticket_id"].is_null(), "{from}: {body}");
-        let r = row(&app, uuid::Uuid::parse_str(body["id"].as_str().unwrap()).unwrap()).await;
+        let r = row(
+            &app,
+            uuid::Uuid::parse_str(body["id"].as_str().unwrap()).unwrap(),
+        )
+        .await;
         assert!(
-            r.error.as_deref().unwrap_or("").contains("not a valid mailbox")
-                || r.error.as_deref().unwrap_or("").contains("no sender address"),
+            r.error
+                .as_deref()
+                .unwrap_or("")
+                .contains("not a valid mailbox")
+                || r.error
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("no sender address"),
             "{from}: {:?}",
             r.error
         );
@@ -381,7 +402,11 @@ async fn answer_addresses_are_checked(backend: Backend) {
     assert_eq!(app.count("tickets").await, 0);
 
     // SMTPUTF8 mailboxes are answered.
-    let (_, body) = post_raw(&app, citizen("utf8", "Jörg <jörg@müller.example>", "", "Hallo")).await;
+    let (_, body) = post_raw(
+        &app,
+        citizen("utf8", "Jörg <jörg@müller.example>", "", "Hallo"),
+    )
+    .await;
     assert_eq!(body["outcome"], "new_ticket", "{body}");
     assert!(body["receipt_suppressed"].is_null(), "{body}");
 
@@ -414,7 +439,12 @@ async fn caps_cut_and_mark_the_ticket(backend: Backend) {
             &json!({"settings": {"max_mail_body_chars": 1000, "max_attachments_per_mail": 2}}),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::OK, "{}", resp.text().await.unwrap());
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "{}",
+        resp.text().await.unwrap()
+    );
     let bad = app
         .patch(
             &operator,
@@ -422,21 +452,21 @@ async fn caps_cut_and_mark_the_ticket(backend: Backend) {
             &json!({"settings": {"max_mail_body_chars": 50_000}}),
         )
         .await;
-    crate::helpers::assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    crate::helpers::assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed")
+        .await;
 
     let long = "Ich habe eine lange Frage. ".repeat(100);
     let (_, body) = post_raw(&app, citizen("long", "anna@buerger.example", "", &long)).await;
     assert_eq!(body["outcome"], "new_ticket", "{body}");
     let t = question(&app, body["ticket_number"].as_str().unwrap()).await;
     let q = t["question"].as_str().unwrap();
-    assert!(q.contains("Der Text wurde nach 1000 Zeichen gekürzt."), "{q}");
+    assert!(
+        q.contains("Der Text wurde nach 1000 Zeichen gekürzt."),
+        "{q}"
+    );
     assert!(q.chars().count() < 1200, "{}", q.chars().count());
 
-    let mut raw = head(
-        "Viele Anhänge",
-        "many",
-        "multipart/mixed; boundary=\"m\"",
-    );
+    let mut raw = head("Viele Anhänge", "many", "multipart/mixed; boundary=\"m\"");
     raw.push_str("--m\r\nContent-Type: text/plain\r\n\r\nAnbei fünf Dateien.\r\n");
     for i in 0..5 {
         raw.push_str(&format!(

@@ -41,12 +41,9 @@ fn valid_local_part(local: &str) -> bool {
         }
         return true;
     }
-    local.split('.').all(|atom| {
-        !atom.is_empty()
-            && atom
-                .chars()
-                .all(|c| is_atext(c) || is_utf8_non_ascii(c))
-    })
+    local
+        .split('.')
+        .all(|atom| !atom.is_empty() && atom.chars().all(|c| is_atext(c) || is_utf8_non_ascii(c)))
 }
 
 /// RFC 5322 atext.
@@ -82,9 +79,11 @@ fn valid_domain(domain: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || (is_utf8_non_ascii(c) && c.is_alphanumeric()))
+                && label.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || c == '-'
+                        || (is_utf8_non_ascii(c) && c.is_alphanumeric())
+                })
         })
         && labels
             .last()

@@ -237,9 +237,7 @@ fn header_section_start(raw: &[u8]) -> Option<usize> {
         let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
         let line = &rest[..line_end];
         if field_name(line).is_some() {
-            let header_end = find_blank_line(rest)
-                .unwrap_or(rest.len())
-                .min(256 * 1024);
+            let header_end = find_blank_line(rest).unwrap_or(rest.len()).min(256 * 1024);
             let section = &rest[..header_end];
             if section.contains(&0) || (skipped > 0 && !has_common_field(section)) {
                 return None;
@@ -996,7 +994,8 @@ fn report_type_is_dsn(part: &MessagePart<'_>) -> bool {
         .and_then(|ct| ct.attribute("report-type"))
         .is_some_and(|r| {
             let r = r.trim();
-            r.eq_ignore_ascii_case("delivery-status") || r.eq_ignore_ascii_case("global-delivery-status")
+            r.eq_ignore_ascii_case("delivery-status")
+                || r.eq_ignore_ascii_case("global-delivery-status")
         })
 }
 
@@ -1120,9 +1119,7 @@ fn leaf_text<'a>(message: &Message<'_>, part: &'a MessagePart<'_>) -> Cow<'a, st
             .content_type()
             .and_then(|ct| ct.attribute("charset"))
             .is_none_or(is_utf8_label);
-    if broken_transfer
-        || undeclared_jis
-        || (decoded.contains('\u{FFFD}') && !charset_trusted(part))
+    if broken_transfer || undeclared_jis || (decoded.contains('\u{FFFD}') && !charset_trusted(part))
     {
         let bytes = transfer_decoded(message, part);
         // UTF-8 that is not valid UTF-8 is repaired byte by byte (see `decode_guess`).

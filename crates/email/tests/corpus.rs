@@ -317,7 +317,11 @@ fn check(name: &str, mail: &ParsedMail, exp: &Value) -> Vec<String> {
 
     if let Some(v) = obj.get("signature_contains") {
         for needle in str_list(v, name, "signature_contains") {
-            if !mail.signature.as_deref().is_some_and(|s| s.contains(&needle)) {
+            if !mail
+                .signature
+                .as_deref()
+                .is_some_and(|s| s.contains(&needle))
+            {
                 fail(format!(
                     "signature: {needle:?} missing in {:?}",
                     mail.signature
@@ -335,7 +339,10 @@ fn check(name: &str, mail: &ParsedMail, exp: &Value) -> Vec<String> {
     if let Some(v) = obj.get("from_answerable")
         && v.as_bool() != mail.from.as_ref().map(|f| f.answerable)
     {
-        fail(format!("from_answerable: expected {v}, got {:?}", mail.from));
+        fail(format!(
+            "from_answerable: expected {v}, got {:?}",
+            mail.from
+        ));
     }
 
     if let Some(v) = obj.get("forwarded")
@@ -419,9 +426,7 @@ fn check(name: &str, mail: &ParsedMail, exp: &Value) -> Vec<String> {
     let outcome = obj["outcome"].as_str().unwrap();
     let consistent = match outcome {
         "bounce" | "bounce_unmatched" => mail.bounce.is_some() && mail.auto.is_some(),
-        "review" => {
-            mail.bounce.is_none() && mail.from.as_ref().is_none_or(|f| !f.answerable)
-        }
+        "review" => mail.bounce.is_none() && mail.from.as_ref().is_none_or(|f| !f.answerable),
         "new_ticket" | "catchall" | "reply" | "reply_flagged" => {
             mail.bounce.is_none() && mail.auto.is_none()
         }

@@ -46,8 +46,8 @@ fn mime_input() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(any::<u8>(), 0..64),
     )
         .prop_map(|(pieces, noise)| {
-            let mut raw = b"From: Anna <anna@buerger.example>\r\nTo: b@x.example\r\nSubject: s\r\n"
-                .to_vec();
+            let mut raw =
+                b"From: Anna <anna@buerger.example>\r\nTo: b@x.example\r\nSubject: s\r\n".to_vec();
             for p in pieces {
                 raw.extend_from_slice(p.as_bytes());
             }
@@ -60,14 +60,21 @@ fn mime_input() -> impl Strategy<Value = Vec<u8>> {
 fn check_bounded(raw: &[u8], mail: &parse::ParsedMail) {
     let n = raw.len();
     // Text can grow a little when HTML becomes text (link targets, bullets, quote marks).
-    assert!(mail.text.len() <= 12 * n + 1024, "{} for {n}", mail.text.len());
+    assert!(
+        mail.text.len() <= 12 * n + 1024,
+        "{} for {n}",
+        mail.text.len()
+    );
     assert!(mail.new_text.len() <= mail.text.len() + 64);
     assert!(mail.subject.len() <= 4 * n + 64);
     let attached: usize = mail.attachments.iter().map(|a| a.data.len()).sum();
     assert!(attached <= 4 * n + 1024, "{attached} for {n}");
     for a in &mail.attachments {
         if let Some(f) = &a.filename {
-            assert!(!f.contains(['\u{202E}', '\u{2066}', '/', '\\', '\u{0}']), "{f:?}");
+            assert!(
+                !f.contains(['\u{202E}', '\u{2066}', '/', '\\', '\u{0}']),
+                "{f:?}"
+            );
         }
     }
 }

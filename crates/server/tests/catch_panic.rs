@@ -33,7 +33,12 @@ fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
         let n = stream.read(&mut byte).expect("read head");
-        assert_eq!(n, 1, "the connection was closed: {:?}", String::from_utf8_lossy(&buf));
+        assert_eq!(
+            n,
+            1,
+            "the connection was closed: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.push(byte[0]);
     }
     let head = String::from_utf8(buf).unwrap();
@@ -77,7 +82,8 @@ async fn a_panicking_handler_answers_500_problem_and_the_connection_stays() {
 
     let checked = actix_web::rt::task::spawn_blocking(move || {
         let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         for path in ["/boom", "/boom-later"] {
             let (status, head, body) = get(&mut conn, path);
             assert_eq!(status, 500, "{path}: {head}{body}");
@@ -89,14 +95,19 @@ async fn a_panicking_handler_answers_500_problem_and_the_connection_stays() {
             let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
             assert_eq!(problem["type"], "urn:verbund:problem:internal");
             assert_eq!(problem["status"], 500);
-            assert!(!body.contains("handler bug"), "no panic message to the client: {body}");
+            assert!(
+                !body.contains("handler bug"),
+                "no panic message to the client: {body}"
+            );
             // The same connection keeps answering.
             let (status, _, body) = get(&mut conn, "/fine");
             assert_eq!((status, body.as_str()), (200, "fine"));
         }
         // So does the server, on a new connection, and the worker was not lost.
         let mut other = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        other.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        other
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(get(&mut other, "/boom").0, 500);
         assert_eq!(get(&mut other, "/fine").0, 200);
     })

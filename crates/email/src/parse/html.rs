@@ -938,6 +938,32 @@ mod tests {
     }
 
     #[test]
+    fn nested_links_take_linear_time() {
+        // Each `</a>` once copied all the text after its link's start: quadratic.
+        let html = |n: usize| {
+            "<a href=\"https://x.example/\"><ul><li>".repeat(n)
+                + "innen"
+                + &"</li></ul></a>".repeat(n)
+        };
+        let time = |n: usize| {
+            let h = html(n);
+            let t = std::time::Instant::now();
+            let out = html_to_text(&h);
+            assert!(out.text.len() <= 12 * h.len());
+            t.elapsed()
+        };
+        let small = time(2_000);
+        let large = time(16_000);
+        assert!(
+            large <= small * 32 + std::time::Duration::from_millis(50),
+            "{small:?} → {large:?}"
+        );
+        let t =
+            html_to_text("<a href=\"https://a.example\">A<a href=\"https://b.example\">B</a></a>");
+        assert_eq!(t.text, "A (https://a.example)B (https://b.example)");
+    }
+
+    #[test]
     fn broken_markup_never_panics() {
         for s in [
             "<",

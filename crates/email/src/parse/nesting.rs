@@ -132,7 +132,15 @@ fn scan(parser: &MessageParser, raw: &[u8], level: usize, budget: &mut usize) ->
         }
         pos = line_end + 1;
     }
-    finish(parser, raw, raw.len(), level, budget, &mut paragraph, &mut out);
+    finish(
+        parser,
+        raw,
+        raw.len(),
+        level,
+        budget,
+        &mut paragraph,
+        &mut out,
+    );
     out
 }
 
@@ -160,9 +168,8 @@ fn finish(
             continue;
         }
         if encoded {
-            let ok = *inner_ok.get_or_insert_with(|| {
-                encoded_content_ok(parser, &raw[body..], &p, level, budget)
-            });
+            let ok = *inner_ok
+                .get_or_insert_with(|| encoded_content_ok(parser, &raw[body..], &p, level, budget));
             if !ok {
                 out.defuse.push(span);
                 continue;
@@ -385,7 +392,9 @@ mod tests {
         assert_eq!(bound(raw.as_bytes()).defused, 1);
         let raw = wrap("=?us-ascii?Q?base64?=", base64(&deep));
         assert_eq!(bound(raw.as_bytes()).defused, 1);
-        let qp = String::from_utf8(deep.clone()).unwrap().replace("message/", "message=2F");
+        let qp = String::from_utf8(deep.clone())
+            .unwrap()
+            .replace("message/", "message=2F");
         let raw = wrap("quoted-printable", qp);
         assert_eq!(bound(raw.as_bytes()).defused, 1);
         // Within the limit, the encoded message stays a message.
@@ -397,7 +406,10 @@ mod tests {
     #[test]
     fn field_names_as_mail_parser_reads_them() {
         assert_eq!(field_name(b"Content-Type: x", b"content-type"), Some(12));
-        assert_eq!(field_name(b" \tcOnTeNt - tYpE :x", b"content-type"), Some(17));
+        assert_eq!(
+            field_name(b" \tcOnTeNt - tYpE :x", b"content-type"),
+            Some(17)
+        );
         assert_eq!(field_name(b"X-Content-Type: x", b"content-type"), None);
         assert_eq!(field_name(b"Content-Typed: x", b"content-type"), None);
         assert_eq!(field_name(b"Content-Type x", b"content-type"), None);

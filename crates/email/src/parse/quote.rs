@@ -424,7 +424,10 @@ mod tests {
         assert_eq!(two(text, None).0, "1.1.1980\n\nIn Koblenz, Löhrstraße 1");
         // A decorative `>` line on top.
         let text = ">>> Antrag auf Wohngeld <<<\n\nGuten Tag, ich möchte Wohngeld beantragen.";
-        assert_eq!(two(text, None).0, "Guten Tag, ich möchte Wohngeld beantragen.");
+        assert_eq!(
+            two(text, None).0,
+            "Guten Tag, ich möchte Wohngeld beantragen."
+        );
         // A separator still takes everything after it.
         let text = "Neu\n-----Ursprüngliche Nachricht-----\nVon: X\n\nalt\n\n> noch älter\nalt 2";
         assert_eq!(two(text, None).0, "Neu");
@@ -435,7 +438,10 @@ mod tests {
         let s = split("Frage?\n\n-- \nAnna Schmidt\nTel. 0261 123", None);
         assert_eq!(s.new_text, "Frage?");
         assert_eq!(s.signature.as_deref(), Some("Anna Schmidt\nTel. 0261 123"));
-        let s = split("Antwort\n\n-- \nAnna, Tel. 0261 123\n\nAm 1.1.2026 um 10:00 schrieb X:\n> y", None);
+        let s = split(
+            "Antwort\n\n-- \nAnna, Tel. 0261 123\n\nAm 1.1.2026 um 10:00 schrieb X:\n> y",
+            None,
+        );
         assert_eq!(s.new_text, "Antwort");
         assert_eq!(s.signature.as_deref(), Some("Anna, Tel. 0261 123"));
         assert_eq!(

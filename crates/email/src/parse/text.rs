@@ -42,7 +42,7 @@ pub fn decode_guess(bytes: &[u8]) -> String {
     // UTF-8 with stray 8-bit bytes (a Latin-1 signature under UTF-8 text): each part as it is.
     let has_utf8_sequences = bytes
         .utf8_chunks()
-        .any(|chunk| chunk.valid().chars().any(|c| !c.is_ascii()));
+        .any(|chunk| !chunk.valid().is_ascii());
     if has_utf8_sequences {
         return utf8_with_cp1252(bytes);
     }
@@ -52,10 +52,7 @@ pub fn decode_guess(bytes: &[u8]) -> String {
 
 /// Escape sequences that switch ISO-2022-JP into JIS X 0208 (`ESC $ B`, `ESC $ @`).
 fn is_iso_2022_jp(bytes: &[u8]) -> bool {
-    bytes.contains(&0x1B)
-        && bytes
-            .windows(3)
-            .any(|w| w == b"\x1b$B" || w == b"\x1b$@")
+    bytes.contains(&0x1B) && bytes.windows(3).any(|w| w == b"\x1b$B" || w == b"\x1b$@")
 }
 
 /// Valid UTF-8 as it is, every other byte as Windows-1252.
@@ -320,11 +317,26 @@ mod tests {
         // "Sehr geehrte Damen und Herren, ich möchte meinen Reisepass verlängern." in four
         // charsets, as mail programs send it without a charset label.
         let cases: [(&encoding_rs::Encoding, &str); 5] = [
-            (encoding_rs::GBK, "您好，我想申请居留许可。请问需要哪些材料？谢谢。"),
-            (encoding_rs::SHIFT_JIS, "こんにちは。パスポートの更新について質問があります。よろしくお願いします。"),
-            (encoding_rs::ISO_2022_JP, "こんにちは。パスポートの更新について質問があります。"),
-            (encoding_rs::WINDOWS_1252, "Sehr geehrte Damen und Herren, ich möchte meinen Reisepass verlängern. Grüße"),
-            (encoding_rs::EUC_KR, "안녕하세요. 여권 갱신에 대해 문의드립니다. 감사합니다."),
+            (
+                encoding_rs::GBK,
+                "您好，我想申请居留许可。请问需要哪些材料？谢谢。",
+            ),
+            (
+                encoding_rs::SHIFT_JIS,
+                "こんにちは。パスポートの更新について質問があります。よろしくお願いします。",
+            ),
+            (
+                encoding_rs::ISO_2022_JP,
+                "こんにちは。パスポートの更新について質問があります。",
+            ),
+            (
+                encoding_rs::WINDOWS_1252,
+                "Sehr geehrte Damen und Herren, ich möchte meinen Reisepass verlängern. Grüße",
+            ),
+            (
+                encoding_rs::EUC_KR,
+                "안녕하세요. 여권 갱신에 대해 문의드립니다. 감사합니다.",
+            ),
         ];
         for (encoding, text) in cases {
             let (bytes, _, _) = encoding.encode(text);
