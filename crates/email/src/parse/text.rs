@@ -40,9 +40,7 @@ pub fn decode_guess(bytes: &[u8]) -> String {
         return text.into_owned();
     }
     // UTF-8 with stray 8-bit bytes (a Latin-1 signature under UTF-8 text): each part as it is.
-    let has_utf8_sequences = bytes
-        .utf8_chunks()
-        .any(|chunk| !chunk.valid().is_ascii());
+    let has_utf8_sequences = bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii());
     if has_utf8_sequences {
         return utf8_with_cp1252(bytes);
     }
