@@ -209,9 +209,10 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
             .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
         return again(db, stored).await;
     }
-    match run_claimed(db, row.id, None).await {
+    let id = row.id;
+    match run_claimed(db, id, None, Some(row)).await {
         Ok((suppressed, Some(done))) => Ok(Ingested {
-            id: row.id,
+            id,
             duplicate: false,
             state: PROCESSED.to_owned(),
             outcome: done.outcome,
@@ -221,15 +222,15 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
             receipt_suppressed: suppressed,
         }),
         Ok((suppressed, None)) => {
-            let stored = inbound_mail::Entity::find_by_id(row.id)
+            let stored = inbound_mail::Entity::find_by_id(id)
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound("mail"))?;
             answer(db, stored, false, suppressed).await
         }
         Err(e) => {
-            tracing::warn!(mail = %row.id, error = %e, "processing a new mail failed; it stays stored for a retry");
-            let stored = inbound_mail::Entity::find_by_id(row.id)
+            tracing::warn!(mail = %id, error = %e, "processing a new mail failed; it stays stored for a retry");
+            let stored = inbound_mail::Entity::find_by_id(id)
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound("mail"))?;
@@ -418,7 +419,7 @@ pub async fn process(
     if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
-    Ok(run_claimed(db, id, force_tenant).await?.0)
+    Ok(run_claimed(db, id, force_tenant, None).await?.0)
 }
 
 /// [`process_claimed`], with a panic turned into an error and the claim given up on failure.
@@ -426,9 +427,10 @@ async fn run_claimed(
     db: &DatabaseConnection,
     id: Uuid,
     force_tenant: Option<Uuid>,
+    known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     use futures_util::FutureExt;
-    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force_tenant))
+    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force_tenant, known))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(Error::Internal("processing the mail panicked".into())));
@@ -439,15 +441,20 @@ async fn run_claimed(
 }
 
 /// Processes a stored row this caller holds the claim of.
+/// `known` is the row as this caller just wrote it (saves reading the raw message again).
 async fn process_claimed(
     db: &DatabaseConnection,
     id: Uuid,
     force_tenant: Option<Uuid>,
+    known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
-    let row = inbound_mail::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("mail"))?;
+    let row = match known {
+        Some(row) => row,
+        None => inbound_mail::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("mail"))?,
+    };
     let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::default()).await?;
     txn.commit().await?;
     if applied.queued_mail {

@@ -1201,6 +1201,47 @@ mod tests {
     }
 
     #[test]
+    fn junk_before_the_headers_and_answerable_addresses() {
+        let m =
+            parse(b"Hallo Welt\r\nFrom: anna@buerger.example\r\nSubject: Junk davor\r\n\r\nText")
+                .unwrap();
+        assert_eq!(
+            (m.subject.as_str(), m.text.as_str()),
+            ("Junk davor", "Text")
+        );
+        assert!(m.from.unwrap().answerable);
+        for from in [
+            "=?utf-8?Q?attacker?Q?agent?=@victim.example",
+            "<=?utf-8?q?attacker=40evil.example?=@victim.example>",
+            "=?utf-8?q?attacker=40evil.example?=",
+            "anna@@buerger.example",
+        ] {
+            let raw = format!("From: {from}\r\nSubject: x\r\n\r\nHallo");
+            let m = parse(raw.as_bytes()).unwrap();
+            assert!(
+                m.from.as_ref().is_none_or(|f| !f.answerable),
+                "{from}: {:?}",
+                m.from
+            );
+        }
+        // An encoded word in the display name is fine.
+        let m = parse(b"From: =?utf-8?q?J=C3=B6rg?= <joerg@buerger.example>\r\n\r\nHallo").unwrap();
+        let from = m.from.unwrap();
+        assert_eq!(from.name.as_deref(), Some("Jörg"));
+        assert!(from.answerable);
+    }
+
+    #[test]
+    fn text_without_subtype_and_inline_text_with_a_name() {
+        let m = parse(b"Content-Type: text; charset=utf-8\r\n\r\nHallo").unwrap();
+        assert_eq!((m.text.as_str(), m.attachments.len()), ("Hallo", 0));
+        let m = parse(b"Content-Type: text/plain; name=a.txt\r\nContent-Disposition: inline; filename=a.txt\r\n\r\nHallo")
+            .unwrap();
+        assert_eq!(m.text, "Hallo");
+        assert_eq!(m.attachments.len(), 1);
+    }
+
+    #[test]
     fn content_hash_is_hex_sha256() {
         assert_eq!(
             content_hash(b"abc"),
