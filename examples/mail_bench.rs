@@ -1189,7 +1189,7 @@ async fn phases(backend: &str, app: &Running, n: usize, serial: usize) {
         ("IMAP path: re-read mail and ticket", &answer),
         ("IMAP path: store + process + re-read", &total),
         (
-            "MTA path: `ingest` (look-ups, then raw row and processing in one transaction)",
+            "MTA path: `ingest` (raw row with its first attempt counted, then processing)",
             &one_call,
         ),
     ] {

@@ -9,6 +9,7 @@ mod m20261128_000003_knowledge;
 mod m20261128_000004_ticketing_operations;
 mod m20261129_000005_email;
 mod m20261203_000001_tenant_mail_domains;
+mod m20261203_090000_inbound_mail_attempts;
 mod m20261203_100000_mailbox_error_classes;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_ticketing_operations::Migration),
             Box::new(m20261129_000005_email::Migration),
             Box::new(m20261203_000001_tenant_mail_domains::Migration),
+            Box::new(m20261203_090000_inbound_mail_attempts::Migration),
             Box::new(m20261203_100000_mailbox_error_classes::Migration),
         ]
     }

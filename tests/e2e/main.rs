@@ -14,6 +14,7 @@ mod knowledge;
 mod mail;
 mod mail_corpus;
 mod mail_domains_migration;
+mod mail_hardening;
 mod mail_servers;
 mod mailbox_polling;
 mod operations;

@@ -2,14 +2,15 @@
 //! threaded onto a ticket or made a new one, and acknowledged with a receipt — all of the
 //! processing in one transaction.
 //!
-//! IMAP mail is stored first ([`store_raw`]) and processed after; mail from the MTA
-//! ([`ingest`]) is stored in the transaction of its processing, or on its own in state
-//! `stored` when processing fails. A row stays in state `stored` until its processing
-//! committed; [`process_pending`] picks up what a crash left behind. The same message twice
-//! (same content hash) is one row.
+//! Every message is stored first ([`store_raw`] for IMAP, [`ingest`] for the MTA) and processed
+//! after. A row stays in state `stored` until its processing committed; [`process_pending`]
+//! picks up what a crash or a failure left behind. Each processing attempt is counted in its
+//! own committed statement before the mail is parsed ([`claim`]), so a mail whose processing
+//! aborted the process twice is quarantined as `unparseable` (kept raw for a human) instead of
+//! killing every restart. The same message twice (same content hash) is one row.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -166,6 +167,7 @@ fn new_row(raw: &[u8], source: Source) -> inbound_mail::Model {
         auto_reason: None,
         sender_mismatch: false,
         error: None,
+        attempts: 0,
         claimed_until: None,
         received_at: now(),
         processed_at: None,
@@ -181,24 +183,36 @@ async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound
 
 /// Stores and processes one message.
 ///
-/// A new message is parsed and looked up first; then one write transaction stores the raw
-/// message together with everything its processing writes (on SQLite: one turn of the
-/// writer). Nothing is acknowledged before that commit. Should processing fail (an error or a
-/// panic), the raw message is still stored on its own, in state `stored`, and the recovery job
-/// ([`process_pending`]) tries again.
+/// The raw message is stored first, with its first processing attempt counted and claimed in
+/// the same committed statement; then it is processed. Nothing is acknowledged before the
+/// message is stored. Should processing fail (an error or a panic), the message stays stored
+/// in state `stored` and the recovery job ([`process_pending`]) tries again; should it abort
+/// the whole process (which no code can catch), the count survives the restart, and a mail
+/// still unprocessed after [`MAX_ATTEMPTS`] is quarantined instead of processed again.
 pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
-    use futures_util::FutureExt;
-    let row = new_row(raw, source);
+    let mut row = new_row(raw, source);
     if let Some(stored) = by_hash(db, &row.content_hash).await? {
         return again(db, stored).await;
     }
-    let processed = std::panic::AssertUnwindSafe(process_new(db, &row))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err(Error::Internal("processing the mail panicked".into())));
-    match processed {
-        Ok(Some((suppressed, done))) => Ok(Ingested {
-            id: row.id,
+    row.attempts = 1;
+    row.claimed_until = Some(now() + Duration::seconds(CLAIM_SECONDS));
+    let txn = begin_write(db).await?;
+    let inserted = inbound_mail::Entity::insert(row.clone().into_active_model().reset_all())
+        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+        // The same message arrived concurrently and was stored first.
+        let stored = by_hash(db, &row.content_hash)
+            .await?
+            .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
+        return again(db, stored).await;
+    }
+    let id = row.id;
+    match run_claimed(db, id, None, Some(row)).await {
+        Ok((suppressed, Some(done))) => Ok(Ingested {
+            id,
             duplicate: false,
             state: PROCESSED.to_owned(),
             outcome: done.outcome,
@@ -207,17 +221,20 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
             ticket_number: done.number,
             receipt_suppressed: suppressed,
         }),
-        // The same message arrived concurrently and was stored first.
-        Ok(None) => {
-            let stored = by_hash(db, &row.content_hash)
+        Ok((suppressed, None)) => {
+            let stored = inbound_mail::Entity::find_by_id(id)
+                .one(db)
                 .await?
-                .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
-            again(db, stored).await
+                .ok_or(Error::NotFound("mail"))?;
+            answer(db, stored, false, suppressed).await
         }
         Err(e) => {
-            tracing::warn!(error = %e, "processing a new mail failed; storing it for a retry");
-            let (stored, existed) = store_raw(db, raw, source).await?;
-            answer(db, stored, existed, None).await
+            tracing::warn!(mail = %id, error = %e, "processing a new mail failed; it stays stored for a retry");
+            let stored = inbound_mail::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound("mail"))?;
+            answer(db, stored, false, None).await
         }
     }
 }
@@ -233,24 +250,6 @@ async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<I
         .await?
         .ok_or(Error::NotFound("mail"))?;
     answer(db, row, true, suppressed).await
-}
-
-/// Processes a message that is not stored yet and stores it in the same transaction. `None`
-/// when a copy of it was stored first (nothing is written then).
-async fn process_new(
-    db: &DatabaseConnection,
-    row: &inbound_mail::Model,
-) -> Result<Option<(Option<String>, Done)>> {
-    let (txn, applied) = parse_and_apply(db, row, None, Writes::new_row()).await?;
-    let Some(done) = applied.done else {
-        txn.rollback().await?;
-        return Ok(None);
-    };
-    txn.commit().await?;
-    if applied.queued_mail {
-        wake_delivery();
-    }
-    Ok(Some((applied.suppressed, done)))
 }
 
 async fn answer(
@@ -278,25 +277,89 @@ async fn answer(
     })
 }
 
-/// Claims a stored row for processing for a minute; false when another worker has it or it
-/// is done.
-async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<bool> {
+/// How long a claim on a stored mail holds.
+const CLAIM_SECONDS: i64 = 60;
+/// Processing attempts after which a stored mail is quarantined instead of processed again.
+pub const MAX_ATTEMPTS: i32 = 2;
+/// The error recorded on a quarantined mail.
+pub const QUARANTINED: &str =
+    "processing failed or was interrupted twice; the mail is kept raw for a human";
+
+/// What [`claim`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller processes the mail; the attempt is counted.
+    Mine,
+    /// Another worker holds it, or it is done.
+    Busy,
+    /// Its attempts were used up: it is now `unparseable`, kept raw for a human.
+    Quarantined,
+}
+
+/// Claims a stored row for processing for a minute and counts the attempt, in one committed
+/// statement before anything is parsed. A row whose attempts are used up is quarantined.
+pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
     let at = now();
+    let free = || {
+        Condition::any()
+            .add(inbound_mail::Column::ClaimedUntil.is_null())
+            .add(inbound_mail::Column::ClaimedUntil.lt(at))
+    };
     let res = inbound_mail::Entity::update_many()
         .col_expr(
             inbound_mail::Column::ClaimedUntil,
-            Expr::value(at + Duration::seconds(60)),
+            Expr::value(at + Duration::seconds(CLAIM_SECONDS)),
+        )
+        .col_expr(
+            inbound_mail::Column::Attempts,
+            Expr::col(inbound_mail::Column::Attempts).add(1),
         )
         .filter(inbound_mail::Column::Id.eq(id))
         .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(
-            Condition::any()
-                .add(inbound_mail::Column::ClaimedUntil.is_null())
-                .add(inbound_mail::Column::ClaimedUntil.lt(at)),
-        )
+        .filter(inbound_mail::Column::Attempts.lt(MAX_ATTEMPTS))
+        .filter(free())
         .exec(db)
         .await?;
-    Ok(res.rows_affected == 1)
+    if res.rows_affected == 1 {
+        return Ok(Claim::Mine);
+    }
+    let res = inbound_mail::Entity::update_many()
+        .col_expr(inbound_mail::Column::State, Expr::value(PROCESSED))
+        .col_expr(
+            inbound_mail::Column::Outcome,
+            Expr::value(Outcome::Unparseable.as_str()),
+        )
+        .col_expr(inbound_mail::Column::Error, Expr::value(QUARANTINED))
+        .col_expr(
+            inbound_mail::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(inbound_mail::Column::ProcessedAt, Expr::value(at))
+        .filter(inbound_mail::Column::Id.eq(id))
+        .filter(inbound_mail::Column::State.eq(STORED))
+        .filter(inbound_mail::Column::Attempts.gte(MAX_ATTEMPTS))
+        .filter(free())
+        .exec(db)
+        .await?;
+    if res.rows_affected == 1 {
+        tracing::warn!(mail = %id, "stored mail quarantined after {MAX_ATTEMPTS} attempts");
+        return Ok(Claim::Quarantined);
+    }
+    Ok(Claim::Busy)
+}
+
+/// Gives up a claim after a failed attempt, so that the recovery job may try again soon.
+async fn release(db: &DatabaseConnection, id: Uuid) -> Result<()> {
+    inbound_mail::Entity::update_many()
+        .col_expr(
+            inbound_mail::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(inbound_mail::Column::Id.eq(id))
+        .filter(inbound_mail::Column::State.eq(STORED))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Processes stored mail that a crash or a failed run left behind.
@@ -353,23 +416,46 @@ pub async fn process(
     id: Uuid,
     force_tenant: Option<Uuid>,
 ) -> Result<Option<String>> {
-    if force_tenant.is_none() && !claim(db, id).await? {
+    if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
-    Ok(process_claimed(db, id, force_tenant).await?.0)
+    Ok(run_claimed(db, id, force_tenant, None).await?.0)
+}
+
+/// [`process_claimed`], with a panic turned into an error and the claim given up on failure.
+async fn run_claimed(
+    db: &DatabaseConnection,
+    id: Uuid,
+    force_tenant: Option<Uuid>,
+    known: Option<inbound_mail::Model>,
+) -> Result<(Option<String>, Option<Done>)> {
+    use futures_util::FutureExt;
+    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force_tenant, known))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(Error::Internal("processing the mail panicked".into())));
+    if result.is_err() && force_tenant.is_none() {
+        release(db, id).await?;
+    }
+    result
 }
 
 /// Processes a stored row this caller holds the claim of.
+/// `known` is the row as this caller just wrote it (saves reading the raw message again).
 async fn process_claimed(
     db: &DatabaseConnection,
     id: Uuid,
     force_tenant: Option<Uuid>,
+    known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
-    let row = inbound_mail::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("mail"))?;
-    let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::stored()).await?;
+    let row = match known {
+        Some(row) => row,
+        None => inbound_mail::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("mail"))?,
+    };
+    let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::default()).await?;
     txn.commit().await?;
     if applied.queued_mail {
         wake_delivery();
@@ -385,7 +471,7 @@ async fn parse_and_apply(
     force_tenant: Option<Uuid>,
     writes: Writes,
 ) -> Result<(WriteTxn, Applied)> {
-    let parsed = parse::parse(row.raw.as_deref().unwrap_or_default());
+    let parsed = parse::parse_owned(row.raw.clone().unwrap_or_default()).await;
     let pre = match &parsed {
         Ok(p) => prepare(db, row, p).await?,
         Err(_) => Pre::default(),
@@ -424,7 +510,7 @@ async fn prepare(
     if p.bounce.is_some() {
         return Ok(Pre::default());
     }
-    let sender = answer_address(p);
+    let sender = answer_address(p).valid();
     let (own_sender, receipts_last_hour) = match &sender {
         Some(s) if p.auto.is_none() && p.from.is_some() => {
             let own = is_own_address(db, s).await?;
@@ -447,7 +533,7 @@ async fn prepare(
     let threaded = thread(db, row, p).await?.map(|t| t.id);
     // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
     let number = match (&routed, threaded, &sender) {
-        (Some((t, _)), None, Some(s)) if s.contains('@') => reserve_number(db, t, row.received_at)
+        (Some((t, _)), None, Some(_)) => reserve_number(db, t, row.received_at)
             .await?
             .map(|n| (t.id, n)),
         _ => None,
@@ -482,33 +568,14 @@ struct Done {
 }
 
 /// Writes that processing collects and [`finish_with`] makes at the end, a few statements in
-/// all: the mail row, its attachments, the history rows.
+/// all: the mail row's update, its attachments, the history rows.
+#[derive(Default)]
 struct Writes {
-    /// The mail row is not stored yet (written whole, with the raw bytes) rather than updated.
-    new_row: bool,
     attachments: Vec<mail_attachment::ActiveModel>,
     events: Vec<ticket_event::ActiveModel>,
 }
 
-impl Writes {
-    fn new_row() -> Self {
-        Writes {
-            new_row: true,
-            attachments: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-
-    fn stored() -> Self {
-        Writes {
-            new_row: false,
-            ..Writes::new_row()
-        }
-    }
-}
-
-/// Records what became of the mail, with the collected writes. `None` when the mail was new
-/// and a copy of it was stored first: the caller rolls back.
+/// Records what became of the mail, with the collected writes.
 async fn finish_with(
     db: &impl ConnectionTrait,
     row: &inbound_mail::Model,
@@ -522,13 +589,9 @@ async fn finish_with(
         ticket_id: f.ticket_id,
         number: f.number.clone(),
     };
-    let mut active = if writes.new_row {
-        row.clone().into_active_model().reset_all()
-    } else {
-        inbound_mail::ActiveModel {
-            id: Set(row.id),
-            ..Default::default()
-        }
+    let mut active = inbound_mail::ActiveModel {
+        id: Set(row.id),
+        ..Default::default()
     };
     active.tenant_id = Set(f.tenant_id);
     active.state = Set(PROCESSED.to_owned());
@@ -543,21 +606,11 @@ async fn finish_with(
         active.message_id = Set(p.message_id.clone().map(|m| clip(&m, 998)));
         active.from_address = Set(p.from.as_ref().map(|a| clip(&a.address, 254)));
         active.subject = Set(Some(clip(&p.subject, 2000)));
-        active.body_text = Set(Some(clip(&p.new_text, 100_000)));
+        active.body_text = Set(Some(clip(&full_question(p), 100_000)));
         active.quoted_text = Set(p.quoted.as_ref().map(|q| clip(q, 100_000)));
         active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
     }
-    if writes.new_row {
-        let inserted = inbound_mail::Entity::insert(active)
-            .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
-            .exec_without_returning(db)
-            .await?;
-        if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
-            return Ok(None);
-        }
-    } else {
-        active.update(db).await?;
-    }
+    active.update(db).await?;
     // Bounded statements: a mail may list thousands of parts.
     let mut attachments = writes.attachments.into_iter().peekable();
     while attachments.peek().is_some() {
@@ -863,7 +916,8 @@ async fn route_and_apply(
             },
         },
     };
-    let sender = answer_address(p);
+    let answer = answer_address(p);
+    let sender = answer.valid();
 
     // A reply to one of our tickets joins it.
     let threaded = match pre.threaded {
@@ -962,14 +1016,21 @@ async fn route_and_apply(
             done,
         });
     };
-    let Some(sender) = sender.filter(|s| s.contains('@')) else {
+    let Some(sender) = sender else {
+        let error = match &answer {
+            Answer::Invalid(a) => format!(
+                "the sender address {:?} is not a valid mailbox (RFC 5321): nothing is sent to it",
+                clip(a, 254)
+            ),
+            _ => "the mail has no sender address to answer to".to_owned(),
+        };
         let done = finish_with(
             db,
             row,
             Finish {
                 tenant_id: Some(tenant.id),
                 outcome: Some(Outcome::Review),
-                error: Some("the mail has no sender address to answer to".into()),
+                error: Some(error),
                 ..Finish::default()
             },
             Some(p),
@@ -983,18 +1044,16 @@ async fn route_and_apply(
         });
     };
 
-    let question = if p.new_text.trim().is_empty() {
-        &p.text
-    } else {
-        &p.new_text
-    };
+    let settings = TenantSettings::from_json(&tenant.settings);
+    let cut = Cut::of(p, &settings);
+    let question = question_text(p, &cut);
     let topic = subject::normalize(&p.subject).topic;
     let (ticket, created) = insert_mail_ticket(
         db,
         &tenant,
         MailQuestion {
             subject: &topic,
-            question,
+            question: &question,
             citizen_name: p.from.as_ref().and_then(|a| a.name.clone()),
             citizen_email: clip(&sender, 254),
         },
@@ -1005,9 +1064,11 @@ async fn route_and_apply(
             .map(|(_, n)| n),
     )
     .await?;
-    let settings = TenantSettings::from_json(&tenant.settings);
     keep_attachments(&mut writes, row, p, &ticket, &settings);
     writes.events.push(created);
+    if cut.any() {
+        writes.events.push(cut.event(&ticket, row.id));
+    }
     writes.events.push(event(
         &ticket,
         None,
@@ -1083,19 +1144,46 @@ async fn route_and_apply(
     })
 }
 
+/// Whom a mail would be answered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// A valid RFC 5321 mailbox.
+    To(String),
+    /// An address that must never be answered (garbage, an encoded word inside it, …).
+    Invalid(String),
+    /// No address at all.
+    Nobody,
+}
+
+impl Answer {
+    fn valid(&self) -> Option<String> {
+        match self {
+            Answer::To(a) => Some(a.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// Whom to answer: From, else Reply-To, else the envelope sender (Return-Path). A mail
-/// without From gets a ticket but no receipt.
-fn answer_address(p: &ParsedMail) -> Option<String> {
-    p.from
+/// without From gets a ticket but no receipt. Only a valid mailbox is ever answered.
+fn answer_address(p: &ParsedMail) -> Answer {
+    if let Some(a) = p.from.as_ref().or(p.reply_to.as_ref()) {
+        return if a.answerable {
+            Answer::To(a.address.to_lowercase())
+        } else {
+            Answer::Invalid(a.address.clone())
+        };
+    }
+    match p
+        .return_path
         .as_ref()
-        .or(p.reply_to.as_ref())
-        .map(|a| a.address.to_lowercase())
-        .or_else(|| {
-            p.return_path
-                .as_ref()
-                .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
-                .filter(|r| !r.is_empty())
-        })
+        .map(|r| r.trim().trim_matches(['<', '>']).to_lowercase())
+        .filter(|r| !r.is_empty())
+    {
+        Some(r) if crate::address::is_valid_mailbox(&r) => Answer::To(r),
+        Some(r) => Answer::Invalid(r),
+        None => Answer::Nobody,
+    }
 }
 
 /// Loop protection and the per-sender rate: why no receipt may go out, if so.
@@ -1125,8 +1213,9 @@ fn keep_attachments(
     settings: &TenantSettings,
 ) {
     let limit = settings.max_attachment_bytes;
+    let count = settings.max_attachments_per_mail as usize;
     for (n, a) in p.attachments.iter().enumerate() {
-        let keep = (a.size as u64) <= limit && n < 100;
+        let keep = (a.size as u64) <= limit && n < count;
         writes.attachments.push(mail_attachment::ActiveModel {
             id: Set(Uuid::now_v7()),
             inbound_mail_id: Set(row.id),
@@ -1142,4 +1231,109 @@ fn keep_attachments(
             created_at: Set(now()),
         });
     }
+}
+
+/// What of a mail did not make it into its ticket: a text over `max_mail_body_chars`,
+/// attachments beyond `max_attachments_per_mail`, MIME parts beyond the parser's limits. The
+/// raw message keeps all of it.
+#[derive(Debug, Default)]
+struct Cut {
+    /// The text was cut at this many characters.
+    text_at: Option<usize>,
+    /// Attachments left out by the count limit.
+    attachments_left_out: usize,
+    parts_skipped: bool,
+}
+
+impl Cut {
+    fn of(p: &ParsedMail, settings: &TenantSettings) -> Self {
+        let max = settings.max_mail_body_chars as usize;
+        Cut {
+            text_at: (full_question(p).chars().count() > max).then_some(max),
+            attachments_left_out: p
+                .attachments
+                .len()
+                .saturating_sub(settings.max_attachments_per_mail as usize),
+            parts_skipped: p.parts_skipped,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.text_at.is_some() || self.attachments_left_out > 0 || self.parts_skipped
+    }
+
+    /// The note under the question, in German: the agent reads it.
+    fn note(&self) -> Option<String> {
+        if !self.any() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if let Some(n) = self.text_at {
+            parts.push(format!("Der Text wurde nach {n} Zeichen gekürzt."));
+        }
+        if self.attachments_left_out > 0 {
+            parts.push(format!(
+                "{} Anhänge wurden nicht übernommen.",
+                self.attachments_left_out
+            ));
+        }
+        if self.parts_skipped {
+            parts.push("Zu tief verschachtelte Teile wurden nicht gelesen.".to_owned());
+        }
+        Some(format!(
+            "[Gekürzt: {} Die vollständige E-Mail ist gespeichert.]",
+            parts.join(" ")
+        ))
+    }
+
+    fn event(&self, t: &ticket::Model, mail_id: Uuid) -> ticket_event::ActiveModel {
+        event(
+            t,
+            None,
+            "mail_truncated",
+            serde_json::Value::Null,
+            serde_json::json!({
+                "mail_id": mail_id,
+                "text_cut_at_chars": self.text_at,
+                "attachments_left_out": self.attachments_left_out,
+                "parts_skipped": self.parts_skipped,
+            }),
+        )
+    }
+}
+
+/// The citizen's new text with the signature (phone number and address are often there), or
+/// the whole text when nothing new was found.
+fn full_question(p: &ParsedMail) -> String {
+    let mut q = if p.new_text.trim().is_empty() {
+        p.text.clone()
+    } else {
+        p.new_text.clone()
+    };
+    if let Some(sig) = &p.signature
+        && !p.new_text.trim().is_empty()
+    {
+        q.push_str("\n\n-- \n");
+        q.push_str(sig);
+    }
+    q
+}
+
+/// The ticket's question: [`full_question`] within `max_mail_body_chars`, marked when cut.
+fn question_text(p: &ParsedMail, cut: &Cut) -> String {
+    let full = full_question(p);
+    let mut q: String = match cut.text_at {
+        Some(n) => full.chars().take(n).collect(),
+        None => full,
+    };
+    if let Some(note) = cut.note() {
+        // The note must fit into the question (at most 20,000 characters).
+        let room = 20_000usize.saturating_sub(note.chars().count() + 2);
+        if q.chars().count() > room {
+            q = q.chars().take(room).collect();
+        }
+        q.push_str("\n\n");
+        q.push_str(&note);
+    }
+    q
 }

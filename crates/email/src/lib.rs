@@ -2,6 +2,7 @@
 //! tenants, threading onto tickets, receipts with loop protection, and delivery of the
 //! outbox over SMTP.
 
+pub mod address;
 pub mod delivery;
 pub mod imap;
 pub mod ingest;

@@ -8,6 +8,7 @@
 mod auto;
 mod dsn;
 mod html;
+pub mod nesting;
 mod quote;
 mod text;
 
@@ -19,9 +20,11 @@ use mail_parser::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::address;
+
 pub use auto::AutoReason;
 pub use html::{HtmlText, html_to_text};
-pub use quote::{quote_start, split as split_quote, strip_signature};
+pub use quote::{Split, quote_start, split as split_quote, strip_signature};
 
 /// How deep the parser follows nested multiparts and attached messages.
 pub const MAX_DEPTH: usize = 20;
@@ -33,6 +36,9 @@ const MAX_PARTS: usize = 2_000;
 pub struct Address {
     pub name: Option<String>,
     pub address: String,
+    /// A syntactically valid RFC 5321 mailbox that stands in the header as it is: the only
+    /// kind of address a receipt or reply may go to.
+    pub answerable: bool,
 }
 
 /// An attachment or inline image.
@@ -99,10 +105,15 @@ pub struct ParsedMail {
     pub date: Option<chrono::DateTime<chrono::Utc>>,
     /// The whole body as clean text (HTML converted).
     pub text: String,
-    /// `text` without the quoted earlier messages and without a trailing `-- ` signature.
+    /// `text` without the quoted earlier messages and without the `-- ` signature.
     pub new_text: String,
     /// The quoted part that `new_text` leaves out.
     pub quoted: Option<String>,
+    /// The signature block that `new_text` leaves out (kept: citizens put their phone number
+    /// and address there).
+    pub signature: Option<String>,
+    /// MIME parts beyond the depth or count limit were not looked at.
+    pub parts_skipped: bool,
     /// The body text came from HTML only.
     pub html_only: bool,
     /// All attachments and inline images, in MIME order (size limits are the caller's).
@@ -137,71 +148,56 @@ pub fn content_hash(raw: &[u8]) -> String {
     out
 }
 
+/// Stack of the thread that parses one mail. Our own recursion is bounded (multipart depth
+/// [`MAX_DEPTH`], nesting [`nesting::MAX_NESTING`]); the large stack is a margin for the
+/// parser's, which [`nesting::bound`] keeps in bounds.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 /// Parses one raw mail. Broken MIME is read leniently; only input without a header section
-/// (empty, binary, plain prose) is an error.
+/// (empty, binary, plain prose) is an error. The work runs on a thread of its own with a
+/// large stack; the caller's thread waits for it.
 pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("mail-parse".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(raw))
+            .map_err(|_| ParseError::ParserFailed)?
+            .join()
+            .unwrap_or(Err(ParseError::ParserFailed))
+    })
+}
+
+/// [`parse`] for async callers: the parsing thread is awaited, not blocked on.
+pub async fn parse_owned(raw: Vec<u8>) -> Result<ParsedMail, ParseError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("mail-parse".into())
+        .stack_size(PARSE_STACK_BYTES)
+        .spawn(move || {
+            let _ = tx.send(parse_here(&raw));
+        })
+        .map_err(|_| ParseError::ParserFailed)?;
+    // A panic drops the sender.
+    rx.await.unwrap_or(Err(ParseError::ParserFailed))
+}
+
+/// Parses on the calling thread.
+fn parse_here(raw: &[u8]) -> Result<ParsedMail, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    if !has_header_section(raw) {
+    let Some(start) = header_section_start(raw) else {
         return Err(ParseError::NotAMessage);
-    }
-    let raw = defuse_deep_nesting(skip_preamble(raw));
-    let raw = raw.as_ref();
+    };
+    let bounded = nesting::bound(&raw[start..]);
+    let raw = bounded.raw.as_ref();
     let parser = MessageParser::default();
-    let message = std::panic::catch_unwind(|| parser.parse(raw))
-        .map_err(|_| ParseError::ParserFailed)?
-        .ok_or(ParseError::NotAMessage)?;
+    let message = parser.parse(raw).ok_or(ParseError::NotAMessage)?;
     let Some(root) = message.parts.first() else {
         return Err(ParseError::NotAMessage);
     };
     Ok(build(&message, root))
-}
-
-/// Content types that make mail-parser nest one message inside another.
-const NESTING_TYPES: [&[u8]; 3] = [b"message/rfc822", b"message/global", b"multipart/digest"];
-/// How many of them a mail may have before the rest are read as plain attachments.
-const MAX_NESTING_TYPES: usize = 64;
-
-/// mail-parser nests attached messages without limit, and dropping a mail with thousands of
-/// nested messages recurses deeper than a thread's stack. Beyond [`MAX_NESTING_TYPES`], the
-/// content types that nest are renamed (same length, so nothing moves) and stay flat.
-fn defuse_deep_nesting(raw: &[u8]) -> Cow<'_, [u8]> {
-    let mut found = Vec::new();
-    let mut i = 0;
-    while let Some(offset) = raw[i..].iter().position(|b| b.eq_ignore_ascii_case(&b'm')) {
-        let at = i + offset;
-        match NESTING_TYPES.iter().find(|t| {
-            raw.get(at..at + t.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(t))
-        }) {
-            Some(kind) => {
-                found.push(at);
-                i = at + kind.len();
-            }
-            None => i = at + 1,
-        }
-    }
-    if found.len() <= MAX_NESTING_TYPES {
-        return Cow::Borrowed(raw);
-    }
-    let mut copy = raw.to_vec();
-    for &at in &found[MAX_NESTING_TYPES..] {
-        // "message/…" becomes "messagx/…", "multipart/digest" becomes "multipart/digesx".
-        let pos = if copy[at].eq_ignore_ascii_case(&b'm')
-            && copy
-                .get(at + 1)
-                .is_some_and(|b| b.eq_ignore_ascii_case(&b'e'))
-        {
-            at + 6
-        } else {
-            at + 15
-        };
-        if let Some(b) = copy.get_mut(pos) {
-            *b = b'x';
-        }
-    }
-    Cow::Owned(copy)
 }
 
 /// Skips what may precede the header section: a UTF-8 byte order mark, blank lines and the
@@ -225,25 +221,66 @@ fn skip_preamble(raw: &[u8]) -> &[u8] {
     rest
 }
 
-/// Does the input start with something that looks like a header field (`Name: value`)?
-fn has_header_section(raw: &[u8]) -> bool {
-    let rest = skip_preamble(raw);
-    let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-    let line = &rest[..line_end];
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return false;
-    };
-    let name = &line[..colon];
-    let name_trimmed = name.strip_suffix(b" ").unwrap_or(name);
-    let name_ok = !name_trimmed.is_empty()
-        && name_trimmed.len() <= 100
-        && name_trimmed.iter().all(|&b| (0x21..=0x7E).contains(&b));
-    if !name_ok {
-        return false;
+/// Lines that are not header fields and may stand before the first one (a note of the
+/// transport, a stray `>From` line, garbage from a broken gateway).
+const MAX_JUNK_LINES: usize = 3;
+
+/// Where the header section starts: after what [`skip_preamble`] skips and after at most
+/// [`MAX_JUNK_LINES`] lines that are not header fields. `None` when the input does not start
+/// with a header section at all (plain prose, binary data), or when its header section holds
+/// a NUL byte. After junk lines, the header section must have a field every mail has
+/// (From, To, Subject, Date, …), so that prose with a colon in it is not read as a mail.
+fn header_section_start(raw: &[u8]) -> Option<usize> {
+    let mut pos = raw.len() - skip_preamble(raw).len();
+    for skipped in 0..=MAX_JUNK_LINES {
+        let rest = &raw[pos..];
+        let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        if field_name(line).is_some() {
+            let header_end = find_blank_line(rest).unwrap_or(rest.len()).min(256 * 1024);
+            let section = &rest[..header_end];
+            if section.contains(&0) || (skipped > 0 && !has_common_field(section)) {
+                return None;
+            }
+            return Some(pos);
+        }
+        if line.iter().all(u8::is_ascii_whitespace) || line_end >= rest.len() {
+            return None;
+        }
+        pos += line_end + 1;
     }
-    // The header section itself must be text.
-    let header_end = find_blank_line(rest).unwrap_or(rest.len()).min(256 * 1024);
-    !rest[..header_end].contains(&0)
+    None
+}
+
+/// The lower-case name of a header field line (`Name: value`, also `Name :`).
+fn field_name(line: &[u8]) -> Option<String> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = &line[..colon];
+    let name = name.strip_suffix(b" ").unwrap_or(name);
+    (!name.is_empty() && name.len() <= 100 && name.iter().all(|&b| (0x21..=0x7E).contains(&b)))
+        .then(|| String::from_utf8_lossy(name).to_ascii_lowercase())
+}
+
+/// Whether a header section has one of the fields that (nearly) every mail has.
+fn has_common_field(section: &[u8]) -> bool {
+    const COMMON: [&str; 12] = [
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "return-path",
+        "mime-version",
+        "content-type",
+        "delivered-to",
+        "reply-to",
+    ];
+    section
+        .split(|&b| b == b'\n')
+        .filter_map(field_name)
+        .any(|n| COMMON.contains(&n.as_str()))
 }
 
 /// Where the first empty line (`\n\n` or `\n\r\n`) starts.
@@ -333,20 +370,47 @@ fn addresses(part: &MessagePart<'_>, name: HeaderName<'_>) -> Vec<String> {
     out
 }
 
-fn first_address(part: &MessagePart<'_>, name: HeaderName<'_>) -> Option<Address> {
+fn first_address(
+    message: &Message<'_>,
+    part: &MessagePart<'_>,
+    name: HeaderName<'_>,
+) -> Option<Address> {
     let header = part.headers.iter().find(|h| h.name == name)?;
     let addr = header
         .value
         .as_address()?
         .iter()
         .find(|a| a.address().is_some_and(|s| !s.trim().is_empty()))?;
+    let address = addr.address()?.trim().to_lowercase();
+    let raw = message
+        .raw_message
+        .get(header.offset_start as usize..header.offset_end as usize)
+        .unwrap_or_default();
+    let raw = unfold(&text::decode_guess(raw)).to_lowercase();
+    let mut display = addr
+        .name()
+        .map(|n| n.trim().trim_matches('"').trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if display.as_deref().is_some_and(|n| n.contains('\u{FFFD}')) {
+        // Raw 8-bit bytes in an undeclared charset: read the field again from repaired text.
+        display = repaired_name(&raw, name).or(display);
+    }
     Some(Address {
-        name: addr
-            .name()
-            .map(|n| n.trim().trim_matches('"').trim().to_owned())
-            .filter(|n| !n.is_empty()),
-        address: addr.address()?.trim().to_lowercase(),
+        name: display,
+        // Only an address that stands in the field as it is (not one made by decoding an
+        // encoded word) and that is a valid RFC 5321 mailbox is ever answered.
+        answerable: address::is_valid_mailbox(&address) && raw.contains(address.as_str()),
+        address,
     })
+}
+
+/// The display name of an address field parsed again from its repaired (charset-guessed) text.
+fn repaired_name(value: &str, name: HeaderName<'_>) -> Option<String> {
+    let field = format!("{}: {value}\r\n\r\n", name.as_str());
+    let parsed = MessageParser::default().parse_headers(field.as_bytes())?;
+    let list = parsed.parts.first()?.headers.first()?.value.as_address()?;
+    let n = list.iter().next()?.name()?.trim().trim_matches('"').trim();
+    (!n.is_empty() && !n.contains('\u{FFFD}')).then(|| n.to_owned())
 }
 
 /// The decoded subject; repairs raw 8-bit bytes that are not UTF-8 and encoded words in a
@@ -356,7 +420,8 @@ fn subject(message: &Message<'_>, root: &MessagePart<'_>) -> String {
         return String::new();
     };
     let decoded = header.value.as_text().unwrap_or("");
-    if decoded.contains('\u{FFFD}') {
+    // U+FFFD: 8-bit bytes that are not UTF-8; ESC: ISO-2022-JP without an encoded word.
+    if decoded.contains('\u{FFFD}') || decoded.contains('\u{1B}') {
         let raw = message
             .raw_message
             .get(header.offset_start as usize..header.offset_end as usize)
@@ -402,8 +467,8 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
             .collect::<Vec<_>>()
     };
 
-    let from = first_address(root, HeaderName::From);
-    let sender = first_address(root, HeaderName::Sender);
+    let from = first_address(message, root, HeaderName::From);
+    let sender = first_address(message, root, HeaderName::Sender);
     let return_path = header_values("return-path")
         .first()
         .map(|v| bare_address(v));
@@ -435,6 +500,15 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
 
     let mut walker = Walker::new();
     walker.walk(message, 0, 0, Ctx::default());
+    if walker.blocks.is_empty() {
+        walker.blocks = std::mem::take(&mut walker.fallback);
+    }
+    // A delivery report whose parts are truncated or unterminated is still a bounce: what its
+    // raw body says of the failed delivery is read directly.
+    let report_text = (walker.dsn_report || is_dsn_report(root, message)).then(|| {
+        walker.dsn_report = true;
+        text::decode_guess(part_raw(message, root))
+    });
 
     let senders: Vec<&str> = from
         .iter()
@@ -445,11 +519,15 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
 
     // Body text and the newly written part.
     let (text, hint) = walker.body_text();
-    let (new_text, quoted) = quote::split(&text, hint);
+    let quote::Split {
+        new_text,
+        quoted,
+        signature,
+    } = quote::split(&text, hint);
     let html_only = !walker.blocks.is_empty() && walker.blocks.iter().all(|b| b.html);
 
     let from_daemon = senders.iter().any(|a| auto::is_daemon_address(a));
-    let bounce = walker.bounce(&text, from_daemon, &senders);
+    let bounce = walker.bounce(&text, from_daemon, &senders, report_text.as_deref());
     if bounce.is_some() && auto.is_none() {
         auto = Some(AutoReason::MailerDaemon);
     }
@@ -467,7 +545,7 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
         message_id: ids(header_value(HeaderName::MessageId)).into_iter().next(),
         in_reply_to: ids(header_value(HeaderName::InReplyTo)),
         references: ids(header_value(HeaderName::References)),
-        reply_to: first_address(root, HeaderName::ReplyTo),
+        reply_to: first_address(message, root, HeaderName::ReplyTo),
         from,
         to: addresses(root, HeaderName::To),
         cc: addresses(root, HeaderName::Cc),
@@ -478,6 +556,8 @@ fn build(message: &Message<'_>, root: &MessagePart<'_>) -> ParsedMail {
         text,
         new_text,
         quoted,
+        signature,
+        parts_skipped: walker.skipped,
         html_only,
         attachments: walker.attachments,
         forwarded,
@@ -519,7 +599,13 @@ struct Walker {
     delivery_status: Option<dsn::DeliveryStatus>,
     /// Message-IDs from `text/rfc822-headers` parts.
     returned_ids: Vec<String>,
+    /// Inline text parts with a file name: the body if there is no other.
+    fallback: Vec<Block>,
+    /// A `multipart/report` of delivery status was seen (even when its parts are broken).
+    dsn_report: bool,
     visited: usize,
+    /// Parts were left out: deeper than [`MAX_DEPTH`] or beyond [`MAX_PARTS`].
+    skipped: bool,
     parser: MessageParser,
 }
 
@@ -531,13 +617,17 @@ impl Walker {
             nested: Vec::new(),
             delivery_status: None,
             returned_ids: Vec::new(),
+            fallback: Vec::new(),
+            dsn_report: false,
             visited: 0,
+            skipped: false,
             parser: MessageParser::default(),
         }
     }
 
     fn walk(&mut self, message: &Message<'_>, part_id: usize, depth: usize, ctx: Ctx) {
         if depth > MAX_DEPTH || self.visited >= MAX_PARTS {
+            self.skipped = true;
             return;
         }
         self.visited += 1;
@@ -565,6 +655,9 @@ impl Walker {
                         }
                     }
                     sub => {
+                        if sub == "report" && report_type_is_dsn(part) {
+                            self.dsn_report = true;
+                        }
                         let ctx = Ctx {
                             related: sub == "related",
                             report: ctx.report || sub == "report",
@@ -597,7 +690,7 @@ impl Walker {
                         .map(|r| subject(nested, r))
                         .filter(|s| !s.is_empty()),
                     from: nested_root
-                        .and_then(|r| first_address(r, HeaderName::From))
+                        .and_then(|r| first_address(nested, r, HeaderName::From))
                         .map(|a| a.address),
                     in_report: ctx.report,
                 });
@@ -674,43 +767,16 @@ impl Walker {
         // A multipart whose boundary could not be recovered is still read as text.
         let is_body_type =
             (ctype == "text" && (subtype == "plain" || subtype == "html")) || ctype == "multipart";
-        if is_body_type && !disposition_attachment && filename.is_none() {
-            if ctx.suppress_text {
+        if is_body_type && !disposition_attachment && !ctx.suppress_text {
+            let block = text_block(message, part, &subtype);
+            if filename.is_none() {
+                self.blocks.extend(block);
                 return;
             }
-            let body = leaf_text(message, part);
-            if subtype == "html" {
-                let converted = html::html_to_text(&body);
-                if !converted.text.is_empty() {
-                    self.blocks.push(Block {
-                        text: converted.text,
-                        html: true,
-                        quote_start: converted.quote_start,
-                    });
-                }
-            } else {
-                let flowed = part.content_type().is_some_and(|ct| {
-                    ct.attribute("format")
-                        .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
-                });
-                let body = if flowed {
-                    let delsp = part.content_type().is_some_and(|ct| {
-                        ct.attribute("delsp")
-                            .is_some_and(|f| f.eq_ignore_ascii_case("yes"))
-                    });
-                    Cow::Owned(text::unflow(&body, delsp))
-                } else {
-                    body
-                };
-                let normalized = text::normalize_text(&body);
-                if !normalized.is_empty() {
-                    self.blocks.push(Block {
-                        text: normalized,
-                        html: false,
-                        quote_start: None,
-                    });
-                }
-            }
+            // A text part with a file name that is not marked as an attachment: kept as an
+            // attachment, and the body when the mail has no other text.
+            self.fallback.extend(block);
+        } else if is_body_type && !disposition_attachment && filename.is_none() {
             return;
         }
 
@@ -807,7 +873,22 @@ impl Walker {
         (text, hint)
     }
 
-    fn bounce(&self, text: &str, from_daemon: bool, senders: &[&str]) -> Option<Bounce> {
+    fn bounce(
+        &self,
+        text: &str,
+        from_daemon: bool,
+        senders: &[&str],
+        report_text: Option<&str>,
+    ) -> Option<Bounce> {
+        let scanned;
+        let delivery_status = match (&self.delivery_status, report_text) {
+            (Some(s), _) => Some(s),
+            (None, Some(raw)) => {
+                scanned = dsn::scan_report(raw);
+                Some(&scanned)
+            }
+            (None, None) => None,
+        };
         let original_from_report = self
             .nested
             .iter()
@@ -815,7 +896,7 @@ impl Walker {
             .find_map(|n| n.message_id.clone())
             .or_else(|| self.returned_ids.first().cloned());
 
-        if let Some(status) = &self.delivery_status {
+        if let Some(status) = delivery_status {
             let recipient = status.main_recipient();
             let original_message_id = original_from_report
                 .or_else(|| status.original_message_id.clone())
@@ -875,6 +956,70 @@ impl Walker {
     }
 }
 
+/// The body text of a text/plain or text/html part (or a multipart read as text).
+fn text_block(message: &Message<'_>, part: &MessagePart<'_>, subtype: &str) -> Option<Block> {
+    let body = leaf_text(message, part);
+    if subtype == "html" {
+        let converted = html::html_to_text(&body);
+        return (!converted.text.is_empty()).then_some(Block {
+            text: converted.text,
+            html: true,
+            quote_start: converted.quote_start,
+        });
+    }
+    let flowed = part.content_type().is_some_and(|ct| {
+        ct.attribute("format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("flowed"))
+    });
+    let body = if flowed {
+        let delsp = part.content_type().is_some_and(|ct| {
+            ct.attribute("delsp")
+                .is_some_and(|f| f.eq_ignore_ascii_case("yes"))
+        });
+        Cow::Owned(text::unflow(&body, delsp))
+    } else {
+        body
+    };
+    let normalized = text::normalize_text(&body);
+    (!normalized.is_empty()).then_some(Block {
+        text: normalized,
+        html: false,
+        quote_start: None,
+    })
+}
+
+/// `report-type=delivery-status` (or the global variant) on a `multipart/report`.
+fn report_type_is_dsn(part: &MessagePart<'_>) -> bool {
+    part.content_type()
+        .and_then(|ct| ct.attribute("report-type"))
+        .is_some_and(|r| {
+            let r = r.trim();
+            r.eq_ignore_ascii_case("delivery-status")
+                || r.eq_ignore_ascii_case("global-delivery-status")
+        })
+}
+
+/// The mail itself is a delivery report, whatever became of its parts: `multipart/report`
+/// with `report-type=delivery-status`, or without a report type but with a
+/// `message/delivery-status` part in its raw body.
+fn is_dsn_report(root: &MessagePart<'_>, message: &Message<'_>) -> bool {
+    let (ctype, subtype) = content_type(root);
+    if ctype != "multipart" || subtype != "report" {
+        return false;
+    }
+    if report_type_is_dsn(root) {
+        return true;
+    }
+    let has_type = root
+        .content_type()
+        .and_then(|ct| ct.attribute("report-type"))
+        .is_some();
+    !has_type
+        && text::decode_guess(part_raw(message, root))
+            .to_ascii_lowercase()
+            .contains("message/delivery-status")
+}
+
 /// For `multipart/alternative`: the child whose text is shown. Plain text wins when it has
 /// content (it is what the sender's program wrote for text readers); else the last richer one.
 fn choose_alternative(message: &Message<'_>, children: &[usize]) -> Option<usize> {
@@ -896,15 +1041,22 @@ fn choose_alternative(message: &Message<'_>, children: &[usize]) -> Option<usize
     })
 }
 
-/// Lower-case type and subtype; `text/plain` when the header is missing.
+/// Lower-case type and subtype; `text/plain` when the header is missing or says only `text`.
 fn content_type(part: &MessagePart<'_>) -> (String, String) {
     match part.content_type() {
-        Some(ct) => (
-            ct.ctype().trim().to_ascii_lowercase(),
-            ct.subtype()
+        Some(ct) => {
+            let ctype = ct.ctype().trim().to_ascii_lowercase();
+            let subtype = ct
+                .subtype()
                 .map(|s| s.trim().to_ascii_lowercase())
-                .unwrap_or_default(),
-        ),
+                .unwrap_or_default();
+            // `Content-Type: text` without a subtype is text/plain (RFC 2045, 5.2).
+            if ctype == "text" && subtype.is_empty() {
+                ("text".to_owned(), "plain".to_owned())
+            } else {
+                (ctype, subtype)
+            }
+        }
         None => ("text".to_owned(), "plain".to_owned()),
     }
 }
@@ -962,7 +1114,13 @@ fn leaf_text<'a>(message: &Message<'_>, part: &'a MessagePart<'_>) -> Cow<'a, st
         && part.content_transfer_encoding().is_some_and(|c| {
             c.eq_ignore_ascii_case("base64") || c.eq_ignore_ascii_case("quoted-printable")
         });
-    if broken_transfer || (decoded.contains('\u{FFFD}') && !charset_trusted(part)) {
+    let undeclared_jis = decoded.contains('\u{1B}')
+        && part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .is_none_or(is_utf8_label);
+    if broken_transfer || undeclared_jis || (decoded.contains('\u{FFFD}') && !charset_trusted(part))
+    {
         let bytes = transfer_decoded(message, part);
         // UTF-8 that is not valid UTF-8 is repaired byte by byte (see `decode_guess`).
         let charset = part
@@ -994,12 +1152,25 @@ fn leaf_bytes(message: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
     }
 }
 
-/// File name without directories and control characters; `None` when nothing is left.
-fn clean_filename(name: &str) -> Option<String> {
+/// File name without directories, control characters and the invisible characters that
+/// change the direction of text (`Rechnung\u{202E}fdp.exe` shows as `Rechnungexe.pdf`);
+/// `None` when nothing is left.
+pub fn clean_filename(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = base
+        .chars()
+        .filter(|&c| !c.is_control() && !is_bidi_control(c))
+        .collect();
     let cleaned = cleaned.trim().trim_matches('"').trim();
     (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_owned())
+}
+
+/// Bidirectional formatting characters (embeddings, overrides, isolates, marks) and the other
+/// invisible format characters that can disguise a name.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+        | '\u{061C}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 #[cfg(test)]
@@ -1027,6 +1198,47 @@ mod tests {
             .unwrap();
         assert_eq!(m.from.unwrap().address, "a@b.example");
         assert_eq!(parse(b"From nobody"), Err(ParseError::NotAMessage));
+    }
+
+    #[test]
+    fn junk_before_the_headers_and_answerable_addresses() {
+        let m =
+            parse(b"Hallo Welt\r\nFrom: anna@buerger.example\r\nSubject: Junk davor\r\n\r\nText")
+                .unwrap();
+        assert_eq!(
+            (m.subject.as_str(), m.text.as_str()),
+            ("Junk davor", "Text")
+        );
+        assert!(m.from.unwrap().answerable);
+        for from in [
+            "=?utf-8?Q?attacker?Q?agent?=@victim.example",
+            "<=?utf-8?q?attacker=40evil.example?=@victim.example>",
+            "=?utf-8?q?attacker=40evil.example?=",
+            "anna@@buerger.example",
+        ] {
+            let raw = format!("From: {from}\r\nSubject: x\r\n\r\nHallo");
+            let m = parse(raw.as_bytes()).unwrap();
+            assert!(
+                m.from.as_ref().is_none_or(|f| !f.answerable),
+                "{from}: {:?}",
+                m.from
+            );
+        }
+        // An encoded word in the display name is fine.
+        let m = parse(b"From: =?utf-8?q?J=C3=B6rg?= <joerg@buerger.example>\r\n\r\nHallo").unwrap();
+        let from = m.from.unwrap();
+        assert_eq!(from.name.as_deref(), Some("Jörg"));
+        assert!(from.answerable);
+    }
+
+    #[test]
+    fn text_without_subtype_and_inline_text_with_a_name() {
+        let m = parse(b"Content-Type: text; charset=utf-8\r\n\r\nHallo").unwrap();
+        assert_eq!((m.text.as_str(), m.attachments.len()), ("Hallo", 0));
+        let m = parse(b"Content-Type: text/plain; name=a.txt\r\nContent-Disposition: inline; filename=a.txt\r\n\r\nHallo")
+            .unwrap();
+        assert_eq!(m.text, "Hallo");
+        assert_eq!(m.attachments.len(), 1);
     }
 
     #[test]
@@ -1064,21 +1276,6 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_flattened_beyond_the_limit() {
-        let raw = "Content-Type: Message/RFC822\n\n".repeat(MAX_NESTING_TYPES + 2)
-            + "Content-Type: multipart/digest\n";
-        let defused = defuse_deep_nesting(raw.as_bytes());
-        let text = String::from_utf8(defused.into_owned()).unwrap();
-        assert_eq!(text.matches("Message/RFC822").count(), MAX_NESTING_TYPES);
-        assert_eq!(text.matches("Messagx/RFC822").count(), 2);
-        assert!(text.ends_with("multipart/digesx\n"));
-        assert!(matches!(
-            defuse_deep_nesting(b"message/rfc822"),
-            Cow::Borrowed(_)
-        ));
-    }
-
-    #[test]
     fn filenames_lose_directories() {
         assert_eq!(
             clean_filename("C:\\Users\\anna\\scan.pdf").as_deref(),
@@ -1089,6 +1286,22 @@ mod tests {
             Some("passwd")
         );
         assert_eq!(clean_filename("  "), None);
+        assert_eq!(
+            clean_filename("Rechnung\u{202E}fdp.exe").as_deref(),
+            Some("Rechnungfdp.exe")
+        );
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{0007}', '\u{001B}', '\u{0085}',
+        ] {
+            assert_eq!(
+                clean_filename(&format!("scan{c}.pdf")).as_deref(),
+                Some("scan.pdf"),
+                "{:?}",
+                c
+            );
+        }
+        assert_eq!(clean_filename("\u{202E}\u{2066}"), None);
     }
 
     #[test]

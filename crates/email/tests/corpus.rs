@@ -19,7 +19,7 @@ const PLACEHOLDERS: [(&str, &str); 4] = [
 ];
 
 /// Keys an `.expect.json` may have; anything else is a typo.
-const KNOWN_KEYS: [&str; 36] = [
+const KNOWN_KEYS: [&str; 39] = [
     "outcome",
     "tenant",
     "auto",
@@ -56,9 +56,12 @@ const KNOWN_KEYS: [&str; 36] = [
     "note",
     "date",
     "quoted",
+    "signature_contains",
+    "from_answerable",
+    "subject_contains",
 ];
 
-const OUTCOMES: [&str; 7] = [
+const OUTCOMES: [&str; 9] = [
     "new_ticket",
     "new_ticket_no_receipt",
     "reply",
@@ -66,6 +69,8 @@ const OUTCOMES: [&str; 7] = [
     "bounce",
     "unparseable",
     "catchall",
+    "bounce_unmatched",
+    "review",
 ];
 
 fn corpus_dir() -> PathBuf {
@@ -310,6 +315,36 @@ fn check(name: &str, mail: &ParsedMail, exp: &Value) -> Vec<String> {
         }
     }
 
+    if let Some(v) = obj.get("signature_contains") {
+        for needle in str_list(v, name, "signature_contains") {
+            if !mail
+                .signature
+                .as_deref()
+                .is_some_and(|s| s.contains(&needle))
+            {
+                fail(format!(
+                    "signature: {needle:?} missing in {:?}",
+                    mail.signature
+                ));
+            }
+        }
+    }
+    if let Some(v) = obj.get("subject_contains") {
+        for needle in str_list(v, name, "subject_contains") {
+            if !mail.subject.contains(&needle) {
+                fail(format!("subject: {needle:?} missing in {:?}", mail.subject));
+            }
+        }
+    }
+    if let Some(v) = obj.get("from_answerable")
+        && v.as_bool() != mail.from.as_ref().map(|f| f.answerable)
+    {
+        fail(format!(
+            "from_answerable: expected {v}, got {:?}",
+            mail.from
+        ));
+    }
+
     if let Some(v) = obj.get("forwarded")
         && v.as_u64() != Some(mail.forwarded.len() as u64)
     {
@@ -390,7 +425,8 @@ fn check(name: &str, mail: &ParsedMail, exp: &Value) -> Vec<String> {
     // Consistency of the pipeline-level keys with what the parser sees.
     let outcome = obj["outcome"].as_str().unwrap();
     let consistent = match outcome {
-        "bounce" => mail.bounce.is_some() && mail.auto.is_some(),
+        "bounce" | "bounce_unmatched" => mail.bounce.is_some() && mail.auto.is_some(),
+        "review" => mail.bounce.is_none() && mail.from.as_ref().is_none_or(|f| !f.answerable),
         "new_ticket" | "catchall" | "reply" | "reply_flagged" => {
             mail.bounce.is_none() && mail.auto.is_none()
         }

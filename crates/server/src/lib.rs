@@ -5,6 +5,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod panic;
 pub mod routes;
 pub mod secret;
 pub mod settings;
@@ -129,6 +130,7 @@ impl Application {
         let max_inbound = settings.max_inbound_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(panic::CatchPanic)
                 .wrap(ErrorHandlers::new().default_handler(extract::ensure_problem))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(TracingLogger::<telemetry::VerbundRootSpan>::new())

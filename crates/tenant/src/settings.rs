@@ -16,6 +16,12 @@ pub struct TenantSettings {
     pub receipts_per_sender_per_hour: u32,
     /// Largest attachment kept from inbound mail, in bytes.
     pub max_attachment_bytes: u64,
+    /// Attachments kept from one inbound mail; the rest are listed as omitted (they stay in the
+    /// raw message) and the ticket says that the mail was cut.
+    pub max_attachments_per_mail: u32,
+    /// Characters of an inbound mail's text taken into the ticket; a longer text is cut and
+    /// the ticket says so (the raw message keeps all of it).
+    pub max_mail_body_chars: u32,
     /// Days after closing a ticket before the citizen's personal data is anonymised.
     pub anonymize_after_days: u32,
     /// Service hours of the 115 line for this tenant (default Mon–Fri 08:00–18:00).
@@ -60,6 +66,8 @@ impl Default for TenantSettings {
             callback_max_attempts: 3,
             receipts_per_sender_per_hour: 5,
             max_attachment_bytes: 10 * 1024 * 1024,
+            max_attachments_per_mail: 100,
+            max_mail_body_chars: 20_000,
             anonymize_after_days: 30,
             service_hours: crate::calendar::WeeklyHours::default(),
             closing_days: Vec::new(),
@@ -102,6 +110,19 @@ impl TenantSettings {
             return Err(Error::invalid(
                 "settings.max_attachment_bytes",
                 "must be at most 100 MiB",
+            ));
+        }
+        if !(1..=1000).contains(&self.max_attachments_per_mail) {
+            return Err(Error::invalid(
+                "settings.max_attachments_per_mail",
+                "must be 1..=1000",
+            ));
+        }
+        // A ticket's question holds at most 20,000 characters.
+        if !(1_000..=20_000).contains(&self.max_mail_body_chars) {
+            return Err(Error::invalid(
+                "settings.max_mail_body_chars",
+                "must be 1000..=20000",
             ));
         }
         if !(1..=3650).contains(&self.anonymize_after_days) {

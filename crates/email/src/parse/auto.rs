@@ -19,6 +19,10 @@ pub enum AutoReason {
     EmptyReturnPath,
     /// The sender's local part is `mailer-daemon` or `postmaster`.
     MailerDaemon,
+    /// A `List-Unsubscribe` header: newsletters and other bulk mail.
+    ListUnsubscribe,
+    /// The sender says it reads no answers: `noreply@`, `no-reply@`, `donotreply@`, ….
+    NoReplySender,
 }
 
 impl AutoReason {
@@ -31,6 +35,8 @@ impl AutoReason {
             AutoReason::XAutoreply => "x_autoreply",
             AutoReason::EmptyReturnPath => "empty_return_path",
             AutoReason::MailerDaemon => "mailer_daemon",
+            AutoReason::ListUnsubscribe => "list_unsubscribe",
+            AutoReason::NoReplySender => "no_reply_sender",
         }
     }
 }
@@ -94,7 +100,27 @@ pub fn detect(
     if senders.iter().any(|a| is_daemon_address(a)) {
         return Some(AutoReason::MailerDaemon);
     }
+    if values(headers, "list-unsubscribe").next().is_some() {
+        return Some(AutoReason::ListUnsubscribe);
+    }
+    if senders.iter().any(|a| is_noreply_address(a)) {
+        return Some(AutoReason::NoReplySender);
+    }
     None
+}
+
+/// `noreply@`, `no-reply@`, `no_reply@`, `donotreply@`, `do-not-reply@`, `nicht-antworten@`,
+/// also with a suffix (`noreply-billing@`, `no-reply+x@`), compared case-insensitively.
+pub fn is_noreply_address(address: &str) -> bool {
+    let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
+    let squeezed: String = local
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .collect::<String>()
+        .to_lowercase();
+    ["noreply", "donotreply", "nichtantworten", "keineantwort"]
+        .iter()
+        .any(|p| squeezed.starts_with(p))
 }
 
 /// `MAILER-DAEMON@…` or `postmaster@…`, compared case-insensitively.
@@ -167,6 +193,31 @@ mod tests {
             Some(AutoReason::MailerDaemon)
         );
         assert_eq!(detect(&[], None, &["postmaster.anna@gmx.example"]), None);
+        for a in [
+            "noreply@amt.example",
+            "no-reply@amt.example",
+            "No_Reply@amt.example",
+            "donotreply@shop.example",
+            "do-not-reply@shop.example",
+            "noreply-rechnung@shop.example",
+            "nicht-antworten@stadt.example",
+        ] {
+            assert_eq!(
+                detect(&[], Some(a), &[a]),
+                Some(AutoReason::NoReplySender),
+                "{a}"
+            );
+        }
+        assert_eq!(detect(&[], None, &["norbert@web.example"]), None);
+        assert_eq!(detect(&[], None, &["reply@web.example"]), None);
+        assert_eq!(
+            detect(
+                &h(&[("list-unsubscribe", "<mailto:leave@news.example>")]),
+                None,
+                &["info@news.example"]
+            ),
+            Some(AutoReason::ListUnsubscribe)
+        );
         assert_eq!(detect(&[], None, &[]), None);
         // Declaration order decides when several apply.
         assert_eq!(

@@ -68,6 +68,21 @@ pub fn parse_delivery_status(body: &str) -> DeliveryStatus {
     status
 }
 
+/// What the raw body of a delivery report says when its parts could not be read as MIME
+/// (truncated, unterminated, a wrong boundary): the DSN fields wherever they stand, and the
+/// Message-ID of the returned message (the first `Message-ID:` line of the body).
+pub fn scan_report(body: &str) -> DeliveryStatus {
+    let mut status = parse_delivery_status(body);
+    if status.original_message_id.is_none() {
+        status.original_message_id = body.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            let id = strip_angle(value);
+            (name.trim().eq_ignore_ascii_case("message-id") && !id.is_empty()).then_some(id)
+        });
+    }
+    status
+}
+
 /// Header-like fields of one block with continuation lines unfolded; names lower-cased.
 pub fn fields(block: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();

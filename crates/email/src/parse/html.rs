@@ -111,8 +111,8 @@ struct Converter {
     lists: Vec<Option<u32>>,
     /// Open `<blockquote>`s: whether each one was a citation (`> `) or just an indent.
     blockquotes: Vec<bool>,
-    /// Open links: href to show after the link text, and where the link text started.
-    links: Vec<(Option<String>, usize)>,
+    /// The open link: href to show after the link text, and where the link text started.
+    link: Option<(Option<String>, usize)>,
     quote_marked: bool,
     /// The current paragraph is an Outlook line (`MsoNormal`), not a real paragraph.
     compact_p: bool,
@@ -179,6 +179,18 @@ impl Converter {
         }
         let decoded = decode_entities(raw);
         self.out.text(&decoded);
+    }
+
+    /// Ends the open link: its target follows its text unless the text shows it already.
+    fn close_link(&mut self) {
+        if let Some((Some(href), start)) = self.link.take() {
+            let target = href.strip_prefix("mailto:").unwrap_or(&href);
+            let shown = self.out.buf.get(start..).unwrap_or("");
+            if !shown.trim().is_empty() && !shown.contains(target) {
+                let note = format!(" ({target})");
+                self.out.text(&note);
+            }
+        }
     }
 
     /// Handles one tag; returns a new scan position when the content is skipped wholesale.
@@ -297,15 +309,10 @@ impl Converter {
             }
             "td" | "th" if !tag.closing => self.out.space(),
             "a" => {
-                if tag.closing {
-                    if let Some((Some(href), start)) = self.links.pop() {
-                        let shown = self.out.buf.get(start..).unwrap_or("").to_owned();
-                        let target = href.strip_prefix("mailto:").unwrap_or(&href);
-                        if !shown.trim().is_empty() && !shown.contains(target) {
-                            self.out.text(&format!(" ({target})"));
-                        }
-                    }
-                } else if !tag.self_closing {
+                // Links do not nest: a new `<a>` ends the open one (as in a browser), so that
+                // each link's text is looked at once and the work stays linear.
+                self.close_link();
+                if !tag.closing && !tag.self_closing {
                     let href = tag
                         .attr("href")
                         .map(|h| decode_entities(h).trim().to_owned())
@@ -315,7 +322,7 @@ impl Converter {
                                 || lower.starts_with("https://")
                                 || lower.starts_with("mailto:")
                         });
-                    self.links.push((href, self.out.buf.len()));
+                    self.link = Some((href, self.out.buf.len()));
                 }
             }
             _ if PARA_BLOCKS.contains(&name) => self.out.block(2),
@@ -928,6 +935,32 @@ mod tests {
             t.text,
             "Termin buchen (https://koblenz.example/termin) oder a@b.example"
         );
+    }
+
+    #[test]
+    fn nested_links_take_linear_time() {
+        // Each `</a>` once copied all the text after its link's start: quadratic.
+        let html = |n: usize| {
+            "<a href=\"https://x.example/\"><ul><li>".repeat(n)
+                + "innen"
+                + &"</li></ul></a>".repeat(n)
+        };
+        let time = |n: usize| {
+            let h = html(n);
+            let t = std::time::Instant::now();
+            let out = html_to_text(&h);
+            assert!(out.text.len() <= 12 * h.len());
+            t.elapsed()
+        };
+        let small = time(2_000);
+        let large = time(16_000);
+        assert!(
+            large <= small * 32 + std::time::Duration::from_millis(50),
+            "{small:?} → {large:?}"
+        );
+        let t =
+            html_to_text("<a href=\"https://a.example\">A<a href=\"https://b.example\">B</a></a>");
+        assert_eq!(t.text, "A (https://a.example)B (https://b.example)");
     }
 
     #[test]

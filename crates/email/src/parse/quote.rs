@@ -10,27 +10,139 @@ const HEADER_BLOCK_LINES: usize = 8;
 /// A signature block is only removed when it is at most this many lines long.
 const MAX_SIGNATURE_LINES: usize = 20;
 
-/// Splits `text` into what was newly written (signature removed) and the quoted part.
+/// A body text taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// What the sender newly wrote, without quotes and without the signature.
+    pub new_text: String,
+    /// The quoted earlier messages.
+    pub quoted: Option<String>,
+    /// The signature block after a `-- ` line (often the citizen's phone number and address).
+    pub signature: Option<String>,
+}
+
+/// Splits `text` into what was newly written, the quoted part and the signature.
 ///
 /// `hint` is a byte offset where the markup (HTML) already said that the quote starts; the
-/// earlier of it and the textual detection wins.
-pub fn split(text: &str, hint: Option<usize>) -> (String, Option<String>) {
+/// earlier of it and the textual detection wins. A quote made of `>` lines (with or without an
+/// attribution above it) ends where the `>` lines end: text after it is new again, as in a
+/// bottom-posted or interleaved answer, or a body that starts with a decorative `>` line. A
+/// quote that starts with a separator or an Outlook header block runs to the end.
+pub fn split(text: &str, hint: Option<usize>) -> Split {
     let found = quote_start(text);
     let hint = hint.filter(|&h| h <= text.len() && text.is_char_boundary(h));
     let start = match (found, hint) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    match start {
-        Some(start) => {
-            let start = extend_over_separators(text, start);
-            let quoted = text[start..].trim();
-            let new = strip_signature(text[..start].trim_end());
-            let quoted = (!quoted.is_empty()).then(|| quoted.to_owned());
-            (new.trim_end().to_owned(), quoted)
+    let Some(start) = start else {
+        return with_signature(text, None);
+    };
+    let start = extend_over_separators(text, start);
+    let lines = lines_with_offsets(text);
+    let mut i = lines
+        .iter()
+        .rposition(|&(offset, _)| offset <= start)
+        .unwrap_or(0);
+    let mut fresh = vec![text[..lines[i].0].trim_end()];
+    let mut quoted: Vec<&str> = Vec::new();
+    while i < lines.len() {
+        let Some(end) = cited_block_end(&lines, i) else {
+            // Not a `>` quote: the rest is the earlier message.
+            quoted.push(text[lines[i].0..].trim());
+            break;
+        };
+        let block_end = lines.get(end).map_or(text.len(), |l| l.0);
+        quoted.push(text[lines[i].0..block_end].trim());
+        // New text until the next quote starts.
+        let mut j = end;
+        while j < lines.len() && !starts_quote(&lines, j) {
+            j += 1;
         }
-        None => (strip_signature(text).trim_end().to_owned(), None),
+        let new_end = lines.get(j).map_or(text.len(), |l| l.0);
+        if let Some(&(from, _)) = lines.get(end) {
+            fresh.push(text[from..new_end].trim());
+        }
+        i = j;
     }
+    let new_text = fresh
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let quoted = quoted
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    with_signature(&new_text, (!quoted.is_empty()).then_some(quoted))
+}
+
+fn with_signature(new_text: &str, quoted: Option<String>) -> Split {
+    let body = strip_signature(new_text);
+    let signature = new_text[body.len()..]
+        .trim()
+        .trim_start_matches("--")
+        .trim()
+        .to_owned();
+    Split {
+        new_text: body.trim_end().to_owned(),
+        quoted,
+        signature: (!signature.is_empty()).then_some(signature),
+    }
+}
+
+/// Where a quote of `>` lines that starts at line `i` ends (the index of the first line after
+/// it), with up to three attribution lines above the first `>` line; `None` when no `>` line
+/// follows, so the quote is not of that kind.
+fn cited_block_end(lines: &[(usize, &str)], i: usize) -> Option<usize> {
+    let mut j = i;
+    let mut lead = 0;
+    while j < lines.len() && !lines[j].1.trim_start().starts_with('>') {
+        let t = lines[j].1.trim();
+        if !t.is_empty() {
+            lead += 1;
+            // A separator or a header block starts an earlier message that is not in `>`
+            // lines: it runs to the end.
+            if lead > 3 || is_separator(t) || is_header_block(&lines[j..]) {
+                return None;
+            }
+        }
+        j += 1;
+    }
+    if j >= lines.len() {
+        return None;
+    }
+    // `>` lines, and blank lines between them.
+    let mut end = j;
+    let mut k = j;
+    while k < lines.len() {
+        let t = lines[k].1.trim();
+        if t.starts_with('>') {
+            end = k + 1;
+        } else if !t.is_empty() {
+            break;
+        }
+        k += 1;
+    }
+    Some(end)
+}
+
+/// Whether line `j` starts a quote: a `>` line, an attribution, a separator or an Outlook
+/// header block (a loose attribution only right above `>` lines).
+fn starts_quote(lines: &[(usize, &str)], j: usize) -> bool {
+    let t = lines[j].1.trim();
+    if t.is_empty() {
+        return false;
+    }
+    if t.starts_with('>') || is_attribution(t) || is_separator(t) || is_header_block(&lines[j..]) {
+        return true;
+    }
+    is_loose_attribution(t)
+        && lines[j + 1..]
+            .iter()
+            .find(|l| !l.1.trim().is_empty())
+            .is_some_and(|l| l.1.trim_start().starts_with('>'))
 }
 
 /// Byte offset of the line where the quoted earlier message starts, if there is one.
@@ -220,10 +332,15 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    fn two(text: &str, hint: Option<usize>) -> (String, Option<String>) {
+        let s = split(text, hint);
+        (s.new_text, s.quoted)
+    }
+
     #[test]
     fn thunderbird_german_attribution() {
         let text = "Vielen Dank, das Formular ist anbei.\n\nAnna Schmidt\n\nAm 12.03.2026 um 10:15 schrieb Stadt Koblenz:\n> Bitte senden Sie uns das Formular.\n> Ihr Bürgerservice";
-        let (new, quoted) = split(text, None);
+        let (new, quoted) = two(text, None);
         assert_eq!(new, "Vielen Dank, das Formular ist anbei.\n\nAnna Schmidt");
         assert!(quoted.unwrap().starts_with("Am 12.03.2026"));
     }
@@ -231,7 +348,7 @@ mod tests {
     #[test]
     fn wrapped_gmail_attribution() {
         let text = "Danke!\n\nAm Do., 12. März 2026 um 10:15 Uhr schrieb Stadt Koblenz <\nbuergerservice@koblenz.example>:\n\n> alt";
-        let (new, quoted) = split(text, None);
+        let (new, quoted) = two(text, None);
         assert_eq!(new, "Danke!");
         assert!(quoted.unwrap().starts_with("Am Do., 12. März"));
     }
@@ -239,7 +356,7 @@ mod tests {
     #[test]
     fn english_attribution_and_plain_quote_lines() {
         assert_eq!(
-            split(
+            two(
                 "Thanks\nOn Tue, 10 Mar 2026 at 09:00, City <a@b.example> wrote:\n> x",
                 None
             )
@@ -247,26 +364,26 @@ mod tests {
             "Thanks"
         );
         assert_eq!(
-            split("Neu\n\n> alt\n> alt", None),
+            two("Neu\n\n> alt\n> alt", None),
             ("Neu".to_owned(), Some("> alt\n> alt".to_owned()))
         );
-        assert_eq!(split("Neu\nSie schrieben:\n> alt", None).0, "Neu");
+        assert_eq!(two("Neu\nSie schrieben:\n> alt", None).0, "Neu");
     }
 
     #[test]
     fn outlook_separator_and_header_block() {
         let text = "Hallo,\nanbei.\n\n-----Ursprüngliche Nachricht-----\nVon: Stadt Koblenz\nGesendet: Donnerstag, 12. März 2026 10:15\nAn: Anna\nBetreff: Ihre Anfrage\n\nalt";
-        let (new, quoted) = split(text, None);
+        let (new, quoted) = two(text, None);
         assert_eq!(new, "Hallo,\nanbei.");
         assert!(quoted.unwrap().starts_with("-----Ursprüngliche"));
 
         let text = "Hallo\n\n________________________________\nVon: Stadt Koblenz <buergerservice@koblenz.example>\nGesendet: Donnerstag, 12. März 2026 10:15\nAn: anna@web.example\nBetreff: AW: Kfz\n\nalt";
-        let (new, quoted) = split(text, None);
+        let (new, quoted) = two(text, None);
         assert_eq!(new, "Hallo");
         assert!(quoted.unwrap().starts_with("______"));
 
         let text = "Hi\n\n*From:* City\n*Sent:* Monday\n*To:* me\n*Subject:* x\n\nold";
-        assert_eq!(split(text, None).0, "Hi");
+        assert_eq!(two(text, None).0, "Hi");
     }
 
     #[test]
@@ -277,7 +394,7 @@ mod tests {
             "Mein Sohn schrieb mir 2 Sätze dazu. Danach kam nichts.",
             "Ich habe -- wie besprochen -- alles geschickt.",
         ] {
-            let (new, quoted) = split(text, None);
+            let (new, quoted) = two(text, None);
             assert_eq!(quoted, None, "{text}");
             assert_eq!(new, text);
         }
@@ -286,20 +403,53 @@ mod tests {
     #[test]
     fn forwarded_inline() {
         let text = "Siehe unten, was muss ich tun?\n\n---------- Weitergeleitete Nachricht ---------\nVon: Kfz-Stelle\nDatum: 1.3.2026\n\nText";
-        assert_eq!(split(text, None).0, "Siehe unten, was muss ich tun?");
+        assert_eq!(two(text, None).0, "Siehe unten, was muss ich tun?");
         assert!(is_separator("-------- Forwarded Message --------"));
         assert!(is_separator("Anfang der weitergeleiteten Nachricht:"));
         assert!(!is_separator("-----"));
     }
 
     #[test]
-    fn signature_is_removed() {
+    fn bottom_posting_and_decorative_quotes_keep_the_new_text() {
+        let text = "Am 1.3.2026 schrieb Stadt Koblenz:\n> Bitte senden Sie das Formular.\n> Ihr Bürgerservice\n\nDas Formular ist anbei. Reicht eine Kopie?\n\nAnna";
         assert_eq!(
-            split("Frage?\n\n-- \nAnna Schmidt\nTel. 0261 123", None).0,
+            two(text, None),
+            (
+                "Das Formular ist anbei. Reicht eine Kopie?\n\nAnna".to_owned(),
+                Some("Am 1.3.2026 schrieb Stadt Koblenz:\n> Bitte senden Sie das Formular.\n> Ihr Bürgerservice".to_owned())
+            )
+        );
+        // Interleaved answers: every answer is new text.
+        let text = "> Wann sind Sie geboren?\n1.1.1980\n> Wo wohnen Sie?\nIn Koblenz, Löhrstraße 1";
+        assert_eq!(two(text, None).0, "1.1.1980\n\nIn Koblenz, Löhrstraße 1");
+        // A decorative `>` line on top.
+        let text = ">>> Antrag auf Wohngeld <<<\n\nGuten Tag, ich möchte Wohngeld beantragen.";
+        assert_eq!(
+            two(text, None).0,
+            "Guten Tag, ich möchte Wohngeld beantragen."
+        );
+        // A separator still takes everything after it.
+        let text = "Neu\n-----Ursprüngliche Nachricht-----\nVon: X\n\nalt\n\n> noch älter\nalt 2";
+        assert_eq!(two(text, None).0, "Neu");
+    }
+
+    #[test]
+    fn signature_is_kept_apart() {
+        let s = split("Frage?\n\n-- \nAnna Schmidt\nTel. 0261 123", None);
+        assert_eq!(s.new_text, "Frage?");
+        assert_eq!(s.signature.as_deref(), Some("Anna Schmidt\nTel. 0261 123"));
+        let s = split(
+            "Antwort\n\n-- \nAnna, Tel. 0261 123\n\nAm 1.1.2026 um 10:00 schrieb X:\n> y",
+            None,
+        );
+        assert_eq!(s.new_text, "Antwort");
+        assert_eq!(s.signature.as_deref(), Some("Anna, Tel. 0261 123"));
+        assert_eq!(
+            two("Frage?\n\n-- \nAnna Schmidt\nTel. 0261 123", None).0,
             "Frage?"
         );
         assert_eq!(
-            split(
+            two(
                 "Frage?\n-- \nAnna\n\nAm 1.1.2026 um 10:00 schrieb X:\n> y",
                 None
             ),
@@ -313,7 +463,7 @@ mod tests {
     #[test]
     fn html_hint_wins_when_earlier() {
         let text = "Neu\nalt 1\nAm 1.1.2026 schrieb X:\n> y";
-        assert_eq!(split(text, Some(4)).0, "Neu");
-        assert_eq!(split(text, Some(999)).0, "Neu\nalt 1");
+        assert_eq!(two(text, Some(4)).0, "Neu");
+        assert_eq!(two(text, Some(999)).0, "Neu\nalt 1");
     }
 }

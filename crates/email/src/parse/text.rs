@@ -14,10 +14,47 @@ pub fn cp1252_c1(value: u32) -> char {
         .unwrap_or('\u{FFFD}')
 }
 
-/// Decodes bytes whose charset is unknown or wrong: valid UTF-8 stays as it is, and every
-/// byte that is not part of valid UTF-8 is read as Windows-1252, which is what German mail
-/// programs without a (correct) charset label almost always meant.
+/// Decodes bytes whose charset is unknown or wrong.
+///
+/// Valid UTF-8 stays as it is. ISO-2022-JP (7-bit, with escape sequences) is decoded as such.
+/// Text that is mostly UTF-8 (valid multi-byte sequences and stray 8-bit bytes, as when a
+/// Latin-1 signature follows UTF-8 text) keeps its UTF-8 and reads every other byte as
+/// Windows-1252, which German mail programs almost always meant. Other 8-bit text goes to a
+/// charset detector (chardetng, as in Firefox), which tells GB2312/GBK, Shift_JIS, EUC-KR,
+/// Windows-1252, KOI8-R, … apart from the bytes alone.
 pub fn decode_guess(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        if is_iso_2022_jp(bytes) {
+            let (text, _, _) = encoding_rs::ISO_2022_JP.decode(bytes);
+            return text.into_owned();
+        }
+        return s.to_owned();
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    let encoding = detector.guess(None, false);
+    // A multi-byte charset (GBK, Shift_JIS, EUC-KR, Big5, …) that decodes without an error.
+    if !encoding.is_single_byte()
+        && let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(bytes)
+    {
+        return text.into_owned();
+    }
+    // UTF-8 with stray 8-bit bytes (a Latin-1 signature under UTF-8 text): each part as it is.
+    let has_utf8_sequences = bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii());
+    if has_utf8_sequences {
+        return utf8_with_cp1252(bytes);
+    }
+    let (text, _, _) = encoding.decode(bytes);
+    text.into_owned()
+}
+
+/// Escape sequences that switch ISO-2022-JP into JIS X 0208 (`ESC $ B`, `ESC $ @`).
+fn is_iso_2022_jp(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1B) && bytes.windows(3).any(|w| w == b"\x1b$B" || w == b"\x1b$@")
+}
+
+/// Valid UTF-8 as it is, every other byte as Windows-1252.
+fn utf8_with_cp1252(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -271,6 +308,40 @@ mod tests {
             ),
             "Grüße „x“"
         );
+    }
+
+    #[test]
+    fn undeclared_charsets_are_detected() {
+        // "Sehr geehrte Damen und Herren, ich möchte meinen Reisepass verlängern." in four
+        // charsets, as mail programs send it without a charset label.
+        let cases: [(&encoding_rs::Encoding, &str); 5] = [
+            (
+                encoding_rs::GBK,
+                "您好，我想申请居留许可。请问需要哪些材料？谢谢。",
+            ),
+            (
+                encoding_rs::SHIFT_JIS,
+                "こんにちは。パスポートの更新について質問があります。よろしくお願いします。",
+            ),
+            (
+                encoding_rs::ISO_2022_JP,
+                "こんにちは。パスポートの更新について質問があります。",
+            ),
+            (
+                encoding_rs::WINDOWS_1252,
+                "Sehr geehrte Damen und Herren, ich möchte meinen Reisepass verlängern. Grüße",
+            ),
+            (
+                encoding_rs::EUC_KR,
+                "안녕하세요. 여권 갱신에 대해 문의드립니다. 감사합니다.",
+            ),
+        ];
+        for (encoding, text) in cases {
+            let (bytes, _, _) = encoding.encode(text);
+            assert_eq!(decode_guess(&bytes), text, "{}", encoding.name());
+        }
+        // A short German word still reads as Windows-1252.
+        assert_eq!(decode_guess(b"Gr\xfc\xdfe"), "Grüße");
     }
 
     #[test]

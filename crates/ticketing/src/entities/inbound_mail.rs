@@ -23,6 +23,8 @@ pub struct Model {
     pub auto_reason: Option<String>,
     pub sender_mismatch: bool,
     pub error: Option<String>,
+    /// Processing attempts begun (raised before parsing, in its own statement).
+    pub attempts: i32,
     pub claimed_until: Option<DateTimeUtc>,
     pub received_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
