@@ -270,6 +270,14 @@ async fn a_nul_in_any_text_field_of_any_route_is_refused_and_changes_nothing(bac
         ),
         json_case(
             Method::POST,
+            "/api/v1/tenants/{}/mail-domains",
+            format!("{ko}/mail-domains"),
+            &op,
+            json!({"domain": format!("koblenz{nul}.example")}),
+            "/domain",
+        ),
+        json_case(
+            Method::POST,
             "/api/v1/tenants/{}/users",
             format!("{ko}/users"),
             &admin,

@@ -99,7 +99,7 @@ pub async fn add_mail_domain(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     slug: web::Path<String>,
-    body: web::Json<NewMailDomain>,
+    body: Json<NewMailDomain>,
 ) -> ApiResult<HttpResponse> {
     record_tenant(&slug);
     let scope = actor.authorize_operator()?;
