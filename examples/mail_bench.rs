@@ -208,41 +208,17 @@ fn pg_with_db(url: &str, db: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Mail generation
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(B64[(n >> 18) as usize & 63] as char);
-        out.push(B64[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            B64[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            B64[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 fn base64_lines(data: &[u8]) -> String {
-    let flat = base64(data);
-    let mut out = String::with_capacity(flat.len() + flat.len() / 76 * 2 + 2);
-    for line in flat.as_bytes().chunks(76) {
-        out.push_str(std::str::from_utf8(line).unwrap());
-        out.push_str("\r\n");
-    }
-    out
+    use base64::Engine as _;
+    // 57 bytes make a 76-character line.
+    data.chunks(57)
+        .map(|line| base64::engine::general_purpose::STANDARD.encode(line) + "\r\n")
+        .collect()
 }
 
 /// RFC 2047 for header words with non-ASCII characters.
