@@ -216,7 +216,12 @@ async fn apply(
         Ok((writer, outcome)) => (writer, outcome.map_err(internal)),
         Err(join) => {
             // The writer is lost with a panicked task; nothing sensible can go on.
-            tracing::error!(error = %join, "search index writer task failed");
+            tracing::error!(error = %join, cancelled = join.is_cancelled(), "search index writer task failed");
+            // Also on stderr: the process ends here, before a log subscriber may flush.
+            eprintln!(
+                "search index writer task failed (cancelled: {}): {join}",
+                join.is_cancelled()
+            );
             std::process::abort();
         }
     }
