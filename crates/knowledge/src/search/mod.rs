@@ -3,7 +3,7 @@
 //! - [`engine`]: the index (German stemming, synonyms, one typo on longer words, prefix
 //!   matching of the last word, snippets with highlights). Pure, no database.
 //! - [`SearchIndex::start`]: builds the index from the database (the source of truth) and
-//!   spawns the one task that owns the `IndexWriter`. That task follows the change feed
+//!   spawns the one task that writes with the `IndexWriter`. That task follows the change feed
 //!   (`knowledge_changes`): it wakes at once on a change of this process
 //!   ([`crate::changes::notify`]) and polls for changes of other instances.
 //! - [`search`]: the access rules (published descriptions of every tenant, drafts only of
@@ -178,14 +178,42 @@ enum Apply {
     Merge,
 }
 
+/// The one `IndexWriter` of an index. It stays here, not inside the blocking task that uses
+/// it: a task that is cancelled before it runs (the runtime shuts down) or that panics loses
+/// nothing, and the process goes on.
+type Writer = Arc<std::sync::Mutex<tantivy::IndexWriter>>;
+
+/// Why [`apply`] did not apply a batch.
+#[derive(Debug)]
+enum ApplyError {
+    /// The blocking task was cancelled: the runtime is shutting down, the follower stops.
+    Cancelled,
+    /// Tantivy failed, or the task panicked; the batch is retried.
+    Failed(Error),
+}
+
+impl From<ApplyError> for Error {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Cancelled => internal("the runtime is shutting down"),
+            ApplyError::Failed(e) => e,
+        }
+    }
+}
+
 /// Applies documents with the writer on a blocking thread.
 async fn apply(
     engine: Arc<SearchEngine>,
-    mut writer: tantivy::IndexWriter,
+    writer: Writer,
     docs: Vec<(Uuid, Option<IndexedService>)>,
     mode: Apply,
-) -> (tantivy::IndexWriter, Result<()>) {
+) -> std::result::Result<(), ApplyError> {
     let result = tokio::task::spawn_blocking(move || {
+        // A panic while the lock was held (below) leaves the writer usable: tantivy's own
+        // state is behind its own locks, and uncommitted documents are dropped by `rollback`.
+        let mut writer = writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let outcome = (|| -> tantivy::Result<()> {
             for (id, doc) in &docs {
                 match (mode, doc) {
@@ -209,20 +237,19 @@ async fn apply(
             }
             Ok(())
         })();
-        (writer, outcome)
+        if outcome.is_err() && mode == Apply::Commit {
+            // Nothing half-applied stays for the next commit; the batch is retried whole.
+            let _ = writer.rollback();
+        }
+        outcome
     })
     .await;
     match result {
-        Ok((writer, outcome)) => (writer, outcome.map_err(internal)),
+        Ok(outcome) => outcome.map_err(|e| ApplyError::Failed(internal(e))),
+        Err(join) if join.is_cancelled() => Err(ApplyError::Cancelled),
         Err(join) => {
-            // The writer is lost with a panicked task; nothing sensible can go on.
-            tracing::error!(error = %join, cancelled = join.is_cancelled(), "search index writer task failed");
-            // Also on stderr: the process ends here, before a log subscriber may flush.
-            eprintln!(
-                "search index writer task failed (cancelled: {}): {join}",
-                join.is_cancelled()
-            );
-            std::process::abort();
+            tracing::error!(error = %join, "search index writer task panicked; retrying the batch");
+            Err(ApplyError::Failed(internal(join)))
         }
     }
 }
@@ -328,7 +355,7 @@ impl SearchIndex {
     pub async fn start(db: DatabaseConnection, poll_interval: Duration) -> Result<Self> {
         let poll_interval = poll_interval.max(MIN_POLL_INTERVAL);
         let engine = Arc::new(SearchEngine::in_ram().map_err(internal)?);
-        let writer = engine.writer().map_err(internal)?;
+        let writer: Writer = Arc::new(std::sync::Mutex::new(engine.writer().map_err(internal)?));
         // Wake-ups from here on reach the task.
         let local = crate::changes::subscribe();
         // Changes from here on are applied again by the task: applying twice is harmless.
@@ -339,7 +366,7 @@ impl SearchIndex {
             .map_or(0, |c| i64::from(c.id));
         // Before the build: a change that commits after this is either in the build or a gap.
         let feed = Feed::starting_at(&db, watermark).await?;
-        let writer = Self::rebuild(&db, engine.clone(), writer).await?;
+        Self::rebuild(&db, engine.clone(), writer.clone()).await?;
         let index = Self {
             engine,
             applied: Arc::new(AtomicI64::new(watermark)),
@@ -354,8 +381,8 @@ impl SearchIndex {
     async fn rebuild(
         db: &DatabaseConnection,
         engine: Arc<SearchEngine>,
-        mut writer: tantivy::IndexWriter,
-    ) -> Result<tantivy::IndexWriter> {
+        writer: Writer,
+    ) -> Result<()> {
         let slugs = tenant_slugs(db).await?;
         let mut after: Option<Uuid> = None;
         let mut count = 0;
@@ -375,21 +402,17 @@ impl SearchIndex {
             let docs = documents(db, &rows, &slugs).await?;
             drop(rows);
             count += docs.iter().filter(|(_, d)| d.is_some()).count();
-            let (w, result) = apply(engine.clone(), writer, docs, Apply::Build).await;
-            writer = w;
-            result?;
+            apply(engine.clone(), writer.clone(), docs, Apply::Build).await?;
         }
-        let (w, result) = apply(engine, writer, Vec::new(), Apply::Merge).await;
-        writer = w;
-        result?;
+        apply(engine, writer, Vec::new(), Apply::Merge).await?;
         tracing::info!(descriptions = count, "search index built");
-        Ok(writer)
+        Ok(())
     }
 
     async fn follow(
         &self,
         db: DatabaseConnection,
-        mut writer: tantivy::IndexWriter,
+        writer: Writer,
         mut feed: Feed,
         mut local: tokio::sync::watch::Receiver<u64>,
         poll_interval: Duration,
@@ -403,10 +426,13 @@ impl SearchIndex {
                 }
                 () = tokio::time::sleep(poll_interval) => {}
             }
-            match self.catch_up(&db, writer, &mut feed).await {
-                (w, Ok(())) => writer = w,
-                (w, Err(e)) => {
-                    writer = w;
+            match self.catch_up(&db, &writer, &mut feed).await {
+                Ok(()) => {}
+                Err(ApplyError::Cancelled) => {
+                    tracing::info!("search index follower stops: the runtime is shutting down");
+                    return;
+                }
+                Err(ApplyError::Failed(e)) => {
                     tracing::warn!(error = %e, "search index update failed; retrying");
                 }
             }
@@ -416,16 +442,16 @@ impl SearchIndex {
     async fn catch_up(
         &self,
         db: &DatabaseConnection,
-        writer: tantivy::IndexWriter,
+        writer: &Writer,
         feed: &mut Feed,
-    ) -> (tantivy::IndexWriter, Result<()>) {
+    ) -> std::result::Result<(), ApplyError> {
         let before = (feed.watermark, feed.gaps.clone());
         let changes = match feed.next(db).await {
             Ok(c) => c,
-            Err(e) => return (writer, Err(e)),
+            Err(e) => return Err(ApplyError::Failed(e)),
         };
         if changes.is_empty() {
-            return (writer, Ok(()));
+            return Ok(());
         }
         let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id).collect();
         let loaded = async {
@@ -447,18 +473,18 @@ impl SearchIndex {
             Ok(d) => d,
             Err(e) => {
                 (feed.watermark, feed.gaps) = before;
-                return (writer, Err(e));
+                return Err(ApplyError::Failed(e));
             }
         };
-        let (writer, result) = apply(self.engine.clone(), writer, docs, Apply::Commit).await;
+        let result = apply(self.engine.clone(), writer.clone(), docs, Apply::Commit).await;
         match result {
             Ok(()) => {
                 self.applied.store(feed.watermark, Ordering::Release);
-                (writer, Ok(()))
+                Ok(())
             }
             Err(e) => {
                 (feed.watermark, feed.gaps) = before;
-                (writer, Err(e))
+                Err(e)
             }
         }
     }
@@ -657,3 +683,63 @@ pub async fn search(
 
 #[cfg(test)]
 mod quality_tests;
+
+#[cfg(test)]
+mod writer_tests {
+    use super::*;
+
+    fn doc(title: &str) -> (Uuid, Option<IndexedService>) {
+        let id = Uuid::new_v4();
+        let doc = IndexedService {
+            id,
+            tenant_id: Uuid::from_u128(7),
+            tenant: "t".into(),
+            leika: "99000000000000".into(),
+            status: "published".into(),
+            title: title.into(),
+            synonyms: vec![],
+            body: String::new(),
+        };
+        (id, Some(doc))
+    }
+
+    /// A runtime that shuts down cancels a blocking task that has not run yet. That used to
+    /// abort the process (the writer was inside the task); now the batch is not applied, the
+    /// caller hears `Cancelled`, and the writer is still there for the next batch.
+    #[tokio::test]
+    async fn a_cancelled_writer_task_loses_nothing_and_does_not_abort() {
+        let engine = Arc::new(SearchEngine::in_ram().unwrap());
+        let writer: Writer = Arc::new(std::sync::Mutex::new(engine.writer().unwrap()));
+        let gone = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let gone_handle = gone.handle().clone();
+        gone.shutdown_background();
+
+        let batch = apply(
+            engine.clone(),
+            writer.clone(),
+            vec![doc("Personalausweis beantragen")],
+            Apply::Commit,
+        );
+        let outcome = {
+            // `spawn_blocking` inside goes to the runtime that has shut down.
+            let _inside = gone_handle.enter();
+            batch.await
+        };
+        assert!(matches!(outcome, Err(ApplyError::Cancelled)), "{outcome:?}");
+        assert_eq!(engine.num_docs(), 0);
+
+        // The same writer applies the next batch on a live runtime.
+        apply(
+            engine.clone(),
+            writer,
+            vec![doc("Reisepass beantragen")],
+            Apply::Commit,
+        )
+        .await
+        .unwrap();
+        assert_eq!(engine.num_docs(), 1);
+    }
+}
