@@ -24,9 +24,9 @@ use wrk::{field, p99, wrk};
 use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
+use verbund_schema::tenant;
+use verbund_schema::{contact, ticket};
 use verbund_server::{Application, Settings};
-use verbund_tenant::entities::tenant;
-use verbund_ticketing::entities::{contact, ticket};
 
 const TENANTS: usize = 50;
 const CONTACTS: usize = 1_000_000;

@@ -179,7 +179,7 @@ async fn main() -> anyhow::Result<()> {
             slugs.push(slug);
             continue;
         }
-        verbund_tenant::entities::tenant::ActiveModel {
+        verbund_schema::tenant::ActiveModel {
             id: Set(Uuid::now_v7()),
             slug: Set(slug.clone()),
             name: Set(format!("Gemeinde {i}")),

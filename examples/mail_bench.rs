@@ -1085,12 +1085,12 @@ async fn phases(backend: &str, app: &Running, n: usize, serial: usize) {
         ingest::process(&app.db, row.id, None).await.unwrap();
         process.push(t.elapsed());
         let t = Instant::now();
-        let row = verbund_ticketing::entities::inbound_mail::Entity::find_by_id(row.id)
+        let row = verbund_schema::inbound_mail::Entity::find_by_id(row.id)
             .one(&app.db)
             .await
             .unwrap()
             .unwrap();
-        let _ = verbund_ticketing::entities::ticket::Entity::find_by_id(row.ticket_id.unwrap())
+        let _ = verbund_schema::ticket::Entity::find_by_id(row.ticket_id.unwrap())
             .one(&app.db)
             .await
             .unwrap();

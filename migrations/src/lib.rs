@@ -1,4 +1,4 @@
-//! The schema of Verbund. The schema is defined only here; entities in the domain crates mirror
+//! The schema of Verbund. The schema is defined only here; the entities in `crates/schema` mirror
 //! it. Never edit a migration once it has landed: add a new one.
 
 pub use sea_orm_migration::prelude::*;

@@ -453,7 +453,7 @@ fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
 /// The stored failure count of a throttle key.
 async fn throttle_failures(app: &TestApp, key: &str) -> i32 {
     use sea_orm::EntityTrait;
-    verbund_tenant::entities::login_throttle::Entity::find_by_id(key.to_owned())
+    verbund_schema::login_throttle::Entity::find_by_id(key.to_owned())
         .one(&app.db)
         .await
         .unwrap()

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use verbund_ticketing::entities::{inbound_mail, outbox_mail, ticket, ticket_event};
+use verbund_schema::{inbound_mail, outbox_mail, ticket, ticket_event};
 
 use crate::helpers::{Backend, TestApp, assert_problem, spawn_app_with};
 
@@ -494,8 +494,8 @@ Subject: WG: [{number}]\nMessage-ID: <t4@elsewhere.example>\n\nIch mische mich e
             .contains("> Etwa drei Wochen")
     );
     assert_eq!(app.count("tickets").await, 1);
-    let notes = verbund_ticketing::entities::notification::Entity::find()
-        .filter(verbund_ticketing::entities::notification::Column::Kind.eq("mail_flagged"))
+    let notes = verbund_schema::notification::Entity::find()
+        .filter(verbund_schema::notification::Column::Kind.eq("mail_flagged"))
         .count(&app.db)
         .await
         .unwrap();
@@ -1046,7 +1046,7 @@ async fn stored_mail_survives_a_crash(backend: Backend) {
 /// once the cause is fixed the recovery job processes it.
 async fn failed_processing_keeps_the_mail(backend: Backend) {
     use sea_orm::{ActiveModelTrait, Set};
-    use verbund_tenant::entities::tenant;
+    use verbund_schema::tenant;
     let app = mail_app(backend).await;
     let trier = tenant::Entity::find()
         .filter(tenant::Column::Slug.eq("stadt-trier"))

@@ -89,7 +89,7 @@ async fn corpus_outcomes(backend: Backend) {
     .await;
     let number = seed["ticket_number"].as_str().unwrap().to_owned();
     let seed_ticket = seed["ticket_id"].as_str().unwrap().to_owned();
-    let receipt = verbund_ticketing::entities::outbox_mail::Entity::find()
+    let receipt = verbund_schema::outbox_mail::Entity::find()
         .one(&app.db)
         .await
         .unwrap()

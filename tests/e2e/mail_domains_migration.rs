@@ -6,7 +6,7 @@
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
-use verbund_tenant::entities::{tenant, tenant_mail_address};
+use verbund_schema::{tenant, tenant_mail_address};
 
 use crate::helpers::TestApp;
 

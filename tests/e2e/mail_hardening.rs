@@ -7,7 +7,7 @@
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use verbund_ticketing::entities::{inbound_mail, ticket_event};
+use verbund_schema::{inbound_mail, ticket_event};
 
 use crate::helpers::{Backend, TestApp};
 use crate::mail::{INGEST_TOKEN, mail_app};
@@ -300,7 +300,7 @@ async fn crashed_twice_is_quarantined(backend: Backend) {
 /// quarantined on the third run, and stays so.
 async fn failed_twice_is_quarantined(backend: Backend) {
     use sea_orm::{ActiveModelTrait, Set};
-    use verbund_tenant::entities::tenant;
+    use verbund_schema::tenant;
     let app = mail_app(backend).await;
     let koblenz = tenant::Entity::find()
         .filter(tenant::Column::Slug.eq("stadt-koblenz"))
@@ -471,8 +471,8 @@ async fn caps_cut_and_mark_the_ticket(backend: Backend) {
             .contains("3 Anhänge wurden nicht übernommen."),
         "{t}"
     );
-    let kept = verbund_ticketing::entities::mail_attachment::Entity::find()
-        .filter(verbund_ticketing::entities::mail_attachment::Column::Omitted.eq(false))
+    let kept = verbund_schema::mail_attachment::Entity::find()
+        .filter(verbund_schema::mail_attachment::Column::Omitted.eq(false))
         .count(&app.db)
         .await
         .unwrap();

@@ -18,8 +18,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use verbund_email::delivery::SmtpSecurity;
 use verbund_email::imap::{self, ImapConfig, Security};
+use verbund_schema::{inbound_mail, outbox_mail};
 use verbund_server::settings::SmtpSettings;
-use verbund_ticketing::entities::{inbound_mail, outbox_mail};
 
 use crate::helpers::{Backend, spawn_app_with};
 

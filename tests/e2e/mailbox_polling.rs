@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use verbund_email::imap::{self, ImapConfig, Security};
-use verbund_ticketing::entities::mailbox;
+use verbund_schema::mailbox;
 
 use crate::helpers::{Backend, TestApp, assert_problem, spawn_app_with};
 

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use verbund_ticketing::entities::{contact, notification, ticket, ticket_event, ticket_forward};
+use verbund_schema::{contact, notification, ticket, ticket_event, ticket_forward};
 
 use crate::helpers::{Backend, TestApp, assert_problem, spawn_app_with};
 

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
-use verbund_ticketing::entities::ticket;
+use verbund_schema::ticket;
 
 use crate::helpers::{Backend, TestApp, assert_problem};
 use crate::mail::{ingest_ok, mail_app};
@@ -266,12 +266,11 @@ Content-Type: text/plain; charset=utf-8\n\nIch schreibe für {m}replybody\n"
         StatusCode::CREATED,
     )
     .await;
-    let reply = verbund_ticketing::entities::outbox_mail::Entity::find()
+    let reply = verbund_schema::outbox_mail::Entity::find()
         .filter(
-            verbund_ticketing::entities::outbox_mail::Column::TicketId
-                .eq(uuid::Uuid::parse_str(&b_id).unwrap()),
+            verbund_schema::outbox_mail::Column::TicketId.eq(uuid::Uuid::parse_str(&b_id).unwrap()),
         )
-        .filter(verbund_ticketing::entities::outbox_mail::Column::Kind.eq("reply"))
+        .filter(verbund_schema::outbox_mail::Column::Kind.eq("reply"))
         .one(&app.db)
         .await
         .unwrap()

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use verbund_tenant::entities::tenant;
+use verbund_schema::tenant;
 
 use crate::helpers::{DEMO_PASSWORD, TestApp};
 
@@ -334,7 +334,7 @@ async fn a_change_that_commits_after_a_later_one_is_found_on_every_instance(a: T
 /// while; the changes after it must not wait with it, however many there are. (Here the
 /// missing id is left out on purpose, followed by more changes than the index reads at once.)
 async fn a_missing_change_does_not_hold_back_the_changes_after_it(a: TestApp) {
-    use verbund_knowledge::entities::change;
+    use verbund_schema::change;
     let mainz = a.token("editor@stadt-mainz.demo").await;
     let agent = a.token("agent@sc-koblenz.demo").await;
     let base = "/api/v1/tenants/stadt-mainz/services";

@@ -887,9 +887,9 @@ async fn service_hours_and_closing_days_are_tenant_settings(app: TestApp) {
 /// each ticket has exactly one "created" history row, with its number.
 async fn numbers_continue_after_the_counter_and_stay_distinct(app: TestApp) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
-    use verbund_ticketing::entities::{ticket_counter, ticket_event};
-    let koblenz = verbund_tenant::entities::tenant::Entity::find()
-        .filter(verbund_tenant::entities::tenant::Column::Slug.eq("stadt-koblenz"))
+    use verbund_schema::{ticket_counter, ticket_event};
+    let koblenz = verbund_schema::tenant::Entity::find()
+        .filter(verbund_schema::tenant::Column::Slug.eq("stadt-koblenz"))
         .one(&app.db)
         .await
         .unwrap()

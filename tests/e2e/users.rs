@@ -54,7 +54,7 @@ async fn tenant_admin_creates_a_user_who_can_log_in(app: TestApp) {
     // A stored password is an argon2id hash.
     let hash: String = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        use verbund_tenant::entities::user;
+        use verbund_schema::user;
         user::Entity::find()
             .filter(user::Column::Email.eq("redaktion2@stadt-koblenz.demo"))
             .one(&app.db)

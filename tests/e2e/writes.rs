@@ -3,9 +3,9 @@
 //! The failing body leaves nothing behind and every other body's write is committed.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use verbund_schema::tenant;
+use verbund_schema::ticket_counter;
 use verbund_tenant::db::write;
-use verbund_tenant::entities::tenant;
-use verbund_ticketing::entities::ticket_counter;
 
 use crate::helpers::TestApp;
 

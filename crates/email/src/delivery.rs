@@ -21,11 +21,11 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
+use verbund_schema::tenant;
+use verbund_schema::{outbox_mail, ticket};
 use verbund_tenant::db::{begin_write, now};
-use verbund_tenant::entities::tenant;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::entities::{outbox_mail, ticket};
 use verbund_ticketing::mail::OutboxState;
 use verbund_ticketing::tickets::record_event;
 

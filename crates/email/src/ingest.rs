@@ -18,13 +18,11 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
+use verbund_schema::{tenant, tenant_mail_address};
 use verbund_tenant::db::{WriteTxn, begin_write, now};
-use verbund_tenant::entities::{tenant, tenant_mail_address};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::entities::{
-    inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event,
-};
 use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
 use verbund_ticketing::model::TicketState;
 use verbund_ticketing::notifications::notify_ticket;

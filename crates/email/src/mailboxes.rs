@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::mailbox;
+use verbund_schema::tenant;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
-use verbund_ticketing::entities::mailbox;
 
 use crate::imap::{self, ImapConfig, Security};
 use crate::ingest::{self, Source};

@@ -7,10 +7,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::inbound_mail;
+use verbund_schema::tenant;
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
-use verbund_ticketing::entities::inbound_mail;
 
 use crate::ingest::{self, Outcome};
 

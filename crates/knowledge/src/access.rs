@@ -17,8 +17,8 @@ use uuid::Uuid;
 use verbund_tenant::access::GrantScope;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::entities::service;
 use crate::status::ServiceStatus;
+use verbund_schema::service;
 
 /// True if the actor may read knowledge of at least one tenant (any agent, responder,
 /// editor, admin or operator).

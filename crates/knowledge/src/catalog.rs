@@ -20,10 +20,10 @@ use verbund_tenant::{Actor, Error, Result};
 
 use crate::access;
 use crate::changes;
-use crate::entities::{base_text, service};
 use crate::leika::LeikaKey;
 use crate::model::{ModuleField, ModuleValue, Modules, ServiceContent};
 use crate::services::{invalid_content, parse_modules, parse_synonyms, to_json};
+use verbund_schema::{base_text, service};
 
 /// Where a module of the merged view comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use verbund_tenant::Result;
 use verbund_tenant::db::now;
 
-use crate::entities::change;
+use verbund_schema::change;
 
 /// A counter bumped on every local change; each index holds a receiver, so no wake-up is lost
 /// while an index is busy.

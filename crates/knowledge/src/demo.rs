@@ -15,12 +15,12 @@ use verbund_tenant::{Error, Result};
 
 use crate::catalog::{BaseLevel, insert_base_text};
 use crate::changes;
-use crate::entities::service;
 use crate::leika::LeikaKey;
 use crate::model::{CostAmount, Costs, Modules, ServiceContent};
 use crate::org_units::{NewOrgUnit, insert_org_unit};
 use crate::services::{Insert, SaveInfo, insert_service};
 use crate::status::ServiceStatus;
+use verbund_schema::service;
 
 /// Which office of a tenant is responsible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,7 +19,6 @@ pub mod access;
 pub mod catalog;
 pub mod changes;
 pub mod demo;
-pub mod entities;
 pub mod import;
 pub mod leika;
 pub mod model;

@@ -11,16 +11,16 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::tenant;
 use verbund_tenant::calendar::{Calendar, Interval, SpecialDay, WeeklyHours, parse_tz};
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::domain::EmailAddress;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::access;
-use crate::entities::org_unit;
 use crate::services::to_json;
+use verbund_schema::org_unit;
 
 /// Most closing days or special days per org unit.
 pub const MAX_DAYS: usize = 400;

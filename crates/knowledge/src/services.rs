@@ -15,18 +15,18 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::{tenant, user};
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::entities::{tenant, user};
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::access;
 use crate::catalog::{self, BaseRef, MergedModule};
 use crate::changes;
-use crate::entities::{base_text, org_unit, service, service_version};
 use crate::leika::LeikaPrefix;
 use crate::model::{ModuleField, Modules, ServiceContent, ValidationError};
 use crate::status::ServiceStatus;
+use verbund_schema::{base_text, org_unit, service, service_version};
 
 /// A new description. With `base_id` it adopts a base text of the catalogue: `leika` and
 /// `title` then default to the base text's, and `modules` hold only the local additions.

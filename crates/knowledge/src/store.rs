@@ -18,18 +18,18 @@ use serde_json::{Value, json};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::tenant;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::changes;
-use crate::entities::{org_unit, service};
 use crate::import::{self, ImportFormat, ImportItem, OrgUnitImport, ParsedImport};
 use crate::model::{Modules, ServiceContent};
 use crate::org_units::{NewOrgUnit, insert_org_unit};
 use crate::services::{Insert, SaveInfo, content_of, insert_service, save, status_of, to_json};
 use crate::status::ServiceStatus;
+use verbund_schema::{org_unit, service};
 
 /// Largest import accepted over HTTP.
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;

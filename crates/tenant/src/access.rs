@@ -186,7 +186,7 @@ pub struct Actor {
     /// When the grants change by themselves (a coverage between centers starts or ends).
     valid_until: Option<chrono::DateTime<chrono::Utc>>,
     /// The tenants the grants name, as loaded with them (see [`Actor::tenant`]).
-    tenants: std::sync::Arc<Vec<crate::entities::tenant::Model>>,
+    tenants: std::sync::Arc<Vec<verbund_schema::tenant::Model>>,
 }
 
 impl Actor {
@@ -209,7 +209,7 @@ impl Actor {
         }
     }
 
-    pub(crate) fn with_tenants(mut self, tenants: Vec<crate::entities::tenant::Model>) -> Self {
+    pub(crate) fn with_tenants(mut self, tenants: Vec<verbund_schema::tenant::Model>) -> Self {
         self.tenants = std::sync::Arc::new(tenants);
         self
     }
@@ -217,7 +217,7 @@ impl Actor {
     /// A tenant the actor's grants name (active or not), as it was when the grants were
     /// loaded. The grants are reloaded after every change of a tenant (the same epoch), so this
     /// is as fresh as the permission check it goes with, without a query per request.
-    pub fn tenant(&self, slug: &str) -> Option<&crate::entities::tenant::Model> {
+    pub fn tenant(&self, slug: &str) -> Option<&verbund_schema::tenant::Model> {
         self.tenants.iter().find(|t| t.slug == slug)
     }
 

@@ -4,8 +4,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::db::now;
-use crate::entities::audit_event;
 use crate::error::Result;
+use verbund_schema::audit_event;
 
 pub async fn record(
     db: &impl ConnectionTrait,

@@ -17,14 +17,14 @@ use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role};
 use crate::audit;
 use crate::db::{begin_write, now};
 use crate::directory::ActingTenant;
-use crate::entities::{
-    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
-};
 use crate::error::{Error, Result};
 use crate::password;
 use crate::throttle::{self, KeyKind, LoginPolicy, Verdict};
 use crate::token::{TokenConfig, TokenKeys};
 use crate::users::RoleSpec;
+use verbund_schema::{
+    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
+};
 
 pub struct AuthConfig {
     pub token: TokenConfig,

@@ -14,8 +14,8 @@ use crate::access::{Actor, Permission};
 use crate::audit;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
-use crate::entities::{center_coverage, center_tenant};
 use crate::error::{Error, Result};
+use verbund_schema::{center_coverage, center_tenant};
 
 /// The longest coverage that can be granted at once.
 pub const MAX_COVERAGE_DAYS: i64 = 31;
@@ -146,7 +146,7 @@ pub async fn list_coverages(
     let tenant = find_tenant(db, slug).await?;
     actor.authorize(Permission::ManageCoverage, tenant.id)?;
     let centers: std::collections::HashMap<Uuid, String> =
-        crate::entities::service_center::Entity::find()
+        verbund_schema::service_center::Entity::find()
             .all(db)
             .await?
             .into_iter()
@@ -199,7 +199,7 @@ pub async fn revoke_coverage(
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
     crate::auth::invalidate_local();
-    let center = crate::entities::service_center::Entity::find_by_id(model.center_id)
+    let center = verbund_schema::service_center::Entity::find_by_id(model.center_id)
         .one(db)
         .await?
         .map(|c| c.slug)

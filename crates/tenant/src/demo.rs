@@ -4,10 +4,10 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::access::{OperatorScope, Role};
 use crate::directory::{NewCenter, NewTenant};
-use crate::entities::{service_center, tenant, user};
 use crate::error::Result;
 use crate::password;
 use crate::users::{RoleSpec, create_user_unchecked};
+use verbund_schema::{service_center, tenant, user};
 
 pub const DEMO_PASSWORD: &str = "verbund-demo-2026";
 

@@ -17,10 +17,10 @@ use crate::db::{begin_write, now};
 use crate::domain::{
     DisplayName, EmailAddress, RegionalKey, Slug, StateCode, TicketPrefix, TimeZoneName,
 };
-use crate::entities::{center_tenant, service_center, tenant, tenant_mail_address};
 use crate::error::{Error, Result};
 use crate::mail_domains::{self, MailDomain, check_claims, check_sender, domains_of};
 use crate::settings::TenantSettings;
+use verbund_schema::{center_tenant, service_center, tenant, tenant_mail_address};
 
 /// A tenant as the API shows it.
 #[derive(Clone, Debug, Serialize, ToSchema)]

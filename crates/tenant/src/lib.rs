@@ -12,7 +12,6 @@ pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod domain;
-pub mod entities;
 pub mod error;
 pub mod mail_domains;
 pub mod password;

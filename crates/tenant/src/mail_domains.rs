@@ -28,9 +28,9 @@ use crate::audit;
 use crate::db::{begin_write, now};
 use crate::directory::find_tenant;
 use crate::domain::EmailAddress;
-use crate::entities::{tenant_mail_address, tenant_mail_domain};
 use crate::error::{Error, Result};
 use crate::settings::TenantSettings;
+use verbund_schema::{tenant_mail_address, tenant_mail_domain};
 
 /// A mail domain: lower-cased, at most 253 characters, dot-separated labels of letters, digits
 /// and inner hyphens, at least two labels.

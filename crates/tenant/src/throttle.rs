@@ -23,8 +23,8 @@ use sea_orm::{
 };
 
 use crate::db::{begin_write, now};
-use crate::entities::login_throttle;
 use crate::error::Result;
+use verbund_schema::login_throttle;
 
 #[derive(Clone, Debug)]
 pub struct LoginPolicy {

@@ -17,11 +17,11 @@ use crate::auth::revoke_sessions;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::domain::{DisplayName, EmailAddress, NewPassword};
-use crate::entities::{
-    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
-};
 use crate::error::{Error, Result};
 use crate::password;
+use verbund_schema::{
+    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
+};
 
 /// One role assignment as the API shows and accepts it: exactly one of `tenant` or `center` for
 /// scoped roles, neither for `operator`.

@@ -12,12 +12,12 @@ use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::entities::contact;
 use crate::forward::forward_within;
 use crate::model::{Channel, FRONT_QUEUE};
 use crate::tickets::{
     Access, NewTicket, TicketView, insert_ticket, reserve_number, view_with_slugs,
 };
+use verbund_schema::contact;
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,8 +1,8 @@
 //! The answer deadline of a tenant: one working day counted in the tenant's service hours.
 
 use chrono::{DateTime, Utc};
+use verbund_schema::tenant;
 use verbund_tenant::calendar::Calendar;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
 

@@ -14,15 +14,15 @@ use sea_orm::{
     Set,
 };
 use uuid::Uuid;
+use verbund_schema::{role_assignment, tenant, user};
 use verbund_tenant::db::begin_write;
-use verbund_tenant::entities::{role_assignment, tenant, user};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Result, Role};
 
 use crate::deadline::calendar_of;
-use crate::entities::{notification, ticket};
 use crate::model::TicketState;
 use crate::tickets::record_event;
+use verbund_schema::{notification, ticket};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

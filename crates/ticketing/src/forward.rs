@@ -13,11 +13,11 @@ use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Result};
 
-use crate::entities::{ticket, ticket_forward};
 use crate::model::{FRONT_QUEUE, ForwardState, TicketState, parse_queue};
 use crate::tickets::{
     Access, TicketView, load_for_work, record_event, save, slugs_of, view, view_with_slugs,
 };
+use verbund_schema::{ticket, ticket_forward};
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,7 +91,7 @@ pub async fn forward(
             }
             t
         }
-        None => verbund_tenant::entities::tenant::Entity::find_by_id(current.tenant_id)
+        None => verbund_schema::tenant::Entity::find_by_id(current.tenant_id)
             .one(&txn)
             .await?
             .ok_or(Error::NotFound("tenant"))?,
@@ -115,7 +115,7 @@ pub(crate) async fn forward_within(
     txn: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
     current: &ticket::Model,
-    target: &verbund_tenant::entities::tenant::Model,
+    target: &verbund_schema::tenant::Model,
     queue: String,
     why: String,
     version: i32,

@@ -5,7 +5,6 @@
 
 pub mod contacts;
 pub mod deadline;
-pub mod entities;
 pub mod escalation;
 pub mod forward;
 pub mod mail;

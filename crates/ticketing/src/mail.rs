@@ -15,14 +15,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::{tenant, tenant_mail_address};
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::entities::{tenant, tenant_mail_address};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::entities::{inbound_mail, mail_attachment, outbox_mail, ticket};
 use crate::tickets::{Access, load_visible, record_event};
+use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket};
 
 /// What an outbound mail is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

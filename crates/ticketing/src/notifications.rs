@@ -11,13 +11,13 @@ use uuid::Uuid;
 use verbund_tenant::db::now;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::entities::notification;
+use verbund_schema::notification;
 
 /// Tells whoever works a ticket: its assignee, or its queue when nobody is assigned. Call it in
 /// the transaction of the change it reports.
 pub async fn notify_ticket(
     db: &impl sea_orm::ConnectionTrait,
-    t: &crate::entities::ticket::Model,
+    t: &verbund_schema::ticket::Model,
     kind: &str,
     body: &str,
 ) -> Result<()> {

@@ -11,18 +11,18 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::tenant;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::entities::{
+use crate::model::TicketState;
+use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
+use verbund_schema::{
     call_attempt, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, ticket, ticket_event, ticket_forward, ticket_note,
 };
-use crate::model::TicketState;
-use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
 
 pub const REDACTED: &str = "[anonymisiert]";
 
@@ -452,16 +452,13 @@ pub async fn access_log(
         .into_iter()
         .map(|t| (t.id, t.number))
         .collect();
-    let users: std::collections::HashMap<Uuid, String> =
-        verbund_tenant::entities::user::Entity::find()
-            .filter(
-                verbund_tenant::entities::user::Column::Id.is_in(rows.iter().map(|r| r.user_id)),
-            )
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.email))
-            .collect();
+    let users: std::collections::HashMap<Uuid, String> = verbund_schema::user::Entity::find()
+        .filter(verbund_schema::user::Column::Id.is_in(rows.iter().map(|r| r.user_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
     Ok(rows
         .into_iter()
         .map(|r| AccessLogEntry {

@@ -9,13 +9,13 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::{center_tenant, tenant};
 use verbund_tenant::directory::{find_center, find_tenant};
-use verbund_tenant::entities::{center_tenant, tenant};
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::deadline::calendar_of;
-use crate::entities::{contact, ticket, ticket_forward};
 use crate::model::Channel;
+use verbund_schema::{contact, ticket, ticket_forward};
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -14,19 +14,19 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::tenant;
 use verbund_tenant::db::{begin_write, now, write};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
-use verbund_tenant::entities::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::deadline;
-use crate::entities::{
-    call_attempt, service_ref, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
-};
 use crate::model::{
     AnswerChannel, CallOutcome, FRONT_QUEUE, ForwardState, NoteKind, Priority, TicketState,
     parse_queue,
+};
+use verbund_schema::{
+    call_attempt, service_ref, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
 };
 
 /// The citizen's contact details: only what the answer needs.

@@ -27,15 +27,15 @@ use serde::Serialize;
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_tenant::entities::tenant;
+use verbund_schema::tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::catalog::indexed_content;
-use crate::entities::{base_text, change, service};
 use crate::leika::LeikaKey;
 use crate::model::{ModuleField, ModuleValue, Modules};
 use crate::status::ServiceStatus;
 pub use engine::{IndexedService, RawHit, SearchEngine, SearchRequest, TenantFilter};
+use verbund_schema::{base_text, change, service};
 
 /// How often an index looks for changes made by other instances, unless configured
 /// (`VERBUND_SEARCH_FEED_POLL_MS`).
