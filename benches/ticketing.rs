@@ -11,15 +11,12 @@
 //! the p99 of the queue listing, and the time of a monthly report. It prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-#[path = "../examples/support/machine.rs"]
-mod machine;
-#[path = "../examples/support/wrk.rs"]
-mod wrk;
-use machine::{machine_busy_since, machine_jiffies};
+mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use wrk::{field, p99, wrk};
+use support::machine::{machine_busy_since, machine_jiffies};
+use support::wrk::{field, p99, wrk};
 
 use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait};

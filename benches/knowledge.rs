@@ -3,21 +3,18 @@
 //! baseline for the same queries.
 //!
 //! ```sh
-//! cargo build --release --bin verbund --example knowledge_bench
-//! target/release/examples/knowledge_bench --descriptions 100000 --tenants 500 \
+//! cargo bench --bench knowledge -- --descriptions 100000 --tenants 500 \
 //!     [--pg postgres://user@127.0.0.1:5432/postgres]
 //! ```
 //! Prints a Markdown table. Only loopback traffic; every loop is bounded.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/rng.rs"]
-mod rng;
-#[path = "support/wrk.rs"]
-mod wrk;
-use rng::Rng;
+mod support;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::rng::Rng;
+use support::wrk;
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set, Statement};
 use uuid::Uuid;
@@ -277,16 +274,12 @@ async fn main() -> anyhow::Result<()> {
     // HTTP: the release server as its own process.
     let skip_http = std::env::args().any(|a| a == "--skip-http");
     if !skip_http {
-        let exe = std::env::current_exe()?;
-        let server_bin = exe
-            .parent()
-            .and_then(|p| p.parent())
-            .map(|p| p.join("verbund"))
-            .unwrap();
+        // Cargo builds the binary of the same profile for every benchmark.
+        let server_bin = env!("CARGO_BIN_EXE_verbund");
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let mut child = Command::new(&server_bin)
+        let mut child = Command::new(server_bin)
             .arg("serve")
             .env("VERBUND_BIND", format!("127.0.0.1:{port}"))
             .env("VERBUND_DATA_DIR", &dir_path)

@@ -1,5 +1,4 @@
-//! The machine's load while a benchmark runs, shared by the benchmark binaries
-//! (`#[path]`-included by examples/mail_bench.rs and benches/ticketing.rs).
+//! The machine's load while a benchmark runs.
 
 /// Busy and total jiffies of the whole machine (all CPUs), from /proc/stat.
 pub fn machine_jiffies() -> (u64, u64) {

@@ -1,9 +1,8 @@
 //! E-mail channel benchmark (issue "E-mail channel", point 11).
 //!
 //! ```sh
-//! cargo build --release --example mail_bench
-//! target/release/examples/mail_bench --mails 3000 --clients 8 --deliver 3000 --connections 8
-//! VERBUND_BENCH_PG_URL=postgres://postgres@127.0.0.1:<port> target/release/examples/mail_bench
+//! cargo bench --bench mail -- --mails 3000 --clients 8 --deliver 3000 --connections 8
+//! VERBUND_BENCH_PG_URL=postgres://postgres@127.0.0.1:<port> cargo bench --bench mail
 //! ```
 //!
 //! 1. Ingest: the app in-process on a fresh SQLite file (and on a fresh PostgreSQL database
@@ -28,12 +27,7 @@
 //! `--no-sqlite`. Only loopback traffic; every wait is bounded.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/machine.rs"]
-mod machine;
-#[path = "support/rng.rs"]
-mod rng;
-use machine::{machine_busy_since, machine_jiffies};
-use rng::Rng;
+mod support;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -42,6 +36,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use support::machine::{machine_busy_since, machine_jiffies};
+use support::rng::Rng;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Statement};
 use verbund_server::settings::SmtpSettings;

@@ -1,5 +1,7 @@
 //! A bare actix-web handler for the benchmark: the same JSON shape as `GET /api/v1/me`, with no
-//! authentication and no database. BENCHMARKS.md compares the two in one run.
+//! authentication and no database. BENCHMARKS.md compares the two in one run
+//! (`scripts/bench-me`). It serves only when `BARE_BIND` names the address, so that a plain
+//! `cargo bench` does not wait on it forever.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -19,7 +21,9 @@ async fn me() -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let bind = std::env::var("BARE_BIND").unwrap_or_else(|_| "127.0.0.1:8099".into());
+    let Ok(bind) = std::env::var("BARE_BIND") else {
+        return Ok(());
+    };
     HttpServer::new(|| App::new().route("/api/v1/me", web::get().to(me)))
         .bind(bind)?
         .run()

@@ -1,5 +1,5 @@
-//! A small xorshift generator for the benchmark data, shared by the benchmark binaries
-//! (`#[path]`-included): the same seed gives the same data in every run.
+//! A small xorshift generator for the benchmark data: the same seed gives the same data in
+//! every run.
 
 pub struct Rng(pub u64);
 impl Rng {
