@@ -1,9 +1,10 @@
 //! Login, logout, throttling and the token rules.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{DEMO_PASSWORD, JWT_SECRET, TestApp, assert_problem};
@@ -25,19 +26,24 @@ async fn login_returns_a_short_lived_bearer_token(app: TestApp) {
 }
 
 async fn unknown_user_and_wrong_password_look_the_same(app: TestApp) {
-    let t = Instant::now();
-    let wrong = app
-        .login_raw("admin@stadt-koblenz.demo", "falsches-passwort")
-        .await;
-    let wrong_time = t.elapsed();
-    let t = Instant::now();
-    let unknown = app
-        .login_raw("niemand@stadt-koblenz.demo", "falsches-passwort")
-        .await;
-    let unknown_time = t.elapsed();
-    let a = assert_problem(wrong, StatusCode::UNAUTHORIZED, "unauthenticated").await;
-    let b = assert_problem(unknown, StatusCode::UNAUTHORIZED, "unauthenticated").await;
-    assert_eq!(a, b, "both failures must read the same");
+    // Three rounds in turn, the fastest of each: a burst of load on the machine hits both
+    // alike (the account's added delay starts only after three failures).
+    let (mut wrong_time, mut unknown_time) = (Duration::MAX, Duration::MAX);
+    for _ in 0..3 {
+        let t = Instant::now();
+        let wrong = app
+            .login_raw("admin@stadt-koblenz.demo", "falsches-passwort")
+            .await;
+        wrong_time = wrong_time.min(t.elapsed());
+        let t = Instant::now();
+        let unknown = app
+            .login_raw("niemand@stadt-koblenz.demo", "falsches-passwort")
+            .await;
+        unknown_time = unknown_time.min(t.elapsed());
+        let a = assert_problem(wrong, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        let b = assert_problem(unknown, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        assert_eq!(a, b, "both failures must read the same");
+    }
     // Both paths run one argon2 verification; neither is an order of magnitude faster.
     let (fast, slow) = if wrong_time < unknown_time {
         (wrong_time, unknown_time)
@@ -128,15 +134,23 @@ async fn failures_slow_down_before_locking(app: TestApp) {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(t.elapsed().as_millis() >= 450, "{:?}", t.elapsed());
-    // A success clears the account counter.
-    let t = Instant::now();
+    // A success clears the account counter (the state, not a timing: a loaded machine may
+    // take 450 ms for a login without any delay).
+    let failures = || async {
+        verbund_schema::login_throttle::Entity::find_by_id("account:editor@stadt-koblenz.demo")
+            .one(&app.db)
+            .await
+            .unwrap()
+            .map_or(0, |row| row.failures)
+    };
+    assert_eq!(failures().await, 0);
     assert_eq!(
-        app.login_raw("editor@stadt-koblenz.demo", DEMO_PASSWORD)
+        app.login_raw("editor@stadt-koblenz.demo", "falsches-passwort")
             .await
             .status(),
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
-    assert!(t.elapsed().as_millis() < 450, "{:?}", t.elapsed());
+    assert_eq!(failures().await, 1);
 }
 
 fn claims(exp_offset: i64, aud: &str) -> Value {
