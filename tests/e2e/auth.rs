@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
-use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{DEMO_PASSWORD, JWT_SECRET, TestApp, assert_problem};
@@ -136,21 +135,20 @@ async fn failures_slow_down_before_locking(app: TestApp) {
     assert!(t.elapsed().as_millis() >= 450, "{:?}", t.elapsed());
     // A success clears the account counter (the state, not a timing: a loaded machine may
     // take 450 ms for a login without any delay).
-    let failures = || async {
-        verbund_schema::login_throttle::Entity::find_by_id("account:editor@stadt-koblenz.demo")
-            .one(&app.db)
-            .await
-            .unwrap()
-            .map_or(0, |row| row.failures)
-    };
-    assert_eq!(failures().await, 0);
+    assert_eq!(
+        throttle_failures(&app, "account:editor@stadt-koblenz.demo").await,
+        0
+    );
     assert_eq!(
         app.login_raw("editor@stadt-koblenz.demo", "falsches-passwort")
             .await
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(failures().await, 1);
+    assert_eq!(
+        throttle_failures(&app, "account:editor@stadt-koblenz.demo").await,
+        1
+    );
 }
 
 fn claims(exp_offset: i64, aud: &str) -> Value {
