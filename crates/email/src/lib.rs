@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod delivery;
+mod disposition;
 pub mod imap;
 pub mod ingest;
 pub mod mailboxes;
