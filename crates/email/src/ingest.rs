@@ -10,20 +10,16 @@
 //! killing every restart. The same message twice (same content hash) is one row.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::tenant;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
-use verbund_schema::{tenant, tenant_mail_address};
 use verbund_tenant::db::{WriteTxn, begin_write, now};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
+use verbund_ticketing::mail::{MailKind, NewMail, enqueue, render, wake_delivery};
 use verbund_ticketing::notifications::notify_ticket;
 use verbund_ticketing::tickets::{
     MailQuestion, event, insert_mail_ticket, record_events, reopen_for_mail, reserve_number,
@@ -31,6 +27,7 @@ use verbund_ticketing::tickets::{
 
 use crate::disposition::{Disposition, Lookups, decide};
 use crate::parse::{self, ParsedMail};
+use crate::repo;
 use crate::subject;
 
 /// Where a message came from.
@@ -121,12 +118,9 @@ pub async fn store_raw(
 ) -> Result<(inbound_mail::Model, bool)> {
     let model = new_row(raw, source);
     let txn = begin_write(db).await?;
-    let inserted = inbound_mail::Entity::insert(model.clone().into_active_model().reset_all())
-        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
-        .exec_without_returning(&txn)
-        .await?;
+    let inserted = repo::system_insert_inbound(&txn, model.clone()).await?;
     txn.commit().await?;
-    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+    if inserted {
         return Ok((model, false));
     }
     // Stored before (same content): that row.
@@ -173,10 +167,7 @@ fn new_row(raw: &[u8], source: Source) -> inbound_mail::Model {
 }
 
 async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound_mail::Model>> {
-    Ok(inbound_mail::Entity::find()
-        .filter(inbound_mail::Column::ContentHash.eq(hash))
-        .one(db)
-        .await?)
+    repo::system_inbound_by_hash(db, hash).await
 }
 
 /// Stores and processes one message.
@@ -195,12 +186,9 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
     row.attempts = 1;
     row.claimed_until = Some(now() + Duration::seconds(CLAIM_SECONDS));
     let txn = begin_write(db).await?;
-    let inserted = inbound_mail::Entity::insert(row.clone().into_active_model().reset_all())
-        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
-        .exec_without_returning(&txn)
-        .await?;
+    let inserted = repo::system_insert_inbound(&txn, row.clone()).await?;
     txn.commit().await?;
-    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+    if !inserted {
         // The same message arrived concurrently and was stored first.
         let stored = by_hash(db, &row.content_hash)
             .await?
@@ -220,16 +208,14 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
             receipt_suppressed: suppressed,
         }),
         Ok((suppressed, None)) => {
-            let stored = inbound_mail::Entity::find_by_id(id)
-                .one(db)
+            let stored = repo::system_inbound(db, id)
                 .await?
                 .ok_or(Error::NotFound("mail"))?;
             answer(db, stored, false, suppressed).await
         }
         Err(e) => {
             tracing::warn!(mail = %id, error = %e, "processing a new mail failed; it stays stored for a retry");
-            let stored = inbound_mail::Entity::find_by_id(id)
-                .one(db)
+            let stored = repo::system_inbound(db, id)
                 .await?
                 .ok_or(Error::NotFound("mail"))?;
             answer(db, stored, false, None).await
@@ -243,8 +229,7 @@ async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<I
         return answer(db, stored, true, None).await;
     }
     let suppressed = process(db, stored.id, None).await?;
-    let row = inbound_mail::Entity::find_by_id(stored.id)
-        .one(db)
+    let row = repo::system_inbound(db, stored.id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
     answer(db, row, true, suppressed).await
@@ -257,10 +242,7 @@ async fn answer(
     receipt_suppressed: Option<String>,
 ) -> Result<Ingested> {
     let number = match row.ticket_id {
-        Some(id) => ticket::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|t| t.number),
+        Some(id) => repo::system_ticket(db, id).await?.map(|t| t.number),
         None => None,
     };
     Ok(Ingested {
@@ -298,48 +280,23 @@ pub enum Claim {
 /// statement before anything is parsed. A row whose attempts are used up is quarantined.
 pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
     let at = now();
-    let free = || {
-        Condition::any()
-            .add(inbound_mail::Column::ClaimedUntil.is_null())
-            .add(inbound_mail::Column::ClaimedUntil.lt(at))
-    };
-    let res = inbound_mail::Entity::update_many()
-        .col_expr(
-            inbound_mail::Column::ClaimedUntil,
-            Expr::value(at + Duration::seconds(CLAIM_SECONDS)),
-        )
-        .col_expr(
-            inbound_mail::Column::Attempts,
-            Expr::col(inbound_mail::Column::Attempts).add(1),
-        )
-        .filter(inbound_mail::Column::Id.eq(id))
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::Attempts.lt(MAX_ATTEMPTS))
-        .filter(free())
-        .exec(db)
-        .await?;
-    if res.rows_affected == 1 {
+    let until = at + Duration::seconds(CLAIM_SECONDS);
+    if repo::system_claim_inbound(db, id, STORED, MAX_ATTEMPTS, at, until).await? {
         return Ok(Claim::Mine);
     }
-    let res = inbound_mail::Entity::update_many()
-        .col_expr(inbound_mail::Column::State, Expr::value(PROCESSED))
-        .col_expr(
-            inbound_mail::Column::Outcome,
-            Expr::value(Outcome::Unparseable.as_str()),
-        )
-        .col_expr(inbound_mail::Column::Error, Expr::value(QUARANTINED))
-        .col_expr(
-            inbound_mail::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(inbound_mail::Column::ProcessedAt, Expr::value(at))
-        .filter(inbound_mail::Column::Id.eq(id))
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::Attempts.gte(MAX_ATTEMPTS))
-        .filter(free())
-        .exec(db)
-        .await?;
-    if res.rows_affected == 1 {
+    let outcome = Outcome::Unparseable.as_str();
+    if repo::system_quarantine_inbound(
+        db,
+        id,
+        STORED,
+        PROCESSED,
+        outcome,
+        QUARANTINED,
+        MAX_ATTEMPTS,
+        at,
+    )
+    .await?
+    {
         tracing::warn!(mail = %id, "stored mail quarantined after {MAX_ATTEMPTS} attempts");
         return Ok(Claim::Quarantined);
     }
@@ -348,36 +305,13 @@ pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
 
 /// Gives up a claim after a failed attempt, so that the recovery job may try again soon.
 async fn release(db: &DatabaseConnection, id: Uuid) -> Result<()> {
-    inbound_mail::Entity::update_many()
-        .col_expr(
-            inbound_mail::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(inbound_mail::Column::Id.eq(id))
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .exec(db)
-        .await?;
-    Ok(())
+    repo::system_release_inbound(db, id, STORED).await
 }
 
 /// Processes stored mail that a crash or a failed run left behind.
 pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
     let at = now();
-    let ids: Vec<Uuid> = inbound_mail::Entity::find()
-        .select_only()
-        .column(inbound_mail::Column::Id)
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::ReceivedAt.lt(at - Duration::seconds(10)))
-        .filter(
-            Condition::any()
-                .add(inbound_mail::Column::ClaimedUntil.is_null())
-                .add(inbound_mail::Column::ClaimedUntil.lt(at)),
-        )
-        .order_by_asc(inbound_mail::Column::ReceivedAt)
-        .limit(200)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let ids = repo::system_pending_inbound(db, STORED, at - Duration::seconds(10), at).await?;
     let mut done = 0;
     for id in ids {
         match process(db, id, None).await {
@@ -390,15 +324,7 @@ pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
 
 /// Processes the stored, unclaimed mail of one IMAP mailbox (right after polling it).
 pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Result<usize> {
-    let ids: Vec<Uuid> = inbound_mail::Entity::find()
-        .select_only()
-        .column(inbound_mail::Column::Id)
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::MailboxId.eq(mailbox_id))
-        .order_by_asc(inbound_mail::Column::ReceivedAt)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let ids = repo::system_pending_inbound_of(db, STORED, mailbox_id).await?;
     let mut done = 0;
     for id in ids {
         process(db, id, None).await?;
@@ -448,8 +374,7 @@ async fn process_claimed(
 ) -> Result<(Option<String>, Option<Done>)> {
     let row = match known {
         Some(row) => row,
-        None => inbound_mail::Entity::find_by_id(id)
-            .one(db)
+        None => repo::system_inbound(db, id)
             .await?
             .ok_or(Error::NotFound("mail"))?,
     };
@@ -511,12 +436,7 @@ async fn look_up(
         l.own_sender = is_own_address(db, s).await?;
         let since: DateTime<Utc> = now() - Duration::hours(1);
         if !l.own_sender {
-            l.receipts_last_hour = outbox_mail::Entity::find()
-                .filter(outbox_mail::Column::ToAddress.eq(s.as_str()))
-                .filter(outbox_mail::Column::Kind.eq(MailKind::Receipt.as_str()))
-                .filter(outbox_mail::Column::CreatedAt.gte(since))
-                .count(db)
-                .await?;
+            l.receipts_last_hour = repo::system_receipts_to(db, s, since).await?;
         }
     }
     l.routed = route(db, p).await?;
@@ -536,15 +456,12 @@ async fn look_up(
 async fn look_up_current(db: &impl ConnectionTrait, p: &ParsedMail, l: &mut Lookups) -> Result<()> {
     if let Some(b) = &p.bounce {
         if let Some(mid) = &b.original_message_id {
-            l.bounced = outbox_mail::Entity::find()
-                .filter(outbox_mail::Column::MessageId.eq(mid.trim()))
-                .one(db)
-                .await?;
+            l.bounced = repo::system_outbox_by_message_id(db, mid.trim()).await?;
         }
         match &l.bounced {
             Some(out) => {
                 if let Some(tid) = out.ticket_id {
-                    l.bounced_ticket = ticket::Entity::find_by_id(tid).one(db).await?;
+                    l.bounced_ticket = repo::system_ticket(db, tid).await?;
                 }
             }
             // Unmatched: filed with the tenant the recipients name, when nothing else names one.
@@ -556,21 +473,21 @@ async fn look_up_current(db: &impl ConnectionTrait, p: &ParsedMail, l: &mut Look
         return Ok(());
     }
     match l.force_tenant {
-        Some(id) => l.forced = tenant::Entity::find_by_id(id).one(db).await?,
+        Some(id) => l.forced = repo::system_tenant(db, id).await?,
         None => {
             if l.routed.is_none()
                 && let Some(id) = l.mailbox_tenant_id
             {
-                l.mailbox_tenant = tenant::Entity::find_by_id(id).one(db).await?;
+                l.mailbox_tenant = repo::system_tenant(db, id).await?;
             }
         }
     }
     if let Some(id) = l.threaded_id {
-        l.threaded = ticket::Entity::find_by_id(id).one(db).await?;
+        l.threaded = repo::system_ticket(db, id).await?;
         if let Some(t) = &l.threaded
             && !p.attachments.is_empty()
         {
-            l.threaded_tenant = tenant::Entity::find_by_id(t.tenant_id).one(db).await?;
+            l.threaded_tenant = repo::system_tenant(db, t.tenant_id).await?;
         }
     }
     Ok(())
@@ -639,14 +556,8 @@ async fn finish_with(
         active.quoted_text = Set(p.quoted.as_ref().map(|q| clip(q, 100_000)));
         active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
     }
-    active.update(db).await?;
-    // Bounded statements: a mail may list thousands of parts.
-    let mut attachments = writes.attachments.into_iter().peekable();
-    while attachments.peek().is_some() {
-        mail_attachment::Entity::insert_many(attachments.by_ref().take(100))
-            .exec_without_returning(db)
-            .await?;
-    }
+    repo::system_save_inbound(db, active).await?;
+    repo::system_insert_attachments(db, writes.attachments).await?;
     record_events(db, writes.events).await?;
     Ok(Some(done))
 }
@@ -664,11 +575,8 @@ struct Applied {
 /// Every address of ours: inbound addresses of all tenants and configured senders.
 async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool> {
     let base = plus_stripped(address);
-    let hit = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::Address.is_in([address.to_owned(), base]))
-        .one(db)
-        .await?;
-    if hit.is_some() {
+    let hits = repo::system_mail_addresses(db, vec![address.to_owned(), base]).await?;
+    if !hits.is_empty() {
         return Ok(true);
     }
     Ok(configured_senders(db).await?.contains(address))
@@ -689,8 +597,7 @@ async fn configured_senders(
         return Ok(set.clone());
     }
     let set: Arc<std::collections::HashSet<String>> = Arc::new(
-        tenant::Entity::find()
-            .all(db)
+        repo::system_tenants(db)
             .await?
             .iter()
             .filter_map(|t| TenantSettings::from_json(&t.settings).mail_from)
@@ -732,17 +639,14 @@ pub async fn route(
     }
     let mut lookup = candidates.clone();
     lookup.extend(candidates.iter().map(|a| plus_stripped(a)));
-    let rows = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::Address.is_in(lookup))
-        .all(db)
-        .await?;
+    let rows = repo::system_mail_addresses(db, lookup).await?;
     for a in &candidates {
         let base = plus_stripped(a);
         if let Some(hit) = rows
             .iter()
             .find(|r| r.address == *a)
             .or_else(|| rows.iter().find(|r| r.address == base))
-            && let Some(t) = tenant::Entity::find_by_id(hit.tenant_id).one(db).await?
+            && let Some(t) = repo::system_tenant(db, hit.tenant_id).await?
             && t.active
         {
             return Ok(Some((t, hit.address.clone())));
@@ -768,36 +672,21 @@ async fn thread(
     ids.dedup();
     ids.truncate(100);
     if !ids.is_empty() {
-        if let Some(m) = outbox_mail::Entity::find()
-            .filter(outbox_mail::Column::MessageId.is_in(ids.clone()))
-            .filter(outbox_mail::Column::TicketId.is_not_null())
-            .order_by_desc(outbox_mail::Column::CreatedAt)
-            .one(db)
-            .await?
+        if let Some(m) = repo::system_threaded_outbox(db, ids.clone()).await?
             && let Some(tid) = m.ticket_id
-            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+            && let Some(t) = repo::system_ticket(db, tid).await?
         {
             return Ok(Some(t));
         }
-        if let Some(m) = inbound_mail::Entity::find()
-            .filter(inbound_mail::Column::MessageId.is_in(ids))
-            .filter(inbound_mail::Column::TicketId.is_not_null())
-            .filter(inbound_mail::Column::Id.ne(row.id))
-            .order_by_desc(inbound_mail::Column::ReceivedAt)
-            .one(db)
-            .await?
+        if let Some(m) = repo::system_threaded_inbound(db, ids, row.id).await?
             && let Some(tid) = m.ticket_id
-            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+            && let Some(t) = repo::system_ticket(db, tid).await?
         {
             return Ok(Some(t));
         }
     }
     for number in subject::ticket_numbers(&p.subject) {
-        if let Some(t) = ticket::Entity::find()
-            .filter(ticket::Column::Number.eq(number))
-            .one(db)
-            .await?
-        {
+        if let Some(t) = repo::system_ticket_by_number(db, &number).await? {
             return Ok(Some(t));
         }
     }
@@ -908,15 +797,7 @@ async fn apply_bounce(
     mut writes: Writes,
 ) -> Result<Applied> {
     if b.permanent {
-        outbox_mail::ActiveModel {
-            id: Set(out.id),
-            state: Set(OutboxState::Bounced.as_str().to_owned()),
-            last_error: Set(Some(reason.clone())),
-            updated_at: Set(now()),
-            ..Default::default()
-        }
-        .update(db)
-        .await?;
+        repo::system_outbox_bounced(db, out.id, &reason).await?;
     }
     if let Some(t) = t {
         writes.events.push(event(

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod mailboxes;
 pub mod parse;
 pub mod queue;
+pub mod repo;
 pub mod subject;
 
 /// `localhost` or a loopback IP literal (IPv6 with or without brackets): the only hosts that
