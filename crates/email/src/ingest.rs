@@ -8,6 +8,11 @@
 //! own committed statement before the mail is parsed ([`claim`]), so a mail whose processing
 //! aborted the process twice is quarantined as `unparseable` (kept raw for a human) instead of
 //! killing every restart. The same message twice (same content hash) is one row.
+//!
+//! Processing is decide, then apply: the look-ups are gathered into `Lookups`, the pure
+//! `disposition::decide` says what becomes of the mail, and one small `apply_*` function per
+//! disposition makes its writes in the one write transaction. Tables are read and written
+//! through `crate::repo` only.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
