@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! E-mail channel benchmark (issue "E-mail channel", point 11).
 //!
 //! ```sh

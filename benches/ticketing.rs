@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! Ticketing benchmark (issue "Ticketing", point 12). Run on the release build:
 //!
 //! ```sh

@@ -1133,6 +1133,65 @@ async fn failed_processing_keeps_the_mail(backend: Backend) {
     assert_eq!(app.count("tickets").await, 1);
 }
 
+/// The inbound mail of a tenant is read by its own responders and admins (and operators), and
+/// by nobody of another tenant or of the wrong role: the repository's visibility condition.
+async fn tenant_mail_is_read_by_its_tenant_only(backend: Backend) {
+    let app = mail_app(backend).await;
+    let mail = ingest_ok(
+        &app,
+        &citizen_mail(
+            "c9@buerger.example",
+            "buergerservice@stadt-mainz.demo",
+            "Parkausweis",
+            "iso1@b",
+            "Wie bekomme ich einen Parkausweis?",
+        ),
+    )
+    .await;
+    assert_eq!(mail["outcome"], "new_ticket");
+    let id = mail["id"].as_str().unwrap();
+    let raw_url = format!("/api/v1/inbound/{id}/raw");
+    for user in [
+        "responder@stadt-mainz.demo",
+        "admin@stadt-mainz.demo",
+        "operator@verbund.demo",
+    ] {
+        let token = app.token(user).await;
+        let resp = app.get(&token, &raw_url).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{user}");
+        assert!(resp.text().await.unwrap().contains("Message-ID: <iso1@b>"));
+        let list: Value = app
+            .get(&token, "/api/v1/inbound?tenant=stadt-mainz")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1, "{user}");
+        assert_eq!(list[0]["id"], id);
+        assert_eq!(list[0]["tenant"], "stadt-mainz");
+    }
+    // Another tenant's responder and the tenant's own editor see nothing of it.
+    for user in ["responder@stadt-koblenz.demo", "editor@stadt-mainz.demo"] {
+        let token = app.token(user).await;
+        let resp = app.get(&token, &raw_url).await;
+        assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+        let resp = app.get(&token, "/api/v1/inbound?tenant=stadt-mainz").await;
+        assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    // Koblenz's responder lists Koblenz's queue: the Mainz mail is not in it.
+    let koblenz = app.token("responder@stadt-koblenz.demo").await;
+    let list: Value = app
+        .get(&koblenz, "/api/v1/inbound?tenant=stadt-koblenz")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]));
+    // Nothing changed.
+    assert_eq!(app.count("tickets").await, 1);
+    assert_eq!(app.count("inbound_mails").await, 1);
+}
+
 /// One test per backend for each `async fn(Backend)`.
 #[macro_export]
 macro_rules! per_backend {
@@ -1168,6 +1227,7 @@ crate::per_backend!(
     outbox_api_and_isolation,
     mailbox_admin,
     anonymising_removes_mail,
+    tenant_mail_is_read_by_its_tenant_only,
     escalation_notices_are_mailed,
     stored_mail_survives_a_crash,
     failed_processing_keeps_the_mail,

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures_util::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
@@ -15,19 +14,17 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{DatabaseConnection, Set};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
-use verbund_schema::tenant;
-use verbund_schema::{outbox_mail, ticket};
+use verbund_schema::outbox_mail;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
 use verbund_ticketing::mail::OutboxState;
 use verbund_ticketing::tickets::record_event;
+
+use crate::repo;
 
 /// How to reach the SMTP server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -263,50 +260,7 @@ pub struct Pass {
 
 /// Claims up to `batch` due mails for this worker; returns them.
 async fn claim(db: &DatabaseConnection, batch: u64) -> Result<Vec<outbox_mail::Model>> {
-    let at = now();
-    let due = Condition::any()
-        .add(
-            Condition::all()
-                .add(outbox_mail::Column::State.eq(OutboxState::Queued.as_str()))
-                .add(outbox_mail::Column::NextAttemptAt.lte(at)),
-        )
-        .add(
-            Condition::all()
-                .add(outbox_mail::Column::State.eq(OutboxState::Sending.as_str()))
-                .add(outbox_mail::Column::ClaimedUntil.lt(at)),
-        );
-    let token = Uuid::now_v7();
-    let ids = Query::select()
-        .column(outbox_mail::Column::Id)
-        .from(outbox_mail::Entity)
-        .cond_where(due.clone())
-        .order_by(outbox_mail::Column::NextAttemptAt, sea_orm::Order::Asc)
-        .limit(batch)
-        .to_owned();
-    let res = outbox_mail::Entity::update_many()
-        .col_expr(
-            outbox_mail::Column::State,
-            Expr::value(OutboxState::Sending.as_str()),
-        )
-        .col_expr(outbox_mail::Column::ClaimToken, Expr::value(token))
-        .col_expr(
-            outbox_mail::Column::ClaimedUntil,
-            Expr::value(at + chrono::Duration::minutes(5)),
-        )
-        .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
-        .filter(outbox_mail::Column::Id.in_subquery(ids))
-        .filter(due)
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Ok(Vec::new());
-    }
-    Ok(outbox_mail::Entity::find()
-        .filter(outbox_mail::Column::ClaimToken.eq(token))
-        .filter(outbox_mail::Column::State.eq(OutboxState::Sending.as_str()))
-        .order_by_asc(outbox_mail::Column::CreatedAt)
-        .all(db)
-        .await?)
+    repo::system_claim_outbox(db, batch, now()).await
 }
 
 enum Sent {
@@ -350,35 +304,7 @@ pub async fn run_once(
         .map(|(m, _)| m.id)
         .collect();
     if !sent_ids.is_empty() {
-        let at = now();
-        outbox_mail::Entity::update_many()
-            .col_expr(
-                outbox_mail::Column::State,
-                Expr::value(OutboxState::Sent.as_str()),
-            )
-            .col_expr(outbox_mail::Column::SentAt, Expr::value(at))
-            .col_expr(
-                outbox_mail::Column::Attempts,
-                Expr::col(outbox_mail::Column::Attempts).add(1),
-            )
-            .col_expr(
-                outbox_mail::Column::ClaimToken,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                outbox_mail::Column::ClaimedUntil,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            )
-            .col_expr(
-                outbox_mail::Column::LastError,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
-            .filter(outbox_mail::Column::Id.is_in(sent_ids.clone()))
-            // Only while the claim holds: an anonymised ticket drops it (see `fail`).
-            .filter(outbox_mail::Column::ClaimToken.is_not_null())
-            .exec(db)
-            .await?;
+        repo::system_outbox_sent(db, sent_ids.clone()).await?;
         pass.sent = sent_ids.len();
     }
     for (m, outcome) in results {
@@ -390,12 +316,9 @@ pub async fn run_once(
         let max = match tenants.get(&m.tenant_id) {
             Some(n) => *n,
             None => {
-                let n = tenant::Entity::find_by_id(m.tenant_id)
-                    .one(db)
-                    .await?
-                    .map_or(8, |t| {
-                        TenantSettings::from_json(&t.settings).outbox_max_attempts
-                    });
+                let n = repo::system_tenant(db, m.tenant_id).await?.map_or(8, |t| {
+                    TenantSettings::from_json(&t.settings).outbox_max_attempts
+                });
                 tenants.insert(m.tenant_id, n);
                 n
             }
@@ -413,36 +336,23 @@ pub async fn run_once(
                 .saturating_mul(2u32.saturating_pow(exp))
                 .min(Duration::from_secs(3600));
             let at = now();
-            outbox_mail::Entity::update_many()
-                .set(outbox_mail::ActiveModel {
-                    state: Set(OutboxState::Queued.as_str().to_owned()),
-                    attempts: Set(attempts),
-                    next_attempt_at: Set(
-                        at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
-                    ),
-                    claim_token: Set(None),
-                    claimed_until: Set(None),
-                    last_error: Set(Some(error)),
-                    updated_at: Set(at),
-                    ..Default::default()
-                })
-                .filter(outbox_mail::Column::Id.eq(m.id))
-                .filter(claimed_by(&m))
-                .exec(db)
-                .await?;
+            let changes = outbox_mail::ActiveModel {
+                state: Set(OutboxState::Queued.as_str().to_owned()),
+                attempts: Set(attempts),
+                next_attempt_at: Set(
+                    at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+                ),
+                claim_token: Set(None),
+                claimed_until: Set(None),
+                last_error: Set(Some(error)),
+                updated_at: Set(at),
+                ..Default::default()
+            };
+            repo::system_update_claimed_outbox(db, &m, changes).await?;
             pass.retried += 1;
         }
     }
     Ok(pass)
-}
-
-/// The mail is still claimed by this pass. Anonymising its ticket drops the claim, and then
-/// no result of the delivery (a server's answer may quote the recipient) is written back.
-fn claimed_by(m: &outbox_mail::Model) -> Condition {
-    match m.claim_token {
-        Some(token) => Condition::all().add(outbox_mail::Column::ClaimToken.eq(token)),
-        None => Condition::all().add(outbox_mail::Column::ClaimToken.is_null()),
-    }
 }
 
 /// Gives up on a mail: state `failed`, and the ticket shows it (history and notification),
@@ -455,27 +365,22 @@ async fn fail(
 ) -> Result<()> {
     let txn = begin_write(db).await?;
     let at = now();
-    let updated = outbox_mail::Entity::update_many()
-        .set(outbox_mail::ActiveModel {
-            state: Set(OutboxState::Failed.as_str().to_owned()),
-            attempts: Set(attempts),
-            claim_token: Set(None),
-            claimed_until: Set(None),
-            last_error: Set(Some(error.to_owned())),
-            updated_at: Set(at),
-            ..Default::default()
-        })
-        .filter(outbox_mail::Column::Id.eq(m.id))
-        .filter(claimed_by(m))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
+    let changes = outbox_mail::ActiveModel {
+        state: Set(OutboxState::Failed.as_str().to_owned()),
+        attempts: Set(attempts),
+        claim_token: Set(None),
+        claimed_until: Set(None),
+        last_error: Set(Some(error.to_owned())),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    if repo::system_update_claimed_outbox(&txn, m, changes).await? == 0 {
         // The claim was dropped meanwhile (the ticket was anonymised): nothing to record.
         txn.rollback().await?;
         return Ok(());
     }
     if let Some(tid) = m.ticket_id
-        && let Some(t) = ticket::Entity::find_by_id(tid).one(&txn).await?
+        && let Some(t) = repo::system_ticket(&txn, tid).await?
     {
         record_event(
             &txn,

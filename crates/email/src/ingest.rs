@@ -8,29 +8,31 @@
 //! own committed statement before the mail is parsed ([`claim`]), so a mail whose processing
 //! aborted the process twice is quarantined as `unparseable` (kept raw for a human) instead of
 //! killing every restart. The same message twice (same content hash) is one row.
+//!
+//! Processing is decide, then apply: the look-ups are gathered into `Lookups`, the pure
+//! `disposition::decide` says what becomes of the mail, and one small `apply_*` function per
+//! disposition makes its writes in the one write transaction. Tables are read and written
+//! through `crate::repo` only.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::tenant;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
-use verbund_schema::{tenant, tenant_mail_address};
 use verbund_tenant::db::{WriteTxn, begin_write, now};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
-use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
-use verbund_ticketing::model::TicketState;
+use verbund_ticketing::mail::{MailKind, NewMail, enqueue, render, wake_delivery};
 use verbund_ticketing::notifications::notify_ticket;
 use verbund_ticketing::tickets::{
     MailQuestion, event, insert_mail_ticket, record_events, reopen_for_mail, reserve_number,
 };
 
+use crate::disposition::{Disposition, Lookups, decide};
 use crate::parse::{self, ParsedMail};
+use crate::repo;
 use crate::subject;
 
 /// Where a message came from.
@@ -121,12 +123,9 @@ pub async fn store_raw(
 ) -> Result<(inbound_mail::Model, bool)> {
     let model = new_row(raw, source);
     let txn = begin_write(db).await?;
-    let inserted = inbound_mail::Entity::insert(model.clone().into_active_model().reset_all())
-        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
-        .exec_without_returning(&txn)
-        .await?;
+    let inserted = repo::system_insert_inbound(&txn, model.clone()).await?;
     txn.commit().await?;
-    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+    if inserted {
         return Ok((model, false));
     }
     // Stored before (same content): that row.
@@ -173,10 +172,7 @@ fn new_row(raw: &[u8], source: Source) -> inbound_mail::Model {
 }
 
 async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound_mail::Model>> {
-    Ok(inbound_mail::Entity::find()
-        .filter(inbound_mail::Column::ContentHash.eq(hash))
-        .one(db)
-        .await?)
+    repo::system_inbound_by_hash(db, hash).await
 }
 
 /// Stores and processes one message.
@@ -195,12 +191,9 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
     row.attempts = 1;
     row.claimed_until = Some(now() + Duration::seconds(CLAIM_SECONDS));
     let txn = begin_write(db).await?;
-    let inserted = inbound_mail::Entity::insert(row.clone().into_active_model().reset_all())
-        .on_conflict_do_nothing_on([inbound_mail::Column::ContentHash])
-        .exec_without_returning(&txn)
-        .await?;
+    let inserted = repo::system_insert_inbound(&txn, row.clone()).await?;
     txn.commit().await?;
-    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+    if !inserted {
         // The same message arrived concurrently and was stored first.
         let stored = by_hash(db, &row.content_hash)
             .await?
@@ -220,16 +213,14 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
             receipt_suppressed: suppressed,
         }),
         Ok((suppressed, None)) => {
-            let stored = inbound_mail::Entity::find_by_id(id)
-                .one(db)
+            let stored = repo::system_inbound(db, id)
                 .await?
                 .ok_or(Error::NotFound("mail"))?;
             answer(db, stored, false, suppressed).await
         }
         Err(e) => {
             tracing::warn!(mail = %id, error = %e, "processing a new mail failed; it stays stored for a retry");
-            let stored = inbound_mail::Entity::find_by_id(id)
-                .one(db)
+            let stored = repo::system_inbound(db, id)
                 .await?
                 .ok_or(Error::NotFound("mail"))?;
             answer(db, stored, false, None).await
@@ -243,8 +234,7 @@ async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<I
         return answer(db, stored, true, None).await;
     }
     let suppressed = process(db, stored.id, None).await?;
-    let row = inbound_mail::Entity::find_by_id(stored.id)
-        .one(db)
+    let row = repo::system_inbound(db, stored.id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
     answer(db, row, true, suppressed).await
@@ -257,10 +247,7 @@ async fn answer(
     receipt_suppressed: Option<String>,
 ) -> Result<Ingested> {
     let number = match row.ticket_id {
-        Some(id) => ticket::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|t| t.number),
+        Some(id) => repo::system_ticket(db, id).await?.map(|t| t.number),
         None => None,
     };
     Ok(Ingested {
@@ -298,48 +285,23 @@ pub enum Claim {
 /// statement before anything is parsed. A row whose attempts are used up is quarantined.
 pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
     let at = now();
-    let free = || {
-        Condition::any()
-            .add(inbound_mail::Column::ClaimedUntil.is_null())
-            .add(inbound_mail::Column::ClaimedUntil.lt(at))
-    };
-    let res = inbound_mail::Entity::update_many()
-        .col_expr(
-            inbound_mail::Column::ClaimedUntil,
-            Expr::value(at + Duration::seconds(CLAIM_SECONDS)),
-        )
-        .col_expr(
-            inbound_mail::Column::Attempts,
-            Expr::col(inbound_mail::Column::Attempts).add(1),
-        )
-        .filter(inbound_mail::Column::Id.eq(id))
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::Attempts.lt(MAX_ATTEMPTS))
-        .filter(free())
-        .exec(db)
-        .await?;
-    if res.rows_affected == 1 {
+    let until = at + Duration::seconds(CLAIM_SECONDS);
+    if repo::system_claim_inbound(db, id, STORED, MAX_ATTEMPTS, at, until).await? {
         return Ok(Claim::Mine);
     }
-    let res = inbound_mail::Entity::update_many()
-        .col_expr(inbound_mail::Column::State, Expr::value(PROCESSED))
-        .col_expr(
-            inbound_mail::Column::Outcome,
-            Expr::value(Outcome::Unparseable.as_str()),
-        )
-        .col_expr(inbound_mail::Column::Error, Expr::value(QUARANTINED))
-        .col_expr(
-            inbound_mail::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(inbound_mail::Column::ProcessedAt, Expr::value(at))
-        .filter(inbound_mail::Column::Id.eq(id))
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::Attempts.gte(MAX_ATTEMPTS))
-        .filter(free())
-        .exec(db)
-        .await?;
-    if res.rows_affected == 1 {
+    let outcome = Outcome::Unparseable.as_str();
+    if repo::system_quarantine_inbound(
+        db,
+        id,
+        STORED,
+        PROCESSED,
+        outcome,
+        QUARANTINED,
+        MAX_ATTEMPTS,
+        at,
+    )
+    .await?
+    {
         tracing::warn!(mail = %id, "stored mail quarantined after {MAX_ATTEMPTS} attempts");
         return Ok(Claim::Quarantined);
     }
@@ -348,36 +310,13 @@ pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
 
 /// Gives up a claim after a failed attempt, so that the recovery job may try again soon.
 async fn release(db: &DatabaseConnection, id: Uuid) -> Result<()> {
-    inbound_mail::Entity::update_many()
-        .col_expr(
-            inbound_mail::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(inbound_mail::Column::Id.eq(id))
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .exec(db)
-        .await?;
-    Ok(())
+    repo::system_release_inbound(db, id, STORED).await
 }
 
 /// Processes stored mail that a crash or a failed run left behind.
 pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
     let at = now();
-    let ids: Vec<Uuid> = inbound_mail::Entity::find()
-        .select_only()
-        .column(inbound_mail::Column::Id)
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::ReceivedAt.lt(at - Duration::seconds(10)))
-        .filter(
-            Condition::any()
-                .add(inbound_mail::Column::ClaimedUntil.is_null())
-                .add(inbound_mail::Column::ClaimedUntil.lt(at)),
-        )
-        .order_by_asc(inbound_mail::Column::ReceivedAt)
-        .limit(200)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let ids = repo::system_pending_inbound(db, STORED, at - Duration::seconds(10), at).await?;
     let mut done = 0;
     for id in ids {
         match process(db, id, None).await {
@@ -390,15 +329,7 @@ pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
 
 /// Processes the stored, unclaimed mail of one IMAP mailbox (right after polling it).
 pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Result<usize> {
-    let ids: Vec<Uuid> = inbound_mail::Entity::find()
-        .select_only()
-        .column(inbound_mail::Column::Id)
-        .filter(inbound_mail::Column::State.eq(STORED))
-        .filter(inbound_mail::Column::MailboxId.eq(mailbox_id))
-        .order_by_asc(inbound_mail::Column::ReceivedAt)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let ids = repo::system_pending_inbound_of(db, STORED, mailbox_id).await?;
     let mut done = 0;
     for id in ids {
         process(db, id, None).await?;
@@ -448,8 +379,7 @@ async fn process_claimed(
 ) -> Result<(Option<String>, Option<Done>)> {
     let row = match known {
         Some(row) => row,
-        None => inbound_mail::Entity::find_by_id(id)
-            .one(db)
+        None => repo::system_inbound(db, id)
             .await?
             .ok_or(Error::NotFound("mail"))?,
     };
@@ -461,8 +391,9 @@ async fn process_claimed(
     Ok((applied.suppressed, applied.done))
 }
 
-/// Parses the row's raw bytes and makes the look-ups, then begins the write transaction and
-/// applies what became of the mail (unparseable mail is kept for a human). The caller commits.
+/// Parses the row's raw bytes and makes the look-ups, then begins the write transaction,
+/// makes the look-ups whose current state matters, decides what becomes of the mail
+/// ([`decide`]) and applies that. The caller commits.
 async fn parse_and_apply(
     db: &DatabaseConnection,
     row: &inbound_mail::Model,
@@ -470,79 +401,101 @@ async fn parse_and_apply(
     writes: Writes,
 ) -> Result<(WriteTxn, Applied)> {
     let parsed = parse::parse_owned(row.raw.clone().unwrap_or_default()).await;
-    let pre = match &parsed {
-        Ok(p) => prepare(db, row, p).await?,
-        Err(_) => Pre::default(),
-    };
-    let txn = begin_write(db).await?;
-    let applied = match &parsed {
-        Ok(p) => route_and_apply(&txn, row, p, force_tenant, pre, writes).await?,
-        Err(e) => Applied {
-            done: finish_with(
-                &txn,
-                row,
-                Finish {
-                    tenant_id: force_tenant.or(row.tenant_id),
-                    outcome: Some(Outcome::Unparseable),
-                    error: Some(e.to_string()),
-                    ..Finish::default()
-                },
-                None,
-                writes,
-            )
-            .await?,
-            queued_mail: false,
-            suppressed: None,
+    let mut lookups = match &parsed {
+        Ok(p) => look_up(db, row, p, force_tenant).await?,
+        Err(_) => Lookups {
+            force_tenant,
+            mailbox_tenant_id: row.tenant_id,
+            ..Lookups::default()
         },
     };
+    let txn = begin_write(db).await?;
+    if let Ok(p) = &parsed {
+        look_up_current(&txn, p, &mut lookups).await?;
+    }
+    let applied = apply(&txn, row, decide(parsed.as_ref(), &lookups), writes).await?;
     Ok((txn, applied))
 }
 
 /// Look-ups that need no lock, made before the write transaction so that on SQLite the
 /// writer's turn is spent on writes only.
-async fn prepare(
+async fn look_up(
     db: &DatabaseConnection,
     row: &inbound_mail::Model,
     p: &ParsedMail,
-) -> Result<Pre> {
+    force_tenant: Option<Uuid>,
+) -> Result<Lookups> {
+    let mut l = Lookups {
+        force_tenant,
+        mailbox_tenant_id: row.tenant_id,
+        ..Lookups::default()
+    };
     if p.bounce.is_some() {
-        return Ok(Pre::default());
+        return Ok(l);
     }
     let sender = answer_address(p).valid();
-    let (own_sender, receipts_last_hour) = match &sender {
-        Some(s) if p.auto.is_none() && p.from.is_some() => {
-            let own = is_own_address(db, s).await?;
-            let since: DateTime<Utc> = now() - Duration::hours(1);
-            let sent = if own {
-                0
-            } else {
-                outbox_mail::Entity::find()
-                    .filter(outbox_mail::Column::ToAddress.eq(s.as_str()))
-                    .filter(outbox_mail::Column::Kind.eq(MailKind::Receipt.as_str()))
-                    .filter(outbox_mail::Column::CreatedAt.gte(since))
-                    .count(db)
-                    .await?
-            };
-            (own, sent)
+    if let Some(s) = &sender
+        && p.auto.is_none()
+        && p.from.is_some()
+    {
+        l.own_sender = is_own_address(db, s).await?;
+        let since: DateTime<Utc> = now() - Duration::hours(1);
+        if !l.own_sender {
+            l.receipts_last_hour = repo::system_receipts_to(db, s, since).await?;
         }
-        _ => (false, 0),
-    };
-    let routed = route(db, p).await?;
-    let threaded = thread(db, row, p).await?.map(|t| t.id);
+    }
+    l.routed = route(db, p).await?;
+    l.threaded_id = thread(db, row, p).await?.map(|t| t.id);
     // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
-    let number = match (&routed, threaded, &sender) {
+    l.number = match (&l.routed, l.threaded_id, &sender) {
         (Some((t, _)), None, Some(_)) => reserve_number(db, t, row.received_at)
             .await?
             .map(|n| (t.id, n)),
         _ => None,
     };
-    Ok(Pre {
-        routed,
-        threaded,
-        own_sender,
-        receipts_last_hour,
-        number,
-    })
+    Ok(l)
+}
+
+/// Look-ups made inside the write transaction: the rows whose current state the decision
+/// and its writes depend on.
+async fn look_up_current(db: &impl ConnectionTrait, p: &ParsedMail, l: &mut Lookups) -> Result<()> {
+    if let Some(b) = &p.bounce {
+        if let Some(mid) = &b.original_message_id {
+            l.bounced = repo::system_outbox_by_message_id(db, mid.trim()).await?;
+        }
+        match &l.bounced {
+            Some(out) => {
+                if let Some(tid) = out.ticket_id {
+                    l.bounced_ticket = repo::system_ticket(db, tid).await?;
+                }
+            }
+            // Unmatched: filed with the tenant the recipients name, when nothing else names one.
+            None if l.force_tenant.or(l.mailbox_tenant_id).is_none() => {
+                l.routed = route(db, p).await?;
+            }
+            None => {}
+        }
+        return Ok(());
+    }
+    match l.force_tenant {
+        Some(id) => l.forced = repo::system_tenant(db, id).await?,
+        None => {
+            if l.routed.is_none()
+                && let Some(id) = l.mailbox_tenant_id
+            {
+                l.mailbox_tenant = repo::system_tenant(db, id).await?;
+            }
+        }
+    }
+    if let Some(id) = l.threaded_id {
+        l.threaded = repo::system_ticket(db, id).await?;
+        if let Some(t) = &l.threaded
+            && !p.attachments.is_empty()
+        {
+            l.threaded_tenant = repo::system_tenant(db, t.tenant_id).await?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -608,19 +561,13 @@ async fn finish_with(
         active.quoted_text = Set(p.quoted.as_ref().map(|q| clip(q, 100_000)));
         active.auto_reason = Set(p.auto.as_ref().map(|a| a.as_str().to_owned()));
     }
-    active.update(db).await?;
-    // Bounded statements: a mail may list thousands of parts.
-    let mut attachments = writes.attachments.into_iter().peekable();
-    while attachments.peek().is_some() {
-        mail_attachment::Entity::insert_many(attachments.by_ref().take(100))
-            .exec_without_returning(db)
-            .await?;
-    }
+    repo::system_save_inbound(db, active).await?;
+    repo::system_insert_attachments(db, writes.attachments).await?;
     record_events(db, writes.events).await?;
     Ok(Some(done))
 }
 
-fn clip(s: &str, max_chars: usize) -> String {
+pub(crate) fn clip(s: &str, max_chars: usize) -> String {
     s.chars().filter(|c| *c != '\0').take(max_chars).collect()
 }
 
@@ -633,11 +580,8 @@ struct Applied {
 /// Every address of ours: inbound addresses of all tenants and configured senders.
 async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool> {
     let base = plus_stripped(address);
-    let hit = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::Address.is_in([address.to_owned(), base]))
-        .one(db)
-        .await?;
-    if hit.is_some() {
+    let hits = repo::system_mail_addresses(db, vec![address.to_owned(), base]).await?;
+    if !hits.is_empty() {
         return Ok(true);
     }
     Ok(configured_senders(db).await?.contains(address))
@@ -658,8 +602,7 @@ async fn configured_senders(
         return Ok(set.clone());
     }
     let set: Arc<std::collections::HashSet<String>> = Arc::new(
-        tenant::Entity::find()
-            .all(db)
+        repo::system_tenants(db)
             .await?
             .iter()
             .filter_map(|t| TenantSettings::from_json(&t.settings).mail_from)
@@ -701,17 +644,14 @@ pub async fn route(
     }
     let mut lookup = candidates.clone();
     lookup.extend(candidates.iter().map(|a| plus_stripped(a)));
-    let rows = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::Address.is_in(lookup))
-        .all(db)
-        .await?;
+    let rows = repo::system_mail_addresses(db, lookup).await?;
     for a in &candidates {
         let base = plus_stripped(a);
         if let Some(hit) = rows
             .iter()
             .find(|r| r.address == *a)
             .or_else(|| rows.iter().find(|r| r.address == base))
-            && let Some(t) = tenant::Entity::find_by_id(hit.tenant_id).one(db).await?
+            && let Some(t) = repo::system_tenant(db, hit.tenant_id).await?
             && t.active
         {
             return Ok(Some((t, hit.address.clone())));
@@ -737,318 +677,316 @@ async fn thread(
     ids.dedup();
     ids.truncate(100);
     if !ids.is_empty() {
-        if let Some(m) = outbox_mail::Entity::find()
-            .filter(outbox_mail::Column::MessageId.is_in(ids.clone()))
-            .filter(outbox_mail::Column::TicketId.is_not_null())
-            .order_by_desc(outbox_mail::Column::CreatedAt)
-            .one(db)
-            .await?
+        if let Some(m) = repo::system_threaded_outbox(db, ids.clone()).await?
             && let Some(tid) = m.ticket_id
-            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+            && let Some(t) = repo::system_ticket(db, tid).await?
         {
             return Ok(Some(t));
         }
-        if let Some(m) = inbound_mail::Entity::find()
-            .filter(inbound_mail::Column::MessageId.is_in(ids))
-            .filter(inbound_mail::Column::TicketId.is_not_null())
-            .filter(inbound_mail::Column::Id.ne(row.id))
-            .order_by_desc(inbound_mail::Column::ReceivedAt)
-            .one(db)
-            .await?
+        if let Some(m) = repo::system_threaded_inbound(db, ids, row.id).await?
             && let Some(tid) = m.ticket_id
-            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
+            && let Some(t) = repo::system_ticket(db, tid).await?
         {
             return Ok(Some(t));
         }
     }
     for number in subject::ticket_numbers(&p.subject) {
-        if let Some(t) = ticket::Entity::find()
-            .filter(ticket::Column::Number.eq(number))
-            .one(db)
-            .await?
-        {
+        if let Some(t) = repo::system_ticket_by_number(db, &number).await? {
             return Ok(Some(t));
         }
     }
     Ok(None)
 }
 
-/// What was looked up before the write transaction.
-#[derive(Default)]
-struct Pre {
-    routed: Option<(tenant::Model, String)>,
-    threaded: Option<Uuid>,
-    /// The sender is one of our own addresses.
-    own_sender: bool,
-    /// Receipts to the sender in the last hour. Counted outside the transaction, so two mails
-    /// of one sender arriving at the same moment may both get a receipt at the limit.
-    receipts_last_hour: u64,
-    /// The new ticket's tenant and number, reserved ahead (PostgreSQL; see `reserve_number`).
-    number: Option<(Uuid, String)>,
+/// Makes the writes of a [`Disposition`]: one small function per case.
+async fn apply(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    d: Disposition<'_>,
+    writes: Writes,
+) -> Result<Applied> {
+    let outcome = d.outcome();
+    match d {
+        Disposition::Unparseable { tenant_id, error } => {
+            apply_unparseable(db, row, tenant_id, error, writes).await
+        }
+        Disposition::Bounce {
+            mail,
+            bounce,
+            outbox,
+            ticket,
+            reason,
+        } => apply_bounce(db, row, mail, bounce, outbox, ticket, reason, writes).await,
+        Disposition::BounceUnmatched { mail, tenant_id } => {
+            apply_bounce_unmatched(db, row, mail, tenant_id, writes).await
+        }
+        Disposition::Reply {
+            mail,
+            ticket,
+            holder,
+            sender,
+            flagged,
+        } => {
+            apply_reply(
+                db, row, mail, ticket, holder, sender, flagged, outcome, writes,
+            )
+            .await
+        }
+        Disposition::Catchall { mail } => apply_catchall(db, row, mail, writes).await,
+        Disposition::Review {
+            mail,
+            tenant_id,
+            error,
+        } => apply_review(db, row, mail, tenant_id, error, writes).await,
+        Disposition::NewTicket {
+            mail,
+            tenant,
+            settings,
+            written_to,
+            sender,
+            number,
+            receipt_suppressed,
+        } => {
+            let new = NewTicket {
+                tenant,
+                settings: &settings,
+                written_to,
+                sender,
+                number,
+                receipt_suppressed,
+            };
+            apply_new_ticket(db, row, mail, new, writes).await
+        }
+    }
 }
 
-async fn route_and_apply(
+impl Applied {
+    /// Recorded, and no mail queued.
+    fn quiet(done: Option<Done>) -> Self {
+        Applied {
+            done,
+            queued_mail: false,
+            suppressed: None,
+        }
+    }
+}
+
+/// Not a mail at all: kept raw for a human.
+async fn apply_unparseable(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    tenant_id: Option<Uuid>,
+    error: String,
+    writes: Writes,
+) -> Result<Applied> {
+    let f = Finish {
+        tenant_id,
+        outcome: Some(Outcome::Unparseable),
+        error: Some(error),
+        ..Finish::default()
+    };
+    Ok(Applied::quiet(finish_with(db, row, f, None, writes).await?))
+}
+
+/// A bounce of one of our mails: a permanent failure marks the outbound mail bounced; its
+/// ticket gets a history row and a notification.
+#[allow(clippy::too_many_arguments)]
+async fn apply_bounce(
     db: &impl ConnectionTrait,
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    force_tenant: Option<Uuid>,
-    mut pre: Pre,
+    b: &crate::parse::Bounce,
+    out: &outbox_mail::Model,
+    t: Option<&ticket::Model>,
+    reason: String,
     mut writes: Writes,
 ) -> Result<Applied> {
-    // Bounces never become tickets.
-    if let Some(b) = &p.bounce {
-        let original = match &b.original_message_id {
-            Some(mid) => {
-                outbox_mail::Entity::find()
-                    .filter(outbox_mail::Column::MessageId.eq(mid.trim()))
-                    .one(db)
-                    .await?
-            }
-            None => None,
-        };
-        let Some(out) = original else {
-            let tenant_id = match force_tenant.or(row.tenant_id) {
-                Some(t) => Some(t),
-                None => route(db, p).await?.map(|(t, _)| t.id),
-            };
-            let done = finish_with(
-                db,
-                row,
-                Finish {
-                    tenant_id,
-                    outcome: Some(Outcome::BounceUnmatched),
-                    ..Finish::default()
-                },
-                Some(p),
-                writes,
-            )
-            .await?;
-            return Ok(Applied {
-                queued_mail: false,
-                suppressed: None,
-                done,
-            });
-        };
-        let diagnostic = [b.status.as_deref(), b.diagnostic.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let reason = if diagnostic.is_empty() {
-            "bounced".to_owned()
-        } else {
-            clip(&diagnostic, 1000)
-        };
-        if b.permanent {
-            outbox_mail::ActiveModel {
-                id: Set(out.id),
-                state: Set(OutboxState::Bounced.as_str().to_owned()),
-                last_error: Set(Some(reason.clone())),
-                updated_at: Set(now()),
-                ..Default::default()
-            }
-            .update(db)
-            .await?;
-        }
-        if let Some(tid) = out.ticket_id
-            && let Some(t) = ticket::Entity::find_by_id(tid).one(db).await?
-        {
-            writes.events.push(event(
-                &t,
-                None,
-                if b.permanent {
-                    "mail_bounced"
-                } else {
-                    "mail_delayed"
-                },
-                serde_json::json!({ "mail_id": out.id, "state": out.state }),
-                serde_json::json!({
-                    "mail_id": out.id, "bounce_id": row.id,
-                    "status": b.status, "action": b.action, "diagnostic": reason,
-                }),
-            ));
-            notify_ticket(
-                db,
-                &t,
-                "mail_bounced",
-                &format!(
-                    "Die E-Mail an den Bürger zu {} kam nicht an: {reason}",
-                    t.number
-                ),
-            )
-            .await?;
-        }
-        let done = finish_with(
-            db,
-            row,
-            Finish {
-                tenant_id: Some(out.tenant_id),
-                outcome: Some(Outcome::Bounce),
-                outbox_id: Some(out.id),
-                ..Finish::default()
-            },
-            Some(p),
-            writes,
-        )
-        .await?;
-        return Ok(Applied {
-            queued_mail: false,
-            suppressed: None,
-            done,
-        });
+    if b.permanent {
+        repo::system_outbox_bounced(db, out.id, &reason).await?;
     }
-
-    let routed = match force_tenant {
-        Some(id) => tenant::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|t| (t, None)),
-        None => match pre.routed.take() {
-            Some((t, addr)) => Some((t, Some(addr))),
-            None => match row.tenant_id {
-                Some(id) => tenant::Entity::find_by_id(id)
-                    .one(db)
-                    .await?
-                    .map(|t| (t, None)),
-                None => None,
-            },
-        },
-    };
-    let answer = answer_address(p);
-    let sender = answer.valid();
-
-    // A reply to one of our tickets joins it.
-    let threaded = match pre.threaded {
-        Some(id) => ticket::Entity::find_by_id(id).one(db).await?,
-        None => None,
-    };
-    if let Some(t) = threaded
-        && t.state != TicketState::Closed.as_str()
-        && t.anonymized_at.is_none()
-    {
-        let mismatch = match (&sender, &t.citizen_email) {
-            (Some(s), Some(c)) => !s.eq_ignore_ascii_case(c),
-            _ => true,
-        };
-        let t = if mismatch {
-            t
-        } else {
-            reopen_for_mail(db, &t, row.received_at).await?
-        };
-        if !p.attachments.is_empty() {
-            let holder = tenant::Entity::find_by_id(t.tenant_id)
-                .one(db)
-                .await?
-                .ok_or(Error::NotFound("tenant"))?;
-            let settings = TenantSettings::from_json(&holder.settings);
-            keep_attachments(&mut writes, row, p, &t, &settings);
-        }
+    if let Some(t) = t {
         writes.events.push(event(
-            &t,
+            t,
             None,
-            "mail_received",
-            serde_json::Value::Null,
-            serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": mismatch }),
+            if b.permanent {
+                "mail_bounced"
+            } else {
+                "mail_delayed"
+            },
+            serde_json::json!({ "mail_id": out.id, "state": out.state }),
+            serde_json::json!({
+                "mail_id": out.id, "bounce_id": row.id,
+                "status": b.status, "action": b.action, "diagnostic": reason,
+            }),
         ));
-        if mismatch {
-            notify_ticket(
-                db,
-                &t,
-                "mail_flagged",
-                &format!(
-                    "Eine Antwort zu {} kam von einem anderen Absender als dem Bürger – bitte prüfen.",
-                    t.number
-                ),
-            )
-            .await?;
-        } else {
-            notify_ticket(
-                db,
-                &t,
-                "mail_received",
-                &format!("Neue Nachricht zu {}", t.number),
-            )
-            .await?;
-        }
-        let done = finish_with(
+        notify_ticket(
             db,
-            row,
-            Finish {
-                tenant_id: Some(t.tenant_id),
-                outcome: Some(if mismatch {
-                    Outcome::ReplyFlagged
-                } else {
-                    Outcome::Reply
-                }),
-                ticket_id: Some(t.id),
-                number: Some(t.number.clone()),
-                sender_mismatch: mismatch,
-                ..Finish::default()
-            },
-            Some(p),
-            writes,
-        )
-        .await?;
-        return Ok(Applied {
-            queued_mail: false,
-            suppressed: None,
-            done,
-        });
-    }
-
-    let Some((tenant, written_to)) = routed else {
-        let done = finish_with(
-            db,
-            row,
-            Finish {
-                outcome: Some(Outcome::Catchall),
-                ..Finish::default()
-            },
-            Some(p),
-            writes,
-        )
-        .await?;
-        return Ok(Applied {
-            queued_mail: false,
-            suppressed: None,
-            done,
-        });
-    };
-    let Some(sender) = sender else {
-        let error = match &answer {
-            Answer::Invalid(a) => format!(
-                "the sender address {:?} is not a valid mailbox (RFC 5321): nothing is sent to it",
-                clip(a, 254)
+            t,
+            "mail_bounced",
+            &format!(
+                "Die E-Mail an den Bürger zu {} kam nicht an: {reason}",
+                t.number
             ),
-            _ => "the mail has no sender address to answer to".to_owned(),
-        };
-        let done = finish_with(
-            db,
-            row,
-            Finish {
-                tenant_id: Some(tenant.id),
-                outcome: Some(Outcome::Review),
-                error: Some(error),
-                ..Finish::default()
-            },
-            Some(p),
-            writes,
         )
         .await?;
-        return Ok(Applied {
-            queued_mail: false,
-            suppressed: None,
-            done,
-        });
+    }
+    let f = Finish {
+        tenant_id: Some(out.tenant_id),
+        outcome: Some(Outcome::Bounce),
+        outbox_id: Some(out.id),
+        ..Finish::default()
     };
+    Ok(Applied::quiet(
+        finish_with(db, row, f, Some(p), writes).await?,
+    ))
+}
 
-    let settings = TenantSettings::from_json(&tenant.settings);
-    let cut = Cut::of(p, &settings);
+/// A bounce we could not match: recorded, nothing else.
+async fn apply_bounce_unmatched(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    tenant_id: Option<Uuid>,
+    writes: Writes,
+) -> Result<Applied> {
+    let f = Finish {
+        tenant_id,
+        outcome: Some(Outcome::BounceUnmatched),
+        ..Finish::default()
+    };
+    Ok(Applied::quiet(
+        finish_with(db, row, f, Some(p), writes).await?,
+    ))
+}
+
+/// A reply joins its ticket: the citizen's reply reopens it, one from someone else is only
+/// flagged; either way the agents are notified.
+#[allow(clippy::too_many_arguments)]
+async fn apply_reply(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    t: &ticket::Model,
+    holder: Option<&tenant::Model>,
+    sender: Option<String>,
+    flagged: bool,
+    outcome: Outcome,
+    mut writes: Writes,
+) -> Result<Applied> {
+    let reopened;
+    let t = if flagged {
+        t
+    } else {
+        reopened = reopen_for_mail(db, t, row.received_at).await?;
+        &reopened
+    };
+    if !p.attachments.is_empty() {
+        let holder = holder.ok_or(Error::NotFound("tenant"))?;
+        let settings = TenantSettings::from_json(&holder.settings);
+        keep_attachments(&mut writes, row, p, t, &settings);
+    }
+    writes.events.push(event(
+        t,
+        None,
+        "mail_received",
+        serde_json::Value::Null,
+        serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": flagged }),
+    ));
+    let note = if flagged {
+        format!(
+            "Eine Antwort zu {} kam von einem anderen Absender als dem Bürger – bitte prüfen.",
+            t.number
+        )
+    } else {
+        format!("Neue Nachricht zu {}", t.number)
+    };
+    let kind = if flagged {
+        "mail_flagged"
+    } else {
+        "mail_received"
+    };
+    notify_ticket(db, t, kind, &note).await?;
+    let f = Finish {
+        tenant_id: Some(t.tenant_id),
+        outcome: Some(outcome),
+        ticket_id: Some(t.id),
+        number: Some(t.number.clone()),
+        sender_mismatch: flagged,
+        ..Finish::default()
+    };
+    Ok(Applied::quiet(
+        finish_with(db, row, f, Some(p), writes).await?,
+    ))
+}
+
+/// For no tenant: recorded for the operators' catch-all queue.
+async fn apply_catchall(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    writes: Writes,
+) -> Result<Applied> {
+    let f = Finish {
+        outcome: Some(Outcome::Catchall),
+        ..Finish::default()
+    };
+    Ok(Applied::quiet(
+        finish_with(db, row, f, Some(p), writes).await?,
+    ))
+}
+
+/// Nobody to answer to: recorded for a human, with the reason.
+async fn apply_review(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    tenant_id: Uuid,
+    error: String,
+    writes: Writes,
+) -> Result<Applied> {
+    let f = Finish {
+        tenant_id: Some(tenant_id),
+        outcome: Some(Outcome::Review),
+        error: Some(error),
+        ..Finish::default()
+    };
+    Ok(Applied::quiet(
+        finish_with(db, row, f, Some(p), writes).await?,
+    ))
+}
+
+/// The decided parts of a new ticket.
+struct NewTicket<'a> {
+    tenant: &'a tenant::Model,
+    settings: &'a TenantSettings,
+    written_to: Option<&'a str>,
+    sender: String,
+    number: Option<String>,
+    receipt_suppressed: Option<String>,
+}
+
+/// A new ticket with its attachments and history, and the receipt unless it is suppressed.
+async fn apply_new_ticket(
+    db: &impl ConnectionTrait,
+    row: &inbound_mail::Model,
+    p: &ParsedMail,
+    new: NewTicket<'_>,
+    mut writes: Writes,
+) -> Result<Applied> {
+    let NewTicket {
+        tenant,
+        settings,
+        written_to,
+        sender,
+        number,
+        receipt_suppressed,
+    } = new;
+    let cut = Cut::of(p, settings);
     let question = question_text(p, &cut);
     let topic = subject::normalize(&p.subject).topic;
     let (ticket, created) = insert_mail_ticket(
         db,
-        &tenant,
+        tenant,
         MailQuestion {
             subject: &topic,
             question: &question,
@@ -1056,13 +994,10 @@ async fn route_and_apply(
             citizen_email: clip(&sender, 254),
         },
         row.received_at,
-        pre.number
-            .take()
-            .filter(|(t, _)| *t == tenant.id)
-            .map(|(_, n)| n),
+        number,
     )
     .await?;
-    keep_attachments(&mut writes, row, p, &ticket, &settings);
+    keep_attachments(&mut writes, row, p, &ticket, settings);
     writes.events.push(created);
     if cut.any() {
         writes.events.push(cut.event(&ticket, row.id));
@@ -1074,10 +1009,8 @@ async fn route_and_apply(
         serde_json::Value::Null,
         serde_json::json!({ "mail_id": row.id, "from": sender, "flagged": false }),
     ));
-
-    let suppressed = receipt_suppressed(p, &pre, &settings);
     let mut outbox_id = None;
-    if suppressed.is_none() {
+    if receipt_suppressed.is_none() {
         let frist = ticket
             .due_at
             .with_timezone(
@@ -1097,11 +1030,11 @@ async fn route_and_apply(
         let subject_line = render(&settings.receipt_subject, &vars);
         let mail = enqueue(
             db,
-            &tenant,
+            tenant,
             NewMail {
                 ticket_id: Some(ticket.id),
                 kind: MailKind::Receipt,
-                from: written_to.map(|a| plus_stripped(&a)),
+                from: written_to.map(plus_stripped),
                 to: sender.clone(),
                 subject: subject_line.replace(['\r', '\n'], " "),
                 body: render(&settings.receipt_body, &vars),
@@ -1120,31 +1053,25 @@ async fn route_and_apply(
         ));
         outbox_id = Some(mail.id);
     }
-    let done = finish_with(
-        db,
-        row,
-        Finish {
-            tenant_id: Some(tenant.id),
-            outcome: Some(Outcome::NewTicket),
-            ticket_id: Some(ticket.id),
-            number: Some(ticket.number.clone()),
-            outbox_id,
-            ..Finish::default()
-        },
-        Some(p),
-        writes,
-    )
-    .await?;
+    let f = Finish {
+        tenant_id: Some(tenant.id),
+        outcome: Some(Outcome::NewTicket),
+        ticket_id: Some(ticket.id),
+        number: Some(ticket.number.clone()),
+        outbox_id,
+        ..Finish::default()
+    };
+    let done = finish_with(db, row, f, Some(p), writes).await?;
     Ok(Applied {
         done,
         queued_mail: outbox_id.is_some(),
-        suppressed,
+        suppressed: receipt_suppressed,
     })
 }
 
 /// Whom a mail would be answered to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Answer {
+pub(crate) enum Answer {
     /// A valid RFC 5321 mailbox.
     To(String),
     /// An address that must never be answered (garbage, an encoded word inside it, …).
@@ -1154,7 +1081,7 @@ enum Answer {
 }
 
 impl Answer {
-    fn valid(&self) -> Option<String> {
+    pub(crate) fn valid(&self) -> Option<String> {
         match self {
             Answer::To(a) => Some(a.clone()),
             _ => None,
@@ -1164,7 +1091,7 @@ impl Answer {
 
 /// Whom to answer: From, else Reply-To, else the envelope sender (Return-Path). A mail
 /// without From gets a ticket but no receipt. Only a valid mailbox is ever answered.
-fn answer_address(p: &ParsedMail) -> Answer {
+pub(crate) fn answer_address(p: &ParsedMail) -> Answer {
     if let Some(a) = p.from.as_ref().or(p.reply_to.as_ref()) {
         return if a.answerable {
             Answer::To(a.address.to_lowercase())
@@ -1182,23 +1109,6 @@ fn answer_address(p: &ParsedMail) -> Answer {
         Some(r) => Answer::Invalid(r),
         None => Answer::Nobody,
     }
-}
-
-/// Loop protection and the per-sender rate: why no receipt may go out, if so.
-fn receipt_suppressed(p: &ParsedMail, pre: &Pre, settings: &TenantSettings) -> Option<String> {
-    if let Some(reason) = &p.auto {
-        return Some(reason.as_str().to_owned());
-    }
-    if p.from.is_none() {
-        return Some("no_from".into());
-    }
-    if pre.own_sender {
-        return Some("own_address".into());
-    }
-    if pre.receipts_last_hour >= u64::from(settings.receipts_per_sender_per_hour) {
-        return Some("rate_limit".into());
-    }
-    None
 }
 
 /// Keeps the attachments within the tenant's size limit; larger ones are listed as omitted

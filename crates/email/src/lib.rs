@@ -4,11 +4,13 @@
 
 pub mod address;
 pub mod delivery;
+mod disposition;
 pub mod imap;
 pub mod ingest;
 pub mod mailboxes;
 pub mod parse;
 pub mod queue;
+pub mod repo;
 pub mod subject;
 
 /// `localhost` or a loopback IP literal (IPv6 with or without brackets): the only hosts that

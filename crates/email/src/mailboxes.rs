@@ -9,11 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{DatabaseConnection, Set};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -23,10 +19,11 @@ use verbund_schema::mailbox;
 use verbund_schema::tenant;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::{Actor, Error, Permission, Result};
+use verbund_tenant::{Actor, Error, Permission, Result, TenantScope};
 
 use crate::imap::{self, ImapConfig, Security};
 use crate::ingest::{self, Source};
+use crate::repo;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -189,18 +186,19 @@ fn check_secret(s: &SecretString) -> Result<String> {
     Ok(v.to_owned())
 }
 
-async fn tenant_for(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<tenant::Model> {
+async fn tenant_for(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+) -> Result<(tenant::Model, TenantScope)> {
     let t = find_tenant(db, slug).await?;
-    actor.authorize(Permission::ManageTenant, t.id)?;
-    Ok(t)
+    let scope = actor.authorize(Permission::ManageTenant, t.id)?;
+    Ok((t, scope))
 }
 
 pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<Vec<MailboxView>> {
-    let t = tenant_for(db, actor, slug).await?;
-    Ok(mailbox::Entity::find()
-        .filter(mailbox::Column::TenantId.eq(t.id))
-        .order_by_asc(mailbox::Column::Name)
-        .all(db)
+    let (t, scope) = tenant_for(db, actor, slug).await?;
+    Ok(repo::mailboxes(db, &scope)
         .await?
         .into_iter()
         .map(|m| view(m, &t.slug))
@@ -213,7 +211,7 @@ pub async fn create(
     slug: &str,
     input: MailboxInput,
 ) -> Result<MailboxView> {
-    let t = tenant_for(db, actor, slug).await?;
+    let (t, scope) = tenant_for(db, actor, slug).await?;
     let at = now();
     let model = mailbox::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -243,15 +241,13 @@ pub async fn create(
         updated_at: Set(at),
     };
     let txn = begin_write(db).await?;
-    let saved = model.insert(&txn).await?;
+    let saved = repo::insert_mailbox(&txn, &scope, model).await?;
     txn.commit().await?;
     Ok(view(saved, &t.slug))
 }
 
-async fn load(db: &DatabaseConnection, t: &tenant::Model, id: Uuid) -> Result<mailbox::Model> {
-    mailbox::Entity::find_by_id(id)
-        .filter(mailbox::Column::TenantId.eq(t.id))
-        .one(db)
+async fn load(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) -> Result<mailbox::Model> {
+    repo::mailbox(db, scope, id)
         .await?
         .ok_or(Error::NotFound("mailbox"))
 }
@@ -263,8 +259,8 @@ pub async fn update(
     id: Uuid,
     patch: MailboxPatch,
 ) -> Result<MailboxView> {
-    let t = tenant_for(db, actor, slug).await?;
-    let current = load(db, &t, id).await?;
+    let (t, scope) = tenant_for(db, actor, slug).await?;
+    let current = load(db, &scope, id).await?;
     let security = patch
         .security
         .unwrap_or_else(|| MailboxSecurity::parse(&current.security));
@@ -303,16 +299,16 @@ pub async fn update(
     m.updated_at = Set(now());
     m.last_error = Set(None);
     let txn = begin_write(db).await?;
-    let saved = m.update(&txn).await?;
+    let saved = repo::update_mailbox(&txn, &scope, m).await?;
     txn.commit().await?;
     Ok(view(saved, &t.slug))
 }
 
 pub async fn delete(db: &DatabaseConnection, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
-    let t = tenant_for(db, actor, slug).await?;
-    let current = load(db, &t, id).await?;
+    let (_, scope) = tenant_for(db, actor, slug).await?;
+    let current = load(db, &scope, id).await?;
     let txn = begin_write(db).await?;
-    mailbox::Entity::delete_by_id(current.id).exec(&txn).await?;
+    repo::delete_mailbox(&txn, &scope, current.id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -369,18 +365,7 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 /// Takes the lease of a mailbox for this instance; false when another instance holds it.
 async fn lease(db: &DatabaseConnection, id: Uuid, instance: &str) -> Result<bool> {
     let at = now();
-    let res = mailbox::Entity::update_many()
-        .col_expr(mailbox::Column::LockedBy, Expr::value(instance))
-        .col_expr(mailbox::Column::LockedUntil, Expr::value(at + LEASE))
-        .filter(mailbox::Column::Id.eq(id))
-        .filter(
-            Condition::any()
-                .add(mailbox::Column::LockedUntil.is_null())
-                .add(mailbox::Column::LockedUntil.lt(at)),
-        )
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    repo::system_lease_mailbox(db, id, instance, at, at + LEASE).await
 }
 
 /// What one poll of one mailbox did.
@@ -471,14 +456,7 @@ impl Poller {
     /// (the longest-waiting first). Returns the started polls; they finish in the background.
     pub async fn run_due(self: &Arc<Self>) -> Result<Vec<tokio::task::JoinHandle<()>>> {
         let at = now();
-        let mut due: Vec<mailbox::Model> = mailbox::Entity::find()
-            .filter(mailbox::Column::Enabled.eq(true))
-            .filter(
-                Condition::any()
-                    .add(mailbox::Column::LockedUntil.is_null())
-                    .add(mailbox::Column::LockedUntil.lt(at)),
-            )
-            .all(&self.db)
+        let mut due: Vec<mailbox::Model> = repo::system_unleased_mailboxes(&self.db, at)
             .await?
             .into_iter()
             .filter(|m| {
@@ -514,24 +492,7 @@ impl Poller {
     /// Polls a leased mailbox, records the result and releases the lease.
     async fn poll_leased(&self, m: &mailbox::Model) -> Result<()> {
         let result = poll_mailbox(&self.db, m, &self.settings).await;
-        mailbox::Entity::update_many()
-            .col_expr(
-                mailbox::Column::LockedBy,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                mailbox::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(mailbox::Column::LastPolledAt, Expr::value(Some(now())))
-            .col_expr(
-                mailbox::Column::LastError,
-                Expr::value(result.error.clone()),
-            )
-            .filter(mailbox::Column::Id.eq(m.id))
-            .filter(mailbox::Column::LockedBy.eq(self.instance.as_str()))
-            .exec(&self.db)
-            .await?;
+        repo::system_polled_mailbox(&self.db, m.id, &self.instance, result.error.clone()).await?;
         if result.idle && m.interval_seconds > 5 {
             watch_idle(self.db.clone(), m.clone(), self.settings.clone());
         }
@@ -544,14 +505,7 @@ fn watch_idle(db: DatabaseConnection, m: mailbox::Model, settings: PollSettings)
     tokio::spawn(async move {
         let wait = Duration::from_secs(u64::try_from(m.interval_seconds).unwrap_or(60));
         if let Ok(true) = imap::wait_for_change(&imap_config(&m, &settings), wait).await {
-            let _ = mailbox::Entity::update_many()
-                .col_expr(
-                    mailbox::Column::LastPolledAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .filter(mailbox::Column::Id.eq(m.id))
-                .exec(&db)
-                .await;
+            let _ = repo::system_mailbox_due_now(&db, m.id).await;
         }
     });
 }

@@ -3,16 +3,17 @@
 //! it and can hand a mail to a tenant; a tenant's responders and admins see their tenant's.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::inbound_mail;
-use verbund_schema::tenant;
+use verbund_tenant::access::OperatorScope;
 use verbund_tenant::directory::find_tenant;
-use verbund_tenant::{Actor, Error, Permission, Result};
+use verbund_tenant::{Actor, Error, Result};
 
 use crate::ingest::{self, Outcome};
+use crate::repo;
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct InboundView {
@@ -50,21 +51,13 @@ pub struct AssignInbound {
     pub tenant: String,
 }
 
-fn may_read(actor: &Actor, tenant_id: Option<Uuid>) -> bool {
-    match tenant_id {
-        Some(t) => {
-            actor.may(Permission::WorkMailQueue, t) || actor.may(Permission::ManageTenant, t)
-        }
-        None => actor.is_operator(),
-    }
-}
-
-async fn slug_of(db: &DatabaseConnection, id: Option<Uuid>) -> Result<Option<String>> {
+async fn slug_of(
+    db: &DatabaseConnection,
+    operator: &OperatorScope,
+    id: Option<Uuid>,
+) -> Result<Option<String>> {
     Ok(match id {
-        Some(id) => tenant::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|t| t.slug),
+        Some(id) => repo::operator_tenant_slug(db, operator, id).await?,
         None => None,
     })
 }
@@ -100,51 +93,24 @@ pub async fn list(
         Some(slug) => Some(find_tenant(db, slug).await?),
         None => None,
     };
-    if !may_read(actor, tenant.as_ref().map(|t| t.id)) {
+    let access = repo::QueueAccess::of(actor);
+    if !access.may_read(tenant.as_ref().map(|t| t.id)) {
         return Err(Error::Forbidden("not permitted to read this mail queue"));
     }
-    let mut select = inbound_mail::Entity::find().select_only().columns([
-        inbound_mail::Column::Id,
-        inbound_mail::Column::TenantId,
-        inbound_mail::Column::Source,
-        inbound_mail::Column::State,
-        inbound_mail::Column::Outcome,
-        inbound_mail::Column::FromAddress,
-        inbound_mail::Column::Subject,
-        inbound_mail::Column::Error,
-        inbound_mail::Column::AutoReason,
-        inbound_mail::Column::TicketId,
-        inbound_mail::Column::Size,
-        inbound_mail::Column::ReceivedAt,
-    ]);
-    select = match &tenant {
-        Some(t) => select.filter(inbound_mail::Column::TenantId.eq(t.id)),
-        None => select.filter(inbound_mail::Column::TenantId.is_null()),
+    let outcome = match q.outcome.as_deref() {
+        Some(o) => {
+            Some(Outcome::parse(o).ok_or_else(|| Error::invalid("outcome", "unknown outcome"))?)
+        }
+        None => None,
     };
-    if let Some(o) = q.outcome.as_deref() {
-        let o = Outcome::parse(o).ok_or_else(|| Error::invalid("outcome", "unknown outcome"))?;
-        select = select.filter(inbound_mail::Column::Outcome.eq(o.as_str()));
-    }
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        Uuid,
-        Option<Uuid>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<Uuid>,
-        i64,
-        DateTime<Utc>,
-    )> = select
-        .order_by_desc(inbound_mail::Column::ReceivedAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = repo::queue_list(
+        db,
+        &access,
+        tenant.as_ref().map(|t| t.id),
+        outcome.map(Outcome::as_str),
+        limit,
+    )
+    .await?;
     let slug = tenant.map(|t| t.slug);
     Ok(rows
         .into_iter()
@@ -167,13 +133,9 @@ pub async fn list(
 
 /// The raw message as it arrived.
 pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
-    let m = inbound_mail::Entity::find_by_id(id)
-        .one(db)
+    let m = repo::queue_mail(db, &repo::QueueAccess::of(actor), id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    if !may_read(actor, m.tenant_id) {
-        return Err(Error::NotFound("mail"));
-    }
     m.raw
         .ok_or_else(|| Error::Conflict("the raw message was removed (anonymised)".into()))
 }
@@ -186,10 +148,9 @@ pub async fn assign(
     id: Uuid,
     input: AssignInbound,
 ) -> Result<InboundView> {
-    actor.authorize_operator()?;
+    let operator = actor.authorize_operator()?;
     let t = find_tenant(db, &input.tenant).await?;
-    let m = inbound_mail::Entity::find_by_id(id)
-        .one(db)
+    let m = repo::operator_mail(db, &operator, id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
     if m.ticket_id.is_some() {
@@ -209,10 +170,9 @@ pub async fn assign(
         ));
     }
     ingest::process(db, id, Some(t.id)).await?;
-    let m = inbound_mail::Entity::find_by_id(id)
-        .one(db)
+    let m = repo::operator_mail(db, &operator, id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    let slug = slug_of(db, m.tenant_id).await?;
+    let slug = slug_of(db, &operator, m.tenant_id).await?;
     Ok(view(m, slug))
 }

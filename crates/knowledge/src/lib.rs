@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! The knowledge base of Verbund: service descriptions (Leistungen) per tenant, base texts,
 //! org units with opening hours, the publish workflow, search and import.
 //!

@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! Tenants, service centers, users, roles, passwords, tokens and the access checks of Verbund.
 //!
 //! This crate is the one place that decides whether an actor may do something for a tenant

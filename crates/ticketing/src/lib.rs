@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! Ticketing: contacts, tickets due in one working day, forwarding across tenants, history.
 //!
 //! Every function takes the acting user and asks `verbund_tenant` whether it may act; every
