@@ -39,7 +39,7 @@ pub struct TicketQuery {
     pub at_risk: Option<bool>,
     pub overdue: Option<bool>,
     /// `in` (forwarded to the user's tenants) or `out` (forwarded away from them).
-    #[param(value_type = Option<Forwarded>)]
+    #[param(value_type = Option<Forwarded>, inline)]
     #[serde(default, deserialize_with = "empty_is_none")]
     pub forwarded: Option<Forwarded>,
     /// Text in number or subject, and in question or citizen name of the tickets the user's
