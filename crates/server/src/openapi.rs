@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. The operations come from
 //! [`routes::operations`], the list the router is built from.
 //!
-//! Each handler's annotation lists what its domain function can answer (403, 404, 409, 422…).
+//! Each handler's annotation references the problem responses as one set, [`Problems`].
 //! The statuses that follow from the shape of an operation — 401 for a secured one, 400 / 413 /
 //! 415 / 422 for one that reads a JSON body, 400 / 422 for query parameters, 404 for path
 //! parameters —
