@@ -963,6 +963,98 @@ async fn numbers_continue_after_the_counter_and_stay_distinct(app: TestApp) {
     assert_eq!(in_history, expected);
 }
 
+/// The queue's filters are typed: comma lists of states and tenants, `in`/`out`, `me`/`none`.
+/// A value outside its type is a 400 `invalid-query` naming the allowed values; a value of the
+/// right type that names nothing (an unknown tenant) a 422 naming the field. The document says
+/// so: `state` is a comma-separated (`explode: false`) array of the ticket states.
+async fn the_queue_filters_are_typed(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    unsolved_contact(&app, &agent, "stadt-trier", "Stadt").await;
+    unsolved_contact(&app, &agent, "kreis-trier-saarburg", "Kreis").await;
+    let subjects = |page: &Value| -> Vec<String> {
+        let mut s: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["subject"].as_str().unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    for (query, want) in [
+        ("state=new,in_progress", vec!["Kreis", "Stadt"]),
+        ("state=closed", vec![]),
+        ("state=", vec!["Kreis", "Stadt"]),
+        ("tenant=stadt-trier", vec!["Stadt"]),
+        (
+            "tenant=stadt-trier,kreis-trier-saarburg",
+            vec!["Kreis", "Stadt"],
+        ),
+        ("assignee=none&forwarded=", vec!["Kreis", "Stadt"]),
+        ("assignee=me", vec![]),
+        ("forwarded=out", vec![]),
+    ] {
+        let resp = app.get(&agent, &format!("/api/v1/tickets?{query}")).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{query}");
+        let page: Value = resp.json().await.unwrap();
+        assert_eq!(subjects(&page), want, "{query}");
+    }
+    for (query, says) in [
+        (
+            "state=new,wild",
+            "unknown variant `wild`, expected one of `new`",
+        ),
+        ("forwarded=sideways", "unknown variant `sideways`"),
+        ("assignee=jemand", "assignee must be me, none or a user id"),
+    ] {
+        let resp = app.get(&agent, &format!("/api/v1/tickets?{query}")).await;
+        let body = assert_problem(resp, StatusCode::BAD_REQUEST, "invalid-query").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{query}: {body}"
+        );
+    }
+    let resp = app.get(&agent, "/api/v1/tickets?tenant=nirgendwo").await;
+    let body = assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("tenant"),
+        "{body}"
+    );
+    // The tenant of a tenant path is resolved before anything else: 404, and 401 first.
+    let resp = app.get(&agent, "/api/v1/tenants/nirgendwo/tickets").await;
+    assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/tenants/nirgendwo/tickets"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    assert_eq!(app.count("tickets").await, 2);
+
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let params = doc["paths"]["/api/v1/tickets"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let state = params.iter().find(|p| p["name"] == "state").unwrap();
+    assert_eq!(state["style"], "form", "{state}");
+    assert_eq!(state["explode"], false, "{state}");
+    let item = state["schema"]["items"]["$ref"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(item, "#/components/schemas/TicketState", "{state}");
+    let forwarded = params.iter().find(|p| p["name"] == "forwarded").unwrap();
+    assert!(forwarded.to_string().contains("\"out\""), "{forwarded}");
+}
+
 crate::both_backends!(
     numbers_continue_after_the_counter_and_stay_distinct,
     contacts_are_logged_and_unsolved_ones_open_numbered_tickets,
@@ -979,4 +1071,5 @@ crate::both_backends!(
     the_calendar_tells_when_the_answer_is_due,
     tickets_are_addressed_by_number,
     service_hours_and_closing_days_are_tenant_settings,
+    the_queue_filters_are_typed,
 );

@@ -251,3 +251,41 @@ pub fn ensure_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
         ServiceResponse::new(req, resp).map_into_right_body(),
     ))
 }
+
+/// The tenant named by the `{slug}` segment of a tenant-scoped path, and the authenticated
+/// actor. Extracting it authenticates first (no token: 401, whatever the slug), then resolves
+/// the slug (unknown: 404 problem+json `not-found`) and records `tenant` on the request span.
+/// Every handler of a `/tenants/{slug}/…` path takes it instead of [`Auth`].
+pub struct TenantPath {
+    pub actor: Actor,
+    pub tenant: verbund_schema::tenant::Model,
+}
+
+impl TenantPath {
+    /// The tenant's slug, as the domain functions take it.
+    pub fn slug(&self) -> &str {
+        &self.tenant.slug
+    }
+}
+
+impl FromRequest for TenantPath {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = Auth::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let slug = req.match_info().get("slug").map(str::to_owned);
+        Box::pin(async move {
+            let Auth(actor) = auth.await?;
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let slug = slug.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("TenantPath on a path without {{slug}}"))
+            })?;
+            let tenant =
+                verbund_tenant::directory::find_tenant_for(&state.db, &actor, &slug).await?;
+            record_tenant(&tenant.slug);
+            Ok(TenantPath { actor, tenant })
+        })
+    }
+}

@@ -1,6 +1,7 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document, generated from the handlers' annotations. The operations come from
+//! [`routes::operations`], the list the router is built from.
 //!
-//! Each handler's annotation lists what its domain function can answer (403, 404, 409, 422…).
+//! Each handler's annotation references the problem responses as one set, [`Problems`].
 //! The statuses that follow from the shape of an operation — 401 for a secured one, 400 / 413 /
 //! 415 / 422 for one that reads a JSON body, 400 / 422 for query parameters, 404 for path
 //! parameters —
@@ -25,95 +26,8 @@ use crate::routes;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Verbund API", description = "Multi-tenant platform for 115 citizen service centers"),
-    paths(
-        serve,
-        routes::health::healthz,
-        routes::health::readyz,
-        routes::auth::login,
-        routes::auth::logout,
-        routes::auth::refresh,
-        routes::me::me,
-        routes::tenants::list,
-        routes::tenants::create,
-        routes::tenants::get,
-        routes::tenants::update,
-        routes::tenants::list_mail_domains,
-        routes::tenants::add_mail_domain,
-        routes::tenants::remove_mail_domain,
-        routes::users::list,
-        routes::users::create,
-        routes::users::get,
-        routes::users::update,
-        routes::centers::list,
-        routes::centers::create,
-        routes::centers::get,
-        routes::centers::tenants,
-        routes::centers::set_tenants,
-        routes::calendar::due,
-        routes::contacts::create,
-        routes::tickets::create,
-        routes::tickets::list,
-        routes::tickets::get,
-        routes::tickets::update,
-        routes::tickets::notes,
-        routes::tickets::add_note,
-        routes::tickets::call_attempt,
-        routes::tickets::history,
-        routes::tickets::forward,
-        routes::tickets::accept,
-        routes::tickets::return_ticket,
-        routes::tickets::add_message,
-        routes::tickets::close,
-        routes::tickets::list_for_tenant,
-        routes::knowledge::create,
-        routes::knowledge::list,
-        routes::knowledge::get,
-        routes::knowledge::update,
-        routes::knowledge::publish,
-        routes::knowledge::archive,
-        routes::knowledge::review_base,
-        routes::knowledge::versions,
-        routes::knowledge::compare,
-        routes::knowledge::import,
-        routes::knowledge::export,
-        routes::knowledge::catalog_list,
-        routes::knowledge::catalog_create,
-        routes::knowledge::catalog_get,
-        routes::knowledge::catalog_update,
-        routes::org_units::create,
-        routes::org_units::list,
-        routes::org_units::get,
-        routes::org_units::update,
-        routes::org_units::opening,
-        routes::search::search,
-        routes::operations::create_coverage,
-        routes::operations::list_coverages,
-        routes::operations::revoke_coverage,
-        routes::operations::list_notifications,
-        routes::operations::read_notification,
-        routes::operations::tenant_report,
-        routes::operations::center_report,
-        routes::operations::list_templates,
-        routes::operations::create_template,
-        routes::operations::update_template,
-        routes::operations::delete_template,
-        routes::operations::anonymize,
-        routes::operations::access_log,
-        routes::mail::inbound_raw,
-        routes::mail::inbound_list,
-        routes::mail::inbound_raw_get,
-        routes::mail::inbound_assign,
-        routes::mail::outbox_list,
-        routes::mail::outbox_retry,
-        routes::mail::mailbox_list,
-        routes::mail::mailbox_create,
-        routes::mail::mailbox_update,
-        routes::mail::mailbox_delete,
-        routes::mail::ticket_mails,
-        routes::mail::attachment,
-    ),
     components(schemas(crate::error::Problem)),
-    modifiers(&SecuritySchemes, &CommonResponses),
+    modifiers(&Operations, &SecuritySchemes, &CommonResponses),
     tags(
         (name = "auth", description = "Login, logout and the current user"),
         (name = "tenants", description = "Municipalities (Mandanten)"),
@@ -127,6 +41,15 @@ use crate::routes;
     )
 )]
 pub struct ApiDoc;
+
+/// The operations, from the same list the router is built from ([`routes::operations`]).
+struct Operations;
+
+impl Modify for Operations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.merge(routes::document());
+    }
+}
 
 /// The two ways to authenticate: a user's access token (`POST /api/v1/auth/login`), and the
 /// static token of the MTA pipe (`VERBUND_INGEST_TOKEN`) for `POST /api/v1/inbound/raw`.
@@ -279,4 +202,40 @@ pub async fn serve() -> HttpResponse {
             HeaderValue::from_static("application/json"),
         ))
         .body(DOCUMENT.as_str())
+}
+
+/// The problem responses of the API, referenced once per operation:
+/// `responses((status = 200, body = …), crate::openapi::Problems)`. Every one is an RFC 9457
+/// body ([`Problem`](crate::error::Problem)) whose `type` names the failure. A status added
+/// here is documented for every operation. The statuses that depend on an operation's shape
+/// (413/415 for a body) are added by [`CommonResponses`].
+#[derive(utoipa::IntoResponses)]
+pub enum Problems {
+    /// The request does not parse: malformed JSON, a query string or value of the wrong type.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(crate::error::Problem),
+    /// No valid credentials: a missing, malformed, expired or revoked token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(crate::error::Problem),
+    /// The acting user may not do this for this tenant.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(crate::error::Problem),
+    /// The path names nothing the user may see.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(crate::error::Problem),
+    /// A conflict with the current state: a stale `version`, a duplicate, a closed ticket.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(crate::error::Problem),
+    /// Well-formed input that is refused; `detail` names the field.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(crate::error::Problem),
+    /// Too many attempts; try again later.
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(crate::error::Problem),
+    /// An internal error; the cause is logged, never shown.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(crate::error::Problem),
+    /// A dependency (database, configuration) is not available.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(crate::error::Problem),
 }

@@ -15,4 +15,5 @@ mod people;
 pub mod privacy;
 pub mod reports;
 pub mod templates;
+pub mod ticket_filter;
 pub mod tickets;

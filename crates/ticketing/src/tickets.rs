@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::db::{begin_write, now, write};
@@ -25,6 +25,7 @@ use crate::model::{
     AnswerChannel, CallOutcome, FRONT_QUEUE, ForwardState, NoteKind, Priority, TicketState,
     parse_queue,
 };
+use crate::ticket_filter::{self, Assignee, Forwarded, TicketFilter};
 use verbund_schema::{
     call_attempt, service_ref, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
 };
@@ -1228,44 +1229,13 @@ pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result
         .collect())
 }
 
-/// Filters of the ticket queue.
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct TicketQuery {
-    /// Tenant slugs, comma-separated; default: every tenant the user may see.
-    pub tenant: Option<String>,
-    /// States, comma-separated.
-    pub state: Option<String>,
-    /// `me`, `none` or a user id.
-    pub assignee: Option<String>,
-    pub queue: Option<String>,
-    pub at_risk: Option<bool>,
-    pub overdue: Option<bool>,
-    /// `in` (forwarded to the user's tenants) or `out` (forwarded away from them).
-    pub forwarded: Option<String>,
-    /// Text in number or subject, and in question or citizen name of the tickets the user's
-    /// tenants hold (not of those they only forwarded).
-    pub q: Option<String>,
-    /// From `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1-100, default 50.
-    pub limit: Option<u64>,
-}
+pub use crate::ticket_filter::TicketQuery;
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TicketPage {
     pub items: Vec<TicketView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
-}
-
-fn parse_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let bad = || Error::invalid("cursor", "is not a cursor from this API");
-    let (micros, id) = raw.split_once('~').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let due = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-    Ok((due, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
 /// The ticket queue, sorted by `due_at`, with cursor pagination.
@@ -1275,10 +1245,8 @@ pub async fn list_tickets(
     actor: &Actor,
     q: TicketQuery,
 ) -> Result<TicketPage> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(Error::invalid("limit", "must be 1..=100"));
-    }
+    let filter = TicketFilter::parse(q, actor.user_id())?;
+    let limit = filter.limit;
     let visibility = actor.visibility(Permission::ViewTickets);
 
     let forwarded_from_visible = Query::select()
@@ -1291,9 +1259,9 @@ pub async fn list_tickets(
         .add(visibility.condition(ticket::Column::OriginTenantId))
         .add(ticket::Column::Id.in_subquery(forwarded_from_visible.clone()));
     let mut cond = Condition::all();
-    match q.tenant.as_deref().filter(|s| !s.is_empty()) {
+    match &filter.tenants {
         Some(list) => {
-            let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+            let wanted: Vec<&str> = list.iter().map(String::as_str).collect();
             // The actor's own tenants are known; others are looked up.
             let others: Vec<&str> = wanted
                 .iter()
@@ -1332,39 +1300,27 @@ pub async fn list_tickets(
         }
         None => cond = cond.add(everything_visible),
     }
-    if let Some(list) = q.state.as_deref().filter(|s| !s.is_empty()) {
-        let mut states = Vec::new();
-        for s in list.split(',').map(str::trim) {
-            let st = TicketState::parse(s)
-                .ok_or_else(|| Error::invalid("state", format!("unknown state {s}")))?;
-            states.push(st.as_str());
-        }
+    if !filter.states.is_empty() {
+        let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
         cond = cond.add(ticket::Column::State.is_in(states));
     }
-    match q.assignee.as_deref() {
-        None | Some("") => {}
-        Some("me") => cond = cond.add(ticket::Column::AssigneeUserId.eq(actor.user_id())),
-        Some("none") => cond = cond.add(ticket::Column::AssigneeUserId.is_null()),
-        Some(raw) => {
-            let id = Uuid::parse_str(raw)
-                .map_err(|_| Error::invalid("assignee", "must be me, none or a user id"))?;
-            cond = cond.add(ticket::Column::AssigneeUserId.eq(id));
-        }
+    match filter.assignee {
+        None => {}
+        Some(Assignee::Nobody) => cond = cond.add(ticket::Column::AssigneeUserId.is_null()),
+        Some(Assignee::User(id)) => cond = cond.add(ticket::Column::AssigneeUserId.eq(id)),
     }
-    if let Some(queue) = q.queue.as_deref().filter(|s| !s.is_empty()) {
-        let queue = parse_queue(queue)
-            .ok_or_else(|| Error::invalid("queue", "must be frontoffice or backoffice:<unit>"))?;
+    if let Some(queue) = filter.queue {
         cond = cond.add(ticket::Column::Queue.eq(queue));
     }
-    if let Some(v) = q.at_risk {
+    if let Some(v) = filter.at_risk {
         cond = cond.add(ticket::Column::AtRisk.eq(v));
     }
-    if let Some(v) = q.overdue {
+    if let Some(v) = filter.overdue {
         cond = cond.add(ticket::Column::Overdue.eq(v));
     }
-    match q.forwarded.as_deref() {
-        None | Some("") => {}
-        Some("in") => {
+    match filter.forwarded {
+        None => {}
+        Some(Forwarded::In) => {
             cond = cond
                 .add(visibility.condition(ticket::Column::TenantId))
                 .add(ticket::Column::ForwardState.is_in([
@@ -1372,24 +1328,14 @@ pub async fn list_tickets(
                     ForwardState::Accepted.as_str(),
                 ]));
         }
-        Some("out") => {
+        Some(Forwarded::Out) => {
             cond = cond.add(ticket::Column::Id.in_subquery(forwarded_from_visible));
             if let Some(tenants) = visibility.tenants() {
                 cond = cond.add(ticket::Column::TenantId.is_not_in(tenants.iter().copied()));
             }
         }
-        Some(_) => return Err(Error::invalid("forwarded", "must be in or out")),
     }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if text.chars().count() > 200 {
-            return Err(Error::invalid("q", "must have at most 200 characters"));
-        }
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
+    if let Some(pattern) = filter.text_pattern {
         let like = |col: ticket::Column| {
             Expr::expr(Func::lower(Expr::col(col)))
                 .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
@@ -1411,8 +1357,7 @@ pub async fn list_tickets(
                 ),
         );
     }
-    if let Some(raw) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        let (due, id) = parse_cursor(raw)?;
+    if let Some((due, id)) = filter.after {
         cond = cond.add(
             Condition::any().add(ticket::Column::DueAt.gt(due)).add(
                 Condition::all()
@@ -1430,8 +1375,7 @@ pub async fn list_tickets(
         .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last()
-            .map(|t| format!("{}~{}", t.due_at.timestamp_micros(), t.id))
+        rows.last().map(|t| ticket_filter::cursor(t.due_at, t.id))
     } else {
         None
     };

@@ -39,8 +39,7 @@ impl From<IssuedToken> for TokenResponse {
 /// then lock logins per account and per client address.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenResponse),
-    (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 429, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -71,7 +70,7 @@ pub async fn login(
 /// End the current session. Its tokens stop working at once.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses(
     (status = 204, description = "logged out"),
-    (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn logout(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<HttpResponse> {
     state.auth.logout(&state.db, &actor).await?;
@@ -81,7 +80,7 @@ pub async fn logout(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<
 /// Get a fresh access token for the current session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = TokenResponse),
-    (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn refresh(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<HttpResponse> {
     let token = state.auth.refresh(&actor)?;

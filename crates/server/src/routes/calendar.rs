@@ -1,13 +1,11 @@
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use verbund_tenant::Permission;
-use verbund_tenant::directory::find_tenant;
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Query, record_tenant};
-use crate::state::AppState;
+use crate::extract::{Query, TenantPath};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,19 +27,12 @@ pub struct DueResponse {
 /// When a question arriving at `from` must be answered: one working day in service hours.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/calendar/due", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path), DueQuery), responses(
     (status = 200, body = DueResponse),
-    (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn due(
-    state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     query: Query<DueQuery>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let tenant = find_tenant(&state.db, &slug).await?;
     actor.authorize(Permission::ViewTenant, tenant.id)?;
     let from = query.from.unwrap_or_else(Utc::now);
     verbund_tenant::text::check_instant("from", from)?;

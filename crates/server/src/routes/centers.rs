@@ -8,6 +8,7 @@ use crate::state::AppState;
 /// The service centers the user may see.
 #[utoipa::path(get, path = "/api/v1/centers", operation_id = "list_centers", tag = "centers", security(("bearer" = [])), responses(
     (status = 200, body = [CenterView]),
+    crate::openapi::Problems,
 ))]
 pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(directory::list_centers(&state.db, &actor).await?))
@@ -16,9 +17,7 @@ pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<Ht
 /// Create a service center with the tenants it serves (operators only).
 #[utoipa::path(post, path = "/api/v1/centers", operation_id = "create_center", tag = "centers", security(("bearer" = [])), request_body = NewCenter, responses(
     (status = 201, body = CenterView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -35,8 +34,7 @@ pub async fn create(
 /// One service center.
 #[utoipa::path(get, path = "/api/v1/centers/{slug}", operation_id = "get_center", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = CenterView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -49,8 +47,7 @@ pub async fn get(
 /// The tenants a service center serves.
 #[utoipa::path(get, path = "/api/v1/centers/{slug}/tenants", operation_id = "list_center_tenants", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [TenantRef]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn tenants(
     state: web::Data<AppState>,
@@ -64,9 +61,7 @@ pub async fn tenants(
 /// Replace the tenants a service center serves (operators only).
 #[utoipa::path(put, path = "/api/v1/centers/{slug}/tenants", operation_id = "set_center_tenants", tag = "centers", security(("bearer" = [])), params(("slug" = String, Path)), request_body = CenterTenants, responses(
     (status = 200, body = CenterView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn set_tenants(
     state: web::Data<AppState>,

@@ -8,8 +8,7 @@ use crate::state::AppState;
 /// Log a handled contact; an unsolved one opens a ticket in the same request.
 #[utoipa::path(post, path = "/api/v1/contacts", operation_id = "create_contact", tag = "tickets", security(("bearer" = [])), request_body = NewContact, responses(
     (status = 201, body = ContactView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -12,24 +12,20 @@ use verbund_knowledge::services::{
 use verbund_knowledge::store::{self, ImportReport};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Json, Query, record_tenant};
+use crate::extract::{Auth, Json, Query, TenantPath};
 use crate::state::AppState;
 
 /// Create a description (draft). With `base_id` it adopts a base text of the catalogue.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/services", operation_id = "create_service", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewService, responses(
     (status = 201, body = ServiceView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<NewService>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let view = services::create_service(&state.db, &actor, &slug, body.into_inner()).await?;
+    let view = services::create_service(&state.db, &actor, &tenant.slug, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -42,139 +38,124 @@ pub async fn create(
 /// everybody else who reads knowledge.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/services", operation_id = "list_services", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ServiceQuery), responses(
     (status = 200, body = ServicePage),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     query: Query<ServiceQuery>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     Ok(HttpResponse::Ok()
-        .json(services::list_services(&state.db, &actor, &slug, query.into_inner()).await?))
+        .json(services::list_services(&state.db, &actor, &tenant.slug, query.into_inner()).await?))
 }
 
 /// One description with the merged view of its modules.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}", operation_id = "get_service", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = ServiceView),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn get(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(services::get_service(&state.db, &actor, &slug, id).await?))
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(services::get_service(&state.db, &actor, &tenant.slug, id).await?))
 }
 
 /// Change a description. Send the `version` you read; a stale one gives 409.
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/services/{id}", operation_id = "update_service", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = ServicePatch, responses(
     (status = 200, body = ServiceView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn update(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
     body: Json<ServicePatch>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok()
-        .json(services::update_service(&state.db, &actor, &slug, id, body.into_inner()).await?))
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(
+        services::update_service(&state.db, &actor, &tenant.slug, id, body.into_inner()).await?,
+    ))
 }
 
 /// Publish: every agent in the Verbund can read and find it then.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/services/{id}/publish", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = ServiceView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn publish(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(services::publish_service(&state.db, &actor, &slug, id).await?))
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok()
+        .json(services::publish_service(&state.db, &actor, &tenant.slug, id).await?))
 }
 
 /// Archive: the description leaves search and is visible only inside the tenant.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/services/{id}/archive", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = ServiceView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn archive(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(services::archive_service(&state.db, &actor, &slug, id).await?))
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok()
+        .json(services::archive_service(&state.db, &actor, &tenant.slug, id).await?))
 }
 
 /// Confirm that the description still fits its changed base text.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/services/{id}/review-base", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = ServiceView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn review_base(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(services::review_base(&state.db, &actor, &slug, id).await?))
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(services::review_base(&state.db, &actor, &tenant.slug, id).await?))
 }
 
 /// Every saved version with author and time, newest first (inside the owning tenant).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}/versions", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path)), responses(
     (status = 200, body = [VersionView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn versions(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(services::list_versions(&state.db, &actor, &slug, id).await?))
+    let (_, id) = path.into_inner();
+    Ok(
+        HttpResponse::Ok()
+            .json(services::list_versions(&state.db, &actor, &tenant.slug, id).await?),
+    )
 }
 
 /// The differences between two versions, field by field.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/services/{id}/versions/compare", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ("id" = Uuid, Path), CompareQuery), responses(
     (status = 200, body = VersionComparison),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn compare(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, Uuid)>,
     query: Query<CompareQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok()
-        .json(services::compare_versions(&state.db, &actor, &slug, id, query.into_inner()).await?))
+    let (_, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(
+        services::compare_versions(&state.db, &actor, &tenant.slug, id, query.into_inner()).await?,
+    ))
 }
 
 /// Import descriptions: NDJSON (`application/x-ndjson`) or XZuFi 2.2 (`application/xml`).
@@ -184,18 +165,14 @@ pub async fn compare(
     (String = "application/xml"),
 )), responses(
     (status = 200, body = ImportReport),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn import(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     req: HttpRequest,
-    slug: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     let mime = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -215,22 +192,20 @@ pub async fn import(
             ));
         }
     };
-    let report = store::import_for(&state.db, &actor, &slug, format, &body).await?;
+    let report = store::import_for(&state.db, &actor, &tenant.slug, format, &body).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
 /// The tenant's descriptions as NDJSON in the import format.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/export", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = String, content_type = "application/x-ndjson"),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn export(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let body = store::export_ndjson(&state.db, &actor, &slug).await?;
+    let body = store::export_ndjson(&state.db, &actor, &tenant.slug).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
         .body(body))
@@ -239,7 +214,7 @@ pub async fn export(
 /// The catalogue of base texts (Stammtexte).
 #[utoipa::path(get, path = "/api/v1/catalog/services", tag = "knowledge", security(("bearer" = [])), responses(
     (status = 200, body = [BaseTextView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn catalog_list(
     state: web::Data<AppState>,
@@ -251,9 +226,7 @@ pub async fn catalog_list(
 /// Add a base text (operators).
 #[utoipa::path(post, path = "/api/v1/catalog/services", tag = "knowledge", security(("bearer" = [])), request_body = NewBaseText, responses(
     (status = 201, body = BaseTextView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn catalog_create(
     state: web::Data<AppState>,
@@ -271,7 +244,7 @@ pub async fn catalog_create(
 
 #[utoipa::path(get, path = "/api/v1/catalog/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, body = BaseTextView),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn catalog_get(
     state: web::Data<AppState>,
@@ -284,9 +257,7 @@ pub async fn catalog_get(
 /// Change a base text (operators). Adopting tenants see "base changed" until they confirm.
 #[utoipa::path(patch, path = "/api/v1/catalog/services/{id}", tag = "knowledge", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = BaseTextPatch, responses(
     (status = 200, body = BaseTextView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn catalog_update(
     state: web::Data<AppState>,
@@ -296,69 +267,4 @@ pub async fn catalog_update(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(catalog::update_base_text(&state.db, &actor, *id, body.into_inner()).await?))
-}
-
-/// The knowledge routes under `/api/v1`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::org_units;
-    cfg.service(
-        web::resource("/tenants/{slug}/services")
-            .get(list)
-            .post(create),
-    )
-    .service(
-        web::resource("/tenants/{slug}/services/{id}")
-            .get(get)
-            .patch(update),
-    )
-    .route(
-        "/tenants/{slug}/services/{id}/publish",
-        web::post().to(publish),
-    )
-    .route(
-        "/tenants/{slug}/services/{id}/archive",
-        web::post().to(archive),
-    )
-    .route(
-        "/tenants/{slug}/services/{id}/review-base",
-        web::post().to(review_base),
-    )
-    .route(
-        "/tenants/{slug}/services/{id}/versions",
-        web::get().to(versions),
-    )
-    .route(
-        "/tenants/{slug}/services/{id}/versions/compare",
-        web::get().to(compare),
-    )
-    .service(
-        web::resource("/tenants/{slug}/import")
-            .app_data(web::PayloadConfig::new(store::MAX_IMPORT_BYTES))
-            .post(import),
-    )
-    .route("/tenants/{slug}/export", web::get().to(export))
-    .service(
-        web::resource("/tenants/{slug}/org-units")
-            .get(org_units::list)
-            .post(org_units::create),
-    )
-    .service(
-        web::resource("/tenants/{slug}/org-units/{id}")
-            .get(org_units::get)
-            .patch(org_units::update),
-    )
-    .route(
-        "/tenants/{slug}/org-units/{id}/opening",
-        web::get().to(org_units::opening),
-    )
-    .service(
-        web::resource("/catalog/services")
-            .get(catalog_list)
-            .post(catalog_create),
-    )
-    .service(
-        web::resource("/catalog/services/{id}")
-            .get(catalog_get)
-            .patch(catalog_update),
-    );
 }

@@ -11,7 +11,7 @@ use verbund_ticketing::mail::{self, OutboxQuery, OutboxView, TicketMailView};
 use verbund_ticketing::tickets;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Json, Query, record_tenant, uuid_or_404};
+use crate::extract::{Auth, Json, Query, TenantPath, uuid_or_404};
 use crate::state::AppState;
 
 fn unauthenticated() -> ApiError {
@@ -59,10 +59,7 @@ fn check_ingest_token(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
 #[utoipa::path(post, path = "/api/v1/inbound/raw", tag = "mail", security(("ingest" = [])), request_body(content = String, content_type = "message/rfc822"), responses(
     (status = 201, body = Ingested),
     (status = 200, body = Ingested, description = "the same message was stored before"),
-    (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn inbound_raw(
     state: web::Data<AppState>,
@@ -109,8 +106,7 @@ pub async fn inbound_raw(
 /// mail (its responders and admins).
 #[utoipa::path(get, path = "/api/v1/inbound", tag = "mail", security(("bearer" = [])), params(InboundQuery), responses(
     (status = 200, body = [InboundView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn inbound_list(
     state: web::Data<AppState>,
@@ -123,7 +119,7 @@ pub async fn inbound_list(
 /// The raw message as it arrived.
 #[utoipa::path(get, path = "/api/v1/inbound/{id}/raw", tag = "mail", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
     (status = 200, content_type = "message/rfc822", body = String),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
     (status = 409, description = "the raw message was removed (anonymised)", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn inbound_raw_get(
@@ -145,9 +141,7 @@ pub async fn inbound_raw_get(
 /// Hand a mail without a ticket to a tenant (operators); it is processed for that tenant.
 #[utoipa::path(post, path = "/api/v1/inbound/{id}/assign", tag = "mail", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = AssignInbound, responses(
     (status = 200, body = InboundView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn inbound_assign(
     state: web::Data<AppState>,
@@ -162,102 +156,88 @@ pub async fn inbound_assign(
 /// A tenant's outbox, newest first (tenant admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/outbox", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), OutboxQuery), responses(
     (status = 200, body = [OutboxView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn outbox_list(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     q: Query<OutboxQuery>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(mail::list_outbox(&state.db, &actor, &slug, q.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(mail::list_outbox(&state.db, &actor, &tenant.slug, q.into_inner()).await?))
 }
 
 /// Send a failed or bounced mail again.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/outbox/{id}/retry", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
     (status = 200, body = OutboxView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn outbox_retry(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
+    let (_, id) = path.into_inner();
     let id = uuid_or_404(&id, "mail")?;
-    Ok(HttpResponse::Ok().json(mail::retry(&state.db, &actor, &slug, id).await?))
+    Ok(HttpResponse::Ok().json(mail::retry(&state.db, &actor, &tenant.slug, id).await?))
 }
 
 /// The tenant's IMAP mailboxes (tenant admins). Secrets are never shown.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/mailboxes", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [MailboxView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn mailbox_list(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(mailboxes::list(&state.db, &actor, &slug).await?))
+    Ok(HttpResponse::Ok().json(mailboxes::list(&state.db, &actor, &tenant.slug).await?))
 }
 
 /// Add an IMAP mailbox to poll.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/mailboxes", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path)), request_body = MailboxInput, responses(
     (status = 201, body = MailboxView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn mailbox_create(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<MailboxInput>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     Ok(HttpResponse::Created()
-        .json(mailboxes::create(&state.db, &actor, &slug, body.into_inner()).await?))
+        .json(mailboxes::create(&state.db, &actor, &tenant.slug, body.into_inner()).await?))
 }
 
 /// Change a mailbox.
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/mailboxes/{id}", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = MailboxPatch, responses(
     (status = 200, body = MailboxView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn mailbox_update(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
     body: Json<MailboxPatch>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
+    let (_, id) = path.into_inner();
     let id = uuid_or_404(&id, "mailbox")?;
     Ok(HttpResponse::Ok()
-        .json(mailboxes::update(&state.db, &actor, &slug, id, body.into_inner()).await?))
+        .json(mailboxes::update(&state.db, &actor, &tenant.slug, id, body.into_inner()).await?))
 }
 
 /// Remove a mailbox.
 #[utoipa::path(delete, path = "/api/v1/tenants/{slug}/mailboxes/{id}", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
     (status = 204),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn mailbox_delete(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
+    let (_, id) = path.into_inner();
     let id = uuid_or_404(&id, "mailbox")?;
-    mailboxes::delete(&state.db, &actor, &slug, id).await?;
+    mailboxes::delete(&state.db, &actor, &tenant.slug, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -265,8 +245,7 @@ pub async fn mailbox_delete(
 /// attachments) and ours with their delivery state.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/mails", tag = "mail", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), responses(
     (status = 200, body = [TicketMailView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn ticket_mails(
     state: web::Data<AppState>,
@@ -280,7 +259,7 @@ pub async fn ticket_mails(
 /// One attachment of a ticket's mail.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments/{attachment}", tag = "mail", security(("bearer" = [])), params(("id" = String, Path), ("attachment" = uuid::Uuid, Path)), responses(
     (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn attachment(
     state: web::Data<AppState>,
@@ -305,35 +284,4 @@ pub async fn attachment(
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(a.data.unwrap_or_default()))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig, max_inbound: usize) {
-    cfg.service(
-        web::resource("/inbound/raw")
-            .app_data(web::PayloadConfig::new(max_inbound))
-            .post(inbound_raw),
-    )
-    .route("/inbound", web::get().to(inbound_list))
-    .route("/inbound/{id}/raw", web::get().to(inbound_raw_get))
-    .route("/inbound/{id}/assign", web::post().to(inbound_assign))
-    .route("/tenants/{slug}/outbox", web::get().to(outbox_list))
-    .route(
-        "/tenants/{slug}/outbox/{id}/retry",
-        web::post().to(outbox_retry),
-    )
-    .service(
-        web::resource("/tenants/{slug}/mailboxes")
-            .get(mailbox_list)
-            .post(mailbox_create),
-    )
-    .service(
-        web::resource("/tenants/{slug}/mailboxes/{id}")
-            .patch(mailbox_update)
-            .delete(mailbox_delete),
-    )
-    .route("/tickets/{id}/mails", web::get().to(ticket_mails))
-    .route(
-        "/tickets/{id}/attachments/{attachment}",
-        web::get().to(attachment),
-    );
 }

@@ -22,7 +22,7 @@ pub struct MeResponse<'a> {
 /// The logged-in user, their roles, and the tenants they can act for.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = MeResponse),
-    (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn me(Auth(actor): Auth) -> ApiResult<HttpResponse> {
     let profile = actor.profile();

@@ -11,56 +11,49 @@ use verbund_ticketing::templates::{self, TemplateInput, TemplateView};
 use verbund_ticketing::tickets::{self, TicketView};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, Query, record_tenant, uuid_or_404};
+use crate::extract::{Auth, Json, Query, TenantPath, uuid_or_404};
 use crate::state::AppState;
 
 /// Let another center act for the tenant for a period (tenant admins).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/coverages", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewCoverage, responses(
     (status = 201, body = CoverageView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create_coverage(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<NewCoverage>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     Ok(HttpResponse::Created()
-        .json(coverage::create_coverage(&state.db, &actor, &slug, body.into_inner()).await?))
+        .json(coverage::create_coverage(&state.db, &actor, &tenant.slug, body.into_inner()).await?))
 }
 
 /// The tenant's coverages, current and past.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/coverages", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [CoverageView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list_coverages(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(coverage::list_coverages(&state.db, &actor, &slug).await?))
+    Ok(HttpResponse::Ok().json(coverage::list_coverages(&state.db, &actor, &tenant.slug).await?))
 }
 
 /// End a coverage early.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/coverages/{id}/revoke", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
     (status = 200, body = CoverageView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn revoke_coverage(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
+    let (_, id) = path.into_inner();
     let id = uuid_or_404(&id, "coverage")?;
-    Ok(HttpResponse::Ok().json(coverage::revoke_coverage(&state.db, &actor, &slug, id).await?))
+    Ok(HttpResponse::Ok()
+        .json(coverage::revoke_coverage(&state.db, &actor, &tenant.slug, id).await?))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -74,6 +67,7 @@ pub struct NotificationQuery {
 /// The user's notifications: personal ones and those of the queues they work.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "operations", security(("bearer" = [])), params(NotificationQuery), responses(
     (status = 200, body = [NotificationView]),
+    crate::openapi::Problems,
 ))]
 pub async fn list_notifications(
     state: web::Data<AppState>,
@@ -87,7 +81,7 @@ pub async fn list_notifications(
 /// Mark a notification as read.
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "operations", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), responses(
     (status = 204, description = "marked"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn read_notification(
     state: web::Data<AppState>,
@@ -129,18 +123,15 @@ fn report_response(req: &HttpRequest, report: Report) -> ApiResult<HttpResponse>
         (Report = "application/json"),
         (String = "text/csv"),
     )),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn tenant_report(
     state: web::Data<AppState>,
     req: HttpRequest,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     q: Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let report = reports::tenant_report(&state.db, &actor, &slug, q.into_inner()).await?;
+    let report = reports::tenant_report(&state.db, &actor, &tenant.slug, q.into_inner()).await?;
     report_response(&req, report)
 }
 
@@ -150,7 +141,7 @@ pub async fn tenant_report(
         (Report = "application/json"),
         (String = "text/csv"),
     )),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn center_report(
     state: web::Data<AppState>,
@@ -166,78 +157,71 @@ pub async fn center_report(
 /// The tenant's text modules for answers.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/templates", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [TemplateView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list_templates(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(templates::list(&state.db, &actor, &slug).await?))
+    Ok(HttpResponse::Ok().json(templates::list(&state.db, &actor, &tenant.slug).await?))
 }
 
 /// Add a text module (editors, admins).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/templates", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path)), request_body = TemplateInput, responses(
     (status = 201, body = TemplateView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create_template(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     Ok(HttpResponse::Created()
-        .json(templates::create(&state.db, &actor, &slug, body.into_inner()).await?))
+        .json(templates::create(&state.db, &actor, &tenant.slug, body.into_inner()).await?))
 }
 
 /// Change a text module.
 #[utoipa::path(put, path = "/api/v1/tenants/{slug}/templates/{id}", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = TemplateInput, responses(
     (status = 200, body = TemplateView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn update_template(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
     body: Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
+    let (_, id) = path.into_inner();
     let id = uuid_or_404(&id, "text module")?;
     Ok(HttpResponse::Ok()
-        .json(templates::update(&state.db, &actor, &slug, id, body.into_inner()).await?))
+        .json(templates::update(&state.db, &actor, &tenant.slug, id, body.into_inner()).await?))
 }
 
 /// Delete a text module.
 #[utoipa::path(delete, path = "/api/v1/tenants/{slug}/templates/{id}", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
     (status = 204, description = "deleted"),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn delete_template(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    templates::delete(&state.db, &actor, &slug, uuid_or_404(&id, "text module")?).await?;
+    let (_, id) = path.into_inner();
+    templates::delete(
+        &state.db,
+        &actor,
+        &tenant.slug,
+        uuid_or_404(&id, "text module")?,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Anonymise a ticket's personal data now, e.g. on the citizen's request (tenant admins).
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/anonymize", tag = "operations", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), request_body = AnonymizeRequest, responses(
     (status = 200, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn anonymize(
     state: web::Data<AppState>,
@@ -253,15 +237,13 @@ pub async fn anonymize(
 /// Who read which ticket's personal data (tenant admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/access-log", tag = "operations", security(("bearer" = [])), params(("slug" = String, Path), AccessLogQuery), responses(
     (status = 200, body = [AccessLogEntry]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn access_log(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     q: Query<AccessLogQuery>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     Ok(HttpResponse::Ok()
-        .json(privacy::access_log(&state.db, &actor, &slug, q.into_inner()).await?))
+        .json(privacy::access_log(&state.db, &actor, &tenant.slug, q.into_inner()).await?))
 }

@@ -12,8 +12,7 @@ use crate::state::AppState;
 /// published descriptions of every other tenant (ranked after the own ones).
 #[utoipa::path(get, path = "/api/v1/search", tag = "knowledge", security(("bearer" = [])), params(SearchParams), responses(
     (status = 200, body = SearchResults),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn search(
     state: web::Data<AppState>,

@@ -3,13 +3,13 @@ use verbund_tenant::directory::{self, NewTenant, TenantPatch, TenantView};
 use verbund_tenant::mail_domains::{self, MailDomainView, NewMailDomain};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, record_tenant};
+use crate::extract::{Auth, Json, TenantPath, record_tenant};
 use crate::state::AppState;
 
 /// The tenants the user may see (operators: all).
 #[utoipa::path(get, path = "/api/v1/tenants", operation_id = "list_tenants", tag = "tenants", security(("bearer" = [])), responses(
     (status = 200, body = [TenantView]),
-    (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(directory::list_tenants(&state.db, &actor).await?))
@@ -18,9 +18,7 @@ pub async fn list(state: web::Data<AppState>, Auth(actor): Auth) -> ApiResult<Ht
 /// Create a tenant (operators only).
 #[utoipa::path(post, path = "/api/v1/tenants", operation_id = "create_tenant", tag = "tenants", security(("bearer" = [])), request_body = NewTenant, responses(
     (status = 201, body = TenantView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -38,16 +36,13 @@ pub async fn create(
 /// One tenant.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}", operation_id = "get_tenant", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = TenantView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn get(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(directory::get_tenant(&state.db, &actor, &slug).await?))
+    Ok(HttpResponse::Ok().json(directory::get_tenant(&state.db, &actor, &tenant.slug).await?))
 }
 
 /// Change a tenant (tenant admins of it, operators). `ags` and `active` are for operators.
@@ -56,58 +51,49 @@ pub async fn get(
 /// (409); `settings.mail_from` must be one of the tenant's own addresses (422).
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}", operation_id = "update_tenant", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), request_body = TenantPatch, responses(
     (status = 200, body = TenantView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn update(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<TenantPatch>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     Ok(HttpResponse::Ok()
-        .json(directory::update_tenant(&state.db, &actor, &slug, body.into_inner()).await?))
+        .json(directory::update_tenant(&state.db, &actor, &tenant.slug, body.into_inner()).await?))
 }
 
 /// The mail domains of a tenant (its tenant admins, operators). The tenant's inbound addresses
 /// and its sender address lie in them.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/mail-domains", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [MailDomainView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list_mail_domains(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    Ok(HttpResponse::Ok().json(mail_domains::list_domains(&state.db, &actor, &slug).await?))
+    Ok(HttpResponse::Ok().json(mail_domains::list_domains(&state.db, &actor, &tenant.slug).await?))
 }
 
 /// Assign a mail domain to a tenant (operators only).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/mail-domains", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewMailDomain, responses(
     (status = 201, body = MailDomainView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn add_mail_domain(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<NewMailDomain>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
     let scope = actor.authorize_operator()?;
-    let view = mail_domains::add_domain(&state.db, &scope, &slug, body.into_inner()).await?;
+    let view = mail_domains::add_domain(&state.db, &scope, &tenant.slug, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
-            format!("/api/v1/tenants/{slug}/mail-domains/{}", view.domain),
+            format!(
+                "/api/v1/tenants/{}/mail-domains/{}",
+                tenant.slug, view.domain
+            ),
         ))
         .json(view))
 }
@@ -116,18 +102,15 @@ pub async fn add_mail_domain(
 /// in it.
 #[utoipa::path(delete, path = "/api/v1/tenants/{slug}/mail-domains/{domain}", tag = "tenants", security(("bearer" = [])), params(("slug" = String, Path), ("domain" = String, Path)), responses(
     (status = 204, description = "removed"),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn remove_mail_domain(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, domain) = path.into_inner();
-    record_tenant(&slug);
+    let (_, domain) = path.into_inner();
     let scope = actor.authorize_operator()?;
-    mail_domains::remove_domain(&state.db, &scope, &slug, &domain).await?;
+    mail_domains::remove_domain(&state.db, &scope, &tenant.slug, &domain).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,11 +5,13 @@ use verbund_ticketing::tickets::{
     TicketQuery, TicketView,
 };
 
+use verbund_ticketing::ticket_filter::CommaList;
+
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, Query, record_tenant};
+use crate::extract::{Auth, Json, Query, TenantPath, record_tenant};
 use crate::state::AppState;
 
-/// Resolves the `{ticket}` path segment: a ticket number or id.
+/// Resolves the `{id}` path segment of a ticket: a ticket number or id.
 async fn key(state: &AppState, raw: &str) -> ApiResult<uuid::Uuid> {
     Ok(tickets::resolve(&state.db, raw).await?)
 }
@@ -17,17 +19,14 @@ async fn key(state: &AppState, raw: &str) -> ApiResult<uuid::Uuid> {
 /// Open a ticket for a tenant directly (e.g. from a letter).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/tickets", operation_id = "create_ticket", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewTicket, responses(
     (status = 201, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<NewTicket>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let view = tickets::create_ticket(&state.db, &actor, &slug, body.into_inner()).await?;
+    let view = tickets::create_ticket(&state.db, &actor, &tenant.slug, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tickets/{}", view.id)))
         .json(view))
@@ -36,7 +35,7 @@ pub async fn create(
 /// The ticket queue: the user's tenants' tickets and those forwarded to or from them.
 #[utoipa::path(get, path = "/api/v1/tickets", operation_id = "list_tickets", tag = "tickets", security(("bearer" = [])), params(TicketQuery), responses(
     (status = 200, body = TicketPage),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -52,7 +51,7 @@ pub async fn list(
 /// One ticket.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", operation_id = "get_ticket", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = TicketView),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -67,10 +66,7 @@ pub async fn get(
 /// Change a ticket. Send the `version` you read; a stale one gives 409.
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", operation_id = "update_ticket", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = TicketPatch, responses(
     (status = 200, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -85,13 +81,14 @@ pub async fn update(
         body.into_inner(),
     )
     .await?;
+    record_tenant(&view.tenant);
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// The notes the user may read: messages to the citizen, and the own tenants' internal notes.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = [NoteView]),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn notes(
     state: web::Data<AppState>,
@@ -105,9 +102,7 @@ pub async fn notes(
 /// Add an internal note or a message to the citizen.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewNote, responses(
     (status = 201, body = NoteView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn add_note(
     state: web::Data<AppState>,
@@ -128,9 +123,7 @@ pub async fn add_note(
 /// Log a callback attempt: reached, not reached, mailbox.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/call-attempts", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = NewCallAttempt, responses(
     (status = 201, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn call_attempt(
     state: web::Data<AppState>,
@@ -145,13 +138,14 @@ pub async fn call_attempt(
         body.into_inner(),
     )
     .await?;
+    record_tenant(&view.tenant);
     Ok(HttpResponse::Created().json(view))
 }
 
 /// The whole history of a ticket.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
     (status = 200, body = [EventView]),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn history(
     state: web::Data<AppState>,
@@ -167,10 +161,7 @@ pub async fn history(
 /// Forward a ticket to another tenant or to a back-office unit; the due date stays.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/forward", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardRequest, responses(
     (status = 200, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn forward(
     state: web::Data<AppState>,
@@ -178,22 +169,21 @@ pub async fn forward(
     id: web::Path<String>,
     body: Json<ForwardRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        forward::forward(
-            &state.db,
-            &actor,
-            key(&state, &id).await?,
-            body.into_inner(),
-        )
-        .await?,
-    ))
+    let view = forward::forward(
+        &state.db,
+        &actor,
+        key(&state, &id).await?,
+        body.into_inner(),
+    )
+    .await?;
+    record_tenant(&view.tenant);
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Accept a ticket forwarded to the user's tenant.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/accept", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
     (status = 200, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn accept(
     state: web::Data<AppState>,
@@ -201,23 +191,21 @@ pub async fn accept(
     id: web::Path<String>,
     body: Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        forward::accept(
-            &state.db,
-            &actor,
-            key(&state, &id).await?,
-            body.into_inner(),
-        )
-        .await?,
-    ))
+    let view = forward::accept(
+        &state.db,
+        &actor,
+        key(&state, &id).await?,
+        body.into_inner(),
+    )
+    .await?;
+    record_tenant(&view.tenant);
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Return a forwarded ticket to the tenant it came from, with a reason.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/return", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), request_body = ForwardDecision, responses(
     (status = 200, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn return_ticket(
     state: web::Data<AppState>,
@@ -225,15 +213,15 @@ pub async fn return_ticket(
     id: web::Path<String>,
     body: Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        forward::return_ticket(
-            &state.db,
-            &actor,
-            key(&state, &id).await?,
-            body.into_inner(),
-        )
-        .await?,
-    ))
+    let view = forward::return_ticket(
+        &state.db,
+        &actor,
+        key(&state, &id).await?,
+        body.into_inner(),
+    )
+    .await?;
+    record_tenant(&view.tenant);
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -246,9 +234,7 @@ pub struct NewMessage {
 /// Answer the citizen: a message on the ticket, which marks it answered.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), request_body = NewMessage, responses(
     (status = 201, body = NoteView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn add_message(
     state: web::Data<AppState>,
@@ -273,9 +259,7 @@ pub struct CloseRequest {
 /// Close a ticket.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/close", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number or id")), request_body = CloseRequest, responses(
     (status = 200, body = TicketView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn close(
     state: web::Data<AppState>,
@@ -291,25 +275,23 @@ pub async fn close(
         subject: None,
         answer_channel: None,
     };
-    Ok(HttpResponse::Ok()
-        .json(tickets::update_ticket(&state.db, &actor, key(&state, &id).await?, patch).await?))
+    let view = tickets::update_ticket(&state.db, &actor, key(&state, &id).await?, patch).await?;
+    record_tenant(&view.tenant);
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// The tickets of one tenant (same filters as `/api/v1/tickets`).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/tickets", operation_id = "list_tenant_tickets", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path), TicketQuery), responses(
     (status = 200, body = TicketPage),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list_for_tenant(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     query: Query<TicketQuery>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let tenant = verbund_tenant::directory::find_tenant(&state.db, &slug).await?;
     actor.authorize(verbund_tenant::Permission::ViewTickets, tenant.id)?;
     let mut q = query.into_inner();
-    q.tenant = Some(slug.into_inner());
+    q.tenant = Some(CommaList(vec![tenant.slug]));
     Ok(HttpResponse::Ok().json(tickets::list_tickets(&state.db, &actor, q).await?))
 }

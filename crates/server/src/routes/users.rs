@@ -3,7 +3,7 @@ use verbund_tenant::Permission;
 use verbund_tenant::users::{self, NewUser, UserPatch, UserView, account_scope, tenant_scope};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Json, record_tenant};
+use crate::extract::{Json, TenantPath};
 use crate::state::AppState;
 
 fn parse_id(raw: &str) -> ApiResult<uuid::Uuid> {
@@ -13,16 +13,13 @@ fn parse_id(raw: &str) -> ApiResult<uuid::Uuid> {
 /// The users of a tenant (tenant admins, operators).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/users", operation_id = "list_users", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), responses(
     (status = 200, body = [UserView]),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn list(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ViewUsers).await?;
+    let scope = tenant_scope(&state.db, &actor, &tenant.slug, Permission::ViewUsers).await?;
     Ok(HttpResponse::Ok().json(users::list_users(&state.db, &scope).await?))
 }
 
@@ -30,23 +27,19 @@ pub async fn list(
 /// (a center role: every tenant the center serves).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", operation_id = "create_user", tag = "users", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewUser, responses(
     (status = 201, body = UserView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn create(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    slug: web::Path<String>,
+    TenantPath { actor, tenant }: TenantPath,
     body: Json<NewUser>,
 ) -> ApiResult<HttpResponse> {
-    record_tenant(&slug);
-    let scope = account_scope(&state.db, &actor, &slug).await?;
+    let scope = account_scope(&state.db, &actor, &tenant.slug).await?;
     let view = users::create_user(&state.db, &scope, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
-            format!("/api/v1/tenants/{slug}/users/{}", view.id),
+            format!("/api/v1/tenants/{}/users/{}", tenant.slug, view.id),
         ))
         .json(view))
 }
@@ -54,17 +47,15 @@ pub async fn create(
 /// One user of a tenant.
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/users/{id}", operation_id = "get_user", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
     (status = 200, body = UserView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn get(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    let scope = tenant_scope(&state.db, &actor, &slug, Permission::ViewUsers).await?;
+    let (_, id) = path.into_inner();
+    let scope = tenant_scope(&state.db, &actor, &tenant.slug, Permission::ViewUsers).await?;
     Ok(HttpResponse::Ok().json(users::get_user(&state.db, &scope, parse_id(&id)?).await?))
 }
 
@@ -74,20 +65,16 @@ pub async fn get(
 /// (403 otherwise); operators change every account.
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{id}", operation_id = "update_user", tag = "users", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), request_body = UserPatch, responses(
     (status = 200, body = UserView),
-    (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
-    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    crate::openapi::Problems,
 ))]
 pub async fn update(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
+    TenantPath { actor, tenant }: TenantPath,
     path: web::Path<(String, String)>,
     body: Json<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    record_tenant(&slug);
-    let scope = account_scope(&state.db, &actor, &slug).await?;
+    let (_, id) = path.into_inner();
+    let scope = account_scope(&state.db, &actor, &tenant.slug).await?;
     Ok(HttpResponse::Ok()
         .json(users::update_user(&state.db, &scope, parse_id(&id)?, body.into_inner()).await?))
 }
