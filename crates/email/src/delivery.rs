@@ -415,7 +415,7 @@ pub async fn run_once(
             let at = now();
             outbox_mail::Entity::update_many()
                 .set(outbox_mail::ActiveModel {
-                    state: Set(OutboxState::Queued.as_str().to_owned()),
+                    state: Set(OutboxState::Queued),
                     attempts: Set(attempts),
                     next_attempt_at: Set(
                         at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
@@ -457,7 +457,7 @@ async fn fail(
     let at = now();
     let updated = outbox_mail::Entity::update_many()
         .set(outbox_mail::ActiveModel {
-            state: Set(OutboxState::Failed.as_str().to_owned()),
+            state: Set(OutboxState::Failed),
             attempts: Set(attempts),
             claim_token: Set(None),
             claimed_until: Set(None),

@@ -75,7 +75,7 @@ fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
         tenant,
         source: m.source,
         state: m.state,
-        outcome: m.outcome.as_deref().and_then(Outcome::parse),
+        outcome: m.outcome,
         from: m.from_address,
         subject: m.subject,
         error: m.error,
@@ -131,7 +131,7 @@ pub async fn list(
         Option<Uuid>,
         String,
         String,
-        Option<String>,
+        Option<Outcome>,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -153,7 +153,7 @@ pub async fn list(
             tenant: slug.clone(),
             source: r.2,
             state: r.3,
-            outcome: r.4.as_deref().and_then(Outcome::parse),
+            outcome: r.4,
             from: r.5,
             subject: r.6,
             error: r.7,
@@ -200,10 +200,7 @@ pub async fn assign(
     if m.state == ingest::STORED {
         return Err(Error::Conflict("the mail is still being processed".into()));
     }
-    if matches!(
-        m.outcome.as_deref().and_then(Outcome::parse),
-        Some(Outcome::Bounce)
-    ) {
+    if m.outcome == Some(Outcome::Bounce) {
         return Err(Error::Conflict(
             "a matched bounce cannot be assigned".into(),
         ));

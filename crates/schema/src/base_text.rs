@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::BaseLevel;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "knowledge_base_texts")]
@@ -7,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub leika: String,
-    pub level: String,
+    pub level: BaseLevel,
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,

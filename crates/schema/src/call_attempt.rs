@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::CallOutcome;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "call_attempts")]
@@ -8,7 +9,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
     pub agent_user_id: Uuid,
-    pub outcome: String,
+    pub outcome: CallOutcome,
     pub note: Option<String>,
     pub created_at: DateTimeUtc,
 }

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::InboundOutcome;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "inbound_mails")]
@@ -13,7 +14,7 @@ pub struct Model {
     pub raw: Option<Vec<u8>>,
     pub size: i64,
     pub state: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<InboundOutcome>,
     pub ticket_id: Option<Uuid>,
     pub outbox_id: Option<Uuid>,
     pub from_address: Option<String>,

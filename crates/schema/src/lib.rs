@@ -40,3 +40,6 @@ pub mod ticket_counter;
 pub mod ticket_event;
 pub mod ticket_forward;
 pub mod ticket_note;
+
+// Typed state and kind columns
+pub mod types;

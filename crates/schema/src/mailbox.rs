@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::MailboxSecurity;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "mailboxes")]
@@ -9,7 +10,7 @@ pub struct Model {
     pub name: String,
     pub host: String,
     pub port: i32,
-    pub security: String,
+    pub security: MailboxSecurity,
     pub username: String,
     pub secret: String,
     pub folder: String,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::ServiceStatus;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "knowledge_services")]
@@ -10,7 +11,7 @@ pub struct Model {
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,
-    pub status: String,
+    pub status: ServiceStatus,
     pub version: i32,
     pub org_unit_id: Option<Uuid>,
     pub contact_org_unit_id: Option<Uuid>,

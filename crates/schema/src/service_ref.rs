@@ -2,6 +2,7 @@
 //! a ticket or contact may refer to. Ticketing never writes this table.
 
 use sea_orm::entity::prelude::*;
+use crate::types::ServiceStatus;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "knowledge_services")]
@@ -9,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub status: String,
+    pub status: ServiceStatus,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

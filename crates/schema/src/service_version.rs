@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::ServiceStatus;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "knowledge_service_versions")]
@@ -9,7 +10,7 @@ pub struct Model {
     pub service_id: Uuid,
     pub version: i32,
     pub kind: String,
-    pub status: String,
+    pub status: ServiceStatus,
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::ForwardState;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "ticket_forwards")]
@@ -11,7 +12,7 @@ pub struct Model {
     pub to_queue: String,
     pub reason: String,
     pub forwarded_by: Uuid,
-    pub state: String,
+    pub state: ForwardState,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTimeUtc>,
     pub return_reason: Option<String>,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::types::NoteKind;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "ticket_notes")]
@@ -8,7 +9,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
     pub author_user_id: Uuid,
-    pub kind: String,
+    pub kind: NoteKind,
     pub body: String,
     pub created_at: DateTimeUtc,
 }
