@@ -6,6 +6,7 @@
 
 // Foundation (tenants, centers, accounts, sessions, audit)
 pub mod audit_event;
+pub mod auth_epoch;
 pub mod center_coverage;
 pub mod center_tenant;
 pub mod login_throttle;
