@@ -42,16 +42,30 @@ const SERVICE_STATUSES: &[&str] = &["draft", "published", "archived"];
 /// The value lists as this migration wrote them. They are frozen here (a migration never
 /// changes once landed); the schema drift test compares them with the enums of the code.
 pub const STATE_CHECKS: &[StateCheck] = &[
-    check("contacts", "channel", &["phone", "email", "letter", "walk_in"]),
+    check(
+        "contacts",
+        "channel",
+        &["phone", "email", "letter", "walk_in"],
+    ),
     check("tickets", "answer_channel", TICKET_CHANNELS),
     check(
         "tickets",
         "state",
-        &["new", "in_progress", "waiting_backoffice", "answered", "closed"],
+        &[
+            "new",
+            "in_progress",
+            "waiting_backoffice",
+            "answered",
+            "closed",
+        ],
     ),
     check("tickets", "priority", &["low", "normal", "high"]),
     check("tickets", "forward_state", FORWARD_STATES),
-    check("call_attempts", "outcome", &["reached", "not_reached", "mailbox"]),
+    check(
+        "call_attempts",
+        "outcome",
+        &["reached", "not_reached", "mailbox"],
+    ),
     check("ticket_notes", "kind", &["internal", "message"]),
     check("ticket_forwards", "state", FORWARD_STATES),
     check("mailboxes", "security", &["tls", "start_tls", "plain"]),
@@ -114,8 +128,7 @@ impl StateCheck {
     fn well_formed(&self) -> bool {
         let ident = |s: &str| {
             !s.is_empty()
-                && s
-                    .bytes()
+                && s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         };
         ident(self.table) && ident(self.column) && self.values.iter().all(|v| ident(v))
@@ -123,7 +136,10 @@ impl StateCheck {
 }
 
 async fn exec(m: &SchemaManager<'_>, sql: String) -> Result<(), DbErr> {
-    m.get_connection().execute_unprepared(&sql).await.map(|_| ())
+    m.get_connection()
+        .execute_unprepared(&sql)
+        .await
+        .map(|_| ())
 }
 
 #[async_trait::async_trait]

@@ -22,8 +22,8 @@ use migration::{Migrator, MigratorTrait};
 use reqwest::StatusCode;
 use sea_orm::sea_query::ColumnType;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
-    IdenStatic, Iterable, Statement,
+    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait, IdenStatic,
+    Iterable, Statement,
 };
 use serde_json::{Value, json};
 
@@ -90,9 +90,10 @@ fn entities() -> BTreeMap<String, Columns> {
 
 fn entity_family(t: &ColumnType) -> &'static str {
     match t {
-        ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text | ColumnType::Enum { .. } => {
-            "text"
-        }
+        ColumnType::Char(_)
+        | ColumnType::String(_)
+        | ColumnType::Text
+        | ColumnType::Enum { .. } => "text",
         ColumnType::TinyInteger
         | ColumnType::SmallInteger
         | ColumnType::Integer
@@ -140,7 +141,9 @@ fn db_family(raw: &str) -> &'static str {
 }
 
 /// The live schema: table → column → (type family, nullable).
-async fn live_schema(db: &DatabaseConnection) -> BTreeMap<String, BTreeMap<String, (String, bool)>> {
+async fn live_schema(
+    db: &DatabaseConnection,
+) -> BTreeMap<String, BTreeMap<String, (String, bool)>> {
     let backend = db.get_database_backend();
     let mut out: BTreeMap<String, BTreeMap<String, (String, bool)>> = BTreeMap::new();
     match backend {
@@ -204,7 +207,9 @@ fn drift(
     let mut problems = Vec::new();
     for (table, cols) in entities {
         let Some(db_cols) = live.get(table) else {
-            problems.push(format!("entity table {table} does not exist in the database"));
+            problems.push(format!(
+                "entity table {table} does not exist in the database"
+            ));
             continue;
         };
         for (col, (family, nullable)) in cols {
@@ -305,14 +310,40 @@ fn state_checks_list_the_enum_values() {
     // Columns still read as strings by the code: their values come from the domain crates.
     expected.insert(
         ("role_assignments", "role"),
-        verbund_tenant::Role::ALL.iter().map(|r| r.as_str()).collect(),
+        verbund_tenant::Role::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect(),
     );
     expected.insert(("inbound_mails", "source"), ["mta", "imap"].into());
     expected.insert(
         ("inbound_mails", "state"),
-        [verbund_email::ingest::STORED, verbund_email::ingest::PROCESSED].into(),
+        [
+            verbund_email::ingest::STORED,
+            verbund_email::ingest::PROCESSED,
+        ]
+        .into(),
     );
-    assert_eq!(frozen, expected);
+    let keys: BTreeSet<_> = frozen.keys().chain(expected.keys()).collect();
+    let differ: Vec<String> = keys
+        .into_iter()
+        .filter(|k| frozen.get(*k) != expected.get(*k))
+        .map(|k| {
+            format!(
+                "{}.{}: CHECK allows {:?}, the code reads {:?}",
+                k.0,
+                k.1,
+                frozen.get(k),
+                expected.get(k)
+            )
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the CHECK migration and the enums disagree (add a migration that changes the \
+         constraint together with the enum):\n  {}",
+        differ.join("\n  ")
+    );
     // Exactly the typed-nullable column allows NULL.
     let nullable: Vec<_> = STATE_CHECKS
         .iter()
@@ -369,7 +400,10 @@ async fn new_ticket(app: &TestApp) -> String {
 }
 
 async fn raw(app: &TestApp, sql: &str) -> Result<u64, sea_orm::DbErr> {
-    app.db.execute_unprepared(sql).await.map(|r| r.rows_affected())
+    app.db
+        .execute_unprepared(sql)
+        .await
+        .map(|r| r.rows_affected())
 }
 
 async fn state_of(app: &TestApp, id: &str) -> String {
@@ -378,7 +412,10 @@ async fn state_of(app: &TestApp, id: &str) -> String {
         .db
         .query_one_raw(Statement::from_string(
             backend,
-            format!("SELECT state FROM tickets WHERE id = {}", id_literal(app, id)),
+            format!(
+                "SELECT state FROM tickets WHERE id = {}",
+                id_literal(app, id)
+            ),
         ))
         .await
         .unwrap()
@@ -411,9 +448,12 @@ async fn check_constraints_refuse_bad_states(app: TestApp) {
         ("answer_channel", "fax"),
         ("forward_state", ""),
     ] {
-        let err = raw(&app, &format!("UPDATE tickets SET {col} = '{bad}' WHERE id = {at}"))
-            .await
-            .expect_err("the database accepted an unknown state");
+        let err = raw(
+            &app,
+            &format!("UPDATE tickets SET {col} = '{bad}' WHERE id = {at}"),
+        )
+        .await
+        .expect_err("the database accepted an unknown state");
         assert!(
             err.to_string().contains(&format!("ck_tickets_{col}")),
             "{col}: {err}"
@@ -422,9 +462,12 @@ async fn check_constraints_refuse_bad_states(app: TestApp) {
     // A valid value still goes through, and the row is as the last valid write left it.
     assert_eq!(state_of(&app, &id).await, "new");
     assert_eq!(
-        raw(&app, &format!("UPDATE tickets SET state = 'in_progress' WHERE id = {at}"))
-            .await
-            .unwrap(),
+        raw(
+            &app,
+            &format!("UPDATE tickets SET state = 'in_progress' WHERE id = {at}")
+        )
+        .await
+        .unwrap(),
         1
     );
     assert_eq!(state_of(&app, &id).await, "in_progress");
@@ -475,8 +518,12 @@ async fn drop_check(app: &TestApp, table: &str, column: &str) {
                 .unwrap();
         }
         _ => {
-            raw(app, &format!("DROP TRIGGER {name}_insert")).await.unwrap();
-            raw(app, &format!("DROP TRIGGER {name}_update")).await.unwrap();
+            raw(app, &format!("DROP TRIGGER {name}_insert"))
+                .await
+                .unwrap();
+            raw(app, &format!("DROP TRIGGER {name}_update"))
+                .await
+                .unwrap();
         }
     }
 }
@@ -494,12 +541,18 @@ async fn corrupt_state_is_a_500_not_a_default(app: TestApp) {
 
     drop_check(&app, "tickets", "state").await;
     let at = id_literal(&app, &id);
-    raw(&app, &format!("UPDATE tickets SET state = 'vergessen' WHERE id = {at}"))
-        .await
-        .unwrap();
+    raw(
+        &app,
+        &format!("UPDATE tickets SET state = 'vergessen' WHERE id = {at}"),
+    )
+    .await
+    .unwrap();
 
     // Reading it is an error, not a ticket in state "new" (what the old fallback showed).
-    for path in [format!("/api/v1/tickets/{id}"), "/api/v1/tickets".to_owned()] {
+    for path in [
+        format!("/api/v1/tickets/{id}"),
+        "/api/v1/tickets".to_owned(),
+    ] {
         let resp = app.get(&agent, &path).await;
         let body = assert_problem(resp, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
         let text = body.to_string();
@@ -532,7 +585,9 @@ async fn corrupt_state_is_a_500_not_a_default(app: TestApp) {
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     drop_check(&app, "mailboxes", "security").await;
-    raw(&app, "UPDATE mailboxes SET security = 'ssl3'").await.unwrap();
+    raw(&app, "UPDATE mailboxes SET security = 'ssl3'")
+        .await
+        .unwrap();
     let resp = app
         .get(&admin, "/api/v1/tenants/stadt-koblenz/mailboxes")
         .await;
@@ -546,20 +601,31 @@ async fn state_checks_migrate_existing_rows(app: TestApp) {
     // Down and up again over valid rows: the data stays, the checks come back.
     Migrator::down(&app.db, Some(1)).await.unwrap();
     for c in STATE_CHECKS {
-        assert!(!check_in_place(&app.db, c).await, "{} left after down", c.name());
+        assert!(
+            !check_in_place(&app.db, c).await,
+            "{} left after down",
+            c.name()
+        );
     }
     Migrator::up(&app.db, None).await.unwrap();
     for c in STATE_CHECKS {
-        assert!(check_in_place(&app.db, c).await, "{} missing after up", c.name());
+        assert!(
+            check_in_place(&app.db, c).await,
+            "{} missing after up",
+            c.name()
+        );
     }
     assert_eq!(state_of(&app, &id).await, "new");
     assert_eq!(app.count("tickets").await, 1);
 
     // An invalid row written while the checks were absent stops the migration, named.
     Migrator::down(&app.db, Some(1)).await.unwrap();
-    raw(&app, &format!("UPDATE tickets SET state = 'kaputt' WHERE id = {at}"))
-        .await
-        .unwrap();
+    raw(
+        &app,
+        &format!("UPDATE tickets SET state = 'kaputt' WHERE id = {at}"),
+    )
+    .await
+    .unwrap();
     let err = Migrator::up(&app.db, None)
         .await
         .expect_err("the checks went up over an invalid row");
@@ -568,12 +634,19 @@ async fn state_checks_migrate_existing_rows(app: TestApp) {
         "{err}"
     );
     // Repaired, it goes up.
-    raw(&app, &format!("UPDATE tickets SET state = 'new' WHERE id = {at}"))
-        .await
-        .unwrap();
+    raw(
+        &app,
+        &format!("UPDATE tickets SET state = 'new' WHERE id = {at}"),
+    )
+    .await
+    .unwrap();
     Migrator::up(&app.db, None).await.unwrap();
     for c in STATE_CHECKS {
-        assert!(check_in_place(&app.db, c).await, "{} missing after repair", c.name());
+        assert!(
+            check_in_place(&app.db, c).await,
+            "{} missing after repair",
+            c.name()
+        );
     }
 }
 

@@ -240,9 +240,7 @@ pub async fn update(
 ) -> Result<MailboxView> {
     let t = tenant_for(db, actor, slug).await?;
     let current = load(db, &t, id).await?;
-    let security = patch
-        .security
-        .unwrap_or(current.security);
+    let security = patch.security.unwrap_or(current.security);
     let host = check_host(patch.host.as_deref().unwrap_or(&current.host), security)?;
     let mut m: mailbox::ActiveModel = current.clone().into();
     m.host = Set(host);

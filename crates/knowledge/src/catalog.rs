@@ -341,9 +341,7 @@ pub async fn update_base_text(
             current.revision, patch.revision
         )));
     }
-    let level = patch
-        .level
-        .unwrap_or(current.level);
+    let level = patch.level.unwrap_or(current.level);
     let unchanged = content.title == current.title
         && to_json(&content.synonyms)? == current.synonyms
         && content.modules == parse_modules(&current.modules)

@@ -354,10 +354,7 @@ async fn store_item(
             } else {
                 current.status
             };
-            if same_content
-                && new_org == current.org_unit_id
-                && new_status == current.status
-            {
+            if same_content && new_org == current.org_unit_id && new_status == current.status {
                 Outcome::Unchanged
             } else {
                 let mut changes = <service::ActiveModel as ActiveModelTrait>::default();

@@ -1,8 +1,8 @@
 //! A read-only look at the knowledge crate's service descriptions: just enough to check what
 //! a ticket or contact may refer to. Ticketing never writes this table.
 
-use sea_orm::entity::prelude::*;
 use crate::types::ServiceStatus;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "knowledge_services")]

@@ -76,20 +76,64 @@ pub fn checked_columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)>
     }
     vec![
         ("contacts", "channel", all(Channel::ALL, Channel::as_str)),
-        ("tickets", "answer_channel", all(AnswerChannel::ALL, AnswerChannel::as_str)),
-        ("tickets", "state", all(TicketState::ALL, TicketState::as_str)),
+        (
+            "tickets",
+            "answer_channel",
+            all(AnswerChannel::ALL, AnswerChannel::as_str),
+        ),
+        (
+            "tickets",
+            "state",
+            all(TicketState::ALL, TicketState::as_str),
+        ),
         ("tickets", "priority", all(Priority::ALL, Priority::as_str)),
-        ("tickets", "forward_state", all(ForwardState::ALL, ForwardState::as_str)),
-        ("call_attempts", "outcome", all(CallOutcome::ALL, CallOutcome::as_str)),
+        (
+            "tickets",
+            "forward_state",
+            all(ForwardState::ALL, ForwardState::as_str),
+        ),
+        (
+            "call_attempts",
+            "outcome",
+            all(CallOutcome::ALL, CallOutcome::as_str),
+        ),
         ("ticket_notes", "kind", all(NoteKind::ALL, NoteKind::as_str)),
-        ("ticket_forwards", "state", all(ForwardState::ALL, ForwardState::as_str)),
-        ("mailboxes", "security", all(MailboxSecurity::ALL, MailboxSecurity::as_str)),
-        ("knowledge_base_texts", "level", all(BaseLevel::ALL, BaseLevel::as_str)),
-        ("knowledge_services", "status", all(ServiceStatus::ALL, ServiceStatus::as_str)),
-        ("knowledge_service_versions", "status", all(ServiceStatus::ALL, ServiceStatus::as_str)),
+        (
+            "ticket_forwards",
+            "state",
+            all(ForwardState::ALL, ForwardState::as_str),
+        ),
+        (
+            "mailboxes",
+            "security",
+            all(MailboxSecurity::ALL, MailboxSecurity::as_str),
+        ),
+        (
+            "knowledge_base_texts",
+            "level",
+            all(BaseLevel::ALL, BaseLevel::as_str),
+        ),
+        (
+            "knowledge_services",
+            "status",
+            all(ServiceStatus::ALL, ServiceStatus::as_str),
+        ),
+        (
+            "knowledge_service_versions",
+            "status",
+            all(ServiceStatus::ALL, ServiceStatus::as_str),
+        ),
         ("outbox_mails", "kind", all(MailKind::ALL, MailKind::as_str)),
-        ("outbox_mails", "state", all(OutboxState::ALL, OutboxState::as_str)),
-        ("inbound_mails", "outcome", all(InboundOutcome::ALL, InboundOutcome::as_str)),
+        (
+            "outbox_mails",
+            "state",
+            all(OutboxState::ALL, OutboxState::as_str),
+        ),
+        (
+            "inbound_mails",
+            "outcome",
+            all(InboundOutcome::ALL, InboundOutcome::as_str),
+        ),
     ]
 }
 

@@ -1091,9 +1091,7 @@ pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Res
         .all(db)
         .await?
         .into_iter()
-        .filter(|n| {
-            n.kind == NoteKind::Message || actor.may(Permission::ViewTickets, n.tenant_id)
-        })
+        .filter(|n| n.kind == NoteKind::Message || actor.may(Permission::ViewTickets, n.tenant_id))
         .collect();
     let slugs = slugs_of(db, notes.iter().map(|n| n.tenant_id)).await?;
     Ok(notes.into_iter().map(|n| note_view(n, &slugs)).collect())
