@@ -1,6 +1,9 @@
-//! CHECK constraints on every state and kind column: the database refuses a value that the
-//! application's enums (`verbund_schema::types`) cannot read, so a corrupt state can no longer be
-//! written by a bug, a hand-made `UPDATE` or an older binary.
+//! CHECK constraints on every state and kind column with a closed set of values: the database
+//! refuses a value that the application's enums (`verbund_schema::types`, `Role`) cannot read,
+//! so a corrupt state can no longer be written by a bug, a hand-made `UPDATE` or an older binary.
+//! Open vocabularies stay unchecked: the history kinds (`ticket_events.kind`,
+//! `knowledge_service_versions.kind`, `notifications.kind`, `audit_events.action`), which grow
+//! with every feature, and `tickets.queue` (`frontoffice` or `backoffice:<unit>`).
 //!
 //! PostgreSQL gets a named constraint per column (`ck_<table>_<column>`), which also validates
 //! the rows already there. SQLite cannot add a constraint to an existing table, and rebuilding a
