@@ -23,6 +23,7 @@ use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_schema::types::{AnswerChannel, Channel, ForwardState, Priority, TicketState};
 use verbund_schema::{contact, ticket};
 use verbund_server::{Application, Settings};
 
@@ -42,20 +43,20 @@ fn ticket_row(tenant_id: Uuid, number: String, at: chrono::DateTime<Utc>) -> tic
         citizen_phone: Set(Some("+49 261 123456".into())),
         citizen_email: Set(None),
         citizen_address: Set(None),
-        answer_channel: Set("callback".into()),
+        answer_channel: Set(AnswerChannel::Callback),
         callback_windows: Set(serde_json::json!([])),
         service_id: Set(None),
-        state: Set("new".into()),
+        state: Set(TicketState::New),
         assignee_user_id: Set(None),
         queue: Set("frontoffice".into()),
-        priority: Set("normal".into()),
+        priority: Set(Priority::Normal),
         due_at: Set(at + chrono::Duration::days(1)),
         at_risk: Set(false),
         overdue: Set(false),
         failed_call_attempts: Set(0),
         needs_other_channel: Set(false),
         origin_tenant_id: Set(tenant_id),
-        forward_state: Set("none".into()),
+        forward_state: Set(ForwardState::None),
         created_by: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
@@ -91,7 +92,14 @@ async fn fill(db: &sea_orm::DatabaseConnection) -> Vec<Uuid> {
     let tenants: Vec<tenant::Model> = tenant::Entity::find().all(db).await.unwrap();
     let ids: Vec<Uuid> = tenants.iter().map(|t| t.id).collect();
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 7, 0, 0).unwrap();
-    let channels = ["phone", "phone", "phone", "email", "letter", "walk_in"];
+    let channels = [
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Email,
+        Channel::Letter,
+        Channel::WalkIn,
+    ];
     let batch = 1000;
     for chunk in 0..(CONTACTS / batch) {
         let rows = (0..batch).map(|j| {
@@ -101,7 +109,7 @@ async fn fill(db: &sea_orm::DatabaseConnection) -> Vec<Uuid> {
                 tenant_id: Set(ids[n % ids.len()]),
                 center_id: Set(None),
                 agent_user_id: Set(Uuid::nil()),
-                channel: Set(channels[n % channels.len()].into()),
+                channel: Set(channels[n % channels.len()]),
                 service_id: Set(None),
                 topic: Set(None),
                 solved_first_contact: Set(n % 3 != 0),

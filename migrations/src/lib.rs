@@ -11,6 +11,7 @@ mod m20261129_000005_email;
 mod m20261203_000001_tenant_mail_domains;
 mod m20261203_090000_inbound_mail_attempts;
 mod m20261203_100000_mailbox_error_classes;
+pub mod m20261203_120000_state_checks;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_tenant_mail_domains::Migration),
             Box::new(m20261203_090000_inbound_mail_attempts::Migration),
             Box::new(m20261203_100000_mailbox_error_classes::Migration),
+            Box::new(m20261203_120000_state_checks::Migration),
         ]
     }
 }

@@ -265,7 +265,7 @@ async fn crashed_twice_is_quarantined(backend: Backend) {
     ingest::process_pending(&app.db).await.unwrap();
     let r = row(&app, stored.id).await;
     assert_eq!(r.state, "processed");
-    assert_eq!(r.outcome.as_deref(), Some("unparseable"));
+    assert_eq!(r.outcome.map(|o| o.as_str()), Some("unparseable"));
     assert_eq!(r.error.as_deref(), Some(ingest::QUARANTINED));
     assert_eq!(r.raw.as_deref(), Some(raw.as_slice()));
     assert_eq!(r.attempts, 2);
@@ -336,7 +336,7 @@ async fn failed_twice_is_quarantined(backend: Backend) {
         .unwrap();
     let r = row(&app, id).await;
     assert_eq!(r.state, "processed");
-    assert_eq!(r.outcome.as_deref(), Some("unparseable"));
+    assert_eq!(r.outcome.map(|o| o.as_str()), Some("unparseable"));
     assert!(r.raw.is_some());
     backdate(&app, id).await;
     assert_eq!(

@@ -337,7 +337,7 @@ pub async fn run_once(
                 .min(Duration::from_secs(3600));
             let at = now();
             let changes = outbox_mail::ActiveModel {
-                state: Set(OutboxState::Queued.as_str().to_owned()),
+                state: Set(OutboxState::Queued),
                 attempts: Set(attempts),
                 next_attempt_at: Set(
                     at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
@@ -366,7 +366,7 @@ async fn fail(
     let txn = begin_write(db).await?;
     let at = now();
     let changes = outbox_mail::ActiveModel {
-        state: Set(OutboxState::Failed.as_str().to_owned()),
+        state: Set(OutboxState::Failed),
         attempts: Set(attempts),
         claim_token: Set(None),
         claimed_until: Set(None),

@@ -45,56 +45,7 @@ pub enum Source {
 }
 
 /// What became of a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A new ticket (with or without a receipt).
-    NewTicket,
-    /// Joined an existing ticket.
-    Reply,
-    /// Joined an existing ticket, but from someone other than its citizen: flagged.
-    ReplyFlagged,
-    /// A delivery status notification, matched to an outbound mail.
-    Bounce,
-    /// A delivery status notification we could not match.
-    BounceUnmatched,
-    /// For no tenant: waits in the operators' catch-all queue.
-    Catchall,
-    /// Could not be parsed: kept raw for a human.
-    Unparseable,
-    /// Parsed, but nothing to answer to (no sender): kept for a human.
-    Review,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::NewTicket => "new_ticket",
-            Outcome::Reply => "reply",
-            Outcome::ReplyFlagged => "reply_flagged",
-            Outcome::Bounce => "bounce",
-            Outcome::BounceUnmatched => "bounce_unmatched",
-            Outcome::Catchall => "catchall",
-            Outcome::Unparseable => "unparseable",
-            Outcome::Review => "review",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Outcome::NewTicket,
-            Outcome::Reply,
-            Outcome::ReplyFlagged,
-            Outcome::Bounce,
-            Outcome::BounceUnmatched,
-            Outcome::Catchall,
-            Outcome::Unparseable,
-            Outcome::Review,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == raw)
-    }
-}
+pub use verbund_schema::types::InboundOutcome as Outcome;
 
 /// The answer to an ingest.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -254,7 +205,7 @@ async fn answer(
         id: row.id,
         duplicate,
         state: row.state,
-        outcome: row.outcome.as_deref().and_then(Outcome::parse),
+        outcome: row.outcome,
         tenant_id: row.tenant_id,
         ticket_id: row.ticket_id,
         ticket_number: number,
@@ -546,7 +497,7 @@ async fn finish_with(
     };
     active.tenant_id = Set(f.tenant_id);
     active.state = Set(PROCESSED.to_owned());
-    active.outcome = Set(f.outcome.map(|o| o.as_str().to_owned()));
+    active.outcome = Set(f.outcome);
     active.ticket_id = Set(f.ticket_id);
     active.outbox_id = Set(f.outbox_id);
     active.sender_mismatch = Set(f.sender_mismatch);

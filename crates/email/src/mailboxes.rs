@@ -25,32 +25,7 @@ use crate::imap::{self, ImapConfig, Security};
 use crate::ingest::{self, Source};
 use crate::repo;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MailboxSecurity {
-    Tls,
-    StartTls,
-    /// Only for a server on this machine (loopback).
-    Plain,
-}
-
-impl MailboxSecurity {
-    fn as_str(self) -> &'static str {
-        match self {
-            MailboxSecurity::Tls => "tls",
-            MailboxSecurity::StartTls => "start_tls",
-            MailboxSecurity::Plain => "plain",
-        }
-    }
-
-    fn parse(raw: &str) -> Self {
-        match raw {
-            "plain" => MailboxSecurity::Plain,
-            "start_tls" => MailboxSecurity::StartTls,
-            _ => MailboxSecurity::Tls,
-        }
-    }
-}
+pub use verbund_schema::types::MailboxSecurity;
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -116,7 +91,7 @@ fn view(m: mailbox::Model, slug: &str) -> MailboxView {
         name: m.name,
         host: m.host,
         port: u16::try_from(m.port).unwrap_or(0),
-        security: MailboxSecurity::parse(&m.security),
+        security: m.security,
         username: m.username,
         folder: m.folder,
         processed_folder: m.processed_folder,
@@ -219,7 +194,7 @@ pub async fn create(
         name: Set(line("name", &input.name, 200)?),
         host: Set(check_host(&input.host, input.security)?),
         port: Set(check_port(input.port)?),
-        security: Set(input.security.as_str().to_owned()),
+        security: Set(input.security),
         username: Set(line("username", &input.username, 254)?),
         secret: Set(check_secret(&input.secret)?),
         folder: Set(line(
@@ -261,13 +236,11 @@ pub async fn update(
 ) -> Result<MailboxView> {
     let (t, scope) = tenant_for(db, actor, slug).await?;
     let current = load(db, &scope, id).await?;
-    let security = patch
-        .security
-        .unwrap_or_else(|| MailboxSecurity::parse(&current.security));
+    let security = patch.security.unwrap_or(current.security);
     let host = check_host(patch.host.as_deref().unwrap_or(&current.host), security)?;
     let mut m: mailbox::ActiveModel = current.clone().into();
     m.host = Set(host);
-    m.security = Set(security.as_str().to_owned());
+    m.security = Set(security);
     if let Some(n) = &patch.name {
         m.name = Set(line("name", n, 200)?);
     }
@@ -345,7 +318,7 @@ fn imap_config(m: &mailbox::Model, settings: &PollSettings) -> ImapConfig {
     ImapConfig {
         host: m.host.clone(),
         port: u16::try_from(m.port).unwrap_or(993),
-        security: match MailboxSecurity::parse(&m.security) {
+        security: match m.security {
             MailboxSecurity::Tls => Security::Tls,
             MailboxSecurity::StartTls => Security::StartTls,
             MailboxSecurity::Plain => Security::Plain,

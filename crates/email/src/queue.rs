@@ -68,7 +68,7 @@ fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
         tenant,
         source: m.source,
         state: m.state,
-        outcome: m.outcome.as_deref().and_then(Outcome::parse),
+        outcome: m.outcome,
         from: m.from_address,
         subject: m.subject,
         error: m.error,
@@ -119,7 +119,7 @@ pub async fn list(
             tenant: slug.clone(),
             source: r.2,
             state: r.3,
-            outcome: r.4.as_deref().and_then(Outcome::parse),
+            outcome: r.4,
             from: r.5,
             subject: r.6,
             error: r.7,
@@ -161,10 +161,7 @@ pub async fn assign(
     if m.state == ingest::STORED {
         return Err(Error::Conflict("the mail is still being processed".into()));
     }
-    if matches!(
-        m.outcome.as_deref().and_then(Outcome::parse),
-        Some(Outcome::Bounce)
-    ) {
+    if m.outcome == Some(Outcome::Bounce) {
         return Err(Error::Conflict(
             "a matched bounce cannot be assigned".into(),
         ));

@@ -83,7 +83,7 @@ pub type QueueRow = (
     Option<Uuid>,
     String,
     String,
-    Option<String>,
+    Option<verbund_schema::types::InboundOutcome>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -532,7 +532,7 @@ pub async fn system_outbox_bounced(
 ) -> Result<()> {
     outbox_mail::ActiveModel {
         id: Set(id),
-        state: Set(OutboxState::Bounced.as_str().to_owned()),
+        state: Set(OutboxState::Bounced),
         last_error: Set(Some(reason.to_owned())),
         updated_at: Set(verbund_tenant::db::now()),
         ..Default::default()

@@ -58,32 +58,7 @@ pub struct BaseRef {
     pub revision: i32,
 }
 
-/// Whose base text it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BaseLevel {
-    /// Federal (Bundesredaktion).
-    Bund,
-    /// State (Landesredaktion).
-    Land,
-}
-
-impl BaseLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bund => "bund",
-            Self::Land => "land",
-        }
-    }
-
-    fn parse(raw: &str) -> Self {
-        if raw == "land" {
-            Self::Land
-        } else {
-            Self::Bund
-        }
-    }
-}
+pub use verbund_schema::types::BaseLevel;
 
 /// A base text as the API shows it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -134,14 +109,14 @@ pub(crate) fn base_ref(b: &base_text::Model) -> BaseRef {
         id: b.id,
         leika: b.leika.clone(),
         title: b.title.clone(),
-        level: BaseLevel::parse(&b.level),
+        level: b.level,
         revision: b.revision,
     }
 }
 
 fn view(b: base_text::Model) -> BaseTextView {
     BaseTextView {
-        level: BaseLevel::parse(&b.level),
+        level: b.level,
         synonyms: parse_synonyms(&b.synonyms),
         modules: parse_modules(&b.modules),
         id: b.id,
@@ -320,7 +295,7 @@ pub(crate) async fn insert_base_text(
     base_text::ActiveModel {
         id: Set(Uuid::now_v7()),
         leika: Set(leika.clone()),
-        level: Set(level.as_str().to_owned()),
+        level: Set(level),
         title: Set(content.title),
         synonyms: Set(to_json(&content.synonyms)?),
         modules: Set(to_json(&content.modules)?),
@@ -366,13 +341,11 @@ pub async fn update_base_text(
             current.revision, patch.revision
         )));
     }
-    let level = patch
-        .level
-        .unwrap_or_else(|| BaseLevel::parse(&current.level));
+    let level = patch.level.unwrap_or(current.level);
     let unchanged = content.title == current.title
         && to_json(&content.synonyms)? == current.synonyms
         && content.modules == parse_modules(&current.modules)
-        && level.as_str() == current.level;
+        && level == current.level;
     if unchanged {
         txn.commit().await?;
         return Ok(view(current));
@@ -381,7 +354,7 @@ pub async fn update_base_text(
     changes.title = Set(content.title);
     changes.synonyms = Set(to_json(&content.synonyms)?);
     changes.modules = Set(to_json(&content.modules)?);
-    changes.level = Set(level.as_str().to_owned());
+    changes.level = Set(level);
     changes.revision = Set(current.revision + 1);
     changes.updated_at = Set(now());
     changes.updated_by = Set(Some(scope.actor_id()));

@@ -213,10 +213,6 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
 }
 
-pub(crate) fn status_of(raw: &str) -> ServiceStatus {
-    ServiceStatus::parse(raw).unwrap_or(ServiceStatus::Draft)
-}
-
 /// The content of a stored row.
 pub(crate) fn content_of(s: &service::Model) -> Option<ServiceContent> {
     Some(ServiceContent {
@@ -265,7 +261,7 @@ pub(crate) async fn snapshot(
         service_id: Set(s.id),
         version: Set(s.version),
         kind: Set(info.kind.to_owned()),
-        status: Set(s.status.clone()),
+        status: Set(s.status),
         title: Set(s.title.clone()),
         synonyms: Set(s.synonyms.clone()),
         modules: Set(s.modules.clone()),
@@ -305,7 +301,7 @@ pub(crate) async fn insert_service(
         title: Set(input.content.title),
         synonyms: Set(to_json(&input.content.synonyms)?),
         modules: Set(to_json(&input.content.modules)?),
-        status: Set(input.status.as_str().to_owned()),
+        status: Set(input.status),
         version: Set(1),
         org_unit_id: Set(input.org_unit_id),
         contact_org_unit_id: Set(input.contact_org_unit_id),
@@ -399,7 +395,7 @@ pub(crate) async fn full_view(
         title: s.title,
         synonyms: parse_synonyms(&s.synonyms),
         modules,
-        status: status_of(&s.status),
+        status: s.status,
         version: s.version,
         org_unit: org_ref(db, s.org_unit_id).await?,
         contact_org_unit: org_ref(db, s.contact_org_unit_id).await?,
@@ -429,7 +425,7 @@ fn summary(
         tenant: tenant_slug.to_owned(),
         leika: s.leika,
         title: s.title,
-        status: status_of(&s.status),
+        status: s.status,
         version: s.version,
         base_changed,
         demo: s.demo,
@@ -650,7 +646,7 @@ pub async fn update_service(
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
     let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
-    if current.status == ServiceStatus::Archived.as_str() {
+    if current.status == ServiceStatus::Archived {
         return Err(Error::Conflict(
             "an archived description cannot be changed; publish it again first".into(),
         ));
@@ -714,7 +710,7 @@ async fn transition(
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
     let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
-    let from = status_of(&current.status);
+    let from = current.status;
     if from == to {
         return Err(Error::Conflict(format!(
             "the description is already {}",
@@ -722,7 +718,7 @@ async fn transition(
         )));
     }
     let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
-    changes.status = Set(to.as_str().to_owned());
+    changes.status = Set(to);
     if to == ServiceStatus::Published {
         changes.published_at = Set(Some(now()));
     }
@@ -789,7 +785,7 @@ fn version_view(v: service_version::Model, names: &HashMap<Uuid, String>) -> Ver
     VersionView {
         version: v.version,
         kind: v.kind,
-        status: status_of(&v.status),
+        status: v.status,
         title: v.title,
         synonyms: parse_synonyms(&v.synonyms),
         modules: parse_modules(&v.modules),
@@ -889,8 +885,8 @@ fn diff(a: &service_version::Model, b: &service_version::Model) -> Vec<FieldChan
     push(
         "status".into(),
         "Status",
-        a.status.clone().into(),
-        b.status.clone().into(),
+        a.status.as_str().into(),
+        b.status.as_str().into(),
     );
     push(
         "synonyms".into(),

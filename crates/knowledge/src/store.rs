@@ -27,7 +27,7 @@ use crate::changes;
 use crate::import::{self, ImportFormat, ImportItem, OrgUnitImport, ParsedImport};
 use crate::model::{Modules, ServiceContent};
 use crate::org_units::{NewOrgUnit, insert_org_unit};
-use crate::services::{Insert, SaveInfo, content_of, insert_service, save, status_of, to_json};
+use crate::services::{Insert, SaveInfo, content_of, insert_service, save, to_json};
 use crate::status::ServiceStatus;
 use verbund_schema::{org_unit, service};
 
@@ -352,12 +352,9 @@ async fn store_item(
             let new_status = if status == ServiceStatus::Published {
                 ServiceStatus::Published
             } else {
-                status_of(&current.status)
+                current.status
             };
-            if same_content
-                && new_org == current.org_unit_id
-                && new_status.as_str() == current.status
-            {
+            if same_content && new_org == current.org_unit_id && new_status == current.status {
                 Outcome::Unchanged
             } else {
                 let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
@@ -365,8 +362,8 @@ async fn store_item(
                 changes.synonyms = Set(to_json(&item.content.synonyms)?);
                 changes.modules = Set(to_json(&item.content.modules)?);
                 changes.org_unit_id = Set(new_org);
-                if new_status.as_str() != current.status {
-                    changes.status = Set(new_status.as_str().to_owned());
+                if new_status != current.status {
+                    changes.status = Set(new_status);
                     if new_status == ServiceStatus::Published {
                         changes.published_at = Set(Some(now()));
                     }
@@ -501,7 +498,7 @@ pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -
             .org_unit_id
             .and_then(|id| refs.get(&id))
             .map(String::as_str);
-        let line = ndjson_line(&content, status_of(&s.status), org);
+        let line = ndjson_line(&content, s.status, org);
         out.push_str(&line.to_string());
         out.push('\n');
     }

@@ -1,3 +1,4 @@
+use crate::types::BaseLevel;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub leika: String,
-    pub level: String,
+    pub level: BaseLevel,
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,

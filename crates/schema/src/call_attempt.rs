@@ -1,3 +1,4 @@
+use crate::types::CallOutcome;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
     pub agent_user_id: Uuid,
-    pub outcome: String,
+    pub outcome: CallOutcome,
     pub note: Option<String>,
     pub created_at: DateTimeUtc,
 }

@@ -1,3 +1,4 @@
+use crate::types::Channel;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub center_id: Option<Uuid>,
     pub agent_user_id: Uuid,
-    pub channel: String,
+    pub channel: Channel,
     pub service_id: Option<Uuid>,
     pub topic: Option<String>,
     pub solved_first_contact: bool,

@@ -1,3 +1,4 @@
+use crate::types::InboundOutcome;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,7 +14,7 @@ pub struct Model {
     pub raw: Option<Vec<u8>>,
     pub size: i64,
     pub state: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<InboundOutcome>,
     pub ticket_id: Option<Uuid>,
     pub outbox_id: Option<Uuid>,
     pub from_address: Option<String>,

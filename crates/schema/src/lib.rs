@@ -6,6 +6,7 @@
 
 // Foundation (tenants, centers, accounts, sessions, audit)
 pub mod audit_event;
+pub mod auth_epoch;
 pub mod center_coverage;
 pub mod center_tenant;
 pub mod login_throttle;
@@ -40,3 +41,6 @@ pub mod ticket_counter;
 pub mod ticket_event;
 pub mod ticket_forward;
 pub mod ticket_note;
+
+// Typed state and kind columns
+pub mod types;

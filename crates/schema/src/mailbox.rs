@@ -1,3 +1,4 @@
+use crate::types::MailboxSecurity;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub name: String,
     pub host: String,
     pub port: i32,
-    pub security: String,
+    pub security: MailboxSecurity,
     pub username: String,
     pub secret: String,
     pub folder: String,

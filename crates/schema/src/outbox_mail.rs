@@ -1,3 +1,4 @@
+use crate::types::{MailKind, OutboxState};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub ticket_id: Option<Uuid>,
-    pub kind: String,
+    pub kind: MailKind,
     pub from_address: String,
     pub from_name: Option<String>,
     pub to_address: String,
@@ -17,7 +18,7 @@ pub struct Model {
     pub in_reply_to: Option<String>,
     pub references: Option<String>,
     pub auto_submitted: bool,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub claim_token: Option<Uuid>,

@@ -1,3 +1,4 @@
+use crate::types::ServiceStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,
-    pub status: String,
+    pub status: ServiceStatus,
     pub version: i32,
     pub org_unit_id: Option<Uuid>,
     pub contact_org_unit_id: Option<Uuid>,

@@ -1,6 +1,7 @@
 //! A read-only look at the knowledge crate's service descriptions: just enough to check what
 //! a ticket or contact may refer to. Ticketing never writes this table.
 
+use crate::types::ServiceStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub status: String,
+    pub status: ServiceStatus,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
+use crate::types::ServiceStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub service_id: Uuid,
     pub version: i32,
     pub kind: String,
-    pub status: String,
+    pub status: ServiceStatus,
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,

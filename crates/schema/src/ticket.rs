@@ -1,3 +1,4 @@
+use crate::types::{AnswerChannel, ForwardState, Priority, TicketState};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,20 +14,20 @@ pub struct Model {
     pub citizen_phone: Option<String>,
     pub citizen_email: Option<String>,
     pub citizen_address: Option<String>,
-    pub answer_channel: String,
+    pub answer_channel: AnswerChannel,
     pub callback_windows: Json,
     pub service_id: Option<Uuid>,
-    pub state: String,
+    pub state: TicketState,
     pub assignee_user_id: Option<Uuid>,
     pub queue: String,
-    pub priority: String,
+    pub priority: Priority,
     pub due_at: DateTimeUtc,
     pub at_risk: bool,
     pub overdue: bool,
     pub failed_call_attempts: i32,
     pub needs_other_channel: bool,
     pub origin_tenant_id: Uuid,
-    pub forward_state: String,
+    pub forward_state: ForwardState,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,3 +1,4 @@
+use crate::types::ForwardState;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub to_queue: String,
     pub reason: String,
     pub forwarded_by: Uuid,
-    pub state: String,
+    pub state: ForwardState,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTimeUtc>,
     pub return_reason: Option<String>,

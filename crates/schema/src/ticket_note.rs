@@ -1,3 +1,4 @@
+use crate::types::NoteKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
     pub author_user_id: Uuid,
-    pub kind: String,
+    pub kind: NoteKind,
     pub body: String,
     pub created_at: DateTimeUtc,
 }

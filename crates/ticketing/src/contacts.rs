@@ -189,7 +189,7 @@ pub async fn log_contact(
         tenant_id: Set(asked.id),
         center_id: Set(center_of(actor, asked.id)),
         agent_user_id: Set(actor.user_id()),
-        channel: Set(input.channel.as_str().to_owned()),
+        channel: Set(input.channel),
         service_id: Set(input.service_id),
         topic: Set(topic),
         solved_first_contact: Set(input.solved),

@@ -68,12 +68,12 @@ pub async fn forward(
     };
     let txn = begin_write(db).await?;
     let current = load_for_work(&txn, actor, id).await?;
-    if current.state == TicketState::Closed.as_str() {
+    if current.state == TicketState::Closed {
         return Err(Error::Conflict(
             "a closed ticket cannot be forwarded".into(),
         ));
     }
-    if current.forward_state == ForwardState::Pending.as_str() {
+    if current.forward_state == ForwardState::Pending {
         return Err(Error::Conflict(
             "the ticket waits for the receiver to accept or return it".into(),
         ));
@@ -133,9 +133,7 @@ pub(crate) async fn forward_within(
             ForwardState::Accepted
         } else {
             ForwardState::Pending
-        }
-        .as_str()
-        .to_owned()),
+        }),
         decided_by: Set(None),
         decided_at: Set(None),
         return_reason: Set(None),
@@ -148,11 +146,11 @@ pub(crate) async fn forward_within(
     changes.assignee_user_id = Set(None);
     if same_tenant {
         if queue != FRONT_QUEUE {
-            changes.state = Set(TicketState::WaitingBackoffice.as_str().to_owned());
+            changes.state = Set(TicketState::WaitingBackoffice);
         }
     } else {
         changes.tenant_id = Set(target.id);
-        changes.forward_state = Set(ForwardState::Pending.as_str().to_owned());
+        changes.forward_state = Set(ForwardState::Pending);
     }
     let saved = save(txn, current, version, changes).await?;
     let slugs = slugs_of(txn, [current.tenant_id, target.id]).await?;
@@ -177,7 +175,7 @@ async fn pending_forward(
     db: &impl sea_orm::ConnectionTrait,
     t: &ticket::Model,
 ) -> Result<ticket_forward::Model> {
-    if t.forward_state != ForwardState::Pending.as_str() {
+    if t.forward_state != ForwardState::Pending {
         return Err(Error::Conflict(
             "the ticket has no forward waiting for a decision".into(),
         ));
@@ -203,12 +201,12 @@ pub async fn accept(
     let current = load_for_work(&txn, actor, id).await?;
     let fwd = pending_forward(&txn, &current).await?;
     let mut f: ticket_forward::ActiveModel = fwd.into();
-    f.state = Set(ForwardState::Accepted.as_str().to_owned());
+    f.state = Set(ForwardState::Accepted);
     f.decided_by = Set(Some(actor.user_id()));
     f.decided_at = Set(Some(now()));
     f.update(&txn).await?;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
-    changes.forward_state = Set(ForwardState::Accepted.as_str().to_owned());
+    changes.forward_state = Set(ForwardState::Accepted);
     let saved = save(&txn, &current, req.version, changes).await?;
     record_event(
         &txn,
@@ -237,14 +235,14 @@ pub async fn return_ticket(
     let fwd = pending_forward(&txn, &current).await?;
     let back_to = fwd.from_tenant_id;
     let mut f: ticket_forward::ActiveModel = fwd.into();
-    f.state = Set(ForwardState::Returned.as_str().to_owned());
+    f.state = Set(ForwardState::Returned);
     f.decided_by = Set(Some(actor.user_id()));
     f.decided_at = Set(Some(now()));
     f.return_reason = Set(Some(why.clone()));
     f.update(&txn).await?;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
     changes.tenant_id = Set(back_to);
-    changes.forward_state = Set(ForwardState::Returned.as_str().to_owned());
+    changes.forward_state = Set(ForwardState::Returned);
     changes.queue = Set(FRONT_QUEUE.to_owned());
     changes.assignee_user_id = Set(None);
     let saved = save(&txn, &current, req.version, changes).await?;

@@ -24,59 +24,7 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 use crate::tickets::{Access, load_visible, record_event};
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket};
 
-/// What an outbound mail is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MailKind {
-    Receipt,
-    Reply,
-    Escalation,
-}
-
-impl MailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::Receipt => "receipt",
-            MailKind::Reply => "reply",
-            MailKind::Escalation => "escalation",
-        }
-    }
-}
-
-/// Where an outbound mail stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxState {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-    Bounced,
-}
-
-impl OutboxState {
-    pub const ALL: [OutboxState; 5] = [
-        OutboxState::Queued,
-        OutboxState::Sending,
-        OutboxState::Sent,
-        OutboxState::Failed,
-        OutboxState::Bounced,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutboxState::Queued => "queued",
-            OutboxState::Sending => "sending",
-            OutboxState::Sent => "sent",
-            OutboxState::Failed => "failed",
-            OutboxState::Bounced => "bounced",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-}
+pub use verbund_schema::types::{MailKind, OutboxState};
 
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
@@ -173,7 +121,7 @@ pub async fn enqueue(
         id: Set(id),
         tenant_id: Set(t.id),
         ticket_id: Set(mail.ticket_id),
-        kind: Set(mail.kind.as_str().to_owned()),
+        kind: Set(mail.kind),
         from_address: Set(from),
         from_name: Set(from_name),
         to_address: Set(mail.to),
@@ -183,7 +131,7 @@ pub async fn enqueue(
         in_reply_to: Set(mail.in_reply_to),
         references: Set((!refs.is_empty()).then_some(refs)),
         auto_submitted: Set(mail.kind != MailKind::Reply),
-        state: Set(OutboxState::Queued.as_str().to_owned()),
+        state: Set(OutboxState::Queued),
         attempts: Set(0),
         next_attempt_at: Set(at),
         claim_token: Set(None),
@@ -309,26 +257,18 @@ pub struct OutboxView {
     pub created_at: DateTime<Utc>,
 }
 
-fn kind_of(raw: &str) -> MailKind {
-    match raw {
-        "receipt" => MailKind::Receipt,
-        "escalation" => MailKind::Escalation,
-        _ => MailKind::Reply,
-    }
-}
-
 pub fn outbox_view(m: outbox_mail::Model, slug: &str) -> OutboxView {
     OutboxView {
         id: m.id,
         tenant: slug.to_owned(),
         ticket_id: m.ticket_id,
-        kind: kind_of(&m.kind),
+        kind: m.kind,
         from: m.from_address,
         to: m.to_address,
         subject: m.subject,
         body: m.body,
         message_id: m.message_id,
-        state: OutboxState::parse(&m.state).unwrap_or(OutboxState::Queued),
+        state: m.state,
         attempts: m.attempts,
         next_attempt_at: m.next_attempt_at,
         last_error: m.last_error,
@@ -411,7 +351,7 @@ pub async fn retry(
             "the mail's ticket was anonymised; there is nobody to send it to".into(),
         ));
     }
-    if m.state != OutboxState::Failed.as_str() && m.state != OutboxState::Bounced.as_str() {
+    if m.state != OutboxState::Failed && m.state != OutboxState::Bounced {
         return Err(Error::Conflict(format!(
             "only failed or bounced mail can be retried; this one is {}",
             m.state
@@ -420,7 +360,7 @@ pub async fn retry(
     let at = now();
     let updated = outbox_mail::ActiveModel {
         id: Set(m.id),
-        state: Set(OutboxState::Queued.as_str().to_owned()),
+        state: Set(OutboxState::Queued),
         attempts: Set(0),
         next_attempt_at: Set(at),
         claim_token: Set(None),
@@ -558,8 +498,8 @@ pub async fn ticket_mails(
                 text: Some(m.body),
                 quoted: None,
                 sender_mismatch: false,
-                state: OutboxState::parse(&m.state),
-                kind: Some(kind_of(&m.kind)),
+                state: Some(m.state),
+                kind: Some(m.kind),
                 last_error: m.last_error,
                 attachments: Vec::new(),
                 at: m.created_at,

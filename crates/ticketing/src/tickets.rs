@@ -169,10 +169,6 @@ pub(crate) async fn slugs_of(
     Ok(out)
 }
 
-fn enum_or<T: Copy>(raw: &str, parse: fn(&str) -> Option<T>, fallback: T) -> T {
-    parse(raw).unwrap_or(fallback)
-}
-
 /// [`view`] of one ticket, with the slugs of its two tenants.
 pub(crate) async fn view_with_slugs(
     db: &impl ConnectionTrait,
@@ -198,27 +194,23 @@ pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketVie
             email: t.citizen_email,
             address: t.citizen_address,
         }),
-        answer_channel: enum_or(
-            &t.answer_channel,
-            AnswerChannel::parse,
-            AnswerChannel::Callback,
-        ),
+        answer_channel: t.answer_channel,
         callback_windows: if full {
             serde_json::from_value(t.callback_windows).unwrap_or_default()
         } else {
             Vec::new()
         },
         service_id: t.service_id,
-        state: enum_or(&t.state, TicketState::parse, TicketState::New),
+        state: t.state,
         assignee_id: t.assignee_user_id,
         queue: t.queue,
-        priority: enum_or(&t.priority, Priority::parse, Priority::Normal),
+        priority: t.priority,
         due_at: t.due_at,
         at_risk: t.at_risk,
         overdue: t.overdue,
         failed_call_attempts: t.failed_call_attempts,
         needs_other_channel: t.needs_other_channel,
-        forward_state: enum_or(&t.forward_state, ForwardState::parse, ForwardState::None),
+        forward_state: t.forward_state,
         created_at: t.created_at,
         updated_at: t.updated_at,
         closed_at: t.closed_at,
@@ -647,20 +639,20 @@ async fn new_ticket(
         citizen_phone: input.citizen.phone,
         citizen_email: input.citizen.email,
         citizen_address: input.citizen.address,
-        answer_channel: input.answer_channel.as_str().to_owned(),
+        answer_channel: input.answer_channel,
         callback_windows: input.callback_windows,
         service_id: input.service_id,
-        state: TicketState::New.as_str().to_owned(),
+        state: TicketState::New,
         assignee_user_id: None,
         queue: input.queue,
-        priority: input.priority.as_str().to_owned(),
+        priority: input.priority,
         due_at: due,
         at_risk: false,
         overdue: false,
         failed_call_attempts: 0,
         needs_other_channel: false,
         origin_tenant_id: t.id,
-        forward_state: ForwardState::None.as_str().to_owned(),
+        forward_state: ForwardState::None,
         created_by: actor,
         created_at: arrival,
         updated_at: arrival,
@@ -892,7 +884,7 @@ pub async fn update_ticket(
     };
     let txn = begin_write(db).await?;
     let current = load_for_work(&txn, actor, id).await?;
-    let state = TicketState::parse(&current.state).unwrap_or(TicketState::New);
+    let state = current.state;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
     let mut before = serde_json::Map::new();
     let mut after = serde_json::Map::new();
@@ -905,7 +897,7 @@ pub async fn update_ticket(
             )));
         }
         if next != state {
-            changes.state = Set(next.as_str().to_owned());
+            changes.state = Set(next);
             changes.closed_at = Set((next == TicketState::Closed).then(now));
             if next == TicketState::Answered && current.first_answered_at.is_none() {
                 changes.first_answered_at = Set(Some(now()));
@@ -928,10 +920,10 @@ pub async fn update_ticket(
         }
     }
     if let Some(p) = patch.priority
-        && p.as_str() != current.priority
+        && p != current.priority
     {
-        changes.priority = Set(p.as_str().to_owned());
-        before.insert("priority".into(), current.priority.clone().into());
+        changes.priority = Set(p);
+        before.insert("priority".into(), current.priority.as_str().into());
         after.insert("priority".into(), p.as_str().into());
     }
     if let Some(s) = subject
@@ -942,7 +934,7 @@ pub async fn update_ticket(
         changes.subject = Set(s);
     }
     if let Some(c) = patch.answer_channel
-        && c.as_str() != current.answer_channel
+        && c != current.answer_channel
     {
         let ok = match c {
             AnswerChannel::Callback => current.citizen_phone.is_some(),
@@ -955,10 +947,10 @@ pub async fn update_ticket(
                 "the ticket has no contact detail for this channel",
             ));
         }
-        changes.answer_channel = Set(c.as_str().to_owned());
+        changes.answer_channel = Set(c);
         before.insert(
             "answer_channel".into(),
-            current.answer_channel.clone().into(),
+            current.answer_channel.as_str().into(),
         );
         after.insert("answer_channel".into(), c.as_str().into());
     }
@@ -1008,7 +1000,7 @@ pub async fn add_note(
     let body = required("body", &input.body, 20_000)?;
     let txn = begin_write(db).await?;
     let current = load_for_work(&txn, actor, id).await?;
-    if current.state == TicketState::Closed.as_str() {
+    if current.state == TicketState::Closed {
         return Err(Error::Conflict("the ticket is closed".into()));
     }
     let note = ticket_note::ActiveModel {
@@ -1016,7 +1008,7 @@ pub async fn add_note(
         tenant_id: Set(current.tenant_id),
         ticket_id: Set(current.id),
         author_user_id: Set(actor.user_id()),
-        kind: Set(input.kind.as_str().to_owned()),
+        kind: Set(input.kind),
         body: Set(body),
         created_at: Set(now()),
     }
@@ -1038,7 +1030,7 @@ pub async fn add_note(
     .await?;
     let mut queued_mail = false;
     if input.kind == NoteKind::Message
-        && current.answer_channel == AnswerChannel::Email.as_str()
+        && current.answer_channel == AnswerChannel::Email
         && let Some(mail) =
             crate::mail::queue_reply(&txn, &current, &note.body, actor.user_id()).await?
     {
@@ -1053,9 +1045,9 @@ pub async fn add_note(
         .await?;
         queued_mail = true;
     }
-    if input.kind == NoteKind::Message && current.state != TicketState::Answered.as_str() {
+    if input.kind == NoteKind::Message && current.state != TicketState::Answered {
         let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
-        changes.state = Set(TicketState::Answered.as_str().to_owned());
+        changes.state = Set(TicketState::Answered);
         if current.first_answered_at.is_none() {
             changes.first_answered_at = Set(Some(now()));
         }
@@ -1081,7 +1073,7 @@ pub async fn add_note(
 fn note_view(n: ticket_note::Model, slugs: &Slugs) -> NoteView {
     NoteView {
         id: n.id,
-        kind: NoteKind::parse(&n.kind).unwrap_or(NoteKind::Internal),
+        kind: n.kind,
         tenant: slugs.get(&n.tenant_id).cloned().unwrap_or_default(),
         author_id: n.author_user_id,
         body: n.body,
@@ -1100,9 +1092,7 @@ pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Res
         .all(db)
         .await?
         .into_iter()
-        .filter(|n| {
-            n.kind == NoteKind::Message.as_str() || actor.may(Permission::ViewTickets, n.tenant_id)
-        })
+        .filter(|n| n.kind == NoteKind::Message || actor.may(Permission::ViewTickets, n.tenant_id))
         .collect();
     let slugs = slugs_of(db, notes.iter().map(|n| n.tenant_id)).await?;
     Ok(notes.into_iter().map(|n| note_view(n, &slugs)).collect())
@@ -1127,12 +1117,12 @@ pub async fn record_call(
     let note = bounded("note", input.note.as_deref(), 2000)?;
     let txn = begin_write(db).await?;
     let current = load_for_work(&txn, actor, id).await?;
-    if current.answer_channel != AnswerChannel::Callback.as_str() {
+    if current.answer_channel != AnswerChannel::Callback {
         return Err(Error::Conflict(
             "the ticket is not answered by callback".into(),
         ));
     }
-    if current.state == TicketState::Closed.as_str() {
+    if current.state == TicketState::Closed {
         return Err(Error::Conflict("the ticket is closed".into()));
     }
     call_attempt::ActiveModel {
@@ -1140,7 +1130,7 @@ pub async fn record_call(
         tenant_id: Set(current.tenant_id),
         ticket_id: Set(current.id),
         agent_user_id: Set(actor.user_id()),
-        outcome: Set(input.outcome.as_str().to_owned()),
+        outcome: Set(input.outcome),
         note: Set(note),
         created_at: Set(now()),
     }
@@ -1155,8 +1145,8 @@ pub async fn record_call(
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
     let mut after = serde_json::json!({ "outcome": input.outcome.as_str() });
     if input.outcome == CallOutcome::Reached {
-        if TicketState::parse(&current.state).is_some_and(|s| s.is_open()) {
-            changes.state = Set(TicketState::Answered.as_str().to_owned());
+        if current.state.is_open() {
+            changes.state = Set(TicketState::Answered);
             after["state"] = TicketState::Answered.as_str().into();
             if current.first_answered_at.is_none() {
                 changes.first_answered_at = Set(Some(now()));
@@ -1472,7 +1462,7 @@ pub async fn reopen_for_mail(
     current: &ticket::Model,
     arrival: DateTime<Utc>,
 ) -> Result<ticket::Model> {
-    if current.state != TicketState::Answered.as_str() {
+    if current.state != TicketState::Answered {
         return Ok(current.clone());
     }
     let holder = tenant::Entity::find_by_id(current.tenant_id)
@@ -1481,7 +1471,7 @@ pub async fn reopen_for_mail(
         .ok_or(Error::NotFound("tenant"))?;
     let due = deadline::due_at(&holder, arrival)?;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
-    changes.state = Set(TicketState::InProgress.as_str().to_owned());
+    changes.state = Set(TicketState::InProgress);
     changes.due_at = Set(due);
     changes.at_risk = Set(false);
     changes.overdue = Set(false);

@@ -96,7 +96,7 @@ pub fn indexed(
     tenant_slug: &str,
     base: Option<&base_text::Model>,
 ) -> Option<IndexedService> {
-    let status = ServiceStatus::parse(&s.status)?;
+    let status = s.status;
     if status == ServiceStatus::Archived {
         return None;
     }
