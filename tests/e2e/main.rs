@@ -19,6 +19,7 @@ mod mail_servers;
 mod mailbox_polling;
 mod operations;
 mod privacy;
+mod problems;
 mod search_feed;
 mod server;
 mod tenants;

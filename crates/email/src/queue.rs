@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::inbound_mail;
 use verbund_schema::tenant;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
@@ -174,8 +175,12 @@ pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec
     if !may_read(actor, m.tenant_id) {
         return Err(Error::NotFound("mail"));
     }
-    m.raw
-        .ok_or_else(|| Error::Conflict("the raw message was removed (anonymised)".into()))
+    m.raw.ok_or_else(|| {
+        Error::Conflict(
+            ProblemKind::PersonalDataRemoved,
+            "the raw message was removed (anonymised)".into(),
+        )
+    })
 }
 
 /// Hands a mail without a ticket to a tenant (operators): it is processed again for that
@@ -194,17 +199,22 @@ pub async fn assign(
         .ok_or(Error::NotFound("mail"))?;
     if m.ticket_id.is_some() {
         return Err(Error::Conflict(
+            ProblemKind::AlreadyAssigned,
             "the mail already belongs to a ticket".into(),
         ));
     }
     if m.state == ingest::STORED {
-        return Err(Error::Conflict("the mail is still being processed".into()));
+        return Err(Error::Conflict(
+            ProblemKind::StillProcessing,
+            "the mail is still being processed".into(),
+        ));
     }
     if matches!(
         m.outcome.as_deref().and_then(Outcome::parse),
         Some(Outcome::Bounce)
     ) {
         return Err(Error::Conflict(
+            ProblemKind::NotApplicable,
             "a matched bounce cannot be assigned".into(),
         ));
     }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod mail_domains;
 pub mod password;
+pub mod problem;
 pub mod settings;
 pub mod text;
 pub mod throttle;
@@ -23,3 +24,4 @@ pub mod users;
 
 pub use access::{Actor, Permission, Role, TenantScope, Visibility};
 pub use error::{Error, Result};
+pub use problem::ProblemKind;
