@@ -62,7 +62,7 @@ async fn operator_creates_a_center_and_gives_it_an_agent(app: TestApp) {
             &json!({"slug": "sc-rheinhessen", "name": "X"}),
         )
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     assert_eq!(app.count("service_centers").await, 4);
 
     // The operator grants a Mainz account the agent role of the new center.

@@ -295,3 +295,46 @@ impl TestApp {
         }
     }
 }
+
+/// Like [`spawn_app`], and also hands out the application's own database connection (the pool
+/// its handlers use), e.g. to close it under the running app.
+pub async fn spawn_app_with_db(backend: Backend) -> (TestApp, DatabaseConnection) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match backend {
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("verbund.db").display()
+        ),
+        Backend::Postgres => create_pg_database().await,
+    };
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(database_url.clone()),
+        database_max_connections: 5,
+        jwt_secret: Some(JWT_SECRET.to_owned().into()),
+        workers: Some(1),
+        ..Settings::default()
+    };
+    let app = Application::build(settings).await.expect("build app");
+    verbund_tenant::demo::seed(app.db())
+        .await
+        .expect("seed demo data");
+    let own = app.db().clone();
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let db = Database::connect(&database_url)
+        .await
+        .expect("connect test db");
+    let test = TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client: Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        db,
+        database_url,
+        _dir: dir,
+    };
+    (test, own)
+}

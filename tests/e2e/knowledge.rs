@@ -78,7 +78,7 @@ async fn a_description_is_drafted_edited_published_and_archived_with_versions(ap
     let resp = app
         .patch(&editor, &url, &json!({"version": 1, "title": "Veraltet"}))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "stale-version").await;
     let now = json_of(app.get(&editor, &url).await, StatusCode::OK).await;
     assert_eq!(now["title"], "Personalausweis beantragen (Mainz)");
     assert_eq!(now["version"], 2);
@@ -107,7 +107,7 @@ async fn a_description_is_drafted_edited_published_and_archived_with_versions(ap
         app.post(&editor, &format!("{url}/publish"), &json!({}))
             .await,
         StatusCode::CONFLICT,
-        "conflict",
+        "invalid-state-transition",
     )
     .await;
 
@@ -167,7 +167,7 @@ async fn a_description_is_drafted_edited_published_and_archived_with_versions(ap
     let resp = app
         .patch(&editor, &url, &json!({"version": 4, "title": "x"}))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "invalid-state-transition").await;
     assert_eq!(counts(&app).await[..3], [1, 4, 4]);
     let list = json_of(
         app.get(&editor, &format!("{MZ}?status=archived")).await,
@@ -494,7 +494,7 @@ async fn bad_descriptions_are_refused_and_nothing_is_written(app: TestApp) {
     let resp = app
         .post(&editor, KO, &description("99102013001000", "Doppelt"))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     let resp = app.get(&editor, &format!("{KO}?limit=0")).await;
     assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
     let resp = app.get(&editor, &format!("{KO}/not-a-uuid")).await;
@@ -633,7 +633,7 @@ async fn offices_answer_open_now_across_holidays_and_dst(app: TestApp) {
         app.post(&admin, "/api/v1/tenants/stadt-koblenz/org-units", &office())
             .await,
         StatusCode::CONFLICT,
-        "conflict",
+        "duplicate",
     )
     .await;
     // Other tenants and agents cannot change it.
@@ -674,7 +674,7 @@ async fn offices_answer_open_now_across_holidays_and_dst(app: TestApp) {
         app.patch(&editor, &url, &json!({"version": 1, "name": "Alt"}))
             .await,
         StatusCode::CONFLICT,
-        "conflict",
+        "stale-version",
     )
     .await;
 
@@ -1029,7 +1029,7 @@ async fn base_texts_are_adopted_layered_and_flag_changes(app: TestApp) {
         )
         .await,
         StatusCode::CONFLICT,
-        "conflict",
+        "stale-version",
     )
     .await;
     assert_problem(

@@ -361,7 +361,7 @@ To: undisclosed-recipients:;\nSubject: Hund anmelden\nMessage-ID: <r3@b>\n\nHund
             &json!({"tenant": "stadt-trier"}),
         )
         .await;
-    assert_problem(again, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(again, StatusCode::CONFLICT, "already-assigned").await;
     let mine: Value = app
         .get(&admin, "/api/v1/inbound?tenant=stadt-mainz")
         .await
@@ -701,7 +701,7 @@ async fn outbox_api_and_isolation(backend: Backend) {
     // Retry only works on failed mail.
     let path = format!("/api/v1/tenants/stadt-koblenz/outbox/{}/retry", mail.id);
     let resp = app.post(&admin, &path, &json!({})).await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "invalid-state-transition").await;
     outbox_mail::Entity::update_many()
         .col_expr(
             outbox_mail::Column::State,

@@ -20,6 +20,7 @@ mod mail_servers;
 mod mailbox_polling;
 mod operations;
 mod privacy;
+mod problems;
 mod schema_drift;
 mod search_feed;
 mod server;

@@ -734,7 +734,7 @@ async fn anonymisation_and_the_access_log(app: TestApp) {
         app.post(&admin, &format!("/api/v1/tickets/{n2}/anonymize"), &req)
             .await,
         StatusCode::CONFLICT,
-        "conflict",
+        "already-anonymised",
     )
     .await;
 }
@@ -752,7 +752,7 @@ async fn text_modules_per_tenant(app: TestApp) {
         app.post(&editor, "/api/v1/tenants/stadt-mainz/templates", &body)
             .await,
         StatusCode::CONFLICT,
-        "conflict",
+        "duplicate",
     )
     .await;
     let list: Value = app

@@ -415,7 +415,7 @@ To: {m}from@buerger.example\nMessage-ID: <{}>\nSubject: {m}mailsubject\n\n--B--\
             &json!({}),
         )
         .await;
-    assert_problem(retry, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(retry, StatusCode::CONFLICT, "personal-data-removed").await;
 }
 
 /// Tickets anonymised by an earlier version (subject and history left behind) are completed by

@@ -42,12 +42,12 @@ async fn operator_creates_a_tenant(app: TestApp) {
     let resp = app
         .post(&op, "/api/v1/tenants", &json!({"slug": "stadt-kaiserslautern", "name": "X", "ags": "07312000", "ticket_prefix": "KL"}))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     // An address another tenant receives mail at is a conflict.
     let resp = app
         .post(&op, "/api/v1/tenants", &json!({"slug": "stadt-speyer", "name": "Stadt Speyer", "ags": "07318000", "ticket_prefix": "SP", "mail_addresses": ["buergerservice@stadt-mainz.demo"]}))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     assert_eq!(app.count("tenants").await, 5);
     // Every creation is in the audit trail.
     assert!(app.count("audit_events").await >= 5);
@@ -240,7 +240,7 @@ async fn operator_assigns_mail_domains(app: TestApp) {
     assert_eq!(resp.headers()["location"], format!("{path}/koblenz.de"));
     assert_eq!(resp.json::<Value>().await.unwrap()["domain"], "koblenz.de");
     let resp = app.post(&op, path, &json!({"domain": "koblenz.de"})).await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     for bad in ["koblenz", "-x.de", "a b.de", "a@koblenz.de", ""] {
         let resp = app.post(&op, path, &json!({"domain": bad})).await;
         assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
@@ -288,7 +288,7 @@ async fn operator_assigns_mail_domains(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "in-use").await;
     let resp = app
         .patch(
             &admin,
@@ -357,7 +357,7 @@ async fn an_address_in_a_shared_domain_belongs_to_one_tenant(app: TestApp) {
                 &json!({"mail_addresses": ["buergerservice@stadt-mainz.demo", taken]}),
             )
             .await;
-        assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+        assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     }
     assert_eq!(
         mail_state(&app, "stadt-mainz").await,

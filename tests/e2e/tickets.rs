@@ -243,7 +243,7 @@ async fn concurrent_edits_lose_with_409(app: TestApp) {
             &json!({"version": v, "state": "closed"}),
         )
         .await;
-    assert_problem(second, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(second, StatusCode::CONFLICT, "stale-version").await;
     let now: Value = app
         .get(&agent, &format!("/api/v1/tickets/{id}"))
         .await
@@ -280,7 +280,7 @@ async fn concurrent_edits_lose_with_409(app: TestApp) {
             &json!({"version": v + 2, "state": "in_progress"}),
         )
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "ticket-closed").await;
     let history: Value = app
         .get(&agent, &format!("/api/v1/tickets/{id}/history"))
         .await
@@ -560,7 +560,7 @@ async fn forwarding_refuses_unknown_inactive_and_closed(app: TestApp) {
             &json!({"tenant": "stadt-trier", "reason": "x", "version": closed["version"]}),
         )
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "ticket-closed").await;
     assert_eq!(app.count("ticket_forwards").await, 0);
     let now: Value = app
         .get(&koblenz, &format!("/api/v1/tickets/{id}"))
@@ -808,7 +808,7 @@ async fn tickets_are_addressed_by_number(app: TestApp) {
     let resp = app
         .post(&op, "/api/v1/tenants", &json!({"slug": "stadt-konz", "name": "Stadt Konz", "ags": "07235070", "ticket_prefix": "KO"}))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
 }
 
 async fn service_hours_and_closing_days_are_tenant_settings(app: TestApp) {

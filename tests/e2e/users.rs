@@ -50,7 +50,7 @@ async fn tenant_admin_creates_a_user_who_can_log_in(app: TestApp) {
             "email": "redaktion2@stadt-koblenz.demo", "display_name": "X", "password": "ein-sehr-langes-passwort"
         }))
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "duplicate").await;
     // A stored password is an argon2id hash.
     let hash: String = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -99,7 +99,7 @@ async fn tenant_admin_changes_roles_within_its_tenant(app: TestApp) {
             &json!({"active": false}),
         )
         .await;
-    assert_problem(resp, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(resp, StatusCode::CONFLICT, "own-account").await;
     assert_eq!(app.get(&admin, "/api/v1/me").await.status(), StatusCode::OK);
 }
 

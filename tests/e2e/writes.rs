@@ -62,7 +62,10 @@ async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
                     Box::pin(async move {
                         insert_counter(txn, tenant_id, year).await?;
                         if year == FAILING {
-                            return Err(verbund_tenant::Error::Conflict("this body fails".into()));
+                            return Err(verbund_tenant::Error::conflict(
+                                verbund_tenant::ProblemKind::StaleVersion,
+                                "this body fails",
+                            ));
                         }
                         Ok(year)
                     })
@@ -80,7 +83,7 @@ async fn a_failing_body_leaves_the_others_committed(app: TestApp) {
             Ok(out) => assert_eq!(out, year, "each body answers its own caller"),
             Err(e) => {
                 assert_eq!(*year, FAILING, "only the failing body fails: {e}");
-                assert!(matches!(e, verbund_tenant::Error::Conflict(_)), "{e}");
+                assert!(matches!(e, verbund_tenant::Error::Conflict(..)), "{e}");
             }
         }
     }

@@ -82,7 +82,7 @@ pub async fn store_raw(
     // Stored before (same content): that row.
     let stored = by_hash(db, &model.content_hash)
         .await?
-        .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
+        .ok_or_else(|| Error::bug("stored mail vanished"))?;
     Ok((stored, true))
 }
 
@@ -148,7 +148,7 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
         // The same message arrived concurrently and was stored first.
         let stored = by_hash(db, &row.content_hash)
             .await?
-            .ok_or_else(|| Error::Internal("stored mail vanished".into()))?;
+            .ok_or_else(|| Error::bug("stored mail vanished"))?;
         return again(db, stored).await;
     }
     let id = row.id;
@@ -313,7 +313,7 @@ async fn run_claimed(
     let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force_tenant, known))
         .catch_unwind()
         .await
-        .unwrap_or_else(|_| Err(Error::Internal("processing the mail panicked".into())));
+        .unwrap_or_else(|_| Err(Error::bug("processing the mail panicked")));
     if result.is_err() && force_tenant.is_none() {
         release(db, id).await?;
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::inbound_mail;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::access::OperatorScope;
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Result};
@@ -136,8 +137,12 @@ pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec
     let m = repo::queue_mail(db, &repo::QueueAccess::of(actor), id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    m.raw
-        .ok_or_else(|| Error::Conflict("the raw message was removed (anonymised)".into()))
+    m.raw.ok_or_else(|| {
+        Error::Conflict(
+            ProblemKind::PersonalDataRemoved,
+            "the raw message was removed (anonymised)".into(),
+        )
+    })
 }
 
 /// Hands a mail without a ticket to a tenant (operators): it is processed again for that
@@ -155,14 +160,19 @@ pub async fn assign(
         .ok_or(Error::NotFound("mail"))?;
     if m.ticket_id.is_some() {
         return Err(Error::Conflict(
+            ProblemKind::AlreadyAssigned,
             "the mail already belongs to a ticket".into(),
         ));
     }
     if m.state == ingest::STORED {
-        return Err(Error::Conflict("the mail is still being processed".into()));
+        return Err(Error::Conflict(
+            ProblemKind::StillProcessing,
+            "the mail is still being processed".into(),
+        ));
     }
     if m.outcome == Some(Outcome::Bounce) {
         return Err(Error::Conflict(
+            ProblemKind::NotApplicable,
             "a matched bounce cannot be assigned".into(),
         ));
     }

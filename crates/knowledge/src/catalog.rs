@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::{Actor, Error, Result};
 
@@ -288,9 +289,10 @@ pub(crate) async fn insert_base_text(
         .one(db)
         .await?;
     if exists.is_some() {
-        return Err(Error::Conflict(format!(
-            "a base text with LeiKa key {leika} already exists"
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::Duplicate,
+            format!("a base text with LeiKa key {leika} already exists"),
+        ));
     }
     base_text::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -336,10 +338,13 @@ pub async fn update_base_text(
             .unwrap_or_else(|| parse_modules(&current.modules)),
     )?;
     if current.revision != patch.revision {
-        return Err(Error::Conflict(format!(
-            "the base text was changed meanwhile (revision {} instead of {}); reload it",
-            current.revision, patch.revision
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
+            format!(
+                "the base text was changed meanwhile (revision {} instead of {}); reload it",
+                current.revision, patch.revision
+            ),
+        ));
     }
     let level = patch.level.unwrap_or(current.level);
     let unchanged = content.title == current.title
@@ -366,6 +371,7 @@ pub async fn update_base_text(
         .await?;
     if result.rows_affected == 0 {
         return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
             "the base text was changed meanwhile; reload it".into(),
         ));
     }

@@ -753,7 +753,8 @@ fn hours(o: Office) -> WeeklyHours {
 const BASE_LEIKA: [&str; 3] = ["99019001001000", "99041008000000", "99102014001000"];
 
 fn content_of(d: &DemoService, tenant: &str, county: bool, city: &str) -> Result<ServiceContent> {
-    let leika = LeikaKey::parse(d.leika).map_err(|e| Error::Internal(e.to_string()))?;
+    let leika =
+        LeikaKey::parse(d.leika).map_err(|e| Error::internal("demo LeiKa key", e.to_string()))?;
     let text = |t: &str| (!t.is_empty()).then(|| t.to_owned());
     let mut kurztext = d.kurztext.to_owned();
     let zustaendig = if county && d.county == Vg {
@@ -801,7 +802,7 @@ fn content_of(d: &DemoService, tenant: &str, county: bool, city: &str) -> Result
         },
     }
     .normalized()
-    .map_err(|e| Error::Internal(format!("demo content {}: {e}", d.leika)))
+    .map_err(|e| Error::internal(format!("demo content {}", d.leika), e.to_string()))
 }
 
 /// The demo descriptions of one tenant, as they are stored (without base texts).

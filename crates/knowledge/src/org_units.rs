@@ -12,6 +12,7 @@ use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::calendar::{Calendar, Interval, SpecialDay, WeeklyHours, parse_tz};
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
@@ -371,9 +372,10 @@ pub async fn create_org_unit(
             .one(&txn)
             .await?;
         if taken.is_some() {
-            return Err(Error::Conflict(format!(
-                "an org unit with external id {ext} already exists"
-            )));
+            return Err(Error::Conflict(
+                ProblemKind::Duplicate,
+                format!("an org unit with external id {ext} already exists"),
+            ));
         }
     }
     let model = insert_org_unit(&txn, t.id, valid, false).await?;
@@ -462,10 +464,13 @@ pub async fn update_org_unit(
     };
     let v = merged.validate()?;
     if current.version != patch.version {
-        return Err(Error::Conflict(format!(
-            "the org unit was changed meanwhile (version {} instead of {}); reload it",
-            current.version, patch.version
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
+            format!(
+                "the org unit was changed meanwhile (version {} instead of {}); reload it",
+                current.version, patch.version
+            ),
+        ));
     }
     let changes = org_unit::ActiveModel {
         name: Set(v.name),
@@ -490,6 +495,7 @@ pub async fn update_org_unit(
         .await?;
     if result.rows_affected == 0 {
         return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
             "the org unit was changed meanwhile; reload it".into(),
         ));
     }

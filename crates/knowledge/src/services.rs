@@ -16,6 +16,7 @@ use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::{tenant, user};
+use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -210,7 +211,7 @@ pub(crate) fn parse_modules(raw: &serde_json::Value) -> Modules {
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
+    serde_json::to_value(value).map_err(|e| Error::internal("to JSON", e))
 }
 
 /// The content of a stored row.
@@ -336,11 +337,14 @@ pub(crate) async fn save(
     info: SaveInfo<'_>,
 ) -> Result<service::Model> {
     if current.version != expected_version {
-        return Err(Error::Conflict(format!(
-            "the description was changed meanwhile (version {} instead of {expected_version}); \
+        return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
+            format!(
+                "the description was changed meanwhile (version {} instead of {expected_version}); \
              reload it",
-            current.version
-        )));
+                current.version
+            ),
+        ));
     }
     changes.version = Set(expected_version + 1);
     changes.updated_at = Set(now());
@@ -353,6 +357,7 @@ pub(crate) async fn save(
         .await?;
     if result.rows_affected == 0 {
         return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
             "the description was changed meanwhile; reload it".into(),
         ));
     }
@@ -497,10 +502,13 @@ pub async fn create_service(
         .one(&txn)
         .await?;
     if exists.is_some() {
-        return Err(Error::Conflict(format!(
-            "a description with LeiKa key {} already exists for this tenant",
-            content.leika
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::Duplicate,
+            format!(
+                "a description with LeiKa key {} already exists for this tenant",
+                content.leika
+            ),
+        ));
     }
     let model = insert_service(
         &txn,
@@ -648,10 +656,11 @@ pub async fn update_service(
     let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
     if current.status == ServiceStatus::Archived {
         return Err(Error::Conflict(
+            ProblemKind::InvalidStateTransition,
             "an archived description cannot be changed; publish it again first".into(),
         ));
     }
-    let old = content_of(&current).ok_or_else(|| Error::Internal("stored LeiKa key".into()))?;
+    let old = content_of(&current).ok_or_else(|| Error::bug("stored LeiKa key"))?;
     let content = parse_content(
         old.leika.as_str(),
         patch.title.unwrap_or_else(|| old.title.clone()),
@@ -665,10 +674,13 @@ pub async fn update_service(
     check_org_unit(&txn, "org_unit_id", t.id, org_unit_id).await?;
     check_org_unit(&txn, "contact_org_unit_id", t.id, contact_org_unit_id).await?;
     if current.version != patch.version {
-        return Err(Error::Conflict(format!(
-            "the description was changed meanwhile (version {} instead of {}); reload it",
-            current.version, patch.version
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
+            format!(
+                "the description was changed meanwhile (version {} instead of {}); reload it",
+                current.version, patch.version
+            ),
+        ));
     }
     let unchanged = content == old
         && org_unit_id == current.org_unit_id
@@ -712,10 +724,10 @@ async fn transition(
     let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
     let from = current.status;
     if from == to {
-        return Err(Error::Conflict(format!(
-            "the description is already {}",
-            to.as_str()
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::InvalidStateTransition,
+            format!("the description is already {}", to.as_str()),
+        ));
     }
     let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
     changes.status = Set(to);
@@ -935,6 +947,7 @@ pub async fn review_base(
     let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
     let Some(base_id) = current.base_id else {
         return Err(Error::Conflict(
+            ProblemKind::NotApplicable,
             "the description has no base text to review".into(),
         ));
     };

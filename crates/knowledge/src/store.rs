@@ -61,7 +61,7 @@ pub struct ImportReport {
 fn reason_of(err: &Error) -> String {
     match err {
         Error::Invalid { field, reason } => format!("{field} {reason}"),
-        Error::Conflict(what) => what.clone(),
+        Error::Conflict(_, what) => what.clone(),
         Error::Db(e) => {
             tracing::warn!(error = %e, "import item could not be stored");
             "could not be stored".to_owned()

@@ -227,7 +227,13 @@ pub fn query_config() -> web::QueryConfig {
 
 /// A safety net: an error response that is not problem+json yet (404 for unknown routes, 405,
 /// an oversized payload caught by actix) gets a problem body.
-pub fn ensure_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+pub fn ensure_problem<B>(
+    mut res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let request_id = request_id(res.request());
+    if let Some(id) = &request_id {
+        res.headers_mut().insert(REQUEST_ID, id.clone());
+    }
     let is_problem = res
         .response()
         .headers()
@@ -246,7 +252,10 @@ pub fn ensure_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
         _ => ("bad-request", "Bad request"),
     };
     let (req, _) = res.into_parts();
-    let resp = problem_response(status, slug, title, None, None);
+    let mut resp = problem_response(status, slug, title, None, None);
+    if let Some(id) = request_id {
+        resp.headers_mut().insert(REQUEST_ID, id);
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, resp).map_into_right_body(),
     ))
@@ -288,4 +297,17 @@ impl FromRequest for TenantPath {
             Ok(TenantPath { actor, tenant })
         })
     }
+}
+
+/// The header that names the request on every error response: the same id is the
+/// `request_id` of the request's log span, so a support call finds the logged cause.
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+fn request_id(req: &HttpRequest) -> Option<header::HeaderValue> {
+    use actix_web::HttpMessage;
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string)?;
+    header::HeaderValue::from_str(&id).ok()
 }

@@ -27,7 +27,7 @@ use crate::routes;
 #[openapi(
     info(title = "Verbund API", description = "Multi-tenant platform for 115 citizen service centers"),
     components(schemas(crate::error::Problem)),
-    modifiers(&Operations, &SecuritySchemes, &CommonResponses),
+    modifiers(&Operations, &SecuritySchemes, &CommonResponses, &ProblemTypes),
     tags(
         (name = "auth", description = "Login, logout and the current user"),
         (name = "tenants", description = "Municipalities (Mandanten)"),
@@ -238,4 +238,42 @@ pub enum Problems {
     /// A dependency (database, configuration) is not available.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(crate::error::Problem),
+}
+
+/// Documents the registry of problem types (`verbund_tenant::problem`): the `Problem` schema's
+/// `code` is an enum of every code, and the API description carries the table of what each
+/// means and what a client should do.
+struct ProblemTypes;
+
+impl Modify for ProblemTypes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        use verbund_tenant::problem::{ProblemKind, markdown_table};
+        let description = openapi.info.description.get_or_insert_with(String::new);
+        description.push_str(
+            "\n\n## Problem types\n\nEvery error is `application/problem+json` (RFC 9457). \
+             Its `code` (also the suffix of `type`, `urn:verbund:problem:<code>`) is stable; \
+             `detail` is for humans and may change. Internal errors never show their cause; \
+             it is logged.\n\n",
+        );
+        description.push_str(&markdown_table());
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") {
+            problem.properties.insert(
+                "code".into(),
+                RefOr::T(Schema::Object(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some(
+                            "The problem's stable code; the API description lists what each \
+                             means.",
+                        ))
+                        .enum_values(Some(ProblemKind::ALL.iter().map(|k| k.slug())))
+                        .build(),
+                )),
+            );
+        }
+    }
 }

@@ -123,7 +123,7 @@ impl Authenticator {
         let at = now();
         let expires = at
             + chrono::Duration::from_std(self.session_lifetime)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+                .map_err(|e| Error::internal("session lifetime", e))?;
         let session_id = Uuid::now_v7();
         let txn = begin_write(db).await?;
         session::ActiveModel {
@@ -431,7 +431,7 @@ async fn read_epoch(db: &impl ConnectionTrait) -> Result<i64> {
             "SELECT epoch FROM auth_epoch WHERE id = 1",
         ))
         .await?
-        .ok_or(Error::Internal("auth_epoch row missing".into()))?;
+        .ok_or_else(|| Error::bug("auth_epoch row missing"))?;
     Ok(row.try_get::<i64>("", "epoch")?)
 }
 

@@ -15,6 +15,7 @@ use crate::audit;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::error::{Error, Result};
+use crate::problem::ProblemKind;
 use verbund_schema::{center_coverage, center_tenant};
 
 /// The longest coverage that can be granted at once.
@@ -181,7 +182,10 @@ pub async fn revoke_coverage(
         .await?
         .ok_or(Error::NotFound("coverage"))?;
     if current.revoked_at.is_some() {
-        return Err(Error::Conflict("the coverage was already revoked".into()));
+        return Err(Error::Conflict(
+            ProblemKind::AlreadyRevoked,
+            "the coverage was already revoked".into(),
+        ));
     }
     let mut active: center_coverage::ActiveModel = current.into();
     active.revoked_at = Set(Some(now()));

@@ -249,15 +249,14 @@ pub async fn write<T: Send + 'static>(
             };
             queue
                 .send(job)
-                .map_err(|_| crate::Error::Internal("the SQLite writer thread is gone".into()))?;
-            rx.await.map_err(|_| {
-                crate::Error::Internal("the SQLite writer dropped a write".into())
-            })??;
+                .map_err(|_| crate::Error::bug("the SQLite writer thread is gone"))?;
+            rx.await
+                .map_err(|_| crate::Error::bug("the SQLite writer dropped a write"))??;
             output
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
-                .ok_or_else(|| crate::Error::Internal("a write returned nothing".into()))
+                .ok_or_else(|| crate::Error::bug("a write returned nothing"))
         }
         _ => {
             let txn = begin_write(db).await?;

@@ -134,7 +134,7 @@ fn merge_settings(
 }
 
 fn settings_json(settings: &TenantSettings) -> Result<serde_json::Value> {
-    serde_json::to_value(settings).map_err(|e| Error::Internal(e.to_string()))
+    serde_json::to_value(settings).map_err(|e| Error::internal("tenant settings to JSON", e))
 }
 
 /// Finds a tenant by slug, active or not. Used to resolve a path before authorizing.

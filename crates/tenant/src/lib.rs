@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod mail_domains;
 pub mod password;
+pub mod problem;
 pub mod settings;
 pub mod text;
 pub mod throttle;
@@ -24,3 +25,4 @@ pub mod users;
 
 pub use access::{Actor, Permission, Role, TenantScope, Visibility};
 pub use error::{Error, Result};
+pub use problem::ProblemKind;

@@ -29,6 +29,7 @@ use crate::db::{begin_write, now};
 use crate::directory::find_tenant;
 use crate::domain::EmailAddress;
 use crate::error::{Error, Result};
+use crate::problem::ProblemKind;
 use crate::settings::TenantSettings;
 use verbund_schema::{tenant_mail_address, tenant_mail_domain};
 
@@ -193,9 +194,10 @@ pub(crate) async fn check_claims(
     let taken: BTreeSet<String> = others.iter().map(|o| base_address(&o.address)).collect();
     for a in addresses {
         if taken.contains(&base_address(a.as_str())) {
-            return Err(Error::Conflict(format!(
-                "mail address {a} already belongs to another tenant"
-            )));
+            return Err(Error::Conflict(
+                ProblemKind::Duplicate,
+                format!("mail address {a} already belongs to another tenant"),
+            ));
         }
     }
     Ok(())
@@ -310,10 +312,13 @@ pub async fn remove_domain(
         .map(|a| a.address)
         .collect();
     if !in_use.is_empty() {
-        return Err(Error::Conflict(format!(
-            "the tenant still receives mail at {} in this domain; change its mail_addresses first",
-            in_use.join(", ")
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::InUse,
+            format!(
+                "the tenant still receives mail at {} in this domain; change its mail_addresses first",
+                in_use.join(", ")
+            ),
+        ));
     }
     tenant_mail_domain::Entity::delete_many()
         .filter(tenant_mail_domain::Column::TenantId.eq(t.id))

@@ -27,7 +27,7 @@ const LANES: u32 = 1;
 
 fn argon2() -> Result<Argon2<'static>> {
     let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None)
-        .map_err(|e| Error::Internal(format!("argon2 params: {e}")))?;
+        .map_err(|e| Error::internal("argon2 params", e))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -36,7 +36,7 @@ fn hash_blocking(password: &SecretString) -> Result<String> {
     argon2()?
         .hash_password(password.expose_secret().as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("argon2 hash: {e}")))
+        .map_err(|e| Error::internal("argon2 hash", e))
 }
 
 /// A hash of a random password with the same parameters, checked when the account is unknown
@@ -120,7 +120,7 @@ impl Gate {
             work()
         })
         .await
-        .map_err(|e| Error::Internal(format!("hash task: {e}")))
+        .map_err(|e| Error::internal("hash task", e))
     }
 }
 

@@ -93,7 +93,7 @@ impl TokenKeys {
             exp: now + self.ttl.as_secs() as i64,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| Error::Internal(format!("jwt encode: {e}")))
+            .map_err(|e| Error::internal("jwt encode", e))
     }
 
     /// Verifies signature, algorithm, `exp`, `iss` and `aud`. Any failure is `Unauthenticated`.

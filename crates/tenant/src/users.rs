@@ -19,6 +19,7 @@ use crate::directory::{find_center, find_tenant};
 use crate::domain::{DisplayName, EmailAddress, NewPassword};
 use crate::error::{Error, Result};
 use crate::password;
+use crate::problem::ProblemKind;
 use verbund_schema::{
     center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
 };
@@ -477,6 +478,7 @@ pub async fn update_user(
     };
     if patch.active == Some(false) && id == scope.actor_id() {
         return Err(Error::Conflict(
+            ProblemKind::OwnAccount,
             "you cannot deactivate your own account".into(),
         ));
     }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use verbund_schema::tenant;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::calendar::Calendar;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
@@ -21,7 +22,10 @@ pub fn due_at(t: &tenant::Model, arrival: DateTime<Utc>) -> Result<DateTime<Utc>
     let due = calendar_of(t)
         .due_at(arrival, settings.service_day_hours)
         .ok_or_else(|| {
-            Error::Conflict("the tenant's service calendar has no service hours".into())
+            Error::Conflict(
+                ProblemKind::NoServiceHours,
+                "the tenant's service calendar has no service hours".into(),
+            )
         })?;
     // RFC 3339 has four-digit years: a deadline after 9999 cannot be written down.
     if !verbund_tenant::text::is_writable_instant(due) {

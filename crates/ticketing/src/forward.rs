@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Result};
@@ -70,11 +71,13 @@ pub async fn forward(
     let current = load_for_work(&txn, actor, id).await?;
     if current.state == TicketState::Closed {
         return Err(Error::Conflict(
+            ProblemKind::TicketClosed,
             "a closed ticket cannot be forwarded".into(),
         ));
     }
     if current.forward_state == ForwardState::Pending {
         return Err(Error::Conflict(
+            ProblemKind::AlreadyForwarded,
             "the ticket waits for the receiver to accept or return it".into(),
         ));
     }
@@ -177,6 +180,7 @@ async fn pending_forward(
 ) -> Result<ticket_forward::Model> {
     if t.forward_state != ForwardState::Pending {
         return Err(Error::Conflict(
+            ProblemKind::ForwardNotPending,
             "the ticket has no forward waiting for a decision".into(),
         ));
     }
@@ -186,7 +190,12 @@ async fn pending_forward(
         .order_by_desc(ticket_forward::Column::CreatedAt)
         .one(db)
         .await?
-        .ok_or_else(|| Error::Conflict("the ticket has no forward waiting for a decision".into()))
+        .ok_or_else(|| {
+            Error::Conflict(
+                ProblemKind::ForwardNotPending,
+                "the ticket has no forward waiting for a decision".into(),
+            )
+        })
 }
 
 /// The receiving tenant takes the forwarded ticket.

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::{tenant, tenant_mail_address};
+use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
@@ -348,14 +349,18 @@ pub async fn retry(
             .is_some_and(|t| t.anonymized_at.is_some())
     {
         return Err(Error::Conflict(
+            ProblemKind::PersonalDataRemoved,
             "the mail's ticket was anonymised; there is nobody to send it to".into(),
         ));
     }
     if m.state != OutboxState::Failed && m.state != OutboxState::Bounced {
-        return Err(Error::Conflict(format!(
-            "only failed or bounced mail can be retried; this one is {}",
-            m.state
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::InvalidStateTransition,
+            format!(
+                "only failed or bounced mail can be retried; this one is {}",
+                m.state
+            ),
+        ));
     }
     let at = now();
     let updated = outbox_mail::ActiveModel {

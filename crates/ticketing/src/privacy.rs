@@ -12,6 +12,7 @@ use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
@@ -364,7 +365,10 @@ pub async fn anonymize_on_request(
     let (t, _) = crate::tickets::load_visible(&txn, actor, id).await?;
     actor.authorize(Permission::ManageTenant, t.tenant_id)?;
     if t.anonymized_at.is_some() {
-        return Err(Error::Conflict("the ticket is already anonymised".into()));
+        return Err(Error::Conflict(
+            ProblemKind::AlreadyAnonymised,
+            "the ticket is already anonymised".into(),
+        ));
     }
     let saved = anonymize_in(&txn, &t, Some(actor.user_id()), why).await?;
     txn.commit().await?;

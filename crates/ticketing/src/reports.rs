@@ -367,7 +367,7 @@ pub fn to_csv(report: &Report) -> Result<String> {
         "forwarded_in",
         "forwarded_out",
     ]);
-    let err = |e: csv::Error| Error::Internal(e.to_string());
+    let err = |e: csv::Error| Error::internal("CSV report", e);
     w.write_record(&header).map_err(err)?;
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for r in report.rows.iter().chain(std::iter::once(&report.total)) {
@@ -395,8 +395,10 @@ pub fn to_csv(report: &Report) -> Result<String> {
         ]);
         w.write_record(&rec).map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::internal("CSV report", e))?;
+    String::from_utf8(bytes).map_err(|e| Error::internal("CSV report", e))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now, write};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
@@ -331,7 +332,7 @@ impl NewTicket {
             citizen,
             answer_channel: self.answer_channel,
             callback_windows: serde_json::to_value(&self.callback_windows)
-                .map_err(|e| Error::Internal(e.to_string()))?,
+                .map_err(|e| Error::internal("callback windows to JSON", e))?,
             service_id: self.service_id,
             priority: self.priority.unwrap_or(Priority::Normal),
             queue,
@@ -405,7 +406,7 @@ async fn allocate_number(
     let counter = rows
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Internal("ticket counter missing".into()))?;
+        .ok_or_else(|| Error::bug("ticket counter missing"))?;
     Ok(format!(
         "{}-{year}-{:06}",
         t.ticket_prefix, counter.last_number
@@ -441,7 +442,7 @@ async fn next_number(db: &impl ConnectionTrait, t: &tenant::Model, year: i32) ->
     let mut numbers = block.into_iter();
     let first = numbers
         .next()
-        .ok_or_else(|| Error::Internal(format!("number sequence {name} gave nothing")))?;
+        .ok_or_else(|| Error::bug(format!("number sequence {name} gave nothing")))?;
     RESERVED_NUMBERS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -505,7 +506,7 @@ async fn next_from_sequence(
         tracing::debug!(error = %e, sequence = %name, "creating the number sequence");
     }
     values(db.query_all_raw(next()).await?)?
-        .ok_or_else(|| Error::Internal(format!("number sequence {name} missing")))
+        .ok_or_else(|| Error::bug(format!("number sequence {name} missing")))
 }
 
 /// Appends one history row. Call it in the transaction of the change it describes.
@@ -823,10 +824,13 @@ pub(crate) async fn save(
     mut changes: ticket::ActiveModel,
 ) -> Result<ticket::Model> {
     if current.version != expected_version {
-        return Err(Error::Conflict(format!(
-            "the ticket was changed meanwhile (version {} instead of {expected_version}); reload it",
-            current.version
-        )));
+        return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
+            format!(
+                "the ticket was changed meanwhile (version {} instead of {expected_version}); reload it",
+                current.version
+            ),
+        ));
     }
     changes.version = Set(expected_version + 1);
     changes.updated_at = Set(now());
@@ -838,6 +842,7 @@ pub(crate) async fn save(
         .await?;
     if result.rows_affected == 0 {
         return Err(Error::Conflict(
+            ProblemKind::StaleVersion,
             "the ticket was changed meanwhile; reload it".into(),
         ));
     }
@@ -890,11 +895,19 @@ pub async fn update_ticket(
     let mut after = serde_json::Map::new();
     if let Some(next) = patch.state {
         if !state.may_become(next) {
-            return Err(Error::Conflict(format!(
-                "a {} ticket cannot become {}",
-                state.as_str(),
-                next.as_str()
-            )));
+            let kind = if state == TicketState::Closed {
+                ProblemKind::TicketClosed
+            } else {
+                ProblemKind::InvalidStateTransition
+            };
+            return Err(Error::Conflict(
+                kind,
+                format!(
+                    "a {} ticket cannot become {}",
+                    state.as_str(),
+                    next.as_str()
+                ),
+            ));
         }
         if next != state {
             changes.state = Set(next);
@@ -1001,7 +1014,10 @@ pub async fn add_note(
     let txn = begin_write(db).await?;
     let current = load_for_work(&txn, actor, id).await?;
     if current.state == TicketState::Closed {
-        return Err(Error::Conflict("the ticket is closed".into()));
+        return Err(Error::Conflict(
+            ProblemKind::TicketClosed,
+            "the ticket is closed".into(),
+        ));
     }
     let note = ticket_note::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -1119,11 +1135,15 @@ pub async fn record_call(
     let current = load_for_work(&txn, actor, id).await?;
     if current.answer_channel != AnswerChannel::Callback {
         return Err(Error::Conflict(
+            ProblemKind::NotApplicable,
             "the ticket is not answered by callback".into(),
         ));
     }
     if current.state == TicketState::Closed {
-        return Err(Error::Conflict("the ticket is closed".into()));
+        return Err(Error::Conflict(
+            ProblemKind::TicketClosed,
+            "the ticket is closed".into(),
+        ));
     }
     call_attempt::ActiveModel {
         id: Set(Uuid::now_v7()),

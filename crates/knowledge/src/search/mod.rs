@@ -163,8 +163,8 @@ async fn documents(
         .collect())
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("search index: {e}"))
+fn internal(e: impl Into<verbund_tenant::error::BoxError>) -> Error {
+    Error::internal("search index", e)
 }
 
 /// How [`apply`] treats a batch of documents.
