@@ -10,6 +10,10 @@
 //! ticket creation over HTTP next to a raw insert of the same row with the same durability,
 //! the p99 of the queue listing, and the time of a monthly report. It prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark prepares and checks its data directly in the tables"
+)]
 
 #[path = "../examples/support/machine.rs"]
 mod machine;

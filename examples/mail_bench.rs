@@ -27,6 +27,10 @@
 //! python|rust|both` (both), `--phases S` (200; 0 skips), `--pg URL` (`VERBUND_BENCH_PG_URL`),
 //! `--no-sqlite`. Only loopback traffic; every wait is bounded.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark prepares and checks its data directly in the tables"
+)]
 
 #[path = "support/machine.rs"]
 mod machine;

@@ -1,6 +1,10 @@
 //! The inbound mail that needs a human: the operators' catch-all (mail for no tenant),
 //! unparseable mail kept raw, unmatched bounces and mail without a sender. Operators see all of
 //! it and can hand a mail to a tenant; a tenant's responders and admins see their tenant's.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "email crate: helper mail moves these into crates/email/src/repo.rs"
+)]
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};

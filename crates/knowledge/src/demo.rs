@@ -5,6 +5,10 @@
 //! from the cities where it really does: ID cards, registration, trade and civil status
 //! matters are handled by the Verbandsgemeinden there, while the vehicle registration and the
 //! driving licence are the county's own.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "TODO: not yet behind the repository"
+)]
 
 use chrono::NaiveDate;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};

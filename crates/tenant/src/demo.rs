@@ -1,4 +1,8 @@
 //! Demo data for `verbund serve --demo`: the Trier, Koblenz and Mainz setup of the README.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "TODO: not yet behind the repository"
+)]
 
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 

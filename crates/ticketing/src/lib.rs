@@ -12,6 +12,7 @@ pub mod model;
 pub mod notifications;
 mod people;
 pub mod privacy;
+mod repo;
 pub mod reports;
 pub mod templates;
 pub mod tickets;

@@ -9,6 +9,10 @@
 //! - [`search`]: the access rules (published descriptions of every tenant, drafts only of
 //!   the tenants the actor belongs to, see [`crate::access`]) and the tenant defaults of an
 //!   agent.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "TODO: not yet behind the repository"
+)]
 
 mod collector;
 pub mod engine;
