@@ -3,6 +3,6 @@
 //! knowledge crate has always used.
 
 pub use verbund_tenant::access::knowledge::{
-    DraftTenants, can_read_org_units, can_read_service, draft_tenants, readable_services,
-    reads_any, require_reader, sees_drafts_of,
+    DraftTenants, KnowledgeReader, can_read_org_units, can_read_service, draft_tenants,
+    readable_services, reader, reads_any, require_reader, sees_drafts_of,
 };

@@ -23,6 +23,7 @@ pub mod import;
 pub mod leika;
 pub mod model;
 pub mod org_units;
+mod repo;
 pub mod search;
 pub mod services;
 pub mod status;

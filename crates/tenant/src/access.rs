@@ -2,9 +2,15 @@
 //!
 //! An [`Actor`] can only be built by [`crate::auth::Authenticator::authenticate`], from a
 //! verified token and the role assignments stored for its session's user. A [`TenantScope`] is
-//! the proof that the actor may do one thing for one tenant; it can only be obtained from
-//! [`Actor::authorize`]. Tenant-owned queries take a scope (or a [`Visibility`] for lists) and
-//! filter by it, so a query that forgets the tenant does not compile.
+//! the proof that the actor may do one thing for one tenant (it records the [`Permission`]); it
+//! can only be obtained from [`Actor::authorize`]. Tables are queried only in the repository
+//! module of each domain crate (`src/repo.rs`), whose functions take a scope (or a
+//! [`Visibility`] for lists, a [`SystemScope`] for background jobs) and add the tenant
+//! condition themselves; `clippy.toml` makes a raw `find`/`find_by_id`/`update_many`/
+//! `delete_many` elsewhere fail the build. A query that forgets the tenant cannot be written
+//! outside a repository, and inside one every function's signature names its proof.
+//!
+//! Every rule lives here, the knowledge read rule included (section "Knowledge" below).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -675,6 +681,40 @@ pub mod knowledge {
     /// knowledge may see those of every tenant.
     pub fn can_read_org_units(actor: &Actor, tenant_id: Uuid) -> bool {
         actor.may(Permission::ReadKnowledge, tenant_id) || reads_any(actor)
+    }
+
+    /// Proof that the actor reads knowledge (`ReadKnowledge` on some tenant), with whose
+    /// drafts it sees. The knowledge repository takes it for every read of descriptions and
+    /// offices and applies the rule above itself. Only [`reader`] makes one.
+    #[derive(Clone, Debug)]
+    pub struct KnowledgeReader {
+        drafts: DraftTenants,
+    }
+
+    /// The reader proof, or `Forbidden` (as [`require_reader`]).
+    pub fn reader(actor: &Actor) -> Result<KnowledgeReader> {
+        require_reader(actor)?;
+        Ok(KnowledgeReader {
+            drafts: draft_tenants(actor),
+        })
+    }
+
+    impl KnowledgeReader {
+        /// The published-or-own-drafts condition on `knowledge_services` (see
+        /// [`readable_services`]).
+        pub fn services(&self) -> Condition {
+            match &self.drafts {
+                DraftTenants::All => Condition::all(),
+                DraftTenants::Of(own) => Condition::any()
+                    .add(service::Column::TenantId.is_in(own.iter().copied()))
+                    .add(service::Column::Status.eq(PUBLISHED)),
+            }
+        }
+
+        /// Whether drafts (and archived descriptions) of `tenant_id` are visible.
+        pub fn sees_drafts_of(&self, tenant_id: Uuid) -> bool {
+            self.drafts.contains(tenant_id)
+        }
     }
 }
 

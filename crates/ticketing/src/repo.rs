@@ -880,3 +880,6 @@ pub(crate) async fn system_claim_ticket(
         _ => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests;
