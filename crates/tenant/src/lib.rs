@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod mail_domains;
 pub mod password;
+mod repo;
 pub mod settings;
 pub mod text;
 pub mod throttle;
