@@ -15,14 +15,14 @@
 //!
 //! The catalogue of base texts belongs to no tenant (operators write it, every reader reads
 //! it); its functions take an [`OperatorScope`] for changes and a reader for reads. The search
-//! index follower and the demo seed (background work and set-up, no user) still query
-//! directly; see the allow at the top of `search/mod.rs` and `demo.rs`.
+//! index follower (background work, no user) reads every tenant's descriptions through the
+//! `system_*` functions; the index itself filters each reader's results by the same rule.
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
-use verbund_schema::{base_text, org_unit, service, service_version, user};
+use verbund_schema::{base_text, change, org_unit, service, service_version, tenant, user};
 use verbund_tenant::access::knowledge::KnowledgeReader;
 use verbund_tenant::access::{OperatorScope, SystemScope};
 use verbund_tenant::{Error, Result, TenantScope};
@@ -369,6 +369,110 @@ pub(crate) async fn adopters_of(
         .filter(service::Column::BaseId.eq(base.id))
         .all(db)
         .await?)
+}
+
+// --- Background work and set-up (no user) -----------------------------------------------------
+
+/// Slugs of every tenant (the index names each hit's tenant; search resolves tenant filters).
+pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Vec<(Uuid, String)>> {
+    Ok(tenant::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect())
+}
+
+/// The tenants with these slugs.
+pub(crate) async fn tenants_by_slug<'a>(
+    db: &impl ConnectionTrait,
+    slugs: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<tenant::Model>> {
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Slug.is_in(slugs))
+        .all(db)
+        .await?)
+}
+
+/// The ids of the change feed in `(from, to]`.
+pub(crate) async fn system_change_ids(
+    db: &impl ConnectionTrait,
+    _job: &SystemScope,
+    from: i64,
+    to: i64,
+) -> Result<Vec<i64>> {
+    Ok(change::Entity::find()
+        .select_only()
+        .column(change::Column::Id)
+        .filter(change::Column::Id.gt(from))
+        .filter(change::Column::Id.lte(to))
+        .into_tuple::<i32>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(i64::from)
+        .collect())
+}
+
+/// Up to `limit` changes matching `wanted`, oldest first.
+pub(crate) async fn system_changes(
+    db: &impl ConnectionTrait,
+    _job: &SystemScope,
+    wanted: Condition,
+    limit: u64,
+) -> Result<Vec<change::Model>> {
+    Ok(change::Entity::find()
+        .filter(wanted)
+        .order_by_asc(change::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The newest change.
+pub(crate) async fn system_last_change(
+    db: &impl ConnectionTrait,
+    _job: &SystemScope,
+) -> Result<Option<change::Model>> {
+    Ok(change::Entity::find()
+        .order_by_desc(change::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Up to `limit` descriptions of every tenant not in status `except`, by id after `after`.
+pub(crate) async fn system_services_after(
+    db: &impl ConnectionTrait,
+    _job: &SystemScope,
+    except: &str,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<service::Model>> {
+    let mut query = service::Entity::find()
+        .filter(service::Column::Status.ne(except))
+        .order_by_asc(service::Column::Id)
+        .limit(limit);
+    if let Some(id) = after {
+        query = query.filter(service::Column::Id.gt(id));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// The descriptions with these ids, of every tenant.
+pub(crate) async fn system_services(
+    db: &impl ConnectionTrait,
+    _job: &SystemScope,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<Vec<service::Model>> {
+    Ok(service::Entity::find()
+        .filter(service::Column::Id.is_in(ids))
+        .all(db)
+        .await?)
+}
+
+/// Whether any description exists (the demo seed runs only without).
+pub(crate) async fn any_service(db: &impl ConnectionTrait) -> Result<bool> {
+    Ok(service::Entity::find().one(db).await?.is_some())
 }
 
 #[cfg(test)]
