@@ -548,3 +548,6 @@ pub(crate) async fn setup_counts(db: &impl ConnectionTrait) -> Result<u64> {
         + service_center::Entity::find().count(db).await?
         + user::Entity::find().count(db).await?)
 }
+
+#[cfg(test)]
+mod tests;
