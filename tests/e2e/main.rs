@@ -1,6 +1,9 @@
-#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! End-to-end tests of Verbund over HTTP, each on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests check the state left behind directly in the tables"
+)]
 
 mod helpers;
 

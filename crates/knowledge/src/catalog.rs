@@ -7,10 +7,7 @@
 //! confirms it ([`crate::services::review_base`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -236,10 +233,8 @@ fn validate(
 /// The catalogue, readable by everybody who reads knowledge (editors adopt from it).
 #[instrument(skip_all)]
 pub async fn list_base_texts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<BaseTextView>> {
-    access::require_reader(actor)?;
-    Ok(base_text::Entity::find()
-        .order_by_asc(base_text::Column::Title)
-        .all(db)
+    let reader = access::reader(actor)?;
+    Ok(crate::repo::base_texts(db, &reader)
         .await?
         .into_iter()
         .map(view)
@@ -253,8 +248,7 @@ pub async fn get_base_text(
     id: Uuid,
 ) -> Result<BaseTextView> {
     access::require_reader(actor)?;
-    base_text::Entity::find_by_id(id)
-        .one(db)
+    crate::repo::base_text(db, id)
         .await?
         .map(view)
         .ok_or(Error::NotFound("base text"))
@@ -284,10 +278,7 @@ pub(crate) async fn insert_base_text(
 ) -> Result<base_text::Model> {
     let at = now();
     let leika = content.leika.as_str().to_owned();
-    let exists = base_text::Entity::find()
-        .filter(base_text::Column::Leika.eq(&leika))
-        .one(db)
-        .await?;
+    let exists = crate::repo::base_text_by_leika(db, &leika).await?;
     if exists.is_some() {
         return Err(Error::Conflict(
             ProblemKind::Duplicate,
@@ -323,8 +314,7 @@ pub async fn update_base_text(
 ) -> Result<BaseTextView> {
     let scope = actor.authorize_operator()?;
     let txn = begin_write(db).await?;
-    let current = base_text::Entity::find_by_id(id)
-        .one(&txn)
+    let current = crate::repo::base_text(&txn, id)
         .await?
         .ok_or(Error::NotFound("base text"))?;
     let content = validate(
@@ -363,28 +353,18 @@ pub async fn update_base_text(
     changes.revision = Set(current.revision + 1);
     changes.updated_at = Set(now());
     changes.updated_by = Set(Some(scope.actor_id()));
-    let result = base_text::Entity::update_many()
-        .set(changes)
-        .filter(base_text::Column::Id.eq(current.id))
-        .filter(base_text::Column::Revision.eq(current.revision))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected == 0 {
+    if !crate::repo::save_base_text(&txn, &scope, &current, changes).await? {
         return Err(Error::Conflict(
             ProblemKind::StaleVersion,
             "the base text was changed meanwhile; reload it".into(),
         ));
     }
     // Adopting descriptions show the new base content: re-index them everywhere.
-    let adopters = service::Entity::find()
-        .filter(service::Column::BaseId.eq(current.id))
-        .all(&txn)
-        .await?;
+    let adopters = crate::repo::adopters_of(&txn, &scope, &current).await?;
     for s in &adopters {
         changes::record(&txn, s.tenant_id, s.id).await?;
     }
-    let saved = base_text::Entity::find_by_id(current.id)
-        .one(&txn)
+    let saved = crate::repo::base_text(&txn, current.id)
         .await?
         .ok_or(Error::NotFound("base text"))?;
     txn.commit().await?;

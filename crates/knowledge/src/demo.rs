@@ -7,7 +7,7 @@
 //! driving licence are the county's own.
 
 use chrono::NaiveDate;
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::DatabaseConnection;
 use verbund_tenant::calendar::{Interval, SpecialDay, WeeklyHours};
 use verbund_tenant::db::begin_write;
 use verbund_tenant::directory::find_tenant;
@@ -20,7 +20,6 @@ use crate::model::{CostAmount, Costs, Modules, ServiceContent};
 use crate::org_units::{NewOrgUnit, insert_org_unit};
 use crate::services::{Insert, SaveInfo, insert_service};
 use crate::status::ServiceStatus;
-use verbund_schema::service;
 
 /// Which office of a tenant is responsible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -823,7 +822,7 @@ pub fn tenant_content(slug: &str) -> Vec<(ServiceContent, Office)> {
 /// Seeds the demo knowledge into the demo tenants. Returns false (and changes nothing) when
 /// any knowledge exists already or the demo tenants are missing.
 pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
-    if service::Entity::find().count(db).await? > 0 {
+    if crate::repo::any_service(db).await? {
         return Ok(false);
     }
     let mut tenants = Vec::new();

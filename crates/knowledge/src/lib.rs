@@ -1,4 +1,3 @@
-#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! The knowledge base of Verbund: service descriptions (Leistungen) per tenant, base texts,
 //! org units with opening hours, the publish workflow, search and import.
 //!
@@ -24,6 +23,7 @@ pub mod import;
 pub mod leika;
 pub mod model;
 pub mod org_units;
+mod repo;
 pub mod search;
 pub mod services;
 pub mod status;

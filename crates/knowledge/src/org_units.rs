@@ -3,10 +3,7 @@
 //! public holidays of its state (the shared service calendar of `verbund_tenant`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -19,7 +16,7 @@ use verbund_tenant::directory::find_tenant;
 use verbund_tenant::domain::EmailAddress;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::access;
+use crate::access::{self, KnowledgeReader};
 use crate::services::to_json;
 use verbund_schema::org_unit;
 
@@ -362,15 +359,13 @@ pub async fn create_org_unit(
     input: NewOrgUnit,
 ) -> Result<OrgUnitView> {
     let t = find_tenant(db, slug).await?;
-    actor.authorize(Permission::ManageOrgUnits, t.id)?;
+    let scope = actor.authorize(Permission::ManageOrgUnits, t.id)?;
+    let writer = crate::repo::Writer::user(&scope);
     let valid = input.validate()?;
     let txn = begin_write(db).await?;
     if let Some(ext) = &valid.external_id {
-        let taken = org_unit::Entity::find()
-            .filter(org_unit::Column::TenantId.eq(t.id))
-            .filter(org_unit::Column::ExternalId.eq(ext.as_str()))
-            .one(&txn)
-            .await?;
+        let taken =
+            crate::repo::org_unit_by_key(&txn, &writer, Some(ext.as_str()), &valid.name).await?;
         if taken.is_some() {
             return Err(Error::Conflict(
                 ProblemKind::Duplicate,
@@ -383,11 +378,10 @@ pub async fn create_org_unit(
     Ok(view(model, &t.slug))
 }
 
-fn require_org_reader(actor: &Actor, t: &tenant::Model) -> Result<()> {
-    if access::can_read_org_units(actor, t.id) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("reading org units is not permitted"))
+fn require_org_reader(actor: &Actor, t: &tenant::Model) -> Result<KnowledgeReader> {
+    match access::reader(actor) {
+        Ok(reader) if access::can_read_org_units(actor, t.id) => Ok(reader),
+        _ => Err(Error::Forbidden("reading org units is not permitted")),
     }
 }
 
@@ -399,22 +393,31 @@ pub async fn list_org_units(
     slug: &str,
 ) -> Result<Vec<OrgUnitView>> {
     let t = find_tenant(db, slug).await?;
-    require_org_reader(actor, &t)?;
-    Ok(org_unit::Entity::find()
-        .filter(org_unit::Column::TenantId.eq(t.id))
-        .order_by_asc(org_unit::Column::Name)
-        .order_by_asc(org_unit::Column::Id)
-        .all(db)
+    let reader = require_org_reader(actor, &t)?;
+    Ok(crate::repo::org_units(db, &reader, t.id)
         .await?
         .into_iter()
         .map(|o| view(o, &t.slug))
         .collect())
 }
 
-async fn load(db: &impl ConnectionTrait, t: &tenant::Model, id: Uuid) -> Result<org_unit::Model> {
-    org_unit::Entity::find_by_id(id)
-        .filter(org_unit::Column::TenantId.eq(t.id))
-        .one(db)
+async fn load(
+    db: &impl ConnectionTrait,
+    reader: &KnowledgeReader,
+    t: &tenant::Model,
+    id: Uuid,
+) -> Result<org_unit::Model> {
+    crate::repo::org_unit(db, reader, t.id, id)
+        .await?
+        .ok_or(Error::NotFound("org unit"))
+}
+
+async fn load_for_edit(
+    db: &impl ConnectionTrait,
+    writer: &crate::repo::Writer,
+    id: Uuid,
+) -> Result<org_unit::Model> {
+    crate::repo::org_unit_for_edit(db, writer, id)
         .await?
         .ok_or(Error::NotFound("org unit"))
 }
@@ -427,8 +430,8 @@ pub async fn get_org_unit(
     id: Uuid,
 ) -> Result<OrgUnitView> {
     let t = find_tenant(db, slug).await?;
-    require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
-    Ok(view(load(db, &t, id).await?, &t.slug))
+    let reader = require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
+    Ok(view(load(db, &reader, &t, id).await?, &t.slug))
 }
 
 /// Changes an org unit; 409 when the version is stale.
@@ -441,9 +444,10 @@ pub async fn update_org_unit(
     patch: OrgUnitPatch,
 ) -> Result<OrgUnitView> {
     let t = find_tenant(db, slug).await?;
-    actor.authorize(Permission::ManageOrgUnits, t.id)?;
+    let scope = actor.authorize(Permission::ManageOrgUnits, t.id)?;
+    let writer = crate::repo::Writer::user(&scope);
     let txn = begin_write(db).await?;
-    let current = load(&txn, &t, id).await?;
+    let current = load_for_edit(&txn, &writer, id).await?;
     let old = view(current.clone(), &t.slug);
     let pick = |new: Option<Option<String>>, old: Option<String>| match new {
         Some(v) => v,
@@ -487,19 +491,13 @@ pub async fn update_org_unit(
         updated_at: Set(now()),
         ..Default::default()
     };
-    let result = org_unit::Entity::update_many()
-        .set(changes)
-        .filter(org_unit::Column::Id.eq(current.id))
-        .filter(org_unit::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected == 0 {
+    if !crate::repo::save_org_unit(&txn, &writer, &current, changes).await? {
         return Err(Error::Conflict(
             ProblemKind::StaleVersion,
             "the org unit was changed meanwhile; reload it".into(),
         ));
     }
-    let saved = load(&txn, &t, id).await?;
+    let saved = load_for_edit(&txn, &writer, id).await?;
     txn.commit().await?;
     Ok(view(saved, &t.slug))
 }
@@ -555,7 +553,7 @@ pub async fn opening(
     q: OpeningQuery,
 ) -> Result<Opening> {
     let t = find_tenant(db, slug).await?;
-    require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
+    let reader = require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
     let at = match q.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Utc::now(),
         Some(raw) => DateTime::parse_from_rfc3339(raw)
@@ -563,6 +561,6 @@ pub async fn opening(
             .with_timezone(&Utc),
     };
     verbund_tenant::text::check_instant("at", at)?;
-    let o = view(load(db, &t, id).await?, &t.slug);
+    let o = view(load(db, &reader, &t, id).await?, &t.slug);
     opening_at(&t, &o, at)
 }

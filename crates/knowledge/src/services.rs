@@ -7,27 +7,25 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_schema::{tenant, user};
+use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
-use crate::access;
+use crate::access::{self, KnowledgeReader};
 use crate::catalog::{self, BaseRef, MergedModule};
 use crate::changes;
 use crate::leika::LeikaPrefix;
 use crate::model::{ModuleField, Modules, ServiceContent, ValidationError};
+use crate::repo::Writer;
 use crate::status::ServiceStatus;
-use verbund_schema::{base_text, org_unit, service, service_version};
+use verbund_schema::{service, service_version};
 
 /// A new description. With `base_id` it adopts a base text of the catalogue: `leika` and
 /// `title` then default to the base text's, and `modules` hold only the local additions.
@@ -224,18 +222,15 @@ pub(crate) fn content_of(s: &service::Model) -> Option<ServiceContent> {
     })
 }
 
-/// Checks that an org unit belongs to the tenant.
+/// Checks that an org unit belongs to the writer's tenant.
 pub(crate) async fn check_org_unit(
     db: &impl ConnectionTrait,
     field: &str,
-    tenant_id: Uuid,
+    writer: &Writer,
     id: Option<Uuid>,
 ) -> Result<()> {
     let Some(id) = id else { return Ok(()) };
-    let found = org_unit::Entity::find_by_id(id)
-        .filter(org_unit::Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await?;
+    let found = crate::repo::org_unit_for_edit(db, writer, id).await?;
     if found.is_none() {
         return Err(Error::invalid(field, "is not an org unit of this tenant"));
     }
@@ -331,6 +326,7 @@ pub(crate) async fn insert_service(
 /// version, writes the snapshot and the change row.
 pub(crate) async fn save(
     db: &impl ConnectionTrait,
+    writer: &Writer,
     current: &service::Model,
     expected_version: i32,
     mut changes: service::ActiveModel,
@@ -349,30 +345,18 @@ pub(crate) async fn save(
     changes.version = Set(expected_version + 1);
     changes.updated_at = Set(now());
     changes.updated_by = Set(info.author);
-    let result = service::Entity::update_many()
-        .set(changes)
-        .filter(service::Column::Id.eq(current.id))
-        .filter(service::Column::Version.eq(expected_version))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(Error::Conflict(
-            ProblemKind::StaleVersion,
-            "the description was changed meanwhile; reload it".into(),
-        ));
-    }
-    let saved = service::Entity::find_by_id(current.id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("service"))?;
+    let saved = crate::repo::save_service(db, writer, current, expected_version, changes).await?;
     snapshot(db, &saved, info).await?;
     Ok(saved)
 }
 
-async fn org_ref(db: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Option<OrgUnitRef>> {
+async fn org_ref(
+    db: &impl ConnectionTrait,
+    s: &service::Model,
+    id: Option<Uuid>,
+) -> Result<Option<OrgUnitRef>> {
     let Some(id) = id else { return Ok(None) };
-    Ok(org_unit::Entity::find_by_id(id)
-        .one(db)
+    Ok(crate::repo::org_unit_of(db, s, id)
         .await?
         .map(|o| OrgUnitRef {
             id: o.id,
@@ -387,12 +371,14 @@ pub(crate) async fn full_view(
     tenant_slug: &str,
 ) -> Result<ServiceView> {
     let base = match s.base_id {
-        Some(id) => base_text::Entity::find_by_id(id).one(db).await?,
+        Some(id) => crate::repo::base_text(db, id).await?,
         None => None,
     };
     let modules = parse_modules(&s.modules);
     let merged = catalog::merged_view(base.as_ref(), &modules);
     let base_changed = catalog::base_changed(&s, base.as_ref());
+    let org_unit = org_ref(db, &s, s.org_unit_id).await?;
+    let contact_org_unit = org_ref(db, &s, s.contact_org_unit_id).await?;
     Ok(ServiceView {
         id: s.id,
         tenant: tenant_slug.to_owned(),
@@ -402,8 +388,8 @@ pub(crate) async fn full_view(
         modules,
         status: s.status,
         version: s.version,
-        org_unit: org_ref(db, s.org_unit_id).await?,
-        contact_org_unit: org_ref(db, s.contact_org_unit_id).await?,
+        org_unit,
+        contact_org_unit,
         base: base.as_ref().map(catalog::base_ref),
         base_changed,
         merged,
@@ -469,8 +455,7 @@ pub async fn create_service(
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
     let base = match input.base_id {
         Some(id) => Some(
-            base_text::Entity::find_by_id(id)
-                .one(db)
+            crate::repo::base_text(db, id)
                 .await?
                 .ok_or_else(|| Error::invalid("base_id", "is not a base text of the catalogue"))?,
         ),
@@ -494,14 +479,17 @@ pub async fn create_service(
     };
     let content = parse_content(&leika, title, input.synonyms, input.modules)?;
     let txn = begin_write(db).await?;
-    check_org_unit(&txn, "org_unit_id", t.id, input.org_unit_id).await?;
-    check_org_unit(&txn, "contact_org_unit_id", t.id, input.contact_org_unit_id).await?;
-    let exists = service::Entity::find()
-        .filter(service::Column::TenantId.eq(t.id))
-        .filter(service::Column::Leika.eq(content.leika.as_str()))
-        .one(&txn)
-        .await?;
-    if exists.is_some() {
+    let writer = Writer::user(&scope);
+    check_org_unit(&txn, "org_unit_id", &writer, input.org_unit_id).await?;
+    check_org_unit(
+        &txn,
+        "contact_org_unit_id",
+        &writer,
+        input.contact_org_unit_id,
+    )
+    .await?;
+    let exists = crate::repo::services_by_leika(&txn, &writer, [content.leika.as_str()]).await?;
+    if !exists.is_empty() {
         return Err(Error::Conflict(
             ProblemKind::Duplicate,
             format!(
@@ -542,15 +530,13 @@ pub async fn list_services(
     q: ServiceQuery,
 ) -> Result<ServicePage> {
     let t = find_tenant(db, slug).await?;
-    access::require_reader(actor)?;
+    let reader = access::reader(actor)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(Error::invalid("limit", "must be 1..=500"));
     }
     let offset = verbund_tenant::domain::page_offset(q.offset)?;
-    let mut cond = Condition::all()
-        .add(service::Column::TenantId.eq(t.id))
-        .add(access::readable_services(actor));
+    let mut cond = Condition::all();
     if let Some(raw) = q.status.as_deref().filter(|s| !s.is_empty()) {
         let status = ServiceStatus::parse(raw)
             .ok_or_else(|| Error::invalid("status", "must be draft, published or archived"))?;
@@ -561,14 +547,7 @@ pub async fn list_services(
             .ok_or_else(|| Error::invalid("leika", "must be up to 14 digits"))?;
         cond = cond.add(service::Column::Leika.starts_with(prefix.as_str()));
     }
-    let mut rows = service::Entity::find()
-        .filter(cond)
-        .order_by_asc(service::Column::Title)
-        .order_by_asc(service::Column::Id)
-        .offset(offset)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    let mut rows = crate::repo::service_page(db, &reader, t.id, cond, offset, limit + 1).await?;
     let next_offset = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         Some(offset + limit)
@@ -579,9 +558,7 @@ pub async fn list_services(
     let base_revisions: HashMap<Uuid, i32> = if base_ids.is_empty() {
         HashMap::new()
     } else {
-        base_text::Entity::find()
-            .filter(base_text::Column::Id.is_in(base_ids))
-            .all(db)
+        crate::repo::base_texts_by_id(db, base_ids)
             .await?
             .into_iter()
             .map(|b| (b.id, b.revision))
@@ -596,17 +573,14 @@ pub async fn list_services(
     })
 }
 
-/// Loads a description of the tenant that the actor may read; 404 otherwise.
+/// Loads a description of the tenant that the reader may read; 404 otherwise.
 async fn load_readable(
     db: &impl ConnectionTrait,
-    actor: &Actor,
+    reader: &KnowledgeReader,
     t: &tenant::Model,
     id: Uuid,
 ) -> Result<service::Model> {
-    service::Entity::find_by_id(id)
-        .filter(service::Column::TenantId.eq(t.id))
-        .filter(access::readable_services(actor))
-        .one(db)
+    crate::repo::readable_service(db, reader, t.id, id)
         .await?
         .ok_or(Error::NotFound("service"))
 }
@@ -618,14 +592,13 @@ async fn load_for_edit(
     actor: &Actor,
     t: &tenant::Model,
     id: Uuid,
-) -> Result<(service::Model, Uuid)> {
+) -> Result<(service::Model, Writer)> {
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
-    let s = service::Entity::find_by_id(id)
-        .filter(scope.filter(service::Column::TenantId))
-        .one(db)
+    let writer = Writer::user(&scope);
+    let s = crate::repo::service_for_edit(db, &writer, id)
         .await?
         .ok_or(Error::NotFound("service"))?;
-    Ok((s, scope.actor_id()))
+    Ok((s, writer))
 }
 
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
@@ -636,8 +609,8 @@ pub async fn get_service(
     id: Uuid,
 ) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
-    access::require_reader(actor).map_err(|_| Error::NotFound("service"))?;
-    let s = load_readable(db, actor, &t, id).await?;
+    let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
+    let s = load_readable(db, &reader, &t, id).await?;
     full_view(db, s, &t.slug).await
 }
 
@@ -653,7 +626,7 @@ pub async fn update_service(
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
-    let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
+    let (current, writer) = load_for_edit(&txn, actor, &t, id).await?;
     if current.status == ServiceStatus::Archived {
         return Err(Error::Conflict(
             ProblemKind::InvalidStateTransition,
@@ -671,8 +644,8 @@ pub async fn update_service(
     let contact_org_unit_id = patch
         .contact_org_unit_id
         .unwrap_or(current.contact_org_unit_id);
-    check_org_unit(&txn, "org_unit_id", t.id, org_unit_id).await?;
-    check_org_unit(&txn, "contact_org_unit_id", t.id, contact_org_unit_id).await?;
+    check_org_unit(&txn, "org_unit_id", &writer, org_unit_id).await?;
+    check_org_unit(&txn, "contact_org_unit_id", &writer, contact_org_unit_id).await?;
     if current.version != patch.version {
         return Err(Error::Conflict(
             ProblemKind::StaleVersion,
@@ -697,11 +670,12 @@ pub async fn update_service(
     changes.contact_org_unit_id = Set(contact_org_unit_id);
     let saved = save(
         &txn,
+        &writer,
         &current,
         patch.version,
         changes,
         SaveInfo {
-            author: Some(author),
+            author: writer.author(),
             kind: "updated",
         },
     )
@@ -721,7 +695,7 @@ async fn transition(
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
-    let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
+    let (current, writer) = load_for_edit(&txn, actor, &t, id).await?;
     let from = current.status;
     if from == to {
         return Err(Error::Conflict(
@@ -741,11 +715,12 @@ async fn transition(
     };
     let saved = save(
         &txn,
+        &writer,
         &current,
         current.version,
         changes,
         SaveInfo {
-            author: Some(author),
+            author: writer.author(),
             kind,
         },
     )
@@ -784,8 +759,10 @@ async fn load_for_history(
     t: &tenant::Model,
     id: Uuid,
 ) -> Result<service::Model> {
-    let s = load_readable(db, actor, t, id).await?;
-    if !access::sees_drafts_of(actor, t.id) {
+    // Without any read access the description is simply not found.
+    let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
+    let s = load_readable(db, &reader, t, id).await?;
+    if !reader.sees_drafts_of(t.id) {
         return Err(Error::Forbidden(
             "versions are visible only inside the owning tenant",
         ));
@@ -817,12 +794,9 @@ async fn author_names(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
+    Ok(crate::repo::author_names(db, ids)
         .await?
         .into_iter()
-        .map(|u| (u.id, u.display_name))
         .collect())
 }
 
@@ -836,12 +810,7 @@ pub async fn list_versions(
 ) -> Result<Vec<VersionView>> {
     let t = find_tenant(db, slug).await?;
     let s = load_for_history(db, actor, &t, id).await?;
-    let rows = service_version::Entity::find()
-        .filter(service_version::Column::TenantId.eq(t.id))
-        .filter(service_version::Column::ServiceId.eq(s.id))
-        .order_by_desc(service_version::Column::Version)
-        .all(db)
-        .await?;
+    let rows = crate::repo::versions_of(db, &s).await?;
     let names = author_names(db, rows.iter().filter_map(|v| v.author_user_id)).await?;
     Ok(rows.into_iter().map(|v| version_view(v, &names)).collect())
 }
@@ -857,12 +826,9 @@ pub async fn compare_versions(
 ) -> Result<VersionComparison> {
     let t = find_tenant(db, slug).await?;
     let s = load_for_history(db, actor, &t, id).await?;
+    let s = &s;
     let load = |version: i32, field: &'static str| async move {
-        service_version::Entity::find()
-            .filter(service_version::Column::TenantId.eq(t.id))
-            .filter(service_version::Column::ServiceId.eq(s.id))
-            .filter(service_version::Column::Version.eq(version))
-            .one(db)
+        crate::repo::version_of(db, s, version)
             .await?
             .ok_or_else(|| Error::invalid(field, format!("there is no version {version}")))
     };
@@ -944,15 +910,14 @@ pub async fn review_base(
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
-    let (current, author) = load_for_edit(&txn, actor, &t, id).await?;
+    let (current, writer) = load_for_edit(&txn, actor, &t, id).await?;
     let Some(base_id) = current.base_id else {
         return Err(Error::Conflict(
             ProblemKind::NotApplicable,
             "the description has no base text to review".into(),
         ));
     };
-    let base = base_text::Entity::find_by_id(base_id)
-        .one(&txn)
+    let base = crate::repo::base_text(&txn, base_id)
         .await?
         .ok_or(Error::NotFound("base text"))?;
     if current.base_reviewed_revision == Some(base.revision) {
@@ -963,11 +928,12 @@ pub async fn review_base(
     changes.base_reviewed_revision = Set(Some(base.revision));
     let saved = save(
         &txn,
+        &writer,
         &current,
         current.version,
         changes,
         SaveInfo {
-            author: Some(author),
+            author: writer.author(),
             kind: "base_reviewed",
         },
     )

@@ -9,16 +9,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_tenant::access::SystemScope;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -27,6 +25,7 @@ use crate::changes;
 use crate::import::{self, ImportFormat, ImportItem, OrgUnitImport, ParsedImport};
 use crate::model::{Modules, ServiceContent};
 use crate::org_units::{NewOrgUnit, insert_org_unit};
+use crate::repo::Writer;
 use crate::services::{Insert, SaveInfo, content_of, insert_service, save, to_json};
 use crate::status::ServiceStatus;
 use verbund_schema::{org_unit, service};
@@ -84,7 +83,7 @@ pub async fn import_for(
     let text = std::str::from_utf8(body)
         .map_err(|e| Error::invalid("body", format!("is not UTF-8 ({e})")))?;
     let parsed = import::parse(format, text);
-    store(db, &t, Some(scope.actor_id()), parsed, &mut |_, _| {}).await
+    store(db, &t, Writer::user(&scope), parsed, &mut |_, _| {}).await
 }
 
 /// Imports without an actor, for `verbund import` on the server's own machine. `progress`
@@ -96,13 +95,14 @@ pub async fn import_unchecked(
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport> {
     let t = find_tenant(db, slug).await?;
-    store(db, &t, None, parsed, progress).await
+    let import = SystemScope::job("import");
+    store(db, &t, Writer::system(&import, t.id), parsed, progress).await
 }
 
 async fn store(
     db: &DatabaseConnection,
     t: &tenant::Model,
-    author: Option<Uuid>,
+    writer: Writer,
     parsed: ParsedImport,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport> {
@@ -110,7 +110,7 @@ async fn store(
     let total = parsed.items.len() + parsed.org_units.len();
     let mut done = 0;
     for (i, unit) in parsed.org_units.into_iter().enumerate() {
-        match store_org_unit(db, t, unit).await {
+        match store_org_unit(db, t, &writer, unit).await {
             Ok(Outcome::Created) => report.org_units.created += 1,
             Ok(Outcome::Updated) => report.org_units.updated += 1,
             Ok(Outcome::Unchanged) => report.org_units.unchanged += 1,
@@ -125,9 +125,7 @@ async fn store(
         done += 1;
         progress(done, total);
     }
-    let refs: HashMap<String, Uuid> = org_unit::Entity::find()
-        .filter(org_unit::Column::TenantId.eq(t.id))
-        .all(db)
+    let refs: HashMap<String, Uuid> = crate::repo::org_units_for_edit(db, &writer)
         .await?
         .into_iter()
         .filter_map(|o| o.external_id.map(|ext| (ext, o.id)))
@@ -136,7 +134,7 @@ async fn store(
     while items.peek().is_some() {
         let batch: Vec<(String, ImportItem)> = items.by_ref().take(BATCH_ITEMS).collect();
         let count = batch.len();
-        let stored = store_batch(db, t, author, &refs, batch).await;
+        let stored = store_batch(db, t, &writer, &refs, batch).await;
         for (location, outcome) in stored {
             match outcome {
                 Ok(Outcome::Created) => report.services.created += 1,
@@ -182,6 +180,7 @@ enum Outcome {
 async fn store_org_unit(
     db: &DatabaseConnection,
     t: &tenant::Model,
+    writer: &Writer,
     unit: OrgUnitImport,
 ) -> Result<Outcome> {
     let valid = NewOrgUnit {
@@ -197,12 +196,10 @@ async fn store_org_unit(
     }
     .validate()?;
     let txn = begin_write(db).await?;
-    let mut query = org_unit::Entity::find().filter(org_unit::Column::TenantId.eq(t.id));
-    query = match &valid.external_id {
-        Some(ext) => query.filter(org_unit::Column::ExternalId.eq(ext.as_str())),
-        None => query.filter(org_unit::Column::Name.eq(valid.name.as_str())),
-    };
-    let outcome = match query.one(&txn).await? {
+    let found =
+        crate::repo::org_unit_by_key(&txn, writer, valid.external_id.as_deref(), &valid.name)
+            .await?;
+    let outcome = match found {
         None => {
             insert_org_unit(&txn, t.id, valid, false).await?;
             Outcome::Created
@@ -251,7 +248,7 @@ const BATCH_ITEMS: usize = 100;
 async fn store_batch(
     db: &DatabaseConnection,
     t: &tenant::Model,
-    author: Option<Uuid>,
+    writer: &Writer,
     refs: &HashMap<String, Uuid>,
     batch: Vec<(String, ImportItem)>,
 ) -> Vec<(String, std::result::Result<Outcome, String>)> {
@@ -268,14 +265,11 @@ async fn store_batch(
         Err(e) => return fail_all(e.into()),
     };
     // The descriptions the batch may update, in one query.
-    let existing = service::Entity::find()
-        .filter(service::Column::TenantId.eq(t.id))
-        .filter(service::Column::Leika.is_in(batch.iter().map(|(_, i)| i.content.leika.as_str())))
-        .all(&txn)
-        .await;
+    let leika = batch.iter().map(|(_, i)| i.content.leika.as_str());
+    let existing = crate::repo::services_by_leika(&txn, writer, leika).await;
     let mut existing: HashMap<String, service::Model> = match existing {
         Ok(rows) => rows.into_iter().map(|s| (s.leika.clone(), s)).collect(),
-        Err(e) => return fail_all(e.into()),
+        Err(e) => return fail_all(e),
     };
     let mut out = Vec::with_capacity(batch.len());
     for (location, item) in batch {
@@ -284,7 +278,7 @@ async fn store_batch(
             let _ = txn.rollback().await;
             return fail_all(e.into());
         }
-        let outcome = store_item(&txn, t, author, refs, current, item).await;
+        let outcome = store_item(&txn, t, writer, refs, current, item).await;
         let mut end = Vec::with_capacity(2);
         if outcome.is_err() {
             end.push("ROLLBACK TO SAVEPOINT import_item");
@@ -308,7 +302,7 @@ async fn store_batch(
 async fn store_item(
     txn: &impl ConnectionTrait,
     t: &tenant::Model,
-    author: Option<Uuid>,
+    writer: &Writer,
     refs: &HashMap<String, Uuid>,
     existing: Option<service::Model>,
     item: ImportItem,
@@ -324,7 +318,7 @@ async fn store_item(
     };
     let status = ServiceStatus::from(item.status);
     let info = SaveInfo {
-        author,
+        author: writer.author(),
         kind: "imported",
     };
     let outcome = match existing {
@@ -368,7 +362,7 @@ async fn store_item(
                         changes.published_at = Set(Some(now()));
                     }
                 }
-                save(txn, &current, current.version, changes, info).await?;
+                save(txn, writer, &current, current.version, changes, info).await?;
                 Outcome::Updated
             }
         }
@@ -468,9 +462,9 @@ fn modules_json(m: &Modules) -> Value {
 pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<String> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ReadKnowledge, t.id)?;
-    let refs: HashMap<Uuid, String> = org_unit::Entity::find()
-        .filter(scope.filter(org_unit::Column::TenantId))
-        .all(db)
+    // Offices are public to every reader; the scope above proves this actor is one.
+    let reader = crate::access::reader(actor)?;
+    let refs: HashMap<Uuid, String> = crate::repo::org_units(db, &reader, t.id)
         .await?
         .into_iter()
         .filter_map(|o| o.external_id.map(|ext| (o.id, ext)))
@@ -483,12 +477,7 @@ pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -
     } else {
         &[ServiceStatus::Published.as_str()]
     };
-    let rows = service::Entity::find()
-        .filter(scope.filter(service::Column::TenantId))
-        .filter(service::Column::Status.is_in(statuses.iter().copied()))
-        .order_by_asc(service::Column::Leika)
-        .all(db)
-        .await?;
+    let rows = crate::repo::services_with_status(db, &scope, statuses).await?;
     let mut out = String::new();
     for s in rows {
         let Some(content) = content_of(&s) else {

@@ -2,9 +2,15 @@
 //!
 //! An [`Actor`] can only be built by [`crate::auth::Authenticator::authenticate`], from a
 //! verified token and the role assignments stored for its session's user. A [`TenantScope`] is
-//! the proof that the actor may do one thing for one tenant; it can only be obtained from
-//! [`Actor::authorize`]. Tenant-owned queries take a scope (or a [`Visibility`] for lists) and
-//! filter by it, so a query that forgets the tenant does not compile.
+//! the proof that the actor may do one thing for one tenant (it records the [`Permission`]); it
+//! can only be obtained from [`Actor::authorize`]. Tables are queried only in the repository
+//! module of each domain crate (`src/repo.rs`), whose functions take a scope (or a
+//! [`Visibility`] for lists, a [`SystemScope`] for background jobs) and add the tenant
+//! condition themselves; `clippy.toml` makes a raw `find`/`find_by_id`/`update_many`/
+//! `delete_many` elsewhere fail the build. A query that forgets the tenant cannot be written
+//! outside a repository, and inside one every function's signature names its proof.
+//!
+//! Every rule lives here, the knowledge read rule included (section "Knowledge" below).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -274,6 +280,7 @@ impl Actor {
                 tenant_id,
                 actor_id: self.user_id,
                 operator: self.is_operator(),
+                permission,
             })
         } else {
             Err(Error::Forbidden("not permitted for this tenant"))
@@ -336,6 +343,8 @@ pub struct TenantScope {
     tenant_id: Uuid,
     actor_id: Uuid,
     operator: bool,
+    /// What the scope proves the actor may do for the tenant.
+    permission: Permission,
 }
 
 impl TenantScope {
@@ -347,6 +356,10 @@ impl TenantScope {
     }
     pub fn is_operator(&self) -> bool {
         self.operator
+    }
+    /// The permission this scope proves.
+    pub fn permission(&self) -> Permission {
+        self.permission
     }
     /// `tenant_id = <scope tenant>` for the given column: AND it into every query.
     pub fn filter<C: ColumnTrait>(&self, column: C) -> SimpleExpr {
@@ -519,6 +532,188 @@ impl Visibility {
             Condition::all()
         } else {
             Condition::all().add(column.is_in(self.tenants.iter().copied()))
+        }
+    }
+}
+
+/// Proof for background work that runs without a user: SLA escalation, deadlines, mail intake
+/// and outbox delivery, privacy retention. Repository functions that take it are named
+/// `system_*`, so every place where the tenant is not checked against a user is easy to find.
+/// Only job entry points make one ([`SystemScope::job`]); request handlers never do.
+#[derive(Clone, Copy, Debug)]
+pub struct SystemScope {
+    job: &'static str,
+}
+
+impl SystemScope {
+    /// The scope of the background job `name` (e.g. `"escalation"`).
+    pub fn job(name: &'static str) -> Self {
+        Self { job: name }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.job
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Knowledge: who may read which descriptions and offices
+// ---------------------------------------------------------------------------------------------
+
+/// Who may read which knowledge: the rule, here with every other access rule.
+///
+/// - Drafts and archived descriptions are visible only inside the owning tenant: to users
+///   with a `ReadKnowledge` role granted on that tenant itself (editors, admins, responders,
+///   agents of the tenant), to agents of a center for the tenant that owns their account, and
+///   to operators. An agent of a shared center does not see the drafts of the other tenants
+///   the center serves, nor those of a tenant it covers for.
+/// - Published descriptions of every tenant are readable by every authenticated user who has
+///   `ReadKnowledge` on at least one tenant, so any center can answer for any participant.
+/// - Changes need `EditKnowledge` (descriptions) or `ManageOrgUnits` (offices) on the owning
+///   tenant.
+pub mod knowledge {
+    use std::collections::BTreeSet;
+
+    use sea_orm::{ColumnTrait, Condition};
+    use uuid::Uuid;
+    use verbund_schema::service;
+
+    use super::{Actor, GrantScope, Permission};
+    use crate::error::{Error, Result};
+
+    /// The stored status of a published description (`knowledge_services.status`).
+    const PUBLISHED: &str = "published";
+
+    /// True if the actor may read knowledge of at least one tenant (any agent, responder,
+    /// editor, admin or operator).
+    pub fn reads_any(actor: &Actor) -> bool {
+        let vis = actor.visibility(Permission::ReadKnowledge);
+        vis.is_all() || vis.tenants().is_some_and(|t| !t.is_empty())
+    }
+
+    /// `Forbidden` unless the actor reads knowledge somewhere.
+    pub fn require_reader(actor: &Actor) -> Result<()> {
+        if reads_any(actor) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("reading knowledge is not permitted"))
+        }
+    }
+
+    /// Whose drafts (and archived descriptions) an actor sees.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum DraftTenants {
+        /// Every tenant's (operators).
+        All,
+        /// Only these tenants'.
+        Of(BTreeSet<Uuid>),
+    }
+
+    impl DraftTenants {
+        pub fn contains(&self, tenant_id: Uuid) -> bool {
+            match self {
+                Self::All => true,
+                Self::Of(set) => set.contains(&tenant_id),
+            }
+        }
+    }
+
+    /// The tenants the actor belongs to for knowledge: a `ReadKnowledge` role granted on the
+    /// tenant itself, or on a center for the tenant that owns the account.
+    pub fn draft_tenants(actor: &Actor) -> DraftTenants {
+        let profile = actor.profile();
+        let home: Option<Uuid> = profile.tenant.as_deref().and_then(|slug| {
+            profile
+                .tenants
+                .iter()
+                .find(|t| t.slug == slug)
+                .map(|t| t.id)
+        });
+        let mut out = BTreeSet::new();
+        for grant in actor
+            .grants()
+            .iter()
+            .filter(|g| g.role.grants(Permission::ReadKnowledge))
+        {
+            match grant.scope {
+                GrantScope::Verbund => return DraftTenants::All,
+                GrantScope::Tenant(t) => {
+                    if grant.reaches(t) {
+                        out.insert(t);
+                    }
+                }
+                GrantScope::Center(_) => {
+                    if let Some(h) = home.filter(|h| grant.reaches(*h)) {
+                        out.insert(h);
+                    }
+                }
+            }
+        }
+        DraftTenants::Of(out)
+    }
+
+    /// The published-or-own-tenant condition for description queries: AND it into every
+    /// query that reads `knowledge_services`.
+    pub fn readable_services(actor: &Actor) -> Condition {
+        let own = match draft_tenants(actor) {
+            DraftTenants::All => return Condition::all(),
+            DraftTenants::Of(set) => set,
+        };
+        // An empty set matches nothing.
+        let mut any = Condition::any().add(service::Column::TenantId.is_in(own));
+        if reads_any(actor) {
+            any = any.add(service::Column::Status.eq(PUBLISHED));
+        }
+        any
+    }
+
+    /// The same rule for one loaded row.
+    pub fn can_read_service(actor: &Actor, tenant_id: Uuid, status: &str) -> bool {
+        sees_drafts_of(actor, tenant_id) || (status == PUBLISHED && reads_any(actor))
+    }
+
+    /// Whether drafts (and archived descriptions) of `tenant_id` are visible to the actor.
+    pub fn sees_drafts_of(actor: &Actor, tenant_id: Uuid) -> bool {
+        draft_tenants(actor).contains(tenant_id)
+    }
+
+    /// Org units (offices, addresses, opening hours) are public information: every reader of
+    /// knowledge may see those of every tenant.
+    pub fn can_read_org_units(actor: &Actor, tenant_id: Uuid) -> bool {
+        actor.may(Permission::ReadKnowledge, tenant_id) || reads_any(actor)
+    }
+
+    /// Proof that the actor reads knowledge (`ReadKnowledge` on some tenant), with whose
+    /// drafts it sees. The knowledge repository takes it for every read of descriptions and
+    /// offices and applies the rule above itself. Only [`reader`] makes one.
+    #[derive(Clone, Debug)]
+    pub struct KnowledgeReader {
+        drafts: DraftTenants,
+    }
+
+    /// The reader proof, or `Forbidden` (as [`require_reader`]).
+    pub fn reader(actor: &Actor) -> Result<KnowledgeReader> {
+        require_reader(actor)?;
+        Ok(KnowledgeReader {
+            drafts: draft_tenants(actor),
+        })
+    }
+
+    impl KnowledgeReader {
+        /// The published-or-own-drafts condition on `knowledge_services` (see
+        /// [`readable_services`]).
+        pub fn services(&self) -> Condition {
+            match &self.drafts {
+                DraftTenants::All => Condition::all(),
+                DraftTenants::Of(own) => Condition::any()
+                    .add(service::Column::TenantId.is_in(own.iter().copied()))
+                    .add(service::Column::Status.eq(PUBLISHED)),
+            }
+        }
+
+        /// Whether drafts (and archived descriptions) of `tenant_id` are visible.
+        pub fn sees_drafts_of(&self, tenant_id: Uuid) -> bool {
+            self.drafts.contains(tenant_id)
         }
     }
 }

@@ -5,10 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, Set};
 use secrecy::SecretString;
 use tracing::instrument;
 use uuid::Uuid;
@@ -22,9 +19,7 @@ use crate::password;
 use crate::throttle::{self, KeyKind, LoginPolicy, Verdict};
 use crate::token::{TokenConfig, TokenKeys};
 use crate::users::RoleSpec;
-use verbund_schema::{
-    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
-};
+use verbund_schema::{service_center, session, tenant, user};
 
 pub struct AuthConfig {
     pub token: TokenConfig,
@@ -95,10 +90,7 @@ impl Authenticator {
         }
 
         let email = creds.email.trim().to_lowercase();
-        let account = user::Entity::find()
-            .filter(user::Column::Email.eq(email.as_str()))
-            .one(db)
-            .await?;
+        let account = crate::repo::login_account(db, &email).await?;
         let stored_hash = account
             .as_ref()
             .filter(|u| u.active)
@@ -177,13 +169,11 @@ impl Authenticator {
         // Read the generation before the database, so a change committed meanwhile wins.
         let generation = GENERATION.load(Ordering::Acquire);
         let at = now();
-        let session = session::Entity::find_by_id(claims.sid)
-            .one(db)
+        let session = crate::repo::login_session(db, claims.sid)
             .await?
             .filter(|s| s.user_id == claims.sub && s.revoked_at.is_none() && s.expires_at > at)
             .ok_or(Error::Unauthenticated)?;
-        let account = user::Entity::find_by_id(session.user_id)
-            .one(db)
+        let account = crate::repo::session_account(db, &session)
             .await?
             .filter(|u| u.active)
             .ok_or(Error::Unauthenticated)?;
@@ -230,16 +220,7 @@ pub(crate) async fn revoke_sessions(
     db: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,
 ) -> Result<()> {
-    session::Entity::update_many()
-        .col_expr(
-            session::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(now()),
-        )
-        .filter(which)
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
+    crate::repo::revoke_sessions(db, which).await
 }
 
 /// Loads a user's role assignments and resolves the tenants each reaches: a tenant grant reaches
@@ -250,10 +231,7 @@ pub(crate) async fn load_actor(
     session_id: Uuid,
     account: user::Model,
 ) -> Result<Actor> {
-    let rows = role_assignment::Entity::find()
-        .filter(role_assignment::Column::UserId.eq(account.id))
-        .all(db)
-        .await?;
+    let rows = crate::repo::roles_of(db, account.id).await?;
     let operator = rows.iter().any(|r| {
         r.role == Role::Operator.as_str() && r.tenant_id.is_none() && r.center_id.is_none()
     });
@@ -264,19 +242,13 @@ pub(crate) async fn load_actor(
     let mut tenant_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.tenant_id).collect();
     tenant_ids.extend(account.tenant_id);
     if !center_ids.is_empty() {
-        centers = service_center::Entity::find()
-            .filter(service_center::Column::Id.is_in(center_ids.iter().copied()))
-            .all(db)
+        centers = crate::repo::centers_by_id(db, center_ids.iter().copied())
             .await?
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
         let active_centers = centers.values().filter(|c| c.active).map(|c| c.id);
-        for link in center_tenant::Entity::find()
-            .filter(center_tenant::Column::CenterId.is_in(active_centers))
-            .all(db)
-            .await?
-        {
+        for link in crate::repo::center_links(db, active_centers).await? {
             tenant_ids.insert(link.tenant_id);
             served
                 .entry(link.center_id)
@@ -290,13 +262,7 @@ pub(crate) async fn load_actor(
             .filter(|c| c.active)
             .map(|c| c.id)
             .collect();
-        for cover in center_coverage::Entity::find()
-            .filter(center_coverage::Column::CenterId.is_in(active_centers))
-            .filter(center_coverage::Column::RevokedAt.is_null())
-            .filter(center_coverage::Column::EndsAt.gt(at))
-            .all(db)
-            .await?
-        {
+        for cover in crate::repo::coverages_of_centers(db, active_centers, at).await? {
             if cover.starts_at <= at {
                 tenant_ids.insert(cover.tenant_id);
                 served
@@ -317,13 +283,9 @@ pub(crate) async fn load_actor(
             }
         }
     }
-    let mut query = tenant::Entity::find();
-    if !operator {
-        query = query.filter(tenant::Column::Id.is_in(tenant_ids.iter().copied()));
-    }
     let tenants: BTreeMap<Uuid, tenant::Model> = if operator || !tenant_ids.is_empty() {
-        query
-            .all(db)
+        let which = (!operator).then_some(&tenant_ids);
+        crate::repo::tenants_of_grants(db, which)
             .await?
             .into_iter()
             .map(|t| (t.id, t))
@@ -518,8 +480,7 @@ pub async fn user_may(
     permission: crate::access::Permission,
     tenant_id: Uuid,
 ) -> Result<bool> {
-    let Some(account) = user::Entity::find_by_id(user_id)
-        .one(db)
+    let Some(account) = crate::repo::account(db, user_id)
         .await?
         .filter(|u| u.active)
     else {

@@ -2,9 +2,7 @@
 //! period (Koblenz takes Mainz's calls for an afternoon). It is recorded, and it ends by itself.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -16,7 +14,7 @@ use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::error::{Error, Result};
 use crate::problem::ProblemKind;
-use verbund_schema::{center_coverage, center_tenant};
+use verbund_schema::center_coverage;
 
 /// The longest coverage that can be granted at once.
 pub const MAX_COVERAGE_DAYS: i64 = 31;
@@ -100,10 +98,7 @@ pub async fn create_coverage(
         ));
     }
     let txn = begin_write(db).await?;
-    let serves = center_tenant::Entity::find_by_id((center.id, tenant.id))
-        .one(&txn)
-        .await?
-        .is_some();
+    let serves = crate::repo::center_serves(&txn, center.id, tenant.id).await?;
     if serves {
         return Err(Error::invalid(
             "center",
@@ -145,18 +140,9 @@ pub async fn list_coverages(
     slug: &str,
 ) -> Result<Vec<CoverageView>> {
     let tenant = find_tenant(db, slug).await?;
-    actor.authorize(Permission::ManageCoverage, tenant.id)?;
-    let centers: std::collections::HashMap<Uuid, String> =
-        verbund_schema::service_center::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.slug))
-            .collect();
-    Ok(center_coverage::Entity::find()
-        .filter(center_coverage::Column::TenantId.eq(tenant.id))
-        .order_by_desc(center_coverage::Column::StartsAt)
-        .all(db)
+    let scope = actor.authorize(Permission::ManageCoverage, tenant.id)?;
+    let centers = crate::repo::center_slugs(db).await?;
+    Ok(crate::repo::coverages(db, &scope)
         .await?
         .into_iter()
         .map(|c| {
@@ -176,9 +162,7 @@ pub async fn revoke_coverage(
     let tenant = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ManageCoverage, tenant.id)?;
     let txn = begin_write(db).await?;
-    let current = center_coverage::Entity::find_by_id(id)
-        .filter(scope.filter(center_coverage::Column::TenantId))
-        .one(&txn)
+    let current = crate::repo::coverage(&txn, &scope, id)
         .await?
         .ok_or(Error::NotFound("coverage"))?;
     if current.revoked_at.is_some() {
@@ -203,10 +187,8 @@ pub async fn revoke_coverage(
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
     crate::auth::invalidate_local();
-    let center = verbund_schema::service_center::Entity::find_by_id(model.center_id)
-        .one(db)
+    let center = crate::repo::center_slug(db, model.center_id)
         .await?
-        .map(|c| c.slug)
         .unwrap_or_default();
     Ok(view(model, &tenant.slug, &center))
 }

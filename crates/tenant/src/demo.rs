@@ -1,13 +1,12 @@
 //! Demo data for `verbund serve --demo`: the Trier, Koblenz and Mainz setup of the README.
 
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::access::{OperatorScope, Role};
 use crate::directory::{NewCenter, NewTenant};
 use crate::error::Result;
 use crate::password;
 use crate::users::{RoleSpec, create_user_unchecked};
-use verbund_schema::{service_center, tenant, user};
 
 pub const DEMO_PASSWORD: &str = "verbund-demo-2026";
 
@@ -42,9 +41,7 @@ pub const DEMO_CENTERS: [(&str, &str, &[&str]); 3] = [
 /// Seeds the demo tenants, centers and users into an empty database. Returns false (and
 /// changes nothing) when the database already holds tenants, centers or users.
 pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
-    let existing = tenant::Entity::find().count(db).await?
-        + service_center::Entity::find().count(db).await?
-        + user::Entity::find().count(db).await?;
+    let existing = crate::repo::setup_counts(db).await?;
     if existing > 0 {
         return Ok(false);
     }

@@ -2,10 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -139,9 +136,7 @@ fn settings_json(settings: &TenantSettings) -> Result<serde_json::Value> {
 
 /// Finds a tenant by slug, active or not. Used to resolve a path before authorizing.
 pub async fn find_tenant(db: &impl ConnectionTrait, slug: &str) -> Result<tenant::Model> {
-    tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(slug))
-        .one(db)
+    crate::repo::tenant_by_slug(db, slug)
         .await?
         .ok_or(Error::NotFound("tenant"))
 }
@@ -164,12 +159,7 @@ async fn addresses_of(
     tenant_ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<BTreeMap<Uuid, Vec<String>>> {
     let mut out: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    for row in tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::TenantId.is_in(tenant_ids))
-        .order_by_asc(tenant_mail_address::Column::Address)
-        .all(db)
-        .await?
-    {
+    for row in crate::repo::addresses_of(db, tenant_ids).await? {
         out.entry(row.tenant_id).or_default().push(row.address);
     }
     Ok(out)
@@ -197,11 +187,7 @@ fn view(t: tenant::Model, addresses: Vec<String>, domains: Vec<String>) -> Tenan
 #[instrument(skip_all)]
 pub async fn list_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<TenantView>> {
     let visibility = actor.visibility(Permission::ViewTenant);
-    let rows = tenant::Entity::find()
-        .filter(visibility.condition(tenant::Column::Id))
-        .order_by_asc(tenant::Column::Slug)
-        .all(db)
-        .await?;
+    let rows = crate::repo::visible_tenants(db, &visibility).await?;
     let mut addresses = addresses_of(db, rows.iter().map(|t| t.id)).await?;
     let mut domains = domains_of(db, rows.iter().map(|t| t.id)).await?;
     Ok(rows
@@ -232,10 +218,7 @@ async fn replace_addresses(
     tenant_id: Uuid,
     addresses: &[EmailAddress],
 ) -> Result<()> {
-    tenant_mail_address::Entity::delete_many()
-        .filter(tenant_mail_address::Column::TenantId.eq(tenant_id))
-        .exec(db)
-        .await?;
+    crate::repo::delete_addresses(db, tenant_id).await?;
     let at = now();
     for a in addresses {
         tenant_mail_address::ActiveModel {
@@ -471,9 +454,7 @@ pub struct CenterTenants {
 }
 
 pub async fn find_center(db: &impl ConnectionTrait, slug: &str) -> Result<service_center::Model> {
-    service_center::Entity::find()
-        .filter(service_center::Column::Slug.eq(slug))
-        .one(db)
+    crate::repo::center_by_slug(db, slug)
         .await?
         .ok_or(Error::NotFound("service center"))
 }
@@ -482,17 +463,13 @@ async fn center_views(
     db: &impl ConnectionTrait,
     centers: Vec<service_center::Model>,
 ) -> Result<Vec<CenterView>> {
-    let links = center_tenant::Entity::find()
-        .filter(center_tenant::Column::CenterId.is_in(centers.iter().map(|c| c.id)))
-        .all(db)
-        .await?;
-    let tenants: BTreeMap<Uuid, tenant::Model> = tenant::Entity::find()
-        .filter(tenant::Column::Id.is_in(links.iter().map(|l| l.tenant_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
+    let links = crate::repo::center_links(db, centers.iter().map(|c| c.id)).await?;
+    let tenants: BTreeMap<Uuid, tenant::Model> =
+        crate::repo::tenants_by_id(db, links.iter().map(|l| l.tenant_id))
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
     Ok(centers
         .into_iter()
         .map(|c| {
@@ -532,10 +509,7 @@ fn may_see_center(actor: &Actor, center_id: Uuid, served: &[Uuid]) -> bool {
 
 #[instrument(skip_all)]
 pub async fn list_centers(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<CenterView>> {
-    let all = service_center::Entity::find()
-        .order_by_asc(service_center::Column::Slug)
-        .all(db)
-        .await?;
+    let all = crate::repo::centers(db).await?;
     let views = center_views(db, all).await?;
     Ok(views
         .into_iter()
@@ -575,9 +549,7 @@ async fn resolve_tenant_slugs(
         if !seen.insert(slug.clone()) {
             continue;
         }
-        let t = tenant::Entity::find()
-            .filter(tenant::Column::Slug.eq(slug.as_str()))
-            .one(db)
+        let t = crate::repo::tenant_by_slug(db, slug.as_str())
             .await?
             .ok_or_else(|| Error::invalid("tenants", format!("unknown tenant {slug}")))?;
         out.push(t);
@@ -590,10 +562,7 @@ async fn replace_center_tenants(
     center_id: Uuid,
     tenants: &[tenant::Model],
 ) -> Result<()> {
-    center_tenant::Entity::delete_many()
-        .filter(center_tenant::Column::CenterId.eq(center_id))
-        .exec(db)
-        .await?;
+    crate::repo::delete_center_links(db, center_id).await?;
     let at = now();
     for t in tenants {
         center_tenant::ActiveModel {

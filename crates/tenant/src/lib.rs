@@ -1,4 +1,3 @@
-#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! Tenants, service centers, users, roles, passwords, tokens and the access checks of Verbund.
 //!
 //! This crate is the one place that decides whether an actor may do something for a tenant
@@ -17,6 +16,7 @@ pub mod error;
 pub mod mail_domains;
 pub mod password;
 pub mod problem;
+mod repo;
 pub mod settings;
 pub mod text;
 pub mod throttle;

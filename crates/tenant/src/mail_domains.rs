@@ -14,10 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -31,7 +28,7 @@ use crate::domain::EmailAddress;
 use crate::error::{Error, Result};
 use crate::problem::ProblemKind;
 use crate::settings::TenantSettings;
-use verbund_schema::{tenant_mail_address, tenant_mail_domain};
+use verbund_schema::tenant_mail_domain;
 
 /// A mail domain: lower-cased, at most 253 characters, dot-separated labels of letters, digits
 /// and inner hyphens, at least two labels.
@@ -113,12 +110,7 @@ pub(crate) async fn domains_of(
     tenant_ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<BTreeMap<Uuid, Vec<String>>> {
     let mut out: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    for row in tenant_mail_domain::Entity::find()
-        .filter(tenant_mail_domain::Column::TenantId.is_in(tenant_ids))
-        .order_by_asc(tenant_mail_domain::Column::Domain)
-        .all(db)
-        .await?
-    {
+    for row in crate::repo::domains_of(db, tenant_ids).await? {
         out.entry(row.tenant_id).or_default().push(row.domain);
     }
     Ok(out)
@@ -159,12 +151,7 @@ pub(crate) async fn check_claims(
         return Ok(());
     }
     // Lock every tenant's row of these domains: claims in one domain run one after the other.
-    let mut select = tenant_mail_domain::Entity::find()
-        .filter(tenant_mail_domain::Column::Domain.is_in(wanted.iter().cloned()));
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    let rows = select.all(db).await?;
+    let rows = crate::repo::domain_claims(db, &wanted).await?;
     let own: BTreeSet<&str> = rows
         .iter()
         .filter(|r| r.tenant_id == tenant_id)
@@ -182,15 +169,7 @@ pub(crate) async fn check_claims(
         }
     }
     // Addresses of other tenants in the same domains, compared as routing reads them.
-    let mut in_domains = Condition::any();
-    for d in &wanted {
-        in_domains = in_domains.add(tenant_mail_address::Column::Address.like(format!("%@{d}")));
-    }
-    let others = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::TenantId.ne(tenant_id))
-        .filter(in_domains)
-        .all(db)
-        .await?;
+    let others = crate::repo::addresses_of_others(db, tenant_id, &wanted).await?;
     let taken: BTreeSet<String> = others.iter().map(|o| base_address(&o.address)).collect();
     for a in addresses {
         if taken.contains(&base_address(a.as_str())) {
@@ -227,11 +206,8 @@ pub async fn list_domains(
     slug: &str,
 ) -> Result<Vec<MailDomainView>> {
     let t = find_tenant(db, slug).await?;
-    actor.authorize(Permission::ManageTenant, t.id)?;
-    Ok(tenant_mail_domain::Entity::find()
-        .filter(tenant_mail_domain::Column::TenantId.eq(t.id))
-        .order_by_asc(tenant_mail_domain::Column::Domain)
-        .all(db)
+    let scope = actor.authorize(Permission::ManageTenant, t.id)?;
+    Ok(crate::repo::domains(db, &scope)
         .await?
         .into_iter()
         .map(|r| MailDomainView {
@@ -293,24 +269,10 @@ pub async fn remove_domain(
     }
     let txn = begin_write(db).await?;
     let t = find_tenant(&txn, slug).await?;
-    let mut select = tenant_mail_domain::Entity::find()
-        .filter(tenant_mail_domain::Column::TenantId.eq(t.id))
-        .filter(tenant_mail_domain::Column::Domain.eq(domain.as_str()));
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    select
-        .one(&txn)
+    crate::repo::domain_locked(&txn, scope, t.id, &domain)
         .await?
         .ok_or(Error::NotFound("mail domain"))?;
-    let in_use: Vec<String> = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::TenantId.eq(t.id))
-        .filter(tenant_mail_address::Column::Address.like(format!("%@{domain}")))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|a| a.address)
-        .collect();
+    let in_use = crate::repo::addresses_in_domain(&txn, scope, t.id, &domain).await?;
     if !in_use.is_empty() {
         return Err(Error::Conflict(
             ProblemKind::InUse,
@@ -320,11 +282,7 @@ pub async fn remove_domain(
             ),
         ));
     }
-    tenant_mail_domain::Entity::delete_many()
-        .filter(tenant_mail_domain::Column::TenantId.eq(t.id))
-        .filter(tenant_mail_domain::Column::Domain.eq(domain.as_str()))
-        .exec(&txn)
-        .await?;
+    crate::repo::delete_domain(&txn, scope, t.id, &domain).await?;
     audit::record(
         &txn,
         Some(t.id),

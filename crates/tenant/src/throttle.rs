@@ -16,11 +16,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 
 use crate::db::{begin_write, now};
 use crate::error::Result;
@@ -122,11 +118,7 @@ impl LoginPolicy {
             .on_conflict_do_nothing_on([login_throttle::Column::Key])
             .exec_without_returning(&txn)
             .await?;
-            let mut select = login_throttle::Entity::find_by_id(key.clone());
-            if txn.get_database_backend() == DatabaseBackend::Postgres {
-                select = select.lock_exclusive();
-            }
-            let Some(row) = select.one(&txn).await? else {
+            let Some(row) = crate::repo::throttle_row_locked(&txn, key).await? else {
                 continue;
             };
             if let Some(until) = row.locked_until
@@ -175,27 +167,8 @@ impl LoginPolicy {
         keys: &[(KeyKind, String)],
     ) -> Result<()> {
         for (kind, key) in keys {
-            login_throttle::Entity::update_many()
-                .col_expr(
-                    login_throttle::Column::Failures,
-                    sea_orm::sea_query::ExprTrait::sub(
-                        Expr::col(login_throttle::Column::Failures),
-                        1,
-                    ),
-                )
-                .filter(login_throttle::Column::Key.eq(key.as_str()))
-                .filter(login_throttle::Column::Failures.gt(0))
-                .exec(db)
-                .await?;
             let (_, lock_after) = self.limits(*kind);
-            login_throttle::Entity::update_many()
-                .col_expr(
-                    login_throttle::Column::LockedUntil,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .filter(login_throttle::Column::Key.eq(key.as_str()))
-                .filter(login_throttle::Column::Failures.lt(lock_after.min(i32::MAX as u32) as i32))
-                .exec(db)
+            crate::repo::throttle_give_back(db, key, lock_after.min(i32::MAX as u32) as i32)
                 .await?;
         }
         Ok(())
@@ -203,10 +176,7 @@ impl LoginPolicy {
 
     /// Forgets the failures of a key after a successful login.
     pub async fn clear(&self, db: &impl ConnectionTrait, key: &str) -> Result<()> {
-        login_throttle::Entity::delete_by_id(key.to_owned())
-            .exec(db)
-            .await?;
-        Ok(())
+        crate::repo::throttle_clear(db, key).await
     }
 }
 

@@ -2,10 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -20,9 +17,7 @@ use crate::domain::{DisplayName, EmailAddress, NewPassword};
 use crate::error::{Error, Result};
 use crate::password;
 use crate::problem::ProblemKind;
-use verbund_schema::{
-    center_coverage, center_tenant, role_assignment, service_center, session, tenant, user,
-};
+use verbund_schema::{role_assignment, session, user};
 
 /// One role assignment as the API shows and accepts it: exactly one of `tenant` or `center` for
 /// scoped roles, neither for `operator`.
@@ -81,20 +76,8 @@ struct Names {
 }
 
 async fn names(db: &impl ConnectionTrait) -> Result<Names> {
-    Ok(Names {
-        tenants: tenant::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t.slug))
-            .collect(),
-        centers: service_center::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.slug))
-            .collect(),
-    })
+    let (tenants, centers) = crate::repo::all_slugs(db).await?;
+    Ok(Names { tenants, centers })
 }
 
 fn role_spec(names: &Names, row: &role_assignment::Model) -> Option<RoleSpec> {
@@ -107,10 +90,7 @@ fn role_spec(names: &Names, row: &role_assignment::Model) -> Option<RoleSpec> {
 
 async fn views(db: &impl ConnectionTrait, users: Vec<user::Model>) -> Result<Vec<UserView>> {
     let names = names(db).await?;
-    let assignments = role_assignment::Entity::find()
-        .filter(role_assignment::Column::UserId.is_in(users.iter().map(|u| u.id)))
-        .all(db)
-        .await?;
+    let assignments = crate::repo::roles_of_users(db, &users).await?;
     Ok(users
         .into_iter()
         .map(|u| {
@@ -203,32 +183,7 @@ async fn served_by(
     db: &impl ConnectionTrait,
     centers: impl IntoIterator<Item = Uuid>,
 ) -> Result<BTreeMap<Uuid, BTreeSet<Uuid>>> {
-    let centers: BTreeSet<Uuid> = centers.into_iter().collect();
-    let mut out: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
-    if centers.is_empty() {
-        return Ok(out);
-    }
-    for link in center_tenant::Entity::find()
-        .filter(center_tenant::Column::CenterId.is_in(centers.iter().copied()))
-        .all(db)
-        .await?
-    {
-        out.entry(link.center_id)
-            .or_default()
-            .insert(link.tenant_id);
-    }
-    for cover in center_coverage::Entity::find()
-        .filter(center_coverage::Column::CenterId.is_in(centers))
-        .filter(center_coverage::Column::RevokedAt.is_null())
-        .filter(center_coverage::Column::EndsAt.gt(now()))
-        .all(db)
-        .await?
-    {
-        out.entry(cover.center_id)
-            .or_default()
-            .insert(cover.tenant_id);
-    }
-    Ok(out)
+    crate::repo::served_by(db, centers.into_iter().collect()).await
 }
 
 fn assignment(scope: GrantScope, served: &BTreeMap<Uuid, BTreeSet<Uuid>>) -> Assignment {
@@ -258,10 +213,7 @@ async fn held_roles(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<Vec<(role_assignment::Model, Assignment)>> {
-    let rows = role_assignment::Entity::find()
-        .filter(role_assignment::Column::UserId.eq(user_id))
-        .all(db)
-        .await?;
+    let rows = crate::repo::roles_of(db, user_id).await?;
     let served = served_by(
         db,
         rows.iter().filter_map(|r| match row_scope(r) {
@@ -334,11 +286,7 @@ async fn insert_roles(db: &impl ConnectionTrait, user_id: Uuid, roles: &[Resolve
 /// The users of a tenant (scope: `ViewUsers`).
 #[instrument(skip_all, fields(tenant = %scope.tenant_id()))]
 pub async fn list_users(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec<UserView>> {
-    let rows = user::Entity::find()
-        .filter(scope.filter(user::Column::TenantId))
-        .order_by_asc(user::Column::Email)
-        .all(db)
-        .await?;
+    let rows = crate::repo::users(db, scope).await?;
     views(db, rows).await
 }
 
@@ -347,9 +295,7 @@ async fn find_user_in(
     scope: &TenantScope,
     id: Uuid,
 ) -> Result<user::Model> {
-    user::Entity::find_by_id(id)
-        .filter(scope.filter(user::Column::TenantId))
-        .one(db)
+    crate::repo::user(db, scope, id, false)
         .await?
         .ok_or(Error::NotFound("user"))
 }
@@ -362,11 +308,9 @@ async fn lock_user_in(
     scope: &TenantScope,
     id: Uuid,
 ) -> Result<user::Model> {
-    let mut select = user::Entity::find_by_id(id).filter(scope.filter(user::Column::TenantId));
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    select.one(db).await?.ok_or(Error::NotFound("user"))
+    crate::repo::user(db, scope, id, true)
+        .await?
+        .ok_or(Error::NotFound("user"))
 }
 
 #[instrument(skip_all, fields(tenant = %scope.tenant_id(), user = %id))]
@@ -557,10 +501,8 @@ async fn replace_roles(
         .iter()
         .partition(|(_, a)| scope.is_operator() || concerns_tenant(a));
     if !replaced.is_empty() {
-        role_assignment::Entity::delete_many()
-            .filter(role_assignment::Column::Id.is_in(replaced.iter().map(|(r, _)| r.id)))
-            .exec(db)
-            .await?;
+        let ids = replaced.iter().map(|(r, _)| r.id).collect();
+        crate::repo::delete_roles(db, scope, user_id, ids).await?;
     }
     let kept_roles: Vec<(Role, GrantScope)> = kept
         .iter()

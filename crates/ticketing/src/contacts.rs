@@ -169,9 +169,10 @@ pub async fn log_contact(
                 insert_ticket(&txn, &opener, valid, Some(actor.user_id()), at, number).await?;
             if opener.id != asked.id {
                 let why = format!("Anliegen betrifft {}", asked.name);
+                let scope = actor.authorize(Permission::HandleTickets, opener.id)?;
                 t = forward_within(
                     &txn,
-                    actor,
+                    &scope,
                     &t,
                     &asked,
                     FRONT_QUEUE.to_owned(),

@@ -9,12 +9,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use uuid::Uuid;
-use verbund_schema::{role_assignment, tenant, user};
+use verbund_schema::tenant;
+use verbund_tenant::access::SystemScope;
 use verbund_tenant::db::begin_write;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Result, Role};
@@ -46,17 +44,13 @@ pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass
     ];
     // Candidates: not yet overdue, due within two weeks (the at-risk window is counted in
     // service hours, which can span weekends and holidays).
-    let candidates = ticket::Entity::find()
-        .filter(ticket::Column::State.is_in(open))
-        .filter(ticket::Column::Overdue.eq(false))
-        .filter(ticket::Column::DueAt.lte(at + chrono::Duration::days(14)))
-        .all(db)
-        .await?;
+    let system = SystemScope::job("escalation");
+    let until = at + chrono::Duration::days(14);
+    let candidates = crate::repo::system_open_tickets_due(db, &system, &open, until).await?;
     if candidates.is_empty() {
         return Ok(Pass::default());
     }
-    let tenants: HashMap<Uuid, tenant::Model> = tenant::Entity::find()
-        .all(db)
+    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::system_tenants(db, &system)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
@@ -79,7 +73,7 @@ pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass
         } else {
             continue;
         };
-        if claim_and_notify(db, &t, tenant, mark).await? {
+        if claim_and_notify(db, &system, &t, tenant, mark).await? {
             match mark {
                 Mark::AtRisk => pass.at_risk += 1,
                 Mark::Overdue => pass.overdue += 1,
@@ -91,6 +85,7 @@ pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass
 
 async fn claim_and_notify(
     db: &DatabaseConnection,
+    system: &SystemScope,
     t: &ticket::Model,
     tenant: &tenant::Model,
     mark: Mark,
@@ -100,18 +95,9 @@ async fn claim_and_notify(
         Mark::AtRisk => (ticket::Column::AtRisk, "at_risk"),
         Mark::Overdue => (ticket::Column::Overdue, "overdue"),
     };
-    let mut update = ticket::Entity::update_many()
-        .col_expr(column, sea_orm::sea_query::Expr::value(true))
-        .filter(ticket::Column::Id.eq(t.id))
-        .filter(column.eq(false));
-    if mark == Mark::Overdue {
-        // An overdue ticket is at risk as well.
-        update = update.col_expr(
-            ticket::Column::AtRisk,
-            sea_orm::sea_query::Expr::value(true),
-        );
-    }
-    let claimed = update.exec(&txn).await?.rows_affected == 1;
+    // An overdue ticket is at risk as well.
+    let claimed =
+        crate::repo::system_flag_ticket(&txn, system, t, column, mark == Mark::Overdue).await?;
     if !claimed {
         txn.rollback().await?;
         return Ok(false);
@@ -187,7 +173,7 @@ async fn escalation_mails(
     let settings = TenantSettings::from_json(&tenant.settings);
     let mut to: Vec<String> = Vec::new();
     if let Some(user) = t.assignee_user_id
-        && let Some(u) = user::Entity::find_by_id(user).one(db).await?
+        && let Some(u) = crate::repo::system_user(db, &SystemScope::job("escalation"), user).await?
         && u.active
     {
         to.push(u.email);
@@ -235,20 +221,7 @@ fn local(at: DateTime<Utc>, tenant: &tenant::Model) -> String {
 }
 
 async fn tenant_admins(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Uuid>> {
-    let ids: Vec<Uuid> = role_assignment::Entity::find()
-        .filter(role_assignment::Column::TenantId.eq(tenant_id))
-        .filter(role_assignment::Column::Role.eq(Role::TenantAdmin.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.user_id)
-        .collect();
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .filter(user::Column::Active.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| u.id)
-        .collect())
+    let system = SystemScope::job("escalation");
+    crate::repo::system_active_role_holders(db, &system, tenant_id, Role::TenantAdmin.as_str())
+        .await
 }

@@ -2,9 +2,7 @@
 //! back-office unit of the same tenant. The due date never resets; the forwarding tenant keeps
 //! read access to the state and the answer, not to the receiver's internal notes.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde::Deserialize;
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -68,7 +66,7 @@ pub async fn forward(
             .ok_or_else(|| Error::invalid("queue", "must be frontoffice or backoffice:<unit>"))?,
     };
     let txn = begin_write(db).await?;
-    let current = load_for_work(&txn, actor, id).await?;
+    let (current, scope) = load_for_work(&txn, actor, id).await?;
     if current.state == TicketState::Closed {
         return Err(Error::Conflict(
             ProblemKind::TicketClosed,
@@ -94,10 +92,7 @@ pub async fn forward(
             }
             t
         }
-        None => verbund_schema::tenant::Entity::find_by_id(current.tenant_id)
-            .one(&txn)
-            .await?
-            .ok_or(Error::NotFound("tenant"))?,
+        None => crate::repo::tenant(&txn, current.tenant_id).await?,
     };
     let same_tenant = target.id == current.tenant_id;
     if same_tenant && queue == current.queue {
@@ -106,7 +101,7 @@ pub async fn forward(
             "the ticket is already in this queue",
         ));
     }
-    let saved = forward_within(&txn, actor, &current, &target, queue, why, req.version).await?;
+    let saved = forward_within(&txn, &scope, &current, &target, queue, why, req.version).await?;
     txn.commit().await?;
     let access = Access::after_change(actor, saved.tenant_id);
     view_with_slugs(db, saved, access).await
@@ -116,7 +111,7 @@ pub async fn forward(
 /// inside the caller's transaction.
 pub(crate) async fn forward_within(
     txn: &impl sea_orm::ConnectionTrait,
-    actor: &Actor,
+    scope: &verbund_tenant::TenantScope,
     current: &ticket::Model,
     target: &verbund_schema::tenant::Model,
     queue: String,
@@ -131,7 +126,7 @@ pub(crate) async fn forward_within(
         to_tenant_id: Set(target.id),
         to_queue: Set(queue.clone()),
         reason: Set(why.clone()),
-        forwarded_by: Set(actor.user_id()),
+        forwarded_by: Set(scope.actor_id()),
         state: Set(if same_tenant {
             ForwardState::Accepted
         } else {
@@ -155,12 +150,12 @@ pub(crate) async fn forward_within(
         changes.tenant_id = Set(target.id);
         changes.forward_state = Set(ForwardState::Pending);
     }
-    let saved = save(txn, current, version, changes).await?;
+    let saved = save(txn, Some(scope), current, version, changes).await?;
     let slugs = slugs_of(txn, [current.tenant_id, target.id]).await?;
     record_event(
         txn,
         &saved,
-        Some(actor.user_id()),
+        Some(scope.actor_id()),
         "forwarded",
         serde_json::json!({
             "tenant": slugs.get(&current.tenant_id), "queue": current.queue, "state": current.state,
@@ -184,11 +179,7 @@ async fn pending_forward(
             "the ticket has no forward waiting for a decision".into(),
         ));
     }
-    ticket_forward::Entity::find()
-        .filter(ticket_forward::Column::TicketId.eq(t.id))
-        .filter(ticket_forward::Column::State.eq(ForwardState::Pending.as_str()))
-        .order_by_desc(ticket_forward::Column::CreatedAt)
-        .one(db)
+    crate::repo::pending_forward(db, t, ForwardState::Pending.as_str())
         .await?
         .ok_or_else(|| {
             Error::Conflict(
@@ -207,7 +198,7 @@ pub async fn accept(
     req: ForwardDecision,
 ) -> Result<TicketView> {
     let txn = begin_write(db).await?;
-    let current = load_for_work(&txn, actor, id).await?;
+    let (current, scope) = load_for_work(&txn, actor, id).await?;
     let fwd = pending_forward(&txn, &current).await?;
     let mut f: ticket_forward::ActiveModel = fwd.into();
     f.state = Set(ForwardState::Accepted);
@@ -216,7 +207,7 @@ pub async fn accept(
     f.update(&txn).await?;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
     changes.forward_state = Set(ForwardState::Accepted);
-    let saved = save(&txn, &current, req.version, changes).await?;
+    let saved = save(&txn, Some(&scope), &current, req.version, changes).await?;
     record_event(
         &txn,
         &saved,
@@ -240,7 +231,7 @@ pub async fn return_ticket(
 ) -> Result<TicketView> {
     let why = reason(req.reason.as_deref().unwrap_or(""))?;
     let txn = begin_write(db).await?;
-    let current = load_for_work(&txn, actor, id).await?;
+    let (current, scope) = load_for_work(&txn, actor, id).await?;
     let fwd = pending_forward(&txn, &current).await?;
     let back_to = fwd.from_tenant_id;
     let mut f: ticket_forward::ActiveModel = fwd.into();
@@ -254,7 +245,7 @@ pub async fn return_ticket(
     changes.forward_state = Set(ForwardState::Returned);
     changes.queue = Set(FRONT_QUEUE.to_owned());
     changes.assignee_user_id = Set(None);
-    let saved = save(&txn, &current, req.version, changes).await?;
+    let saved = save(&txn, Some(&scope), &current, req.version, changes).await?;
     let slugs = slugs_of(
         &txn,
         [

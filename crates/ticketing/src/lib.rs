@@ -1,4 +1,3 @@
-#![allow(clippy::disallowed_methods, reason = "helper iso moves these")]
 //! Ticketing: contacts, tickets due in one working day, forwarding across tenants, history.
 //!
 //! Every function takes the acting user and asks `verbund_tenant` whether it may act; every
@@ -13,6 +12,7 @@ pub mod model;
 pub mod notifications;
 mod people;
 pub mod privacy;
+mod repo;
 pub mod reports;
 pub mod templates;
 pub mod ticket_filter;

@@ -7,23 +7,20 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_schema::{tenant, tenant_mail_address};
+use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
-use verbund_tenant::{Actor, Error, Permission, Result};
+use verbund_tenant::{Actor, Error, Permission, Result, TenantScope};
 
 use crate::tickets::{Access, load_visible, record_event};
-use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket};
+use verbund_schema::{mail_attachment, outbox_mail, ticket};
 
 pub use verbund_schema::types::{MailKind, OutboxState};
 
@@ -49,11 +46,7 @@ pub async fn sender_of(
     if let Some(from) = settings.mail_from {
         return Ok((from, name));
     }
-    let first = tenant_mail_address::Entity::find()
-        .filter(tenant_mail_address::Column::TenantId.eq(t.id))
-        .order_by_asc(tenant_mail_address::Column::Address)
-        .one(db)
-        .await?;
+    let first = crate::repo::first_mail_address(db, t).await?;
     match first {
         Some(a) => Ok((a.address, name)),
         None => Err(Error::invalid(
@@ -153,19 +146,13 @@ pub async fn thread_of(
     db: &impl ConnectionTrait,
     ticket_id: Uuid,
 ) -> Result<(Option<String>, Vec<String>)> {
-    let mut ids: Vec<(DateTime<Utc>, String, bool)> = inbound_mail::Entity::find()
-        .filter(inbound_mail::Column::TicketId.eq(ticket_id))
-        .filter(inbound_mail::Column::MessageId.is_not_null())
-        .all(db)
+    let mut ids: Vec<(DateTime<Utc>, String, bool)> = crate::repo::inbound_mails_of(db, ticket_id)
         .await?
         .into_iter()
         .filter_map(|m| m.message_id.map(|id| (m.received_at, id, true)))
         .collect();
     ids.extend(
-        outbox_mail::Entity::find()
-            .filter(outbox_mail::Column::TicketId.eq(ticket_id))
-            .filter(outbox_mail::Column::Kind.ne(MailKind::Escalation.as_str()))
-            .all(db)
+        crate::repo::outbound_mails_of(db, ticket_id, MailKind::Escalation.as_str())
             .await?
             .into_iter()
             .map(|m| (m.created_at, m.message_id, false)),
@@ -191,10 +178,7 @@ pub(crate) async fn queue_reply(
     let Some(to) = t.citizen_email.clone() else {
         return Ok(None);
     };
-    let holder = tenant::Entity::find_by_id(t.tenant_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
+    let holder = crate::repo::tenant(db, t.tenant_id).await?;
     let settings = TenantSettings::from_json(&holder.settings);
     let vars = [
         ("behoerde", holder.name.as_str()),
@@ -290,8 +274,8 @@ pub struct OutboxQuery {
     pub before: Option<Uuid>,
 }
 
-fn authorize_outbox(actor: &Actor, t: &tenant::Model) -> Result<()> {
-    actor.authorize(Permission::ManageTenant, t.id).map(|_| ())
+fn authorize_outbox(actor: &Actor, t: &tenant::Model) -> Result<TenantScope> {
+    actor.authorize(Permission::ManageTenant, t.id)
 }
 
 /// A tenant's outbox, newest first (tenant admins and operators).
@@ -302,25 +286,19 @@ pub async fn list_outbox(
     q: OutboxQuery,
 ) -> Result<Vec<OutboxView>> {
     let t = find_tenant(db, slug).await?;
-    authorize_outbox(actor, &t)?;
+    let scope = authorize_outbox(actor, &t)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Error::invalid("limit", "must be 1..=200"));
     }
-    let mut select = outbox_mail::Entity::find().filter(outbox_mail::Column::TenantId.eq(t.id));
-    if let Some(s) = q.state.as_deref() {
-        let state = OutboxState::parse(s).ok_or_else(|| {
+    let state = match q.state.as_deref() {
+        Some(s) => Some(OutboxState::parse(s).ok_or_else(|| {
             Error::invalid("state", "must be queued, sending, sent, failed or bounced")
-        })?;
-        select = select.filter(outbox_mail::Column::State.eq(state.as_str()));
-    }
-    if let Some(before) = q.before {
-        select = select.filter(outbox_mail::Column::Id.lt(before));
-    }
-    Ok(select
-        .order_by_desc(outbox_mail::Column::Id)
-        .limit(limit)
-        .all(db)
+        })?),
+        None => None,
+    };
+    let state = state.map(|s| s.as_str());
+    Ok(crate::repo::outbox_page(db, &scope, state, q.before, limit)
         .await?
         .into_iter()
         .map(|m| outbox_view(m, &t.slug))
@@ -335,19 +313,13 @@ pub async fn retry(
     id: Uuid,
 ) -> Result<OutboxView> {
     let t = find_tenant(db, slug).await?;
-    authorize_outbox(actor, &t)?;
+    let scope = authorize_outbox(actor, &t)?;
     let txn = begin_write(db).await?;
-    let m = outbox_mail::Entity::find_by_id(id)
-        .filter(outbox_mail::Column::TenantId.eq(t.id))
-        .one(&txn)
+    let m = crate::repo::outbox_mail(&txn, &scope, id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    if let Some(ticket_id) = m.ticket_id
-        && ticket::Entity::find_by_id(ticket_id)
-            .one(&txn)
-            .await?
-            .is_some_and(|t| t.anonymized_at.is_some())
-    {
+    let ticket = crate::repo::ticket_of_mail(&txn, &m).await?;
+    if ticket.as_ref().is_some_and(|t| t.anonymized_at.is_some()) {
         return Err(Error::Conflict(
             ProblemKind::PersonalDataRemoved,
             "the mail's ticket was anonymised; there is nobody to send it to".into(),
@@ -375,9 +347,7 @@ pub async fn retry(
     }
     .update(&txn)
     .await?;
-    if let Some(ticket_id) = m.ticket_id
-        && let Some(tk) = ticket::Entity::find_by_id(ticket_id).one(&txn).await?
-    {
+    if let Some(tk) = ticket {
         record_event(
             &txn,
             &tk,
@@ -439,25 +409,8 @@ pub async fn ticket_mails(
             "the mails of a forwarded ticket stay with the tenant holding it",
         ));
     }
-    let inbound = inbound_mail::Entity::find()
-        .filter(inbound_mail::Column::TicketId.eq(t.id))
-        .all(db)
-        .await?;
-    let attachments = mail_attachment::Entity::find()
-        .filter(mail_attachment::Column::TicketId.eq(t.id))
-        .select_only()
-        .columns([
-            mail_attachment::Column::Id,
-            mail_attachment::Column::InboundMailId,
-            mail_attachment::Column::Filename,
-            mail_attachment::Column::ContentType,
-            mail_attachment::Column::Size,
-            mail_attachment::Column::Inline,
-            mail_attachment::Column::Omitted,
-        ])
-        .into_tuple::<(Uuid, Uuid, Option<String>, String, i64, bool, bool)>()
-        .all(db)
-        .await?;
+    let inbound = crate::repo::inbound_mails_of(db, t.id).await?;
+    let attachments = crate::repo::attachments_of(db, &t).await?;
     let mut out: Vec<TicketMailView> = inbound
         .into_iter()
         .map(|m| TicketMailView {
@@ -488,10 +441,7 @@ pub async fn ticket_mails(
         })
         .collect();
     out.extend(
-        outbox_mail::Entity::find()
-            .filter(outbox_mail::Column::TicketId.eq(t.id))
-            .filter(outbox_mail::Column::Kind.ne(MailKind::Escalation.as_str()))
-            .all(db)
+        crate::repo::outbound_mails_of(db, t.id, MailKind::Escalation.as_str())
             .await?
             .into_iter()
             .map(|m| TicketMailView {
@@ -527,13 +477,7 @@ pub async fn attachment(
             "the mails of a forwarded ticket stay with the tenant holding it",
         ));
     }
-    mail_attachment::Entity::find_by_id(attachment_id)
-        .filter(
-            Condition::all()
-                .add(mail_attachment::Column::TicketId.eq(t.id))
-                .add(mail_attachment::Column::Omitted.eq(false)),
-        )
-        .one(db)
+    crate::repo::attachment_of(db, &t, attachment_id)
         .await?
         .ok_or(Error::NotFound("attachment"))
 }

@@ -1,10 +1,7 @@
 //! In-app notifications (escalations): to a user, or to a queue of a tenant.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -51,32 +48,15 @@ pub struct NotificationView {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-fn visible(actor: &Actor) -> Condition {
-    let queues = actor.visibility(Permission::HandleTickets);
-    Condition::any()
-        .add(notification::Column::UserId.eq(actor.user_id()))
-        .add(
-            Condition::all()
-                .add(notification::Column::UserId.is_null())
-                .add(queues.condition(notification::Column::TenantId)),
-        )
-}
-
 /// The actor's notifications, newest first: personal ones and those of the queues it works.
 pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,
     unread_only: bool,
 ) -> Result<Vec<NotificationView>> {
-    let mut q = notification::Entity::find().filter(visible(actor));
-    if unread_only {
-        q = q.filter(notification::Column::ReadAt.is_null());
-    }
-    let rows = q
-        .order_by_desc(notification::Column::CreatedAt)
-        .limit(200)
-        .all(db)
-        .await?;
+    // Personal ones, and those of the queues the actor works.
+    let queues = actor.visibility(Permission::HandleTickets);
+    let rows = crate::repo::notifications(db, actor.user_id(), &queues, unread_only).await?;
     let slugs = crate::tickets::slugs_of(db, rows.iter().map(|n| n.tenant_id)).await?;
     Ok(rows
         .into_iter()
@@ -94,9 +74,8 @@ pub async fn list(
 }
 
 pub async fn mark_read(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    let n = notification::Entity::find_by_id(id)
-        .filter(visible(actor))
-        .one(db)
+    let queues = actor.visibility(Permission::HandleTickets);
+    let n = crate::repo::notification(db, actor.user_id(), &queues, id)
         .await?
         .ok_or(Error::NotFound("notification"))?;
     if n.read_at.is_none() {

@@ -3,16 +3,13 @@
 //! numbers that statistics need; and every read of a ticket's personal data is logged.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
+use verbund_tenant::access::SystemScope;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
@@ -20,10 +17,7 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::model::TicketState;
 use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
-use verbund_schema::{
-    call_attempt, contact, inbound_mail, mail_attachment, notification, outbox_mail,
-    personal_data_access, ticket, ticket_event, ticket_forward, ticket_note,
-};
+use verbund_schema::{personal_data_access, ticket, ticket_event};
 
 pub const REDACTED: &str = "[anonymisiert]";
 
@@ -129,9 +123,6 @@ pub(crate) async fn anonymize_in(
     actor: Option<Uuid>,
     why: &str,
 ) -> Result<ticket::Model> {
-    use sea_orm::sea_query::Expr;
-    let none_str = || Expr::value(Option::<String>::None);
-
     let mut active: ticket::ActiveModel = t.clone().into();
     active.subject = Set(REDACTED.to_owned());
     active.citizen_name = Set(None);
@@ -144,113 +135,10 @@ pub(crate) async fn anonymize_in(
     active.version = Set(t.version + 1);
     let saved = active.update(db).await?;
 
-    contact::Entity::update_many()
-        .col_expr(contact::Column::Topic, none_str())
-        .filter(contact::Column::TicketId.eq(t.id))
-        .exec(db)
-        .await?;
-    ticket_note::Entity::update_many()
-        .col_expr(ticket_note::Column::Body, Expr::value(REDACTED))
-        .filter(ticket_note::Column::TicketId.eq(t.id))
-        .exec(db)
-        .await?;
-    call_attempt::Entity::update_many()
-        .col_expr(call_attempt::Column::Note, none_str())
-        .filter(call_attempt::Column::TicketId.eq(t.id))
-        .exec(db)
-        .await?;
-    ticket_forward::Entity::update_many()
-        .col_expr(ticket_forward::Column::Reason, Expr::value(REDACTED))
-        .col_expr(ticket_forward::Column::ReturnReason, none_str())
-        .filter(ticket_forward::Column::TicketId.eq(t.id))
-        .exec(db)
-        .await?;
-    notification::Entity::update_many()
-        .col_expr(notification::Column::Body, Expr::value(REDACTED))
-        .filter(notification::Column::TicketId.eq(t.id))
-        .exec(db)
-        .await?;
-
-    // Mail: the ticket's own inbound mail and the bounces of its outbound mail.
-    let outbox_ids: Vec<Uuid> = outbox_mail::Entity::find()
-        .select_only()
-        .column(outbox_mail::Column::Id)
-        .filter(outbox_mail::Column::TicketId.eq(t.id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut of_ticket = Condition::any().add(inbound_mail::Column::TicketId.eq(t.id));
-    if !outbox_ids.is_empty() {
-        of_ticket = of_ticket.add(inbound_mail::Column::OutboxId.is_in(outbox_ids.clone()));
-    }
-    let inbound_ids: Vec<Uuid> = inbound_mail::Entity::find()
-        .select_only()
-        .column(inbound_mail::Column::Id)
-        .filter(of_ticket)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if !inbound_ids.is_empty() {
-        inbound_mail::Entity::update_many()
-            .col_expr(
-                inbound_mail::Column::Raw,
-                Expr::value(Option::<Vec<u8>>::None),
-            )
-            .col_expr(inbound_mail::Column::FromAddress, none_str())
-            .col_expr(inbound_mail::Column::MessageId, none_str())
-            .col_expr(inbound_mail::Column::Subject, Expr::value(REDACTED))
-            .col_expr(inbound_mail::Column::BodyText, Expr::value(REDACTED))
-            .col_expr(inbound_mail::Column::QuotedText, none_str())
-            .col_expr(inbound_mail::Column::Error, none_str())
-            .filter(inbound_mail::Column::Id.is_in(inbound_ids.clone()))
-            .exec(db)
-            .await?;
-    }
-    let mut attachments = Condition::any().add(mail_attachment::Column::TicketId.eq(t.id));
-    if !inbound_ids.is_empty() {
-        attachments = attachments.add(mail_attachment::Column::InboundMailId.is_in(inbound_ids));
-    }
-    mail_attachment::Entity::delete_many()
-        .filter(attachments)
-        .exec(db)
-        .await?;
-    if !outbox_ids.is_empty() {
-        let at = now();
-        // Not sent yet: given up, and a worker's claim on it dropped, so that no delivery
-        // result (which may quote the recipient) is written back.
-        outbox_mail::Entity::update_many()
-            .col_expr(outbox_mail::Column::State, Expr::value("failed"))
-            .col_expr(
-                outbox_mail::Column::ClaimToken,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                outbox_mail::Column::ClaimedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(outbox_mail::Column::Id.is_in(outbox_ids.clone()))
-            .filter(outbox_mail::Column::State.is_in(["queued", "sending"]))
-            .exec(db)
-            .await?;
-        outbox_mail::Entity::update_many()
-            .col_expr(outbox_mail::Column::ToAddress, Expr::value(REDACTED))
-            .col_expr(outbox_mail::Column::Subject, Expr::value(REDACTED))
-            .col_expr(outbox_mail::Column::Body, Expr::value(REDACTED))
-            .col_expr(outbox_mail::Column::InReplyTo, none_str())
-            .col_expr(outbox_mail::Column::References, none_str())
-            .col_expr(outbox_mail::Column::LastError, none_str())
-            .col_expr(outbox_mail::Column::UpdatedAt, Expr::value(at))
-            .filter(outbox_mail::Column::Id.is_in(outbox_ids))
-            .exec(db)
-            .await?;
-    }
+    crate::repo::redact_rows_of(db, t, REDACTED).await?;
 
     // Every history payload: only the structural keys stay.
-    for event in ticket_event::Entity::find()
-        .filter(ticket_event::Column::TicketId.eq(t.id))
-        .all(db)
-        .await?
-    {
+    for event in crate::repo::events_of(db, t).await? {
         let before = redact_payload(&event.before);
         let after = redact_payload(&event.after);
         if before != event.before || after != event.after {
@@ -277,32 +165,29 @@ pub(crate) async fn anonymize_in(
 /// subject is not yet [`REDACTED`]). Safe on several instances: each ticket is claimed by a
 /// conditional update inside its transaction, which the other instance then finds done.
 pub async fn run_due_anonymization(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<usize> {
-    use sea_orm::sea_query::Expr;
     let mut done = 0;
-    for t in tenant::Entity::find().all(db).await? {
+    let system = SystemScope::job("privacy-retention");
+    for t in crate::repo::system_tenants(db, &system).await? {
         let days = TenantSettings::from_json(&t.settings).anonymize_after_days;
         let cutoff = at - chrono::Duration::days(i64::from(days));
-        let due: Vec<Uuid> = ticket::Entity::find()
-            .select_only()
-            .column(ticket::Column::Id)
-            .filter(ticket::Column::TenantId.eq(t.id))
-            .filter(ticket::Column::State.eq(TicketState::Closed.as_str()))
-            .filter(ticket::Column::ClosedAt.lte(cutoff))
-            .filter(ticket::Column::AnonymizedAt.is_null())
-            .limit(500)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let due = Condition::all()
+            .add(ticket::Column::State.eq(TicketState::Closed.as_str()))
+            .add(ticket::Column::ClosedAt.lte(cutoff))
+            .add(ticket::Column::AnonymizedAt.is_null());
+        let due = crate::repo::system_ticket_ids(db, &system, t.id, due).await?;
         for id in due {
             let txn = begin_write(db).await?;
-            let claimed = ticket::Entity::update_many()
-                .col_expr(ticket::Column::AnonymizedAt, Expr::value(Some(now())))
-                .filter(ticket::Column::Id.eq(id))
-                .filter(ticket::Column::AnonymizedAt.is_null())
-                .exec(&txn)
-                .await?;
-            match ticket::Entity::find_by_id(id).one(&txn).await? {
-                Some(current) if claimed.rows_affected == 1 => {
+            let claimed = crate::repo::system_claim_ticket(
+                &txn,
+                &system,
+                id,
+                ticket::Column::AnonymizedAt,
+                Some(now()).into(),
+                Condition::all().add(ticket::Column::AnonymizedAt.is_null()),
+            )
+            .await?;
+            match claimed {
+                Some(current) => {
                     anonymize_in(&txn, &current, None, "retention").await?;
                     txn.commit().await?;
                     done += 1;
@@ -310,26 +195,23 @@ pub async fn run_due_anonymization(db: &DatabaseConnection, at: DateTime<Utc>) -
                 _ => txn.rollback().await?,
             }
         }
-        let incomplete: Vec<Uuid> = ticket::Entity::find()
-            .select_only()
-            .column(ticket::Column::Id)
-            .filter(ticket::Column::TenantId.eq(t.id))
-            .filter(ticket::Column::AnonymizedAt.is_not_null())
-            .filter(ticket::Column::Subject.ne(REDACTED))
-            .limit(500)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let incomplete = Condition::all()
+            .add(ticket::Column::AnonymizedAt.is_not_null())
+            .add(ticket::Column::Subject.ne(REDACTED));
+        let incomplete = crate::repo::system_ticket_ids(db, &system, t.id, incomplete).await?;
         for id in incomplete {
             let txn = begin_write(db).await?;
-            let claimed = ticket::Entity::update_many()
-                .col_expr(ticket::Column::Subject, Expr::value(REDACTED))
-                .filter(ticket::Column::Id.eq(id))
-                .filter(ticket::Column::Subject.ne(REDACTED))
-                .exec(&txn)
-                .await?;
-            match ticket::Entity::find_by_id(id).one(&txn).await? {
-                Some(current) if claimed.rows_affected == 1 => {
+            let claimed = crate::repo::system_claim_ticket(
+                &txn,
+                &system,
+                id,
+                ticket::Column::Subject,
+                REDACTED.into(),
+                Condition::all().add(ticket::Column::Subject.ne(REDACTED)),
+            )
+            .await?;
+            match claimed {
+                Some(current) => {
                     anonymize_in(&txn, &current, None, "completed").await?;
                     txn.commit().await?;
                     done += 1;
@@ -430,39 +312,20 @@ pub async fn access_log(
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid("limit", "must be 1..=1000"));
     }
-    let mut query = personal_data_access::Entity::find()
-        .filter(scope.filter(personal_data_access::Column::TenantId));
+    let mut ticket = None;
     if let Some(key) = q.ticket.as_deref() {
         // A number that names no ticket answers like one of another tenant's tickets: with
         // an empty log, so the answer tells nothing about which numbers exist.
         match crate::tickets::resolve(db, key).await {
-            Ok(id) => query = query.filter(personal_data_access::Column::TicketId.eq(id)),
+            Ok(id) => ticket = Some(id),
             Err(Error::NotFound(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         }
     }
-    if let Some(user) = q.user {
-        query = query.filter(personal_data_access::Column::UserId.eq(user));
-    }
-    let rows = query
-        .order_by_desc(personal_data_access::Column::CreatedAt)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let tickets: std::collections::HashMap<Uuid, String> = ticket::Entity::find()
-        .filter(ticket::Column::Id.is_in(rows.iter().map(|r| r.ticket_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.number))
-        .collect();
-    let users: std::collections::HashMap<Uuid, String> = verbund_schema::user::Entity::find()
-        .filter(verbund_schema::user::Column::Id.is_in(rows.iter().map(|r| r.user_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
+    let rows = crate::repo::access_log(db, &scope, ticket, q.user, limit).await?;
+    let (tickets, users) = crate::repo::access_log_names(db, &rows).await?;
+    let tickets: std::collections::HashMap<Uuid, String> = tickets.into_iter().collect();
+    let users: std::collections::HashMap<Uuid, String> = users.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|r| AccessLogEntry {

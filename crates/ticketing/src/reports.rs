@@ -5,17 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_schema::{center_tenant, tenant};
+use verbund_schema::tenant;
 use verbund_tenant::directory::{find_center, find_tenant};
-use verbund_tenant::{Actor, Error, Permission, Result};
+use verbund_tenant::{Actor, Error, Permission, Result, Visibility};
+
+use crate::repo::ContactsOf;
 
 use crate::deadline::calendar_of;
 use crate::model::Channel;
-use verbund_schema::{contact, ticket, ticket_forward};
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -162,8 +163,10 @@ impl Window {
 
 /// What a report covers.
 struct Subject {
-    contacts: sea_orm::Condition,
+    contacts: ContactsOf,
     tenants: BTreeSet<Uuid>,
+    /// The tenants the actor may see reports of (`ViewReports`).
+    reports: Visibility,
 }
 
 async fn build(
@@ -173,17 +176,10 @@ async fn build(
 ) -> Result<(Vec<ReportRow>, ReportRow)> {
     let mut buckets: BTreeMap<String, Acc> = BTreeMap::new();
     let mut total = Acc::default();
-    let contacts: Vec<(DateTime<Utc>, String, bool)> = contact::Entity::find()
-        .select_only()
-        .column(contact::Column::CreatedAt)
-        .column(contact::Column::Channel)
-        .column(contact::Column::SolvedFirstContact)
-        .filter(subject.contacts)
-        .filter(contact::Column::CreatedAt.gte(window.start))
-        .filter(contact::Column::CreatedAt.lt(window.end))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let reports = &subject.reports;
+    let contacts =
+        crate::repo::report_contacts(db, reports, subject.contacts, window.start, window.end)
+            .await?;
     for (at, channel, solved) in contacts {
         for acc in [buckets.entry(window.period(at)).or_default(), &mut total] {
             acc.row.contacts += 1;
@@ -196,23 +192,19 @@ async fn build(
             }
         }
     }
-    let tenants: HashMap<Uuid, tenant::Model> = tenant::Entity::find()
-        .filter(tenant::Column::Id.is_in(subject.tenants.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
+    let tenants: HashMap<Uuid, tenant::Model> =
+        crate::repo::tenants(db, subject.tenants.iter().copied())
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
     let calendars: HashMap<Uuid, verbund_tenant::calendar::Calendar> = tenants
         .iter()
         .map(|(id, t)| (*id, calendar_of(t)))
         .collect();
-    let tickets = ticket::Entity::find()
-        .filter(ticket::Column::OriginTenantId.is_in(subject.tenants.iter().copied()))
-        .filter(ticket::Column::CreatedAt.gte(window.start))
-        .filter(ticket::Column::CreatedAt.lt(window.end))
-        .all(db)
-        .await?;
+    let tickets =
+        crate::repo::report_tickets(db, reports, &subject.tenants, window.start, window.end)
+            .await?;
     for t in tickets {
         let hours = t.first_answered_at.and_then(|answered| {
             calendars.get(&t.origin_tenant_id).map(|c| {
@@ -235,16 +227,9 @@ async fn build(
             }
         }
     }
-    let forwards = ticket_forward::Entity::find()
-        .filter(
-            sea_orm::Condition::any()
-                .add(ticket_forward::Column::FromTenantId.is_in(subject.tenants.iter().copied()))
-                .add(ticket_forward::Column::ToTenantId.is_in(subject.tenants.iter().copied())),
-        )
-        .filter(ticket_forward::Column::CreatedAt.gte(window.start))
-        .filter(ticket_forward::Column::CreatedAt.lt(window.end))
-        .all(db)
-        .await?;
+    let forwards =
+        crate::repo::report_forwards(db, reports, &subject.tenants, window.start, window.end)
+            .await?;
     for f in forwards {
         let from_in = subject.tenants.contains(&f.from_tenant_id);
         let to_in = subject.tenants.contains(&f.to_tenant_id);
@@ -281,11 +266,13 @@ pub async fn tenant_report(
 ) -> Result<Report> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::ViewReports, t.id)?;
+    let reports = actor.visibility(Permission::ViewReports);
     let tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
     let window = Window::new(&q, tz)?;
     let subject = Subject {
-        contacts: sea_orm::Condition::all().add(contact::Column::TenantId.eq(t.id)),
+        contacts: ContactsOf::Tenant(t.id),
         tenants: BTreeSet::from([t.id]),
+        reports,
     };
     finish(db, subject, window, "tenant", t.slug, q).await
 }
@@ -299,18 +286,10 @@ pub async fn center_report(
     q: ReportQuery,
 ) -> Result<Report> {
     let c = find_center(db, slug).await?;
-    let served: BTreeSet<Uuid> = center_tenant::Entity::find()
-        .filter(center_tenant::Column::CenterId.eq(c.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| l.tenant_id)
-        .collect();
-    let allowed = actor.is_operator()
-        || (!served.is_empty()
-            && served
-                .iter()
-                .all(|t| actor.may(Permission::ViewReports, *t)));
+    let served = crate::repo::served_by_center(db, c.id).await?;
+    let reports = actor.visibility(Permission::ViewReports);
+    let allowed =
+        actor.is_operator() || (!served.is_empty() && served.iter().all(|t| reports.contains(*t)));
     if !allowed {
         return Err(Error::Forbidden(
             "reports of a center are for operators and the admins of its tenants",
@@ -318,8 +297,9 @@ pub async fn center_report(
     }
     let window = Window::new(&q, chrono_tz::Europe::Berlin)?;
     let subject = Subject {
-        contacts: sea_orm::Condition::all().add(contact::Column::CenterId.eq(c.id)),
+        contacts: ContactsOf::Center(c.id),
         tenants: served,
+        reports,
     };
     finish(db, subject, window, "center", c.slug, q).await
 }

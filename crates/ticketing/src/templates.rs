@@ -2,9 +2,7 @@
 //! who works the tenant's tickets reads them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -54,13 +52,11 @@ fn view(t: text_template::Model, slug: &str) -> TemplateView {
 
 pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<Vec<TemplateView>> {
     let t = find_tenant(db, slug).await?;
-    if !actor.may(Permission::ViewTickets, t.id) && !actor.may(Permission::EditKnowledge, t.id) {
-        return Err(Error::Forbidden("not permitted for this tenant"));
-    }
-    Ok(text_template::Entity::find()
-        .filter(text_template::Column::TenantId.eq(t.id))
-        .order_by_asc(text_template::Column::Name)
-        .all(db)
+    // Those who work the tickets use them, editors write them.
+    let scope = actor
+        .authorize(Permission::ViewTickets, t.id)
+        .or_else(|_| actor.authorize(Permission::EditKnowledge, t.id))?;
+    Ok(crate::repo::templates(db, &scope)
         .await?
         .into_iter()
         .map(|m| view(m, &t.slug))
@@ -104,9 +100,7 @@ pub async fn update(
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
     let (name, body) = check(&input)?;
     let txn = begin_write(db).await?;
-    let current = text_template::Entity::find_by_id(id)
-        .filter(scope.filter(text_template::Column::TenantId))
-        .one(&txn)
+    let current = crate::repo::template(&txn, &scope, id)
         .await?
         .ok_or(Error::NotFound("text module"))?;
     let mut a: text_template::ActiveModel = current.into();
@@ -124,12 +118,7 @@ pub async fn update(
 pub async fn delete(db: &DatabaseConnection, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
-    let result = text_template::Entity::delete_many()
-        .filter(text_template::Column::Id.eq(id))
-        .filter(scope.filter(text_template::Column::TenantId))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
+    if !crate::repo::delete_template(db, &scope, id).await? {
         return Err(Error::NotFound("text module"));
     }
     Ok(())

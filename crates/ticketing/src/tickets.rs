@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Func, Query, WithClause};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
+    EntityTrait, IntoActiveModel, QueryTrait, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -16,10 +16,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
+use verbund_tenant::access::SystemScope;
 use verbund_tenant::db::{begin_write, now, write};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
-use verbund_tenant::{Actor, Error, Permission, Result};
+use verbund_tenant::{Actor, Error, Permission, Result, TenantScope};
 
 use crate::deadline;
 use crate::model::{
@@ -28,7 +29,7 @@ use crate::model::{
 };
 use crate::ticket_filter::{self, Assignee, Forwarded, TicketFilter};
 use verbund_schema::{
-    call_attempt, service_ref, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
+    call_attempt, ticket, ticket_counter, ticket_event, ticket_forward, ticket_note,
 };
 
 /// The citizen's contact details: only what the answer needs.
@@ -154,13 +155,7 @@ pub(crate) async fn slugs_of(
     if !missing.is_empty() {
         missing.sort();
         missing.dedup();
-        let rows: Vec<(Uuid, String)> = tenant::Entity::find()
-            .select_only()
-            .columns([tenant::Column::Id, tenant::Column::Slug])
-            .filter(tenant::Column::Id.is_in(missing))
-            .into_tuple()
-            .all(db)
-            .await?;
+        let rows = crate::repo::tenant_slugs(db, missing).await?;
         let mut known = SLUGS.write().unwrap_or_else(|e| e.into_inner());
         for (id, slug) in rows {
             known.insert(id, slug.clone());
@@ -378,16 +373,7 @@ async fn allocate_number(
     }
     // One statement in the common case: the counter row is hot (every ticket of the tenant
     // waits for it), so it is locked as briefly as possible.
-    let bump = || {
-        ticket_counter::Entity::update_many()
-            .col_expr(
-                ticket_counter::Column::LastNumber,
-                Expr::col(ticket_counter::Column::LastNumber).add(1),
-            )
-            .filter(ticket_counter::Column::TenantId.eq(t.id))
-            .filter(ticket_counter::Column::Year.eq(year))
-    };
-    let mut rows = bump().exec_with_returning(db).await?;
+    let mut rows = crate::repo::bump_counter(db, t, year).await?;
     if rows.is_empty() {
         // First ticket of the year: create the counter (another writer may have won), bump.
         ticket_counter::Entity::insert(ticket_counter::ActiveModel {
@@ -401,7 +387,7 @@ async fn allocate_number(
         ])
         .exec_without_returning(db)
         .await?;
-        rows = bump().exec_with_returning(db).await?;
+        rows = crate::repo::bump_counter(db, t, year).await?;
     }
     let counter = rows
         .into_iter()
@@ -489,12 +475,7 @@ async fn next_from_sequence(
     if let Some(block) = values(db.query_all_raw(next()).await?)? {
         return Ok(block);
     }
-    let before = ticket_counter::Entity::find()
-        .filter(ticket_counter::Column::TenantId.eq(t.id))
-        .filter(ticket_counter::Column::Year.eq(year))
-        .one(db)
-        .await?
-        .map_or(0, |c| c.last_number);
+    let before = crate::repo::last_counted(db, t, year).await?;
     // Another instance may create it at the same moment; then its sequence is used.
     let created = db
         .execute_unprepared(&format!(
@@ -687,15 +668,7 @@ pub(crate) async fn check_service(
     let Some(id) = service_id else {
         return Ok(());
     };
-    let allowed = service_ref::Entity::find_by_id(id)
-        .filter(
-            Condition::any()
-                .add(service_ref::Column::Status.eq("published"))
-                .add(service_ref::Column::TenantId.eq(tenant_id)),
-        )
-        .one(db)
-        .await?
-        .is_some();
+    let allowed = crate::repo::service_usable_for(db, id, tenant_id).await?;
     if allowed {
         Ok(())
     } else {
@@ -752,59 +725,34 @@ pub async fn resolve(db: &impl ConnectionTrait, key: &str) -> Result<Uuid> {
     if key.len() > 32 {
         return Err(Error::NotFound("ticket"));
     }
-    ticket::Entity::find()
-        .filter(ticket::Column::Number.eq(key))
-        .one(db)
+    crate::repo::ticket_id_by_number(db, key)
         .await?
-        .map(|t| t.id)
         .ok_or(Error::NotFound("ticket"))
 }
 
-/// Whether the actor can see the ticket, and how much of it.
-pub(crate) async fn access_to(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    t: &ticket::Model,
-) -> Result<Option<Access>> {
-    if actor.may(Permission::ViewTickets, t.tenant_id) {
-        return Ok(Some(Access::Full));
-    }
-    let forwarders = ticket_forward::Entity::find()
-        .filter(ticket_forward::Column::TicketId.eq(t.id))
-        .all(db)
-        .await?;
-    let forwarded = forwarders
-        .iter()
-        .any(|f| actor.may(Permission::ViewTickets, f.from_tenant_id))
-        || actor.may(Permission::ViewTickets, t.origin_tenant_id);
-    Ok(forwarded.then_some(Access::Forwarder))
-}
-
-/// Loads a ticket the actor can see; 404 otherwise, so other tenants learn nothing.
+/// Loads a ticket the actor can see (`ViewTickets` for a tenant that holds, opened or
+/// forwarded it), with how much of it; 404 otherwise, so other tenants learn nothing.
 pub(crate) async fn load_visible(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
 ) -> Result<(ticket::Model, Access)> {
-    let t = ticket::Entity::find_by_id(id)
-        .one(db)
+    let vis = actor.visibility(Permission::ViewTickets);
+    crate::repo::ticket_visible(db, &vis, id)
         .await?
-        .ok_or(Error::NotFound("ticket"))?;
-    match access_to(db, actor, &t).await? {
-        Some(access) => Ok((t, access)),
-        None => Err(Error::NotFound("ticket")),
-    }
+        .ok_or(Error::NotFound("ticket"))
 }
 
-/// Loads a ticket the actor may work on: `HandleTickets` for the tenant holding it.
+/// Loads a ticket the actor may work on: `HandleTickets` for the tenant holding it, whose
+/// scope the changes are saved with ([`save`]).
 pub(crate) async fn load_for_work(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
-) -> Result<ticket::Model> {
+) -> Result<(ticket::Model, TenantScope)> {
     let (t, _) = load_visible(db, actor, id).await?;
-    actor.authorize(Permission::HandleTickets, t.tenant_id)?;
-    Ok(t)
+    let scope = actor.authorize(Permission::HandleTickets, t.tenant_id)?;
+    Ok((t, scope))
 }
 
 #[instrument(skip_all, fields(ticket = %id))]
@@ -816,9 +764,12 @@ pub async fn get_ticket(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Res
     view_with_slugs(db, t, access).await
 }
 
-/// Saves changed fields when nobody else changed the ticket since `expected_version`.
+/// Saves changed fields when nobody else changed the ticket since `expected_version`. The
+/// ticket must be held by the scope's tenant ([`load_for_work`]); mail intake, which acts
+/// without a user, passes `None` and saves for the holding tenant.
 pub(crate) async fn save(
     db: &impl ConnectionTrait,
+    scope: Option<&TenantScope>,
     current: &ticket::Model,
     expected_version: i32,
     mut changes: ticket::ActiveModel,
@@ -834,22 +785,15 @@ pub(crate) async fn save(
     }
     changes.version = Set(expected_version + 1);
     changes.updated_at = Set(now());
-    let result = ticket::Entity::update_many()
-        .set(changes)
-        .filter(ticket::Column::Id.eq(current.id))
-        .filter(ticket::Column::Version.eq(expected_version))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(Error::Conflict(
-            ProblemKind::StaleVersion,
-            "the ticket was changed meanwhile; reload it".into(),
-        ));
+    match scope {
+        Some(scope) => {
+            crate::repo::save_ticket(db, scope, current, expected_version, changes).await
+        }
+        None => {
+            let intake = SystemScope::job("mail-intake");
+            crate::repo::system_save_ticket(db, &intake, current, expected_version, changes).await
+        }
     }
-    ticket::Entity::find_by_id(current.id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("ticket"))
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -888,7 +832,7 @@ pub async fn update_ticket(
         None => None,
     };
     let txn = begin_write(db).await?;
-    let current = load_for_work(&txn, actor, id).await?;
+    let (current, scope) = load_for_work(&txn, actor, id).await?;
     let state = current.state;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
     let mut before = serde_json::Map::new();
@@ -967,7 +911,7 @@ pub async fn update_ticket(
         );
         after.insert("answer_channel".into(), c.as_str().into());
     }
-    let saved = save(&txn, &current, patch.version, changes).await?;
+    let saved = save(&txn, Some(&scope), &current, patch.version, changes).await?;
     if !after.is_empty() {
         record_event(
             &txn,
@@ -1012,7 +956,7 @@ pub async fn add_note(
 ) -> Result<NoteView> {
     let body = required("body", &input.body, 20_000)?;
     let txn = begin_write(db).await?;
-    let current = load_for_work(&txn, actor, id).await?;
+    let (current, scope) = load_for_work(&txn, actor, id).await?;
     if current.state == TicketState::Closed {
         return Err(Error::Conflict(
             ProblemKind::TicketClosed,
@@ -1067,7 +1011,7 @@ pub async fn add_note(
         if current.first_answered_at.is_none() {
             changes.first_answered_at = Set(Some(now()));
         }
-        let saved = save(&txn, &current, current.version, changes).await?;
+        let saved = save(&txn, Some(&scope), &current, current.version, changes).await?;
         record_event(
             &txn,
             &saved,
@@ -1101,11 +1045,7 @@ fn note_view(n: ticket_note::Model, slugs: &Slugs) -> NoteView {
 /// actor may view tickets for.
 pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<NoteView>> {
     let (t, _) = load_visible(db, actor, id).await?;
-    let notes: Vec<ticket_note::Model> = ticket_note::Entity::find()
-        .filter(ticket_note::Column::TicketId.eq(t.id))
-        .order_by_asc(ticket_note::Column::CreatedAt)
-        .order_by_asc(ticket_note::Column::Id)
-        .all(db)
+    let notes: Vec<ticket_note::Model> = crate::repo::notes_of(db, &t)
         .await?
         .into_iter()
         .filter(|n| n.kind == NoteKind::Message || actor.may(Permission::ViewTickets, n.tenant_id))
@@ -1132,7 +1072,7 @@ pub async fn record_call(
 ) -> Result<TicketView> {
     let note = bounded("note", input.note.as_deref(), 2000)?;
     let txn = begin_write(db).await?;
-    let current = load_for_work(&txn, actor, id).await?;
+    let (current, scope) = load_for_work(&txn, actor, id).await?;
     if current.answer_channel != AnswerChannel::Callback {
         return Err(Error::Conflict(
             ProblemKind::NotApplicable,
@@ -1156,10 +1096,7 @@ pub async fn record_call(
     }
     .insert(&txn)
     .await?;
-    let tenant = tenant::Entity::find_by_id(current.tenant_id)
-        .one(&txn)
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
+    let tenant = crate::repo::tenant(&txn, current.tenant_id).await?;
     let limit = verbund_tenant::settings::TenantSettings::from_json(&tenant.settings)
         .callback_max_attempts as i32;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
@@ -1181,7 +1118,7 @@ pub async fn record_call(
             after["needs_other_channel"] = true.into();
         }
     }
-    let saved = save(&txn, &current, current.version, changes).await?;
+    let saved = save(&txn, Some(&scope), &current, current.version, changes).await?;
     record_event(
         &txn,
         &saved,
@@ -1212,12 +1149,7 @@ pub struct EventView {
 /// [`crate::privacy::forwarder_payload`]).
 pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
     let (t, access) = load_visible(db, actor, id).await?;
-    let events = ticket_event::Entity::find()
-        .filter(ticket_event::Column::TicketId.eq(t.id))
-        .order_by_asc(ticket_event::Column::CreatedAt)
-        .order_by_asc(ticket_event::Column::Id)
-        .all(db)
-        .await?;
+    let events = crate::repo::events_of(db, &t).await?;
     let slugs = slugs_of(db, events.iter().map(|e| e.tenant_id)).await?;
     Ok(events
         .into_iter()
@@ -1281,12 +1213,7 @@ pub async fn list_tickets(
             let found: HashMap<String, Uuid> = if others.is_empty() {
                 HashMap::new()
             } else {
-                tenant::Entity::find()
-                    .select_only()
-                    .columns([tenant::Column::Slug, tenant::Column::Id])
-                    .filter(tenant::Column::Slug.is_in(others))
-                    .into_tuple::<(String, Uuid)>()
-                    .all(db)
+                crate::repo::tenant_ids(db, others)
                     .await?
                     .into_iter()
                     .collect()
@@ -1376,13 +1303,7 @@ pub async fn list_tickets(
             ),
         );
     }
-    let mut rows = ticket::Entity::find()
-        .filter(cond)
-        .order_by_asc(ticket::Column::DueAt)
-        .order_by_asc(ticket::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    let mut rows = crate::repo::ticket_page(db, &visibility, cond, limit + 1).await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|t| ticket_filter::cursor(t.due_at, t.id))
@@ -1485,17 +1406,14 @@ pub async fn reopen_for_mail(
     if current.state != TicketState::Answered {
         return Ok(current.clone());
     }
-    let holder = tenant::Entity::find_by_id(current.tenant_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
+    let holder = crate::repo::tenant(db, current.tenant_id).await?;
     let due = deadline::due_at(&holder, arrival)?;
     let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
     changes.state = Set(TicketState::InProgress);
     changes.due_at = Set(due);
     changes.at_risk = Set(false);
     changes.overdue = Set(false);
-    let saved = save(db, current, current.version, changes).await?;
+    let saved = save(db, None, current, current.version, changes).await?;
     record_event(
         db,
         &saved,

@@ -19,15 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_schema::tenant;
+use verbund_tenant::access::SystemScope;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::catalog::indexed_content;
@@ -121,12 +118,7 @@ pub struct SearchIndex {
 }
 
 async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, String>> {
-    Ok(tenant::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.slug))
-        .collect())
+    Ok(crate::repo::tenant_slugs(db).await?.into_iter().collect())
 }
 
 async fn base_texts(
@@ -137,9 +129,7 @@ async fn base_texts(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(base_text::Entity::find()
-        .filter(base_text::Column::Id.is_in(ids))
-        .all(db)
+    Ok(crate::repo::base_texts_by_id(db, ids.into_iter().collect())
         .await?
         .into_iter()
         .map(|b| (b.id, b))
@@ -274,17 +264,11 @@ impl Feed {
     /// later changes commit is not waited for.)
     async fn starting_at(db: &impl ConnectionTrait, watermark: i64) -> Result<Self> {
         let from = watermark.saturating_sub(START_GAP_WINDOW).max(0);
-        let present: BTreeSet<i64> = change::Entity::find()
-            .select_only()
-            .column(change::Column::Id)
-            .filter(change::Column::Id.gt(from))
-            .filter(change::Column::Id.lte(watermark))
-            .into_tuple::<i32>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(i64::from)
-            .collect();
+        let present: BTreeSet<i64> =
+            crate::repo::system_change_ids(db, &follower(), from, watermark)
+                .await?
+                .into_iter()
+                .collect();
         let mut feed = Self {
             watermark,
             gaps: BTreeMap::new(),
@@ -323,12 +307,7 @@ impl Feed {
                 change::Column::Id.is_in(self.gaps.keys().filter_map(|id| i32::try_from(*id).ok())),
             );
         }
-        let rows = change::Entity::find()
-            .filter(wanted)
-            .order_by_asc(change::Column::Id)
-            .limit(BATCH * 5)
-            .all(db)
-            .await?;
+        let rows = crate::repo::system_changes(db, &follower(), wanted, BATCH * 5).await?;
         let mut fresh = Vec::new();
         for row in rows {
             let id = i64::from(row.id);
@@ -359,9 +338,7 @@ impl SearchIndex {
         // Wake-ups from here on reach the task.
         let local = crate::changes::subscribe();
         // Changes from here on are applied again by the task: applying twice is harmless.
-        let watermark: i64 = change::Entity::find()
-            .order_by_desc(change::Column::Id)
-            .one(&db)
+        let watermark: i64 = crate::repo::system_last_change(&db, &follower())
             .await?
             .map_or(0, |c| i64::from(c.id));
         // Before the build: a change that commits after this is either in the build or a gap.
@@ -389,14 +366,14 @@ impl SearchIndex {
         // Batch by batch into the writer, one commit at the end: only a batch of rows is in
         // memory at a time.
         loop {
-            let mut query = service::Entity::find()
-                .filter(service::Column::Status.ne(ServiceStatus::Archived.as_str()))
-                .order_by_asc(service::Column::Id)
-                .limit(BATCH);
-            if let Some(id) = after {
-                query = query.filter(service::Column::Id.gt(id));
-            }
-            let rows = query.all(db).await?;
+            let rows = crate::repo::system_services_after(
+                db,
+                &follower(),
+                ServiceStatus::Archived.as_str(),
+                after,
+                BATCH,
+            )
+            .await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
             let docs = documents(db, &rows, &slugs).await?;
@@ -455,10 +432,7 @@ impl SearchIndex {
         }
         let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id).collect();
         let loaded = async {
-            let rows = service::Entity::find()
-                .filter(service::Column::Id.is_in(ids.iter().copied()))
-                .all(db)
-                .await?;
+            let rows = crate::repo::system_services(db, &follower(), ids.iter().copied()).await?;
             let slugs = tenant_slugs(db).await?;
             let mut docs = documents(db, &rows, &slugs).await?;
             for id in &ids {
@@ -610,13 +584,10 @@ pub async fn search(
     let visibility = actor.visibility(Permission::ReadKnowledge);
     let own: BTreeSet<Uuid> = match visibility.tenants() {
         Some(set) => set.clone(),
-        None => tenant::Entity::find()
-            .select_only()
-            .column(tenant::Column::Id)
-            .into_tuple::<Uuid>()
-            .all(db)
+        None => crate::repo::tenant_slugs(db)
             .await?
             .into_iter()
+            .map(|(id, _)| id)
             .collect(),
     };
     let all = params.tenant.iter().any(|t| t == "all");
@@ -629,10 +600,7 @@ pub async fn search(
         (TenantFilter::Only(own.clone()), None)
     } else {
         let wanted: BTreeSet<&str> = params.tenant.iter().map(String::as_str).collect();
-        let found = tenant::Entity::find()
-            .filter(tenant::Column::Slug.is_in(wanted.iter().copied()))
-            .all(db)
-            .await?;
+        let found = crate::repo::tenants_by_slug(db, wanted.iter().copied()).await?;
         if let Some(missing) = wanted
             .iter()
             .find(|slug| !found.iter().any(|t| t.slug == **slug))
@@ -679,6 +647,12 @@ pub async fn search(
             })
             .collect(),
     })
+}
+
+/// The proof of the index follower: background work that reads every tenant's descriptions
+/// to keep this instance's index current (search results are filtered per reader).
+fn follower() -> SystemScope {
+    SystemScope::job("search-index")
 }
 
 #[cfg(test)]

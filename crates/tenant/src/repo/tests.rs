@@ -1,0 +1,184 @@
+//! Isolation of the repository itself: a function given another tenant's scope finds and
+//! changes nothing. Each test runs on SQLite and on PostgreSQL (`VERBUND_TEST_PG_URL`).
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, Set};
+
+use super::*;
+use crate::access::{Actor, Grant, GrantScope, Permission, Role};
+
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated database with the demo tenants, centers and users; the temp dir keeps the
+/// SQLite file alive.
+async fn database(backend: Backend) -> (DatabaseConnection, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("VERBUND_TEST_PG_URL")
+                .expect("VERBUND_TEST_PG_URL is not set: run ./scripts/test");
+            let with_db = |db: &str| match admin.split_once('?') {
+                Some((base, q)) => format!("{}/{db}?{q}", base.trim_end_matches('/')),
+                None => format!("{}/{db}", admin.trim_end_matches('/')),
+            };
+            let server = Database::connect(with_db("postgres"))
+                .await
+                .expect("connect");
+            let name = format!("verbund_r_{}", Uuid::new_v4().simple());
+            server
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            let _ = server.close().await;
+            with_db(&name)
+        }
+    };
+    let db = Database::connect(url).await.expect("connect");
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL")
+            .await
+            .expect("wal");
+    }
+    Migrator::up(&db, None).await.expect("migrate");
+    crate::demo::seed(&db).await.expect("seed");
+    (db, dir)
+}
+
+/// The admin of one tenant, as `Actor::authorize` sees it.
+fn admin_of(tenant_id: Uuid) -> Actor {
+    Actor::new(
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        "admin@example.org".into(),
+        "Admin".into(),
+        vec![Grant::new(
+            Role::TenantAdmin,
+            GrantScope::Tenant(tenant_id),
+            [tenant_id].into(),
+        )],
+    )
+}
+
+async fn tenant_id(db: &DatabaseConnection, slug: &str) -> Uuid {
+    tenant_by_slug(db, slug)
+        .await
+        .expect("q")
+        .expect("tenant")
+        .id
+}
+
+/// Accounts, coverages and mail domains of Koblenz are not found with Mainz's scope.
+async fn rows_of_another_tenant_are_not_found(backend: Backend) {
+    let (db, _dir) = database(backend).await;
+    let (koblenz, mainz) = (
+        tenant_id(&db, "stadt-koblenz").await,
+        tenant_id(&db, "stadt-mainz").await,
+    );
+    let mainz_users = admin_of(mainz)
+        .authorize(Permission::ViewUsers, mainz)
+        .expect("own tenant");
+    let koblenz_users = admin_of(koblenz)
+        .authorize(Permission::ViewUsers, koblenz)
+        .expect("own tenant");
+    let editor = login_account(&db, "editor@stadt-koblenz.demo")
+        .await
+        .expect("q")
+        .expect("demo editor");
+    assert!(
+        user(&db, &mainz_users, editor.id, false)
+            .await
+            .expect("q")
+            .is_none()
+    );
+    assert!(
+        user(&db, &mainz_users, editor.id, true)
+            .await
+            .expect("q")
+            .is_none()
+    );
+    assert!(
+        users(&db, &mainz_users)
+            .await
+            .expect("q")
+            .iter()
+            .all(|u| u.tenant_id == Some(mainz))
+    );
+    assert!(
+        user(&db, &koblenz_users, editor.id, false)
+            .await
+            .expect("q")
+            .is_some()
+    );
+
+    let center = center_by_slug(&db, "sc-trier")
+        .await
+        .expect("q")
+        .expect("demo center");
+    let at = now();
+    let cover = center_coverage::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(koblenz),
+        center_id: Set(center.id),
+        starts_at: Set(at),
+        ends_at: Set(at + chrono::Duration::days(1)),
+        reason: Set("Rosenmontag".into()),
+        created_by: Set(Uuid::now_v7()),
+        created_at: Set(at),
+        revoked_at: Set(None),
+    }
+    .insert(&db)
+    .await
+    .expect("insert coverage");
+    let mainz_cover = admin_of(mainz)
+        .authorize(Permission::ManageCoverage, mainz)
+        .expect("own tenant");
+    assert!(
+        coverage(&db, &mainz_cover, cover.id)
+            .await
+            .expect("q")
+            .is_none()
+    );
+    assert!(coverages(&db, &mainz_cover).await.expect("q").is_empty());
+    let koblenz_cover = admin_of(koblenz)
+        .authorize(Permission::ManageCoverage, koblenz)
+        .expect("own tenant");
+    assert_eq!(coverages(&db, &koblenz_cover).await.expect("q").len(), 1);
+
+    let mainz_tenant = admin_of(mainz)
+        .authorize(Permission::ManageTenant, mainz)
+        .expect("own tenant");
+    let listed: Vec<String> = domains(&db, &mainz_tenant)
+        .await
+        .expect("q")
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    assert_eq!(listed, vec!["stadt-mainz.demo".to_owned()]);
+}
+
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(rows_of_another_tenant_are_not_found);

@@ -1,0 +1,269 @@
+//! Isolation of the repository itself: a function given another tenant's proof finds and
+//! changes nothing. Each test runs on SQLite and on PostgreSQL (`VERBUND_TEST_PG_URL`).
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Set};
+use secrecy::SecretString;
+use verbund_tenant::auth::{AuthConfig, Authenticator, Credentials};
+use verbund_tenant::throttle::LoginPolicy;
+use verbund_tenant::token::TokenConfig;
+use verbund_tenant::{Actor, Permission};
+
+use super::*;
+use crate::model::AnswerChannel;
+use crate::tickets::NewTicket;
+
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated database with the demo tenants, centers and users; the temp dir keeps the
+/// SQLite file alive.
+pub(crate) async fn database(backend: Backend) -> (DatabaseConnection, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("VERBUND_TEST_PG_URL")
+                .expect("VERBUND_TEST_PG_URL is not set: run ./scripts/test");
+            let with_db = |db: &str| match admin.split_once('?') {
+                Some((base, q)) => format!("{}/{db}?{q}", base.trim_end_matches('/')),
+                None => format!("{}/{db}", admin.trim_end_matches('/')),
+            };
+            let server = Database::connect(with_db("postgres"))
+                .await
+                .expect("connect");
+            let name = format!("verbund_r_{}", uuid::Uuid::new_v4().simple());
+            server
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            let _ = server.close().await;
+            with_db(&name)
+        }
+    };
+    let db = Database::connect(url).await.expect("connect");
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL")
+            .await
+            .expect("wal");
+    }
+    Migrator::up(&db, None).await.expect("migrate");
+    verbund_tenant::demo::seed(&db).await.expect("seed");
+    (db, dir)
+}
+
+/// The demo user `email`, logged in.
+pub(crate) async fn login(db: &DatabaseConnection, email: &str) -> Actor {
+    let auth = Authenticator::new(AuthConfig {
+        token: TokenConfig {
+            secret: SecretString::from("repository-test-secret-0123456789abcdef"),
+            issuer: "verbund-test".into(),
+            audience: "verbund-test".into(),
+            ttl: Duration::from_secs(600),
+        },
+        policy: LoginPolicy::default(),
+        session_lifetime: Duration::from_secs(3600),
+        cache_ttl: Duration::ZERO,
+    })
+    .expect("authenticator");
+    let token = auth
+        .login(
+            db,
+            Credentials {
+                email: email.into(),
+                password: SecretString::from(verbund_tenant::demo::DEMO_PASSWORD),
+                client_ip: None,
+                user_agent: None,
+            },
+        )
+        .await
+        .expect("login");
+    auth.authenticate(db, &token.access_token)
+        .await
+        .expect("authenticate")
+}
+
+async fn tenant_id(db: &DatabaseConnection, slug: &str) -> uuid::Uuid {
+    verbund_tenant::directory::find_tenant(db, slug)
+        .await
+        .expect("tenant")
+        .id
+}
+
+async fn koblenz_ticket(db: &DatabaseConnection, agent: &Actor) -> ticket::Model {
+    let view = crate::tickets::create_ticket(
+        db,
+        agent,
+        "stadt-koblenz",
+        NewTicket {
+            subject: "Wohnsitz ummelden".into(),
+            question: "Welche Unterlagen brauche ich?".into(),
+            citizen: crate::tickets::Citizen {
+                email: Some("buerger@example.org".into()),
+                ..Default::default()
+            },
+            answer_channel: AnswerChannel::Email,
+            callback_windows: Vec::new(),
+            service_id: None,
+            priority: None,
+            queue: None,
+        },
+    )
+    .await
+    .expect("create ticket");
+    let vis = agent.visibility(Permission::ViewTickets);
+    ticket_visible(db, &vis, view.id)
+        .await
+        .expect("load")
+        .expect("own ticket visible")
+        .0
+}
+
+/// A ticket of Koblenz: not found with Mainz's visibility, not changed with Mainz's scope.
+async fn ticket_of_another_tenant_is_not_found_nor_saved(backend: Backend) {
+    let (db, _dir) = database(backend).await;
+    let koblenz = login(&db, "agent@sc-koblenz.demo").await;
+    let mainz = login(&db, "agent@sc-mainz.demo").await;
+    let t = koblenz_ticket(&db, &koblenz).await;
+
+    let own = koblenz.visibility(Permission::ViewTickets);
+    let other = mainz.visibility(Permission::ViewTickets);
+    assert!(matches!(
+        ticket_visible(&db, &own, t.id).await.expect("query"),
+        Some((_, Access::Full))
+    ));
+    assert!(
+        ticket_visible(&db, &other, t.id)
+            .await
+            .expect("query")
+            .is_none()
+    );
+    let page = ticket_page(&db, &other, Condition::all(), 100)
+        .await
+        .expect("query");
+    assert!(page.iter().all(|row| row.id != t.id));
+
+    let mainz_id = tenant_id(&db, "stadt-mainz").await;
+    let scope = mainz
+        .authorize(Permission::HandleTickets, mainz_id)
+        .expect("mainz agent works mainz");
+    let mut changes = <ticket::ActiveModel as sea_orm::ActiveModelTrait>::default();
+    changes.subject = Set("übernommen".into());
+    changes.version = Set(t.version + 1);
+    let saved = save_ticket(&db, &scope, &t, t.version, changes).await;
+    assert!(matches!(saved, Err(Error::Conflict(_, _))), "{saved:?}");
+    let after = ticket_visible(&db, &own, t.id)
+        .await
+        .expect("query")
+        .expect("still there")
+        .0;
+    assert_eq!(after.subject, "Wohnsitz ummelden");
+    assert_eq!(after.version, t.version);
+}
+
+/// Text modules and the access log of Koblenz stay Koblenz's under a Mainz scope.
+async fn templates_and_access_log_of_another_tenant_stay_hidden(backend: Backend) {
+    let (db, _dir) = database(backend).await;
+    let koblenz_editor = login(&db, "editor@stadt-koblenz.demo").await;
+    let koblenz_admin = login(&db, "admin@stadt-koblenz.demo").await;
+    let koblenz_agent = login(&db, "agent@sc-koblenz.demo").await;
+    let mainz_admin = login(&db, "admin@stadt-mainz.demo").await;
+    let (koblenz_id, mainz_id) = (
+        tenant_id(&db, "stadt-koblenz").await,
+        tenant_id(&db, "stadt-mainz").await,
+    );
+    let created = crate::templates::create(
+        &db,
+        &koblenz_editor,
+        "stadt-koblenz",
+        crate::templates::TemplateInput {
+            name: "Gruß".into(),
+            body: "Mit freundlichen Grüßen".into(),
+        },
+    )
+    .await
+    .expect("create template");
+    let t = koblenz_ticket(&db, &koblenz_agent).await;
+    crate::tickets::get_ticket(&db, &koblenz_agent, t.id)
+        .await
+        .expect("read: logged");
+
+    let mainz = mainz_admin
+        .authorize(Permission::EditKnowledge, mainz_id)
+        .expect("admin edits own knowledge");
+    assert!(
+        template(&db, &mainz, created.id)
+            .await
+            .expect("q")
+            .is_none()
+    );
+    assert!(templates(&db, &mainz).await.expect("q").is_empty());
+    assert!(!delete_template(&db, &mainz, created.id).await.expect("q"));
+    let koblenz = koblenz_admin
+        .authorize(Permission::EditKnowledge, koblenz_id)
+        .expect("admin edits own knowledge");
+    assert!(
+        template(&db, &koblenz, created.id)
+            .await
+            .expect("q")
+            .is_some()
+    );
+
+    let mainz = mainz_admin
+        .authorize(Permission::ManageTenant, mainz_id)
+        .expect("admin manages own tenant");
+    assert!(
+        access_log(&db, &mainz, None, None, 100)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    assert!(
+        access_log(&db, &mainz, Some(t.id), None, 100)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    assert!(
+        outbox_page(&db, &mainz, None, None, 100)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    let koblenz = koblenz_admin
+        .authorize(Permission::ManageTenant, koblenz_id)
+        .expect("admin manages own tenant");
+    let log = access_log(&db, &koblenz, None, None, 100).await.expect("q");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].ticket_id, t.id);
+}
+
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    ticket_of_another_tenant_is_not_found_nor_saved,
+    templates_and_access_log_of_another_tenant_stay_hidden,
+);
