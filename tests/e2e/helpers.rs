@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use reqwest::{Client, Response, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use verbund_server::{Application, Settings};
+use verbund_tenant::db::Db;
 
 pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 pub const DEMO_PASSWORD: &str = "verbund-demo-2026";
@@ -22,8 +23,9 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub client: Client,
-    /// A separate connection to the test's database, for checking the state left behind.
-    pub db: DatabaseConnection,
+    /// A separate connection to the test's database, for checking the state left behind (an
+    /// application handle of its own: it shares nothing in memory with the served instance).
+    pub db: Db,
     pub database_url: String,
     _dir: tempfile::TempDir,
 }
@@ -96,9 +98,11 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         .expect("seed demo data");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    let db = Database::connect(&database_url)
-        .await
-        .expect("connect test db");
+    let db = Db::new(
+        Database::connect(&database_url)
+            .await
+            .expect("connect test db"),
+    );
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: Client::builder()
@@ -287,9 +291,11 @@ impl TestApp {
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client: self.client.clone(),
-            db: Database::connect(&self.database_url)
-                .await
-                .expect("connect"),
+            db: Db::new(
+                Database::connect(&self.database_url)
+                    .await
+                    .expect("connect"),
+            ),
             database_url: self.database_url.clone(),
             _dir: dir,
         }

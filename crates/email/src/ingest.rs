@@ -12,15 +12,16 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
 use verbund_schema::{tenant, tenant_mail_address};
-use verbund_tenant::db::{WriteTxn, begin_write, now};
+use verbund_tenant::db::Db;
+use verbund_tenant::db::{WithLocal, WriteTxn, begin_write, now};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
 use verbund_ticketing::mail::{MailKind, NewMail, OutboxState, enqueue, render, wake_delivery};
@@ -114,11 +115,7 @@ pub const STORED: &str = "stored";
 pub const PROCESSED: &str = "processed";
 
 /// Stores the raw bytes (idempotent by content hash). Returns the row and whether it existed.
-pub async fn store_raw(
-    db: &DatabaseConnection,
-    raw: &[u8],
-    source: Source,
-) -> Result<(inbound_mail::Model, bool)> {
+pub async fn store_raw(db: &Db, raw: &[u8], source: Source) -> Result<(inbound_mail::Model, bool)> {
     let model = new_row(raw, source);
     let txn = begin_write(db).await?;
     let inserted = inbound_mail::Entity::insert(model.clone().into_active_model().reset_all())
@@ -187,7 +184,7 @@ async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound
 /// in state `stored` and the recovery job ([`process_pending`]) tries again; should it abort
 /// the whole process (which no code can catch), the count survives the restart, and a mail
 /// still unprocessed after [`MAX_ATTEMPTS`] is quarantined instead of processed again.
-pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
+pub async fn ingest(db: &Db, raw: &[u8], source: Source) -> Result<Ingested> {
     let mut row = new_row(raw, source);
     if let Some(stored) = by_hash(db, &row.content_hash).await? {
         return again(db, stored).await;
@@ -238,7 +235,7 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
 }
 
 /// A message that was stored before: its result, or its processing if it is still pending.
-async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<Ingested> {
+async fn again(db: &Db, stored: inbound_mail::Model) -> Result<Ingested> {
     if stored.state != STORED {
         return answer(db, stored, true, None).await;
     }
@@ -251,7 +248,7 @@ async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<I
 }
 
 async fn answer(
-    db: &DatabaseConnection,
+    db: &Db,
     row: inbound_mail::Model,
     duplicate: bool,
     receipt_suppressed: Option<String>,
@@ -296,7 +293,7 @@ pub enum Claim {
 
 /// Claims a stored row for processing for a minute and counts the attempt, in one committed
 /// statement before anything is parsed. A row whose attempts are used up is quarantined.
-pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
+pub async fn claim(db: &Db, id: Uuid) -> Result<Claim> {
     let at = now();
     let free = || {
         Condition::any()
@@ -347,7 +344,7 @@ pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
 }
 
 /// Gives up a claim after a failed attempt, so that the recovery job may try again soon.
-async fn release(db: &DatabaseConnection, id: Uuid) -> Result<()> {
+async fn release(db: &Db, id: Uuid) -> Result<()> {
     inbound_mail::Entity::update_many()
         .col_expr(
             inbound_mail::Column::ClaimedUntil,
@@ -361,7 +358,7 @@ async fn release(db: &DatabaseConnection, id: Uuid) -> Result<()> {
 }
 
 /// Processes stored mail that a crash or a failed run left behind.
-pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
+pub async fn process_pending(db: &Db) -> Result<usize> {
     let at = now();
     let ids: Vec<Uuid> = inbound_mail::Entity::find()
         .select_only()
@@ -389,7 +386,7 @@ pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
 }
 
 /// Processes the stored, unclaimed mail of one IMAP mailbox (right after polling it).
-pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Result<usize> {
+pub async fn process_pending_of(db: &Db, mailbox_id: Uuid) -> Result<usize> {
     let ids: Vec<Uuid> = inbound_mail::Entity::find()
         .select_only()
         .column(inbound_mail::Column::Id)
@@ -409,11 +406,7 @@ pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Re
 
 /// Runs the processing of one stored row. `force_tenant` routes it to that tenant (an
 /// operator assigning catch-all mail). Returns why a receipt was suppressed, if it was.
-pub async fn process(
-    db: &DatabaseConnection,
-    id: Uuid,
-    force_tenant: Option<Uuid>,
-) -> Result<Option<String>> {
+pub async fn process(db: &Db, id: Uuid, force_tenant: Option<Uuid>) -> Result<Option<String>> {
     if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
@@ -422,7 +415,7 @@ pub async fn process(
 
 /// [`process_claimed`], with a panic turned into an error and the claim given up on failure.
 async fn run_claimed(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     force_tenant: Option<Uuid>,
     known: Option<inbound_mail::Model>,
@@ -441,7 +434,7 @@ async fn run_claimed(
 /// Processes a stored row this caller holds the claim of.
 /// `known` is the row as this caller just wrote it (saves reading the raw message again).
 async fn process_claimed(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     force_tenant: Option<Uuid>,
     known: Option<inbound_mail::Model>,
@@ -456,7 +449,7 @@ async fn process_claimed(
     let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::default()).await?;
     txn.commit().await?;
     if applied.queued_mail {
-        wake_delivery();
+        wake_delivery(db);
     }
     Ok((applied.suppressed, applied.done))
 }
@@ -464,7 +457,7 @@ async fn process_claimed(
 /// Parses the row's raw bytes and makes the look-ups, then begins the write transaction and
 /// applies what became of the mail (unparseable mail is kept for a human). The caller commits.
 async fn parse_and_apply(
-    db: &DatabaseConnection,
+    db: &Db,
     row: &inbound_mail::Model,
     force_tenant: Option<Uuid>,
     writes: Writes,
@@ -500,11 +493,7 @@ async fn parse_and_apply(
 
 /// Look-ups that need no lock, made before the write transaction so that on SQLite the
 /// writer's turn is spent on writes only.
-async fn prepare(
-    db: &DatabaseConnection,
-    row: &inbound_mail::Model,
-    p: &ParsedMail,
-) -> Result<Pre> {
+async fn prepare(db: &Db, row: &inbound_mail::Model, p: &ParsedMail) -> Result<Pre> {
     if p.bounce.is_some() {
         return Ok(Pre::default());
     }
@@ -631,7 +620,7 @@ struct Applied {
 }
 
 /// Every address of ours: inbound addresses of all tenants and configured senders.
-async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool> {
+async fn is_own_address(db: &(impl ConnectionTrait + WithLocal), address: &str) -> Result<bool> {
     let base = plus_stripped(address);
     let hit = tenant_mail_address::Entity::find()
         .filter(tenant_mail_address::Column::Address.is_in([address.to_owned(), base]))
@@ -643,15 +632,18 @@ async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool
     Ok(configured_senders(db).await?.contains(address))
 }
 
-/// The tenants' configured sender addresses (settings `mail_from`), read at most every 30 s.
+/// The tenants' configured sender addresses (settings `mail_from`), read at most every 30 s by
+/// each application (the cache is in its [`verbund_tenant::db::Local`]).
 async fn configured_senders(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
 ) -> Result<std::sync::Arc<std::collections::HashSet<String>>> {
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
     type Cached = Option<(Instant, Arc<std::collections::HashSet<String>>)>;
-    static CACHE: Mutex<Cached> = Mutex::new(None);
-    if let Ok(guard) = CACHE.lock()
+    #[derive(Default)]
+    struct Senders(Mutex<Cached>);
+    let cache = db.local().get::<Senders>();
+    if let Ok(guard) = cache.0.lock()
         && let Some((at, set)) = guard.as_ref()
         && at.elapsed() < std::time::Duration::from_secs(30)
     {
@@ -665,7 +657,7 @@ async fn configured_senders(
             .filter_map(|t| TenantSettings::from_json(&t.settings).mail_from)
             .collect(),
     );
-    if let Ok(mut guard) = CACHE.lock() {
+    if let Ok(mut guard) = cache.0.lock() {
         *guard = Some((Instant::now(), set.clone()));
     }
     Ok(set)
@@ -788,7 +780,7 @@ struct Pre {
 }
 
 async fn route_and_apply(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     force_tenant: Option<Uuid>,

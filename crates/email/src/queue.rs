@@ -3,12 +3,13 @@
 //! it and can hand a mail to a tenant; a tenant's responders and admins see their tenant's.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::inbound_mail;
 use verbund_schema::tenant;
+use verbund_tenant::db::Db;
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
@@ -59,7 +60,7 @@ fn may_read(actor: &Actor, tenant_id: Option<Uuid>) -> bool {
     }
 }
 
-async fn slug_of(db: &DatabaseConnection, id: Option<Uuid>) -> Result<Option<String>> {
+async fn slug_of(db: &Db, id: Option<Uuid>) -> Result<Option<String>> {
     Ok(match id {
         Some(id) => tenant::Entity::find_by_id(id)
             .one(db)
@@ -87,11 +88,7 @@ fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
 }
 
 /// Lists inbound mail, newest first.
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    q: InboundQuery,
-) -> Result<Vec<InboundView>> {
+pub async fn list(db: &Db, actor: &Actor, q: InboundQuery) -> Result<Vec<InboundView>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Error::invalid("limit", "must be 1..=200"));
@@ -166,7 +163,7 @@ pub async fn list(
 }
 
 /// The raw message as it arrived.
-pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
+pub async fn raw(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
     let m = inbound_mail::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -180,12 +177,7 @@ pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec
 
 /// Hands a mail without a ticket to a tenant (operators): it is processed again for that
 /// tenant.
-pub async fn assign(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    input: AssignInbound,
-) -> Result<InboundView> {
+pub async fn assign(db: &Db, actor: &Actor, id: Uuid, input: AssignInbound) -> Result<InboundView> {
     actor.authorize_operator()?;
     let t = find_tenant(db, &input.tenant).await?;
     let m = inbound_mail::Entity::find_by_id(id)

@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::calendar::{Calendar, Interval, SpecialDay, WeeklyHours, parse_tz};
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::domain::EmailAddress;
@@ -355,7 +355,7 @@ pub(crate) async fn insert_org_unit(
 /// Creates an org unit (scope: `ManageOrgUnits` on the tenant).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_org_unit(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewOrgUnit,
@@ -391,11 +391,7 @@ fn require_org_reader(actor: &Actor, t: &tenant::Model) -> Result<()> {
 
 /// The org units of a tenant: public information for every reader of knowledge.
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn list_org_units(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-) -> Result<Vec<OrgUnitView>> {
+pub async fn list_org_units(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<OrgUnitView>> {
     let t = find_tenant(db, slug).await?;
     require_org_reader(actor, &t)?;
     Ok(org_unit::Entity::find()
@@ -418,12 +414,7 @@ async fn load(db: &impl ConnectionTrait, t: &tenant::Model, id: Uuid) -> Result<
 }
 
 #[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
-pub async fn get_org_unit(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<OrgUnitView> {
+pub async fn get_org_unit(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<OrgUnitView> {
     let t = find_tenant(db, slug).await?;
     require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
     Ok(view(load(db, &t, id).await?, &t.slug))
@@ -432,7 +423,7 @@ pub async fn get_org_unit(
 /// Changes an org unit; 409 when the version is stale.
 #[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
 pub async fn update_org_unit(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -542,7 +533,7 @@ pub fn opening_at(t: &tenant::Model, o: &OrgUnitView, at: DateTime<Utc>) -> Resu
 /// "Open now / next opening" of an org unit.
 #[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
 pub async fn opening(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,

@@ -8,14 +8,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::{tenant, user};
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -459,7 +460,7 @@ fn parse_content(
 /// Creates a draft description (scope: `EditKnowledge` on the tenant).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_service(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewService,
@@ -524,7 +525,7 @@ pub async fn create_service(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, model, &t.slug).await
 }
 
@@ -532,7 +533,7 @@ pub async fn create_service(
 /// published ones for readers of other tenants.
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn list_services(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     q: ServiceQuery,
@@ -625,12 +626,7 @@ async fn load_for_edit(
 }
 
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn get_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn get_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     access::require_reader(actor).map_err(|_| Error::NotFound("service"))?;
     let s = load_readable(db, actor, &t, id).await?;
@@ -640,7 +636,7 @@ pub async fn get_service(
 /// Changes title, synonyms, modules or org units; 409 when the version is stale.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
 pub async fn update_service(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -699,12 +695,12 @@ pub async fn update_service(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, saved, &t.slug).await
 }
 
 async fn transition(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -743,29 +739,19 @@ async fn transition(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, saved, &t.slug).await
 }
 
 /// Publishes a draft or archived description: every agent in the Verbund can read it then.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn publish_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn publish_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Published).await
 }
 
 /// Archives a description: it leaves search and is visible only inside the tenant.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn archive_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn archive_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Archived).await
 }
 
@@ -821,7 +807,7 @@ async fn author_names(
 /// Every saved version, newest first.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
 pub async fn list_versions(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -841,7 +827,7 @@ pub async fn list_versions(
 /// The differences between two versions, field by field.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
 pub async fn compare_versions(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -927,12 +913,7 @@ fn diff(a: &service_version::Model, b: &service_version::Model) -> Vec<FieldChan
 
 /// An editor confirms that the tenant's description still fits the changed base text.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn review_base(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
@@ -964,6 +945,6 @@ pub async fn review_base(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, saved, &t.slug).await
 }

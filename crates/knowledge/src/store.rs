@@ -10,8 +10,7 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -19,6 +18,7 @@ use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -73,7 +73,7 @@ fn reason_of(err: &Error) -> String {
 /// Imports a file for a tenant (scope: `EditKnowledge`).
 #[instrument(skip_all, fields(tenant = slug, bytes = body.len()))]
 pub async fn import_for(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     format: ImportFormat,
@@ -90,7 +90,7 @@ pub async fn import_for(
 /// Imports without an actor, for `verbund import` on the server's own machine. `progress`
 /// is called with (items done, items total).
 pub async fn import_unchecked(
-    db: &DatabaseConnection,
+    db: &Db,
     slug: &str,
     parsed: ParsedImport,
     progress: &mut (dyn FnMut(usize, usize) + Send),
@@ -100,7 +100,7 @@ pub async fn import_unchecked(
 }
 
 async fn store(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &tenant::Model,
     author: Option<Uuid>,
     parsed: ParsedImport,
@@ -149,7 +149,7 @@ async fn store(
             }
         }
         // Each committed batch becomes searchable while the rest is still being written.
-        changes::notify();
+        changes::notify(db);
         done += count;
         progress(done, total);
     }
@@ -162,7 +162,7 @@ async fn store(
             reason: e.reason,
         }));
     report.errors.sort_by_key(|e| location_order(&e.location));
-    changes::notify();
+    changes::notify(db);
     Ok(report)
 }
 
@@ -179,11 +179,7 @@ enum Outcome {
     Unchanged,
 }
 
-async fn store_org_unit(
-    db: &DatabaseConnection,
-    t: &tenant::Model,
-    unit: OrgUnitImport,
-) -> Result<Outcome> {
+async fn store_org_unit(db: &Db, t: &tenant::Model, unit: OrgUnitImport) -> Result<Outcome> {
     let valid = NewOrgUnit {
         name: unit.name,
         external_id: unit.id,
@@ -249,7 +245,7 @@ const BATCH_ITEMS: usize = 100;
 /// item's outcome, or the reason it failed; if the batch cannot be committed, every item of
 /// it is reported as failed (and nothing of it is written).
 async fn store_batch(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &tenant::Model,
     author: Option<Uuid>,
     refs: &HashMap<String, Uuid>,
@@ -468,7 +464,7 @@ fn modules_json(m: &Modules) -> Value {
 /// `ReadKnowledge` on the tenant; drafts only for those who see them, see
 /// [`crate::access`]).
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<String> {
+pub async fn export_ndjson(db: &Db, actor: &Actor, slug: &str) -> Result<String> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ReadKnowledge, t.id)?;
     let refs: HashMap<Uuid, String> = org_unit::Entity::find()

@@ -2,9 +2,7 @@
 //! period (Koblenz takes Mainz's calls for an afternoon). It is recorded, and it ends by itself.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -12,6 +10,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Permission};
 use crate::audit;
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::error::{Error, Result};
@@ -65,7 +64,7 @@ fn view(c: center_coverage::Model, tenant: &str, center: &str) -> CoverageView {
 
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_coverage(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewCoverage,
@@ -134,15 +133,11 @@ pub async fn create_coverage(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(view(model, &tenant.slug, &center.slug))
 }
 
-pub async fn list_coverages(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-) -> Result<Vec<CoverageView>> {
+pub async fn list_coverages(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<CoverageView>> {
     let tenant = find_tenant(db, slug).await?;
     actor.authorize(Permission::ManageCoverage, tenant.id)?;
     let centers: std::collections::HashMap<Uuid, String> =
@@ -166,12 +161,7 @@ pub async fn list_coverages(
 }
 
 /// Ends a coverage early.
-pub async fn revoke_coverage(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<CoverageView> {
+pub async fn revoke_coverage(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<CoverageView> {
     let tenant = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ManageCoverage, tenant.id)?;
     let txn = begin_write(db).await?;
@@ -198,7 +188,7 @@ pub async fn revoke_coverage(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     let center = verbund_schema::service_center::Entity::find_by_id(model.center_id)
         .one(db)
         .await?

@@ -1,8 +1,9 @@
 //! Demo data for `verbund serve --demo`: the Trier, Koblenz and Mainz setup of the README.
 
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::access::{OperatorScope, Role};
+use crate::db::Db;
 use crate::directory::{NewCenter, NewTenant};
 use crate::error::Result;
 use crate::password;
@@ -41,7 +42,7 @@ pub const DEMO_CENTERS: [(&str, &str, &[&str]); 3] = [
 
 /// Seeds the demo tenants, centers and users into an empty database. Returns false (and
 /// changes nothing) when the database already holds tenants, centers or users.
-pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
+pub async fn seed(db: &Db) -> Result<bool> {
     let existing = tenant::Entity::find().count(db).await?
         + service_center::Entity::find().count(db).await?
         + user::Entity::find().count(db).await?;

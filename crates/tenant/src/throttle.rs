@@ -18,10 +18,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::error::Result;
 use verbund_schema::login_throttle;
@@ -101,11 +102,7 @@ impl LoginPolicy {
     /// Reserves one attempt on every key, in one transaction: `Locked` (and nothing counted) when
     /// a key is locked, else `Proceed` with the delay the earlier failures call for. The attempt
     /// that reaches a key's limit locks it for the attempts after it.
-    pub async fn reserve(
-        &self,
-        db: &DatabaseConnection,
-        keys: &[(KeyKind, String)],
-    ) -> Result<Verdict> {
+    pub async fn reserve(&self, db: &Db, keys: &[(KeyKind, String)]) -> Result<Verdict> {
         let txn = begin_write(db).await?;
         let at = now();
         let mut delay = Duration::ZERO;

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::access::{AccountScope, Actor, Assignment, GrantScope, Permission, Role, TenantScope};
 use crate::audit;
 use crate::auth::revoke_sessions;
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::domain::{DisplayName, EmailAddress, NewPassword};
@@ -332,7 +333,7 @@ async fn insert_roles(db: &impl ConnectionTrait, user_id: Uuid, roles: &[Resolve
 
 /// The users of a tenant (scope: `ViewUsers`).
 #[instrument(skip_all, fields(tenant = %scope.tenant_id()))]
-pub async fn list_users(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec<UserView>> {
+pub async fn list_users(db: &Db, scope: &TenantScope) -> Result<Vec<UserView>> {
     let rows = user::Entity::find()
         .filter(scope.filter(user::Column::TenantId))
         .order_by_asc(user::Column::Email)
@@ -369,7 +370,7 @@ async fn lock_user_in(
 }
 
 #[instrument(skip_all, fields(tenant = %scope.tenant_id(), user = %id))]
-pub async fn get_user(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) -> Result<UserView> {
+pub async fn get_user(db: &Db, scope: &TenantScope, id: Uuid) -> Result<UserView> {
     let u = find_user_in(db, scope, id).await?;
     views(db, vec![u])
         .await?
@@ -381,7 +382,7 @@ pub async fn get_user(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) ->
 /// grant (see [`AccountScope`]).
 #[instrument(skip_all, fields(tenant = %account_scope.tenant().tenant_id()))]
 pub async fn create_user(
-    db: &DatabaseConnection,
+    db: &Db,
     account_scope: &AccountScope,
     input: NewUser,
 ) -> Result<UserView> {
@@ -447,7 +448,7 @@ async fn insert_user(
 /// the write transaction.
 #[instrument(skip_all, fields(tenant = %account_scope.tenant().tenant_id(), user = %id))]
 pub async fn update_user(
-    db: &DatabaseConnection,
+    db: &Db,
     account_scope: &AccountScope,
     id: Uuid,
     patch: UserPatch,
@@ -531,7 +532,7 @@ pub async fn update_user(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(after)
 }
 
@@ -575,7 +576,7 @@ async fn replace_roles(
 /// Creates an account without an acting user: for `verbund user add` on the server's own
 /// machine (whoever can run it already holds the database) and for demo data.
 pub async fn create_user_unchecked(
-    db: &DatabaseConnection,
+    db: &Db,
     email: &str,
     display_name: &str,
     password_hash: String,

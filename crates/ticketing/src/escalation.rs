@@ -9,12 +9,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 use verbund_schema::{role_assignment, tenant, user};
+use verbund_tenant::db::Db;
 use verbund_tenant::db::begin_write;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Result, Role};
@@ -38,7 +36,7 @@ enum Mark {
 }
 
 /// Looks at every open ticket once and marks what is due.
-pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass> {
+pub async fn run_once(db: &Db, at: DateTime<Utc>) -> Result<Pass> {
     let open = [
         TicketState::New.as_str(),
         TicketState::InProgress.as_str(),
@@ -90,7 +88,7 @@ pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass
 }
 
 async fn claim_and_notify(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &ticket::Model,
     tenant: &tenant::Model,
     mark: Mark,
@@ -169,7 +167,7 @@ async fn claim_and_notify(
     let mailed = escalation_mails(&txn, t, tenant, mark, &body).await?;
     txn.commit().await?;
     if mailed {
-        crate::mail::wake_delivery();
+        crate::mail::wake_delivery(db);
     }
     Ok(true)
 }

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::now;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
@@ -63,11 +64,7 @@ fn visible(actor: &Actor) -> Condition {
 }
 
 /// The actor's notifications, newest first: personal ones and those of the queues it works.
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    unread_only: bool,
-) -> Result<Vec<NotificationView>> {
+pub async fn list(db: &Db, actor: &Actor, unread_only: bool) -> Result<Vec<NotificationView>> {
     let mut q = notification::Entity::find().filter(visible(actor));
     if unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
@@ -93,7 +90,7 @@ pub async fn list(
         .collect())
 }
 
-pub async fn mark_read(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn mark_read(db: &Db, actor: &Actor, id: Uuid) -> Result<()> {
     let n = notification::Entity::find_by_id(id)
         .filter(visible(actor))
         .one(db)

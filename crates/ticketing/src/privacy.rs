@@ -4,14 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::tenant;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
@@ -275,7 +276,7 @@ pub(crate) async fn anonymize_in(
 /// anonymised by an earlier version that left the subject and mail addresses behind (their
 /// subject is not yet [`REDACTED`]). Safe on several instances: each ticket is claimed by a
 /// conditional update inside its transaction, which the other instance then finds done.
-pub async fn run_due_anonymization(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<usize> {
+pub async fn run_due_anonymization(db: &Db, at: DateTime<Utc>) -> Result<usize> {
     use sea_orm::sea_query::Expr;
     let mut done = 0;
     for t in tenant::Entity::find().all(db).await? {
@@ -351,7 +352,7 @@ pub struct AnonymizeRequest {
 /// Anonymises a ticket on request (tenant admins of the tenant holding it).
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn anonymize_on_request(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Uuid,
     req: AnonymizeRequest,
@@ -415,7 +416,7 @@ pub struct AccessLogEntry {
 
 /// Who read which ticket's personal data (tenant admins).
 pub async fn access_log(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     q: AccessLogQuery,

@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::{center_tenant, tenant};
+use verbund_tenant::db::Db;
 use verbund_tenant::directory::{find_center, find_tenant};
 use verbund_tenant::{Actor, Error, Permission, Result};
 
@@ -166,11 +167,7 @@ struct Subject {
     tenants: BTreeSet<Uuid>,
 }
 
-async fn build(
-    db: &DatabaseConnection,
-    subject: Subject,
-    window: &Window,
-) -> Result<(Vec<ReportRow>, ReportRow)> {
+async fn build(db: &Db, subject: Subject, window: &Window) -> Result<(Vec<ReportRow>, ReportRow)> {
     let mut buckets: BTreeMap<String, Acc> = BTreeMap::new();
     let mut total = Acc::default();
     let contacts: Vec<(DateTime<Utc>, String, bool)> = contact::Entity::find()
@@ -273,12 +270,7 @@ fn zero_channels(row: &mut ReportRow) {
 }
 
 /// The report of one tenant (tenant admins, operators).
-pub async fn tenant_report(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    q: ReportQuery,
-) -> Result<Report> {
+pub async fn tenant_report(db: &Db, actor: &Actor, slug: &str, q: ReportQuery) -> Result<Report> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::ViewReports, t.id)?;
     let tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
@@ -292,12 +284,7 @@ pub async fn tenant_report(
 
 /// The report of a service center: its agents' contacts and the tickets of the tenants it
 /// serves (operators, and admins of every tenant it serves).
-pub async fn center_report(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    q: ReportQuery,
-) -> Result<Report> {
+pub async fn center_report(db: &Db, actor: &Actor, slug: &str, q: ReportQuery) -> Result<Report> {
     let c = find_center(db, slug).await?;
     let served: BTreeSet<Uuid> = center_tenant::Entity::find()
         .filter(center_tenant::Column::CenterId.eq(c.id))
@@ -325,7 +312,7 @@ pub async fn center_report(
 }
 
 async fn finish(
-    db: &DatabaseConnection,
+    db: &Db,
     subject: Subject,
     window: Window,
     scope: &'static str,

@@ -2,12 +2,11 @@
 //! who works the tenant's tickets reads them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -52,7 +51,7 @@ fn view(t: text_template::Model, slug: &str) -> TemplateView {
     }
 }
 
-pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<Vec<TemplateView>> {
+pub async fn list(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<TemplateView>> {
     let t = find_tenant(db, slug).await?;
     if !actor.may(Permission::ViewTickets, t.id) && !actor.may(Permission::EditKnowledge, t.id) {
         return Err(Error::Forbidden("not permitted for this tenant"));
@@ -68,7 +67,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: TemplateInput,
@@ -94,7 +93,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -121,7 +120,7 @@ pub async fn update(
     Ok(view(model, &t.slug))
 }
 
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
+pub async fn delete(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
     let result = text_template::Entity::delete_many()
