@@ -21,6 +21,7 @@ mod operations;
 mod privacy;
 mod search_feed;
 mod server;
+mod shutdown;
 mod tenants;
 mod tickets;
 mod users;
