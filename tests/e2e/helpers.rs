@@ -30,6 +30,9 @@ pub struct TestApp {
     /// The process of the real binary serving this instance (a second instance), if any;
     /// killed when the `TestApp` is dropped.
     pub process: Option<Process>,
+    /// The served application's own handle (in-process instances only), to look at what it
+    /// keeps in memory, e.g. its password-hashing gate.
+    pub served: Option<Db>,
     _dir: tempfile::TempDir,
 }
 
@@ -100,6 +103,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         .await
         .expect("seed demo data");
     let port = app.port();
+    let served = app.db().clone();
     tokio::spawn(app.run_until_stopped());
     let db = Db::new(
         Database::connect(&database_url)
@@ -115,6 +119,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         db,
         database_url,
         process: None,
+        served: Some(served),
         _dir: dir,
     }
 }
@@ -300,6 +305,7 @@ impl TestApp {
             ),
             database_url: self.database_url.clone(),
             process: Some(process),
+            served: None,
             _dir: dir,
         }
     }

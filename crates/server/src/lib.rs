@@ -70,7 +70,7 @@ impl Application {
             cache_ttl: Duration::from_secs(settings.auth_cache_seconds),
         })
         .map_err(|e| anyhow::anyhow!("invalid token configuration: {e}"))?;
-        verbund_tenant::password::set_limits(settings.login.hash_limits());
+        verbund_tenant::password::set_limits(&db, settings.login.hash_limits());
         verbund_tenant::password::warm_up().await;
         let mut workers = workers::Workers::start(&db).context("starting the SQLite writer")?;
         if settings.auth_cache_seconds > 0 {

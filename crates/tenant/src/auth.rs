@@ -100,7 +100,7 @@ impl Authenticator {
             .as_ref()
             .filter(|u| u.active)
             .map(|u| u.password_hash.clone());
-        let ok = match password::verify(creds.password, stored_hash).await {
+        let ok = match password::verify(db, creds.password, stored_hash).await {
             Ok(ok) => ok,
             Err(busy @ Error::Overloaded { .. }) => {
                 // Nothing was checked: the attempt does not count.

@@ -337,6 +337,12 @@ impl WithLocal for WriteTxn {
     }
 }
 
+impl WithLocal for Local {
+    fn local(&self) -> &Local {
+        self
+    }
+}
+
 impl<T: WithLocal + ?Sized> WithLocal for &T {
     fn local(&self) -> &Local {
         (**self).local()

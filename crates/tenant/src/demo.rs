@@ -49,7 +49,7 @@ pub async fn seed(db: &Db) -> Result<bool> {
     if existing > 0 {
         return Ok(false);
     }
-    let hash = password::hash(DEMO_PASSWORD.to_owned().into()).await?;
+    let hash = password::hash(db, DEMO_PASSWORD.to_owned().into()).await?;
     let op = OperatorScope::system();
     for (slug, name, ags, prefix) in DEMO_TENANTS {
         crate::directory::create_tenant(

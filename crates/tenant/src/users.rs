@@ -392,7 +392,7 @@ pub async fn create_user(
     let pw = NewPassword::parse(&input.password)?;
     let roles = resolve_roles(db, &input.roles, Some(scope.tenant_id())).await?;
     check_grantable(db, account_scope, &roles).await?;
-    let hash = password::hash(pw.secret().clone()).await?;
+    let hash = password::hash(db, pw.secret().clone()).await?;
 
     let txn = begin_write(db).await?;
     // Again inside the transaction: what a center serves may have changed meanwhile.
@@ -482,7 +482,7 @@ pub async fn update_user(
         ));
     }
     let hash = match pw {
-        Some(p) => Some(password::hash(p.secret().clone()).await?),
+        Some(p) => Some(password::hash(db, p.secret().clone()).await?),
         None => None,
     };
 
