@@ -203,3 +203,96 @@ pub fn spawn_jobs(db: Db, every: Duration, stop: CancellationToken) -> JoinHandl
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// A fresh SQLite file (an in-memory database would be one per pooled connection).
+    async fn sqlite() -> Db {
+        let path =
+            std::env::temp_dir().join(format!("verbund-workers-{}.db", uuid::Uuid::new_v4()));
+        let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        Db::new(conn)
+    }
+
+    #[tokio::test]
+    async fn the_report_tells_how_each_worker_ended() {
+        let db = sqlite().await;
+        let mut workers = Workers::start(&db).unwrap();
+        let stop = workers.token();
+        workers.add(
+            "polite",
+            tokio::spawn(async move { stop.cancelled().await }),
+        );
+        workers.add(
+            "deaf",
+            tokio::spawn(async { tokio::time::sleep(Duration::from_secs(3600)).await }),
+        );
+        workers.add("broken", tokio::spawn(async { panic!("kaputt") }));
+        let (name, outcome) = workers.first_to_end().await;
+        assert_eq!(name, "broken");
+        assert_eq!(outcome, Outcome::Panicked("kaputt".into()));
+        let report = workers.shutdown(Duration::from_millis(200)).await;
+        assert_eq!(
+            report.workers,
+            vec![
+                ("broken", Outcome::Panicked("kaputt".into())),
+                ("polite", Outcome::Stopped),
+                ("deaf", Outcome::Aborted),
+                ("sqlite-writer", Outcome::Stopped),
+            ]
+        );
+        assert!(!report.clean());
+        assert_eq!(
+            report.to_string(),
+            "broken: panicked: kaputt, polite: stopped, deaf: aborted after the grace period, \
+             sqlite-writer: stopped"
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_queued_before_the_stop_are_committed_and_later_ones_run_inline() {
+        use sea_orm::ConnectionTrait;
+        let db = sqlite().await;
+        db.execute_unprepared("CREATE TABLE t (n INTEGER)")
+            .await
+            .unwrap();
+        let workers = Workers::start(&db).unwrap();
+        let insert = |n: i64| -> verbund_tenant::db::WriteBody<()> {
+            Box::new(move |txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared(&format!("INSERT INTO t VALUES ({n})"))
+                        .await?;
+                    Ok(())
+                })
+            })
+        };
+        let queued: Vec<_> = (0..20)
+            .map(|n| {
+                let db = db.clone();
+                let body = insert(n);
+                tokio::spawn(async move { verbund_tenant::db::write(&db, body).await })
+            })
+            .collect();
+        for q in queued {
+            q.await.unwrap().unwrap();
+        }
+        let report = workers.shutdown(Duration::from_secs(5)).await;
+        assert!(report.clean(), "{report}");
+        verbund_tenant::db::write(&db, insert(99)).await.unwrap();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 21);
+    }
+}

@@ -516,3 +516,48 @@ impl TransactionTrait for Db {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Counter(std::sync::atomic::AtomicU64);
+
+    #[tokio::test]
+    async fn clones_share_the_application_state_and_another_application_does_not() {
+        let conn = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let app = Db::new(conn.clone());
+        let same_app = app.clone();
+        let other_app = Db::new(conn);
+        app.local()
+            .get::<Counter>()
+            .0
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let seen = |db: &Db| {
+            db.local()
+                .get::<Counter>()
+                .0
+                .load(std::sync::atomic::Ordering::Acquire)
+        };
+        assert_eq!(seen(&same_app), 1);
+        assert_eq!(seen(&other_app), 0);
+        crate::auth::invalidate_local(&app);
+        assert_eq!(
+            same_app
+                .local()
+                .generation
+                .load(std::sync::atomic::Ordering::Acquire),
+            1
+        );
+        assert_eq!(
+            other_app
+                .local()
+                .generation
+                .load(std::sync::atomic::Ordering::Acquire),
+            0
+        );
+    }
+}
