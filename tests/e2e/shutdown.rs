@@ -68,11 +68,14 @@ async fn sigterm_answers_requests_in_flight_stops_the_workers_and_exits_with_0(a
         "{after_signal} of {} logins answered after SIGTERM",
         answers.len()
     );
-    let status = process
-        .wait_exit(Duration::from_secs(10))
-        .await
-        .expect("the process ends within 10 s of SIGTERM");
+    let status = process.wait_exit(Duration::from_secs(10)).await;
     let log = process.log();
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "the process still runs 10 s after SIGTERM:\n{}",
+            log.join("\n")
+        )
+    });
     assert!(
         status.success(),
         "exit status {status}:\n{}",
@@ -107,4 +110,58 @@ async fn sigterm_answers_requests_in_flight_stops_the_workers_and_exits_with_0(a
     assert_eq!(a.get(&token, "/api/v1/me").await.status(), StatusCode::OK);
 }
 
-crate::both_backends!(sigterm_answers_requests_in_flight_stops_the_workers_and_exits_with_0);
+/// A worker that ends on its own (here: panics) stops the server too, gracefully, and the
+/// application ends with an error naming it, so a supervisor restarts the instance; the other
+/// workers are stopped and the state is unchanged.
+async fn a_worker_that_dies_stops_the_instance_with_an_error(a: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = verbund_server::Application::build(verbund_server::Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(a.database_url.clone()),
+        database_max_connections: 5,
+        jwt_secret: Some(crate::helpers::JWT_SECRET.to_owned().into()),
+        workers: Some(1),
+        ..verbund_server::Settings::default()
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    app.add_worker(
+        "doomed",
+        tokio::spawn(async move {
+            let _ = go_rx.await;
+            panic!("kaputt");
+        }),
+    );
+    let running = tokio::spawn(app.run_until_stopped());
+    let health = a
+        .client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let users_before = a.count("users").await;
+    go_tx.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the application stops within 10 s")
+        .unwrap();
+    let error = ended.expect_err("a dead worker is an error").to_string();
+    assert!(error.contains("doomed"), "{error}");
+    assert!(
+        a.client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+    assert_eq!(a.count("users").await, users_before);
+}
+
+crate::both_backends!(
+    sigterm_answers_requests_in_flight_stops_the_workers_and_exits_with_0,
+    a_worker_that_dies_stops_the_instance_with_an_error,
+);

@@ -161,7 +161,9 @@ impl Application {
                 .app_data(extract::query_config())
                 .configure(|c| routes::configure(c, max_inbound))
         })
-        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        // SIGTERM/SIGINT are handled in `run_until_stopped`, which stops the workers too.
+        .disable_signals();
         if let Some(w) = settings.workers {
             server = server.workers(w.max(1));
         }
@@ -188,10 +190,23 @@ impl Application {
         self.workers.names()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown),
-    /// stops the workers and logs the exit report. If a worker ends on its own (a panic), the
-    /// server is stopped gracefully too and an error returned, so a supervisor restarts the
-    /// instance instead of it serving on without, say, mail delivery.
+    /// The token the application's workers watch; cancelled when it stops.
+    pub fn stop_token(&self) -> tokio_util::sync::CancellationToken {
+        self.workers.token()
+    }
+
+    /// Adds a worker of the caller's (a task that ends once [`Self::stop_token`] is
+    /// cancelled): it is then stopped, awaited and reported like the application's own.
+    pub fn add_worker(&mut self, name: &'static str, task: tokio::task::JoinHandle<()>) {
+        self.workers.add(name, task);
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown) while
+    /// the workers end their current pass (both within the shutdown timeout, so the whole stop
+    /// takes about that long), stops the SQLite writer last and logs the exit report. If a
+    /// worker ends on its own (a panic), the server is stopped gracefully too and an error
+    /// returned, so a supervisor restarts the instance instead of it serving on without, say,
+    /// mail delivery.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             server,
@@ -201,12 +216,24 @@ impl Application {
         } = self;
         let handle = server.handle();
         let mut server = std::pin::pin!(server);
+        let stop = workers.token();
         let (served, failed) = tokio::select! {
             served = &mut server => (served, None),
+            signal = stop_signal() => {
+                tracing::info!(
+                    signal,
+                    "stopping: finishing requests in flight, ending the workers"
+                );
+                // The workers end their pass while the server drains.
+                stop.cancel();
+                // The server runs its commands while it is polled: stop and poll together.
+                let (served, ()) = tokio::join!(&mut server, handle.stop(true));
+                (served, None)
+            }
             (name, outcome) = workers.first_to_end() => {
                 tracing::error!(worker = name, %outcome, "a background worker ended; stopping");
-                handle.stop(true).await;
-                (server.await, Some(name))
+                let (served, ()) = tokio::join!(&mut server, handle.stop(true));
+                (served, Some(name))
             }
         };
         let report = workers.shutdown(grace).await;
@@ -228,5 +255,32 @@ impl Application {
             Some(name) => Err(anyhow::anyhow!("the background worker {name} ended")),
             None => Ok(()),
         }
+    }
+}
+
+/// Resolves on SIGTERM (how systemd stops a service) or SIGINT (Ctrl-C), with its name.
+async fn stop_signal() -> &'static str {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => "SIGINT",
+        () = term => "SIGTERM",
     }
 }
