@@ -226,8 +226,12 @@ async fn main() -> anyhow::Result<()> {
     // In-process: build the index from the database, then search.
     let base_rss = rss_kib(std::process::id());
     let started = Instant::now();
-    let index =
-        SearchIndex::start(db.clone(), verbund_knowledge::search::DEFAULT_POLL_INTERVAL).await?;
+    let (index, _follower) = SearchIndex::start(
+        db.clone(),
+        verbund_knowledge::search::DEFAULT_POLL_INTERVAL,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await?;
     rows.push((
         "index build from the database".into(),
         format!(

@@ -43,9 +43,10 @@ use std::time::{Duration, Instant};
 use support::machine::{machine_busy_since, machine_jiffies};
 use support::rng::Rng;
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
 use verbund_server::settings::SmtpSettings;
 use verbund_server::{Application, Settings};
+use verbund_tenant::db::Db;
 
 const INGEST_TOKEN: &str = "bench-ingest-token-0123456789abcdef";
 const JWT_SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -176,7 +177,7 @@ fn in_runtime<F: std::future::Future>(f: F) -> F::Output {
     out
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+async fn count(db: &Db, sql: &str) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -679,7 +680,7 @@ fn plan(n: usize, serial: usize, seed: u64, replies: bool, reply_gap: usize) -> 
 
 struct Running {
     base: String,
-    db: DatabaseConnection,
+    db: Db,
 }
 
 fn settings(dir: &Path, url: &str) -> Settings {
@@ -861,7 +862,7 @@ struct Counts {
     events_received: i64,
 }
 
-async fn counts(db: &DatabaseConnection) -> Counts {
+async fn counts(db: &Db) -> Counts {
     Counts {
         inbound: count(db, "inbound_mails").await,
         processed: count(db, "inbound_mails WHERE state = 'processed'").await,
@@ -890,7 +891,7 @@ struct IngestResult {
 }
 
 /// pg_stat_statements, when the server preloads it: reset before the run, read after.
-async fn pg_stats_reset(db: &DatabaseConnection) -> bool {
+async fn pg_stats_reset(db: &Db) -> bool {
     db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .await
         .is_ok()
@@ -900,7 +901,7 @@ async fn pg_stats_reset(db: &DatabaseConnection) -> bool {
             .is_ok()
 }
 
-async fn pg_stats_print(db: &DatabaseConnection, mails: usize) {
+async fn pg_stats_print(db: &Db, mails: usize) {
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),

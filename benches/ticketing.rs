@@ -70,7 +70,7 @@ fn ticket_row(tenant_id: Uuid, number: String, at: chrono::DateTime<Utc>) -> tic
     }
 }
 
-async fn fill(db: &sea_orm::DatabaseConnection) -> Vec<Uuid> {
+async fn fill(db: &verbund_tenant::db::Db) -> Vec<Uuid> {
     verbund_tenant::demo::seed(db).await.unwrap();
     let start = Instant::now();
     let now = Utc::now();
@@ -144,12 +144,7 @@ async fn fill(db: &sea_orm::DatabaseConnection) -> Vec<Uuid> {
 
 /// The same row inserted by 32 tasks, one autocommit statement each. `queued`: through the
 /// server's SQLite writer queue (`begin_write`), as the server's own writes go.
-async fn raw_inserts(
-    db: &sea_orm::DatabaseConnection,
-    tenant_id: Uuid,
-    secs: u64,
-    queued: bool,
-) -> f64 {
+async fn raw_inserts(db: &verbund_tenant::db::Db, tenant_id: Uuid, secs: u64, queued: bool) -> f64 {
     let count = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();

@@ -160,7 +160,7 @@ async fn add_user(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let conn = db::connect(&settings).await?;
     db::migrate(&conn).await?;
-    let hash = verbund_tenant::password::hash(password.secret().clone())
+    let hash = verbund_tenant::password::hash(&conn, password.secret().clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let spec = RoleSpec {

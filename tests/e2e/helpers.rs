@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use reqwest::{Client, Response, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use verbund_server::{Application, Settings};
+use verbund_tenant::db::Db;
 
 pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 pub const DEMO_PASSWORD: &str = "verbund-demo-2026";
@@ -22,9 +23,16 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub client: Client,
-    /// A separate connection to the test's database, for checking the state left behind.
-    pub db: DatabaseConnection,
+    /// A separate connection to the test's database, for checking the state left behind (an
+    /// application handle of its own: it shares nothing in memory with the served instance).
+    pub db: Db,
     pub database_url: String,
+    /// The process of the real binary serving this instance (a second instance), if any;
+    /// killed when the `TestApp` is dropped.
+    pub process: Option<Process>,
+    /// The served application's own handle (in-process instances only), to look at what it
+    /// keeps in memory, e.g. its password-hashing gate.
+    pub served: Option<Db>,
     _dir: tempfile::TempDir,
 }
 
@@ -95,10 +103,13 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         .await
         .expect("seed demo data");
     let port = app.port();
+    let served = app.db().clone();
     tokio::spawn(app.run_until_stopped());
-    let db = Database::connect(&database_url)
-        .await
-        .expect("connect test db");
+    let db = Db::new(
+        Database::connect(&database_url)
+            .await
+            .expect("connect test db"),
+    );
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: Client::builder()
@@ -107,6 +118,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
             .expect("client"),
         db,
         database_url,
+        process: None,
+        served: Some(served),
         _dir: dir,
     }
 }
@@ -261,12 +274,14 @@ macro_rules! both_backends {
 }
 
 impl TestApp {
-    /// A second instance of the application on the same database, as behind a load balancer.
+    /// A second instance of the application on the same database, as behind a load balancer:
+    /// a separate process of the real binary, so the database is the only path between the
+    /// two (no memory, no wake-up, no cache shared).
     pub async fn second_instance(&self) -> TestApp {
         self.second_instance_with(|_| {}).await
     }
 
-    /// A second instance with adjusted settings.
+    /// A second instance (a process of the real binary) with adjusted settings.
     pub async fn second_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings {
@@ -279,26 +294,186 @@ impl TestApp {
             ..Settings::default()
         };
         tweak(&mut settings);
-        let app = Application::build(settings)
-            .await
-            .expect("build second app");
-        let port = app.port();
-        tokio::spawn(app.run_until_stopped());
+        let process = Process::serve(&settings).await;
         TestApp {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://127.0.0.1:{}", process.port),
             client: self.client.clone(),
-            db: Database::connect(&self.database_url)
-                .await
-                .expect("connect"),
+            db: Db::new(
+                Database::connect(&self.database_url)
+                    .await
+                    .expect("connect"),
+            ),
             database_url: self.database_url.clone(),
+            process: Some(process),
+            served: None,
             _dir: dir,
         }
     }
 }
 
+/// `verbund serve` in a process of its own, configured through `VERBUND_*` variables only,
+/// logging JSON lines that are kept for the test.
+pub struct Process {
+    child: std::process::Child,
+    pub port: u16,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// Starts the binary with `settings` and waits until it listens.
+    pub async fn serve(settings: &Settings) -> Process {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_verbund"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
+            .args(["serve"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in settings_env(settings) {
+            cmd.env(key, value);
+        }
+        let mut child = cmd.spawn().expect("start the verbund binary");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for (out, port_tx) in [
+            (
+                Box::new(stdout) as Box<dyn std::io::Read + Send>,
+                Some(port_tx),
+            ),
+            (Box::new(stderr), None),
+        ] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
+                    if let Some(tx) = &port_tx
+                        && let Ok(v) = serde_json::from_str::<Value>(&line)
+                        && v["message"] == "verbund is listening"
+                        && let Some(port) = v["port"].as_u64()
+                    {
+                        let _ = tx.send(port as u16);
+                    }
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            });
+        }
+        let port =
+            tokio::task::spawn_blocking(move || port_rx.recv_timeout(Duration::from_secs(120)))
+                .await
+                .expect("wait for the port");
+        let mut process = Process {
+            child,
+            port: 0,
+            log,
+        };
+        match port {
+            Ok(port) => process.port = port,
+            Err(_) => panic!(
+                "the verbund process did not start listening:\n{}",
+                process.log().join("\n")
+            ),
+        }
+        process
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The lines the process has written so far (stdout and stderr).
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sends SIGTERM, as systemd does to stop a service.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits at most `limit` for the process to end; its exit status, or None if it still
+    /// runs.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The settings as `VERBUND_*` variables (nested keys joined with `__`), secrets included,
+/// logging JSON.
+fn settings_env(settings: &Settings) -> Vec<(String, String)> {
+    use secrecy::ExposeSecret;
+    fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.to_ascii_uppercase()
+                    } else {
+                        format!("{prefix}__{}", k.to_ascii_uppercase())
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            Value::Null => {}
+            Value::String(s) => out.push((format!("VERBUND_{prefix}"), s.clone())),
+            other => out.push((format!("VERBUND_{prefix}"), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    flatten(
+        "",
+        &serde_json::to_value(settings).expect("settings"),
+        &mut out,
+    );
+    out.retain(|(k, _)| k != "VERBUND_LOG_FORMAT");
+    out.push(("VERBUND_LOG_FORMAT".into(), "json".into()));
+    if let Some(secret) = &settings.jwt_secret {
+        out.push((
+            "VERBUND_JWT_SECRET".into(),
+            secret.expose_secret().to_owned(),
+        ));
+    }
+    if let Some(token) = &settings.ingest_token {
+        out.push((
+            "VERBUND_INGEST_TOKEN".into(),
+            token.expose_secret().to_owned(),
+        ));
+    }
+    if let Some(password) = &settings.smtp.password {
+        out.push((
+            "VERBUND_SMTP__PASSWORD".into(),
+            password.expose_secret().to_owned(),
+        ));
+    }
+    out
+}
+
 /// Like [`spawn_app`], and also hands out the application's own database connection (the pool
 /// its handlers use), e.g. to close it under the running app.
-pub async fn spawn_app_with_db(backend: Backend) -> (TestApp, DatabaseConnection) {
+pub async fn spawn_app_with_db(backend: Backend) -> (TestApp, Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = match backend {
         Backend::Sqlite => format!(
@@ -323,9 +498,11 @@ pub async fn spawn_app_with_db(backend: Backend) -> (TestApp, DatabaseConnection
     let own = app.db().clone();
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    let db = Database::connect(&database_url)
-        .await
-        .expect("connect test db");
+    let db = Db::new(
+        Database::connect(&database_url)
+            .await
+            .expect("connect test db"),
+    );
     let test = TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: Client::builder()
@@ -334,6 +511,8 @@ pub async fn spawn_app_with_db(backend: Backend) -> (TestApp, DatabaseConnection
             .expect("client"),
         db,
         database_url,
+        process: None,
+        served: Some(own.clone()),
         _dir: dir,
     };
     (test, own)

@@ -33,7 +33,7 @@ async fn migration_derives_domains_and_repairs_senders(app: TestApp) {
         .map(|m| m.name().to_owned())
         .collect();
     let at = names.iter().position(|n| n == MIGRATION).unwrap();
-    Migrator::down(&app.db, Some((names.len() - at) as u32))
+    Migrator::down(app.db.conn(), Some((names.len() - at) as u32))
         .await
         .unwrap();
 
@@ -61,7 +61,7 @@ async fn migration_derives_domains_and_repairs_senders(app: TestApp) {
     // The county sends from a domain it has no address in: removed.
     set_mail_from(&app, "kreis-trier-saarburg", "info@elsewhere.demo").await;
 
-    Migrator::up(&app.db, None).await.unwrap();
+    Migrator::up(app.db.conn(), None).await.unwrap();
 
     let tenants = app.snapshot("/api/v1/tenants").await;
     let by_slug = |slug: &str| -> Value {

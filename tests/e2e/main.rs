@@ -27,6 +27,7 @@ mod problems;
 mod schema_drift;
 mod search_feed;
 mod server;
+mod shutdown;
 mod tenants;
 mod tickets;
 mod users;

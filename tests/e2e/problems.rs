@@ -229,7 +229,7 @@ async fn a_database_that_went_away_answers_503(backend: Backend) {
     let agent = app.token("agent@sc-koblenz.demo").await;
     let ticket = new_ticket(&app, &agent, "stadt-koblenz").await;
     let id = ticket["id"].as_str().unwrap();
-    own_db.close().await.unwrap();
+    own_db.conn().clone().close().await.unwrap();
     let reads = app.get(&agent, &format!("/api/v1/tickets/{id}")).await;
     let writes = app
         .post(

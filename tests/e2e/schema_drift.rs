@@ -437,7 +437,11 @@ fn uuid_literal(backend: DbBackend, id: uuid::Uuid) -> String {
 
 async fn check_constraints_refuse_bad_states(app: TestApp) {
     for c in STATE_CHECKS {
-        assert!(check_in_place(&app.db, c).await, "no check on {}", c.name());
+        assert!(
+            check_in_place(app.db.conn(), c).await,
+            "no check on {}",
+            c.name()
+        );
     }
     let id = new_ticket(&app).await;
     let at = id_literal(&app, &id);
@@ -599,18 +603,18 @@ async fn state_checks_migrate_existing_rows(app: TestApp) {
     let id = new_ticket(&app).await;
     let at = id_literal(&app, &id);
     // Down and up again over valid rows: the data stays, the checks come back.
-    Migrator::down(&app.db, Some(1)).await.unwrap();
+    Migrator::down(app.db.conn(), Some(1)).await.unwrap();
     for c in STATE_CHECKS {
         assert!(
-            !check_in_place(&app.db, c).await,
+            !check_in_place(app.db.conn(), c).await,
             "{} left after down",
             c.name()
         );
     }
-    Migrator::up(&app.db, None).await.unwrap();
+    Migrator::up(app.db.conn(), None).await.unwrap();
     for c in STATE_CHECKS {
         assert!(
-            check_in_place(&app.db, c).await,
+            check_in_place(app.db.conn(), c).await,
             "{} missing after up",
             c.name()
         );
@@ -619,14 +623,14 @@ async fn state_checks_migrate_existing_rows(app: TestApp) {
     assert_eq!(app.count("tickets").await, 1);
 
     // An invalid row written while the checks were absent stops the migration, named.
-    Migrator::down(&app.db, Some(1)).await.unwrap();
+    Migrator::down(app.db.conn(), Some(1)).await.unwrap();
     raw(
         &app,
         &format!("UPDATE tickets SET state = 'kaputt' WHERE id = {at}"),
     )
     .await
     .unwrap();
-    let err = Migrator::up(&app.db, None)
+    let err = Migrator::up(app.db.conn(), None)
         .await
         .expect_err("the checks went up over an invalid row");
     assert!(
@@ -640,10 +644,10 @@ async fn state_checks_migrate_existing_rows(app: TestApp) {
     )
     .await
     .unwrap();
-    Migrator::up(&app.db, None).await.unwrap();
+    Migrator::up(app.db.conn(), None).await.unwrap();
     for c in STATE_CHECKS {
         assert!(
-            check_in_place(&app.db, c).await,
+            check_in_place(app.db.conn(), c).await,
             "{} missing after repair",
             c.name()
         );

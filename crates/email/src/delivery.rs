@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use verbund_tenant::db::Db;
 
 use futures_util::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
@@ -14,7 +15,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::Set;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 use verbund_schema::outbox_mail;
@@ -259,7 +260,7 @@ pub struct Pass {
 }
 
 /// Claims up to `batch` due mails for this worker; returns them.
-async fn claim(db: &DatabaseConnection, batch: u64) -> Result<Vec<outbox_mail::Model>> {
+async fn claim(db: &Db, batch: u64) -> Result<Vec<outbox_mail::Model>> {
     repo::system_claim_outbox(db, batch, now()).await
 }
 
@@ -270,12 +271,7 @@ enum Sent {
 }
 
 /// Claims a batch and delivers it. Returns what happened.
-pub async fn run_once(
-    db: &DatabaseConnection,
-    smtp: &Sender,
-    cfg: &SmtpConfig,
-    batch: u64,
-) -> Result<Pass> {
+pub async fn run_once(db: &Db, smtp: &Sender, cfg: &SmtpConfig, batch: u64) -> Result<Pass> {
     let claimed = claim(db, batch).await?;
     if claimed.is_empty() {
         return Ok(Pass::default());
@@ -357,12 +353,7 @@ pub async fn run_once(
 
 /// Gives up on a mail: state `failed`, and the ticket shows it (history and notification),
 /// in one transaction.
-async fn fail(
-    db: &DatabaseConnection,
-    m: &outbox_mail::Model,
-    attempts: i32,
-    error: &str,
-) -> Result<()> {
+async fn fail(db: &Db, m: &outbox_mail::Model, attempts: i32, error: &str) -> Result<()> {
     let txn = begin_write(db).await?;
     let at = now();
     let changes = outbox_mail::ActiveModel {
@@ -406,12 +397,17 @@ async fn fail(
     Ok(())
 }
 
-/// Runs the worker until the process ends: a pass whenever mail was queued on this instance,
-/// and at least every `poll`.
-pub fn spawn(db: DatabaseConnection, cfg: SmtpConfig, poll: Duration) -> Result<()> {
+/// Runs the worker until `stop` is cancelled: a pass whenever mail was queued on this
+/// instance, and at least every `poll`. A pass that has begun is finished first.
+pub fn spawn(
+    db: Db,
+    cfg: SmtpConfig,
+    poll: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>> {
     let smtp = Sender::new(&cfg)?;
-    tokio::spawn(async move {
-        loop {
+    Ok(tokio::spawn(async move {
+        while !stop.is_cancelled() {
             match run_once(&db, &smtp, &cfg, 100).await {
                 Ok(p) if p.sent + p.retried + p.failed > 0 => {
                     tracing::info!(
@@ -426,10 +422,10 @@ pub fn spawn(db: DatabaseConnection, cfg: SmtpConfig, poll: Duration) -> Result<
                 Err(e) => tracing::warn!(error = %e, "outbox delivery failed"),
             }
             tokio::select! {
-                () = verbund_ticketing::mail::delivery_woken() => {}
+                () = stop.cancelled() => {}
+                () = verbund_ticketing::mail::delivery_woken(&db) => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }
-    });
-    Ok(())
+    }))
 }

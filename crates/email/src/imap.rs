@@ -774,7 +774,9 @@ async fn tls_handshake(
         .map_err(|e| ImapError::Tls(format!("{}: {e}", cfg.host)))
 }
 
-/// rustls client configuration (ring provider, webpki roots), built once.
+/// rustls client configuration (ring provider, webpki roots), built once. A process-wide
+/// static on purpose: it is the same for every application (compiled-in roots, no setting, no
+/// database), so sharing it shares no state between instances.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, ImapError> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG

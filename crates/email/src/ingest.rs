@@ -15,13 +15,14 @@
 //! through `crate::repo` only.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ConnectionTrait, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
-use verbund_tenant::db::{WriteTxn, begin_write, now};
+use verbund_tenant::db::Db;
+use verbund_tenant::db::{WithLocal, WriteTxn, begin_write, now};
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Error, Result};
 use verbund_ticketing::mail::{MailKind, NewMail, enqueue, render, wake_delivery};
@@ -67,11 +68,7 @@ pub const STORED: &str = "stored";
 pub const PROCESSED: &str = "processed";
 
 /// Stores the raw bytes (idempotent by content hash). Returns the row and whether it existed.
-pub async fn store_raw(
-    db: &DatabaseConnection,
-    raw: &[u8],
-    source: Source,
-) -> Result<(inbound_mail::Model, bool)> {
+pub async fn store_raw(db: &Db, raw: &[u8], source: Source) -> Result<(inbound_mail::Model, bool)> {
     let model = new_row(raw, source);
     let txn = begin_write(db).await?;
     let inserted = repo::system_insert_inbound(&txn, model.clone()).await?;
@@ -134,7 +131,7 @@ async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<inbound
 /// in state `stored` and the recovery job ([`process_pending`]) tries again; should it abort
 /// the whole process (which no code can catch), the count survives the restart, and a mail
 /// still unprocessed after [`MAX_ATTEMPTS`] is quarantined instead of processed again.
-pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Result<Ingested> {
+pub async fn ingest(db: &Db, raw: &[u8], source: Source) -> Result<Ingested> {
     let mut row = new_row(raw, source);
     if let Some(stored) = by_hash(db, &row.content_hash).await? {
         return again(db, stored).await;
@@ -180,7 +177,7 @@ pub async fn ingest(db: &DatabaseConnection, raw: &[u8], source: Source) -> Resu
 }
 
 /// A message that was stored before: its result, or its processing if it is still pending.
-async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<Ingested> {
+async fn again(db: &Db, stored: inbound_mail::Model) -> Result<Ingested> {
     if stored.state != STORED {
         return answer(db, stored, true, None).await;
     }
@@ -192,7 +189,7 @@ async fn again(db: &DatabaseConnection, stored: inbound_mail::Model) -> Result<I
 }
 
 async fn answer(
-    db: &DatabaseConnection,
+    db: &Db,
     row: inbound_mail::Model,
     duplicate: bool,
     receipt_suppressed: Option<String>,
@@ -234,7 +231,7 @@ pub enum Claim {
 
 /// Claims a stored row for processing for a minute and counts the attempt, in one committed
 /// statement before anything is parsed. A row whose attempts are used up is quarantined.
-pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
+pub async fn claim(db: &Db, id: Uuid) -> Result<Claim> {
     let at = now();
     let until = at + Duration::seconds(CLAIM_SECONDS);
     if repo::system_claim_inbound(db, id, STORED, MAX_ATTEMPTS, at, until).await? {
@@ -260,12 +257,12 @@ pub async fn claim(db: &DatabaseConnection, id: Uuid) -> Result<Claim> {
 }
 
 /// Gives up a claim after a failed attempt, so that the recovery job may try again soon.
-async fn release(db: &DatabaseConnection, id: Uuid) -> Result<()> {
+async fn release(db: &Db, id: Uuid) -> Result<()> {
     repo::system_release_inbound(db, id, STORED).await
 }
 
 /// Processes stored mail that a crash or a failed run left behind.
-pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
+pub async fn process_pending(db: &Db) -> Result<usize> {
     let at = now();
     let ids = repo::system_pending_inbound(db, STORED, at - Duration::seconds(10), at).await?;
     let mut done = 0;
@@ -279,7 +276,7 @@ pub async fn process_pending(db: &DatabaseConnection) -> Result<usize> {
 }
 
 /// Processes the stored, unclaimed mail of one IMAP mailbox (right after polling it).
-pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Result<usize> {
+pub async fn process_pending_of(db: &Db, mailbox_id: Uuid) -> Result<usize> {
     let ids = repo::system_pending_inbound_of(db, STORED, mailbox_id).await?;
     let mut done = 0;
     for id in ids {
@@ -291,11 +288,7 @@ pub async fn process_pending_of(db: &DatabaseConnection, mailbox_id: Uuid) -> Re
 
 /// Runs the processing of one stored row. `force_tenant` routes it to that tenant (an
 /// operator assigning catch-all mail). Returns why a receipt was suppressed, if it was.
-pub async fn process(
-    db: &DatabaseConnection,
-    id: Uuid,
-    force_tenant: Option<Uuid>,
-) -> Result<Option<String>> {
+pub async fn process(db: &Db, id: Uuid, force_tenant: Option<Uuid>) -> Result<Option<String>> {
     if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
@@ -304,7 +297,7 @@ pub async fn process(
 
 /// [`process_claimed`], with a panic turned into an error and the claim given up on failure.
 async fn run_claimed(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     force_tenant: Option<Uuid>,
     known: Option<inbound_mail::Model>,
@@ -323,7 +316,7 @@ async fn run_claimed(
 /// Processes a stored row this caller holds the claim of.
 /// `known` is the row as this caller just wrote it (saves reading the raw message again).
 async fn process_claimed(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     force_tenant: Option<Uuid>,
     known: Option<inbound_mail::Model>,
@@ -337,7 +330,7 @@ async fn process_claimed(
     let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::default()).await?;
     txn.commit().await?;
     if applied.queued_mail {
-        wake_delivery();
+        wake_delivery(db);
     }
     Ok((applied.suppressed, applied.done))
 }
@@ -346,7 +339,7 @@ async fn process_claimed(
 /// makes the look-ups whose current state matters, decides what becomes of the mail
 /// ([`decide`]) and applies that. The caller commits.
 async fn parse_and_apply(
-    db: &DatabaseConnection,
+    db: &Db,
     row: &inbound_mail::Model,
     force_tenant: Option<Uuid>,
     writes: Writes,
@@ -371,7 +364,7 @@ async fn parse_and_apply(
 /// Look-ups that need no lock, made before the write transaction so that on SQLite the
 /// writer's turn is spent on writes only.
 async fn look_up(
-    db: &DatabaseConnection,
+    db: &Db,
     row: &inbound_mail::Model,
     p: &ParsedMail,
     force_tenant: Option<Uuid>,
@@ -409,7 +402,11 @@ async fn look_up(
 
 /// Look-ups made inside the write transaction: the rows whose current state the decision
 /// and its writes depend on.
-async fn look_up_current(db: &impl ConnectionTrait, p: &ParsedMail, l: &mut Lookups) -> Result<()> {
+async fn look_up_current(
+    db: &(impl ConnectionTrait + WithLocal),
+    p: &ParsedMail,
+    l: &mut Lookups,
+) -> Result<()> {
     if let Some(b) = &p.bounce {
         if let Some(mid) = &b.original_message_id {
             l.bounced = repo::system_outbox_by_message_id(db, mid.trim()).await?;
@@ -479,7 +476,7 @@ struct Writes {
 
 /// Records what became of the mail, with the collected writes.
 async fn finish_with(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     f: Finish,
     parsed: Option<&ParsedMail>,
@@ -529,7 +526,7 @@ struct Applied {
 }
 
 /// Every address of ours: inbound addresses of all tenants and configured senders.
-async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool> {
+async fn is_own_address(db: &(impl ConnectionTrait + WithLocal), address: &str) -> Result<bool> {
     let base = plus_stripped(address);
     let hits = repo::system_mail_addresses(db, vec![address.to_owned(), base]).await?;
     if !hits.is_empty() {
@@ -538,15 +535,18 @@ async fn is_own_address(db: &impl ConnectionTrait, address: &str) -> Result<bool
     Ok(configured_senders(db).await?.contains(address))
 }
 
-/// The tenants' configured sender addresses (settings `mail_from`), read at most every 30 s.
+/// The tenants' configured sender addresses (settings `mail_from`), read at most every 30 s by
+/// each application (the cache is in its [`verbund_tenant::db::Local`]).
 async fn configured_senders(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
 ) -> Result<std::sync::Arc<std::collections::HashSet<String>>> {
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
     type Cached = Option<(Instant, Arc<std::collections::HashSet<String>>)>;
-    static CACHE: Mutex<Cached> = Mutex::new(None);
-    if let Ok(guard) = CACHE.lock()
+    #[derive(Default)]
+    struct Senders(Mutex<Cached>);
+    let cache = db.local().get::<Senders>();
+    if let Ok(guard) = cache.0.lock()
         && let Some((at, set)) = guard.as_ref()
         && at.elapsed() < std::time::Duration::from_secs(30)
     {
@@ -559,7 +559,7 @@ async fn configured_senders(
             .filter_map(|t| TenantSettings::from_json(&t.settings).mail_from)
             .collect(),
     );
-    if let Ok(mut guard) = CACHE.lock() {
+    if let Ok(mut guard) = cache.0.lock() {
         *guard = Some((Instant::now(), set.clone()));
     }
     Ok(set)
@@ -579,7 +579,7 @@ pub fn plus_stripped(address: &str) -> String {
 /// Finds the tenant by the recipients: Delivered-To first, then To, then Cc; an exact
 /// address before a plus-address. Returns the tenant and the address that matched.
 pub async fn route(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     p: &ParsedMail,
 ) -> Result<Option<(tenant::Model, String)>> {
     let mut candidates: Vec<String> = Vec::new();
@@ -614,7 +614,7 @@ pub async fn route(
 /// The ticket a reply belongs to: by our Message-IDs in In-Reply-To/References, else by a
 /// ticket number in the subject.
 async fn thread(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
 ) -> Result<Option<ticket::Model>> {
@@ -651,7 +651,7 @@ async fn thread(
 
 /// Makes the writes of a [`Disposition`]: one small function per case.
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     d: Disposition<'_>,
     writes: Writes,
@@ -724,7 +724,7 @@ impl Applied {
 
 /// Not a mail at all: kept raw for a human.
 async fn apply_unparseable(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     tenant_id: Option<Uuid>,
     error: String,
@@ -743,7 +743,7 @@ async fn apply_unparseable(
 /// ticket gets a history row and a notification.
 #[allow(clippy::too_many_arguments)]
 async fn apply_bounce(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     b: &crate::parse::Bounce,
@@ -794,7 +794,7 @@ async fn apply_bounce(
 
 /// A bounce we could not match: recorded, nothing else.
 async fn apply_bounce_unmatched(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     tenant_id: Option<Uuid>,
@@ -814,7 +814,7 @@ async fn apply_bounce_unmatched(
 /// flagged; either way the agents are notified.
 #[allow(clippy::too_many_arguments)]
 async fn apply_reply(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     t: &ticket::Model,
@@ -872,7 +872,7 @@ async fn apply_reply(
 
 /// For no tenant: recorded for the operators' catch-all queue.
 async fn apply_catchall(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     writes: Writes,
@@ -888,7 +888,7 @@ async fn apply_catchall(
 
 /// Nobody to answer to: recorded for a human, with the reason.
 async fn apply_review(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     tenant_id: Uuid,
@@ -918,7 +918,7 @@ struct NewTicket<'a> {
 
 /// A new ticket with its attachments and history, and the receipt unless it is suppressed.
 async fn apply_new_ticket(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
     new: NewTicket<'_>,

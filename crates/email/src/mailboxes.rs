@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::Set;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::mailbox;
 use verbund_schema::tenant;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result, TenantScope};
@@ -161,17 +162,13 @@ fn check_secret(s: &SecretString) -> Result<String> {
     Ok(v.to_owned())
 }
 
-async fn tenant_for(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-) -> Result<(tenant::Model, TenantScope)> {
+async fn tenant_for(db: &Db, actor: &Actor, slug: &str) -> Result<(tenant::Model, TenantScope)> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ManageTenant, t.id)?;
     Ok((t, scope))
 }
 
-pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<Vec<MailboxView>> {
+pub async fn list(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<MailboxView>> {
     let (t, scope) = tenant_for(db, actor, slug).await?;
     Ok(repo::mailboxes(db, &scope)
         .await?
@@ -181,7 +178,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: MailboxInput,
@@ -221,14 +218,14 @@ pub async fn create(
     Ok(view(saved, &t.slug))
 }
 
-async fn load(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) -> Result<mailbox::Model> {
+async fn load(db: &Db, scope: &TenantScope, id: Uuid) -> Result<mailbox::Model> {
     repo::mailbox(db, scope, id)
         .await?
         .ok_or(Error::NotFound("mailbox"))
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -277,7 +274,7 @@ pub async fn update(
     Ok(view(saved, &t.slug))
 }
 
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
+pub async fn delete(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
     let (_, scope) = tenant_for(db, actor, slug).await?;
     let current = load(db, &scope, id).await?;
     let txn = begin_write(db).await?;
@@ -336,7 +333,7 @@ fn imap_config(m: &mailbox::Model, settings: &PollSettings) -> ImapConfig {
 const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Takes the lease of a mailbox for this instance; false when another instance holds it.
-async fn lease(db: &DatabaseConnection, id: Uuid, instance: &str) -> Result<bool> {
+async fn lease(db: &Db, id: Uuid, instance: &str) -> Result<bool> {
     let at = now();
     repo::system_lease_mailbox(db, id, instance, at, at + LEASE).await
 }
@@ -354,11 +351,7 @@ pub struct Polled {
 
 /// Polls one mailbox now (it must be leased): stores every new message, marks it on the
 /// server, then processes what was stored.
-pub async fn poll_mailbox(
-    db: &DatabaseConnection,
-    m: &mailbox::Model,
-    settings: &PollSettings,
-) -> Polled {
+pub async fn poll_mailbox(db: &Db, m: &mailbox::Model, settings: &PollSettings) -> Polled {
     let cfg = imap_config(m, settings);
     let source = Source::Imap {
         mailbox_id: m.id,
@@ -395,7 +388,7 @@ pub async fn poll_mailbox(
 /// tenant. A look never waits for a poll, so a mailbox whose server hangs delays no other
 /// mailbox; at worst it takes one of its own tenant's slots until the timeouts end it.
 pub struct Poller {
-    db: DatabaseConnection,
+    db: Db,
     instance: String,
     settings: PollSettings,
     slots: Arc<Semaphore>,
@@ -403,7 +396,7 @@ pub struct Poller {
 }
 
 impl Poller {
-    pub fn new(db: DatabaseConnection, instance: String, settings: PollSettings) -> Arc<Self> {
+    pub fn new(db: Db, instance: String, settings: PollSettings) -> Arc<Self> {
         Arc::new(Self {
             db,
             instance,
@@ -474,7 +467,7 @@ impl Poller {
 }
 
 /// Waits on IDLE for up to the mailbox's interval; a change makes the mailbox due at once.
-fn watch_idle(db: DatabaseConnection, m: mailbox::Model, settings: PollSettings) {
+fn watch_idle(db: Db, m: mailbox::Model, settings: PollSettings) {
     tokio::spawn(async move {
         let wait = Duration::from_secs(u64::try_from(m.interval_seconds).unwrap_or(60));
         if let Ok(true) = imap::wait_for_change(&imap_config(&m, &settings), wait).await {
@@ -483,18 +476,33 @@ fn watch_idle(db: DatabaseConnection, m: mailbox::Model, settings: PollSettings)
     });
 }
 
-/// Polls due mailboxes every tick until the process ends.
-pub fn spawn(db: DatabaseConnection, instance: String, settings: PollSettings) {
+/// Polls due mailboxes every tick until `stop` is cancelled; then waits for the polls it has
+/// started (each ends within its timeouts) and returns.
+pub fn spawn(
+    db: Db,
+    instance: String,
+    settings: PollSettings,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     let tick = settings.tick;
     let poller = Poller::new(db, instance, settings);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut running: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         loop {
-            ticker.tick().await;
-            if let Err(e) = poller.run_due().await {
-                tracing::warn!(error = %e, "mailbox round failed");
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = stop.cancelled() => break,
+            }
+            running.retain(|poll| !poll.is_finished());
+            match poller.run_due().await {
+                Ok(started) => running.extend(started),
+                Err(e) => tracing::warn!(error = %e, "mailbox round failed"),
             }
         }
-    });
+        for poll in running {
+            let _ = poll.await;
+        }
+    })
 }

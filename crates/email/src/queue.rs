@@ -3,13 +3,13 @@
 //! it and can hand a mail to a tenant; a tenant's responders and admins see their tenant's.
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::inbound_mail;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::OperatorScope;
+use verbund_tenant::db::Db;
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Result};
 
@@ -52,11 +52,7 @@ pub struct AssignInbound {
     pub tenant: String,
 }
 
-async fn slug_of(
-    db: &DatabaseConnection,
-    operator: &OperatorScope,
-    id: Option<Uuid>,
-) -> Result<Option<String>> {
+async fn slug_of(db: &Db, operator: &OperatorScope, id: Option<Uuid>) -> Result<Option<String>> {
     Ok(match id {
         Some(id) => repo::operator_tenant_slug(db, operator, id).await?,
         None => None,
@@ -81,11 +77,7 @@ fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
 }
 
 /// Lists inbound mail, newest first.
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    q: InboundQuery,
-) -> Result<Vec<InboundView>> {
+pub async fn list(db: &Db, actor: &Actor, q: InboundQuery) -> Result<Vec<InboundView>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Error::invalid("limit", "must be 1..=200"));
@@ -133,7 +125,7 @@ pub async fn list(
 }
 
 /// The raw message as it arrived.
-pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
+pub async fn raw(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
     let m = repo::queue_mail(db, &repo::QueueAccess::of(actor), id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
@@ -147,12 +139,7 @@ pub async fn raw(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec
 
 /// Hands a mail without a ticket to a tenant (operators): it is processed again for that
 /// tenant.
-pub async fn assign(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    input: AssignInbound,
-) -> Result<InboundView> {
+pub async fn assign(db: &Db, actor: &Actor, id: Uuid, input: AssignInbound) -> Result<InboundView> {
     let operator = actor.authorize_operator()?;
     let t = find_tenant(db, &input.tenant).await?;
     let m = repo::operator_mail(db, &operator, id)

@@ -20,14 +20,15 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 use verbund_schema::{
     inbound_mail, mail_attachment, mailbox, outbox_mail, tenant, tenant_mail_address, ticket,
 };
 use verbund_tenant::access::{Actor, OperatorScope, Permission, TenantScope, Visibility};
+use verbund_tenant::db::Db;
 use verbund_tenant::{Error, Result};
 use verbund_ticketing::mail::{MailKind, OutboxState};
 
@@ -96,7 +97,7 @@ pub type QueueRow = (
 /// The inbound mail of one tenant (or of none: the catch-all), newest first, within what the
 /// actor may read.
 pub async fn queue_list(
-    db: &DatabaseConnection,
+    db: &Db,
     access: &QueueAccess,
     tenant_id: Option<Uuid>,
     outcome: Option<&str>,
@@ -134,7 +135,7 @@ pub async fn queue_list(
 
 /// One inbound mail, if the actor may read it.
 pub async fn queue_mail(
-    db: &DatabaseConnection,
+    db: &Db,
     access: &QueueAccess,
     id: Uuid,
 ) -> Result<Option<inbound_mail::Model>> {
@@ -146,7 +147,7 @@ pub async fn queue_mail(
 
 /// One inbound mail, for an operator (who may hand any of it to a tenant).
 pub async fn operator_mail(
-    db: &DatabaseConnection,
+    db: &Db,
     _operator: &OperatorScope,
     id: Uuid,
 ) -> Result<Option<inbound_mail::Model>> {
@@ -155,7 +156,7 @@ pub async fn operator_mail(
 
 /// A tenant's slug, for an operator.
 pub async fn operator_tenant_slug(
-    db: &DatabaseConnection,
+    db: &Db,
     _operator: &OperatorScope,
     id: Uuid,
 ) -> Result<Option<String>> {
@@ -170,10 +171,7 @@ pub async fn operator_tenant_slug(
 // ---------------------------------------------------------------------------------------
 
 /// The tenant's mailboxes by name.
-pub async fn mailboxes(
-    db: &DatabaseConnection,
-    scope: &TenantScope,
-) -> Result<Vec<mailbox::Model>> {
+pub async fn mailboxes(db: &Db, scope: &TenantScope) -> Result<Vec<mailbox::Model>> {
     Ok(mailbox::Entity::find()
         .filter(scope.filter(mailbox::Column::TenantId))
         .order_by_asc(mailbox::Column::Name)
@@ -182,11 +180,7 @@ pub async fn mailboxes(
 }
 
 /// One mailbox of the tenant.
-pub async fn mailbox(
-    db: &DatabaseConnection,
-    scope: &TenantScope,
-    id: Uuid,
-) -> Result<Option<mailbox::Model>> {
+pub async fn mailbox(db: &Db, scope: &TenantScope, id: Uuid) -> Result<Option<mailbox::Model>> {
     Ok(mailbox::Entity::find_by_id(id)
         .filter(scope.filter(mailbox::Column::TenantId))
         .one(db)
@@ -234,10 +228,7 @@ pub async fn delete_mailbox(
 // ---------------------------------------------------------------------------------------
 
 /// Enabled mailboxes whose lease is free.
-pub async fn system_unleased_mailboxes(
-    db: &DatabaseConnection,
-    at: DateTime<Utc>,
-) -> Result<Vec<mailbox::Model>> {
+pub async fn system_unleased_mailboxes(db: &Db, at: DateTime<Utc>) -> Result<Vec<mailbox::Model>> {
     Ok(mailbox::Entity::find()
         .filter(mailbox::Column::Enabled.eq(true))
         .filter(
@@ -251,7 +242,7 @@ pub async fn system_unleased_mailboxes(
 
 /// Takes the lease of a mailbox until `until`; false when another instance holds it.
 pub async fn system_lease_mailbox(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     instance: &str,
     at: DateTime<Utc>,
@@ -273,7 +264,7 @@ pub async fn system_lease_mailbox(
 
 /// Records a poll and gives up the lease this instance holds.
 pub async fn system_polled_mailbox(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     instance: &str,
     error: Option<String>,
@@ -300,7 +291,7 @@ pub async fn system_polled_mailbox(
 }
 
 /// Makes a mailbox due at once (IDLE saw a change).
-pub async fn system_mailbox_due_now(db: &DatabaseConnection, id: Uuid) -> Result<()> {
+pub async fn system_mailbox_due_now(db: &Db, id: Uuid) -> Result<()> {
     mailbox::Entity::update_many()
         .col_expr(
             mailbox::Column::LastPolledAt,
@@ -350,7 +341,7 @@ pub async fn system_inbound(
 /// Claims a stored row until `until` and counts the attempt, while it has attempts left
 /// and is not claimed; true if claimed.
 pub async fn system_claim_inbound(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     stored: &str,
     max_attempts: i32,
@@ -376,7 +367,7 @@ pub async fn system_claim_inbound(
 /// and error; true if it did.
 #[allow(clippy::too_many_arguments)]
 pub async fn system_quarantine_inbound(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
     stored: &str,
     processed: &str,
@@ -410,7 +401,7 @@ fn unclaimed(at: DateTime<Utc>) -> Condition {
 }
 
 /// Gives up the claim of a stored row.
-pub async fn system_release_inbound(db: &DatabaseConnection, id: Uuid, stored: &str) -> Result<()> {
+pub async fn system_release_inbound(db: &Db, id: Uuid, stored: &str) -> Result<()> {
     inbound_mail::Entity::update_many()
         .col_expr(
             inbound_mail::Column::ClaimedUntil,
@@ -449,7 +440,7 @@ pub async fn system_insert_attachments(
 
 /// Unclaimed stored rows received before `before`, oldest first (at most 200).
 pub async fn system_pending_inbound(
-    db: &DatabaseConnection,
+    db: &Db,
     stored: &str,
     before: DateTime<Utc>,
     at: DateTime<Utc>,
@@ -469,7 +460,7 @@ pub async fn system_pending_inbound(
 
 /// Stored rows of one IMAP mailbox, oldest first.
 pub async fn system_pending_inbound_of(
-    db: &DatabaseConnection,
+    db: &Db,
     stored: &str,
     mailbox_id: Uuid,
 ) -> Result<Vec<Uuid>> {
@@ -599,7 +590,7 @@ pub async fn system_mail_addresses(
 
 /// Claims up to `batch` due mails with a new claim token; returns them.
 pub async fn system_claim_outbox(
-    db: &DatabaseConnection,
+    db: &Db,
     batch: u64,
     at: DateTime<Utc>,
 ) -> Result<Vec<outbox_mail::Model>> {
@@ -649,7 +640,7 @@ pub async fn system_claim_outbox(
 }
 
 /// Marks these claimed mails sent.
-pub async fn system_outbox_sent(db: &DatabaseConnection, ids: Vec<Uuid>) -> Result<()> {
+pub async fn system_outbox_sent(db: &Db, ids: Vec<Uuid>) -> Result<()> {
     let at = verbund_tenant::db::now();
     outbox_mail::Entity::update_many()
         .col_expr(

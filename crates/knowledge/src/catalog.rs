@@ -7,12 +7,13 @@
 //! confirms it ([`crate::services::review_base`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_tenant::ProblemKind;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::{Actor, Error, Result};
 
@@ -232,7 +233,7 @@ fn validate(
 
 /// The catalogue, readable by everybody who reads knowledge (editors adopt from it).
 #[instrument(skip_all)]
-pub async fn list_base_texts(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<BaseTextView>> {
+pub async fn list_base_texts(db: &Db, actor: &Actor) -> Result<Vec<BaseTextView>> {
     let reader = access::reader(actor)?;
     Ok(crate::repo::base_texts(db, &reader)
         .await?
@@ -242,11 +243,7 @@ pub async fn list_base_texts(db: &DatabaseConnection, actor: &Actor) -> Result<V
 }
 
 #[instrument(skip_all, fields(base = %id))]
-pub async fn get_base_text(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<BaseTextView> {
+pub async fn get_base_text(db: &Db, actor: &Actor, id: Uuid) -> Result<BaseTextView> {
     access::require_reader(actor)?;
     crate::repo::base_text(db, id)
         .await?
@@ -256,11 +253,7 @@ pub async fn get_base_text(
 
 /// Adds a base text (operators only).
 #[instrument(skip_all)]
-pub async fn create_base_text(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: NewBaseText,
-) -> Result<BaseTextView> {
+pub async fn create_base_text(db: &Db, actor: &Actor, input: NewBaseText) -> Result<BaseTextView> {
     let scope = actor.authorize_operator()?;
     let content = validate(&input.leika, input.title, input.synonyms, input.modules)?;
     let txn = begin_write(db).await?;
@@ -307,7 +300,7 @@ pub(crate) async fn insert_base_text(
 /// description is flagged and re-indexed in the same transaction.
 #[instrument(skip_all, fields(base = %id))]
 pub async fn update_base_text(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Uuid,
     patch: BaseTextPatch,
@@ -368,6 +361,6 @@ pub async fn update_base_text(
         .await?
         .ok_or(Error::NotFound("base text"))?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     Ok(view(saved))
 }

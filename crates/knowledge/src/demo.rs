@@ -7,8 +7,8 @@
 //! driving licence are the county's own.
 
 use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 use verbund_tenant::calendar::{Interval, SpecialDay, WeeklyHours};
+use verbund_tenant::db::Db;
 use verbund_tenant::db::begin_write;
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Error, Result};
@@ -821,7 +821,7 @@ pub fn tenant_content(slug: &str) -> Vec<(ServiceContent, Office)> {
 
 /// Seeds the demo knowledge into the demo tenants. Returns false (and changes nothing) when
 /// any knowledge exists already or the demo tenants are missing.
-pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
+pub async fn seed(db: &Db) -> Result<bool> {
     if crate::repo::any_service(db).await? {
         return Ok(false);
     }
@@ -926,6 +926,6 @@ pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
         }
     }
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     Ok(true)
 }

@@ -3,7 +3,7 @@
 //! public holidays of its state (the shared service calendar of `verbund_tenant`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::calendar::{Calendar, Interval, SpecialDay, WeeklyHours, parse_tz};
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::domain::EmailAddress;
@@ -353,7 +354,7 @@ pub(crate) async fn insert_org_unit(
 /// Creates an org unit (scope: `ManageOrgUnits` on the tenant).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_org_unit(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewOrgUnit,
@@ -387,11 +388,7 @@ fn require_org_reader(actor: &Actor, t: &tenant::Model) -> Result<KnowledgeReade
 
 /// The org units of a tenant: public information for every reader of knowledge.
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn list_org_units(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-) -> Result<Vec<OrgUnitView>> {
+pub async fn list_org_units(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<OrgUnitView>> {
     let t = find_tenant(db, slug).await?;
     let reader = require_org_reader(actor, &t)?;
     Ok(crate::repo::org_units(db, &reader, t.id)
@@ -423,12 +420,7 @@ async fn load_for_edit(
 }
 
 #[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
-pub async fn get_org_unit(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<OrgUnitView> {
+pub async fn get_org_unit(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<OrgUnitView> {
     let t = find_tenant(db, slug).await?;
     let reader = require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
     Ok(view(load(db, &reader, &t, id).await?, &t.slug))
@@ -437,7 +429,7 @@ pub async fn get_org_unit(
 /// Changes an org unit; 409 when the version is stale.
 #[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
 pub async fn update_org_unit(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -546,7 +538,7 @@ pub fn opening_at(t: &tenant::Model, o: &OrgUnitView, at: DateTime<Utc>) -> Resu
 /// "Open now / next opening" of an org unit.
 #[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
 pub async fn opening(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,

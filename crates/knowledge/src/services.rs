@@ -5,9 +5,10 @@
 //! change feed, in the transaction of the change.
 
 use std::collections::HashMap;
+use verbund_tenant::db::Db;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -446,7 +447,7 @@ fn parse_content(
 /// Creates a draft description (scope: `EditKnowledge` on the tenant).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_service(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewService,
@@ -516,7 +517,7 @@ pub async fn create_service(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, model, &t.slug).await
 }
 
@@ -524,7 +525,7 @@ pub async fn create_service(
 /// published ones for readers of other tenants.
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn list_services(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     q: ServiceQuery,
@@ -602,12 +603,7 @@ async fn load_for_edit(
 }
 
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn get_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn get_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
     let s = load_readable(db, &reader, &t, id).await?;
@@ -617,7 +613,7 @@ pub async fn get_service(
 /// Changes title, synonyms, modules or org units; 409 when the version is stale.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
 pub async fn update_service(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -681,12 +677,12 @@ pub async fn update_service(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, saved, &t.slug).await
 }
 
 async fn transition(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -726,29 +722,19 @@ async fn transition(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, saved, &t.slug).await
 }
 
 /// Publishes a draft or archived description: every agent in the Verbund can read it then.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn publish_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn publish_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Published).await
 }
 
 /// Archives a description: it leaves search and is visible only inside the tenant.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn archive_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn archive_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Archived).await
 }
 
@@ -803,7 +789,7 @@ async fn author_names(
 /// Every saved version, newest first.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
 pub async fn list_versions(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -818,7 +804,7 @@ pub async fn list_versions(
 /// The differences between two versions, field by field.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
 pub async fn compare_versions(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -901,12 +887,7 @@ fn diff(a: &service_version::Model, b: &service_version::Model) -> Vec<FieldChan
 
 /// An editor confirms that the tenant's description still fits the changed base text.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn review_base(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<ServiceView> {
+pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;
@@ -939,6 +920,6 @@ pub async fn review_base(
     )
     .await?;
     txn.commit().await?;
-    changes::notify();
+    changes::notify(db);
     full_view(db, saved, &t.slug).await
 }

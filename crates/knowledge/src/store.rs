@@ -8,8 +8,9 @@
 //! else by name.
 
 use std::collections::HashMap;
+use verbund_tenant::db::Db;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::instrument;
@@ -72,7 +73,7 @@ fn reason_of(err: &Error) -> String {
 /// Imports a file for a tenant (scope: `EditKnowledge`).
 #[instrument(skip_all, fields(tenant = slug, bytes = body.len()))]
 pub async fn import_for(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     format: ImportFormat,
@@ -89,7 +90,7 @@ pub async fn import_for(
 /// Imports without an actor, for `verbund import` on the server's own machine. `progress`
 /// is called with (items done, items total).
 pub async fn import_unchecked(
-    db: &DatabaseConnection,
+    db: &Db,
     slug: &str,
     parsed: ParsedImport,
     progress: &mut (dyn FnMut(usize, usize) + Send),
@@ -100,7 +101,7 @@ pub async fn import_unchecked(
 }
 
 async fn store(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &tenant::Model,
     writer: Writer,
     parsed: ParsedImport,
@@ -147,7 +148,7 @@ async fn store(
             }
         }
         // Each committed batch becomes searchable while the rest is still being written.
-        changes::notify();
+        changes::notify(db);
         done += count;
         progress(done, total);
     }
@@ -160,7 +161,7 @@ async fn store(
             reason: e.reason,
         }));
     report.errors.sort_by_key(|e| location_order(&e.location));
-    changes::notify();
+    changes::notify(db);
     Ok(report)
 }
 
@@ -178,7 +179,7 @@ enum Outcome {
 }
 
 async fn store_org_unit(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &tenant::Model,
     writer: &Writer,
     unit: OrgUnitImport,
@@ -246,7 +247,7 @@ const BATCH_ITEMS: usize = 100;
 /// item's outcome, or the reason it failed; if the batch cannot be committed, every item of
 /// it is reported as failed (and nothing of it is written).
 async fn store_batch(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &tenant::Model,
     writer: &Writer,
     refs: &HashMap<String, Uuid>,
@@ -459,7 +460,7 @@ fn modules_json(m: &Modules) -> Value {
 /// `ReadKnowledge` on the tenant; drafts only for those who see them, see
 /// [`crate::access`]).
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn export_ndjson(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<String> {
+pub async fn export_ndjson(db: &Db, actor: &Actor, slug: &str) -> Result<String> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ReadKnowledge, t.id)?;
     // Offices are public to every reader; the scope above proves this actor is one.

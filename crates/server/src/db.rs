@@ -5,13 +5,15 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database};
+use verbund_tenant::db::Db;
 
 use crate::settings::Settings;
 
 /// Connects with the right options per backend. SQLite gets WAL, NORMAL sync, foreign keys and
-/// a busy timeout through the connect options, so every pooled connection has them.
-pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+/// a busy timeout through the connect options, so every pooled connection has them. The handle
+/// is a new application's: it shares nothing in memory with another `connect`.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database_url();
     let mut options = ConnectOptions::new(url.clone());
     options
@@ -44,11 +46,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     }
     Database::connect(options)
         .await
+        .map(Db::new)
         .with_context(|| format!("connecting to the database ({})", redact(&url)))
 }
 
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    Migrator::up(db.conn(), None)
+        .await
+        .context("running migrations")
 }
 
 /// Hides a password in a database URL for logs.

@@ -11,6 +11,7 @@ pub mod secret;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod workers;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -20,9 +21,9 @@ use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
 use verbund_tenant::auth::{AuthConfig, Authenticator};
+use verbund_tenant::db::Db;
 use verbund_tenant::token::TokenConfig;
 
 pub use settings::Settings;
@@ -38,7 +39,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub struct Application {
     port: u16,
     server: Server,
-    db: DatabaseConnection,
+    db: Db,
+    /// The background work, started here and stopped by [`Self::run_until_stopped`].
+    workers: workers::Workers,
+    /// How long the workers get to end once the server has stopped.
+    grace: Duration,
 }
 
 impl Application {
@@ -51,7 +56,7 @@ impl Application {
     }
 
     /// Like [`Self::build`] with an already migrated connection.
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+    pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let secret = secret::load_or_generate(&settings)?;
         let auth = Authenticator::new(AuthConfig {
             token: TokenConfig {
@@ -65,37 +70,48 @@ impl Application {
             cache_ttl: Duration::from_secs(settings.auth_cache_seconds),
         })
         .map_err(|e| anyhow::anyhow!("invalid token configuration: {e}"))?;
-        verbund_tenant::password::set_limits(settings.login.hash_limits());
+        verbund_tenant::password::set_limits(&db, settings.login.hash_limits());
         verbund_tenant::password::warm_up().await;
+        let mut workers = workers::Workers::start(&db).context("starting the SQLite writer")?;
         if settings.auth_cache_seconds > 0 {
-            verbund_tenant::auth::spawn_epoch_watcher(
-                db.clone(),
-                Duration::from_millis(settings.auth_epoch_poll_ms.max(20)),
+            workers.add(
+                "epoch-watcher",
+                verbund_tenant::auth::spawn_epoch_watcher(
+                    db.clone(),
+                    Duration::from_millis(settings.auth_epoch_poll_ms.max(20)),
+                    workers.token(),
+                ),
             );
         }
 
         if settings.jobs_interval_seconds > 0 {
-            spawn_jobs(
-                db.clone(),
-                Duration::from_secs(settings.jobs_interval_seconds),
+            workers.add(
+                "jobs",
+                workers::spawn_jobs(
+                    db.clone(),
+                    Duration::from_secs(settings.jobs_interval_seconds),
+                    workers.token(),
+                ),
             );
         }
 
         let instance = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         if let Some(smtp) = settings.smtp.config() {
-            verbund_email::delivery::spawn(
+            let delivery = verbund_email::delivery::spawn(
                 db.clone(),
                 smtp,
                 Duration::from_millis(settings.smtp.poll_ms.max(10)),
+                workers.token(),
             )
             .map_err(|e| anyhow::anyhow!("SMTP configuration: {e}"))?;
+            workers.add("delivery", delivery);
         } else {
             tracing::warn!(
                 "no SMTP host configured (VERBUND_SMTP__HOST): outbound mail stays queued"
             );
         }
         if settings.mailbox_tick_seconds > 0 {
-            verbund_email::mailboxes::spawn(
+            let mailboxes = verbund_email::mailboxes::spawn(
                 db.clone(),
                 instance,
                 verbund_email::mailboxes::PollSettings {
@@ -107,18 +123,22 @@ impl Application {
                     ),
                     command_timeout: Duration::from_secs(settings.mailbox_timeout_seconds.max(1)),
                 },
+                workers.token(),
             );
+            workers.add("mailboxes", mailboxes);
         }
 
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let search = verbund_knowledge::search::SearchIndex::start(
+        let (search, follower) = verbund_knowledge::search::SearchIndex::start(
             db.clone(),
             Duration::from_millis(settings.search_feed_poll_ms),
+            workers.token(),
         )
         .await
         .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
+        workers.add("search-follower", follower);
         let state = web::Data::new(AppState {
             db: db.clone(),
             auth: Arc::new(auth),
@@ -141,58 +161,126 @@ impl Application {
                 .app_data(extract::query_config())
                 .configure(|c| routes::configure(c, max_inbound))
         })
-        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        // SIGTERM/SIGINT are handled in `run_until_stopped`, which stops the workers too.
+        .disable_signals();
         if let Some(w) = settings.workers {
             server = server.workers(w.max(1));
         }
         let server = server.listen(listener)?.run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            workers,
+            grace: Duration::from_secs(settings.shutdown_timeout_seconds),
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub fn db(&self) -> &DatabaseConnection {
+    pub fn db(&self) -> &Db {
         &self.db
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The names of the running background workers.
+    pub fn worker_names(&self) -> Vec<&'static str> {
+        self.workers.names()
+    }
+
+    /// The token the application's workers watch; cancelled when it stops.
+    pub fn stop_token(&self) -> tokio_util::sync::CancellationToken {
+        self.workers.token()
+    }
+
+    /// Adds a worker of the caller's (a task that ends once [`Self::stop_token`] is
+    /// cancelled): it is then stopped, awaited and reported like the application's own.
+    pub fn add_worker(&mut self, name: &'static str, task: tokio::task::JoinHandle<()>) {
+        self.workers.add(name, task);
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown) while
+    /// the workers end their current pass (both within the shutdown timeout, so the whole stop
+    /// takes about that long), stops the SQLite writer last and logs the exit report. If a
+    /// worker ends on its own (a panic), the server is stopped gracefully too and an error
+    /// returned, so a supervisor restarts the instance instead of it serving on without, say,
+    /// mail delivery.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self {
+            server,
+            mut workers,
+            grace,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        let stop = workers.token();
+        let (served, failed) = tokio::select! {
+            served = &mut server => (served, None),
+            signal = stop_signal() => {
+                tracing::info!(
+                    signal,
+                    "stopping: finishing requests in flight, ending the workers"
+                );
+                // The workers end their pass while the server drains.
+                stop.cancel();
+                // The server runs its commands while it is polled: stop and poll together.
+                let (served, ()) = tokio::join!(&mut server, handle.stop(true));
+                (served, None)
+            }
+            (name, outcome) = workers.first_to_end() => {
+                tracing::error!(worker = name, %outcome, "a background worker ended; stopping");
+                let (served, ()) = tokio::join!(&mut server, handle.stop(true));
+                (served, Some(name))
+            }
+        };
+        let report = workers.shutdown(grace).await;
+        for (worker, outcome) in &report.workers {
+            if *outcome == workers::Outcome::Stopped {
+                tracing::info!(worker, %outcome, "worker ended");
+            } else {
+                tracing::error!(worker, %outcome, "worker ended");
+            }
+        }
+        tracing::info!(
+            server = if served.is_ok() { "stopped" } else { "failed" },
+            workers = %report,
+            clean = report.clean(),
+            "exit report"
+        );
+        served.context("the HTTP server failed")?;
+        match failed {
+            Some(name) => Err(anyhow::anyhow!("the background worker {name} ended")),
+            None => Ok(()),
+        }
     }
 }
 
-/// Background work of every instance: escalation and due anonymisation. Each item is claimed
-/// through the database, so several instances never do the same ticket twice.
-fn spawn_jobs(db: DatabaseConnection, every: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let at = chrono::Utc::now();
-            match verbund_ticketing::escalation::run_once(&db, at).await {
-                Ok(p) if p.at_risk + p.overdue > 0 => {
-                    tracing::info!(
-                        at_risk = p.at_risk,
-                        overdue = p.overdue,
-                        "escalated tickets"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "escalation failed"),
+/// Resolves on SIGTERM (how systemd stops a service) or SIGINT (Ctrl-C), with its name.
+async fn stop_signal() -> &'static str {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
             }
-            match verbund_email::ingest::process_pending(&db).await {
-                Ok(n) if n > 0 => tracing::info!(mails = n, "processed stored mail left behind"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "processing stored mail failed"),
-            }
-            match verbund_ticketing::privacy::run_due_anonymization(&db, at).await {
-                Ok(n) if n > 0 => tracing::info!(tickets = n, "anonymised closed tickets"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "anonymisation failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
             }
         }
-    });
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => "SIGINT",
+        () = term => "SIGTERM",
+    }
 }

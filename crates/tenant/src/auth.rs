@@ -2,17 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Set};
 use secrecy::SecretString;
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role};
 use crate::audit;
-use crate::db::{begin_write, now};
+use crate::db::{Db, WithLocal, begin_write, now};
 use crate::directory::ActingTenant;
 use crate::error::{Error, Result};
 use crate::password;
@@ -74,7 +74,7 @@ impl Authenticator {
     /// parallel attempts cannot check more passwords than the lock allows; the check itself waits
     /// for a turn at the process's hashing gate (see [`crate::password`]).
     #[instrument(skip_all)]
-    pub async fn login(&self, db: &DatabaseConnection, creds: Credentials) -> Result<IssuedToken> {
+    pub async fn login(&self, db: &Db, creds: Credentials) -> Result<IssuedToken> {
         let mut keys = vec![(KeyKind::Account, throttle::account_key(&creds.email))];
         if let Some(ip) = &creds.client_ip {
             keys.push((KeyKind::Address, throttle::address_key(ip)));
@@ -95,7 +95,7 @@ impl Authenticator {
             .as_ref()
             .filter(|u| u.active)
             .map(|u| u.password_hash.clone());
-        let ok = match password::verify(creds.password, stored_hash).await {
+        let ok = match password::verify(db, creds.password, stored_hash).await {
             Ok(ok) => ok,
             Err(busy @ Error::Overloaded { .. }) => {
                 // Nothing was checked: the attempt does not count.
@@ -157,17 +157,17 @@ impl Authenticator {
     }
 
     /// Verifies a bearer token and builds the actor from the stored session, user and roles.
-    pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> Result<Actor> {
+    pub async fn authenticate(&self, db: &Db, token: &str) -> Result<Actor> {
         let claims = self.keys.verify(token)?;
         if let Some(actor) = self
             .cache
             .as_ref()
-            .and_then(|c| c.get(claims.sid, claims.sub))
+            .and_then(|c| c.get(generation(db), claims.sid, claims.sub))
         {
             return Ok(actor);
         }
         // Read the generation before the database, so a change committed meanwhile wins.
-        let generation = GENERATION.load(Ordering::Acquire);
+        let generation = generation(db);
         let at = now();
         let session = crate::repo::login_session(db, claims.sid)
             .await?
@@ -195,7 +195,7 @@ impl Authenticator {
     }
 
     /// Ends the actor's session: its tokens stop working at once.
-    pub async fn logout(&self, db: &DatabaseConnection, actor: &Actor) -> Result<()> {
+    pub async fn logout(&self, db: &Db, actor: &Actor) -> Result<()> {
         let txn = begin_write(db).await?;
         revoke_sessions(&txn, session::Column::Id.eq(actor.session_id())).await?;
         bump_epoch(&txn).await?;
@@ -210,7 +210,7 @@ impl Authenticator {
         )
         .await?;
         txn.commit().await?;
-        invalidate_local();
+        invalidate_local(db);
         Ok(())
     }
 }
@@ -370,13 +370,16 @@ pub(crate) async fn load_actor(
     .with_tenants(tenants.into_values().collect()))
 }
 
-/// Bumped after every committed change of who may do what, in this process.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Drops every cached actor of this application (its generation, kept in the application's
+/// [`crate::db::Local`]). Call after the commit of a change of sessions, users, roles, centers
+/// or tenants (see [`bump_epoch`] for the other instances).
+pub fn invalidate_local(db: &impl WithLocal) {
+    db.local().generation.fetch_add(1, Ordering::AcqRel);
+}
 
-/// Drops every cached actor of this process. Call after the commit of a change of sessions,
-/// users, roles, centers or tenants (see [`bump_epoch`] for the other instances).
-pub fn invalidate_local() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+/// The access-change generation of this application.
+fn generation(db: &impl WithLocal) -> u64 {
+    db.local().generation.load(Ordering::Acquire)
 }
 
 /// Records in the transaction that access changed, so other instances drop their caches.
@@ -397,25 +400,32 @@ async fn read_epoch(db: &impl ConnectionTrait) -> Result<i64> {
     Ok(row.try_get::<i64>("", "epoch")?)
 }
 
-/// Polls the database epoch and drops this process's cached actors when another instance
-/// changed access. Runs until the process ends.
-pub fn spawn_epoch_watcher(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
+/// Polls the database epoch and drops this application's cached actors when another instance
+/// changed access. Runs until `stop` is cancelled.
+pub fn spawn_epoch_watcher(
+    db: Db,
+    every: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last: Option<i64> = None;
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = stop.cancelled() => return,
+            }
             match read_epoch(&db).await {
                 Ok(epoch) => {
                     if last.is_some_and(|l| l != epoch) {
-                        invalidate_local();
+                        invalidate_local(&db);
                     }
                     last = Some(epoch);
                 }
                 Err(e) => {
                     // Without the epoch we cannot trust the cache.
-                    invalidate_local();
+                    invalidate_local(&db);
                     tracing::warn!(error = %e, "reading auth epoch failed");
                 }
             }
@@ -440,8 +450,7 @@ pub(crate) struct ActorCache {
 const CACHE_MAX_ENTRIES: usize = 50_000;
 
 impl ActorCache {
-    fn get(&self, session_id: Uuid, user_id: Uuid) -> Option<Actor> {
-        let generation = GENERATION.load(Ordering::Acquire);
+    fn get(&self, generation: u64, session_id: Uuid, user_id: Uuid) -> Option<Actor> {
         let entries = self.entries.lock().ok()?;
         let c = entries.get(&session_id)?;
         (c.generation == generation

@@ -2,7 +2,7 @@
 //! period (Koblenz takes Mainz's calls for an afternoon). It is recorded, and it ends by itself.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Permission};
 use crate::audit;
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::error::{Error, Result};
@@ -64,7 +65,7 @@ fn view(c: center_coverage::Model, tenant: &str, center: &str) -> CoverageView {
 
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_coverage(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewCoverage,
@@ -130,15 +131,11 @@ pub async fn create_coverage(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(view(model, &tenant.slug, &center.slug))
 }
 
-pub async fn list_coverages(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-) -> Result<Vec<CoverageView>> {
+pub async fn list_coverages(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<CoverageView>> {
     let tenant = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ManageCoverage, tenant.id)?;
     let centers = crate::repo::center_slugs(db).await?;
@@ -153,12 +150,7 @@ pub async fn list_coverages(
 }
 
 /// Ends a coverage early.
-pub async fn revoke_coverage(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<CoverageView> {
+pub async fn revoke_coverage(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<CoverageView> {
     let tenant = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ManageCoverage, tenant.id)?;
     let txn = begin_write(db).await?;
@@ -186,7 +178,7 @@ pub async fn revoke_coverage(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     let center = crate::repo::center_slug(db, model.center_id)
         .await?
         .unwrap_or_default();

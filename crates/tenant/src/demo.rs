@@ -1,8 +1,7 @@
 //! Demo data for `verbund serve --demo`: the Trier, Koblenz and Mainz setup of the README.
 
-use sea_orm::DatabaseConnection;
-
 use crate::access::{OperatorScope, Role};
+use crate::db::Db;
 use crate::directory::{NewCenter, NewTenant};
 use crate::error::Result;
 use crate::password;
@@ -40,12 +39,12 @@ pub const DEMO_CENTERS: [(&str, &str, &[&str]); 3] = [
 
 /// Seeds the demo tenants, centers and users into an empty database. Returns false (and
 /// changes nothing) when the database already holds tenants, centers or users.
-pub async fn seed(db: &DatabaseConnection) -> Result<bool> {
+pub async fn seed(db: &Db) -> Result<bool> {
     let existing = crate::repo::setup_counts(db).await?;
     if existing > 0 {
         return Ok(false);
     }
-    let hash = password::hash(DEMO_PASSWORD.to_owned().into()).await?;
+    let hash = password::hash(db, DEMO_PASSWORD.to_owned().into()).await?;
     let op = OperatorScope::system();
     for (slug, name, ags, prefix) in DEMO_TENANTS {
         crate::directory::create_tenant(

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, OperatorScope, Permission, Role};
 use crate::audit;
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::domain::{
     DisplayName, EmailAddress, RegionalKey, Slug, StateCode, TicketPrefix, TimeZoneName,
@@ -185,7 +186,7 @@ fn view(t: tenant::Model, addresses: Vec<String>, domains: Vec<String>) -> Tenan
 
 /// The tenants the actor may see.
 #[instrument(skip_all)]
-pub async fn list_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<TenantView>> {
+pub async fn list_tenants(db: &Db, actor: &Actor) -> Result<Vec<TenantView>> {
     let visibility = actor.visibility(Permission::ViewTenant);
     let rows = crate::repo::visible_tenants(db, &visibility).await?;
     let mut addresses = addresses_of(db, rows.iter().map(|t| t.id)).await?;
@@ -201,7 +202,7 @@ pub async fn list_tenants(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<
 }
 
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn get_tenant(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<TenantView> {
+pub async fn get_tenant(db: &Db, actor: &Actor, slug: &str) -> Result<TenantView> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::ViewTenant, t.id)?;
     let mut a = addresses_of(db, [t.id]).await?;
@@ -234,11 +235,7 @@ async fn replace_addresses(
 }
 
 #[instrument(skip_all, fields(tenant = input.slug))]
-pub async fn create_tenant(
-    db: &DatabaseConnection,
-    scope: &OperatorScope,
-    input: NewTenant,
-) -> Result<TenantView> {
+pub async fn create_tenant(db: &Db, scope: &OperatorScope, input: NewTenant) -> Result<TenantView> {
     let slug = Slug::parse("slug", &input.slug)?;
     let name = DisplayName::parse("name", &input.name)?;
     let ags = RegionalKey::parse(&input.ags)?;
@@ -298,7 +295,7 @@ pub async fn create_tenant(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(view(
         model,
         addresses
@@ -311,7 +308,7 @@ pub async fn create_tenant(
 
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn update_tenant(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     patch: TenantPatch,
@@ -415,7 +412,7 @@ pub async fn update_tenant(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     let mut a = addresses_of(db, [model.id]).await?;
     let list = a.remove(&model.id).unwrap_or_default();
     let domains = domains_of(db, [model.id])
@@ -508,7 +505,7 @@ fn may_see_center(actor: &Actor, center_id: Uuid, served: &[Uuid]) -> bool {
 }
 
 #[instrument(skip_all)]
-pub async fn list_centers(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<CenterView>> {
+pub async fn list_centers(db: &Db, actor: &Actor) -> Result<Vec<CenterView>> {
     let all = crate::repo::centers(db).await?;
     let views = center_views(db, all).await?;
     Ok(views
@@ -521,7 +518,7 @@ pub async fn list_centers(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<
 }
 
 #[instrument(skip_all, fields(center = slug))]
-pub async fn get_center(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<CenterView> {
+pub async fn get_center(db: &Db, actor: &Actor, slug: &str) -> Result<CenterView> {
     let c = find_center(db, slug).await?;
     let view = center_views(db, vec![c])
         .await?
@@ -577,11 +574,7 @@ async fn replace_center_tenants(
 }
 
 #[instrument(skip_all, fields(center = input.slug))]
-pub async fn create_center(
-    db: &DatabaseConnection,
-    scope: &OperatorScope,
-    input: NewCenter,
-) -> Result<CenterView> {
+pub async fn create_center(db: &Db, scope: &OperatorScope, input: NewCenter) -> Result<CenterView> {
     let slug = Slug::parse("slug", &input.slug)?;
     let name = DisplayName::parse("name", &input.name)?;
     let txn = begin_write(db).await?;
@@ -615,13 +608,13 @@ pub async fn create_center(
         .ok_or(Error::NotFound("service center"))?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(view)
 }
 
 #[instrument(skip_all, fields(center = slug))]
 pub async fn set_center_tenants(
-    db: &DatabaseConnection,
+    db: &Db,
     scope: &OperatorScope,
     slug: &str,
     input: CenterTenants,
@@ -646,7 +639,7 @@ pub async fn set_center_tenants(
         .ok_or(Error::NotFound("service center"))?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(view)
 }
 

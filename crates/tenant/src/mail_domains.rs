@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, OperatorScope, Permission};
 use crate::audit;
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::directory::find_tenant;
 use crate::domain::EmailAddress;
@@ -200,11 +201,7 @@ pub(crate) fn check_sender(settings: &TenantSettings, addresses: &[String]) -> R
 
 /// A tenant's mail domains (its admins and operators).
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn list_domains(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-) -> Result<Vec<MailDomainView>> {
+pub async fn list_domains(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<MailDomainView>> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::ManageTenant, t.id)?;
     Ok(crate::repo::domains(db, &scope)
@@ -220,7 +217,7 @@ pub async fn list_domains(
 /// Assigns a mail domain to a tenant (operators). 409 when the tenant already has it.
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn add_domain(
-    db: &DatabaseConnection,
+    db: &Db,
     scope: &OperatorScope,
     slug: &str,
     input: NewMailDomain,
@@ -256,12 +253,7 @@ pub async fn add_domain(
 /// Takes a mail domain from a tenant (operators). 404 when the tenant does not have it; 409
 /// while the tenant still has addresses in it (change `mail_addresses` first).
 #[instrument(skip_all, fields(tenant = slug))]
-pub async fn remove_domain(
-    db: &DatabaseConnection,
-    scope: &OperatorScope,
-    slug: &str,
-    domain: &str,
-) -> Result<()> {
+pub async fn remove_domain(db: &Db, scope: &OperatorScope, slug: &str, domain: &str) -> Result<()> {
     // Looked up as stored, not parsed: a domain taken over from older data must stay removable.
     let domain = domain.trim().to_lowercase();
     if domain.is_empty() || domain.len() > 253 {

@@ -1,10 +1,11 @@
 //! Password hashing with argon2id and explicit parameters, always on a blocking thread.
 //!
 //! Every hash and every check passes one gate: at most `max_concurrent` run at once in this
-//! process (each costs about 19 MiB for its run time), and a caller that does not get a turn
-//! within `max_wait` is refused with [`Error::Overloaded`] instead of queueing without bound. The
-//! gate is process-wide on purpose: the memory it protects is the process's, however many
-//! application instances the process runs.
+//! application (each costs about 19 MiB for its run time), and a caller that does not get a
+//! turn within `max_wait` is refused with [`Error::Overloaded`] instead of queueing without
+//! bound. The gate is the application's (in its [`crate::db::Local`]), set from its settings;
+//! a deployment runs one application per process, so it bounds the process's memory. (Only
+//! tests run two applications in one process; each then keeps its own settings.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -18,6 +19,7 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::db::WithLocal;
 use crate::error::{Error, Result};
 
 /// OWASP's argon2id baseline: 19 MiB memory, 2 iterations, 1 lane.
@@ -40,7 +42,9 @@ fn hash_blocking(password: &SecretString) -> Result<String> {
 }
 
 /// A hash of a random password with the same parameters, checked when the account is unknown
-/// so that a failed login costs the same whether or not the account exists.
+/// so that a failed login costs the same whether or not the account exists. A process-wide
+/// static on purpose: it is a constant (any random password will do), computed once, and
+/// depends on no setting or database.
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
@@ -141,55 +145,69 @@ impl Drop for Counted<'_> {
     }
 }
 
-fn gate_cell() -> &'static RwLock<Arc<Gate>> {
-    static GATE: OnceLock<RwLock<Arc<Gate>>> = OnceLock::new();
-    GATE.get_or_init(|| RwLock::new(Arc::new(Gate::new(HashLimits::default()))))
+/// The application's gate, with the default limits until [`set_limits`].
+struct GateCell(RwLock<Arc<Gate>>);
+
+impl Default for GateCell {
+    fn default() -> Self {
+        Self(RwLock::new(Arc::new(Gate::new(HashLimits::default()))))
+    }
 }
 
-fn gate() -> Arc<Gate> {
-    match gate_cell().read() {
+fn gate(db: &impl WithLocal) -> Arc<Gate> {
+    let cell = db.local().get::<GateCell>();
+    match cell.0.read() {
         Ok(g) => g.clone(),
         Err(poisoned) => poisoned.into_inner().clone(),
     }
 }
 
-/// Sets the limits of the process's gate (at start-up). Runs that hold a turn of the previous
-/// gate finish under it.
-pub fn set_limits(limits: HashLimits) {
+/// Sets the limits of the application's gate (at start-up). Runs that hold a turn of the
+/// previous gate finish under it.
+pub fn set_limits(db: &impl WithLocal, limits: HashLimits) {
     let fresh = Arc::new(Gate::new(limits));
-    match gate_cell().write() {
+    let cell = db.local().get::<GateCell>();
+    match cell.0.write() {
         Ok(mut g) => *g = fresh,
         Err(poisoned) => *poisoned.into_inner() = fresh,
     }
 }
 
-/// The most argon2 runs that were in progress at once since the limits were set or
-/// [`reset_peak`] (observability and tests).
-pub fn peak_in_flight() -> usize {
-    gate().peak.load(Ordering::Acquire)
+/// The most argon2 runs of the application that were in progress at once since the limits
+/// were set or [`reset_peak`] (observability and tests).
+pub fn peak_in_flight(db: &impl WithLocal) -> usize {
+    gate(db).peak.load(Ordering::Acquire)
 }
 
 /// Starts a new measurement for [`peak_in_flight`].
-pub fn reset_peak() {
-    let g = gate();
+pub fn reset_peak(db: &impl WithLocal) {
+    let g = gate(db);
     g.peak
         .store(g.in_flight.load(Ordering::Acquire), Ordering::Release);
 }
 
-async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    gate().run(work).await
+async fn gated<T: Send + 'static>(
+    db: &impl WithLocal,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    gate(db).run(work).await
 }
 
-/// Hashes a password (argon2id, PHC string format). `Overloaded` when the gate gives no turn.
-pub async fn hash(password: SecretString) -> Result<String> {
-    gated(move || hash_blocking(&password)).await?
+/// Hashes a password (argon2id, PHC string format). `Overloaded` when the application's gate
+/// gives no turn.
+pub async fn hash(db: &impl WithLocal, password: SecretString) -> Result<String> {
+    gated(db, move || hash_blocking(&password)).await?
 }
 
 /// Verifies a password against a stored hash, or against a dummy hash when there is none.
-/// Returns false for `None` after spending the same time. `Overloaded` when the gate gives no
-/// turn: nothing was checked.
-pub async fn verify(password: SecretString, stored: Option<String>) -> Result<bool> {
-    gated(move || {
+/// Returns false for `None` after spending the same time. `Overloaded` when the application's
+/// gate gives no turn: nothing was checked.
+pub async fn verify(
+    db: &impl WithLocal,
+    password: SecretString,
+    stored: Option<String>,
+) -> Result<bool> {
+    gated(db, move || {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = match (PasswordHash::new(&phc), argon2()) {
@@ -214,13 +232,14 @@ mod tests {
 
     #[tokio::test]
     async fn hash_and_verify() {
-        let h = hash("richtig-und-lang".to_owned().into()).await;
+        let app = crate::db::Local::default();
+        let h = hash(&app, "richtig-und-lang".to_owned().into()).await;
         let h = match h {
             Ok(h) => h,
             Err(e) => panic!("hash failed: {e}"),
         };
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        let check = |pw: &str, stored: Option<String>| verify(pw.to_owned().into(), stored);
+        let check = |pw: &str, stored: Option<String>| verify(&app, pw.to_owned().into(), stored);
         assert!(matches!(
             check("richtig-und-lang", Some(h.clone())).await,
             Ok(true)

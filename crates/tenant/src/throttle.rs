@@ -16,8 +16,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::error::Result;
 use verbund_schema::login_throttle;
@@ -97,11 +98,7 @@ impl LoginPolicy {
     /// Reserves one attempt on every key, in one transaction: `Locked` (and nothing counted) when
     /// a key is locked, else `Proceed` with the delay the earlier failures call for. The attempt
     /// that reaches a key's limit locks it for the attempts after it.
-    pub async fn reserve(
-        &self,
-        db: &DatabaseConnection,
-        keys: &[(KeyKind, String)],
-    ) -> Result<Verdict> {
+    pub async fn reserve(&self, db: &Db, keys: &[(KeyKind, String)]) -> Result<Verdict> {
         let txn = begin_write(db).await?;
         let at = now();
         let mut delay = Duration::ZERO;

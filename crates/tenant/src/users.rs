@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::access::{AccountScope, Actor, Assignment, GrantScope, Permission, Role, TenantScope};
 use crate::audit;
 use crate::auth::revoke_sessions;
+use crate::db::Db;
 use crate::db::{begin_write, now};
 use crate::directory::{find_center, find_tenant};
 use crate::domain::{DisplayName, EmailAddress, NewPassword};
@@ -285,7 +286,7 @@ async fn insert_roles(db: &impl ConnectionTrait, user_id: Uuid, roles: &[Resolve
 
 /// The users of a tenant (scope: `ViewUsers`).
 #[instrument(skip_all, fields(tenant = %scope.tenant_id()))]
-pub async fn list_users(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec<UserView>> {
+pub async fn list_users(db: &Db, scope: &TenantScope) -> Result<Vec<UserView>> {
     let rows = crate::repo::users(db, scope).await?;
     views(db, rows).await
 }
@@ -314,7 +315,7 @@ async fn lock_user_in(
 }
 
 #[instrument(skip_all, fields(tenant = %scope.tenant_id(), user = %id))]
-pub async fn get_user(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) -> Result<UserView> {
+pub async fn get_user(db: &Db, scope: &TenantScope, id: Uuid) -> Result<UserView> {
     let u = find_user_in(db, scope, id).await?;
     views(db, vec![u])
         .await?
@@ -326,7 +327,7 @@ pub async fn get_user(db: &DatabaseConnection, scope: &TenantScope, id: Uuid) ->
 /// grant (see [`AccountScope`]).
 #[instrument(skip_all, fields(tenant = %account_scope.tenant().tenant_id()))]
 pub async fn create_user(
-    db: &DatabaseConnection,
+    db: &Db,
     account_scope: &AccountScope,
     input: NewUser,
 ) -> Result<UserView> {
@@ -336,7 +337,7 @@ pub async fn create_user(
     let pw = NewPassword::parse(&input.password)?;
     let roles = resolve_roles(db, &input.roles, Some(scope.tenant_id())).await?;
     check_grantable(db, account_scope, &roles).await?;
-    let hash = password::hash(pw.secret().clone()).await?;
+    let hash = password::hash(db, pw.secret().clone()).await?;
 
     let txn = begin_write(db).await?;
     // Again inside the transaction: what a center serves may have changed meanwhile.
@@ -392,7 +393,7 @@ async fn insert_user(
 /// the write transaction.
 #[instrument(skip_all, fields(tenant = %account_scope.tenant().tenant_id(), user = %id))]
 pub async fn update_user(
-    db: &DatabaseConnection,
+    db: &Db,
     account_scope: &AccountScope,
     id: Uuid,
     patch: UserPatch,
@@ -427,7 +428,7 @@ pub async fn update_user(
         ));
     }
     let hash = match pw {
-        Some(p) => Some(password::hash(p.secret().clone()).await?),
+        Some(p) => Some(password::hash(db, p.secret().clone()).await?),
         None => None,
     };
 
@@ -477,7 +478,7 @@ pub async fn update_user(
     .await?;
     crate::auth::bump_epoch(&txn).await?;
     txn.commit().await?;
-    crate::auth::invalidate_local();
+    crate::auth::invalidate_local(db);
     Ok(after)
 }
 
@@ -519,7 +520,7 @@ async fn replace_roles(
 /// Creates an account without an acting user: for `verbund user add` on the server's own
 /// machine (whoever can run it already holds the database) and for demo data.
 pub async fn create_user_unchecked(
-    db: &DatabaseConnection,
+    db: &Db,
     email: &str,
     display_name: &str,
     password_hash: String,

@@ -2,12 +2,13 @@
 //! one becomes a ticket in the same transaction.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_tenant::access::GrantScope;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -71,11 +72,7 @@ fn center_of(actor: &Actor, tenant_id: Uuid) -> Option<Uuid> {
 }
 
 #[instrument(skip_all, fields(tenant = input.tenant))]
-pub async fn log_contact(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: NewContact,
-) -> Result<ContactView> {
+pub async fn log_contact(db: &Db, actor: &Actor, input: NewContact) -> Result<ContactView> {
     let asked = find_tenant_for(db, actor, &input.tenant)
         .await
         .map_err(|_| Error::invalid("tenant", format!("unknown tenant {}", input.tenant)))?;

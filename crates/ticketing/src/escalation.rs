@@ -7,9 +7,10 @@
 //! notifications, in the same transaction, and no ticket is escalated twice.
 
 use std::collections::HashMap;
+use verbund_tenant::db::Db;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::access::SystemScope;
@@ -36,7 +37,7 @@ enum Mark {
 }
 
 /// Looks at every open ticket once and marks what is due.
-pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass> {
+pub async fn run_once(db: &Db, at: DateTime<Utc>) -> Result<Pass> {
     let open = [
         TicketState::New.as_str(),
         TicketState::InProgress.as_str(),
@@ -84,7 +85,7 @@ pub async fn run_once(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Pass
 }
 
 async fn claim_and_notify(
-    db: &DatabaseConnection,
+    db: &Db,
     system: &SystemScope,
     t: &ticket::Model,
     tenant: &tenant::Model,
@@ -155,7 +156,7 @@ async fn claim_and_notify(
     let mailed = escalation_mails(&txn, t, tenant, mark, &body).await?;
     txn.commit().await?;
     if mailed {
-        crate::mail::wake_delivery();
+        crate::mail::wake_delivery(db);
     }
     Ok(true)
 }

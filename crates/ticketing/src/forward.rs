@@ -2,12 +2,13 @@
 //! back-office unit of the same tenant. The due date never resets; the forwarding tenant keeps
 //! read access to the state and the answer, not to the receiver's internal notes.
 
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::Deserialize;
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_tenant::ProblemKind;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Result};
@@ -53,12 +54,7 @@ fn reason(raw: &str) -> Result<String> {
 }
 
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn forward(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    req: ForwardRequest,
-) -> Result<TicketView> {
+pub async fn forward(db: &Db, actor: &Actor, id: Uuid, req: ForwardRequest) -> Result<TicketView> {
     let why = reason(&req.reason)?;
     let queue = match req.queue.as_deref() {
         None => FRONT_QUEUE.to_owned(),
@@ -110,7 +106,7 @@ pub async fn forward(
 /// Records a forward of `current` to `target` (another tenant, or a queue of the same tenant)
 /// inside the caller's transaction.
 pub(crate) async fn forward_within(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &(impl sea_orm::ConnectionTrait + verbund_tenant::db::WithLocal),
     scope: &verbund_tenant::TenantScope,
     current: &ticket::Model,
     target: &verbund_schema::tenant::Model,
@@ -191,12 +187,7 @@ async fn pending_forward(
 
 /// The receiving tenant takes the forwarded ticket.
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn accept(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    req: ForwardDecision,
-) -> Result<TicketView> {
+pub async fn accept(db: &Db, actor: &Actor, id: Uuid, req: ForwardDecision) -> Result<TicketView> {
     let txn = begin_write(db).await?;
     let (current, scope) = load_for_work(&txn, actor, id).await?;
     let fwd = pending_forward(&txn, &current).await?;
@@ -224,7 +215,7 @@ pub async fn accept(
 /// The receiving tenant sends the ticket back, with a reason.
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn return_ticket(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Uuid,
     req: ForwardDecision,

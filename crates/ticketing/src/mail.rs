@@ -4,17 +4,16 @@
 //!
 //! Delivery itself (SMTP through lettre) is the e-mail crate's job; it claims rows from here.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
-use verbund_tenant::db::{begin_write, now};
+use verbund_tenant::db::Db;
+use verbund_tenant::db::{WithLocal, begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
 use verbund_tenant::{Actor, Error, Permission, Result, TenantScope};
@@ -24,16 +23,20 @@ use verbund_schema::{mail_attachment, outbox_mail, ticket};
 
 pub use verbund_schema::types::{MailKind, OutboxState};
 
-static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+/// The wake-up of this application's delivery worker, kept in the application's
+/// [`verbund_tenant::db::Local`]. Another instance finds the mail by polling the outbox.
+#[derive(Default)]
+struct Wake(Notify);
 
-/// Tells this instance's delivery worker that mail was committed to the outbox.
-pub fn wake_delivery() {
-    WAKE.notify_one();
+/// Tells this application's delivery worker that mail was committed to the outbox.
+pub fn wake_delivery(db: &impl WithLocal) {
+    db.local().get::<Wake>().0.notify_one();
 }
 
-/// Resolves when [`wake_delivery`] was called.
-pub async fn delivery_woken() {
-    WAKE.notified().await;
+/// Resolves when [`wake_delivery`] was called for this application.
+pub async fn delivery_woken(db: &impl WithLocal) {
+    let wake = db.local().get::<Wake>();
+    wake.0.notified().await;
 }
 
 /// The sender of a tenant's mail: the configured address, else its first inbound address.
@@ -280,7 +283,7 @@ fn authorize_outbox(actor: &Actor, t: &tenant::Model) -> Result<TenantScope> {
 
 /// A tenant's outbox, newest first (tenant admins and operators).
 pub async fn list_outbox(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     q: OutboxQuery,
@@ -306,12 +309,7 @@ pub async fn list_outbox(
 }
 
 /// Puts a failed (or bounced) mail back into the queue.
-pub async fn retry(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    id: Uuid,
-) -> Result<OutboxView> {
+pub async fn retry(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<OutboxView> {
     let t = find_tenant(db, slug).await?;
     let scope = authorize_outbox(actor, &t)?;
     let txn = begin_write(db).await?;
@@ -359,7 +357,7 @@ pub async fn retry(
         .await?;
     }
     txn.commit().await?;
-    wake_delivery();
+    wake_delivery(db);
     Ok(outbox_view(updated, &t.slug))
 }
 
@@ -398,11 +396,7 @@ pub struct AttachmentView {
 }
 
 /// The mail conversation of a ticket (full access only: it holds the citizen's data).
-pub async fn ticket_mails(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<Vec<TicketMailView>> {
+pub async fn ticket_mails(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<TicketMailView>> {
     let (t, access) = load_visible(db, actor, id).await?;
     if access != Access::Full {
         return Err(Error::Forbidden(
@@ -466,7 +460,7 @@ pub async fn ticket_mails(
 
 /// One attachment's bytes (full access to its ticket).
 pub async fn attachment(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     ticket_id: Uuid,
     attachment_id: Uuid,

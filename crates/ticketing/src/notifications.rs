@@ -1,10 +1,11 @@
 //! In-app notifications (escalations): to a user, or to a queue of a tenant.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::now;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
@@ -49,11 +50,7 @@ pub struct NotificationView {
 }
 
 /// The actor's notifications, newest first: personal ones and those of the queues it works.
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    unread_only: bool,
-) -> Result<Vec<NotificationView>> {
+pub async fn list(db: &Db, actor: &Actor, unread_only: bool) -> Result<Vec<NotificationView>> {
     // Personal ones, and those of the queues the actor works.
     let queues = actor.visibility(Permission::HandleTickets);
     let rows = crate::repo::notifications(db, actor.user_id(), &queues, unread_only).await?;
@@ -73,7 +70,7 @@ pub async fn list(
         .collect())
 }
 
-pub async fn mark_read(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn mark_read(db: &Db, actor: &Actor, id: Uuid) -> Result<()> {
     let queues = actor.visibility(Permission::HandleTickets);
     let n = crate::repo::notification(db, actor.user_id(), &queues, id)
         .await?

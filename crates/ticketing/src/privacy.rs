@@ -3,13 +3,14 @@
 //! numbers that statistics need; and every read of a ticket's personal data is logged.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::SystemScope;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::settings::TenantSettings;
@@ -164,7 +165,7 @@ pub(crate) async fn anonymize_in(
 /// anonymised by an earlier version that left the subject and mail addresses behind (their
 /// subject is not yet [`REDACTED`]). Safe on several instances: each ticket is claimed by a
 /// conditional update inside its transaction, which the other instance then finds done.
-pub async fn run_due_anonymization(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<usize> {
+pub async fn run_due_anonymization(db: &Db, at: DateTime<Utc>) -> Result<usize> {
     let mut done = 0;
     let system = SystemScope::job("privacy-retention");
     for t in crate::repo::system_tenants(db, &system).await? {
@@ -234,7 +235,7 @@ pub struct AnonymizeRequest {
 /// Anonymises a ticket on request (tenant admins of the tenant holding it).
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn anonymize_on_request(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Uuid,
     req: AnonymizeRequest,
@@ -301,7 +302,7 @@ pub struct AccessLogEntry {
 
 /// Who read which ticket's personal data (tenant admins).
 pub async fn access_log(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     q: AccessLogQuery,

@@ -3,9 +3,9 @@
 //! 90th percentile of the answer time in service hours, and forwards in and out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use verbund_tenant::db::Db;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -169,11 +169,7 @@ struct Subject {
     reports: Visibility,
 }
 
-async fn build(
-    db: &DatabaseConnection,
-    subject: Subject,
-    window: &Window,
-) -> Result<(Vec<ReportRow>, ReportRow)> {
+async fn build(db: &Db, subject: Subject, window: &Window) -> Result<(Vec<ReportRow>, ReportRow)> {
     let mut buckets: BTreeMap<String, Acc> = BTreeMap::new();
     let mut total = Acc::default();
     let reports = &subject.reports;
@@ -258,12 +254,7 @@ fn zero_channels(row: &mut ReportRow) {
 }
 
 /// The report of one tenant (tenant admins, operators).
-pub async fn tenant_report(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    q: ReportQuery,
-) -> Result<Report> {
+pub async fn tenant_report(db: &Db, actor: &Actor, slug: &str, q: ReportQuery) -> Result<Report> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::ViewReports, t.id)?;
     let reports = actor.visibility(Permission::ViewReports);
@@ -279,12 +270,7 @@ pub async fn tenant_report(
 
 /// The report of a service center: its agents' contacts and the tickets of the tenants it
 /// serves (operators, and admins of every tenant it serves).
-pub async fn center_report(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    slug: &str,
-    q: ReportQuery,
-) -> Result<Report> {
+pub async fn center_report(db: &Db, actor: &Actor, slug: &str, q: ReportQuery) -> Result<Report> {
     let c = find_center(db, slug).await?;
     let served = crate::repo::served_by_center(db, c.id).await?;
     let reports = actor.visibility(Permission::ViewReports);
@@ -305,7 +291,7 @@ pub async fn center_report(
 }
 
 async fn finish(
-    db: &DatabaseConnection,
+    db: &Db,
     subject: Subject,
     window: Window,
     scope: &'static str,

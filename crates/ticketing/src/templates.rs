@@ -2,10 +2,11 @@
 //! who works the tenant's tickets reads them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -50,7 +51,7 @@ fn view(t: text_template::Model, slug: &str) -> TemplateView {
     }
 }
 
-pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<Vec<TemplateView>> {
+pub async fn list(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<TemplateView>> {
     let t = find_tenant(db, slug).await?;
     // Those who work the tickets use them, editors write them.
     let scope = actor
@@ -64,7 +65,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, slug: &str) -> Result<
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: TemplateInput,
@@ -90,7 +91,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     id: Uuid,
@@ -115,7 +116,7 @@ pub async fn update(
     Ok(view(model, &t.slug))
 }
 
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
+pub async fn delete(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<()> {
     let t = find_tenant(db, slug).await?;
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
     if !crate::repo::delete_template(db, &scope, id).await? {

@@ -3,12 +3,13 @@
 //! call attempts and the append-only history.
 
 use std::collections::HashMap;
+use verbund_tenant::db::Db;
 
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Func, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, IntoActiveModel, QueryTrait, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    IntoActiveModel, QueryTrait, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::SystemScope;
-use verbund_tenant::db::{begin_write, now, write};
+use verbund_tenant::db::{WithLocal, begin_write, now, write};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
 use verbund_tenant::{Actor, Error, Permission, Result, TenantScope};
@@ -125,21 +126,23 @@ impl Access {
 
 pub(crate) type Slugs = HashMap<Uuid, String>;
 
-/// Tenant slugs by id. A slug never changes after the tenant is created, so what this process
-/// has read once stays true.
-static SLUGS: std::sync::LazyLock<std::sync::RwLock<Slugs>> =
-    std::sync::LazyLock::new(Default::default);
+/// Tenant slugs by id, one cache per application (in its [`verbund_tenant::db::Local`]). A
+/// slug never changes after the tenant is created, so what the application has read once
+/// stays true.
+#[derive(Default)]
+struct KnownSlugs(std::sync::RwLock<Slugs>);
 
-/// The slugs of the given tenants: from this process's memory, the unknown ones from the
+/// The slugs of the given tenants: from this application's memory, the unknown ones from the
 /// database (one query).
 pub(crate) async fn slugs_of(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<Slugs> {
     let mut out = Slugs::new();
     let mut missing = Vec::new();
+    let cache = db.local().get::<KnownSlugs>();
     {
-        let known = SLUGS.read().unwrap_or_else(|e| e.into_inner());
+        let known = cache.0.read().unwrap_or_else(|e| e.into_inner());
         for id in ids {
             if out.contains_key(&id) {
                 continue;
@@ -156,7 +159,7 @@ pub(crate) async fn slugs_of(
         missing.sort();
         missing.dedup();
         let rows = crate::repo::tenant_slugs(db, missing).await?;
-        let mut known = SLUGS.write().unwrap_or_else(|e| e.into_inner());
+        let mut known = cache.0.write().unwrap_or_else(|e| e.into_inner());
         for (id, slug) in rows {
             known.insert(id, slug.clone());
             out.insert(id, slug);
@@ -167,7 +170,7 @@ pub(crate) async fn slugs_of(
 
 /// [`view`] of one ticket, with the slugs of its two tenants.
 pub(crate) async fn view_with_slugs(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     t: ticket::Model,
     access: Access,
 ) -> Result<TicketView> {
@@ -345,7 +348,7 @@ impl NewTicket {
 /// transaction is serial anyway, so the number is taken inside it from the tenant's counter row
 /// ([`insert_ticket`] with `None`), without gaps and without a second turn of the writer.
 pub async fn reserve_number(
-    db: &DatabaseConnection,
+    db: &Db,
     t: &tenant::Model,
     arrival: DateTime<Utc>,
 ) -> Result<Option<String>> {
@@ -363,7 +366,7 @@ fn number_year(t: &tenant::Model, arrival: DateTime<Utc>) -> i32 {
 
 /// Allocates the next number of a tenant for a year: `KO-2026-000123`.
 async fn allocate_number(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     t: &tenant::Model,
     year: i32,
 ) -> Result<String> {
@@ -402,19 +405,26 @@ async fn allocate_number(
 /// How many numbers an instance takes from a sequence at once (PostgreSQL).
 const NUMBER_BLOCK: i64 = 8;
 
-/// Numbers this process has taken from each sequence and not used yet.
-static RESERVED_NUMBERS: std::sync::LazyLock<
-    std::sync::Mutex<HashMap<String, std::collections::VecDeque<i64>>>,
-> = std::sync::LazyLock::new(Default::default);
+/// Numbers this application has taken from each sequence and not used yet (in its
+/// [`verbund_tenant::db::Local`]: another application on another database has sequences of
+/// the same name).
+#[derive(Default)]
+struct ReservedNumbers(std::sync::Mutex<HashMap<String, std::collections::VecDeque<i64>>>);
 
 /// PostgreSQL: a number from the tenant's sequence for `year`. Numbers are taken
 /// [`NUMBER_BLOCK`] at a time and handed out from memory, so most tickets need no round trip
 /// for their number. They stay unique; with several instances they interleave, and the numbers
 /// an instance holds when it stops are skipped, as with a sequence's cache.
-async fn next_number(db: &impl ConnectionTrait, t: &tenant::Model, year: i32) -> Result<i64> {
+async fn next_number(
+    db: &(impl ConnectionTrait + WithLocal),
+    t: &tenant::Model,
+    year: i32,
+) -> Result<i64> {
     let name = sequence_name(t, year);
+    let reserved = db.local().get::<ReservedNumbers>();
     let take = || -> Option<i64> {
-        RESERVED_NUMBERS
+        reserved
+            .0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(&name)
@@ -429,7 +439,8 @@ async fn next_number(db: &impl ConnectionTrait, t: &tenant::Model, year: i32) ->
     let first = numbers
         .next()
         .ok_or_else(|| Error::bug(format!("number sequence {name} gave nothing")))?;
-    RESERVED_NUMBERS
+    reserved
+        .0
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(name)
@@ -539,7 +550,7 @@ pub async fn record_events(
 /// Inserts a ticket for `t` with its number (`number` from [`reserve_number`], else taken
 /// here), due date and "created" history row.
 pub(crate) async fn insert_ticket(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     t: &tenant::Model,
     input: ValidTicket,
     actor: Option<Uuid>,
@@ -599,7 +610,7 @@ async fn insert_with_history(
 /// A new ticket's row (with its number: `number`, else the next one taken here) and its
 /// "created" history row, both still to be written.
 async fn new_ticket(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     t: &tenant::Model,
     input: ValidTicket,
     actor: Option<Uuid>,
@@ -682,7 +693,7 @@ pub(crate) async fn check_service(
 /// Opens a ticket for a tenant (scope: `HandleTickets`).
 #[instrument(skip_all, fields(tenant = slug))]
 pub async fn create_ticket(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     slug: &str,
     input: NewTicket,
@@ -756,7 +767,7 @@ pub(crate) async fn load_for_work(
 }
 
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn get_ticket(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<TicketView> {
+pub async fn get_ticket(db: &Db, actor: &Actor, id: Uuid) -> Result<TicketView> {
     let (t, access) = load_visible(db, actor, id).await?;
     if access == Access::Full && t.anonymized_at.is_none() {
         crate::privacy::log_access(db, &t, actor.user_id(), "read").await?;
@@ -822,7 +833,7 @@ where
 /// Changes state, assignee, priority, subject or answer channel; 409 when the version is stale.
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn update_ticket(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Uuid,
     patch: TicketPatch,
@@ -948,12 +959,7 @@ pub struct NoteView {
 /// Adds an internal note or a message to the citizen (a message to the citizen of a ticket
 /// that is not closed marks it answered).
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn add_note(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    input: NewNote,
-) -> Result<NoteView> {
+pub async fn add_note(db: &Db, actor: &Actor, id: Uuid, input: NewNote) -> Result<NoteView> {
     let body = required("body", &input.body, 20_000)?;
     let txn = begin_write(db).await?;
     let (current, scope) = load_for_work(&txn, actor, id).await?;
@@ -1024,7 +1030,7 @@ pub async fn add_note(
     }
     txn.commit().await?;
     if queued_mail {
-        crate::mail::wake_delivery();
+        crate::mail::wake_delivery(db);
     }
     let slugs = slugs_of(db, [note.tenant_id]).await?;
     Ok(note_view(note, &slugs))
@@ -1043,7 +1049,7 @@ fn note_view(n: ticket_note::Model, slugs: &Slugs) -> NoteView {
 
 /// The notes the actor may read: messages to the citizen, and internal notes of tenants the
 /// actor may view tickets for.
-pub async fn list_notes(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<NoteView>> {
+pub async fn list_notes(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<NoteView>> {
     let (t, _) = load_visible(db, actor, id).await?;
     let notes: Vec<ticket_note::Model> = crate::repo::notes_of(db, &t)
         .await?
@@ -1065,7 +1071,7 @@ pub struct NewCallAttempt {
 /// so that another channel can be used.
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn record_call(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     id: Uuid,
     input: NewCallAttempt,
@@ -1147,7 +1153,7 @@ pub struct EventView {
 /// forwarded the ticket sees its structure, subject and forward reasons, not the personal data
 /// in it (mail addresses of later senders, delivery diagnostics; see
 /// [`crate::privacy::forwarder_payload`]).
-pub async fn history(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
+pub async fn history(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
     let (t, access) = load_visible(db, actor, id).await?;
     let events = crate::repo::events_of(db, &t).await?;
     let slugs = slugs_of(db, events.iter().map(|e| e.tenant_id)).await?;
@@ -1182,11 +1188,7 @@ pub struct TicketPage {
 
 /// The ticket queue, sorted by `due_at`, with cursor pagination.
 #[instrument(skip_all)]
-pub async fn list_tickets(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    q: TicketQuery,
-) -> Result<TicketPage> {
+pub async fn list_tickets(db: &Db, actor: &Actor, q: TicketQuery) -> Result<TicketPage> {
     let filter = TicketFilter::parse(q, actor.user_id())?;
     let limit = filter.limit;
     let visibility = actor.visibility(Permission::ViewTickets);
@@ -1342,7 +1344,7 @@ pub struct MailQuestion<'a> {
 /// arrival. Runs inside the caller's transaction (the mail's processing), which also writes
 /// the returned "created" history row. `number` as from [`reserve_number`].
 pub async fn insert_mail_ticket(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + WithLocal),
     t: &tenant::Model,
     mail: MailQuestion<'_>,
     arrival: DateTime<Utc>,

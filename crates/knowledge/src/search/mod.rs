@@ -18,8 +18,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
+use verbund_tenant::db::Db;
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use serde::Serialize;
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -330,13 +331,18 @@ impl Feed {
 impl SearchIndex {
     /// Builds the index from the database and starts the task that keeps it current. The task
     /// wakes at once on a change of this process, and every `poll_interval` (at least
-    /// [`MIN_POLL_INTERVAL`]) for changes of other instances.
-    pub async fn start(db: DatabaseConnection, poll_interval: Duration) -> Result<Self> {
+    /// [`MIN_POLL_INTERVAL`]) for changes of other instances, until `stop` is cancelled.
+    /// Returns the index and the task (the application awaits it on shutdown).
+    pub async fn start(
+        db: Db,
+        poll_interval: Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>)> {
         let poll_interval = poll_interval.max(MIN_POLL_INTERVAL);
         let engine = Arc::new(SearchEngine::in_ram().map_err(internal)?);
         let writer: Writer = Arc::new(std::sync::Mutex::new(engine.writer().map_err(internal)?));
         // Wake-ups from here on reach the task.
-        let local = crate::changes::subscribe();
+        let local = crate::changes::subscribe(&db);
         // Changes from here on are applied again by the task: applying twice is harmless.
         let watermark: i64 = crate::repo::system_last_change(&db, &follower())
             .await?
@@ -349,17 +355,14 @@ impl SearchIndex {
             applied: Arc::new(AtomicI64::new(watermark)),
         };
         let task = index.clone();
-        tokio::spawn(async move {
-            task.follow(db, writer, feed, local, poll_interval).await;
+        let follower = tokio::spawn(async move {
+            task.follow(db, writer, feed, local, poll_interval, stop)
+                .await;
         });
-        Ok(index)
+        Ok((index, follower))
     }
 
-    async fn rebuild(
-        db: &DatabaseConnection,
-        engine: Arc<SearchEngine>,
-        writer: Writer,
-    ) -> Result<()> {
+    async fn rebuild(db: &Db, engine: Arc<SearchEngine>, writer: Writer) -> Result<()> {
         let slugs = tenant_slugs(db).await?;
         let mut after: Option<Uuid> = None;
         let mut count = 0;
@@ -388,14 +391,19 @@ impl SearchIndex {
 
     async fn follow(
         &self,
-        db: DatabaseConnection,
+        db: Db,
         writer: Writer,
         mut feed: Feed,
         mut local: tokio::sync::watch::Receiver<u64>,
         poll_interval: Duration,
+        stop: tokio_util::sync::CancellationToken,
     ) {
         loop {
             tokio::select! {
+                () = stop.cancelled() => {
+                    tracing::info!("search index follower stops: the application stops");
+                    return;
+                }
                 changed = local.changed() => {
                     if changed.is_err() {
                         tokio::time::sleep(poll_interval).await;
@@ -418,7 +426,7 @@ impl SearchIndex {
 
     async fn catch_up(
         &self,
-        db: &DatabaseConnection,
+        db: &Db,
         writer: &Writer,
         feed: &mut Feed,
     ) -> std::result::Result<(), ApplyError> {
@@ -551,7 +559,7 @@ pub struct SearchResults {
 /// Searches the descriptions the actor may read.
 #[instrument(skip_all)]
 pub async fn search(
-    db: &DatabaseConnection,
+    db: &Db,
     index: &SearchIndex,
     actor: &Actor,
     params: SearchParams,

@@ -1,8 +1,9 @@
 //! Isolation of the repository itself: a function given another tenant's scope finds and
 //! changes nothing. Each test runs on SQLite and on PostgreSQL (`VERBUND_TEST_PG_URL`).
 
+use crate::db::Db;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DbBackend, Set};
 
 use super::*;
 use crate::access::{Actor, Grant, GrantScope, Permission, Role};
@@ -14,7 +15,7 @@ enum Backend {
 
 /// A migrated database with the demo tenants, centers and users; the temp dir keeps the
 /// SQLite file alive.
-async fn database(backend: Backend) -> (DatabaseConnection, tempfile::TempDir) {
+async fn database(backend: Backend) -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
@@ -44,6 +45,7 @@ async fn database(backend: Backend) -> (DatabaseConnection, tempfile::TempDir) {
             .expect("wal");
     }
     Migrator::up(&db, None).await.expect("migrate");
+    let db = Db::from(db);
     crate::demo::seed(&db).await.expect("seed");
     (db, dir)
 }
@@ -63,7 +65,7 @@ fn admin_of(tenant_id: Uuid) -> Actor {
     )
 }
 
-async fn tenant_id(db: &DatabaseConnection, slug: &str) -> Uuid {
+async fn tenant_id(db: &Db, slug: &str) -> Uuid {
     tenant_by_slug(db, slug)
         .await
         .expect("q")

@@ -2,9 +2,10 @@
 //! changes nothing. Each test runs on SQLite and on PostgreSQL (`VERBUND_TEST_PG_URL`).
 
 use std::time::Duration;
+use verbund_tenant::db::Db;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Set};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Set};
 use secrecy::SecretString;
 use verbund_tenant::auth::{AuthConfig, Authenticator, Credentials};
 use verbund_tenant::throttle::LoginPolicy;
@@ -22,7 +23,7 @@ pub(crate) enum Backend {
 
 /// A migrated database with the demo tenants, centers and users; the temp dir keeps the
 /// SQLite file alive.
-pub(crate) async fn database(backend: Backend) -> (DatabaseConnection, tempfile::TempDir) {
+pub(crate) async fn database(backend: Backend) -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
@@ -52,12 +53,13 @@ pub(crate) async fn database(backend: Backend) -> (DatabaseConnection, tempfile:
             .expect("wal");
     }
     Migrator::up(&db, None).await.expect("migrate");
+    let db = Db::from(db);
     verbund_tenant::demo::seed(&db).await.expect("seed");
     (db, dir)
 }
 
 /// The demo user `email`, logged in.
-pub(crate) async fn login(db: &DatabaseConnection, email: &str) -> Actor {
+pub(crate) async fn login(db: &Db, email: &str) -> Actor {
     let auth = Authenticator::new(AuthConfig {
         token: TokenConfig {
             secret: SecretString::from("repository-test-secret-0123456789abcdef"),
@@ -87,14 +89,14 @@ pub(crate) async fn login(db: &DatabaseConnection, email: &str) -> Actor {
         .expect("authenticate")
 }
 
-async fn tenant_id(db: &DatabaseConnection, slug: &str) -> uuid::Uuid {
+async fn tenant_id(db: &Db, slug: &str) -> uuid::Uuid {
     verbund_tenant::directory::find_tenant(db, slug)
         .await
         .expect("tenant")
         .id
 }
 
-async fn koblenz_ticket(db: &DatabaseConnection, agent: &Actor) -> ticket::Model {
+async fn koblenz_ticket(db: &Db, agent: &Actor) -> ticket::Model {
     let view = crate::tickets::create_ticket(
         db,
         agent,
