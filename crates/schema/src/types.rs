@@ -16,11 +16,15 @@ use utoipa::ToSchema;
 
 /// Defines a string-valued column enum: `as_str`, `parse`, `ALL`, `Display`, serde and the
 /// sea-orm active-enum mapping, all with the same strings.
+///
+/// The strings are matched as `tt`, not `literal`: a `literal` fragment reaches the derive
+/// macros wrapped in an invisible group, which utoipa does not read as a `rename`, so the
+/// OpenAPI document listed the variant names (`Bund`) instead of the wire strings (`bund`).
 macro_rules! column_enum {
     (
         $(#[$meta:meta])*
         $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $s:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident => $s:tt ),+ $(,)?
         }
     ) => {
         #[derive(
@@ -273,3 +277,58 @@ column_enum!(
         Review => "review",
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The strings an enum's OpenAPI schema allows: `enum`, or the `enum`s of its `oneOf`
+    /// alternatives (variants with doc comments).
+    fn documented<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        let mut out = Vec::new();
+        let mut collect = |s: &serde_json::Value| {
+            for v in s["enum"].as_array().into_iter().flatten() {
+                out.push(v.as_str().unwrap().to_owned());
+            }
+        };
+        collect(&schema);
+        for alt in schema["oneOf"].as_array().into_iter().flatten() {
+            collect(alt);
+        }
+        out
+    }
+
+    /// Serde, the OpenAPI document and the database all use the stored strings. The document
+    /// once listed the variant names (`Bund`) while the API sent `bund`.
+    fn check<T>(all: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: utoipa::PartialSchema + Serialize + for<'de> Deserialize<'de> + Copy + PartialEq,
+        T: std::fmt::Debug,
+    {
+        let stored: Vec<String> = all.iter().map(|v| as_str(*v).to_owned()).collect();
+        assert_eq!(documented::<T>(), stored, "{}", std::any::type_name::<T>());
+        for v in all {
+            let wire = serde_json::to_value(v).unwrap();
+            assert_eq!(wire, as_str(*v), "{v:?}");
+            assert_eq!(serde_json::from_value::<T>(wire).unwrap(), *v);
+        }
+    }
+
+    #[test]
+    fn every_column_enum_documents_sends_and_reads_its_stored_strings() {
+        check(Channel::ALL, Channel::as_str);
+        check(AnswerChannel::ALL, AnswerChannel::as_str);
+        check(TicketState::ALL, TicketState::as_str);
+        check(Priority::ALL, Priority::as_str);
+        check(CallOutcome::ALL, CallOutcome::as_str);
+        check(NoteKind::ALL, NoteKind::as_str);
+        check(ForwardState::ALL, ForwardState::as_str);
+        check(MailboxSecurity::ALL, MailboxSecurity::as_str);
+        check(BaseLevel::ALL, BaseLevel::as_str);
+        check(ServiceStatus::ALL, ServiceStatus::as_str);
+        check(MailKind::ALL, MailKind::as_str);
+        check(OutboxState::ALL, OutboxState::as_str);
+        check(InboundOutcome::ALL, InboundOutcome::as_str);
+    }
+}
