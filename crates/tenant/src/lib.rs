@@ -18,6 +18,8 @@ pub mod password;
 pub mod problem;
 mod repo;
 pub mod settings;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod text;
 pub mod throttle;
 pub mod token;

@@ -2,53 +2,12 @@
 //! changes nothing. Each test runs on SQLite and on PostgreSQL (`VERBUND_TEST_PG_URL`).
 
 use crate::db::Db;
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DbBackend, Set};
+use sea_orm::{ActiveModelTrait, Set};
 
 use super::*;
 use crate::access::{Actor, Grant, GrantScope, Permission, Role};
 
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A migrated database with the demo tenants, centers and users; the temp dir keeps the
-/// SQLite file alive.
-async fn database(backend: Backend) -> (Db, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
-        Backend::Postgres => {
-            let admin = std::env::var("VERBUND_TEST_PG_URL")
-                .expect("VERBUND_TEST_PG_URL is not set: run ./scripts/test");
-            let with_db = |db: &str| match admin.split_once('?') {
-                Some((base, q)) => format!("{}/{db}?{q}", base.trim_end_matches('/')),
-                None => format!("{}/{db}", admin.trim_end_matches('/')),
-            };
-            let server = Database::connect(with_db("postgres"))
-                .await
-                .expect("connect");
-            let name = format!("verbund_r_{}", Uuid::new_v4().simple());
-            server
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create database");
-            let _ = server.close().await;
-            with_db(&name)
-        }
-    };
-    let db = Database::connect(url).await.expect("connect");
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL")
-            .await
-            .expect("wal");
-    }
-    Migrator::up(&db, None).await.expect("migrate");
-    let db = Db::from(db);
-    crate::demo::seed(&db).await.expect("seed");
-    (db, dir)
-}
+use crate::testing::{Backend, database};
 
 /// The admin of one tenant, as `Actor::authorize` sees it.
 fn admin_of(tenant_id: Uuid) -> Actor {
