@@ -19,6 +19,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use uuid::Uuid;
 
 use super::collector::{Allow, FilteredTopDocs};
+use super::compound::{Decompounder, MIN_PART};
 use super::synonyms::SYNONYMS;
 use tantivy::collector::TopDocs;
 
@@ -42,6 +43,10 @@ thread_local! {
     /// Word → stem (`None`: a stop word), for highlighting: stemming every word of every
     /// snippet again would cost more than the search itself.
     static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<String>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    /// Word → stems of its compound parts (empty: no compound), for indexing, queries and
+    /// highlighting: a body repeats its words, and an index repeats its bodies' words.
+    static PARTS: std::cell::RefCell<rustc_hash::FxHashMap<String, std::rc::Rc<[String]>>> =
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
@@ -93,6 +98,12 @@ struct Fields {
     access: Field,
     /// Adjacent stems of the title and of each synonym, "stem stem", one term each.
     pairs: Field,
+    /// Stems of the parts of the compound words of the title and the synonyms
+    /// ("Bewohnerparkausweis": bewohn, parkausweis, park, ausweis), for matches by part that
+    /// weigh less than a match of the whole word.
+    title_parts: Field,
+    /// The same for the body.
+    body_parts: Field,
 }
 
 /// Up to this many tenants, a search filtered to them intersects the query with their
@@ -213,6 +224,8 @@ struct QueryWord {
     plain: String,
     /// Stemmed; `None` for a stop word.
     stem: Option<String>,
+    /// Stems of its compound parts (see [`SearchEngine::with_parts`]).
+    parts: std::rc::Rc<[String]>,
 }
 
 /// What a query matches, for highlighting.
@@ -220,6 +233,9 @@ struct QueryWord {
 struct Matcher {
     /// Stems: of the query, of its synonyms, and the index words one typo away.
     exact: HashSet<String>,
+    /// Stems of the query words and their parts that mark a compound word of a text with
+    /// such a part ("Taxi" in "Taxigenehmigung").
+    parts: HashSet<String>,
     prefix: Option<String>,
     /// The first two letters of every stem and of the prefix, or `None` when one of them has
     /// no two ASCII letters (then every word is looked at). See [`Matcher::may_match`].
@@ -269,6 +285,7 @@ pub struct SearchEngine {
     /// The synonym keys as stem sequences with their expansion stems.
     synonyms: Vec<(Vec<String>, Vec<String>)>,
     tenants: TenantNumbers,
+    compounds: Decompounder,
 }
 
 impl SearchEngine {
@@ -313,6 +330,8 @@ impl SearchEngine {
                         .set_index_option(IndexRecordOption::WithFreqs),
                 ),
             ),
+            title_parts: builder.add_text_field("title_parts", stems_field()),
+            body_parts: builder.add_text_field("body_parts", stems_field()),
         };
         let index = Index::create_in_ram(builder.build());
         index.tokenizers().register(GERMAN, german_analyzer());
@@ -321,14 +340,17 @@ impl SearchEngine {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let plain = plain_analyzer();
+        let compounds = Decompounder::new(|word| fold_with(&plain, word));
         let mut engine = Self {
             index,
             reader,
             f,
             german: german_analyzer(),
-            plain: plain_analyzer(),
+            plain,
             synonyms: Vec::new(),
             tenants: TenantNumbers::default(),
+            compounds,
         };
         engine.synonyms = SYNONYMS
             .iter()
@@ -428,7 +450,58 @@ impl SearchEngine {
         for synonym in &s.synonyms {
             doc.add_text(f.words, synonym);
         }
+        let mut title_parts = String::new();
+        for text in std::iter::once(&s.title).chain(&s.synonyms) {
+            self.push_parts(text, &mut title_parts);
+        }
+        doc.add_text(f.title_parts, &title_parts);
+        let mut body_parts = String::new();
+        self.push_parts(&s.body, &mut body_parts);
+        doc.add_text(f.body_parts, &body_parts);
         doc
+    }
+
+    /// Appends the part stems of the compound words of `text`, separated by spaces.
+    fn push_parts(&self, text: &str, out: &mut String) {
+        for (from, to) in word_spans(text) {
+            self.with_parts(&text[from..to], |parts| {
+                for part in parts {
+                    out.push_str(part);
+                    out.push(' ');
+                }
+            });
+        }
+    }
+
+    /// Calls `f` with the stems of the compound parts of one word (empty: no compound; the
+    /// stem of the whole word is never among them), remembered per thread.
+    fn with_parts<T>(&self, word: &str, f: impl FnOnce(&[String]) -> T) -> T {
+        if word.len() < 2 * MIN_PART {
+            return f(&[]);
+        }
+        PARTS.with(|cache| {
+            if let Some(parts) = cache.borrow().get(word) {
+                return f(parts);
+            }
+            let whole = self.stem_of(word);
+            let mut stems: Vec<String> = Vec::new();
+            for part in self.compounds.split(&self.plain_form(word)) {
+                if let Some(stem) = self.stem_of(&part)
+                    && Some(&stem) != whole.as_ref()
+                    && !stems.contains(&stem)
+                {
+                    stems.push(stem);
+                }
+            }
+            let parts: std::rc::Rc<[String]> = stems.into();
+            let out = f(&parts);
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= STEM_CACHE_WORDS {
+                cache.clear();
+            }
+            cache.insert(word.to_owned(), parts);
+            out
+        })
     }
 
     /// The stems of a text (stop words dropped).
@@ -462,9 +535,13 @@ impl SearchEngine {
         self.plain_words(text)
             .into_iter()
             .take(32)
-            .map(|(plain, from, to)| QueryWord {
-                stem: text.get(from..to).and_then(|w| self.cached_stem(w)),
-                plain,
+            .map(|(plain, from, to)| {
+                let word = text.get(from..to).unwrap_or_default();
+                QueryWord {
+                    stem: self.cached_stem(word),
+                    parts: self.with_parts(word, |p| std::rc::Rc::from(p)),
+                    plain,
+                }
             })
             .collect()
     }
@@ -502,6 +579,12 @@ impl SearchEngine {
                 let known = [f.title, f.synonyms]
                     .into_iter()
                     .any(|field| in_dictionary(searcher, field, stem));
+                // The word as a part of the compound words of a document ("Taxi" in
+                // "Taxigenehmigung").
+                for (field, weight) in [(f.title_parts, PART_TITLE), (f.body_parts, PART_BODY)] {
+                    alternatives.push(weighted_term(field, stem, weight));
+                }
+                matcher.parts.insert(stem.clone());
                 if word.plain.chars().count() >= 5 && !known {
                     // Title and synonyms only: the body's many words would mostly add noise.
                     // The words one edit away are looked up here and searched as plain terms.
@@ -512,6 +595,17 @@ impl SearchEngine {
                         }
                     }
                 }
+            }
+            // A compound: its parts, as words of a document and as parts of its compounds
+            // ("Anwohnerparkausweis" finds "Bewohnerparkausweis" by "parkausweis", "park"
+            // and "ausweis").
+            for part in word.parts.iter() {
+                alternatives.extend(self.term_clauses(part, QUERY_PART, true));
+                for (field, weight) in [(f.title_parts, PART_TITLE), (f.body_parts, PART_BODY)] {
+                    alternatives.push(weighted_term(field, part, weight * QUERY_PART));
+                }
+                matcher.exact.insert(part.clone());
+                matcher.parts.insert(part.clone());
             }
             // The last word may be incomplete: match it as a prefix of title and synonym words.
             if i == last && typing && word.plain.chars().count() >= 2 {
@@ -730,13 +824,7 @@ impl SearchEngine {
         if word.is_ascii() {
             return word.to_ascii_lowercase();
         }
-        let mut plain = self.plain.clone();
-        let mut stream = plain.token_stream(word);
-        if stream.advance() {
-            stream.token().text.clone()
-        } else {
-            String::new()
-        }
+        fold_with(&self.plain, word)
     }
 
     /// The words of `text` that the query matches, as byte ranges: from the first match on,
@@ -750,14 +838,14 @@ impl SearchEngine {
                 break;
             }
             let word = &text[from..to];
-            if !m.may_match(word) {
-                continue;
-            }
-            let hit = m
-                .prefix
-                .as_deref()
-                .is_some_and(|p| self.plain_form(word).starts_with(p))
-                || self.with_stem(word, |stem| stem.is_some_and(|s| m.exact.contains(s)));
+            let hit = (m.may_match(word)
+                && (m
+                    .prefix
+                    .as_deref()
+                    .is_some_and(|p| self.plain_form(word).starts_with(p))
+                    || self.with_stem(word, |stem| stem.is_some_and(|s| m.exact.contains(s)))))
+                || (!m.parts.is_empty()
+                    && self.with_parts(word, |parts| parts.iter().any(|p| m.parts.contains(p))));
             if hit {
                 if out.is_empty() {
                     until = from.saturating_add(max_chars.saturating_mul(4));
@@ -826,6 +914,33 @@ fn weighted_term(field: Field, text: &str, weight: f32) -> (Occur, Box<dyn Query
         Occur::Should,
         Box::new(BoostQuery::new(Box::new(term), weight)),
     )
+}
+
+/// Weights of a query word that is a part of a compound word of a title or synonym, and of
+/// the body (a whole word in the title: 3.0, in the body: 1.0).
+const PART_TITLE: f32 = 1.0;
+const PART_BODY: f32 = 0.3;
+/// Factor of the weights of a part of a compound query word.
+const QUERY_PART: f32 = 0.5;
+
+/// The options of a field of stems made elsewhere ([`SearchEngine::with_parts`]).
+fn stems_field() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("whitespace")
+            .set_index_option(IndexRecordOption::WithFreqs),
+    )
+}
+
+/// One word lower case and folded by the plain analyzer (empty if it has no word).
+fn fold_with(plain: &TextAnalyzer, word: &str) -> String {
+    let mut plain = plain.clone();
+    let mut stream = plain.token_stream(word);
+    if stream.advance() {
+        stream.token().text.clone()
+    } else {
+        String::new()
+    }
 }
 
 /// Weight of a word the typed prefix completes (BM25 of the word in titles and synonyms).
@@ -1066,11 +1181,13 @@ mod tests {
                 exact,
                 prefix: prefix.map(str::to_owned),
                 heads: None,
+                ..Matcher::default()
             };
             let filtered = Matcher {
                 exact: unfiltered.exact.clone(),
                 prefix: unfiltered.prefix.clone(),
                 heads: None,
+                ..Matcher::default()
             }
             .with_heads();
             let marks = e.marks(text, &unfiltered, usize::MAX);
