@@ -79,8 +79,24 @@ impl Decompounder {
         }
     }
 
-    /// The top-level split of `word`, or nothing.
-    fn pieces(&self, word: &str) -> Vec<String> {
+    /// The split of `word` (see [`Self::pieces`]) and, recursively, the splits of its pieces:
+    /// "bewohnerparkausweis": [bewohner, parkausweis], [park, ausweis].
+    pub(super) fn splits(&self, word: &str) -> Vec<Vec<String>> {
+        let pieces = self.pieces(word);
+        if pieces.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for piece in &pieces {
+            out.extend(self.splits(piece));
+        }
+        out.insert(0, pieces);
+        out
+    }
+
+    /// The top-level split of `word` into the fewest vocabulary words, in order (the
+    /// linking elements dropped), or nothing.
+    pub(super) fn pieces(&self, word: &str) -> Vec<String> {
         let n = word.len();
         if n < 2 * MIN_PART {
             return Vec::new();
@@ -198,7 +214,14 @@ mod tests {
     fn plain_words_and_nonsense_stay_whole() {
         let d = decompounder();
         for word in [
-            "ausweis", "anmeldung", "unterlagen", "verwaltung", "beantragen", "xyz", "", "parkx",
+            "ausweis",
+            "anmeldung",
+            "unterlagen",
+            "verwaltung",
+            "beantragen",
+            "xyz",
+            "",
+            "parkx",
         ] {
             assert!(d.split(word).is_empty(), "{word}: {:?}", d.split(word));
         }

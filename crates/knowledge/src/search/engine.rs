@@ -46,7 +46,7 @@ thread_local! {
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());
     /// Word → stems of its compound parts (empty: no compound), for indexing, queries and
     /// highlighting: a body repeats its words, and an index repeats its bodies' words.
-    static PARTS: std::cell::RefCell<rustc_hash::FxHashMap<String, std::rc::Rc<[String]>>> =
+    static PARTS: std::cell::RefCell<rustc_hash::FxHashMap<String, std::rc::Rc<Parts>>> =
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
@@ -217,6 +217,16 @@ pub struct RawHit {
     pub snippet_html: String,
 }
 
+/// The compound parts of a word, as stems.
+#[derive(Debug, Default)]
+struct Parts {
+    /// Every part, each once (the stem of the whole word is never among them).
+    stems: Vec<String>,
+    /// Adjacent parts of each split, "stem stem", as the `pairs` field has them:
+    /// "Taxi Genehmigung" is a pair of the title "Taxigenehmigung".
+    pairs: Vec<String>,
+}
+
 /// A word of the query.
 #[derive(Clone, Debug)]
 struct QueryWord {
@@ -224,8 +234,8 @@ struct QueryWord {
     plain: String,
     /// Stemmed; `None` for a stop word.
     stem: Option<String>,
-    /// Stems of its compound parts (see [`SearchEngine::with_parts`]).
-    parts: std::rc::Rc<[String]>,
+    /// Its compound parts (see [`SearchEngine::with_parts`]).
+    parts: std::rc::Rc<Parts>,
 }
 
 /// What a query matches, for highlighting.
@@ -445,6 +455,12 @@ impl SearchEngine {
             for pair in self.stems(text).windows(2) {
                 doc.add_text(f.pairs, pair.join(" "));
             }
+            // And the adjacent parts of its compound words.
+            for (from, to) in word_spans(text) {
+                for pair in &self.parts_of(&text[from..to]).pairs {
+                    doc.add_text(f.pairs, pair);
+                }
+            }
         }
         doc.add_text(f.words, &s.title);
         for synonym in &s.synonyms {
@@ -465,7 +481,7 @@ impl SearchEngine {
     fn push_parts(&self, text: &str, out: &mut String) {
         for (from, to) in word_spans(text) {
             self.with_parts(&text[from..to], |parts| {
-                for part in parts {
+                for part in &parts.stems {
                     out.push_str(part);
                     out.push(' ');
                 }
@@ -473,19 +489,24 @@ impl SearchEngine {
         }
     }
 
-    /// Calls `f` with the stems of the compound parts of one word (empty: no compound; the
-    /// stem of the whole word is never among them), remembered per thread.
-    fn with_parts<T>(&self, word: &str, f: impl FnOnce(&[String]) -> T) -> T {
+    fn parts_of(&self, word: &str) -> std::rc::Rc<Parts> {
+        self.with_parts(word, |p| p.clone())
+    }
+
+    /// Calls `f` with the compound parts of one word (none: no compound), remembered per
+    /// thread.
+    fn with_parts<T>(&self, word: &str, f: impl FnOnce(&std::rc::Rc<Parts>) -> T) -> T {
         if word.len() < 2 * MIN_PART {
-            return f(&[]);
+            return f(&std::rc::Rc::default());
         }
         PARTS.with(|cache| {
             if let Some(parts) = cache.borrow().get(word) {
                 return f(parts);
             }
             let whole = self.stem_of(word);
+            let plain = self.plain_form(word);
             let mut stems: Vec<String> = Vec::new();
-            for part in self.compounds.split(&self.plain_form(word)) {
+            for part in self.compounds.split(&plain) {
                 if let Some(stem) = self.stem_of(&part)
                     && Some(&stem) != whole.as_ref()
                     && !stems.contains(&stem)
@@ -493,7 +514,12 @@ impl SearchEngine {
                     stems.push(stem);
                 }
             }
-            let parts: std::rc::Rc<[String]> = stems.into();
+            let mut pairs: Vec<String> = Vec::new();
+            for split in self.compounds.splits(&plain) {
+                let split: Vec<String> = split.iter().filter_map(|p| self.stem_of(p)).collect();
+                pairs.extend(split.windows(2).map(|pair| pair.join(" ")));
+            }
+            let parts = std::rc::Rc::new(Parts { stems, pairs });
             let out = f(&parts);
             let mut cache = cache.borrow_mut();
             if cache.len() >= STEM_CACHE_WORDS {
@@ -539,7 +565,7 @@ impl SearchEngine {
                 let word = text.get(from..to).unwrap_or_default();
                 QueryWord {
                     stem: self.cached_stem(word),
-                    parts: self.with_parts(word, |p| std::rc::Rc::from(p)),
+                    parts: self.parts_of(word),
                     plain,
                 }
             })
@@ -599,7 +625,7 @@ impl SearchEngine {
             // A compound: its parts, as words of a document and as parts of its compounds
             // ("Anwohnerparkausweis" finds "Bewohnerparkausweis" by "parkausweis", "park"
             // and "ausweis").
-            for part in word.parts.iter() {
+            for part in &word.parts.stems {
                 alternatives.extend(self.term_clauses(part, QUERY_PART, true));
                 for (field, weight) in [(f.title_parts, PART_TITLE), (f.body_parts, PART_BODY)] {
                     alternatives.push(weighted_term(field, part, weight * QUERY_PART));
@@ -623,6 +649,11 @@ impl SearchEngine {
         // pairs field, not a phrase query, so that the union stays one of plain terms).
         for pair in stems.windows(2) {
             clauses.push(weighted_term(f.pairs, &pair.join(" "), 3.0));
+        }
+        // The same for the adjacent parts of a compound query word ("Fahrzeugabmeldung" and
+        // the synonym "Fahrzeug abmelden").
+        for pair in words.iter().flat_map(|w| &w.parts.pairs) {
+            clauses.push(weighted_term(f.pairs, pair, 3.0 * QUERY_PART));
         }
         // Synonyms: consecutive query stems that form a key add the target's words.
         for (key, target) in &self.synonyms {
@@ -845,7 +876,9 @@ impl SearchEngine {
                     .is_some_and(|p| self.plain_form(word).starts_with(p))
                     || self.with_stem(word, |stem| stem.is_some_and(|s| m.exact.contains(s)))))
                 || (!m.parts.is_empty()
-                    && self.with_parts(word, |parts| parts.iter().any(|p| m.parts.contains(p))));
+                    && self.with_parts(word, |parts| {
+                        parts.stems.iter().any(|p| m.parts.contains(p))
+                    }));
             if hit {
                 if out.is_empty() {
                     until = from.saturating_add(max_chars.saturating_mul(4));
