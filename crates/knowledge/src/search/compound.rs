@@ -211,6 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn any_text_splits_without_panic_into_parts_of_the_word() {
+        let d = decompounder();
+        let long = "parkausweis".repeat(6);
+        for word in [
+            "пасparkausweis",
+            "parkпаспортausweis",
+            "🅿️parkausweis🪪",
+            "parkausweisé",
+            long.as_str(),
+            "sssssssssssssssssssssss",
+            "parkparkparkpark",
+        ] {
+            for part in d.split(word) {
+                assert!(part.len() >= MIN_PART, "{word}: {part}");
+                assert!(word.contains(&part), "{word}: {part}");
+            }
+        }
+        assert_eq!(d.split("parkparkparkpark"), ["park"]);
+    }
+
+    #[test]
     fn plain_words_and_nonsense_stay_whole() {
         let d = decompounder();
         for word in [
