@@ -19,6 +19,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use uuid::Uuid;
 
 use super::collector::{Allow, FilteredTopDocs};
+use super::compound::{Decompounder, MIN_PART};
 use super::synonyms::SYNONYMS;
 use tantivy::collector::TopDocs;
 
@@ -42,6 +43,10 @@ thread_local! {
     /// Word → stem (`None`: a stop word), for highlighting: stemming every word of every
     /// snippet again would cost more than the search itself.
     static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<String>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    /// Word → stems of its compound parts (empty: no compound), for indexing, queries and
+    /// highlighting: a body repeats its words, and an index repeats its bodies' words.
+    static PARTS: std::cell::RefCell<rustc_hash::FxHashMap<String, std::rc::Rc<Parts>>> =
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
@@ -93,6 +98,12 @@ struct Fields {
     access: Field,
     /// Adjacent stems of the title and of each synonym, "stem stem", one term each.
     pairs: Field,
+    /// Stems of the parts of the compound words of the title and the synonyms
+    /// ("Bewohnerparkausweis": bewohn, parkausweis, park, ausweis), for matches by part that
+    /// weigh less than a match of the whole word.
+    title_parts: Field,
+    /// The same for the body.
+    body_parts: Field,
 }
 
 /// Up to this many tenants, a search filtered to them intersects the query with their
@@ -206,6 +217,16 @@ pub struct RawHit {
     pub snippet_html: String,
 }
 
+/// The compound parts of a word, as stems.
+#[derive(Debug, Default)]
+struct Parts {
+    /// Every part, each once (the stem of the whole word is never among them).
+    stems: Vec<String>,
+    /// Adjacent parts of each split, "stem stem", as the `pairs` field has them:
+    /// "Taxi Genehmigung" is a pair of the title "Taxigenehmigung".
+    pairs: Vec<String>,
+}
+
 /// A word of the query.
 #[derive(Clone, Debug)]
 struct QueryWord {
@@ -213,6 +234,8 @@ struct QueryWord {
     plain: String,
     /// Stemmed; `None` for a stop word.
     stem: Option<String>,
+    /// Its compound parts (see [`SearchEngine::with_parts`]).
+    parts: std::rc::Rc<Parts>,
 }
 
 /// What a query matches, for highlighting.
@@ -220,6 +243,9 @@ struct QueryWord {
 struct Matcher {
     /// Stems: of the query, of its synonyms, and the index words one typo away.
     exact: HashSet<String>,
+    /// Stems of the query words and their parts that mark a compound word of a text with
+    /// such a part ("Taxi" in "Taxigenehmigung").
+    parts: HashSet<String>,
     prefix: Option<String>,
     /// The first two letters of every stem and of the prefix, or `None` when one of them has
     /// no two ASCII letters (then every word is looked at). See [`Matcher::may_match`].
@@ -269,6 +295,7 @@ pub struct SearchEngine {
     /// The synonym keys as stem sequences with their expansion stems.
     synonyms: Vec<(Vec<String>, Vec<String>)>,
     tenants: TenantNumbers,
+    compounds: Decompounder,
 }
 
 impl SearchEngine {
@@ -313,6 +340,8 @@ impl SearchEngine {
                         .set_index_option(IndexRecordOption::WithFreqs),
                 ),
             ),
+            title_parts: builder.add_text_field("title_parts", stems_field()),
+            body_parts: builder.add_text_field("body_parts", stems_field()),
         };
         let index = Index::create_in_ram(builder.build());
         index.tokenizers().register(GERMAN, german_analyzer());
@@ -321,14 +350,17 @@ impl SearchEngine {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let plain = plain_analyzer();
+        let compounds = Decompounder::new(|word| fold_with(&plain, word));
         let mut engine = Self {
             index,
             reader,
             f,
             german: german_analyzer(),
-            plain: plain_analyzer(),
+            plain,
             synonyms: Vec::new(),
             tenants: TenantNumbers::default(),
+            compounds,
         };
         engine.synonyms = SYNONYMS
             .iter()
@@ -423,12 +455,79 @@ impl SearchEngine {
             for pair in self.stems(text).windows(2) {
                 doc.add_text(f.pairs, pair.join(" "));
             }
+            // And the adjacent parts of its compound words.
+            for (from, to) in word_spans(text) {
+                for pair in &self.parts_of(&text[from..to]).pairs {
+                    doc.add_text(f.pairs, pair);
+                }
+            }
         }
         doc.add_text(f.words, &s.title);
         for synonym in &s.synonyms {
             doc.add_text(f.words, synonym);
         }
+        let mut title_parts = String::new();
+        for text in std::iter::once(&s.title).chain(&s.synonyms) {
+            self.push_parts(text, &mut title_parts);
+        }
+        doc.add_text(f.title_parts, &title_parts);
+        let mut body_parts = String::new();
+        self.push_parts(&s.body, &mut body_parts);
+        doc.add_text(f.body_parts, &body_parts);
         doc
+    }
+
+    /// Appends the part stems of the compound words of `text`, separated by spaces.
+    fn push_parts(&self, text: &str, out: &mut String) {
+        for (from, to) in word_spans(text) {
+            self.with_parts(&text[from..to], |parts| {
+                for part in &parts.stems {
+                    out.push_str(part);
+                    out.push(' ');
+                }
+            });
+        }
+    }
+
+    fn parts_of(&self, word: &str) -> std::rc::Rc<Parts> {
+        self.with_parts(word, |p| p.clone())
+    }
+
+    /// Calls `f` with the compound parts of one word (none: no compound), remembered per
+    /// thread.
+    fn with_parts<T>(&self, word: &str, f: impl FnOnce(&std::rc::Rc<Parts>) -> T) -> T {
+        if word.len() < 2 * MIN_PART {
+            return f(&std::rc::Rc::default());
+        }
+        PARTS.with(|cache| {
+            if let Some(parts) = cache.borrow().get(word) {
+                return f(parts);
+            }
+            let whole = self.stem_of(word);
+            let plain = self.plain_form(word);
+            let mut stems: Vec<String> = Vec::new();
+            for part in self.compounds.split(&plain) {
+                if let Some(stem) = self.stem_of(&part)
+                    && Some(&stem) != whole.as_ref()
+                    && !stems.contains(&stem)
+                {
+                    stems.push(stem);
+                }
+            }
+            let mut pairs: Vec<String> = Vec::new();
+            for split in self.compounds.splits(&plain) {
+                let split: Vec<String> = split.iter().filter_map(|p| self.stem_of(p)).collect();
+                pairs.extend(split.windows(2).map(|pair| pair.join(" ")));
+            }
+            let parts = std::rc::Rc::new(Parts { stems, pairs });
+            let out = f(&parts);
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= STEM_CACHE_WORDS {
+                cache.clear();
+            }
+            cache.insert(word.to_owned(), parts);
+            out
+        })
     }
 
     /// The stems of a text (stop words dropped).
@@ -462,9 +561,13 @@ impl SearchEngine {
         self.plain_words(text)
             .into_iter()
             .take(32)
-            .map(|(plain, from, to)| QueryWord {
-                stem: text.get(from..to).and_then(|w| self.cached_stem(w)),
-                plain,
+            .map(|(plain, from, to)| {
+                let word = text.get(from..to).unwrap_or_default();
+                QueryWord {
+                    stem: self.cached_stem(word),
+                    parts: self.parts_of(word),
+                    plain,
+                }
             })
             .collect()
     }
@@ -502,6 +605,12 @@ impl SearchEngine {
                 let known = [f.title, f.synonyms]
                     .into_iter()
                     .any(|field| in_dictionary(searcher, field, stem));
+                // The word as a part of the compound words of a document ("Taxi" in
+                // "Taxigenehmigung").
+                for (field, weight) in [(f.title_parts, PART_TITLE), (f.body_parts, PART_BODY)] {
+                    alternatives.push(weighted_term(field, stem, weight));
+                }
+                matcher.parts.insert(stem.clone());
                 if word.plain.chars().count() >= 5 && !known {
                     // Title and synonyms only: the body's many words would mostly add noise.
                     // The words one edit away are looked up here and searched as plain terms.
@@ -512,6 +621,17 @@ impl SearchEngine {
                         }
                     }
                 }
+            }
+            // A compound: its parts, as words of a document and as parts of its compounds
+            // ("Anwohnerparkausweis" finds "Bewohnerparkausweis" by "parkausweis", "park"
+            // and "ausweis").
+            for part in &word.parts.stems {
+                alternatives.extend(self.term_clauses(part, QUERY_PART, true));
+                for (field, weight) in [(f.title_parts, PART_TITLE), (f.body_parts, PART_BODY)] {
+                    alternatives.push(weighted_term(field, part, weight * QUERY_PART));
+                }
+                matcher.exact.insert(part.clone());
+                matcher.parts.insert(part.clone());
             }
             // The last word may be incomplete: match it as a prefix of title and synonym words.
             if i == last && typing && word.plain.chars().count() >= 2 {
@@ -529,6 +649,11 @@ impl SearchEngine {
         // pairs field, not a phrase query, so that the union stays one of plain terms).
         for pair in stems.windows(2) {
             clauses.push(weighted_term(f.pairs, &pair.join(" "), 3.0));
+        }
+        // The same for the adjacent parts of a compound query word ("Fahrzeugabmeldung" and
+        // the synonym "Fahrzeug abmelden").
+        for pair in words.iter().flat_map(|w| &w.parts.pairs) {
+            clauses.push(weighted_term(f.pairs, pair, 3.0 * QUERY_PART));
         }
         // Synonyms: consecutive query stems that form a key add the target's words.
         for (key, target) in &self.synonyms {
@@ -730,13 +855,7 @@ impl SearchEngine {
         if word.is_ascii() {
             return word.to_ascii_lowercase();
         }
-        let mut plain = self.plain.clone();
-        let mut stream = plain.token_stream(word);
-        if stream.advance() {
-            stream.token().text.clone()
-        } else {
-            String::new()
-        }
+        fold_with(&self.plain, word)
     }
 
     /// The words of `text` that the query matches, as byte ranges: from the first match on,
@@ -750,14 +869,16 @@ impl SearchEngine {
                 break;
             }
             let word = &text[from..to];
-            if !m.may_match(word) {
-                continue;
-            }
-            let hit = m
-                .prefix
-                .as_deref()
-                .is_some_and(|p| self.plain_form(word).starts_with(p))
-                || self.with_stem(word, |stem| stem.is_some_and(|s| m.exact.contains(s)));
+            let hit = (m.may_match(word)
+                && (m
+                    .prefix
+                    .as_deref()
+                    .is_some_and(|p| self.plain_form(word).starts_with(p))
+                    || self.with_stem(word, |stem| stem.is_some_and(|s| m.exact.contains(s)))))
+                || (!m.parts.is_empty()
+                    && self.with_parts(word, |parts| {
+                        parts.stems.iter().any(|p| m.parts.contains(p))
+                    }));
             if hit {
                 if out.is_empty() {
                     until = from.saturating_add(max_chars.saturating_mul(4));
@@ -826,6 +947,33 @@ fn weighted_term(field: Field, text: &str, weight: f32) -> (Occur, Box<dyn Query
         Occur::Should,
         Box::new(BoostQuery::new(Box::new(term), weight)),
     )
+}
+
+/// Weights of a query word that is a part of a compound word of a title or synonym, and of
+/// the body (a whole word in the title: 3.0, in the body: 1.0).
+const PART_TITLE: f32 = 1.0;
+const PART_BODY: f32 = 0.3;
+/// Factor of the weights of a part of a compound query word.
+const QUERY_PART: f32 = 0.5;
+
+/// The options of a field of stems made elsewhere ([`SearchEngine::with_parts`]).
+fn stems_field() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("whitespace")
+            .set_index_option(IndexRecordOption::WithFreqs),
+    )
+}
+
+/// One word lower case and folded by the plain analyzer (empty if it has no word).
+fn fold_with(plain: &TextAnalyzer, word: &str) -> String {
+    let mut plain = plain.clone();
+    let mut stream = plain.token_stream(word);
+    if stream.advance() {
+        stream.token().text.clone()
+    } else {
+        String::new()
+    }
 }
 
 /// Weight of a word the typed prefix completes (BM25 of the word in titles and synonyms).
@@ -1066,11 +1214,13 @@ mod tests {
                 exact,
                 prefix: prefix.map(str::to_owned),
                 heads: None,
+                ..Matcher::default()
             };
             let filtered = Matcher {
                 exact: unfiltered.exact.clone(),
                 prefix: unfiltered.prefix.clone(),
                 heads: None,
+                ..Matcher::default()
             }
             .with_heads();
             let marks = e.marks(text, &unfiltered, usize::MAX);

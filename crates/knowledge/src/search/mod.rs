@@ -11,6 +11,7 @@
 //!   agent.
 
 mod collector;
+mod compound;
 pub mod engine;
 pub mod synonyms;
 
