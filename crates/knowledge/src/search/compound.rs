@@ -13,12 +13,18 @@ const VOCABULARY: &str = include_str!("compound_words.txt");
 /// are in the vocabulary.
 pub(super) const MIN_PART: usize = 3;
 
+/// Longest piece looked up in the extra vocabulary, in bytes.
+const EXTRA_LONGEST: usize = 24;
+
 /// Linking elements between two parts (Fugenelemente): "Geburt-s-urkunde",
 /// "Urkunde-n-abholung", "Hund-e-steuer", "Kind-er-garten".
 const LINKS: &[&str] = &["", "s", "es", "n", "en", "e", "er", "ns"];
 
 /// Endings the last part may carry beyond its vocabulary form ("-ausweis-es", "-urkunde-n").
 const ENDINGS: &[&str] = &["s", "es", "n", "en", "e", "er", "ern", "nen"];
+
+/// More known words beside the built-in ones: whether a piece (lower case, folded) is one.
+pub(super) type Vocabulary<'a> = &'a dyn Fn(&str) -> bool;
 
 /// Splits compound words into words of a vocabulary.
 pub(super) struct Decompounder {
@@ -42,18 +48,43 @@ impl Decompounder {
         Self { words, longest }
     }
 
-    fn known(&self, piece: &str) -> bool {
-        self.words.contains(piece)
+    fn known(&self, piece: &str, extra: Vocabulary<'_>) -> bool {
+        self.words.contains(piece) || (piece.len() > MIN_PART && extra(piece))
     }
 
     /// Whether `piece` can end a compound: a word, or a word with an inflection ending.
-    fn known_last(&self, piece: &str) -> bool {
-        self.known(piece)
+    fn known_last(&self, piece: &str, extra: Vocabulary<'_>) -> bool {
+        self.known(piece, extra)
             || ENDINGS.iter().any(|e| {
                 piece
                     .strip_suffix(e)
-                    .is_some_and(|stem| stem.len() >= MIN_PART && self.known(stem))
+                    .is_some_and(|stem| stem.len() >= MIN_PART && self.known(stem, extra))
             })
+    }
+
+    /// The parts of a word like [`Self::split`], with the words of `extra` known as well (the
+    /// index's own vocabulary: the words of its titles and synonyms). Parts from `extra` are
+    /// longer than [`MIN_PART`], so that short index words ("amt", "kfz") split nothing that
+    /// the built-in vocabulary does not.
+    pub(super) fn split_with(&self, word: &str, extra: Vocabulary<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        self.split_into(word, extra, &mut out);
+        out
+    }
+
+    /// The split of `word` (see [`Self::pieces_with`]) and, recursively, the splits of its
+    /// pieces: "bewohnerparkausweis": [bewohner, parkausweis], [park, ausweis].
+    pub(super) fn splits_with(&self, word: &str, extra: Vocabulary<'_>) -> Vec<Vec<String>> {
+        let pieces = self.pieces_with(word, extra);
+        if pieces.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for piece in &pieces {
+            out.extend(self.splits_with(piece, extra));
+        }
+        out.insert(0, pieces);
+        out
     }
 
     /// The parts of a word (lower case, folded): the split into the fewest vocabulary words
@@ -61,42 +92,26 @@ impl Decompounder {
     /// in order. Empty when the word is no compound of known words.
     ///
     /// Runs in O(n²) look-ups for a word of n bytes (n is at most 60, see the analyzers).
+    #[cfg(test)]
     pub(super) fn split(&self, word: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        self.split_into(word, &mut out);
-        out
+        self.split_with(word, &|_| false)
     }
 
-    fn split_into(&self, word: &str, out: &mut Vec<String>) {
-        let pieces = self.pieces(word);
+    fn split_into(&self, word: &str, extra: Vocabulary<'_>, out: &mut Vec<String>) {
+        let pieces = self.pieces_with(word, extra);
         for piece in &pieces {
             if !out.iter().any(|p| p == piece) {
                 out.push(piece.clone());
             }
         }
         for piece in &pieces {
-            self.split_into(piece, out);
+            self.split_into(piece, extra, out);
         }
-    }
-
-    /// The split of `word` (see [`Self::pieces`]) and, recursively, the splits of its pieces:
-    /// "bewohnerparkausweis": [bewohner, parkausweis], [park, ausweis].
-    pub(super) fn splits(&self, word: &str) -> Vec<Vec<String>> {
-        let pieces = self.pieces(word);
-        if pieces.is_empty() {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for piece in &pieces {
-            out.extend(self.splits(piece));
-        }
-        out.insert(0, pieces);
-        out
     }
 
     /// The top-level split of `word` into the fewest vocabulary words, in order (the
     /// linking elements dropped), or nothing.
-    pub(super) fn pieces(&self, word: &str) -> Vec<String> {
+    fn pieces_with(&self, word: &str, extra: Vocabulary<'_>) -> Vec<String> {
         let n = word.len();
         if n < 2 * MIN_PART {
             return Vec::new();
@@ -110,7 +125,7 @@ impl Decompounder {
                 continue;
             }
             let mut found: Option<(usize, usize, usize)> = None;
-            let max_end = n.min(i + self.longest + 3);
+            let max_end = n.min(i + self.longest.max(EXTRA_LONGEST) + 3);
             // Longest piece first, so that of two equal splits the longer first part wins.
             for j in (i + MIN_PART..=max_end).rev() {
                 if !word.is_char_boundary(j) {
@@ -122,10 +137,10 @@ impl Decompounder {
                 }
                 let piece = &word[i..j];
                 let candidate = if j == n {
-                    self.known_last(piece).then_some((1, j, n))
+                    self.known_last(piece, extra).then_some((1, j, n))
                 } else {
                     self.next_after(word, j, &best)
-                        .filter(|_| self.known(piece))
+                        .filter(|_| self.known(piece, extra))
                         .map(|(parts, next)| (parts + 1, j, next))
                 };
                 if let Some(c) = candidate

@@ -19,7 +19,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use uuid::Uuid;
 
 use super::collector::{Allow, FilteredTopDocs};
-use super::compound::{Decompounder, MIN_PART};
+use super::compound::{Decompounder, MIN_PART, Vocabulary};
 use super::synonyms::SYNONYMS;
 use tantivy::collector::TopDocs;
 
@@ -503,23 +503,7 @@ impl SearchEngine {
             if let Some(parts) = cache.borrow().get(word) {
                 return f(parts);
             }
-            let whole = self.stem_of(word);
-            let plain = self.plain_form(word);
-            let mut stems: Vec<String> = Vec::new();
-            for part in self.compounds.split(&plain) {
-                if let Some(stem) = self.stem_of(&part)
-                    && Some(&stem) != whole.as_ref()
-                    && !stems.contains(&stem)
-                {
-                    stems.push(stem);
-                }
-            }
-            let mut pairs: Vec<String> = Vec::new();
-            for split in self.compounds.splits(&plain) {
-                let split: Vec<String> = split.iter().filter_map(|p| self.stem_of(p)).collect();
-                pairs.extend(split.windows(2).map(|pair| pair.join(" ")));
-            }
-            let parts = std::rc::Rc::new(Parts { stems, pairs });
+            let parts = std::rc::Rc::new(self.split_word(word, &|_| false));
             let out = f(&parts);
             let mut cache = cache.borrow_mut();
             if cache.len() >= STEM_CACHE_WORDS {
@@ -528,6 +512,28 @@ impl SearchEngine {
             cache.insert(word.to_owned(), parts);
             out
         })
+    }
+
+    /// The compound parts of one word as stems, with the words of `extra` known beside the
+    /// built-in vocabulary.
+    fn split_word(&self, word: &str, extra: Vocabulary<'_>) -> Parts {
+        let whole = self.stem_of(word);
+        let plain = self.plain_form(word);
+        let mut stems: Vec<String> = Vec::new();
+        for part in self.compounds.split_with(&plain, extra) {
+            if let Some(stem) = self.stem_of(&part)
+                && Some(&stem) != whole.as_ref()
+                && !stems.contains(&stem)
+            {
+                stems.push(stem);
+            }
+        }
+        let mut pairs: Vec<String> = Vec::new();
+        for split in self.compounds.splits_with(&plain, extra) {
+            let split: Vec<String> = split.iter().filter_map(|p| self.stem_of(p)).collect();
+            pairs.extend(split.windows(2).map(|pair| pair.join(" ")));
+        }
+        Parts { stems, pairs }
     }
 
     /// The stems of a text (stop words dropped).
@@ -591,8 +597,23 @@ impl SearchEngine {
     /// dictionary's words it starts (the most frequent ones).
     fn text_query(&self, searcher: &Searcher, text: &str) -> (Option<Box<dyn Query>>, Matcher) {
         let f = self.f;
-        let words = self.query_words(text);
+        let mut words = self.query_words(text);
         let typing = !text.ends_with(char::is_whitespace);
+        // A long query word that the built-in vocabulary does not split and that is no word
+        // of the index is split with the index's own vocabulary too (the words of its titles
+        // and synonyms): "Anwohnerparkausweis" by "parkausweis" when a service has that title.
+        for word in &mut words {
+            if word.parts.stems.is_empty()
+                && word.plain.len() >= SPLIT_BY_INDEX
+                && !in_dictionary(searcher, f.words, &word.plain)
+            {
+                let extra = |piece: &str| in_dictionary(searcher, f.words, piece);
+                let parts = self.split_word(&word.plain, &extra);
+                if !parts.stems.is_empty() {
+                    word.parts = std::rc::Rc::new(parts);
+                }
+            }
+        }
         let mut matcher = Matcher::default();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let last = words.len().saturating_sub(1);
@@ -953,6 +974,8 @@ fn weighted_term(field: Field, text: &str, weight: f32) -> (Occur, Box<dyn Query
 /// the body (a whole word in the title: 3.0, in the body: 1.0).
 const PART_TITLE: f32 = 1.0;
 const PART_BODY: f32 = 0.3;
+/// Shortest query word (bytes of its plain form) that is split with the index's vocabulary.
+const SPLIT_BY_INDEX: usize = 10;
 /// Factor of the weights of a part of a compound query word.
 const QUERY_PART: f32 = 0.5;
 

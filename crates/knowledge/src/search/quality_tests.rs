@@ -360,3 +360,31 @@ fn other_tenants_and_drafts_are_filtered() {
             .is_empty()
     );
 }
+
+#[test]
+fn compounds_split_by_the_index_vocabulary() {
+    // Neither "Kleingarten", "Liegeplatz" nor "Vergabe" is in the built-in vocabulary: the
+    // index's own titles make them known parts of a query word.
+    let (engine, tenant) = engine_with_titles(&[
+        "Kleingarten pachten",
+        "Liegeplatz für Boote",
+        "Vergabe von Marktständen",
+        "Gartenabfall entsorgen",
+    ]);
+    let titles = |q: &str| titles(&engine, tenant, q);
+    assert_eq!(titles("Kleingartenantrag")[0], "Kleingarten pachten");
+    let hits = titles("Liegeplatzvergabe");
+    assert!(
+        hits.contains(&"Liegeplatz für Boote".to_owned()),
+        "{hits:?}"
+    );
+    assert!(
+        hits.contains(&"Vergabe von Marktständen".to_owned()),
+        "{hits:?}"
+    );
+    // A word of the index itself is not split: the whole word ranks first.
+    assert_eq!(titles("Gartenabfall")[0], "Gartenabfall entsorgen");
+    // Without such titles the same query words stay whole and find nothing.
+    let (other, other_tenant) = engine_with_titles(&["Marktstand anmelden"]);
+    assert!(self::titles(&other, other_tenant, "Liegeplatzvergabe").is_empty());
+}
