@@ -29,6 +29,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
+use sea_orm::sea_query::OnConflict;
+use verbund_schema::escalation_notice;
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
@@ -880,6 +882,139 @@ pub(crate) async fn system_claim_ticket(
         Some(current) if claimed.rows_affected == 1 => Ok(Some(current)),
         _ => Ok(None),
     }
+}
+
+// --- Escalation across tenants (background job; `SystemScope`) -------------------------------
+
+/// Adds an escalation notice unless one for the same tenant, ticket, level and occasion exists
+/// (the unique key `uq_escalation_notices_once`); true if this call added it (the claim of one
+/// instance).
+pub(crate) async fn system_add_notice(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    notice: escalation_notice::ActiveModel,
+) -> Result<bool> {
+    let added = escalation_notice::Entity::insert(notice)
+        .on_conflict(
+            OnConflict::columns([
+                escalation_notice::Column::TenantId,
+                escalation_notice::Column::TicketId,
+                escalation_notice::Column::Level,
+                escalation_notice::Column::Occasion,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(added == 1)
+}
+
+/// Up to `limit` notices not sent yet whose time has come (`send_after <= at`), oldest first.
+pub(crate) async fn system_due_notices(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    at: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<escalation_notice::Model>> {
+    Ok(escalation_notice::Entity::find()
+        .filter(escalation_notice::Column::SentAt.is_null())
+        .filter(escalation_notice::Column::SendAfter.lte(at))
+        .order_by_asc(escalation_notice::Column::CreatedAt)
+        .order_by_asc(escalation_notice::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Marks a notice sent unless it is already; true if this call did (the claim of one instance).
+pub(crate) async fn system_claim_notice(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let claimed = escalation_notice::Entity::update_many()
+        .col_expr(escalation_notice::Column::SentAt, Expr::value(at))
+        .filter(escalation_notice::Column::Id.eq(id))
+        .filter(escalation_notice::Column::SentAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// One ticket by id, wherever it is held.
+pub(crate) async fn system_ticket(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+) -> Result<Option<ticket::Model>> {
+    Ok(ticket::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One forward by id.
+pub(crate) async fn system_forward(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+) -> Result<Option<ticket_forward::Model>> {
+    Ok(ticket_forward::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Who forwarded the ticket out of `from_tenant` last.
+pub(crate) async fn system_forwarder(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    ticket_id: Uuid,
+    from_tenant: Uuid,
+) -> Result<Option<Uuid>> {
+    Ok(ticket_forward::Entity::find()
+        .filter(ticket_forward::Column::TicketId.eq(ticket_id))
+        .filter(ticket_forward::Column::FromTenantId.eq(from_tenant))
+        .filter(ticket_forward::Column::ToTenantId.ne(from_tenant))
+        .order_by_desc(ticket_forward::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|f| f.forwarded_by))
+}
+
+/// The forwards to another tenant that wait for acceptance.
+pub(crate) async fn system_pending_forwards(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    pending: &str,
+) -> Result<Vec<ticket_forward::Model>> {
+    Ok(ticket_forward::Entity::find()
+        .filter(ticket_forward::Column::State.eq(pending))
+        .filter(
+            Expr::col(ticket_forward::Column::FromTenantId)
+                .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+        )
+        .order_by_asc(ticket_forward::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Decides a waiting forward as returned without a user (nobody accepted it in time); true if
+/// it was still waiting and this call returned it.
+pub(crate) async fn system_return_forward(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+    pending: &str,
+    returned: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let result = ticket_forward::Entity::update_many()
+        .col_expr(ticket_forward::Column::State, Expr::value(returned))
+        .col_expr(ticket_forward::Column::DecidedAt, Expr::value(at))
+        .col_expr(ticket_forward::Column::ReturnReason, Expr::value(reason))
+        .filter(ticket_forward::Column::Id.eq(id))
+        .filter(ticket_forward::Column::State.eq(pending))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 #[cfg(test)]
