@@ -651,3 +651,305 @@ mod settings_validation {
         super::escalation_settings_are_validated(super::Backend::Postgres).await;
     }
 }
+
+/// Sets when the forwards of a ticket were decided.
+async fn set_decided_at(app: &TestApp, t: &Value, at: DateTime<Utc>) {
+    ticket_forward::Entity::update_many()
+        .col_expr(ticket_forward::Column::DecidedAt, Expr::value(at))
+        .filter(ticket_forward::Column::TicketId.eq(uuid(&t["id"])))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn answer(app: &TestApp, token: &str, t: &Value) {
+    let resp = app
+        .post(
+            token,
+            &format!("/api/v1/tickets/{}/notes", t["id"].as_str().unwrap()),
+            &json!({"kind": "message", "body": "Ihre Frage ist beantwortet."}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+async fn get_csv(app: &TestApp, token: &str, path: &str) -> String {
+    let resp = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    resp.text().await.unwrap()
+}
+
+/// The Verbund report against hand-computed numbers, the at-risk list without personal data,
+/// and who may see them (operators and coordinators; nobody else; bad input refused).
+///
+/// Forwards made on Monday 16 November 2026, 09:00 (Berlin):
+/// - Koblenz → Mainz: one accepted at 10:30 (1.5 service hours) and answered in time; one not
+///   accepted in time (escalated), accepted at 12:00 (3.0 h) and answered late; one returned.
+/// - Koblenz → Trier-Saarburg: one waiting, escalated.
+/// - Mainz → Koblenz: one accepted at 09:30 (0.5 h), not answered.
+/// - Koblenz → Mainz on 17 November: outside the period.
+async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.jobs_interval_seconds = 0).await;
+    let koblenz = app.token("agent@sc-koblenz.demo").await;
+    let k_responder = app.token("responder@stadt-koblenz.demo").await;
+    let mainz = app.token("responder@stadt-mainz.demo").await;
+    let mainz_agent = app.token("agent@sc-mainz.demo").await;
+    let monday = utc("2026-11-16T08:00:00Z");
+
+    let f1 = forwarded(&app, &koblenz, "stadt-mainz", "eins").await;
+    accept(&app, &mainz, &f1).await;
+    answer(&app, &mainz, &f1).await;
+    let f2 = forwarded(&app, &koblenz, "stadt-mainz", "zwei").await;
+    let f3 = forwarded(&app, &koblenz, "stadt-mainz", "drei").await;
+    let resp = app
+        .post(
+            &mainz,
+            &format!("/api/v1/tickets/{}/return", f3["id"].as_str().unwrap()),
+            &json!({"version": f3["version"], "reason": "Nicht zuständig"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let f5 = forwarded(&app, &koblenz, "kreis-trier-saarburg", "fünf").await;
+    let mz = open_ticket(&app, &mainz_agent, "stadt-mainz", "sechs").await;
+    let resp = app
+        .post(
+            &mainz_agent,
+            &format!("/api/v1/tickets/{}/forward", mz["id"].as_str().unwrap()),
+            &json!({"tenant": "stadt-koblenz", "reason": "Zuständigkeit", "version": mz["version"]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let f6: Value = resp.json().await.unwrap();
+    accept(&app, &k_responder, &f6).await;
+    for t in [&f1, &f2, &f3, &f5, &f6] {
+        set_forwarded_at(&app, t, monday).await;
+    }
+    // The job finds the two waiting ones past their acceptance time.
+    let pass = verbund_ticketing::escalation::run_once(&app.db, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((pass.unaccepted, pass.returned), (2, 0));
+    accept(&app, &mainz, &f2).await;
+    answer(&app, &mainz, &f2).await;
+    set_due(&app, &f2, monday).await;
+    set_decided_at(&app, &f1, utc("2026-11-16T09:30:00Z")).await;
+    set_decided_at(&app, &f2, utc("2026-11-16T11:00:00Z")).await;
+    set_decided_at(&app, &f6, utc("2026-11-16T08:30:00Z")).await;
+    let f7 = forwarded(&app, &koblenz, "stadt-mainz", "sieben").await;
+    set_forwarded_at(&app, &f7, utc("2026-11-17T08:00:00Z")).await;
+
+    let op = app.token("operator@verbund.demo").await;
+    let path = "/api/v1/verbund/forwards?from=2026-11-16&to=2026-11-16";
+    let resp = app.get(&op, path).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let report: Value = resp.json().await.unwrap();
+    let pair = |from: &str, to: &str, n: [u64; 6], median: Value, answered: [u64; 2], rate: Value| {
+        json!({
+            "from_tenant": from, "to_tenant": to, "forwarded": n[0], "accepted": n[1],
+            "returned": n[2], "returned_automatically": n[3], "pending": n[4], "unaccepted": n[5],
+            "acceptance_hours_median": median, "tickets_answered": answered[0],
+            "answered_in_time": answered[1], "answered_in_time_rate": rate,
+        })
+    };
+    assert_eq!(
+        report,
+        json!({
+            "from": "2026-11-16", "to": "2026-11-16",
+            "pairs": [
+                pair("stadt-koblenz", "kreis-trier-saarburg", [1, 0, 0, 0, 1, 1], Value::Null, [0, 0], Value::Null),
+                pair("stadt-koblenz", "stadt-mainz", [3, 2, 1, 0, 0, 1], json!(2.25), [2, 1], json!(0.5)),
+                pair("stadt-mainz", "stadt-koblenz", [1, 1, 0, 0, 0, 0], json!(0.5), [0, 0], Value::Null),
+            ],
+            "tenants": [
+                {"tenant": "kreis-trier-saarburg", "sent": 0, "received": 1},
+                {"tenant": "stadt-koblenz", "sent": 4, "received": 1},
+                {"tenant": "stadt-mainz", "sent": 1, "received": 3},
+            ],
+        })
+    );
+    let csv = get_csv(&app, &op, path).await;
+    assert_eq!(
+        csv,
+        "from_tenant,to_tenant,forwarded,accepted,returned,returned_automatically,pending,unaccepted,acceptance_hours_median,tickets_answered,answered_in_time,answered_in_time_rate\n\
+         stadt-koblenz,kreis-trier-saarburg,1,0,0,0,1,1,,0,0,\n\
+         stadt-koblenz,stadt-mainz,3,2,1,0,0,1,2.25,2,1,0.5\n\
+         stadt-mainz,stadt-koblenz,1,1,0,0,0,0,0.5,0,0,\n"
+    );
+    // The next day has only the forward made then.
+    let next: Value = app
+        .get(&op, "/api/v1/verbund/forwards?from=2026-11-17&to=2026-11-17")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(next["pairs"].as_array().unwrap().len(), 1);
+    assert_eq!(next["pairs"][0]["pending"], 1);
+    assert_eq!(next["pairs"][0]["unaccepted"], 0);
+
+    // At risk now: the one waiting at Trier-Saarburg (overdue) and Mainz's at Koblenz; a
+    // ticket Koblenz never forwarded is not listed.
+    let local = open_ticket(&app, &koblenz, "stadt-koblenz", "nur Koblenz").await;
+    set_due(&app, &local, Utc::now() + chrono::Duration::minutes(30)).await;
+    set_due(&app, &f5, Utc::now() - chrono::Duration::hours(1)).await;
+    set_due(&app, &f6, Utc::now() + chrono::Duration::minutes(30)).await;
+    verbund_ticketing::escalation::run_once(&app.db, Utc::now())
+        .await
+        .unwrap();
+    let list: Value = app
+        .get(&op, "/api/v1/verbund/forwards/at-risk")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        [f5["number"].as_str().unwrap(), f6["number"].as_str().unwrap()]
+    );
+    assert_eq!(list[0]["origin_tenant"], "stadt-koblenz");
+    assert_eq!(list[0]["holder_tenant"], "kreis-trier-saarburg");
+    assert_eq!(list[0]["forwarded_by_tenant"], "stadt-koblenz");
+    assert_eq!(list[0]["forward_state"], "pending");
+    assert_eq!((list[0]["at_risk"].clone(), list[0]["overdue"].clone()), (json!(true), json!(true)));
+    assert_eq!(list[1]["origin_tenant"], "stadt-mainz");
+    assert_eq!(list[1]["holder_tenant"], "stadt-koblenz");
+    assert_eq!(list[1]["forward_state"], "accepted");
+    assert_eq!(list[1]["overdue"], false);
+    for row in list.as_array().unwrap() {
+        let mut keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "at_risk",
+                "due_at",
+                "forward_state",
+                "forwarded_by_tenant",
+                "holder_tenant",
+                "number",
+                "origin_tenant",
+                "overdue",
+                "state"
+            ]
+        );
+    }
+    let text = list.to_string();
+    assert!(!text.contains("fünf") && !text.contains("Erika") && !text.contains("0261"));
+    let csv = get_csv(&app, &op, "/api/v1/verbund/forwards/at-risk").await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with(&format!(
+        "{},stadt-koblenz,kreis-trier-saarburg,stadt-koblenz,",
+        f5["number"].as_str().unwrap()
+    )));
+    assert!(lines[1].ends_with(",new,pending,true,true"), "{csv}");
+
+    // A coordinator (granted by an operator, not by a tenant's admin) sees the same, and no
+    // citizen data anywhere.
+    let k_admin = app.token("admin@stadt-koblenz.demo").await;
+    let users_before = app.count("users").await;
+    let coordinator_user = json!({
+        "email": "koordination@verbund.demo", "display_name": "Koordination Verbund",
+        "password": "koordination-2026!", "roles": [{"role": "coordinator"}]
+    });
+    let resp = app
+        .post(&k_admin, "/api/v1/tenants/stadt-koblenz/users", &coordinator_user)
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("users").await, users_before);
+    let resp = app
+        .post(&op, "/api/v1/tenants/stadt-koblenz/users", &coordinator_user)
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "{}", resp.text().await.unwrap());
+    let resp = app
+        .login_raw("koordination@verbund.demo", "koordination-2026!")
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let coordinator = resp.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seen: Value = app.get(&coordinator, path).await.json().await.unwrap();
+    assert_eq!(seen, report);
+    let seen: Value = app
+        .get(&coordinator, "/api/v1/verbund/forwards/at-risk")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen, list);
+    let resp = app
+        .get(&coordinator, &format!("/api/v1/tickets/{}", f1["id"].as_str().unwrap()))
+        .await;
+    assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
+    let queue: Value = app
+        .get(&coordinator, "/api/v1/tickets")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["items"], json!([]));
+    let resp = app
+        .get(
+            &coordinator,
+            "/api/v1/tenants/stadt-koblenz/reports?from=2026-11-16&to=2026-11-16",
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Nobody else: tenant admins, agents, responders (403), no token (401).
+    let forwards_before = app.count("ticket_forwards").await;
+    let notices_before = app.count("escalation_notices").await;
+    for token in [&k_admin, &koblenz, &mainz, &app.token("admin@stadt-mainz.demo").await] {
+        for p in [path, "/api/v1/verbund/forwards/at-risk"] {
+            let resp = app.get(token, p).await;
+            assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+    }
+    for p in [path, "/api/v1/verbund/forwards/at-risk"] {
+        let resp = app.client.get(app.url(p)).send().await.unwrap();
+        assert_problem(resp, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+    // Bad periods: a problem, not a 500.
+    for (q, status, code) in [
+        ("from=2026-11-17&to=2026-11-16", StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
+        ("from=2025-01-01&to=2026-11-16", StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
+        ("from=2026-11-16", StatusCode::BAD_REQUEST, "invalid-query"),
+        ("from=gestern&to=2026-11-16", StatusCode::BAD_REQUEST, "invalid-query"),
+        ("from=2026-11-16&to=2026-11-16&tenant=x", StatusCode::BAD_REQUEST, "invalid-query"),
+    ] {
+        let resp = app.get(&op, &format!("/api/v1/verbund/forwards?{q}")).await;
+        assert_problem(resp, status, code).await;
+    }
+    assert_eq!(app.count("ticket_forwards").await, forwards_before);
+    assert_eq!(app.count("escalation_notices").await, notices_before);
+}
+
+mod verbund_report {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::the_verbund_report_matches_hand_computed_numbers(super::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::the_verbund_report_matches_hand_computed_numbers(super::Backend::Postgres).await;
+    }
+}

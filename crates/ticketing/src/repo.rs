@@ -37,6 +37,7 @@ use verbund_schema::{
     ticket, ticket_counter, ticket_event, ticket_forward, ticket_note, user,
 };
 use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::VerbundTrafficScope;
 use verbund_tenant::db::now;
 use verbund_tenant::{Error, Result, TenantScope, Visibility};
 
@@ -1015,6 +1016,128 @@ pub(crate) async fn system_return_forward(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+// --- The Verbund's forwarding traffic (`VerbundTrafficScope`: operators, coordinators) --------
+
+/// The forwards from one tenant to another made in `[start, end)`.
+pub(crate) async fn verbund_forwards(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<ticket_forward::Model>> {
+    Ok(ticket_forward::Entity::find()
+        .filter(
+            Expr::col(ticket_forward::Column::FromTenantId)
+                .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+        )
+        .filter(ticket_forward::Column::CreatedAt.gte(start))
+        .filter(ticket_forward::Column::CreatedAt.lt(end))
+        .order_by_asc(ticket_forward::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Of the forwards with these ids, those escalated at `level` to `audience` (their ids).
+pub(crate) async fn verbund_escalated_forwards(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    level: &str,
+    audience: &str,
+    forward_ids: Vec<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in forward_ids.chunks(500) {
+        let found: Vec<String> = escalation_notice::Entity::find()
+            .select_only()
+            .column(escalation_notice::Column::Occasion)
+            .filter(escalation_notice::Column::Level.eq(level))
+            .filter(escalation_notice::Column::Audience.eq(audience))
+            .filter(escalation_notice::Column::Occasion.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Due date and first answer of these tickets (nothing else of them).
+pub(crate) async fn verbund_ticket_answers(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    ids: Vec<Uuid>,
+) -> Result<Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = ticket::Entity::find()
+            .select_only()
+            .columns([
+                ticket::Column::Id,
+                ticket::Column::DueAt,
+                ticket::Column::FirstAnsweredAt,
+            ])
+            .filter(ticket::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Open tickets (`open` states) at risk or overdue that another tenant holds than the one that
+/// took the call, or that were forwarded to another tenant; soonest due first, each with the
+/// tenant that forwarded it last.
+pub(crate) async fn verbund_forwarded_at_risk(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    open: &[&str],
+) -> Result<Vec<(ticket::Model, Option<Uuid>)>> {
+    let forwarded = Query::select()
+        .column(ticket_forward::Column::TicketId)
+        .from(ticket_forward::Entity)
+        .and_where(
+            Expr::col(ticket_forward::Column::FromTenantId)
+                .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+        )
+        .to_owned();
+    let tickets = ticket::Entity::find()
+        .filter(ticket::Column::State.is_in(open.iter().copied()))
+        .filter(ticket::Column::AtRisk.eq(true))
+        .filter(
+            Condition::any()
+                .add(Expr::col(ticket::Column::TenantId).ne(Expr::col(ticket::Column::OriginTenantId)))
+                .add(ticket::Column::Id.in_subquery(forwarded)),
+        )
+        .order_by_asc(ticket::Column::DueAt)
+        .order_by_asc(ticket::Column::Number)
+        .all(db)
+        .await?;
+    let mut last: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
+    let ids: Vec<Uuid> = tickets.iter().map(|t| t.id).collect();
+    for chunk in ids.chunks(500) {
+        let forwards = ticket_forward::Entity::find()
+            .filter(ticket_forward::Column::TicketId.is_in(chunk.iter().copied()))
+            .filter(
+                Expr::col(ticket_forward::Column::FromTenantId)
+                    .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+            )
+            .order_by_asc(ticket_forward::Column::CreatedAt)
+            .all(db)
+            .await?;
+        for f in forwards {
+            last.insert(f.ticket_id, f.from_tenant_id);
+        }
+    }
+    Ok(tickets
+        .into_iter()
+        .map(|t| {
+            let by = last.get(&t.id).copied();
+            (t, by)
+        })
+        .collect())
 }
 
 #[cfg(test)]
