@@ -27,14 +27,18 @@ fn utc(s: &str) -> DateTime<Utc> {
 /// A callback ticket opened by `token`'s tenant `tenant`.
 pub(crate) async fn open_ticket(app: &TestApp, token: &str, tenant: &str, subject: &str) -> Value {
     let resp = app
-        .post(token, "/api/v1/contacts", &json!({
-            "tenant": tenant, "channel": "phone", "solved": false, "duration_seconds": 120,
-            "ticket": {
-                "subject": subject, "question": "Bitte um Rückruf.",
-                "citizen": {"name": "Erika Muster", "phone": "0261 123456"},
-                "answer_channel": "callback"
-            }
-        }))
+        .post(
+            token,
+            "/api/v1/contacts",
+            &json!({
+                "tenant": tenant, "channel": "phone", "solved": false, "duration_seconds": 120,
+                "ticket": {
+                    "subject": subject, "question": "Bitte um Rückruf.",
+                    "citizen": {"name": "Erika Muster", "phone": "0261 123456"},
+                    "answer_channel": "callback"
+                }
+            }),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     resp.json::<Value>().await.unwrap()["ticket"].clone()
@@ -56,7 +60,10 @@ pub(crate) async fn forwarded(app: &TestApp, koblenz: &str, to: &str, subject: &
 
 pub(crate) async fn accept(app: &TestApp, token: &str, t: &Value) -> Value {
     let current: Value = app
-        .get(token, &format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()))
+        .get(
+            token,
+            &format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()),
+        )
         .await
         .json()
         .await
@@ -100,7 +107,12 @@ pub(crate) async fn settings(app: &TestApp, slug: &str, settings: Value) {
             &json!({ "settings": settings }),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::OK, "{}", resp.text().await.unwrap());
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "{}",
+        resp.text().await.unwrap()
+    );
 }
 
 async fn events_of(app: &TestApp, t: &Value, kind: &str) -> usize {
@@ -161,7 +173,15 @@ async fn assert_each_notice_once(app: &TestApp) {
     let all = notification::Entity::find().all(&app.db).await.unwrap();
     let mut keys: Vec<_> = all
         .iter()
-        .map(|n| (n.ticket_id, n.kind.clone(), n.tenant_id, n.user_id, n.queue.clone()))
+        .map(|n| {
+            (
+                n.ticket_id,
+                n.kind.clone(),
+                n.tenant_id,
+                n.user_id,
+                n.queue.clone(),
+            )
+        })
         .collect();
     let before = keys.len();
     keys.sort();
@@ -304,7 +324,12 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
         (&overdue, "overdue"),
         (&at_risk, "at_risk"),
     ] {
-        assert_eq!(events_of(&a, t, kind).await, 1, "{kind} of {}", t["subject"]);
+        assert_eq!(
+            events_of(&a, t, kind).await,
+            1,
+            "{kind} of {}",
+            t["subject"]
+        );
     }
     assert_eq!(events_of(&a, &late, "forward_returned").await, 0);
     // Answered in time: nothing.
@@ -398,12 +423,19 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
     let mut to: Vec<&str> = mails.iter().map(|m| m.to_address.as_str()).collect();
     to.sort_unstable();
     assert_eq!(to, ["agent@sc-koblenz.demo", "leitung@stadt-koblenz.demo"]);
-    assert!(mails.iter().all(|m| m.subject.starts_with("Weitergeleitet, überfällig")));
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.subject.starts_with("Weitergeleitet, überfällig"))
+    );
 
     // The one never accepted is back at Koblenz with its deadline, the whole chain in the
     // history; the origin's view shows it.
     let back: Value = a
-        .get(&koblenz, &format!("/api/v1/tickets/{}", never["id"].as_str().unwrap()))
+        .get(
+            &koblenz,
+            &format!("/api/v1/tickets/{}", never["id"].as_str().unwrap()),
+        )
         .await
         .json()
         .await
@@ -429,9 +461,17 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
         .collect();
     assert_eq!(
         chain,
-        ["created", "forwarded", "forward_unaccepted", "forward_returned"]
+        [
+            "created",
+            "forwarded",
+            "forward_unaccepted",
+            "forward_returned"
+        ]
     );
-    assert_eq!(history[3]["after"]["reason"], "nicht rechtzeitig angenommen");
+    assert_eq!(
+        history[3]["after"]["reason"],
+        "nicht rechtzeitig angenommen"
+    );
     assert_eq!(history[3]["after"]["automatic"], true);
     let fwd = ticket_forward::Entity::find()
         .filter(ticket_forward::Column::TicketId.eq(uuid(&never["id"])))
@@ -445,7 +485,10 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
     );
     // The overdue one, in Koblenz's (forwarder's) view: overdue, and in its history.
     let seen: Value = b
-        .get(&koblenz, &format!("/api/v1/tickets/{}", overdue["id"].as_str().unwrap()))
+        .get(
+            &koblenz,
+            &format!("/api/v1/tickets/{}", overdue["id"].as_str().unwrap()),
+        )
         .await
         .json()
         .await
@@ -455,7 +498,10 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
     let history: Value = b
         .get(
             &koblenz,
-            &format!("/api/v1/tickets/{}/history", overdue["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/tickets/{}/history",
+                overdue["id"].as_str().unwrap()
+            ),
         )
         .await
         .json()
@@ -492,7 +538,10 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
     assert_eq!(none, json!([]));
     for t in [&late, &never, &in_time, &overdue, &at_risk] {
         let resp = a
-            .get(&trier, &format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()))
+            .get(
+                &trier,
+                &format!("/api/v1/tickets/{}", t["id"].as_str().unwrap()),
+            )
             .await;
         assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
     }
@@ -534,15 +583,17 @@ async fn notices_wait_for_the_next_opening(backend: Backend) {
     assert_eq!((pass.overdue, pass.notices), (1, 0));
     let notices = notices_of(&app, &t).await;
     assert_eq!(notices.len(), 2);
-    assert!(notices.iter().all(|n| n.sent_at.is_none() && n.send_after == opening));
+    assert!(
+        notices
+            .iter()
+            .all(|n| n.sent_at.is_none() && n.send_after == opening)
+    );
     assert!(notifications_of(&app, &t).await.is_empty());
     // Still closed an hour later: nothing.
-    let pass = verbund_ticketing::escalation::run_once(
-        &app.db,
-        evening + chrono::Duration::hours(1),
-    )
-    .await
-    .unwrap();
+    let pass =
+        verbund_ticketing::escalation::run_once(&app.db, evening + chrono::Duration::hours(1))
+            .await
+            .unwrap();
     assert_eq!((pass.overdue, pass.notices), (0, 0));
     assert!(notifications_of(&app, &t).await.is_empty());
     // At the opening both are sent, once.
@@ -607,16 +658,26 @@ async fn escalation_settings_are_validated(backend: Backend) {
         json!({"escalation_quiet_hours": "ja"}),
     ] {
         let resp = app
-            .patch(&admin, "/api/v1/tenants/stadt-mainz", &json!({ "settings": bad }))
+            .patch(
+                &admin,
+                "/api/v1/tenants/stadt-mainz",
+                &json!({ "settings": bad }),
+            )
             .await;
         assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
     }
     assert_eq!(app.snapshot("/api/v1/tenants/stadt-mainz").await, before);
     // Wrong role, other tenant: refused, nothing changed.
     let good = json!({"settings": {"forward_unaccepted": "return"}});
-    for who in ["responder@stadt-mainz.demo", "agent@sc-mainz.demo", "admin@stadt-koblenz.demo"] {
+    for who in [
+        "responder@stadt-mainz.demo",
+        "agent@sc-mainz.demo",
+        "admin@stadt-koblenz.demo",
+    ] {
         let token = app.token(who).await;
-        let resp = app.patch(&token, "/api/v1/tenants/stadt-mainz", &good).await;
+        let resp = app
+            .patch(&token, "/api/v1/tenants/stadt-mainz", &good)
+            .await;
         assert!(
             resp.status() == StatusCode::FORBIDDEN || resp.status() == StatusCode::NOT_FOUND,
             "{who}: {}",
@@ -624,7 +685,9 @@ async fn escalation_settings_are_validated(backend: Backend) {
         );
     }
     assert_eq!(app.snapshot("/api/v1/tenants/stadt-mainz").await, before);
-    let resp = app.patch(&admin, "/api/v1/tenants/stadt-mainz", &good).await;
+    let resp = app
+        .patch(&admin, "/api/v1/tenants/stadt-mainz", &good)
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let after = app.snapshot("/api/v1/tenants/stadt-mainz").await;
     assert_eq!(after["settings"]["forward_unaccepted"], "return");
@@ -756,7 +819,12 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
     let resp = app.get(&op, path).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let report: Value = resp.json().await.unwrap();
-    let pair = |from: &str, to: &str, n: [u64; 6], median: Value, answered: [u64; 2], rate: Value| {
+    let pair = |from: &str,
+                to: &str,
+                n: [u64; 6],
+                median: Value,
+                answered: [u64; 2],
+                rate: Value| {
         json!({
             "from_tenant": from, "to_tenant": to, "forwarded": n[0], "accepted": n[1],
             "returned": n[2], "returned_automatically": n[3], "pending": n[4], "unaccepted": n[5],
@@ -790,7 +858,10 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
     );
     // The next day has only the forward made then.
     let next: Value = app
-        .get(&op, "/api/v1/verbund/forwards?from=2026-11-17&to=2026-11-17")
+        .get(
+            &op,
+            "/api/v1/verbund/forwards?from=2026-11-17&to=2026-11-17",
+        )
         .await
         .json()
         .await
@@ -822,19 +893,30 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
         .collect();
     assert_eq!(
         numbers,
-        [f5["number"].as_str().unwrap(), f6["number"].as_str().unwrap()]
+        [
+            f5["number"].as_str().unwrap(),
+            f6["number"].as_str().unwrap()
+        ]
     );
     assert_eq!(list[0]["origin_tenant"], "stadt-koblenz");
     assert_eq!(list[0]["holder_tenant"], "kreis-trier-saarburg");
     assert_eq!(list[0]["forwarded_by_tenant"], "stadt-koblenz");
     assert_eq!(list[0]["forward_state"], "pending");
-    assert_eq!((list[0]["at_risk"].clone(), list[0]["overdue"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (list[0]["at_risk"].clone(), list[0]["overdue"].clone()),
+        (json!(true), json!(true))
+    );
     assert_eq!(list[1]["origin_tenant"], "stadt-mainz");
     assert_eq!(list[1]["holder_tenant"], "stadt-koblenz");
     assert_eq!(list[1]["forward_state"], "accepted");
     assert_eq!(list[1]["overdue"], false);
     for row in list.as_array().unwrap() {
-        let mut keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
@@ -871,14 +953,27 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
         "password": "koordination-2026!", "roles": [{"role": "coordinator"}]
     });
     let resp = app
-        .post(&k_admin, "/api/v1/tenants/stadt-koblenz/users", &coordinator_user)
+        .post(
+            &k_admin,
+            "/api/v1/tenants/stadt-koblenz/users",
+            &coordinator_user,
+        )
         .await;
     assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(app.count("users").await, users_before);
     let resp = app
-        .post(&op, "/api/v1/tenants/stadt-koblenz/users", &coordinator_user)
+        .post(
+            &op,
+            "/api/v1/tenants/stadt-koblenz/users",
+            &coordinator_user,
+        )
         .await;
-    assert_eq!(resp.status(), StatusCode::CREATED, "{}", resp.text().await.unwrap());
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{}",
+        resp.text().await.unwrap()
+    );
     let resp = app
         .login_raw("koordination@verbund.demo", "koordination-2026!")
         .await;
@@ -897,7 +992,10 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
         .unwrap();
     assert_eq!(seen, list);
     let resp = app
-        .get(&coordinator, &format!("/api/v1/tickets/{}", f1["id"].as_str().unwrap()))
+        .get(
+            &coordinator,
+            &format!("/api/v1/tickets/{}", f1["id"].as_str().unwrap()),
+        )
         .await;
     assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
     let queue: Value = app
@@ -918,7 +1016,12 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
     // Nobody else: tenant admins, agents, responders (403), no token (401).
     let forwards_before = app.count("ticket_forwards").await;
     let notices_before = app.count("escalation_notices").await;
-    for token in [&k_admin, &koblenz, &mainz, &app.token("admin@stadt-mainz.demo").await] {
+    for token in [
+        &k_admin,
+        &koblenz,
+        &mainz,
+        &app.token("admin@stadt-mainz.demo").await,
+    ] {
         for p in [path, "/api/v1/verbund/forwards/at-risk"] {
             let resp = app.get(token, p).await;
             assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
@@ -930,11 +1033,27 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
     }
     // Bad periods: a problem, not a 500.
     for (q, status, code) in [
-        ("from=2026-11-17&to=2026-11-16", StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
-        ("from=2025-01-01&to=2026-11-16", StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
+        (
+            "from=2026-11-17&to=2026-11-16",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-failed",
+        ),
+        (
+            "from=2025-01-01&to=2026-11-16",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-failed",
+        ),
         ("from=2026-11-16", StatusCode::BAD_REQUEST, "invalid-query"),
-        ("from=gestern&to=2026-11-16", StatusCode::BAD_REQUEST, "invalid-query"),
-        ("from=2026-11-16&to=2026-11-16&tenant=x", StatusCode::BAD_REQUEST, "invalid-query"),
+        (
+            "from=gestern&to=2026-11-16",
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+        ),
+        (
+            "from=2026-11-16&to=2026-11-16&tenant=x",
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+        ),
     ] {
         let resp = app.get(&op, &format!("/api/v1/verbund/forwards?{q}")).await;
         assert_problem(resp, status, code).await;

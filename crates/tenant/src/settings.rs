@@ -61,7 +61,9 @@ pub struct TenantSettings {
 }
 
 /// Who an escalation notice goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationTarget {
     /// The assignee (for a tenant that forwarded the ticket: the agent who forwarded it), in

@@ -200,12 +200,32 @@ async fn claim_deadline(
     )
     .await?;
     if let Some(holder) = tenants.get(&t.tenant_id) {
-        queue_notice(&txn, system, holder, t.id, level, Audience::Holder, DEADLINE, at).await?;
+        queue_notice(
+            &txn,
+            system,
+            holder,
+            t.id,
+            level,
+            Audience::Holder,
+            DEADLINE,
+            at,
+        )
+        .await?;
     }
     if t.origin_tenant_id != t.tenant_id
         && let Some(origin) = tenants.get(&t.origin_tenant_id)
     {
-        queue_notice(&txn, system, origin, t.id, level, Audience::Origin, DEADLINE, at).await?;
+        queue_notice(
+            &txn,
+            system,
+            origin,
+            t.id,
+            level,
+            Audience::Origin,
+            DEADLINE,
+            at,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(true)
@@ -304,12 +324,32 @@ async fn claim_unaccepted(
         return Ok(None);
     };
     let level = Level::Unaccepted;
-    if !queue_notice(&txn, system, receiver, t.id, level, Audience::Receiver, &occasion, at).await?
+    if !queue_notice(
+        &txn,
+        system,
+        receiver,
+        t.id,
+        level,
+        Audience::Receiver,
+        &occasion,
+        at,
+    )
+    .await?
     {
         txn.rollback().await?;
         return Ok(None);
     }
-    queue_notice(&txn, system, from, t.id, level, Audience::Origin, &occasion, at).await?;
+    queue_notice(
+        &txn,
+        system,
+        from,
+        t.id,
+        level,
+        Audience::Origin,
+        &occasion,
+        at,
+    )
+    .await?;
     record_event(
         &txn,
         &t,
@@ -461,10 +501,16 @@ async fn deliver(
     };
     let targets: Vec<EscalationTarget> = match (level, audience) {
         (Level::Unaccepted, Audience::Receiver) => {
-            vec![EscalationTarget::Admins, EscalationTarget::EscalationAddress]
+            vec![
+                EscalationTarget::Admins,
+                EscalationTarget::EscalationAddress,
+            ]
         }
         (Level::Unaccepted, _) => {
-            vec![EscalationTarget::Assignee, EscalationTarget::EscalationAddress]
+            vec![
+                EscalationTarget::Assignee,
+                EscalationTarget::EscalationAddress,
+            ]
         }
         (Level::AtRisk, _) => settings.escalation_at_risk.clone(),
         (Level::Overdue, _) => settings.escalation_overdue.clone(),
@@ -607,7 +653,9 @@ fn text(
         (Level::Unaccepted, audience) => {
             let hours = forward
                 .and_then(|f| tenants.get(&f.to_tenant_id))
-                .map_or(0, |r| TenantSettings::from_json(&r.settings).forward_accept_hours);
+                .map_or(0, |r| {
+                    TenantSettings::from_json(&r.settings).forward_accept_hours
+                });
             let returned = forward.is_some_and(|f| {
                 f.state == ForwardState::Returned
                     && f.decided_by.is_none()

@@ -24,12 +24,12 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
-use sea_orm::sea_query::OnConflict;
 use verbund_schema::escalation_notice;
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
@@ -1108,7 +1108,10 @@ pub(crate) async fn verbund_forwarded_at_risk(
         .filter(ticket::Column::AtRisk.eq(true))
         .filter(
             Condition::any()
-                .add(Expr::col(ticket::Column::TenantId).ne(Expr::col(ticket::Column::OriginTenantId)))
+                .add(
+                    Expr::col(ticket::Column::TenantId)
+                        .ne(Expr::col(ticket::Column::OriginTenantId)),
+                )
                 .add(ticket::Column::Id.in_subquery(forwarded)),
         )
         .order_by_asc(ticket::Column::DueAt)

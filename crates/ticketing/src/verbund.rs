@@ -236,9 +236,8 @@ async fn build(
                     }
                 }
             }
-            acc.row.answered_in_time_rate = (acc.row.tickets_answered > 0).then(|| {
-                round(acc.row.answered_in_time as f64 / acc.row.tickets_answered as f64)
-            });
+            acc.row.answered_in_time_rate = (acc.row.tickets_answered > 0)
+                .then(|| round(acc.row.answered_in_time as f64 / acc.row.tickets_answered as f64));
             acc.row
         })
         .collect();
