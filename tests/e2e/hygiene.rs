@@ -545,6 +545,12 @@ async fn a_nul_in_any_text_field_of_any_route_is_refused_and_changes_nothing(bac
             "group",
         ),
         query_case(
+            "/api/v1/verbund/forwards",
+            "/api/v1/verbund/forwards?from=2026-01-01%00&to=2026-01-31".into(),
+            &op,
+            "from",
+        ),
+        query_case(
             "/api/v1/tenants/{}/access-log",
             format!("{ko}/access-log?ticket=%00"),
             &admin,

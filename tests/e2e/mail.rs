@@ -911,7 +911,7 @@ async fn escalation_notices_are_mailed(backend: Backend) {
         .patch(
             &admin,
             "/api/v1/tenants/stadt-koblenz",
-            &json!({"settings": {"escalation_mail_to": "leitung@stadt-koblenz.demo"}}),
+            &json!({"settings": {"escalation_mail_to": "leitung@stadt-koblenz.demo", "escalation_quiet_hours": false}}),
         )
         .await;
     assert_eq!(

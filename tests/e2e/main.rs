@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod centers;
 mod cli;
+mod escalation_verbund;
 mod hygiene;
 mod instances;
 mod isolation;

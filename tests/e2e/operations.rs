@@ -57,6 +57,16 @@ async fn escalation_on_two_instances(backend: Backend) {
     let b = a
         .second_instance_with(|s| s.jobs_interval_seconds = 1)
         .await;
+    // Notices at once, whatever the hour the test runs at (quiet hours: escalation_verbund).
+    let op = a.token("operator@verbund.demo").await;
+    let resp = a
+        .patch(
+            &op,
+            "/api/v1/tenants/stadt-trier",
+            &json!({"settings": {"escalation_quiet_hours": false}}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
     let agent = a.token("agent@sc-trier.demo").await;
     let overdue = open_ticket(&a, &agent, "stadt-trier", "überfällig").await;
     let at_risk = open_ticket(&a, &agent, "stadt-trier", "bald fällig").await;

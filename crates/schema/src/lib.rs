@@ -42,5 +42,8 @@ pub mod ticket_event;
 pub mod ticket_forward;
 pub mod ticket_note;
 
+// Escalation across tenants
+pub mod escalation_notice;
+
 // Typed state and kind columns
 pub mod types;

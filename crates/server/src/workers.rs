@@ -180,10 +180,13 @@ pub fn spawn_jobs(db: Db, every: Duration, stop: CancellationToken) -> JoinHandl
             }
             let at = chrono::Utc::now();
             match verbund_ticketing::escalation::run_once(&db, at).await {
-                Ok(p) if p.at_risk + p.overdue > 0 => {
+                Ok(p) if p.at_risk + p.overdue + p.unaccepted + p.notices > 0 => {
                     tracing::info!(
                         at_risk = p.at_risk,
                         overdue = p.overdue,
+                        unaccepted = p.unaccepted,
+                        returned = p.returned,
+                        notices = p.notices,
                         "escalated tickets"
                     )
                 }

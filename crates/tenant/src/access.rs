@@ -42,15 +42,19 @@ pub enum Role {
     Editor,
     Agent,
     Responder,
+    /// Optional Verbund role: sees the cross-tenant forwarding traffic (report per pair of
+    /// tenants, forwarded tickets at risk), no citizen data and no tenant's tickets.
+    Coordinator,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Operator,
         Role::TenantAdmin,
         Role::Editor,
         Role::Agent,
         Role::Responder,
+        Role::Coordinator,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl Role {
             Role::Editor => "editor",
             Role::Agent => "agent",
             Role::Responder => "responder",
+            Role::Coordinator => "coordinator",
         }
     }
 
@@ -72,6 +77,8 @@ impl Role {
         match (self, scope) {
             (Role::Operator, GrantScope::Verbund) => true,
             (Role::Operator, _) => false,
+            (Role::Coordinator, GrantScope::Verbund) => true,
+            (Role::Coordinator, _) => false,
             (Role::Agent, GrantScope::Center(_) | GrantScope::Tenant(_)) => true,
             (_, GrantScope::Tenant(_)) => true,
             _ => false,
@@ -108,7 +115,16 @@ impl Role {
                 permission,
                 ViewTenant | ReadKnowledge | HandleTickets | ViewTickets | WorkMailQueue
             ),
+            // No permission on any tenant: the Verbund traffic is its own proof
+            // ([`Actor::authorize_verbund_traffic`]).
+            Role::Coordinator => false,
         }
+    }
+
+    /// Whether the role sees the Verbund's cross-tenant forwarding traffic (counts, numbers,
+    /// tenants, due dates and states; no citizen data).
+    pub fn sees_verbund_traffic(self) -> bool {
+        matches!(self, Role::Operator | Role::Coordinator)
     }
 }
 
@@ -287,6 +303,24 @@ impl Actor {
         }
     }
 
+    /// The proof that this actor sees the Verbund's cross-tenant forwarding traffic
+    /// (operators and coordinators), or `Forbidden`.
+    pub fn authorize_verbund_traffic(&self) -> Result<VerbundTrafficScope> {
+        if self
+            .grants
+            .iter()
+            .any(|g| g.scope == GrantScope::Verbund && g.role.sees_verbund_traffic())
+        {
+            Ok(VerbundTrafficScope {
+                actor_id: self.user_id,
+            })
+        } else {
+            Err(Error::Forbidden(
+                "only operators and coordinators see the Verbund's forwarding traffic",
+            ))
+        }
+    }
+
     /// Platform administration (create tenants and centers).
     pub fn authorize_operator(&self) -> Result<OperatorScope> {
         if self.is_operator() {
@@ -381,6 +415,20 @@ impl OperatorScope {
         }
     }
 
+    pub fn actor_id(&self) -> Uuid {
+        self.actor_id
+    }
+}
+
+/// Proof that the actor sees the cross-tenant forwarding traffic of the whole Verbund: counts
+/// per pair of tenants and the forwarded tickets at risk, without citizen data. Only
+/// [`Actor::authorize_verbund_traffic`] makes one.
+#[derive(Clone, Debug)]
+pub struct VerbundTrafficScope {
+    actor_id: Uuid,
+}
+
+impl VerbundTrafficScope {
     pub fn actor_id(&self) -> Uuid {
         self.actor_id
     }
@@ -883,5 +931,51 @@ mod tests {
                 .tenants()
                 .is_some_and(|s| s.is_empty())
         );
+    }
+
+    #[test]
+    fn coordinator_sees_the_verbund_traffic_and_no_tenant() {
+        let (t, _, _, _) = ids();
+        let coordinator = actor(vec![Grant::new(
+            Role::Coordinator,
+            GrantScope::Verbund,
+            BTreeSet::new(),
+        )]);
+        assert!(coordinator.authorize_verbund_traffic().is_ok());
+        assert!(coordinator.authorize_operator().is_err());
+        assert!(!coordinator.is_operator());
+        for p in [
+            Permission::ViewTenant,
+            Permission::ViewTickets,
+            Permission::HandleTickets,
+            Permission::ViewReports,
+            Permission::ReadKnowledge,
+            Permission::ManageTenant,
+        ] {
+            assert!(!coordinator.may(p, t), "{p:?}");
+            assert!(
+                coordinator
+                    .visibility(p)
+                    .tenants()
+                    .is_some_and(|s| s.is_empty())
+            );
+        }
+        assert!(Role::Coordinator.allows_scope(&GrantScope::Verbund));
+        assert!(!Role::Coordinator.allows_scope(&GrantScope::Tenant(t)));
+        let op = actor(vec![Grant::new(
+            Role::Operator,
+            GrantScope::Verbund,
+            BTreeSet::new(),
+        )]);
+        assert!(op.authorize_verbund_traffic().is_ok());
+        let admin = actor(vec![Grant::new(
+            Role::TenantAdmin,
+            GrantScope::Tenant(t),
+            [t].into(),
+        )]);
+        assert!(matches!(
+            admin.authorize_verbund_traffic(),
+            Err(Error::Forbidden(_))
+        ));
     }
 }

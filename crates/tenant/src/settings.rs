@@ -44,7 +44,53 @@ pub struct TenantSettings {
     pub escalation_mail_to: Option<String>,
     /// Delivery attempts before an outbound mail counts as failed.
     pub outbox_max_attempts: u32,
+    /// Service hours (of this tenant's calendar) a forward to this tenant may wait for
+    /// acceptance; past it, this tenant's admins and the forwarding tenant are told (1–240).
+    pub forward_accept_hours: u32,
+    /// What happens to a forward to this tenant that was not accepted in time: `notify` (the
+    /// notices only) or `return` (also sent back to the forwarding tenant, reason
+    /// "nicht rechtzeitig angenommen"; the deadline stays).
+    pub forward_unaccepted: ForwardUnaccepted,
+    /// Who of this tenant is told when a ticket it holds, or forwarded, is at risk.
+    pub escalation_at_risk: Vec<EscalationTarget>,
+    /// Who of this tenant is told when a ticket it holds, or forwarded, is overdue.
+    pub escalation_overdue: Vec<EscalationTarget>,
+    /// Whether escalation notices to this tenant wait outside its service hours until the next
+    /// opening (default true).
+    pub escalation_quiet_hours: bool,
 }
+
+/// Who an escalation notice goes to.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationTarget {
+    /// The assignee (for a tenant that forwarded the ticket: the agent who forwarded it), in
+    /// the app and by mail; the queue when there is nobody.
+    Assignee,
+    /// The queue the ticket lies in (for a tenant that forwarded it: its front office), in the
+    /// app.
+    Queue,
+    /// The tenant's admins, in the app.
+    Admins,
+    /// The tenant's escalation address (`escalation_mail_to`), by mail.
+    EscalationAddress,
+}
+
+/// What becomes of a forward that was not accepted in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardUnaccepted {
+    /// Only the notices.
+    #[default]
+    Notify,
+    /// The notices, and the ticket goes back to the forwarding tenant.
+    Return,
+}
+
+/// The reason recorded on a forward returned because nobody accepted it in time.
+pub const UNACCEPTED_RETURN_REASON: &str = "nicht rechtzeitig angenommen";
 
 pub const DEFAULT_RECEIPT_SUBJECT: &str = "Eingangsbestätigung: {betreff} [{nummer}]";
 pub const DEFAULT_RECEIPT_BODY: &str = "Guten Tag,\n\n\
@@ -78,6 +124,18 @@ impl Default for TenantSettings {
             reply_signature: DEFAULT_REPLY_SIGNATURE.to_owned(),
             escalation_mail_to: None,
             outbox_max_attempts: 8,
+            forward_accept_hours: 2,
+            forward_unaccepted: ForwardUnaccepted::Notify,
+            escalation_at_risk: vec![
+                EscalationTarget::Assignee,
+                EscalationTarget::EscalationAddress,
+            ],
+            escalation_overdue: vec![
+                EscalationTarget::Assignee,
+                EscalationTarget::Admins,
+                EscalationTarget::EscalationAddress,
+            ],
+            escalation_quiet_hours: true,
         }
     }
 }
@@ -186,6 +244,23 @@ impl TenantSettings {
                 "must be 1..=50",
             ));
         }
+        if !(1..=240).contains(&self.forward_accept_hours) {
+            return Err(Error::invalid(
+                "settings.forward_accept_hours",
+                "must be 1..=240",
+            ));
+        }
+        for (field, targets) in [
+            ("settings.escalation_at_risk", &self.escalation_at_risk),
+            ("settings.escalation_overdue", &self.escalation_overdue),
+        ] {
+            let mut seen = targets.clone();
+            seen.sort();
+            seen.dedup();
+            if seen.len() != targets.len() {
+                return Err(Error::invalid(field, "names a recipient twice"));
+            }
+        }
         Ok(())
     }
 
@@ -212,5 +287,47 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn escalation_settings_parse_and_validate() {
+        let d = TenantSettings::default();
+        assert_eq!(d.forward_accept_hours, 2);
+        assert_eq!(d.forward_unaccepted, ForwardUnaccepted::Notify);
+        assert!(d.escalation_quiet_hours);
+        let s: TenantSettings = serde_json::from_value(serde_json::json!({
+            "forward_accept_hours": 4,
+            "forward_unaccepted": "return",
+            "escalation_at_risk": ["queue"],
+            "escalation_overdue": ["admins", "escalation_address"],
+        }))
+        .unwrap_or_default();
+        assert_eq!(s.forward_accept_hours, 4);
+        assert_eq!(s.forward_unaccepted, ForwardUnaccepted::Return);
+        assert_eq!(s.escalation_at_risk, [EscalationTarget::Queue]);
+        assert!(s.validate().is_ok());
+        for bad in [
+            serde_json::json!({"forward_unaccepted": "ignore"}),
+            serde_json::json!({"escalation_at_risk": ["boss"]}),
+            serde_json::json!({"forward_accept_hours": -1}),
+        ] {
+            assert!(serde_json::from_value::<TenantSettings>(bad).is_err());
+        }
+        for bad in [
+            TenantSettings {
+                forward_accept_hours: 0,
+                ..Default::default()
+            },
+            TenantSettings {
+                forward_accept_hours: 241,
+                ..Default::default()
+            },
+            TenantSettings {
+                escalation_overdue: vec![EscalationTarget::Admins, EscalationTarget::Admins],
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
     }
 }

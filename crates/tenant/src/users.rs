@@ -133,7 +133,7 @@ async fn resolve_roles(
     let mut out = Vec::new();
     for spec in specs {
         let scope = match (spec.role, &spec.tenant, &spec.center) {
-            (Role::Operator, None, None) => GrantScope::Verbund,
+            (Role::Operator | Role::Coordinator, None, None) => GrantScope::Verbund,
             (_, Some(_), Some(_)) => {
                 return Err(Error::invalid(
                     "roles",

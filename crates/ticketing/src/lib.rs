@@ -17,3 +17,4 @@ pub mod reports;
 pub mod templates;
 pub mod ticket_filter;
 pub mod tickets;
+pub mod verbund;

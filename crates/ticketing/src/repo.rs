@@ -24,17 +24,20 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
+use verbund_schema::escalation_notice;
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
     ticket, ticket_counter, ticket_event, ticket_forward, ticket_note, user,
 };
 use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::VerbundTrafficScope;
 use verbund_tenant::db::now;
 use verbund_tenant::{Error, Result, TenantScope, Visibility};
 
@@ -880,6 +883,264 @@ pub(crate) async fn system_claim_ticket(
         Some(current) if claimed.rows_affected == 1 => Ok(Some(current)),
         _ => Ok(None),
     }
+}
+
+// --- Escalation across tenants (background job; `SystemScope`) -------------------------------
+
+/// Adds an escalation notice unless one for the same tenant, ticket, level and occasion exists
+/// (the unique key `uq_escalation_notices_once`); true if this call added it (the claim of one
+/// instance).
+pub(crate) async fn system_add_notice(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    notice: escalation_notice::ActiveModel,
+) -> Result<bool> {
+    let added = escalation_notice::Entity::insert(notice)
+        .on_conflict(
+            OnConflict::columns([
+                escalation_notice::Column::TenantId,
+                escalation_notice::Column::TicketId,
+                escalation_notice::Column::Level,
+                escalation_notice::Column::Occasion,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(added == 1)
+}
+
+/// Up to `limit` notices not sent yet whose time has come (`send_after <= at`), oldest first.
+pub(crate) async fn system_due_notices(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    at: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<escalation_notice::Model>> {
+    Ok(escalation_notice::Entity::find()
+        .filter(escalation_notice::Column::SentAt.is_null())
+        .filter(escalation_notice::Column::SendAfter.lte(at))
+        .order_by_asc(escalation_notice::Column::CreatedAt)
+        .order_by_asc(escalation_notice::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Marks a notice sent unless it is already; true if this call did (the claim of one instance).
+pub(crate) async fn system_claim_notice(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let claimed = escalation_notice::Entity::update_many()
+        .col_expr(escalation_notice::Column::SentAt, Expr::value(at))
+        .filter(escalation_notice::Column::Id.eq(id))
+        .filter(escalation_notice::Column::SentAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// One ticket by id, wherever it is held.
+pub(crate) async fn system_ticket(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+) -> Result<Option<ticket::Model>> {
+    Ok(ticket::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One forward by id.
+pub(crate) async fn system_forward(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+) -> Result<Option<ticket_forward::Model>> {
+    Ok(ticket_forward::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Who forwarded the ticket out of `from_tenant` last.
+pub(crate) async fn system_forwarder(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    ticket_id: Uuid,
+    from_tenant: Uuid,
+) -> Result<Option<Uuid>> {
+    Ok(ticket_forward::Entity::find()
+        .filter(ticket_forward::Column::TicketId.eq(ticket_id))
+        .filter(ticket_forward::Column::FromTenantId.eq(from_tenant))
+        .filter(ticket_forward::Column::ToTenantId.ne(from_tenant))
+        .order_by_desc(ticket_forward::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|f| f.forwarded_by))
+}
+
+/// The forwards to another tenant that wait for acceptance.
+pub(crate) async fn system_pending_forwards(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    pending: &str,
+) -> Result<Vec<ticket_forward::Model>> {
+    Ok(ticket_forward::Entity::find()
+        .filter(ticket_forward::Column::State.eq(pending))
+        .filter(
+            Expr::col(ticket_forward::Column::FromTenantId)
+                .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+        )
+        .order_by_asc(ticket_forward::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Decides a waiting forward as returned without a user (nobody accepted it in time); true if
+/// it was still waiting and this call returned it.
+pub(crate) async fn system_return_forward(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    id: Uuid,
+    pending: &str,
+    returned: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let result = ticket_forward::Entity::update_many()
+        .col_expr(ticket_forward::Column::State, Expr::value(returned))
+        .col_expr(ticket_forward::Column::DecidedAt, Expr::value(at))
+        .col_expr(ticket_forward::Column::ReturnReason, Expr::value(reason))
+        .filter(ticket_forward::Column::Id.eq(id))
+        .filter(ticket_forward::Column::State.eq(pending))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+// --- The Verbund's forwarding traffic (`VerbundTrafficScope`: operators, coordinators) --------
+
+/// The forwards from one tenant to another made in `[start, end)`.
+pub(crate) async fn verbund_forwards(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<ticket_forward::Model>> {
+    Ok(ticket_forward::Entity::find()
+        .filter(
+            Expr::col(ticket_forward::Column::FromTenantId)
+                .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+        )
+        .filter(ticket_forward::Column::CreatedAt.gte(start))
+        .filter(ticket_forward::Column::CreatedAt.lt(end))
+        .order_by_asc(ticket_forward::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Of the forwards with these ids, those escalated at `level` to `audience` (their ids).
+pub(crate) async fn verbund_escalated_forwards(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    level: &str,
+    audience: &str,
+    forward_ids: Vec<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in forward_ids.chunks(500) {
+        let found: Vec<String> = escalation_notice::Entity::find()
+            .select_only()
+            .column(escalation_notice::Column::Occasion)
+            .filter(escalation_notice::Column::Level.eq(level))
+            .filter(escalation_notice::Column::Audience.eq(audience))
+            .filter(escalation_notice::Column::Occasion.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Due date and first answer of these tickets (nothing else of them).
+pub(crate) async fn verbund_ticket_answers(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    ids: Vec<Uuid>,
+) -> Result<Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = ticket::Entity::find()
+            .select_only()
+            .columns([
+                ticket::Column::Id,
+                ticket::Column::DueAt,
+                ticket::Column::FirstAnsweredAt,
+            ])
+            .filter(ticket::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Open tickets (`open` states) at risk or overdue that another tenant holds than the one that
+/// took the call, or that were forwarded to another tenant; soonest due first, each with the
+/// tenant that forwarded it last.
+pub(crate) async fn verbund_forwarded_at_risk(
+    db: &impl ConnectionTrait,
+    _scope: &VerbundTrafficScope,
+    open: &[&str],
+) -> Result<Vec<(ticket::Model, Option<Uuid>)>> {
+    let forwarded = Query::select()
+        .column(ticket_forward::Column::TicketId)
+        .from(ticket_forward::Entity)
+        .and_where(
+            Expr::col(ticket_forward::Column::FromTenantId)
+                .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+        )
+        .to_owned();
+    let tickets = ticket::Entity::find()
+        .filter(ticket::Column::State.is_in(open.iter().copied()))
+        .filter(ticket::Column::AtRisk.eq(true))
+        .filter(
+            Condition::any()
+                .add(
+                    Expr::col(ticket::Column::TenantId)
+                        .ne(Expr::col(ticket::Column::OriginTenantId)),
+                )
+                .add(ticket::Column::Id.in_subquery(forwarded)),
+        )
+        .order_by_asc(ticket::Column::DueAt)
+        .order_by_asc(ticket::Column::Number)
+        .all(db)
+        .await?;
+    let mut last: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
+    let ids: Vec<Uuid> = tickets.iter().map(|t| t.id).collect();
+    for chunk in ids.chunks(500) {
+        let forwards = ticket_forward::Entity::find()
+            .filter(ticket_forward::Column::TicketId.is_in(chunk.iter().copied()))
+            .filter(
+                Expr::col(ticket_forward::Column::FromTenantId)
+                    .ne(Expr::col(ticket_forward::Column::ToTenantId)),
+            )
+            .order_by_asc(ticket_forward::Column::CreatedAt)
+            .all(db)
+            .await?;
+        for f in forwards {
+            last.insert(f.ticket_id, f.from_tenant_id);
+        }
+    }
+    Ok(tickets
+        .into_iter()
+        .map(|t| {
+            let by = last.get(&t.id).copied();
+            (t, by)
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod search;
 pub mod tenants;
 pub mod tickets;
 pub mod users;
+pub mod verbund;
 
 use actix_web::http::Method;
 use actix_web::{Resource, Route, web};
@@ -151,6 +152,8 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(mail::mailbox_delete),
         operation!(mail::ticket_mails),
         operation!(mail::attachment),
+        operation!(verbund::forwards),
+        operation!(verbund::forwards_at_risk),
     ]
 }
 
