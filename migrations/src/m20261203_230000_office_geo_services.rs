@@ -55,7 +55,9 @@ impl MigrationTrait for Migration {
                 .col(uuid(KnowledgeOrgUnitServices::TenantId))
                 .col(uuid(KnowledgeOrgUnitServices::OrgUnitId))
                 .col(uuid(KnowledgeOrgUnitServices::ServiceId))
-                .col(timestamp_with_time_zone(KnowledgeOrgUnitServices::CreatedAt))
+                .col(timestamp_with_time_zone(
+                    KnowledgeOrgUnitServices::CreatedAt,
+                ))
                 .primary_key(
                     Index::create()
                         .col(KnowledgeOrgUnitServices::TenantId)

@@ -903,7 +903,9 @@ fn normalize_line(text: &str) -> String {
 }
 
 fn normalize_line_opt(slot: &mut Option<String>) {
-    *slot = slot.take().and_then(|text| non_empty(normalize_line(&text)));
+    *slot = slot
+        .take()
+        .and_then(|text| non_empty(normalize_line(&text)));
 }
 
 fn non_empty(text: String) -> Option<String> {

@@ -572,6 +572,10 @@ pub(crate) async fn offered_services(
     }
     Ok(links
         .into_iter()
-        .filter_map(|l| services.get(&l.service_id).map(|s| (l.org_unit_id, s.clone())))
+        .filter_map(|l| {
+            services
+                .get(&l.service_id)
+                .map(|s| (l.org_unit_id, s.clone()))
+        })
         .collect())
 }

@@ -810,5 +810,4 @@ mod tests {
         );
         assert_eq!(clean_line("Personalausweis"), None);
     }
-
 }

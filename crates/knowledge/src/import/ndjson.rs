@@ -602,13 +602,14 @@ mod tests {
         assert!(parsed.is_clean(), "{:?}", parsed.errors);
         let c = &parsed.items[0].1.content;
         assert_eq!(c.title, "Personalausweis beantragen");
-        assert_eq!(c.synonyms, ["Identitätskarte", "Perso", "Ausweis", "ID-Karte"]);
+        assert_eq!(
+            c.synonyms,
+            ["Identitätskarte", "Perso", "Ausweis", "ID-Karte"]
+        );
         let m = &c.modules;
         assert_eq!(
             m.volltext.as_deref(),
-            Some(
-                "Der Ausweis ist ab 16 Pflicht.\n\nMehr: Infos (https://www.trier.de/perso)"
-            )
+            Some("Der Ausweis ist ab 16 Pflicht.\n\nMehr: Infos (https://www.trier.de/perso)")
         );
         assert_eq!(m.unterlagen, ["Passfoto", "alter Ausweis"]);
         assert_eq!(
@@ -634,7 +635,9 @@ mod tests {
         );
         // Nothing of the stored form looks like markup.
         let stored = serde_json::to_string(&c).unwrap();
-        assert!(!stored.contains('<') && !stored.contains("&nbsp;"), "{stored}");
+        assert!(
+            !stored.contains('<') && !stored.contains("&nbsp;"),
+            "{stored}"
+        );
     }
-
 }

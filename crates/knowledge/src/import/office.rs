@@ -269,7 +269,10 @@ mod tests {
     #[test]
     fn bad_records_name_the_field() {
         let cases = [
-            (json!({"type": "office", "name": " "}), "name must not be empty"),
+            (
+                json!({"type": "office", "name": " "}),
+                "name must not be empty",
+            ),
             (
                 json!({"type": "office", "name": "A", "geo": {"lat": 91.0, "lon": 6.0}}),
                 "geo: 91 is not a latitude (WGS 84 degrees, -90 to 90)",

@@ -361,7 +361,10 @@ impl State {
                                 .or_insert_with(|| id.clone());
                         }
                     }
-                    self.out.parsed.org_units.push(OrgUnitImport { location, ..unit });
+                    self.out
+                        .parsed
+                        .org_units
+                        .push(OrgUnitImport { location, ..unit });
                 }
                 Err(reason) => self.out.push_error(location, reason),
             },
@@ -956,7 +959,11 @@ fn map_org_unit(node: &Node) -> Result<(OrgUnitImport, Vec<String>), String> {
 /// `longitude`, `lat`/`lon`), or `y`/`x` when its `koordinatensystem` is WGS 84 or not given.
 /// Positions in another system are not read (`None`).
 fn geo_position(node: &Node) -> Result<Option<GeoPosition>, String> {
-    let value = |names: &[&str]| names.iter().find_map(|n| node.first(n).and_then(Node::trimmed));
+    let value = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| node.first(n).and_then(Node::trimmed))
+    };
     let named = (
         value(&["breitengrad", "latitude", "lat"]),
         value(&["laengengrad", "longitude", "lon"]),
@@ -1365,6 +1372,92 @@ mod tests {
         assert_eq!(
             content.modules.hinweise.as_deref(),
             Some("Zeile 1\nZeile 2")
+        );
+    }
+
+    #[test]
+    fn html_keywords_fees_forms_and_an_office_with_geo() {
+        let parsed = parse(include_str!("../../tests/fixtures/xzufi-html-offices.xml"));
+        assert!(parsed.is_clean(), "{:?}", parsed.errors);
+        let (_, item) = &parsed.items[0];
+        let c = &item.content;
+        assert_eq!(c.title, "Taxigenehmigung beantragen");
+        assert_eq!(c.synonyms, ["Droschke", "Personenbeförderung"]);
+        assert_eq!(
+            c.modules.volltext.as_deref(),
+            Some(
+                "Wer Fahrgäste mit dem Taxi befördert, braucht eine Genehmigung.\n\n\
+                 1. Antrag stellen\n2. Fachkunde nachweisen\n\n\
+                 Siehe Taxiwesen (https://www.trier.de/taxi)."
+            )
+        );
+        assert_eq!(
+            c.modules.unterlagen,
+            ["Führungszeugnis", "Nachweis der \"Fachkunde\""]
+        );
+        assert_eq!(
+            c.modules.formulare,
+            [Link {
+                title: Some("Antrag Taxigenehmigung".to_owned()),
+                url: "https://www.trier.de/formulare/taxi.pdf".to_owned(),
+            }]
+        );
+        assert_eq!(
+            c.modules.kosten,
+            Some(Costs {
+                text: Some("Gebühr nach Aufwand".to_owned()),
+                amounts: vec![CostAmount {
+                    label: Some("Erteilung".to_owned()),
+                    eur_cents: 25_000,
+                }],
+            })
+        );
+        assert_eq!(item.org_unit_ref.as_deref(), Some("ou-ordnungsamt"));
+        let [office] = parsed.org_units.as_slice() else {
+            panic!("{:?}", parsed.org_units);
+        };
+        assert_eq!(office.street.as_deref(), Some("Thebäerstraße"));
+        assert_eq!(office.postal_code.as_deref(), Some("54292"));
+        assert_eq!(office.geo, Some(GeoPosition::new(49.7601, 6.6512).unwrap()));
+        assert_eq!(office.phone.as_deref(), Some("0651 718-1330"));
+        assert_eq!(office.email.as_deref(), Some("ordnungsamt@trier.de"));
+        assert_eq!(
+            office.services,
+            [ServiceRef::Leika("99123450000003".to_owned())]
+        );
+    }
+
+    #[test]
+    fn geokodierung_variants() {
+        let office = |geo: &str| {
+            parse(&format!(
+                "<r><organisationseinheit><name>A</name><anschrift><ort>Trier</ort>{geo}\
+                 </anschrift></organisationseinheit></r>"
+            ))
+        };
+        let ok = office("<geokodierung><x>6.64</x><y>49.75</y></geokodierung>");
+        assert_eq!(ok.org_units[0].geo, GeoPosition::new(49.75, 6.64).ok());
+        // UTM coordinates are not read as degrees.
+        let utm = office(
+            "<geokodierung><koordinatensystem>EPSG:25832</koordinatensystem>\
+             <x>358455.72</x><y>5704354.12</y></geokodierung>",
+        );
+        assert!(utm.is_clean() && utm.org_units[0].geo.is_none());
+        let bad = office("<geokodierung><lat>95</lat><lon>6</lon></geokodierung>");
+        assert_eq!(
+            errors(&bad),
+            [(
+                "organisationseinheit 1",
+                "geokodierung: 95 is not a latitude (WGS 84 degrees, -90 to 90)"
+            )]
+        );
+        let half = office("<geokodierung><lat>49</lat></geokodierung>");
+        assert_eq!(
+            errors(&half),
+            [(
+                "organisationseinheit 1",
+                "geokodierung: needs both latitude and longitude"
+            )]
         );
     }
 }
