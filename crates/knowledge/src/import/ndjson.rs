@@ -21,6 +21,13 @@
 //! - `kosten` is either a text or an object `{"text": "…", "amounts": [{"label": "…",
 //!   "eur": 37.00}]}`; `eur` is a number or a string such as `"37,00"`.
 //! - `formulare` entries are URL strings or objects `{"title": "…", "url": "…"}`.
+//! - `keywords` (a list of strings, or one string separated by `,`, `;` or lines) are added
+//!   to `synonyms`. `unterlagen` and `formulare` may also be one HTML text: its list items are
+//!   the documents, its http(s) links the forms.
+//! - Every text may be HTML; it is stored in the plain-text form of [`super::html`] (see the
+//!   README, "Stored text form").
+//! - A line with `"type": "office"` is an office, see [`super::office`] (a description may say
+//!   `"type": "service"`; any other `type` is an error).
 //! - Unknown keys (top level, in `modules`, in `kosten` objects and in links) are errors.
 //! - Blank lines are skipped; a UTF-8 BOM and CRLF line ends are accepted.
 //!
