@@ -224,6 +224,9 @@ async fn import(
     for e in &report.errors {
         eprintln!("{}: {}", e.location, e.reason);
     }
+    for w in &report.warnings {
+        eprintln!("{}: Hinweis: {}", w.location, w.reason);
+    }
     let s = &report.services;
     eprintln!(
         "Leistungen: {} neu, {} geändert, {} unverändert, {} abgelehnt; \

@@ -16,6 +16,7 @@ mod hygiene;
 mod instances;
 mod isolation;
 mod knowledge;
+mod knowledge_import_html;
 mod mail;
 mod mail_corpus;
 mod mail_domains_migration;

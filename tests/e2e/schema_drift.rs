@@ -67,6 +67,7 @@ fn entities() -> BTreeMap<String, Columns> {
         base_text,
         change,
         org_unit,
+        org_unit_service,
         service,
         service_version,
         call_attempt,

@@ -889,6 +889,7 @@ pub async fn seed(db: &Db) -> Result<bool> {
                     })
                     .into_iter()
                     .collect(),
+                geo: None,
             }
             .validate()?;
             offices.push((office, insert_org_unit(&txn, t.id, unit, true).await?));

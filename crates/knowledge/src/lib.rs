@@ -22,6 +22,7 @@ pub mod demo;
 pub mod import;
 pub mod leika;
 pub mod model;
+mod offices;
 pub mod org_units;
 mod repo;
 pub mod search;

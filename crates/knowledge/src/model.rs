@@ -425,22 +425,40 @@ impl Modules {
                 normalize_opt(slot);
             }
         }
+        // An HTML entry with a list (`<ul><li>…</li></ul>`) is one entry per item.
         self.unterlagen = std::mem::take(&mut self.unterlagen)
             .into_iter()
-            .filter_map(|entry| non_empty(normalize_text(&entry)))
+            .flat_map(|entry| match crate::import::html::clean_text(&entry) {
+                Some(html) if !html.list_items.is_empty() => html.list_items,
+                Some(html) => vec![html.text],
+                None => vec![normalize_text(&entry)],
+            })
+            .filter_map(non_empty)
             .collect();
         if let Some(costs) = &mut self.kosten {
             normalize_opt(&mut costs.text);
             for amount in &mut costs.amounts {
-                normalize_opt(&mut amount.label);
+                normalize_line_opt(&mut amount.label);
             }
         }
         if self.kosten.as_ref().is_some_and(Costs::is_empty) {
             self.kosten = None;
         }
+        // A form given as HTML (`<a href="…">Antrag</a>`) is its http(s) links.
+        self.formulare = std::mem::take(&mut self.formulare)
+            .into_iter()
+            .flat_map(|link| match crate::import::html::clean_text(&link.url) {
+                Some(html) => html
+                    .links
+                    .into_iter()
+                    .filter(|l| is_http_url(l.url.trim()))
+                    .collect(),
+                None => vec![link],
+            })
+            .collect();
         for link in &mut self.formulare {
             link.url = link.url.trim().to_owned();
-            normalize_opt(&mut link.title);
+            normalize_line_opt(&mut link.title);
         }
         self.formulare.retain(|link| !link.url.is_empty());
     }
@@ -507,14 +525,14 @@ impl ServiceContent {
     /// Trims the title and all texts, drops empty synonyms and synonyms that repeat an
     /// earlier one (case-insensitively), and drops empty modules.
     pub fn normalize(&mut self) {
-        self.title = normalize_text(&self.title);
+        self.title = normalize_line(&self.title);
         // A set: an import may bring any number of synonyms before `validate` limits them.
         let mut seen: std::collections::HashSet<String> =
             std::collections::HashSet::with_capacity(self.synonyms.len());
         self.synonyms = std::mem::take(&mut self.synonyms)
             .into_iter()
             .filter_map(|synonym| {
-                let synonym = synonym.trim().to_owned();
+                let synonym = normalize_line(&synonym);
                 (!synonym.is_empty() && seen.insert(synonym.to_lowercase())).then_some(synonym)
             })
             .collect();
@@ -859,8 +877,12 @@ fn check_count(field: &'static str, count: usize) -> Result<(), ValidationError>
     Ok(())
 }
 
-/// Trims and turns CRLF / CR line ends into LF.
+/// Trims and turns CRLF / CR line ends into LF. A text that looks like HTML becomes its
+/// stored form instead (see `import::html::clean_text`).
 pub(crate) fn normalize_text(text: &str) -> String {
+    if let Some(html) = crate::import::html::clean_text(text) {
+        return html.text;
+    }
     let trimmed = text.trim();
     if trimmed.contains('\r') {
         trimmed.replace("\r\n", "\n").replace('\r', "\n")
@@ -873,6 +895,17 @@ fn normalize_opt(slot: &mut Option<String>) {
     *slot = slot
         .take()
         .and_then(|text| non_empty(normalize_text(&text)));
+}
+
+/// [`normalize_text`] for a single-line text: HTML becomes one line of text.
+fn normalize_line(text: &str) -> String {
+    crate::import::html::clean_line(text).unwrap_or_else(|| normalize_text(text))
+}
+
+fn normalize_line_opt(slot: &mut Option<String>) {
+    *slot = slot
+        .take()
+        .and_then(|text| non_empty(normalize_line(&text)));
 }
 
 fn non_empty(text: String) -> Option<String> {

@@ -18,6 +18,7 @@ use verbund_tenant::domain::EmailAddress;
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::access::{self, KnowledgeReader};
+pub use crate::import::office::GeoPosition;
 use crate::services::to_json;
 use verbund_schema::org_unit;
 
@@ -44,6 +45,9 @@ pub struct NewOrgUnit {
     /// Dates with other hours (no intervals: closed).
     #[serde(default)]
     pub special_days: Vec<SpecialDay>,
+    /// The office's position (WGS 84).
+    #[serde(default)]
+    pub geo: Option<GeoPosition>,
 }
 
 /// Changes to an org unit; absent fields stay, `null` clears an optional one.
@@ -74,6 +78,9 @@ pub struct OrgUnitPatch {
     pub opening_hours: Option<WeeklyHours>,
     pub closing_days: Option<Vec<NaiveDate>>,
     pub special_days: Option<Vec<SpecialDay>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<GeoPosition>)]
+    pub geo: Option<Option<GeoPosition>>,
 }
 
 fn double_option<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
@@ -104,11 +111,24 @@ pub struct OrgUnitView {
     pub opening_hours: WeeklyHours,
     pub closing_days: Vec<NaiveDate>,
     pub special_days: Vec<SpecialDay>,
+    /// The office's position (WGS 84), if known.
+    pub geo: Option<GeoPosition>,
+    /// The descriptions the office offers (from imports), those the reader may read.
+    pub services: Vec<OfferedService>,
     pub demo: bool,
     /// Send it back with every change (optimistic locking).
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A description an office offers.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OfferedService {
+    pub id: Uuid,
+    pub leika: String,
+    pub title: String,
+    pub status: verbund_schema::types::ServiceStatus,
 }
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
@@ -160,6 +180,7 @@ pub(crate) struct ValidOrgUnit {
     pub opening_hours: WeeklyHours,
     pub closing_days: Vec<NaiveDate>,
     pub special_days: Vec<SpecialDay>,
+    pub geo: Option<GeoPosition>,
 }
 
 fn bounded(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
@@ -281,6 +302,11 @@ impl NewOrgUnit {
             opening_hours,
             closing_days,
             special_days: self.special_days,
+            geo: self
+                .geo
+                .map(|g| GeoPosition::new(g.latitude, g.longitude))
+                .transpose()
+                .map_err(|reason| Error::invalid("geo", reason))?,
         })
     }
 }
@@ -303,6 +329,11 @@ pub(crate) fn view(o: org_unit::Model, tenant_slug: &str) -> OrgUnitView {
             .unwrap_or_else(|_| WeeklyHours::closed()),
         closing_days: serde_json::from_value(o.closing_days).unwrap_or_default(),
         special_days: serde_json::from_value(o.special_days).unwrap_or_default(),
+        geo: match (o.latitude, o.longitude) {
+            (Some(lat), Some(lon)) => GeoPosition::new(lat, lon).ok(),
+            _ => None,
+        },
+        services: Vec::new(),
         demo: o.demo,
         version: o.version,
         created_at: o.created_at,
@@ -333,6 +364,8 @@ pub(crate) async fn insert_org_unit(
         weekly_hours: Set(to_json(&v.opening_hours)?),
         closing_days: Set(to_json(&v.closing_days)?),
         special_days: Set(to_json(&v.special_days)?),
+        latitude: Set(v.geo.map(|g| g.latitude)),
+        longitude: Set(v.geo.map(|g| g.longitude)),
         demo: Set(demo),
         version: Set(1),
         created_at: Set(at),
@@ -391,11 +424,39 @@ fn require_org_reader(actor: &Actor, t: &tenant::Model) -> Result<KnowledgeReade
 pub async fn list_org_units(db: &Db, actor: &Actor, slug: &str) -> Result<Vec<OrgUnitView>> {
     let t = find_tenant(db, slug).await?;
     let reader = require_org_reader(actor, &t)?;
-    Ok(crate::repo::org_units(db, &reader, t.id)
+    let views = crate::repo::org_units(db, &reader, t.id)
         .await?
         .into_iter()
         .map(|o| view(o, &t.slug))
-        .collect())
+        .collect();
+    with_services(db, &reader, &t, views).await
+}
+
+/// Fills in the descriptions each office offers that the reader may read.
+async fn with_services(
+    db: &impl ConnectionTrait,
+    reader: &KnowledgeReader,
+    t: &tenant::Model,
+    mut views: Vec<OrgUnitView>,
+) -> Result<Vec<OrgUnitView>> {
+    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
+    let mut offered: std::collections::HashMap<Uuid, Vec<OfferedService>> =
+        std::collections::HashMap::new();
+    for (office, s) in crate::repo::offered_services(db, reader, t.id, &ids).await? {
+        offered.entry(office).or_default().push(OfferedService {
+            id: s.id,
+            leika: s.leika,
+            title: s.title,
+            status: s.status,
+        });
+    }
+    for v in &mut views {
+        if let Some(mut services) = offered.remove(&v.id) {
+            services.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
+            v.services = services;
+        }
+    }
+    Ok(views)
 }
 
 async fn load(
@@ -423,7 +484,9 @@ async fn load_for_edit(
 pub async fn get_org_unit(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<OrgUnitView> {
     let t = find_tenant(db, slug).await?;
     let reader = require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
-    Ok(view(load(db, &reader, &t, id).await?, &t.slug))
+    let one = view(load(db, &reader, &t, id).await?, &t.slug);
+    let mut views = with_services(db, &reader, &t, vec![one]).await?;
+    views.pop().ok_or(Error::NotFound("org unit"))
 }
 
 /// Changes an org unit; 409 when the version is stale.
@@ -457,6 +520,7 @@ pub async fn update_org_unit(
         opening_hours: Some(patch.opening_hours.unwrap_or(old.opening_hours)),
         closing_days: patch.closing_days.unwrap_or(old.closing_days),
         special_days: patch.special_days.unwrap_or(old.special_days),
+        geo: patch.geo.unwrap_or(old.geo),
     };
     let v = merged.validate()?;
     if current.version != patch.version {
@@ -479,6 +543,8 @@ pub async fn update_org_unit(
         weekly_hours: Set(to_json(&v.opening_hours)?),
         closing_days: Set(to_json(&v.closing_days)?),
         special_days: Set(to_json(&v.special_days)?),
+        latitude: Set(v.geo.map(|g| g.latitude)),
+        longitude: Set(v.geo.map(|g| g.longitude)),
         version: Set(current.version + 1),
         updated_at: Set(now()),
         ..Default::default()
@@ -491,7 +557,14 @@ pub async fn update_org_unit(
     }
     let saved = load_for_edit(&txn, &writer, id).await?;
     txn.commit().await?;
-    Ok(view(saved, &t.slug))
+    let saved = view(saved, &t.slug);
+    match access::reader(actor) {
+        Ok(reader) => Ok(with_services(db, &reader, &t, vec![saved.clone()])
+            .await?
+            .pop()
+            .unwrap_or(saved)),
+        Err(_) => Ok(saved),
+    }
 }
 
 /// The calendar of an org unit: its hours in the tenant's time zone, with the public

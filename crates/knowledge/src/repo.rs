@@ -478,3 +478,104 @@ pub(crate) async fn any_service(db: &impl ConnectionTrait) -> Result<bool> {
 
 #[cfg(test)]
 mod tests;
+
+// --- Descriptions an office offers ------------------------------------------------------------
+
+/// The ids of the descriptions an office of the writer's tenant offers.
+pub(crate) async fn offered_service_ids(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    org_unit_id: Uuid,
+) -> Result<Vec<Uuid>> {
+    use verbund_schema::org_unit_service;
+    Ok(org_unit_service::Entity::find()
+        .filter(org_unit_service::Column::TenantId.eq(writer.tenant_id))
+        .filter(org_unit_service::Column::OrgUnitId.eq(org_unit_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.service_id)
+        .collect())
+}
+
+/// Makes `service_ids` (descriptions of the writer's tenant) the descriptions an office of
+/// the writer's tenant offers.
+pub(crate) async fn replace_offered_services(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    org_unit_id: Uuid,
+    service_ids: &[Uuid],
+) -> Result<()> {
+    use sea_orm::Set;
+    use verbund_schema::org_unit_service;
+    // Both ends must be the writer's tenant's.
+    if org_unit_for_edit(db, writer, org_unit_id).await?.is_none() {
+        return Err(Error::NotFound("org unit"));
+    }
+    org_unit_service::Entity::delete_many()
+        .filter(org_unit_service::Column::TenantId.eq(writer.tenant_id))
+        .filter(org_unit_service::Column::OrgUnitId.eq(org_unit_id))
+        .exec(db)
+        .await?;
+    let at = verbund_tenant::db::now();
+    let services = service::Entity::find()
+        .filter(service::Column::TenantId.eq(writer.tenant_id))
+        .filter(service::Column::Id.is_in(service_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let rows: Vec<org_unit_service::ActiveModel> = services
+        .iter()
+        .map(|s| org_unit_service::ActiveModel {
+            tenant_id: Set(writer.tenant_id),
+            org_unit_id: Set(org_unit_id),
+            service_id: Set(s.id),
+            created_at: Set(at),
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        org_unit_service::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The descriptions the reader may read that offices of a tenant offer, with the office each
+/// belongs to.
+pub(crate) async fn offered_services(
+    db: &impl ConnectionTrait,
+    reader: &KnowledgeReader,
+    tenant_id: Uuid,
+    org_unit_ids: &[Uuid],
+) -> Result<Vec<(Uuid, service::Model)>> {
+    use verbund_schema::org_unit_service;
+    let links = org_unit_service::Entity::find()
+        .filter(org_unit_service::Column::TenantId.eq(tenant_id))
+        .filter(org_unit_service::Column::OrgUnitId.is_in(org_unit_ids.iter().copied()))
+        .all(db)
+        .await?;
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<Uuid> = links.iter().map(|l| l.service_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut services = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = service::Entity::find()
+            .filter(service::Column::TenantId.eq(tenant_id))
+            .filter(reader.services())
+            .filter(service::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        services.extend(rows.into_iter().map(|s| (s.id, s)));
+    }
+    Ok(links
+        .into_iter()
+        .filter_map(|l| {
+            services
+                .get(&l.service_id)
+                .map(|s| (l.org_unit_id, s.clone()))
+        })
+        .collect())
+}

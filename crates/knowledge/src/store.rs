@@ -4,8 +4,9 @@
 //! (with a new version) only when its content changed. Items are written in batches, one
 //! transaction per batch and a savepoint per item: a bad item is rolled back to its savepoint,
 //! so it leaves nothing behind and never costs the good ones, and a batch whose commit fails
-//! reports each of its items as failed. Org units (XZuFi) are matched by their external id,
-//! else by name.
+//! reports each of its items as failed. Offices (XZuFi `organisationseinheit`, NDJSON
+//! `"type": "office"`) are matched by their external id, else by name, and linked to the
+//! descriptions they offer once those are stored (see [`crate::offices`]).
 
 use std::collections::HashMap;
 use verbund_tenant::db::Db;
@@ -56,6 +57,10 @@ pub struct ImportReport {
     pub org_units: ImportCounts,
     /// One entry per rejected item, in input order.
     pub errors: Vec<ImportProblem>,
+    /// Stored items with a part left out: an office's reference to a description that the
+    /// tenant does not have.
+    #[serde(default)]
+    pub warnings: Vec<ImportProblem>,
 }
 
 fn reason_of(err: &Error) -> String {
@@ -110,15 +115,22 @@ async fn store(
     let mut report = ImportReport::default();
     let total = parsed.items.len() + parsed.org_units.len();
     let mut done = 0;
+    // Offices first (descriptions name them), linked to the descriptions they offer after
+    // those are stored.
+    let mut offices = Vec::with_capacity(parsed.org_units.len());
     for (i, unit) in parsed.org_units.into_iter().enumerate() {
+        let location = if unit.location.is_empty() {
+            format!("organisationseinheit {}", i + 1)
+        } else {
+            unit.location.clone()
+        };
+        let services = unit.services.clone();
         match store_org_unit(db, t, &writer, unit).await {
-            Ok(Outcome::Created) => report.org_units.created += 1,
-            Ok(Outcome::Updated) => report.org_units.updated += 1,
-            Ok(Outcome::Unchanged) => report.org_units.unchanged += 1,
+            Ok((outcome, id)) => offices.push((location, outcome, id, services)),
             Err(e) => {
                 report.org_units.failed += 1;
                 report.errors.push(ImportProblem {
-                    location: format!("organisationseinheit {}", i + 1),
+                    location,
                     reason: reason_of(&e),
                 });
             }
@@ -152,6 +164,38 @@ async fn store(
         done += count;
         progress(done, total);
     }
+    for (location, outcome, id, services) in offices {
+        let outcome = if services.is_empty() {
+            outcome
+        } else {
+            match link_offices(db, &writer, id, &services).await {
+                Ok(linked) => {
+                    for r in linked.unresolved {
+                        report.warnings.push(ImportProblem {
+                            location: location.clone(),
+                            reason: format!("offers {r}, which this tenant has no description of"),
+                        });
+                    }
+                    match outcome {
+                        Outcome::Unchanged if linked.changed => Outcome::Updated,
+                        other => other,
+                    }
+                }
+                Err(e) => {
+                    report.errors.push(ImportProblem {
+                        location: location.clone(),
+                        reason: format!("its services could not be linked: {}", reason_of(&e)),
+                    });
+                    outcome
+                }
+            }
+        };
+        match outcome {
+            Outcome::Created => report.org_units.created += 1,
+            Outcome::Updated => report.org_units.updated += 1,
+            Outcome::Unchanged => report.org_units.unchanged += 1,
+        }
+    }
     // Items the parser rejected, in input order with the stored ones' errors.
     report.services.failed += parsed.errors.len();
     report
@@ -178,12 +222,15 @@ enum Outcome {
     Unchanged,
 }
 
+/// Stores an office (matched by external id, else by name); returns what happened and its id.
+/// A record without a geo position or opening hours keeps the stored ones.
 async fn store_org_unit(
     db: &Db,
     t: &tenant::Model,
     writer: &Writer,
     unit: OrgUnitImport,
-) -> Result<Outcome> {
+) -> Result<(Outcome, Uuid)> {
+    let hours_given = unit.opening_hours.is_some();
     let valid = NewOrgUnit {
         name: unit.name,
         external_id: unit.id,
@@ -193,6 +240,8 @@ async fn store_org_unit(
         city: unit.city,
         phone: unit.phone,
         email: unit.email,
+        opening_hours: unit.opening_hours,
+        geo: unit.geo,
         ..NewOrgUnit::default()
     }
     .validate()?;
@@ -202,22 +251,33 @@ async fn store_org_unit(
             .await?;
     let outcome = match found {
         None => {
-            insert_org_unit(&txn, t.id, valid, false).await?;
-            Outcome::Created
+            let model = insert_org_unit(&txn, t.id, valid, false).await?;
+            (Outcome::Created, model.id)
         }
         Some(current) => {
+            let hours = if hours_given {
+                Some(to_json(&valid.opening_hours)?)
+            } else {
+                None
+            };
+            let (latitude, longitude) = match valid.geo {
+                Some(g) => (Some(g.latitude), Some(g.longitude)),
+                None => (current.latitude, current.longitude),
+            };
             let same = current.name == valid.name
                 && current.street == valid.street
                 && current.house_number == valid.house_number
                 && current.postal_code == valid.postal_code
                 && current.city == valid.city
                 && current.phone == valid.phone
-                && current.email == valid.email;
+                && current.email == valid.email
+                && current.latitude == latitude
+                && current.longitude == longitude
+                && hours.as_ref().is_none_or(|h| *h == current.weekly_hours);
             if same {
-                Outcome::Unchanged
+                (Outcome::Unchanged, current.id)
             } else {
-                org_unit::ActiveModel {
-                    id: Set(current.id),
+                let mut changes = org_unit::ActiveModel {
                     name: Set(valid.name),
                     street: Set(valid.street),
                     house_number: Set(valid.house_number),
@@ -225,18 +285,40 @@ async fn store_org_unit(
                     city: Set(valid.city),
                     phone: Set(valid.phone),
                     email: Set(valid.email),
+                    latitude: Set(latitude),
+                    longitude: Set(longitude),
                     version: Set(current.version + 1),
                     updated_at: Set(now()),
                     ..Default::default()
+                };
+                if let Some(hours) = hours {
+                    changes.weekly_hours = Set(hours);
                 }
-                .update(&txn)
-                .await?;
-                Outcome::Updated
+                if !crate::repo::save_org_unit(&txn, writer, &current, changes).await? {
+                    return Err(Error::Conflict(
+                        verbund_tenant::ProblemKind::StaleVersion,
+                        "the office was changed meanwhile".into(),
+                    ));
+                }
+                (Outcome::Updated, current.id)
             }
         }
     };
     txn.commit().await?;
     Ok(outcome)
+}
+
+/// Links an office to the descriptions it offers, in its own transaction.
+async fn link_offices(
+    db: &Db,
+    writer: &Writer,
+    office: Uuid,
+    services: &[crate::import::office::ServiceRef],
+) -> Result<crate::offices::Linked> {
+    let txn = begin_write(db).await?;
+    let linked = crate::offices::link_offered(&txn, writer, office, services).await?;
+    txn.commit().await?;
+    Ok(linked)
 }
 
 /// Items written per transaction. Each holds the SQLite writer for a few tens of

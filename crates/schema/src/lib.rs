@@ -22,6 +22,7 @@ pub mod user;
 pub mod base_text;
 pub mod change;
 pub mod org_unit;
+pub mod org_unit_service;
 pub mod service;
 pub mod service_version;
 

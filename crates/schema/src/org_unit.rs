@@ -14,6 +14,9 @@ pub struct Model {
     pub city: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// WGS 84, degrees; both or neither.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
     pub weekly_hours: Json,
     pub closing_days: Json,
     pub special_days: Json,

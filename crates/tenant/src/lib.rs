@@ -13,6 +13,7 @@ pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod error;
+pub mod html_entities;
 pub mod mail_domains;
 pub mod password;
 pub mod problem;

@@ -1,18 +1,7 @@
 //! Plain-text helpers: line normalisation, charset fallbacks, `format=flowed`.
 
 /// Windows-1252 characters for the C1 range 0x80..=0x9F (HTML5 does the same for `&#150;`).
-pub fn cp1252_c1(value: u32) -> char {
-    const TABLE: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-        'ž', 'Ÿ',
-    ];
-    value
-        .checked_sub(0x80)
-        .and_then(|i| TABLE.get(i as usize))
-        .copied()
-        .unwrap_or('\u{FFFD}')
-}
+pub use verbund_tenant::html_entities::cp1252_c1;
 
 /// Decodes bytes whose charset is unknown or wrong.
 ///

@@ -76,16 +76,44 @@ const KNOWN_TAGS: &[&str] = &[
     "tr",
     "u",
     "ul",
+    // Found in CMS exports too; the hidden ones must make a text count as HTML so that
+    // their content is dropped.
+    "aside",
+    "center",
+    "font",
+    "img",
+    "main",
+    "nav",
+    "figcaption",
+    "meta",
+    "link",
+    "head",
+    "title",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "svg",
+];
+
+/// Elements whose content is never shown: skipped up to their end tag.
+const HIDDEN_CONTENT: &[&str] = &[
+    "script", "style", "head", "title", "noscript", "template", "iframe", "object", "svg",
 ];
 
 /// Elements that end a paragraph (blank line before and after).
 const PARAGRAPH_TAGS: &[&str] = &[
     "address",
     "article",
+    "aside",
     "blockquote",
     "caption",
+    "center",
     "div",
     "dl",
+    "figcaption",
     "figure",
     "footer",
     "h1",
@@ -96,6 +124,8 @@ const PARAGRAPH_TAGS: &[&str] = &[
     "h6",
     "header",
     "hr",
+    "main",
+    "nav",
     "p",
     "pre",
     "section",
@@ -119,6 +149,41 @@ pub(crate) fn html_to_text(input: &str) -> HtmlText {
             ..HtmlText::default()
         }
     }
+}
+
+/// How often [`clean_text`] converts a text that still looks like HTML after a pass
+/// (escaped markup inside markup, as XZuFi files often carry: `&lt;p&gt;` in XML).
+const MAX_PASSES: usize = 3;
+
+/// Whether a text is converted: it holds a known tag or a character reference that decodes.
+pub(crate) fn looks_like_html(input: &str) -> bool {
+    contains_known_tag(input) || (input.contains('&') && decode_entities(input) != input)
+}
+
+/// The stored form of a text that may be HTML (see the crate README, "Stored text form"):
+/// HTML is converted by [`html_to_text`], again while the result still looks like HTML
+/// (at most [`MAX_PASSES`] times); any other text is returned as it is.
+pub(crate) fn clean_text(input: &str) -> Option<HtmlText> {
+    if !looks_like_html(input) {
+        return None;
+    }
+    let mut out = html_to_text(input);
+    for _ in 1..MAX_PASSES {
+        if !looks_like_html(&out.text) {
+            break;
+        }
+        let again = html_to_text(&out.text);
+        out.text = again.text;
+        out.list_items.extend(again.list_items);
+        out.links.extend(again.links);
+    }
+    Some(out)
+}
+
+/// [`clean_text`] for a single-line text (title, synonym, label, link title): white space,
+/// line breaks included, collapses to single spaces.
+pub(crate) fn clean_line(input: &str) -> Option<String> {
+    clean_text(input).map(|out| out.text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Trims every line, drops leading/trailing blank lines and collapses runs of blank lines.
@@ -255,7 +320,7 @@ impl HtmlConverter {
         if closing {
             self.end_tag(&name);
         } else {
-            if name == "script" || name == "style" {
+            if HIDDEN_CONTENT.contains(&name.as_str()) && !self_closing {
                 // Skip the contents up to the closing tag.
                 let body = markup.get(tag_len..).unwrap_or("");
                 let close = format!("</{name}");
@@ -526,88 +591,8 @@ fn attribute(inner: &str, wanted: &str) -> Option<String> {
     }
 }
 
-/// Decodes `&name;`, `&#123;` and `&#x7B;`. Unknown or broken references stay as they are.
-pub(crate) fn decode_entities(input: &str) -> String {
-    if !input.contains('&') {
-        return input.to_owned();
-    }
-    let mut out = String::with_capacity(input.len());
-    let mut rest = input;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(rest.get(..amp).unwrap_or(""));
-        let after = rest.get(amp + 1..).unwrap_or("");
-        let decoded = after
-            .char_indices()
-            .take(12)
-            .find(|&(_, c)| c == ';')
-            .and_then(|(semi, _)| {
-                let name = after.get(..semi)?;
-                entity(name).map(|c| (c, semi + 1))
-            });
-        match decoded {
-            Some((c, used)) => {
-                out.push_str(&c);
-                rest = after.get(used..).unwrap_or("");
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn entity(name: &str) -> Option<String> {
-    if let Some(num) = name.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse::<u32>().ok()?,
-        };
-        return char::from_u32(code)
-            .filter(|&c| c != '\0')
-            .map(String::from);
-    }
-    let s = match name {
-        "amp" => "&",
-        "lt" => "<",
-        "gt" => ">",
-        "quot" => "\"",
-        "apos" => "'",
-        "nbsp" => "\u{a0}",
-        "shy" => "\u{ad}",
-        "auml" => "ä",
-        "ouml" => "ö",
-        "uuml" => "ü",
-        "Auml" => "Ä",
-        "Ouml" => "Ö",
-        "Uuml" => "Ü",
-        "szlig" => "ß",
-        "euro" => "€",
-        "sect" => "§",
-        "ndash" => "–",
-        "mdash" => "—",
-        "bdquo" => "„",
-        "ldquo" => "“",
-        "rdquo" => "”",
-        "sbquo" => "‚",
-        "lsquo" => "‘",
-        "rsquo" => "’",
-        "hellip" => "…",
-        "bull" => "•",
-        "middot" => "·",
-        "copy" => "©",
-        "reg" => "®",
-        "deg" => "°",
-        "eacute" => "é",
-        "egrave" => "è",
-        "aacute" => "á",
-        "agrave" => "à",
-        _ => return None,
-    };
-    Some(s.to_owned())
-}
+/// Character references are decoded by the decoder the mail channel uses too.
+pub(crate) use verbund_tenant::html_entities::decode_entities;
 
 #[cfg(test)]
 mod tests {
@@ -697,5 +682,52 @@ mod tests {
             let _ = html_to_text(html);
         }
         assert_eq!(html_to_text("<p>a</p><").text, "a\n\n<");
+    }
+
+    #[test]
+    fn hidden_elements_make_a_text_html_and_are_dropped() {
+        for html in [
+            "Hallo<script>alert(1)</script> Welt",
+            "Hallo<SCRIPT type=\"text/javascript\">document.write('<p>x</p>')</SCRIPT> Welt",
+            "Hallo<style>p { color: red }</style> Welt",
+            "<head><title>Export</title><meta charset=utf-8></head>Hallo Welt",
+            "Hallo<noscript>Bitte JavaScript</noscript> <iframe src=x>y</iframe>Welt",
+            "Hallo <svg><title>Icon</title></svg>Welt",
+        ] {
+            assert!(looks_like_html(html), "{html}");
+            assert_eq!(clean_text(html).unwrap().text, "Hallo Welt", "{html}");
+        }
+    }
+
+    #[test]
+    fn plain_text_is_left_alone_and_references_are_decoded() {
+        assert_eq!(clean_text("Zeile 1\nZeile 2 < 3, AT&T"), None);
+        assert_eq!(clean_text("Kinder <6 Jahre & <Name> eintragen"), None);
+        assert_eq!(
+            clean_text("Stra&szlig;e &amp; Geb&uuml;hr").unwrap().text,
+            "Straße & Gebühr"
+        );
+    }
+
+    #[test]
+    fn escaped_markup_is_converted_too() {
+        // XZuFi files carry HTML escaped in XML, sometimes escaped twice.
+        let once = "&lt;p&gt;Antrag&lt;/p&gt;&lt;ul&gt;&lt;li&gt;Foto&lt;/li&gt;&lt;/ul&gt;";
+        let out = clean_text(once).unwrap();
+        assert_eq!(out.text, "Antrag\n\n- Foto");
+        assert_eq!(out.list_items, ["Foto"]);
+        let twice = once.replace('&', "&amp;");
+        assert_eq!(clean_text(&twice).unwrap().text, "Antrag\n\n- Foto");
+        // The stored form does not change when it is cleaned again.
+        assert_eq!(clean_text("Antrag\n\n- Foto"), None);
+    }
+
+    #[test]
+    fn clean_line_is_one_line() {
+        assert_eq!(
+            clean_line("<p>Personalausweis</p><p>beantragen &amp; abholen</p>").as_deref(),
+            Some("Personalausweis beantragen & abholen")
+        );
+        assert_eq!(clean_line("Personalausweis"), None);
     }
 }

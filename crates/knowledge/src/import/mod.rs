@@ -12,7 +12,8 @@
 pub mod ndjson;
 pub mod xzufi;
 
-mod html;
+pub(crate) mod html;
+pub mod office;
 #[cfg(test)]
 mod prop_tests;
 
@@ -47,6 +48,15 @@ pub struct OrgUnitImport {
     pub city: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// The geo position (XZuFi `anschrift/geokodierung`, NDJSON `geo`).
+    pub geo: Option<office::GeoPosition>,
+    /// Weekly opening hours (NDJSON only); `None` keeps the stored ones.
+    pub opening_hours: Option<verbund_tenant::calendar::WeeklyHours>,
+    /// The descriptions the office offers. Empty: the stored links stay as they are.
+    pub services: Vec<office::ServiceRef>,
+    /// Where the office is in the file (`organisationseinheit 2`, `line 7`).
+    #[serde(skip)]
+    pub location: String,
 }
 
 /// A rejected item.
@@ -84,7 +94,7 @@ impl std::error::Error for ItemError {}
 pub struct ParsedImport {
     /// Good items with their location, in input order.
     pub items: Vec<(String, ImportItem)>,
-    /// Org units (XZuFi only), in input order.
+    /// Offices (XZuFi `organisationseinheit`, NDJSON `"type": "office"`), in input order.
     pub org_units: Vec<OrgUnitImport>,
     /// One entry per rejected item, in input order.
     pub errors: Vec<ItemError>,
@@ -118,6 +128,25 @@ impl Collector {
         self.seen.insert(key, location.clone());
         self.parsed.items.push((location, item));
         true
+    }
+
+    /// Adds an office, or an error if an earlier office of the file has its id.
+    pub fn push_org_unit(&mut self, unit: OrgUnitImport) {
+        let earlier = unit.id.as_ref().and_then(|id| {
+            self.parsed
+                .org_units
+                .iter()
+                .find(|o| o.id.as_ref() == Some(id))
+                .map(|o| (id.clone(), o.location.clone()))
+        });
+        match earlier {
+            Some((id, at)) => {
+                let reason = format!("duplicate office id {id} (already imported from {at})");
+                let location = unit.location;
+                self.push_error(location, reason);
+            }
+            None => self.parsed.org_units.push(unit),
+        }
     }
 
     pub fn push_error(&mut self, location: String, reason: impl Into<String>) {

@@ -21,6 +21,13 @@
 //! - `kosten` is either a text or an object `{"text": "…", "amounts": [{"label": "…",
 //!   "eur": 37.00}]}`; `eur` is a number or a string such as `"37,00"`.
 //! - `formulare` entries are URL strings or objects `{"title": "…", "url": "…"}`.
+//! - `keywords` (a list of strings, or one string separated by `,`, `;` or lines) are added
+//!   to `synonyms`. `unterlagen` and `formulare` may also be one HTML text: its list items are
+//!   the documents, its http(s) links the forms.
+//! - Every text may be HTML; it is stored in the plain-text form of [`super::html`] (see the
+//!   README, "Stored text form").
+//! - A line with `"type": "office"` is an office, see [`super::office`] (a description may say
+//!   `"type": "service"`; any other `type` is an error).
 //! - Unknown keys (top level, in `modules`, in `kosten` objects and in links) are errors.
 //! - Blank lines are skipped; a UTF-8 BOM and CRLF line ends are accepted.
 //!
@@ -32,7 +39,7 @@ use serde_json::Value;
 
 #[cfg(test)]
 use super::ItemError;
-use super::{Collector, ImportItem, ParsedImport};
+use super::{Collector, ImportItem, ParsedImport, office};
 use crate::leika::LeikaKey;
 use crate::model::{
     CostAmount, Costs, Link, Modules, PublishState, ServiceContent, parse_eur_cents,
@@ -51,6 +58,9 @@ struct Line {
     status: Option<PublishState>,
     #[serde(default)]
     org_unit: Option<String>,
+    /// Keywords of the source system: added to `synonyms`.
+    #[serde(default, deserialize_with = "keywords")]
+    keywords: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -60,7 +70,7 @@ struct LineModules {
     kurztext: Option<String>,
     #[serde(default)]
     volltext: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     unterlagen: Vec<String>,
     #[serde(default)]
     voraussetzungen: Option<String>,
@@ -74,7 +84,7 @@ struct LineModules {
     verfahrensablauf: Option<String>,
     #[serde(default)]
     rechtsgrundlage: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     formulare: Vec<Value>,
     #[serde(default)]
     hinweise: Option<String>,
@@ -113,6 +123,38 @@ struct LinkObject {
     url: String,
 }
 
+/// A list, or one value as a list of one (an HTML text with a `<ul>` or links).
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::Error as _;
+    let items = match Value::deserialize(d)? {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .map(|item| serde_json::from_value(item).map_err(D::Error::custom))
+        .collect()
+}
+
+/// `keywords`: a list of strings, or one string of keywords separated by `,`, `;` or lines
+/// (split after HTML and character references are converted).
+fn keywords<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(one_or_many::<D, String>(d)?
+        .into_iter()
+        .map(|k| super::html::clean_text(&k).map_or(k, |html| html.text))
+        .flat_map(|k| {
+            k.split([',', ';', '\n'])
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
 /// Parses NDJSON. See the module documentation for the format.
 pub fn parse(input: &str) -> ParsedImport {
     let input = input.strip_prefix('\u{feff}').unwrap_or(input);
@@ -123,6 +165,17 @@ pub fn parse(input: &str) -> ParsedImport {
             continue;
         }
         let location = format!("line {}", index + 1);
+        match office_line(line, &location) {
+            Some(Ok(unit)) => {
+                collector.push_org_unit(unit);
+                continue;
+            }
+            Some(Err(reason)) => {
+                collector.push_error(location, reason);
+                continue;
+            }
+            None => {}
+        }
         match parse_line(line) {
             Ok(item) => {
                 collector.push_item(location, item);
@@ -133,6 +186,23 @@ pub fn parse(input: &str) -> ParsedImport {
     collector.parsed
 }
 
+/// An office record (`"type": "office"`), or an error for an unknown `type`; `None` for a
+/// description (no `type`, or `"service"`) or a line that is not a JSON object.
+fn office_line(line: &str, location: &str) -> Option<Result<super::OrgUnitImport, String>> {
+    if !line.contains("\"type\"") {
+        return None;
+    }
+    let value: Value = serde_json::from_str(line).ok()?;
+    if !value.is_object() {
+        return None;
+    }
+    match office::line_kind(&value) {
+        Ok(office::LineKind::Service) => None,
+        Ok(office::LineKind::Office) => Some(office::parse_record(value, location.to_owned())),
+        Err(reason) => Some(Err(reason)),
+    }
+}
+
 /// Parses one non-blank line into a normalized, validated item.
 fn parse_line(line: &str) -> Result<ImportItem, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
@@ -141,9 +211,12 @@ fn parse_line(line: &str) -> Result<ImportItem, String> {
         let message = message.strip_suffix(&position).unwrap_or(&message);
         format!("invalid JSON: {message} (column {})", e.column())
     })?;
-    if !value.is_object() {
-        return Err("expected a JSON object".to_owned());
-    }
+    let mut value = value;
+    match value.as_object_mut() {
+        // `"type": "service"` (checked by `office_line`) is the default.
+        Some(object) => object.remove("type"),
+        None => return Err("expected a JSON object".to_owned()),
+    };
     let line: Line = serde_json::from_value(value).map_err(|e| e.to_string())?;
     let leika = LeikaKey::parse(&line.leika).map_err(|e| e.to_string())?;
     let modules = match line.modules {
@@ -153,7 +226,7 @@ fn parse_line(line: &str) -> Result<ImportItem, String> {
     let content = ServiceContent {
         leika,
         title: line.title,
-        synonyms: line.synonyms,
+        synonyms: line.synonyms.into_iter().chain(line.keywords).collect(),
         modules,
     }
     .normalized()
@@ -263,6 +336,7 @@ fn convert_link(index: usize, value: Value) -> Result<Link, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/services.ndjson");
 
@@ -288,7 +362,7 @@ mod tests {
                 (
                     "line 6",
                     "unknown field `kategorie`, expected one of `leika`, `title`, `synonyms`, \
-                     `modules`, `status`, `org_unit`"
+                     `modules`, `status`, `org_unit`, `keywords`"
                 ),
                 (
                     "line 7",
@@ -511,5 +585,66 @@ mod tests {
     fn empty_input_gives_nothing() {
         assert_eq!(parse(""), ParsedImport::default());
         assert_eq!(parse("\u{feff}\n \r\n\t\n"), ParsedImport::default());
+    }
+
+    #[test]
+    fn html_modules_keywords_fees_and_forms() {
+        let line = json!({
+            "leika": "99102013001000",
+            "title": "<h1>Personalausweis&nbsp;beantragen</h1>",
+            "keywords": "Perso, <b>Ausweis</b>; ID-Karte",
+            "synonyms": ["Identit&auml;tskarte"],
+            "modules": {
+                "volltext": "<div><p>Der Ausweis ist ab <strong>16</strong> Pflicht.</p>\
+                             <script>alert('x')</script><p>Mehr: <a href=\"https://www.trier.de/perso\">Infos</a></p></div>",
+                "unterlagen": "<ul><li>Passfoto</li><li>alter&nbsp;Ausweis</li></ul>",
+                "kosten": {"text": "<p>37,00&nbsp;&euro;</p>", "amounts": [{"label": "<i>ab 24</i>", "eur": "37,00"}]},
+                "formulare": "<p><a href=\"https://www.trier.de/antrag.pdf\">Antrag</a>, \
+                              <a href=\"javascript:alert(1)\">böse</a></p>",
+                "verfahrensablauf": "<ol><li>Termin</li><li>Vorsprache</li></ol>"
+            }
+        })
+        .to_string();
+        let parsed = parse(&line);
+        assert!(parsed.is_clean(), "{:?}", parsed.errors);
+        let c = &parsed.items[0].1.content;
+        assert_eq!(c.title, "Personalausweis beantragen");
+        assert_eq!(
+            c.synonyms,
+            ["Identitätskarte", "Perso", "Ausweis", "ID-Karte"]
+        );
+        let m = &c.modules;
+        assert_eq!(
+            m.volltext.as_deref(),
+            Some("Der Ausweis ist ab 16 Pflicht.\n\nMehr: Infos (https://www.trier.de/perso)")
+        );
+        assert_eq!(m.unterlagen, ["Passfoto", "alter Ausweis"]);
+        assert_eq!(
+            m.kosten,
+            Some(Costs {
+                text: Some("37,00 €".to_owned()),
+                amounts: vec![CostAmount {
+                    label: Some("ab 24".to_owned()),
+                    eur_cents: 3700
+                }],
+            })
+        );
+        assert_eq!(
+            m.formulare,
+            [Link {
+                title: Some("Antrag".to_owned()),
+                url: "https://www.trier.de/antrag.pdf".to_owned()
+            }]
+        );
+        assert_eq!(
+            m.verfahrensablauf.as_deref(),
+            Some("1. Termin\n2. Vorsprache")
+        );
+        // Nothing of the stored form looks like markup.
+        let stored = serde_json::to_string(&c).unwrap();
+        assert!(
+            !stored.contains('<') && !stored.contains("&nbsp;"),
+            "{stored}"
+        );
     }
 }

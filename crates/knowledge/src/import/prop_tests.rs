@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::html::{HtmlText, MAX_LIST_DEPTH, html_to_text};
+use super::html::{HtmlText, MAX_LIST_DEPTH, clean_line, clean_text, html_to_text};
 use super::{ParsedImport, ndjson, xzufi};
 
 /// Largest `time(4n) / time(n)` accepted: linear is about 4, quadratic about 16.
@@ -182,10 +182,24 @@ const HTML_TOKENS: &[&str] = &[
     "\n",
     "Personalausweis",
     "ä€",
+    // Hidden elements and escaped markup (converted again by `clean_text`).
+    "<svg>",
+    "</svg>",
+    "<style>",
+    "<head><title>",
+    "&lt;li&gt;",
+    "&lt;/li&gt;",
+    "&amp;lt;p&amp;gt;",
 ];
 
 /// Pieces of XZuFi: items, text modules, escaped and real HTML, costs, org units.
 const XZUFI_TOKENS: &[&str] = &[
+    "<schlagwort>",
+    "</schlagwort>",
+    "<organisationseinheit><name>A</name>",
+    "</organisationseinheit>",
+    "<anschrift><ort>T</ort><geokodierung><lat>49,7</lat><lon>6,6</lon></geokodierung></anschrift>",
+    "<zustaendigkeit><leistungID>L1</leistungID></zustaendigkeit>",
     "<leistung>",
     "</leistung>",
     "<leistung/>",
@@ -384,6 +398,60 @@ proptest! {
         assert_linear(
             &format!("ndjson {open:?}^k {close:?}^k"),
             &|k| open.repeat(k) + &close.repeat(k),
+            &|input| {
+                let _ = ndjson::parse(input);
+            },
+        );
+    }
+}
+
+/// One NDJSON description whose texts are `html`, and an office record offering it.
+fn ndjson_with_html(html: &str) -> String {
+    let text = serde_json::Value::String(html.to_owned());
+    format!(
+        "{{\"leika\":\"99102013001000\",\"title\":{text},\"keywords\":{text},\
+         \"modules\":{{\"volltext\":{text},\"unterlagen\":{text},\"formulare\":{text},\
+         \"kosten\":{{\"text\":{text}}}}}}}\n\
+         {{\"type\":\"office\",\"name\":{text},\"services\":[\"99102013001000\"]}}\n"
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn clean_text_never_panics_and_is_bounded(
+        html in prop_oneof![soup(HTML_TOKENS, 200), any_text()],
+    ) {
+        if let Some(out) = clean_text(&html) {
+            prop_assert!(html_size(&out) <= 3 * MAX_EXPANSION * html.len() + 64);
+        }
+        let _ = clean_line(&html);
+        let _ = ndjson::parse(&ndjson_with_html(&html));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn clean_text_takes_linear_time((open, close) in shape(HTML_TOKENS, HTML_NESTING)) {
+        assert_linear(
+            &format!("clean_text {open:?}^k {close:?}^k"),
+            &|k| open.repeat(k) + &close.repeat(k),
+            &|input| {
+                let _ = clean_text(input);
+            },
+        );
+    }
+
+    #[test]
+    fn ndjson_with_html_takes_linear_time((open, close) in shape(HTML_TOKENS, HTML_NESTING)) {
+        // Every text of a description and an office record, through the whole import
+        // parser (HTML conversion, normalisation, validation).
+        assert_linear(
+            &format!("ndjson html {open:?}^k {close:?}^k"),
+            &|k| ndjson_with_html(&(open.repeat(k) + &close.repeat(k))),
             &|input| {
                 let _ = ndjson::parse(input);
             },

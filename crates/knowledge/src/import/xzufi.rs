@@ -18,6 +18,7 @@
 //! | `modulFrist` (`beschreibung`, `frist/beschreibung`) | `fristen` |
 //! | `modulBearbeitungsdauer` (`beschreibung`, `bearbeitungsdauer/beschreibung`) | `bearbeitungsdauer` |
 //! | `modulBegriffImKontext/begriffImKontext/begriff` | `synonyms` |
+//! | `schlagwort` (text, or its `begriff`/`bezeichnung`/`wert` child) | `synonyms` |
 //! | `modulOnlinedienst`, else `modulUrsprungsportal` (`uri`/`url`/`link` or text) | `online_dienst` |
 //! | `zustaendigkeit/organisationseinheitID` or `organisationseinheitID` | `org_unit_ref` |
 //!
@@ -35,7 +36,13 @@
 //! e-mail, 02/03 phone; without a code, a `kennung` with `@` is an e-mail address and one
 //! that looks like a number a phone number) and `kennung`. An org unit's
 //! `zustaendigkeit/leistungID` links it to the `leistung` with that `id`, if that leistung
-//! names no org unit itself.
+//! names no org unit itself, and is one of the descriptions the office offers (by that
+//! leistung's LeiKa key when it is in the file, else by the id as an external id). The
+//! visitors' address (`anschrift` with `typ` 002) is preferred over the house address (001)
+//! and a post box. `geokodierung` (in that `anschrift` or in the unit) gives the geo
+//! position: `breitengrad`/`laengengrad` (also `latitude`/`longitude`, `lat`/`lon`), or `y`/`x`
+//! when `koordinatensystem` is WGS 84 (EPSG:4326) or not given; a position in another system is
+//! ignored, one out of range rejects the office.
 //!
 //! ## Errors
 //! A `leistung` without a LeiKa key or title, with a bad amount, or that fails
@@ -53,12 +60,13 @@ use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::{BytesStart, Event};
 
 use super::html::{HtmlText, html_to_text};
+use super::office::{GeoPosition, ServiceRef};
 
 use super::{Collector, ImportItem, OrgUnitImport, ParsedImport};
 use crate::leika::LeikaKey;
 use crate::model::{
     CostAmount, Costs, Link, MAX_LABEL_CHARS, ModuleField, Modules, PublishState, ServiceContent,
-    TITLE_LEIKA_CODE, parse_eur_cents,
+    TITLE_LEIKA_CODE, is_http_url, parse_eur_cents,
 };
 
 /// Deepest element nesting accepted inside one item.
@@ -158,6 +166,8 @@ struct State {
     responsible: HashMap<String, String>,
     /// Org unit id → location of the org unit that has it.
     org_unit_ids: HashMap<String, String>,
+    /// `leistung/id` → LeiKa key of the imported item with that id.
+    leistung_keys: HashMap<String, String>,
 }
 
 impl State {
@@ -321,11 +331,14 @@ impl State {
                 Ok((item, id)) => {
                     let linkable = item.org_unit_ref.is_none();
                     let position = self.out.parsed.items.len();
+                    let key = item.content.leika.as_str().to_owned();
                     if self.out.push_item(location, item)
-                        && linkable
                         && let Some(id) = id
                     {
-                        self.unlinked.push((position, id));
+                        self.leistung_keys.entry(id.clone()).or_insert(key);
+                        if linkable {
+                            self.unlinked.push((position, id));
+                        }
                     }
                 }
                 Err(reason) => self.out.push_error(location, reason),
@@ -341,14 +354,17 @@ impl State {
                             self.out.push_error(location, reason);
                             return;
                         }
-                        self.org_unit_ids.insert(id.clone(), location);
+                        self.org_unit_ids.insert(id.clone(), location.clone());
                         for leistung_id in leistung_ids {
                             self.responsible
                                 .entry(leistung_id)
                                 .or_insert_with(|| id.clone());
                         }
                     }
-                    self.out.parsed.org_units.push(unit);
+                    self.out
+                        .parsed
+                        .org_units
+                        .push(OrgUnitImport { location, ..unit });
                 }
                 Err(reason) => self.out.push_error(location, reason),
             },
@@ -358,6 +374,17 @@ impl State {
     /// Sets `org_unit_ref` from `organisationseinheit/zustaendigkeit/leistungID` for items
     /// that name no org unit themselves.
     fn link_org_units(&mut self) {
+        // An office's `leistungID` of a `leistung` in this file names it by its LeiKa key,
+        // which the storage layer finds (the source's ids are not stored).
+        for unit in &mut self.out.parsed.org_units {
+            for service in &mut unit.services {
+                if let ServiceRef::ExternalId(id) = service
+                    && let Some(key) = self.leistung_keys.get(id)
+                {
+                    *service = ServiceRef::Leika(key.clone());
+                }
+            }
+        }
         for (position, leistung_id) in &self.unlinked {
             let Some(org_id) = self.responsible.get(leistung_id) else {
                 continue;
@@ -640,7 +667,10 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
             ModuleField::Formulare => {
                 modules.formulare.extend(module_links);
                 for content in contents {
-                    modules.formulare.extend(content.links);
+                    // Only links a browser can open: `javascript:`, `mailto:` and relative
+                    // links (no base to resolve them against) are left in the text.
+                    let http = content.links.into_iter().filter(|l| is_http_url(&l.url));
+                    modules.formulare.extend(http);
                 }
             }
             ModuleField::Kosten => {
@@ -712,6 +742,18 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
         }
     }
 
+    // Keywords (`schlagwort`, as text or with a `begriff`/`bezeichnung`/`wert` child) are
+    // synonyms too.
+    for keyword in prefer_german(node.all("schlagwort").collect()) {
+        let term = ["begriff", "bezeichnung", "wert"]
+            .iter()
+            .find_map(|name| keyword.first(name))
+            .unwrap_or(keyword);
+        let term = one_line(&term.html().text);
+        if !term.is_empty() {
+            synonyms.push(term);
+        }
+    }
     for module in node.all("modulBegriffImKontext") {
         let terms = module
             .all("begriffImKontext")
@@ -833,9 +875,35 @@ fn map_org_unit(node: &Node) -> Result<(OrgUnitImport, Vec<String>), String> {
             .and_then(Node::trimmed)
             .map(|t| one_line(&crate::shorten(&t, MAX_LABEL_CHARS)))
     };
-    let address = node
+    // The visitors' address (typ 002), else the house address (001), else the first one
+    // with a street or town; a post box (003) only if there is nothing else.
+    let addresses: Vec<&Node> = node
         .all("anschrift")
-        .find(|a| a.first("strasse").is_some() || a.first("ort").is_some());
+        .filter(|a| a.first("strasse").is_some() || a.first("ort").is_some())
+        .collect();
+    let typ = |a: &Node| a.first("typ").and_then(Node::code);
+    let address = ["002", "001"]
+        .iter()
+        .find_map(|code| {
+            addresses
+                .iter()
+                .copied()
+                .find(|a| typ(a).as_deref() == Some(*code))
+        })
+        .or_else(|| {
+            addresses
+                .iter()
+                .copied()
+                .find(|a| !matches!(typ(a).as_deref(), Some("003" | "004")))
+        })
+        .or_else(|| addresses.first().copied());
+    let geo = match address
+        .and_then(|a| a.first("geokodierung"))
+        .or_else(|| node.first("geokodierung"))
+    {
+        Some(g) => geo_position(g).map_err(|e| format!("geokodierung: {e}"))?,
+        None => None,
+    };
     let mut unit = OrgUnitImport {
         id: field(node, "id"),
         name,
@@ -845,6 +913,8 @@ fn map_org_unit(node: &Node) -> Result<(OrgUnitImport, Vec<String>), String> {
         city: address.and_then(|a| field(a, "ort")),
         phone: None,
         email: None,
+        geo,
+        ..OrgUnitImport::default()
     };
     for channel in node.all("kommunikation") {
         let Some(value) = field(channel, "kennung") else {
@@ -866,12 +936,55 @@ fn map_org_unit(node: &Node) -> Result<(OrgUnitImport, Vec<String>), String> {
         };
         slot.get_or_insert(value);
     }
-    let leistung_ids = node
+    let leistung_ids: Vec<String> = node
         .all("zustaendigkeit")
         .flat_map(|z| z.all("leistungID"))
         .filter_map(Node::trimmed)
         .collect();
+    if leistung_ids.len() > super::office::MAX_OFFERED {
+        return Err(format!(
+            "{} zustaendigkeit/leistungID entries, at most {}",
+            leistung_ids.len(),
+            super::office::MAX_OFFERED
+        ));
+    }
+    unit.services = leistung_ids
+        .iter()
+        .map(|id| ServiceRef::ExternalId(id.clone()))
+        .collect();
     Ok((unit, leistung_ids))
+}
+
+/// The WGS 84 position of a `geokodierung`: `breitengrad`/`laengengrad` (or `latitude`/
+/// `longitude`, `lat`/`lon`), or `y`/`x` when its `koordinatensystem` is WGS 84 or not given.
+/// Positions in another system are not read (`None`).
+fn geo_position(node: &Node) -> Result<Option<GeoPosition>, String> {
+    let value = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| node.first(n).and_then(Node::trimmed))
+    };
+    let named = (
+        value(&["breitengrad", "latitude", "lat"]),
+        value(&["laengengrad", "longitude", "lon"]),
+    );
+    let (lat, lon) = match named {
+        (Some(lat), Some(lon)) => (lat, lon),
+        (None, None) => {
+            let system = node
+                .first("koordinatensystem")
+                .and_then(Node::code)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let wgs84 = system.is_empty() || system.contains("4326") || system.contains("wgs");
+            match (value(&["y"]), value(&["x"])) {
+                (Some(y), Some(x)) if wgs84 => (y, x),
+                _ => return Ok(None),
+            }
+        }
+        _ => return Err("needs both latitude and longitude".to_owned()),
+    };
+    GeoPosition::parse(&lat, &lon).map(Some)
 }
 
 fn looks_like_phone(value: &str) -> bool {
@@ -1114,6 +1227,13 @@ mod tests {
                     city: Some("Trier".to_owned()),
                     phone: Some("0651 718-0".to_owned()),
                     email: Some("buergeramt@trier.de".to_owned()),
+                    // Both leistungen are in the file: named by their LeiKa keys.
+                    services: vec![
+                        ServiceRef::Leika("99102013001000".to_owned()),
+                        ServiceRef::Leika("99115005001000".to_owned()),
+                    ],
+                    location: "organisationseinheit 1".to_owned(),
+                    ..OrgUnitImport::default()
                 },
                 OrgUnitImport {
                     id: Some("ou-tr-sab-zulassung".to_owned()),
@@ -1124,6 +1244,8 @@ mod tests {
                     city: Some("Trier".to_owned()),
                     phone: Some("+49 651 715-0".to_owned()),
                     email: Some("zulassung@trier-saarburg.de".to_owned()),
+                    location: "organisationseinheit 2".to_owned(),
+                    ..OrgUnitImport::default()
                 },
             ]
         );
@@ -1250,6 +1372,92 @@ mod tests {
         assert_eq!(
             content.modules.hinweise.as_deref(),
             Some("Zeile 1\nZeile 2")
+        );
+    }
+
+    #[test]
+    fn html_keywords_fees_forms_and_an_office_with_geo() {
+        let parsed = parse(include_str!("../../tests/fixtures/xzufi-html-offices.xml"));
+        assert!(parsed.is_clean(), "{:?}", parsed.errors);
+        let (_, item) = &parsed.items[0];
+        let c = &item.content;
+        assert_eq!(c.title, "Taxigenehmigung beantragen");
+        assert_eq!(c.synonyms, ["Droschke", "Personenbeförderung"]);
+        assert_eq!(
+            c.modules.volltext.as_deref(),
+            Some(
+                "Wer Fahrgäste mit dem Taxi befördert, braucht eine Genehmigung.\n\n\
+                 1. Antrag stellen\n2. Fachkunde nachweisen\n\n\
+                 Siehe Taxiwesen (https://www.trier.de/taxi)."
+            )
+        );
+        assert_eq!(
+            c.modules.unterlagen,
+            ["Führungszeugnis", "Nachweis der \"Fachkunde\""]
+        );
+        assert_eq!(
+            c.modules.formulare,
+            [Link {
+                title: Some("Antrag Taxigenehmigung".to_owned()),
+                url: "https://www.trier.de/formulare/taxi.pdf".to_owned(),
+            }]
+        );
+        assert_eq!(
+            c.modules.kosten,
+            Some(Costs {
+                text: Some("Gebühr nach Aufwand".to_owned()),
+                amounts: vec![CostAmount {
+                    label: Some("Erteilung".to_owned()),
+                    eur_cents: 25_000,
+                }],
+            })
+        );
+        assert_eq!(item.org_unit_ref.as_deref(), Some("ou-ordnungsamt"));
+        let [office] = parsed.org_units.as_slice() else {
+            panic!("{:?}", parsed.org_units);
+        };
+        assert_eq!(office.street.as_deref(), Some("Thebäerstraße"));
+        assert_eq!(office.postal_code.as_deref(), Some("54292"));
+        assert_eq!(office.geo, Some(GeoPosition::new(49.7601, 6.6512).unwrap()));
+        assert_eq!(office.phone.as_deref(), Some("0651 718-1330"));
+        assert_eq!(office.email.as_deref(), Some("ordnungsamt@trier.de"));
+        assert_eq!(
+            office.services,
+            [ServiceRef::Leika("99123450000003".to_owned())]
+        );
+    }
+
+    #[test]
+    fn geokodierung_variants() {
+        let office = |geo: &str| {
+            parse(&format!(
+                "<r><organisationseinheit><name>A</name><anschrift><ort>Trier</ort>{geo}\
+                 </anschrift></organisationseinheit></r>"
+            ))
+        };
+        let ok = office("<geokodierung><x>6.64</x><y>49.75</y></geokodierung>");
+        assert_eq!(ok.org_units[0].geo, GeoPosition::new(49.75, 6.64).ok());
+        // UTM coordinates are not read as degrees.
+        let utm = office(
+            "<geokodierung><koordinatensystem>EPSG:25832</koordinatensystem>\
+             <x>358455.72</x><y>5704354.12</y></geokodierung>",
+        );
+        assert!(utm.is_clean() && utm.org_units[0].geo.is_none());
+        let bad = office("<geokodierung><lat>95</lat><lon>6</lon></geokodierung>");
+        assert_eq!(
+            errors(&bad),
+            [(
+                "organisationseinheit 1",
+                "geokodierung: 95 is not a latitude (WGS 84 degrees, -90 to 90)"
+            )]
+        );
+        let half = office("<geokodierung><lat>49</lat></geokodierung>");
+        assert_eq!(
+            errors(&half),
+            [(
+                "organisationseinheit 1",
+                "geokodierung: needs both latitude and longitude"
+            )]
         );
     }
 }
