@@ -27,6 +27,7 @@ mod problems;
 mod schema_drift;
 mod search_feed;
 mod server;
+mod service_identity;
 mod shutdown;
 mod tenants;
 mod tickets;

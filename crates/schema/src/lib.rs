@@ -23,6 +23,7 @@ pub mod base_text;
 pub mod change;
 pub mod org_unit;
 pub mod service;
+pub mod service_leika_key;
 pub mod service_version;
 
 // Ticketing and mail

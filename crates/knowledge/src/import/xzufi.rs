@@ -8,7 +8,8 @@
 //! ## `leistung` → [`ImportItem`] (always [`PublishState::Draft`])
 //! | XZuFi | model |
 //! |---|---|
-//! | `referenzLeiKa` or `struktur/referenzLeiKa`, with a `code` child or as text | `leika` (required) |
+//! | `id` | `external_id` (the import matches on it first) |
+//! | every `referenzLeiKa` and `struktur/referenzLeiKa`, with a `code` child or as text | `leika_keys` (none, one or several; each must be valid) |
 //! | `bezeichnung`, else `modulText` with code 02 | `title` (required) |
 //! | `modulText` (`leikaTextmodul` with a `code` child or as text; `inhalt`) | the module for the code, see [`ModuleField::leika_code`]: 05, 06, 07, 09, 10 (cost text), 11, 12, 13, 15, 16, 22, 23 |
 //! | `modulText` code 08 | `unterlagen`: the `<li>` items of `inhalt`, or else its non-empty lines |
@@ -38,7 +39,7 @@
 //! names no org unit itself.
 //!
 //! ## Errors
-//! A `leistung` without a LeiKa key or title, with a bad amount, or that fails
+//! A `leistung` without a title, with a bad LeiKa key or amount, or that fails
 //! validation is skipped as a whole with an [`ItemError`](super::ItemError) at `"leistung N"` (N counts all
 //! `leistung` elements from 1); likewise `"organisationseinheit N"`. Malformed XML stops
 //! the parser with one error (at the item it was in, or at `"line L"`); items completed
@@ -592,7 +593,7 @@ fn link_lines(links: &[Link]) -> String {
 
 /// Maps a `leistung` to an item and its `id`.
 fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
-    let leika = leika_key(node)?;
+    let leika_keys = leika_keys(node)?;
     let mut modules = Modules::default();
     let mut title = preferred_text(node, "bezeichnung").map(|t| one_line(&t));
     let mut synonyms = Vec::new();
@@ -749,41 +750,34 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
         return Err("missing title (bezeichnung or modulText with code 02)".to_owned());
     };
     let content = ServiceContent {
-        leika,
+        leika_keys,
         title,
         synonyms,
         modules,
     }
     .normalized()
     .map_err(|e| e.to_string())?;
+    let id = node.first("id").and_then(Node::trimmed);
     let item = ImportItem {
         content,
+        external_id: id
+            .as_deref()
+            .map(|id| crate::shorten(&one_line(id), crate::services::MAX_EXTERNAL_ID_CHARS)),
         status: PublishState::Draft,
         org_unit_ref,
     };
-    Ok((item, node.first("id").and_then(Node::trimmed)))
+    Ok((item, id))
 }
 
-/// The LeiKa key of a `leistung`: the first valid `referenzLeiKa` (directly or in
-/// `struktur`).
-fn leika_key(node: &Node) -> Result<LeikaKey, String> {
-    let references: Vec<&Node> = node
+/// The LeiKa keys of a `leistung`: every `referenzLeiKa` (directly or in `struktur`), each
+/// checked; none is fine (a local service).
+fn leika_keys(node: &Node) -> Result<Vec<LeikaKey>, String> {
+    let codes: Vec<String> = node
         .all("referenzLeiKa")
         .chain(node.all("struktur").flat_map(|s| s.all("referenzLeiKa")))
+        .filter_map(Node::code)
         .collect();
-    let mut first_error = None;
-    for reference in references {
-        let Some(code) = reference.code() else {
-            continue;
-        };
-        match LeikaKey::parse(&code) {
-            Ok(key) => return Ok(key),
-            Err(e) => {
-                first_error.get_or_insert(e.to_string());
-            }
-        }
-    }
-    Err(first_error.unwrap_or_else(|| "missing LeiKa key (referenzLeiKa)".to_owned()))
+    crate::leika::parse_keys("referenzLeiKa", &codes).map_err(|e| e.to_string())
 }
 
 /// `beschreibung` texts of a module and of its `detail` children (`frist`, …).
@@ -906,17 +900,31 @@ mod tests {
     #[test]
     fn fixture_items_and_errors() {
         let parsed = parse(FIXTURE);
+        // Leistung 3 has no LeiKa key: a local service, imported.
         assert_eq!(
             locations(&parsed),
-            ["leistung 1", "leistung 2", "leistung 4", "leistung 7"]
+            [
+                "leistung 1",
+                "leistung 2",
+                "leistung 3",
+                "leistung 4",
+                "leistung 7"
+            ]
+        );
+        assert!(parsed.items[2].1.content.leika_keys.is_empty());
+        assert_eq!(parsed.items[2].1.content.title, "Reisepass beantragen");
+        assert_eq!(parsed.items[2].1.external_id, None);
+        assert_eq!(
+            parsed.items[0].1.external_id.as_deref(),
+            Some("L100042-99102013001000")
         );
         assert_eq!(
             errors(&parsed),
             [
-                ("leistung 3", "missing LeiKa key (referenzLeiKa)"),
                 (
                     "leistung 5",
-                    "invalid LeiKa key \"99-115-005\": must consist of 14 digits (0-9) only"
+                    "referenzLeiKa[0]: invalid LeiKa key \"99-115-005\": must consist of 14 \
+                     digits (0-9) only"
                 ),
                 (
                     "leistung 6",
@@ -945,7 +953,7 @@ mod tests {
         // Linked through organisationseinheit/zustaendigkeit/leistungID.
         assert_eq!(item.org_unit_ref.as_deref(), Some("ou-trier-buergeramt"));
         let c = &item.content;
-        assert_eq!(c.leika, key("99102013001000"));
+        assert_eq!(c.leika_keys, [key("99102013001000")]);
         assert_eq!(c.title, "Personalausweis beantragen");
         assert_eq!(c.synonyms, ["Perso", "Ausweis", "Identitätskarte"]);
         let m = &c.modules;
@@ -1029,7 +1037,7 @@ mod tests {
         assert_eq!(item.org_unit_ref.as_deref(), Some("ou-tr-sab-zulassung"));
         let c = &item.content;
         // referenzLeiKa given as text; title from bezeichnung (German over English).
-        assert_eq!(c.leika, key("99036003001000"));
+        assert_eq!(c.leika_keys, [key("99036003001000")]);
         assert_eq!(c.title, "Fahrzeug zulassen");
         assert_eq!(c.synonyms, ["Kfz-Zulassung", "Auto anmelden"]);
         assert_eq!(
@@ -1052,11 +1060,11 @@ mod tests {
     #[test]
     fn fixture_wohnsitz_plain_text_list() {
         let parsed = parse(FIXTURE);
-        let (location, item) = &parsed.items[2];
+        let (location, item) = &parsed.items[3];
         assert_eq!(location, "leistung 4");
         assert_eq!(item.org_unit_ref.as_deref(), Some("ou-trier-buergeramt"));
         let c = &item.content;
-        assert_eq!(c.leika, key("99115005001000"));
+        assert_eq!(c.leika_keys, [key("99115005001000")]);
         assert_eq!(c.title, "Wohnsitz anmelden");
         // Plain text lines (no HTML) become entries.
         assert_eq!(
@@ -1076,11 +1084,11 @@ mod tests {
     #[test]
     fn fixture_elterngeld() {
         let parsed = parse(FIXTURE);
-        let (location, item) = &parsed.items[3];
+        let (location, item) = &parsed.items[4];
         assert_eq!(location, "leistung 7");
         assert_eq!(item.org_unit_ref, None);
         let c = &item.content;
-        assert_eq!(c.leika, key("99041008000000"));
+        assert_eq!(c.leika_keys, [key("99041008000000")]);
         assert_eq!(c.title, "Elterngeld beantragen");
         assert_eq!(
             c.modules.online_dienst.as_deref(),
@@ -1133,16 +1141,16 @@ mod tests {
     fn truncated_document_keeps_completed_items() {
         let cut = FIXTURE.find("Wohnsitz anmelden").unwrap();
         let parsed = parse(&FIXTURE[..cut]);
-        assert_eq!(locations(&parsed), ["leistung 1", "leistung 2"]);
+        assert_eq!(
+            locations(&parsed),
+            ["leistung 1", "leistung 2", "leistung 3"]
+        );
         assert_eq!(
             errors(&parsed),
-            [
-                ("leistung 3", "missing LeiKa key (referenzLeiKa)"),
-                (
-                    "leistung 4",
-                    "the document ends before <inhalt> is closed; it is probably truncated"
-                ),
-            ]
+            [(
+                "leistung 4",
+                "the document ends before <inhalt> is closed; it is probably truncated"
+            ),]
         );
         // Org units come after the cut, so the items stay unlinked.
         assert_eq!(parsed.items[0].1.org_unit_ref, None);
@@ -1212,7 +1220,10 @@ mod tests {
         assert_eq!(
             errors(&parsed),
             [
-                ("leistung 1", "missing LeiKa key (referenzLeiKa)"),
+                (
+                    "leistung 1",
+                    "missing title (bezeichnung or modulText with code 02)"
+                ),
                 ("organisationseinheit 1", "missing name"),
             ]
         );

@@ -57,7 +57,11 @@ pub(crate) fn demo_engine(slug: &str) -> (SearchEngine, Uuid) {
             id,
             tenant_id: tenant,
             tenant: slug.to_owned(),
-            leika: content.leika.as_str().to_owned(),
+            leika_keys: content
+                .leika_keys
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
             status: "published".into(),
             title: content.title.clone(),
             synonyms: content.synonyms.clone(),

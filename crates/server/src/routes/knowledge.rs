@@ -159,7 +159,8 @@ pub async fn compare(
 }
 
 /// Import descriptions: NDJSON (`application/x-ndjson`) or XZuFi 2.2 (`application/xml`).
-/// Idempotent per LeiKa key; one error per rejected item, the good ones are kept.
+/// Idempotent: each item is matched by its external id, else its one LeiKa key, else its
+/// title; one error per rejected item, the good ones are kept.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/import", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body(description = "NDJSON, one description per line, or an XZuFi 2.2 document", content(
     (String = "application/x-ndjson"),
     (String = "application/xml"),
