@@ -142,8 +142,98 @@ fn generate(tenant: usize, per_tenant: usize, rng: &mut Rng) -> String {
     out
 }
 
+/// One database: migrate, seed the demo tenants, import the municipal export into Koblenz,
+/// then import it again unchanged. Returns the table rows.
+async fn import_run(
+    backend: &str,
+    url: &str,
+    dir: &std::path::Path,
+    file: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let settings = verbund_server::Settings {
+        data_dir: dir.to_path_buf(),
+        database_url: Some(url.to_owned()),
+        ..verbund_server::Settings::default()
+    };
+    let db = verbund_server::db::connect(&settings).await?;
+    verbund_server::db::migrate(&db).await?;
+    verbund_tenant::demo::seed(&db).await?;
+    let mut rows = Vec::new();
+    for (round, what) in [(0, "first import"), (1, "unchanged rerun")] {
+        let started = Instant::now();
+        let parsed = verbund_knowledge::import::ndjson::parse(file);
+        let report = verbund_knowledge::store::import_unchecked(
+            &db,
+            "stadt-koblenz",
+            parsed,
+            &mut |_, _| {},
+        )
+        .await?;
+        let took = started.elapsed();
+        let expected = if round == 0 {
+            report.services.created
+        } else {
+            report.services.unchanged
+        };
+        assert_eq!(expected, 2_000, "{backend} {what}: {report:?}");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        rows.push((
+            format!("{what} of 2,000 descriptions ({backend})"),
+            format!("{:.2} s", took.as_secs_f64()),
+        ));
+    }
+    db.conn().clone().close().await?;
+    Ok(rows)
+}
+
+/// `cargo bench --bench knowledge -- import2000 [--pg URL]`: the real-size import of issue
+/// 13 (2,000 descriptions of a municipal export, see `support::municipal`) on SQLite and,
+/// with `--pg` or `VERBUND_TEST_PG_URL` (a server URL without database), PostgreSQL.
+async fn import2000() -> anyhow::Result<()> {
+    let (file, stats) = support::municipal::municipal_export(2_000, 0x5eed_2026);
+    println!(
+        "file: {} KiB, {} descriptions, {} without key, {} with several keys, {} shared keys, {} key rows\n",
+        file.len() / 1024,
+        stats.descriptions,
+        stats.without_key,
+        stats.several_keys,
+        stats.shared_keys,
+        stats.key_rows
+    );
+    let tmp = tempfile::tempdir()?;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        tmp.path().join("verbund.db").display()
+    );
+    let mut rows = import_run("SQLite", &url, tmp.path(), &file).await?;
+    if let Some(admin) = arg("--pg").or_else(|| std::env::var("VERBUND_TEST_PG_URL").ok()) {
+        let with_db = |db: &str| match admin.split_once('?') {
+            Some((base, q)) => format!("{}/{db}?{q}", base.trim_end_matches('/')),
+            None => format!("{}/{db}", admin.trim_end_matches('/')),
+        };
+        let name = format!("verbund_bench_{}", Uuid::new_v4().simple());
+        let server = Database::connect(with_db("postgres")).await?;
+        server
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        let result = import_run("PostgreSQL", &with_db(&name), tmp.path(), &file).await;
+        server
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await?;
+        rows.extend(result?);
+    }
+    println!("| measurement | result |\n|---|---|");
+    for (what, value) in rows {
+        println!("| {what} | {value} |");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "import2000") {
+        return import2000().await;
+    }
     let total: usize = arg("--descriptions").map_or(100_000, |v| v.parse().unwrap());
     let tenants: usize = arg("--tenants").map_or(500, |v| v.parse().unwrap());
     let per_tenant = total / tenants;

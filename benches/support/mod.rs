@@ -7,5 +7,6 @@
 )]
 
 pub mod machine;
+pub mod municipal;
 pub mod rng;
 pub mod wrk;

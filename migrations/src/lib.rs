@@ -12,6 +12,7 @@ mod m20261203_000001_tenant_mail_domains;
 mod m20261203_090000_inbound_mail_attempts;
 mod m20261203_100000_mailbox_error_classes;
 pub mod m20261203_120000_state_checks;
+mod m20261203_220000_service_identity;
 mod m20261203_230000_office_geo_services;
 mod m20261203_240000_escalation_notices;
 pub mod m20261203_240100_coordinator_role;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_090000_inbound_mail_attempts::Migration),
             Box::new(m20261203_100000_mailbox_error_classes::Migration),
             Box::new(m20261203_120000_state_checks::Migration),
+            Box::new(m20261203_220000_service_identity::Migration),
             Box::new(m20261203_230000_office_geo_services::Migration),
             Box::new(m20261203_240000_escalation_notices::Migration),
             Box::new(m20261203_240100_coordinator_role::Migration),

@@ -521,6 +521,12 @@ async fn a_nul_in_any_text_field_of_any_route_is_refused_and_changes_nothing(bac
             "status",
         ),
         query_case(
+            "/api/v1/tenants/{}/export",
+            format!("{ko}/export?format=xzufi%00"),
+            &editor,
+            "format",
+        ),
+        query_case(
             "/api/v1/tenants/{}/services/{}/versions/compare",
             format!("{ko}/services/{service}/versions/compare?from=1&to=1%00"),
             &editor,

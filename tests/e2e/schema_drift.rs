@@ -69,6 +69,7 @@ fn entities() -> BTreeMap<String, Columns> {
         org_unit,
         org_unit_service,
         service,
+        service_leika_key,
         service_version,
         call_attempt,
         contact,

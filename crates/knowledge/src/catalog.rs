@@ -222,7 +222,7 @@ fn validate(
 ) -> Result<ServiceContent> {
     let leika = LeikaKey::parse(leika).map_err(|e| Error::invalid("leika", e.problem()))?;
     ServiceContent {
-        leika,
+        leika_keys: vec![leika],
         title,
         synonyms,
         modules,
@@ -270,7 +270,16 @@ pub(crate) async fn insert_base_text(
     demo: bool,
 ) -> Result<base_text::Model> {
     let at = now();
-    let leika = content.leika.as_str().to_owned();
+    // A base text has exactly one key (the catalogue is keyed by it).
+    let leika = match content.leika_keys.as_slice() {
+        [key] => key.as_str().to_owned(),
+        _ => {
+            return Err(Error::invalid(
+                "leika",
+                "a base text needs exactly one LeiKa key",
+            ));
+        }
+    };
     let exists = crate::repo::base_text_by_leika(db, &leika).await?;
     if exists.is_some() {
         return Err(Error::Conflict(

@@ -781,7 +781,7 @@ fn content_of(d: &DemoService, tenant: &str, county: bool, city: &str) -> Result
         })
     };
     ServiceContent {
-        leika,
+        leika_keys: vec![leika],
         title: d.title.to_owned(),
         synonyms: d.synonyms.iter().map(|s| (*s).to_owned()).collect(),
         modules: Modules {
@@ -899,7 +899,9 @@ pub async fn seed(db: &Db) -> Result<bool> {
                 .iter()
                 .find(|(o, _)| *o == office)
                 .map(|(_, m)| m.id);
-            let base = bases.iter().find(|b| b.leika == content.leika.as_str());
+            let base = bases
+                .iter()
+                .find(|b| content.leika_keys.iter().any(|k| k.as_str() == b.leika));
             let mut content = content;
             if base.is_some() {
                 // Adopted: keep only the local modules; the rest comes from the base text.
@@ -915,6 +917,7 @@ pub async fn seed(db: &Db) -> Result<bool> {
                 Insert {
                     tenant_id: t.id,
                     content,
+                    external_id: None,
                     status: ServiceStatus::Published,
                     org_unit_id: org,
                     contact_org_unit_id: org,

@@ -142,6 +142,50 @@ impl<'de> Deserialize<'de> for LeikaKey {
     }
 }
 
+/// Most LeiKa keys per description.
+pub const MAX_LEIKA_KEYS: usize = 50;
+
+/// A list of LeiKa keys that is not valid: the field (`leika_keys[2]`, or `leika_keys` for
+/// the list as a whole) and why, naming the bad key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl fmt::Display for KeysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+/// Parses LeiKa keys one by one: the first bad one is named with its position. The result
+/// is sorted and without repeats (the stored form).
+pub fn parse_keys<S: AsRef<str>>(field: &str, raw: &[S]) -> Result<Vec<LeikaKey>, KeysError> {
+    if raw.len() > MAX_LEIKA_KEYS {
+        return Err(KeysError {
+            field: field.to_owned(),
+            reason: format!(
+                "has too many entries ({}, at most {MAX_LEIKA_KEYS})",
+                raw.len()
+            ),
+        });
+    }
+    let mut keys = raw
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            LeikaKey::parse(key.as_ref()).map_err(|e| KeysError {
+                field: format!("{field}[{i}]"),
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

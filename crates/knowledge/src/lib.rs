@@ -19,6 +19,7 @@ pub mod access;
 pub mod catalog;
 pub mod changes;
 pub mod demo;
+pub mod export_xzufi;
 pub mod import;
 pub mod leika;
 pub mod model;

@@ -38,7 +38,10 @@ pub const TITLE_LEIKA_CODE: &str = "02";
 /// The content of one service description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceContent {
-    pub leika: LeikaKey,
+    /// The LeiKa keys: none (a local service), one, or several. Normalized sorted and
+    /// without repeats, so two contents with the same keys compare equal.
+    #[serde(default)]
+    pub leika_keys: Vec<LeikaKey>,
     /// Leistungsbezeichnung, 1–300 characters.
     pub title: String,
     /// "Begriffe im Kontext": other words citizens use for this service.
@@ -526,6 +529,8 @@ impl ServiceContent {
     /// earlier one (case-insensitively), and drops empty modules.
     pub fn normalize(&mut self) {
         self.title = normalize_line(&self.title);
+        self.leika_keys.sort();
+        self.leika_keys.dedup();
         // A set: an import may bring any number of synonyms before `validate` limits them.
         let mut seen: std::collections::HashSet<String> =
             std::collections::HashSet::with_capacity(self.synonyms.len());
@@ -548,6 +553,12 @@ impl ServiceContent {
     /// `validate` does not trim.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_texts(self)?;
+        if self.leika_keys.len() > crate::leika::MAX_LEIKA_KEYS {
+            return Err(ValidationError::TooManyKeys {
+                count: self.leika_keys.len(),
+                max: crate::leika::MAX_LEIKA_KEYS,
+            });
+        }
         let title_chars = self.title.chars().count();
         if self.title.trim().is_empty() {
             return Err(ValidationError::TitleEmpty);
@@ -602,6 +613,8 @@ impl ServiceContent {
 pub enum ValidationError {
     #[error("title must not be empty")]
     TitleEmpty,
+    #[error("leika_keys has too many entries ({count}, at most {max})")]
+    TooManyKeys { count: usize, max: usize },
     #[error("title is too long ({chars} characters, at most {max})")]
     TitleTooLong { chars: usize, max: usize },
     #[error("too many synonyms ({count}, at most {max})")]
@@ -644,6 +657,7 @@ impl ValidationError {
     pub fn field(&self) -> String {
         match self {
             Self::TitleEmpty | Self::TitleTooLong { .. } => "title".to_owned(),
+            Self::TooManyKeys { .. } => "leika_keys".to_owned(),
             Self::TooManySynonyms { .. }
             | Self::SynonymTooLong { .. }
             | Self::DuplicateSynonym { .. } => "synonyms".to_owned(),
@@ -918,7 +932,7 @@ mod tests {
 
     fn content() -> ServiceContent {
         ServiceContent {
-            leika: LeikaKey::parse("99102013001000").unwrap(),
+            leika_keys: vec![LeikaKey::parse("99102013001000").unwrap()],
             title: "Personalausweis beantragen".to_owned(),
             synonyms: vec![],
             modules: Modules::default(),

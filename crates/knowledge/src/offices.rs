@@ -1,8 +1,8 @@
 //! Offices from imports: which descriptions an office offers.
 //!
 //! An office record names the descriptions it offers by LeiKa key (every description of the
-//! tenant with that key) or by external id (the source system's id; an XZuFi `leistungID`
-//! of a `leistung` in the same file arrives as that leistung's LeiKa key). The import makes
+//! tenant with that key) or by external id (the source system's id, which descriptions keep;
+//! an XZuFi `leistungID` is the `leistung/id` that became the description's external id). The import makes
 //! the resolved set the office's set; a record that names none leaves the stored set alone.
 //! A reference that names no description of the tenant is reported and skipped.
 
@@ -28,32 +28,47 @@ pub(crate) async fn link_offered(
     office: Uuid,
     refs: &[ServiceRef],
 ) -> Result<Linked> {
-    let keys: Vec<&str> = refs
+    let keys: Vec<String> = refs
         .iter()
         .filter_map(|r| match r {
-            ServiceRef::Leika(key) => Some(key.as_str()),
+            ServiceRef::Leika(key) => Some(key.clone()),
             ServiceRef::ExternalId(_) => None,
         })
         .collect();
-    let found = if keys.is_empty() {
+    let external: Vec<&str> = refs
+        .iter()
+        .filter_map(|r| match r {
+            ServiceRef::ExternalId(id) => Some(id.as_str()),
+            ServiceRef::Leika(_) => None,
+        })
+        .collect();
+    let by_key = if keys.is_empty() {
         Vec::new()
     } else {
-        crate::repo::services_by_leika(db, writer, keys.iter().copied()).await?
+        crate::repo::service_ids_by_leika(db, writer, &keys).await?
+    };
+    let by_external = if external.is_empty() {
+        Vec::new()
+    } else {
+        crate::repo::services_by_external_id(db, writer, external.iter().copied()).await?
     };
     let mut unresolved = Vec::new();
     let mut ids: Vec<Uuid> = Vec::new();
     for r in refs {
+        let before = ids.len();
         match r {
             ServiceRef::Leika(key) => {
-                let before = ids.len();
-                ids.extend(found.iter().filter(|s| &s.leika == key).map(|s| s.id));
-                if ids.len() == before {
-                    unresolved.push(r.clone());
-                }
+                ids.extend(by_key.iter().filter(|(_, k)| k == key).map(|(id, _)| *id));
             }
-            // Descriptions carry no external id yet: only ids of the same file resolve
-            // (the parser turns those into LeiKa keys).
-            ServiceRef::ExternalId(_) => unresolved.push(r.clone()),
+            ServiceRef::ExternalId(ext) => ids.extend(
+                by_external
+                    .iter()
+                    .filter(|s| s.external_id.as_deref() == Some(ext.as_str()))
+                    .map(|s| s.id),
+            ),
+        }
+        if ids.len() == before {
+            unresolved.push(r.clone());
         }
     }
     ids.sort_unstable();

@@ -126,7 +126,8 @@ pub struct OrgUnitView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct OfferedService {
     pub id: Uuid,
-    pub leika: String,
+    /// Its LeiKa keys, sorted (none for a local service).
+    pub leika_keys: Vec<String>,
     pub title: String,
     pub status: verbund_schema::types::ServiceStatus,
 }
@@ -442,10 +443,13 @@ async fn with_services(
     let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
     let mut offered: std::collections::HashMap<Uuid, Vec<OfferedService>> =
         std::collections::HashMap::new();
-    for (office, s) in crate::repo::offered_services(db, reader, t.id, &ids).await? {
+    let rows = crate::repo::offered_services(db, reader, t.id, &ids).await?;
+    let services: Vec<_> = rows.iter().map(|(_, s)| s.clone()).collect();
+    let keys = crate::repo::leika_keys_of(db, &services).await?;
+    for (office, s) in rows {
         offered.entry(office).or_default().push(OfferedService {
             id: s.id,
-            leika: s.leika,
+            leika_keys: keys.get(&s.id).cloned().unwrap_or_default(),
             title: s.title,
             status: s.status,
         });

@@ -21,8 +21,11 @@
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
-use verbund_schema::{base_text, change, org_unit, service, service_version, tenant, user};
+use verbund_schema::{
+    base_text, change, org_unit, service, service_leika_key, service_version, tenant, user,
+};
 use verbund_tenant::access::knowledge::KnowledgeReader;
 use verbund_tenant::access::{OperatorScope, SystemScope};
 use verbund_tenant::{Error, Result, TenantScope};
@@ -93,7 +96,7 @@ pub(crate) async fn readable_service(
         .await?)
 }
 
-/// The writer's tenant's descriptions with `statuses`, by LeiKa key (the export).
+/// The writer's tenant's descriptions with `statuses`, by title (the export).
 pub(crate) async fn services_with_status(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
@@ -102,7 +105,8 @@ pub(crate) async fn services_with_status(
     Ok(service::Entity::find()
         .filter(scope.filter(service::Column::TenantId))
         .filter(service::Column::Status.is_in(statuses.iter().copied()))
-        .order_by_asc(service::Column::Leika)
+        .order_by_asc(service::Column::Title)
+        .order_by_asc(service::Column::Id)
         .all(db)
         .await?)
 }
@@ -119,17 +123,133 @@ pub(crate) async fn service_for_edit(
         .await?)
 }
 
-/// The writer's tenant's descriptions with these LeiKa keys.
-pub(crate) async fn services_by_leika<'a>(
+/// Rows per `IN (…)` list: well below the bind-parameter limits of SQLite and PostgreSQL.
+const IN_CHUNK: usize = 500;
+
+/// The LeiKa keys of descriptions (as loaded through a function above), sorted, by
+/// description. A description without keys has no entry.
+pub(crate) async fn leika_keys_of(
+    db: &impl ConnectionTrait,
+    rows: &[service::Model],
+) -> Result<HashMap<Uuid, Vec<String>>> {
+    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for chunk in rows.chunks(IN_CHUNK) {
+        let tenants: BTreeSet<Uuid> = chunk.iter().map(|s| s.tenant_id).collect();
+        let found = service_leika_key::Entity::find()
+            .filter(service_leika_key::Column::TenantId.is_in(tenants))
+            .filter(service_leika_key::Column::ServiceId.is_in(chunk.iter().map(|s| s.id)))
+            .all(db)
+            .await?;
+        for key in found {
+            out.entry(key.service_id).or_default().push(key.leika_key);
+        }
+    }
+    for keys in out.values_mut() {
+        keys.sort();
+    }
+    Ok(out)
+}
+
+/// Removes the LeiKa keys of a description of the writer's tenant.
+pub(crate) async fn delete_leika_keys(
     db: &impl ConnectionTrait,
     writer: &Writer,
-    leika: impl IntoIterator<Item = &'a str>,
+    s: &service::Model,
+) -> Result<()> {
+    service_leika_key::Entity::delete_many()
+        .filter(service_leika_key::Column::TenantId.eq(writer.tenant_id))
+        .filter(service_leika_key::Column::ServiceId.eq(s.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// (description id, key) of the writer's tenant's descriptions with any of these keys.
+pub(crate) async fn service_ids_by_leika(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    keys: &[String],
+) -> Result<Vec<(Uuid, String)>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(IN_CHUNK) {
+        let found = service_leika_key::Entity::find()
+            .filter(service_leika_key::Column::TenantId.eq(writer.tenant_id))
+            .filter(service_leika_key::Column::LeikaKey.is_in(chunk.iter().map(String::as_str)))
+            .all(db)
+            .await?;
+        out.extend(found.into_iter().map(|k| (k.service_id, k.leika_key)));
+    }
+    Ok(out)
+}
+
+/// The writer's tenant's descriptions with these external ids.
+pub(crate) async fn services_by_external_id<'a>(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<service::Model>> {
-    Ok(service::Entity::find()
-        .filter(service::Column::TenantId.eq(writer.tenant_id))
-        .filter(service::Column::Leika.is_in(leika))
-        .all(db)
-        .await?)
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            service::Entity::find()
+                .filter(service::Column::TenantId.eq(writer.tenant_id))
+                .filter(service::Column::ExternalId.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The writer's tenant's descriptions with these ids.
+pub(crate) async fn services_by_id(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    ids: &[Uuid],
+) -> Result<Vec<service::Model>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            service::Entity::find()
+                .filter(service::Column::TenantId.eq(writer.tenant_id))
+                .filter(service::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The writer's tenant's descriptions with these titles.
+pub(crate) async fn services_by_title(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    titles: &[String],
+) -> Result<Vec<service::Model>> {
+    let mut out = Vec::new();
+    for chunk in titles.chunks(IN_CHUNK) {
+        out.extend(
+            service::Entity::find()
+                .filter(service::Column::TenantId.eq(writer.tenant_id))
+                .filter(service::Column::Title.is_in(chunk.iter().map(String::as_str)))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The list filter "has a LeiKa key that starts with `prefix`", for descriptions of
+/// `tenant_id` (ANDed into a query that already filters by that tenant and reader).
+pub(crate) fn leika_prefix_filter(tenant_id: Uuid, prefix: &str) -> Condition {
+    let keys = sea_orm::sea_query::Query::select()
+        .column(service_leika_key::Column::ServiceId)
+        .from(service_leika_key::Entity)
+        .and_where(service_leika_key::Column::TenantId.eq(tenant_id))
+        .and_where(service_leika_key::Column::LeikaKey.starts_with(prefix))
+        .to_owned();
+    Condition::all().add(service::Column::Id.in_subquery(keys))
 }
 
 /// Saves `changes` to a description of the writer's tenant if its version is still

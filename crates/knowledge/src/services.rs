@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use verbund_tenant::db::Db;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -22,19 +22,24 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 use crate::access::{self, KnowledgeReader};
 use crate::catalog::{self, BaseRef, MergedModule};
 use crate::changes;
-use crate::leika::LeikaPrefix;
+use crate::leika::{LeikaKey, LeikaPrefix};
 use crate::model::{ModuleField, Modules, ServiceContent, ValidationError};
 use crate::repo::Writer;
 use crate::status::ServiceStatus;
-use verbund_schema::{service, service_version};
+use verbund_schema::{service, service_leika_key, service_version};
 
-/// A new description. With `base_id` it adopts a base text of the catalogue: `leika` and
-/// `title` then default to the base text's, and `modules` hold only the local additions.
+/// A new description. With `base_id` it adopts a base text of the catalogue: `leika_keys`
+/// and `title` then default to the base text's, and `modules` hold only the local additions.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewService {
-    /// LeiKa key, 14 digits starting with 99.
+    /// The LeiKa keys (each 14 digits starting with 99): none for a local service, one, or
+    /// several. Several descriptions of a tenant may share a key (variants).
+    pub leika_keys: Option<Vec<String>>,
+    /// One LeiKa key: the older form of `leika_keys` (give one of the two).
     pub leika: Option<String>,
+    /// The id the source system gives the description (e.g. `1063423`), unique per tenant.
+    pub external_id: Option<String>,
     pub title: Option<String>,
     #[serde(default)]
     pub synonyms: Vec<String>,
@@ -55,6 +60,14 @@ pub struct ServicePatch {
     /// The version the change is based on; a stale one gives 409.
     pub version: i32,
     pub title: Option<String>,
+    /// Replaces the LeiKa keys (`[]` removes them all).
+    pub leika_keys: Option<Vec<String>>,
+    /// One LeiKa key: the older form of `leika_keys` (give one of the two).
+    pub leika: Option<String>,
+    /// The source system's id; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
     pub synonyms: Option<Vec<String>>,
     pub modules: Option<Modules>,
     /// An org unit id; `null` removes the link.
@@ -86,7 +99,12 @@ pub struct OrgUnitRef {
 pub struct ServiceView {
     pub id: Uuid,
     pub tenant: String,
-    pub leika: String,
+    /// The LeiKa keys, sorted (may be empty).
+    pub leika_keys: Vec<String>,
+    /// The first of `leika_keys` (the older single-key form), `null` without a key.
+    pub leika: Option<String>,
+    /// The source system's id, if any.
+    pub external_id: Option<String>,
     pub title: String,
     pub synonyms: Vec<String>,
     /// The tenant's own modules (for an adopted base text: the local additions and overrides).
@@ -115,7 +133,11 @@ pub struct ServiceView {
 pub struct ServiceSummary {
     pub id: Uuid,
     pub tenant: String,
-    pub leika: String,
+    /// The LeiKa keys, sorted (may be empty).
+    pub leika_keys: Vec<String>,
+    /// The first of `leika_keys`, `null` without a key.
+    pub leika: Option<String>,
+    pub external_id: Option<String>,
     pub title: String,
     pub status: ServiceStatus,
     pub version: i32,
@@ -138,7 +160,7 @@ pub struct ServicePage {
 pub struct ServiceQuery {
     /// `draft`, `published` or `archived`.
     pub status: Option<String>,
-    /// A LeiKa key or its beginning (digits only).
+    /// A LeiKa key or its beginning (digits only): descriptions with a key that starts so.
     pub leika: Option<String>,
     /// 1-500, default 100.
     pub limit: Option<u64>,
@@ -213,10 +235,17 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::internal("to JSON", e))
 }
 
-/// The content of a stored row.
-pub(crate) fn content_of(s: &service::Model) -> Option<ServiceContent> {
+/// The content of a stored row with its stored keys (as [`crate::repo::leika_keys_of`]
+/// gives them); `None` if a stored key is not valid.
+pub(crate) fn content_of(s: &service::Model, keys: &[String]) -> Option<ServiceContent> {
+    let mut leika_keys = keys
+        .iter()
+        .map(|k| crate::leika::LeikaKey::parse(k).ok())
+        .collect::<Option<Vec<_>>>()?;
+    leika_keys.sort();
+    leika_keys.dedup();
     Some(ServiceContent {
-        leika: crate::leika::LeikaKey::parse(&s.leika).ok()?,
+        leika_keys,
         title: s.title.clone(),
         synonyms: parse_synonyms(&s.synonyms),
         modules: parse_modules(&s.modules),
@@ -276,6 +305,7 @@ pub(crate) async fn snapshot(
 pub(crate) struct Insert {
     pub tenant_id: Uuid,
     pub content: ServiceContent,
+    pub external_id: Option<String>,
     pub status: ServiceStatus,
     pub org_unit_id: Option<Uuid>,
     pub contact_org_unit_id: Option<Uuid>,
@@ -290,11 +320,11 @@ pub(crate) async fn insert_service(
     info: SaveInfo<'_>,
 ) -> Result<service::Model> {
     let at = now();
-    let leika = input.content.leika.as_str().to_owned();
+    let external = input.external_id.clone();
     let model = service::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(input.tenant_id),
-        leika: Set(leika.clone()),
+        external_id: Set(input.external_id),
         title: Set(input.content.title),
         synonyms: Set(to_json(&input.content.synonyms)?),
         modules: Set(to_json(&input.content.modules)?),
@@ -316,9 +346,13 @@ pub(crate) async fn insert_service(
     .map_err(|e| {
         Error::from_db_unique(
             e,
-            &format!("a description with LeiKa key {leika} for this tenant"),
+            &format!(
+                "a description with external id {} for this tenant",
+                external.as_deref().unwrap_or("")
+            ),
         )
     })?;
+    insert_leika_keys(db, &model, &input.content.leika_keys).await?;
     snapshot(db, &model, info).await?;
     Ok(model)
 }
@@ -351,6 +385,92 @@ pub(crate) async fn save(
     Ok(saved)
 }
 
+/// Inserts the key rows of a description (new, or whose keys were just removed).
+pub(crate) async fn insert_leika_keys(
+    db: &impl ConnectionTrait,
+    s: &service::Model,
+    keys: &[LeikaKey],
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    service_leika_key::Entity::insert_many(keys.iter().map(|key| service_leika_key::ActiveModel {
+        service_id: Set(s.id),
+        tenant_id: Set(s.tenant_id),
+        leika_key: Set(key.as_str().to_owned()),
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// The requested keys of a create or a change: `leika_keys`, or the older single `leika`;
+/// `None` if neither is given. Each key is checked on its own; an error names it.
+pub(crate) fn requested_keys(
+    leika: Option<&str>,
+    leika_keys: Option<&[String]>,
+) -> Result<Option<Vec<LeikaKey>>> {
+    match (leika, leika_keys) {
+        (Some(_), Some(_)) => Err(Error::invalid(
+            "leika",
+            "give either leika or leika_keys, not both",
+        )),
+        (Some(one), None) => LeikaKey::parse(one)
+            .map(|key| Some(vec![key]))
+            .map_err(|e| Error::invalid("leika", e.to_string())),
+        (None, Some(list)) => crate::leika::parse_keys("leika_keys", list)
+            .map(Some)
+            .map_err(|e| Error::invalid(e.field, e.reason)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Longest external id, in characters.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+
+/// Checks an external id: trimmed, one line, 1–200 characters; blank means none.
+pub(crate) fn parse_external_id(raw: Option<&str>) -> Result<Option<String>> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    verbund_tenant::text::check(verbund_tenant::text::TextKind::SingleLine, raw)
+        .map_err(|reason| Error::invalid("external_id", reason))?;
+    let chars = raw.chars().count();
+    if chars > MAX_EXTERNAL_ID_CHARS {
+        return Err(Error::invalid(
+            "external_id",
+            format!("is too long ({chars} characters, at most {MAX_EXTERNAL_ID_CHARS})"),
+        ));
+    }
+    Ok(Some(raw.to_owned()))
+}
+
+/// 409 if another description of the writer's tenant has this external id.
+async fn check_external_id_free(
+    db: &impl ConnectionTrait,
+    writer: &Writer,
+    external_id: Option<&str>,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let Some(ext) = external_id else {
+        return Ok(());
+    };
+    let taken = crate::repo::services_by_external_id(db, writer, [ext])
+        .await?
+        .into_iter()
+        .any(|s| Some(s.id) != except);
+    if taken {
+        return Err(Error::Conflict(
+            ProblemKind::Duplicate,
+            format!(
+                "a description with external id {} already exists for this tenant",
+                crate::shorten(ext, 60)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn org_ref(
     db: &impl ConnectionTrait,
     s: &service::Model,
@@ -376,6 +496,10 @@ pub(crate) async fn full_view(
         None => None,
     };
     let modules = parse_modules(&s.modules);
+    let leika_keys = crate::repo::leika_keys_of(db, std::slice::from_ref(&s))
+        .await?
+        .remove(&s.id)
+        .unwrap_or_default();
     let merged = catalog::merged_view(base.as_ref(), &modules);
     let base_changed = catalog::base_changed(&s, base.as_ref());
     let org_unit = org_ref(db, &s, s.org_unit_id).await?;
@@ -383,7 +507,9 @@ pub(crate) async fn full_view(
     Ok(ServiceView {
         id: s.id,
         tenant: tenant_slug.to_owned(),
-        leika: s.leika,
+        leika: leika_keys.first().cloned(),
+        leika_keys,
+        external_id: s.external_id,
         title: s.title,
         synonyms: parse_synonyms(&s.synonyms),
         modules,
@@ -405,6 +531,7 @@ fn summary(
     s: service::Model,
     tenant_slug: &str,
     base_revisions: &HashMap<Uuid, i32>,
+    leika_keys: Vec<String>,
 ) -> ServiceSummary {
     let base_changed = match (s.base_id, s.base_reviewed_revision) {
         (Some(id), reviewed) => base_revisions
@@ -415,7 +542,9 @@ fn summary(
     ServiceSummary {
         id: s.id,
         tenant: tenant_slug.to_owned(),
-        leika: s.leika,
+        leika: leika_keys.first().cloned(),
+        leika_keys,
+        external_id: s.external_id,
         title: s.title,
         status: s.status,
         version: s.version,
@@ -427,15 +556,13 @@ fn summary(
 
 /// Parses and validates new content.
 fn parse_content(
-    leika: &str,
+    leika_keys: Vec<LeikaKey>,
     title: String,
     synonyms: Vec<String>,
     modules: Modules,
 ) -> Result<ServiceContent> {
-    let leika =
-        crate::leika::LeikaKey::parse(leika).map_err(|e| Error::invalid("leika", e.problem()))?;
     ServiceContent {
-        leika,
+        leika_keys,
         title,
         synonyms,
         modules,
@@ -462,23 +589,35 @@ pub async fn create_service(
         ),
         None => None,
     };
-    let leika = match (&input.leika, &base) {
-        (Some(l), Some(b)) if l.trim() != b.leika => {
+    let requested = requested_keys(input.leika.as_deref(), input.leika_keys.as_deref())?;
+    let external_id = parse_external_id(input.external_id.as_deref())?;
+    let leika_keys = match (requested, &base) {
+        (Some(keys), Some(b)) if !keys.iter().any(|k| k.as_str() == b.leika) => {
+            let field = if input.leika.is_some() {
+                "leika"
+            } else {
+                "leika_keys"
+            };
             return Err(Error::invalid(
-                "leika",
-                "must be the LeiKa key of the adopted base text",
+                field,
+                format!(
+                    "must contain the LeiKa key of the adopted base text ({})",
+                    b.leika
+                ),
             ));
         }
-        (Some(l), _) => l.clone(),
-        (None, Some(b)) => b.leika.clone(),
-        (None, None) => return Err(Error::invalid("leika", "is required")),
+        (Some(keys), _) => keys,
+        (None, Some(b)) => {
+            vec![LeikaKey::parse(&b.leika).map_err(|_| Error::bug("stored base text LeiKa key"))?]
+        }
+        (None, None) => Vec::new(),
     };
     let title = match (input.title, &base) {
         (Some(t), _) => t,
         (None, Some(b)) => b.title.clone(),
         (None, None) => return Err(Error::invalid("title", "is required")),
     };
-    let content = parse_content(&leika, title, input.synonyms, input.modules)?;
+    let content = parse_content(leika_keys, title, input.synonyms, input.modules)?;
     let txn = begin_write(db).await?;
     let writer = Writer::user(&scope);
     check_org_unit(&txn, "org_unit_id", &writer, input.org_unit_id).await?;
@@ -489,21 +628,13 @@ pub async fn create_service(
         input.contact_org_unit_id,
     )
     .await?;
-    let exists = crate::repo::services_by_leika(&txn, &writer, [content.leika.as_str()]).await?;
-    if !exists.is_empty() {
-        return Err(Error::Conflict(
-            ProblemKind::Duplicate,
-            format!(
-                "a description with LeiKa key {} already exists for this tenant",
-                content.leika
-            ),
-        ));
-    }
+    check_external_id_free(&txn, &writer, external_id.as_deref(), None).await?;
     let model = insert_service(
         &txn,
         Insert {
             tenant_id: t.id,
             content,
+            external_id,
             status: ServiceStatus::Draft,
             org_unit_id: input.org_unit_id,
             contact_org_unit_id: input.contact_org_unit_id,
@@ -546,7 +677,7 @@ pub async fn list_services(
     if let Some(raw) = q.leika.as_deref().filter(|s| !s.is_empty()) {
         let prefix = LeikaPrefix::parse(raw)
             .ok_or_else(|| Error::invalid("leika", "must be up to 14 digits"))?;
-        cond = cond.add(service::Column::Leika.starts_with(prefix.as_str()));
+        cond = cond.add(crate::repo::leika_prefix_filter(t.id, prefix.as_str()));
     }
     let mut rows = crate::repo::service_page(db, &reader, t.id, cond, offset, limit + 1).await?;
     let next_offset = if rows.len() as u64 > limit {
@@ -555,6 +686,7 @@ pub async fn list_services(
     } else {
         None
     };
+    let mut keys = crate::repo::leika_keys_of(db, &rows).await?;
     let base_ids: Vec<Uuid> = rows.iter().filter_map(|s| s.base_id).collect();
     let base_revisions: HashMap<Uuid, i32> = if base_ids.is_empty() {
         HashMap::new()
@@ -568,7 +700,10 @@ pub async fn list_services(
     Ok(ServicePage {
         items: rows
             .into_iter()
-            .map(|s| summary(s, &t.slug, &base_revisions))
+            .map(|s| {
+                let leika_keys = keys.remove(&s.id).unwrap_or_default();
+                summary(s, &t.slug, &base_revisions, leika_keys)
+            })
             .collect(),
         next_offset,
     })
@@ -629,9 +764,20 @@ pub async fn update_service(
             "an archived description cannot be changed; publish it again first".into(),
         ));
     }
-    let old = content_of(&current).ok_or_else(|| Error::bug("stored LeiKa key"))?;
+    let stored_keys = crate::repo::leika_keys_of(&txn, std::slice::from_ref(&current))
+        .await?
+        .remove(&current.id)
+        .unwrap_or_default();
+    let old = content_of(&current, &stored_keys).ok_or_else(|| Error::bug("stored LeiKa key"))?;
+    let leika_keys = requested_keys(patch.leika.as_deref(), patch.leika_keys.as_deref())?
+        .unwrap_or_else(|| old.leika_keys.clone());
+    let external_id = match &patch.external_id {
+        Some(raw) => parse_external_id(raw.as_deref())?,
+        None => current.external_id.clone(),
+    };
+    check_external_id_free(&txn, &writer, external_id.as_deref(), Some(current.id)).await?;
     let content = parse_content(
-        old.leika.as_str(),
+        leika_keys,
         patch.title.unwrap_or_else(|| old.title.clone()),
         patch.synonyms.unwrap_or_else(|| old.synonyms.clone()),
         patch.modules.unwrap_or_else(|| old.modules.clone()),
@@ -652,6 +798,7 @@ pub async fn update_service(
         ));
     }
     let unchanged = content == old
+        && external_id == current.external_id
         && org_unit_id == current.org_unit_id
         && contact_org_unit_id == current.contact_org_unit_id;
     if unchanged {
@@ -664,6 +811,11 @@ pub async fn update_service(
     changes.modules = Set(to_json(&content.modules)?);
     changes.org_unit_id = Set(org_unit_id);
     changes.contact_org_unit_id = Set(contact_org_unit_id);
+    changes.external_id = Set(external_id);
+    if content.leika_keys != old.leika_keys {
+        crate::repo::delete_leika_keys(&txn, &writer, &current).await?;
+        insert_leika_keys(&txn, &current, &content.leika_keys).await?;
+    }
     let saved = save(
         &txn,
         &writer,

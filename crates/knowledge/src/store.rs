@@ -1,14 +1,18 @@
 //! Storing imports and writing exports.
 //!
-//! An import is idempotent per tenant and LeiKa key: a description that exists is updated
-//! (with a new version) only when its content changed. Items are written in batches, one
+//! An import is idempotent per tenant: each item is matched to the description it stands
+//! for by its external id (or, as written by the export, the description's own id), else by
+//! its LeiKa key (only when the item has exactly one key, no other item of the import has it,
+//! and exactly one description of the tenant has it), else by its title (exactly one
+//! description with that title). A description that exists is updated (with a new version)
+//! only when its content changed; no description is matched by two items of one import. Items are written in batches, one
 //! transaction per batch and a savepoint per item: a bad item is rolled back to its savepoint,
 //! so it leaves nothing behind and never costs the good ones, and a batch whose commit fails
 //! reports each of its items as failed. Offices (XZuFi `organisationseinheit`, NDJSON
 //! `"type": "office"`) are matched by their external id, else by name, and linked to the
 //! descriptions they offer once those are stored (see [`crate::offices`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use verbund_tenant::db::Db;
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
@@ -28,7 +32,9 @@ use crate::import::{self, ImportFormat, ImportItem, OrgUnitImport, ParsedImport}
 use crate::model::{Modules, ServiceContent};
 use crate::org_units::{NewOrgUnit, insert_org_unit};
 use crate::repo::Writer;
-use crate::services::{Insert, SaveInfo, content_of, insert_service, save, to_json};
+use crate::services::{
+    Insert, SaveInfo, content_of, insert_leika_keys, insert_service, save, to_json,
+};
 use crate::status::ServiceStatus;
 use verbund_schema::{org_unit, service};
 
@@ -143,11 +149,24 @@ async fn store(
         .into_iter()
         .filter_map(|o| o.external_id.map(|ext| (ext, o.id)))
         .collect();
+    // How many items of the import carry each key: a key shared by several items (variants)
+    // does not identify one of them.
+    let mut key_items: HashMap<String, usize> = HashMap::new();
+    for (_, item) in &parsed.items {
+        for key in &item.content.leika_keys {
+            *key_items.entry(key.as_str().to_owned()).or_default() += 1;
+        }
+    }
+    let mut claimed: HashSet<Uuid> = HashSet::new();
     let mut items = parsed.items.into_iter().peekable();
     while items.peek().is_some() {
         let batch: Vec<(String, ImportItem)> = items.by_ref().take(BATCH_ITEMS).collect();
         let count = batch.len();
-        let stored = store_batch(db, t, &writer, &refs, batch).await;
+        let context = BatchContext {
+            refs: &refs,
+            key_items: &key_items,
+        };
+        let stored = store_batch(db, t, &writer, context, &mut claimed, batch).await;
         for (location, outcome) in stored {
             match outcome {
                 Ok(Outcome::Created) => report.services.created += 1,
@@ -325,6 +344,148 @@ async fn link_offices(
 /// milliseconds, so other writers of the process wait at most that long.
 const BATCH_ITEMS: usize = 100;
 
+/// What every batch of an import needs to know.
+#[derive(Clone, Copy)]
+struct BatchContext<'a> {
+    /// Org unit external id → id.
+    refs: &'a HashMap<String, Uuid>,
+    /// LeiKa key → number of items of the import with it.
+    key_items: &'a HashMap<String, usize>,
+}
+
+/// What an item is matched to.
+enum Match {
+    /// A description of the tenant, with its stored keys.
+    Existing(Box<service::Model>, Vec<String>),
+    /// Nothing: a new description.
+    New,
+    /// The item cannot be matched safely.
+    Refused(String),
+}
+
+/// Finds the description each item of a batch stands for (see the module documentation),
+/// with a few queries for the whole batch.
+async fn match_batch(
+    txn: &impl ConnectionTrait,
+    writer: &Writer,
+    context: BatchContext<'_>,
+    claimed: &HashSet<Uuid>,
+    batch: &[(String, ImportItem)],
+) -> Result<Vec<Match>> {
+    let externals: Vec<&str> = batch
+        .iter()
+        .filter_map(|(_, i)| i.external_id.as_deref())
+        .collect();
+    let by_external: HashMap<String, service::Model> =
+        crate::repo::services_by_external_id(txn, writer, externals.iter().copied())
+            .await?
+            .into_iter()
+            .filter_map(|s| s.external_id.clone().map(|ext| (ext, s)))
+            .collect();
+    // The export writes a description's own id where it has no external id.
+    let own_ids: Vec<Uuid> = externals
+        .iter()
+        .filter(|ext| !by_external.contains_key(**ext))
+        .filter_map(|ext| Uuid::parse_str(ext).ok())
+        .collect();
+    let by_id: HashMap<Uuid, service::Model> = crate::repo::services_by_id(txn, writer, &own_ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    // Single keys that no other item of the import has.
+    let single_key = |item: &ImportItem| match item.content.leika_keys.as_slice() {
+        [key] if context.key_items.get(key.as_str()) == Some(&1) => Some(key.as_str().to_owned()),
+        _ => None,
+    };
+    let keys: Vec<String> = batch.iter().filter_map(|(_, i)| single_key(i)).collect();
+    let mut holders: HashMap<String, Vec<Uuid>> = HashMap::new();
+    for (id, key) in crate::repo::service_ids_by_leika(txn, writer, &keys).await? {
+        holders.entry(key).or_default().push(id);
+    }
+    let key_ids: Vec<Uuid> = holders
+        .values()
+        .filter(|ids| ids.len() == 1)
+        .flatten()
+        .copied()
+        .collect();
+    let by_key_id: HashMap<Uuid, service::Model> =
+        crate::repo::services_by_id(txn, writer, &key_ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let titles: Vec<String> = batch.iter().map(|(_, i)| i.content.title.clone()).collect();
+    let mut by_title: HashMap<String, Vec<service::Model>> = HashMap::new();
+    for s in crate::repo::services_by_title(txn, writer, &titles).await? {
+        by_title.entry(s.title.clone()).or_default().push(s);
+    }
+
+    let mut found: Vec<Option<service::Model>> = Vec::with_capacity(batch.len());
+    let mut refused: Vec<Option<String>> = Vec::with_capacity(batch.len());
+    for (_, item) in batch {
+        let mut refusal = None;
+        let ext = item.external_id.as_deref();
+        let own = ext.and_then(|e| Uuid::parse_str(e).ok());
+        // A description bound to another source record is not taken over by key or title.
+        let free = |s: &service::Model| ext.is_none() || s.external_id.is_none();
+        let hit = ext
+            .and_then(|e| by_external.get(e))
+            .or_else(|| own.and_then(|id| by_id.get(&id)))
+            .or_else(|| {
+                let key = single_key(item)?;
+                let ids = holders.get(&key)?;
+                match ids.as_slice() {
+                    [id] => by_key_id.get(id).filter(|s| free(s)),
+                    _ => None,
+                }
+            })
+            .or_else(|| {
+                let same: Vec<&service::Model> = by_title
+                    .get(&item.content.title)?
+                    .iter()
+                    .filter(|s| free(s))
+                    .collect();
+                match same.as_slice() {
+                    [one] => Some(*one),
+                    [] => None,
+                    many if ext.is_none() => {
+                        refusal = Some(format!(
+                            "{} descriptions have the title \"{}\"; give the item an \
+                             external_id to tell which one it is",
+                            many.len(),
+                            crate::shorten(&item.content.title, 80)
+                        ));
+                        None
+                    }
+                    _ => None,
+                }
+            });
+        if let Some(s) = hit
+            && claimed.contains(&s.id)
+        {
+            refusal =
+                Some("matches the same description as an earlier item of this import".to_owned());
+        }
+        found.push(hit.cloned().filter(|_| refusal.is_none()));
+        refused.push(refusal);
+    }
+    let rows: Vec<service::Model> = found.iter().flatten().cloned().collect();
+    let mut stored_keys = crate::repo::leika_keys_of(txn, &rows).await?;
+    Ok(found
+        .into_iter()
+        .zip(refused)
+        .map(|(hit, refusal)| match (hit, refusal) {
+            (_, Some(reason)) => Match::Refused(reason),
+            (Some(s), None) => {
+                let keys = stored_keys.remove(&s.id).unwrap_or_default();
+                Match::Existing(Box::new(s), keys)
+            }
+            (None, None) => Match::New,
+        })
+        .collect())
+}
+
 /// Writes a batch of items in one transaction, each behind its own savepoint. Returns each
 /// item's outcome, or the reason it failed; if the batch cannot be committed, every item of
 /// it is reported as failed (and nothing of it is written).
@@ -332,7 +493,8 @@ async fn store_batch(
     db: &Db,
     t: &tenant::Model,
     writer: &Writer,
-    refs: &HashMap<String, Uuid>,
+    context: BatchContext<'_>,
+    claimed: &mut HashSet<Uuid>,
     batch: Vec<(String, ImportItem)>,
 ) -> Vec<(String, std::result::Result<Outcome, String>)> {
     let locations: Vec<String> = batch.iter().map(|(l, _)| l.clone()).collect();
@@ -347,21 +509,27 @@ async fn store_batch(
         Ok(txn) => txn,
         Err(e) => return fail_all(e.into()),
     };
-    // The descriptions the batch may update, in one query.
-    let leika = batch.iter().map(|(_, i)| i.content.leika.as_str());
-    let existing = crate::repo::services_by_leika(&txn, writer, leika).await;
-    let mut existing: HashMap<String, service::Model> = match existing {
-        Ok(rows) => rows.into_iter().map(|s| (s.leika.clone(), s)).collect(),
+    // The descriptions the batch may update, in a few queries.
+    let matches = match match_batch(&txn, writer, context, claimed, &batch).await {
+        Ok(m) => m,
         Err(e) => return fail_all(e),
     };
     let mut out = Vec::with_capacity(batch.len());
-    for (location, item) in batch {
-        let current = existing.remove(item.content.leika.as_str());
+    let mut newly_claimed = Vec::new();
+    for ((location, item), found) in batch.into_iter().zip(matches) {
+        let current = match found {
+            Match::Refused(reason) => {
+                out.push((location, Err(reason)));
+                continue;
+            }
+            Match::Existing(s, keys) => Some((*s, keys)),
+            Match::New => None,
+        };
         if let Err(e) = txn.execute_unprepared("SAVEPOINT import_item").await {
             let _ = txn.rollback().await;
             return fail_all(e.into());
         }
-        let outcome = store_item(&txn, t, writer, refs, current, item).await;
+        let outcome = store_item(&txn, t, writer, context.refs, current, item).await;
         let mut end = Vec::with_capacity(2);
         if outcome.is_err() {
             end.push("ROLLBACK TO SAVEPOINT import_item");
@@ -374,10 +542,16 @@ async fn store_batch(
                 return fail_all(e.into());
             }
         }
-        out.push((location, outcome.map_err(|e| reason_of(&e))));
+        if let Ok((_, id)) = &outcome {
+            newly_claimed.push(*id);
+        }
+        out.push((location, outcome.map(|(o, _)| o).map_err(|e| reason_of(&e))));
     }
     match txn.commit().await {
-        Ok(()) => out,
+        Ok(()) => {
+            claimed.extend(newly_claimed);
+            out
+        }
         Err(e) => fail_all(e.into()),
     }
 }
@@ -387,9 +561,9 @@ async fn store_item(
     t: &tenant::Model,
     writer: &Writer,
     refs: &HashMap<String, Uuid>,
-    existing: Option<service::Model>,
+    existing: Option<(service::Model, Vec<String>)>,
     item: ImportItem,
-) -> Result<Outcome> {
+) -> Result<(Outcome, Uuid)> {
     let org_unit_id = match &item.org_unit_ref {
         Some(r) => Some(*refs.get(r).ok_or_else(|| {
             Error::invalid(
@@ -406,11 +580,12 @@ async fn store_item(
     };
     let outcome = match existing {
         None => {
-            insert_service(
+            let created = insert_service(
                 txn,
                 Insert {
                     tenant_id: t.id,
                     content: item.content,
+                    external_id: item.external_id,
                     status,
                     org_unit_id,
                     contact_org_unit_id: None,
@@ -420,10 +595,21 @@ async fn store_item(
                 info,
             )
             .await?;
-            Outcome::Created
+            (Outcome::Created, created.id)
         }
-        Some(current) => {
-            let same_content = content_of(&current).as_ref() == Some(&item.content);
+        Some((current, stored_keys)) => {
+            let old = content_of(&current, &stored_keys);
+            let same_content = old.as_ref() == Some(&item.content);
+            let same_keys = old
+                .as_ref()
+                .is_some_and(|o| o.leika_keys == item.content.leika_keys);
+            // An item matched by the description's own id (as the export writes it) keeps
+            // the description without an external id.
+            let own_id = item.external_id.as_deref() == Some(current.id.to_string().as_str());
+            let new_external = match &item.external_id {
+                Some(ext) if !own_id => Some(ext.clone()),
+                _ => current.external_id.clone(),
+            };
             let new_org = org_unit_id.or(current.org_unit_id);
             // "draft" (the default) never unpublishes; "published" publishes.
             let new_status = if status == ServiceStatus::Published {
@@ -431,22 +617,31 @@ async fn store_item(
             } else {
                 current.status
             };
-            if same_content && new_org == current.org_unit_id && new_status == current.status {
-                Outcome::Unchanged
+            if same_content
+                && new_org == current.org_unit_id
+                && new_status == current.status
+                && new_external == current.external_id
+            {
+                (Outcome::Unchanged, current.id)
             } else {
                 let mut changes = <service::ActiveModel as ActiveModelTrait>::default();
                 changes.title = Set(item.content.title.clone());
                 changes.synonyms = Set(to_json(&item.content.synonyms)?);
                 changes.modules = Set(to_json(&item.content.modules)?);
                 changes.org_unit_id = Set(new_org);
+                changes.external_id = Set(new_external);
                 if new_status != current.status {
                     changes.status = Set(new_status);
                     if new_status == ServiceStatus::Published {
                         changes.published_at = Set(Some(now()));
                     }
                 }
+                if !same_keys {
+                    crate::repo::delete_leika_keys(txn, writer, &current).await?;
+                    insert_leika_keys(txn, &current, &item.content.leika_keys).await?;
+                }
                 save(txn, writer, &current, current.version, changes, info).await?;
-                Outcome::Updated
+                (Outcome::Updated, current.id)
             }
         }
     };
@@ -454,13 +649,18 @@ async fn store_item(
 }
 
 /// One description as an NDJSON line that [`crate::import::ndjson`] reads back.
+/// `external_id` is the description's external id, or else its own id, so that importing
+/// the export again matches each line to its description.
 pub fn ndjson_line(
     content: &ServiceContent,
+    external_id: &str,
     status: ServiceStatus,
     org_unit: Option<&str>,
 ) -> Value {
+    let keys: Vec<&str> = content.leika_keys.iter().map(|k| k.as_str()).collect();
     let mut line = json!({
-        "leika": content.leika.as_str(),
+        "external_id": external_id,
+        "leika_keys": keys,
         "title": content.title,
         "synonyms": content.synonyms,
         "modules": modules_json(&content.modules),
@@ -561,16 +761,19 @@ pub async fn export_ndjson(db: &Db, actor: &Actor, slug: &str) -> Result<String>
         &[ServiceStatus::Published.as_str()]
     };
     let rows = crate::repo::services_with_status(db, &scope, statuses).await?;
+    let keys = crate::repo::leika_keys_of(db, &rows).await?;
     let mut out = String::new();
     for s in rows {
-        let Some(content) = content_of(&s) else {
+        let stored = keys.get(&s.id).map_or(&[][..], Vec::as_slice);
+        let Some(content) = content_of(&s, stored) else {
             continue;
         };
         let org = s
             .org_unit_id
             .and_then(|id| refs.get(&id))
             .map(String::as_str);
-        let line = ndjson_line(&content, s.status, org);
+        let external = s.external_id.clone().unwrap_or_else(|| s.id.to_string());
+        let line = ndjson_line(&content, &external, s.status, org);
         out.push_str(&line.to_string());
         out.push('\n');
     }

@@ -24,6 +24,7 @@ pub mod change;
 pub mod org_unit;
 pub mod org_unit_service;
 pub mod service;
+pub mod service_leika_key;
 pub mod service_version;
 
 // Ticketing and mail

@@ -7,7 +7,6 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub leika: String,
     pub title: String,
     pub synonyms: Json,
     pub modules: Json,
@@ -23,6 +22,8 @@ pub struct Model {
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
+    /// The source system's id of the description (imports match on it), unique per tenant.
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,6 +29,9 @@ use crate::model::{PublishState, ServiceContent};
 pub struct ImportItem {
     /// The normalized and validated content.
     pub content: ServiceContent,
+    /// The source system's id of the description (NDJSON `external_id`, XZuFi
+    /// `leistung/id`): the import matches on it first.
+    pub external_id: Option<String>,
     /// The state the description should get. XZuFi imports are always drafts.
     pub status: PublishState,
     /// The responsible org unit, as the id the import uses for it (NDJSON `org_unit`;
@@ -107,25 +110,63 @@ impl ParsedImport {
     }
 }
 
-/// Collects items, rejecting a later item with the LeiKa key of an earlier one, so one
-/// import never writes the same description twice.
+/// Collects items, rejecting a later item with the identity of an earlier one, so one import
+/// never writes the same description twice: the same external id, or (for an item without
+/// one, which the import may match by its title) the title of another item.
 #[derive(Default)]
 pub(crate) struct Collector {
     pub parsed: ParsedImport,
-    /// LeiKa key → location of the item that has it.
-    seen: HashMap<String, String>,
+    /// External id → location of the item that has it.
+    external: HashMap<String, String>,
+    /// Title → location of the first item with it.
+    titles: HashMap<String, String>,
+    /// Title → location of the first item with it that has no external id.
+    titles_without_id: HashMap<String, String>,
 }
 
 impl Collector {
-    /// Adds `item`, or an error if its LeiKa key was seen before. Returns whether it was added.
+    /// Adds `item`, or an error if it repeats an earlier one. Returns whether it was added.
     pub fn push_item(&mut self, location: String, item: ImportItem) -> bool {
-        let key = item.content.leika.as_str().to_owned();
-        if let Some(earlier) = self.seen.get(&key) {
-            let reason = format!("duplicate LeiKa key {key} (already imported from {earlier})");
+        let title = &item.content.title;
+        let duplicate = match &item.external_id {
+            Some(ext) => self
+                .external
+                .get(ext)
+                .map(|earlier| {
+                    format!("duplicate external id {ext} (already imported from {earlier})")
+                })
+                .or_else(|| {
+                    self.titles_without_id.get(title).map(|earlier| {
+                        format!(
+                            "duplicate title \"{title}\" (already imported from {earlier} without \
+                             an external id); give each an external id"
+                        )
+                    })
+                }),
+            None => self.titles.get(title).map(|earlier| {
+                format!(
+                    "duplicate title \"{title}\" without an external id (already imported from \
+                     {earlier}); give each an external id"
+                )
+            }),
+        };
+        if let Some(reason) = duplicate {
             self.parsed.errors.push(ItemError::new(location, reason));
             return false;
         }
-        self.seen.insert(key, location.clone());
+        match &item.external_id {
+            Some(ext) => {
+                self.external.insert(ext.clone(), location.clone());
+            }
+            None => {
+                self.titles_without_id
+                    .entry(title.clone())
+                    .or_insert_with(|| location.clone());
+            }
+        }
+        self.titles
+            .entry(title.clone())
+            .or_insert_with(|| location.clone());
         self.parsed.items.push((location, item));
         true
     }

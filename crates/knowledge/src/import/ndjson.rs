@@ -11,7 +11,10 @@
 //! ```
 //! (shown wrapped; in the file each object is on one line).
 //!
-//! - Required: `leika` (`^99\d{12}$`) and `title`. Optional: `synonyms` (list of strings),
+//! - Required: `title`. The LeiKa keys: `leika_keys` (a list, each `^99\d{12}$`, checked
+//!   one by one; none for a local service) or the older single `leika`, not both.
+//!   `external_id`: the source system's id of the description (the import matches on it
+//!   first). Optional: `synonyms` (list of strings),
 //!   `modules`, `status` (`draft` or `published`, default `draft`) and `org_unit` (the id of
 //!   the responsible org unit, resolved by the storage layer).
 //! - `modules` keys: `kurztext`, `volltext`, `unterlagen` (list of strings),
@@ -48,7 +51,12 @@ use crate::model::{
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Line {
-    leika: String,
+    #[serde(default)]
+    leika: Option<String>,
+    #[serde(default)]
+    leika_keys: Option<Vec<String>>,
+    #[serde(default)]
+    external_id: Option<String>,
     title: String,
     #[serde(default)]
     synonyms: Vec<String>,
@@ -218,13 +226,34 @@ fn parse_line(line: &str) -> Result<ImportItem, String> {
         None => return Err("expected a JSON object".to_owned()),
     };
     let line: Line = serde_json::from_value(value).map_err(|e| e.to_string())?;
-    let leika = LeikaKey::parse(&line.leika).map_err(|e| e.to_string())?;
+    let leika_keys = match (&line.leika, &line.leika_keys) {
+        (Some(_), Some(_)) => return Err("give either leika or leika_keys, not both".to_owned()),
+        (Some(one), None) => vec![LeikaKey::parse(one).map_err(|e| e.to_string())?],
+        (None, Some(list)) => {
+            crate::leika::parse_keys("leika_keys", list).map_err(|e| e.to_string())?
+        }
+        (None, None) => Vec::new(),
+    };
+    let external_id = match line.external_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(ext) if ext.chars().count() > crate::services::MAX_EXTERNAL_ID_CHARS => {
+            return Err(format!(
+                "external_id is too long (at most {} characters)",
+                crate::services::MAX_EXTERNAL_ID_CHARS
+            ));
+        }
+        Some(ext) => {
+            verbund_tenant::text::check(verbund_tenant::text::TextKind::SingleLine, ext)
+                .map_err(|reason| format!("external_id {reason}"))?;
+            Some(ext.to_owned())
+        }
+    };
     let modules = match line.modules {
         None | Some(Value::Null) => Modules::default(),
         Some(value) => convert_modules(value)?,
     };
     let content = ServiceContent {
-        leika,
+        leika_keys,
         title: line.title,
         synonyms: line.synonyms.into_iter().chain(line.keywords).collect(),
         modules,
@@ -233,6 +262,7 @@ fn parse_line(line: &str) -> Result<ImportItem, String> {
     .map_err(|e| e.to_string())?;
     Ok(ImportItem {
         content,
+        external_id,
         status: line.status.unwrap_or_default(),
         org_unit_ref: line
             .org_unit
@@ -348,7 +378,11 @@ mod tests {
     fn fixture_items_and_errors() {
         let parsed = parse(FIXTURE);
         let locations: Vec<&str> = parsed.items.iter().map(|(l, _)| l.as_str()).collect();
-        assert_eq!(locations, ["line 1", "line 2", "line 4", "line 5"]);
+        // Line 12 shares line 1's LeiKa key with another title: a variant, not a duplicate.
+        assert_eq!(
+            locations,
+            ["line 1", "line 2", "line 4", "line 5", "line 12"]
+        );
         assert!(parsed.org_units.is_empty());
 
         let errors: Vec<(&str, &str)> = parsed
@@ -361,8 +395,9 @@ mod tests {
             [
                 (
                     "line 6",
-                    "unknown field `kategorie`, expected one of `leika`, `title`, `synonyms`, \
-                     `modules`, `status`, `org_unit`, `keywords`"
+                    "unknown field `kategorie`, expected one of `leika`, `leika_keys`, \
+                     `external_id`, `title`, `synonyms`, `modules`, `status`, `org_unit`, \
+                     `keywords`"
                 ),
                 (
                     "line 7",
@@ -387,10 +422,6 @@ mod tests {
                 ),
                 ("line 11", "title must not be empty"),
                 (
-                    "line 12",
-                    "duplicate LeiKa key 99102013001000 (already imported from line 1)"
-                ),
-                (
                     "line 13",
                     "modules.kosten.amounts[0].eur: \"gratis\" is not an amount in EUR \
                      (expected e.g. 37.00 or 37,00)"
@@ -411,7 +442,7 @@ mod tests {
         assert_eq!(item.status, PublishState::Published);
         assert_eq!(item.org_unit_ref.as_deref(), Some("trier-buergeramt"));
         let c = &item.content;
-        assert_eq!(c.leika, key("99102013001000"));
+        assert_eq!(c.leika_keys, [key("99102013001000")]);
         assert_eq!(c.title, "Personalausweis beantragen");
         // Trimmed and deduplicated case-insensitively.
         assert_eq!(c.synonyms, ["Perso", "Ausweis", "Identitätskarte"]);
@@ -480,7 +511,7 @@ mod tests {
         assert_eq!(item.status, PublishState::Draft);
         assert_eq!(item.org_unit_ref, None);
         let c = &item.content;
-        assert_eq!(c.leika, key("99036003001000"));
+        assert_eq!(c.leika_keys, [key("99036003001000")]);
         assert_eq!(c.title, "Fahrzeug zulassen");
         assert_eq!(c.synonyms, ["Kfz-Zulassung", "Auto anmelden"]);
         assert_eq!(
@@ -505,7 +536,7 @@ mod tests {
 
         let (location, item) = &parsed.items[3];
         assert_eq!(location, "line 5");
-        assert_eq!(item.content.leika, key("99041008000000"));
+        assert_eq!(item.content.leika_keys, [key("99041008000000")]);
         assert_eq!(item.content.modules, Modules::default());
     }
 

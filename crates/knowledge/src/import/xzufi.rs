@@ -8,7 +8,8 @@
 //! ## `leistung` → [`ImportItem`] (always [`PublishState::Draft`])
 //! | XZuFi | model |
 //! |---|---|
-//! | `referenzLeiKa` or `struktur/referenzLeiKa`, with a `code` child or as text | `leika` (required) |
+//! | `id` | `external_id` (the import matches on it first) |
+//! | every `referenzLeiKa` and `struktur/referenzLeiKa`, with a `code` child or as text | `leika_keys` (none, one or several; each must be valid) |
 //! | `bezeichnung`, else `modulText` with code 02 | `title` (required) |
 //! | `modulText` (`leikaTextmodul` with a `code` child or as text; `inhalt`) | the module for the code, see [`ModuleField::leika_code`]: 05, 06, 07, 09, 10 (cost text), 11, 12, 13, 15, 16, 22, 23 |
 //! | `modulText` code 08 | `unterlagen`: the `<li>` items of `inhalt`, or else its non-empty lines |
@@ -45,7 +46,7 @@
 //! ignored, one out of range rejects the office.
 //!
 //! ## Errors
-//! A `leistung` without a LeiKa key or title, with a bad amount, or that fails
+//! A `leistung` without a title, with a bad LeiKa key or amount, or that fails
 //! validation is skipped as a whole with an [`ItemError`](super::ItemError) at `"leistung N"` (N counts all
 //! `leistung` elements from 1); likewise `"organisationseinheit N"`. Malformed XML stops
 //! the parser with one error (at the item it was in, or at `"line L"`); items completed
@@ -166,8 +167,6 @@ struct State {
     responsible: HashMap<String, String>,
     /// Org unit id → location of the org unit that has it.
     org_unit_ids: HashMap<String, String>,
-    /// `leistung/id` → LeiKa key of the imported item with that id.
-    leistung_keys: HashMap<String, String>,
 }
 
 impl State {
@@ -331,14 +330,11 @@ impl State {
                 Ok((item, id)) => {
                     let linkable = item.org_unit_ref.is_none();
                     let position = self.out.parsed.items.len();
-                    let key = item.content.leika.as_str().to_owned();
                     if self.out.push_item(location, item)
                         && let Some(id) = id
+                        && linkable
                     {
-                        self.leistung_keys.entry(id.clone()).or_insert(key);
-                        if linkable {
-                            self.unlinked.push((position, id));
-                        }
+                        self.unlinked.push((position, id));
                     }
                 }
                 Err(reason) => self.out.push_error(location, reason),
@@ -374,17 +370,8 @@ impl State {
     /// Sets `org_unit_ref` from `organisationseinheit/zustaendigkeit/leistungID` for items
     /// that name no org unit themselves.
     fn link_org_units(&mut self) {
-        // An office's `leistungID` of a `leistung` in this file names it by its LeiKa key,
-        // which the storage layer finds (the source's ids are not stored).
-        for unit in &mut self.out.parsed.org_units {
-            for service in &mut unit.services {
-                if let ServiceRef::ExternalId(id) = service
-                    && let Some(key) = self.leistung_keys.get(id)
-                {
-                    *service = ServiceRef::Leika(key.clone());
-                }
-            }
-        }
+        // An office's `leistungID` is a `leistung/id`, which is the description's external
+        // id: the storage layer finds it by that, in this file or imported before.
         for (position, leistung_id) in &self.unlinked {
             let Some(org_id) = self.responsible.get(leistung_id) else {
                 continue;
@@ -619,7 +606,7 @@ fn link_lines(links: &[Link]) -> String {
 
 /// Maps a `leistung` to an item and its `id`.
 fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
-    let leika = leika_key(node)?;
+    let leika_keys = leika_keys(node)?;
     let mut modules = Modules::default();
     let mut title = preferred_text(node, "bezeichnung").map(|t| one_line(&t));
     let mut synonyms = Vec::new();
@@ -791,41 +778,34 @@ fn map_leistung(node: &Node) -> Result<(ImportItem, Option<String>), String> {
         return Err("missing title (bezeichnung or modulText with code 02)".to_owned());
     };
     let content = ServiceContent {
-        leika,
+        leika_keys,
         title,
         synonyms,
         modules,
     }
     .normalized()
     .map_err(|e| e.to_string())?;
+    let id = node.first("id").and_then(Node::trimmed);
     let item = ImportItem {
         content,
+        external_id: id
+            .as_deref()
+            .map(|id| crate::shorten(&one_line(id), crate::services::MAX_EXTERNAL_ID_CHARS)),
         status: PublishState::Draft,
         org_unit_ref,
     };
-    Ok((item, node.first("id").and_then(Node::trimmed)))
+    Ok((item, id))
 }
 
-/// The LeiKa key of a `leistung`: the first valid `referenzLeiKa` (directly or in
-/// `struktur`).
-fn leika_key(node: &Node) -> Result<LeikaKey, String> {
-    let references: Vec<&Node> = node
+/// The LeiKa keys of a `leistung`: every `referenzLeiKa` (directly or in `struktur`), each
+/// checked; none is fine (a local service).
+fn leika_keys(node: &Node) -> Result<Vec<LeikaKey>, String> {
+    let codes: Vec<String> = node
         .all("referenzLeiKa")
         .chain(node.all("struktur").flat_map(|s| s.all("referenzLeiKa")))
+        .filter_map(Node::code)
         .collect();
-    let mut first_error = None;
-    for reference in references {
-        let Some(code) = reference.code() else {
-            continue;
-        };
-        match LeikaKey::parse(&code) {
-            Ok(key) => return Ok(key),
-            Err(e) => {
-                first_error.get_or_insert(e.to_string());
-            }
-        }
-    }
-    Err(first_error.unwrap_or_else(|| "missing LeiKa key (referenzLeiKa)".to_owned()))
+    crate::leika::parse_keys("referenzLeiKa", &codes).map_err(|e| e.to_string())
 }
 
 /// `beschreibung` texts of a module and of its `detail` children (`frist`, …).
@@ -1019,17 +999,31 @@ mod tests {
     #[test]
     fn fixture_items_and_errors() {
         let parsed = parse(FIXTURE);
+        // Leistung 3 has no LeiKa key: a local service, imported.
         assert_eq!(
             locations(&parsed),
-            ["leistung 1", "leistung 2", "leistung 4", "leistung 7"]
+            [
+                "leistung 1",
+                "leistung 2",
+                "leistung 3",
+                "leistung 4",
+                "leistung 7"
+            ]
+        );
+        assert!(parsed.items[2].1.content.leika_keys.is_empty());
+        assert_eq!(parsed.items[2].1.content.title, "Reisepass beantragen");
+        assert_eq!(parsed.items[2].1.external_id, None);
+        assert_eq!(
+            parsed.items[0].1.external_id.as_deref(),
+            Some("L100042-99102013001000")
         );
         assert_eq!(
             errors(&parsed),
             [
-                ("leistung 3", "missing LeiKa key (referenzLeiKa)"),
                 (
                     "leistung 5",
-                    "invalid LeiKa key \"99-115-005\": must consist of 14 digits (0-9) only"
+                    "referenzLeiKa[0]: invalid LeiKa key \"99-115-005\": must consist of 14 \
+                     digits (0-9) only"
                 ),
                 (
                     "leistung 6",
@@ -1058,7 +1052,7 @@ mod tests {
         // Linked through organisationseinheit/zustaendigkeit/leistungID.
         assert_eq!(item.org_unit_ref.as_deref(), Some("ou-trier-buergeramt"));
         let c = &item.content;
-        assert_eq!(c.leika, key("99102013001000"));
+        assert_eq!(c.leika_keys, [key("99102013001000")]);
         assert_eq!(c.title, "Personalausweis beantragen");
         assert_eq!(c.synonyms, ["Perso", "Ausweis", "Identitätskarte"]);
         let m = &c.modules;
@@ -1142,7 +1136,7 @@ mod tests {
         assert_eq!(item.org_unit_ref.as_deref(), Some("ou-tr-sab-zulassung"));
         let c = &item.content;
         // referenzLeiKa given as text; title from bezeichnung (German over English).
-        assert_eq!(c.leika, key("99036003001000"));
+        assert_eq!(c.leika_keys, [key("99036003001000")]);
         assert_eq!(c.title, "Fahrzeug zulassen");
         assert_eq!(c.synonyms, ["Kfz-Zulassung", "Auto anmelden"]);
         assert_eq!(
@@ -1165,11 +1159,11 @@ mod tests {
     #[test]
     fn fixture_wohnsitz_plain_text_list() {
         let parsed = parse(FIXTURE);
-        let (location, item) = &parsed.items[2];
+        let (location, item) = &parsed.items[3];
         assert_eq!(location, "leistung 4");
         assert_eq!(item.org_unit_ref.as_deref(), Some("ou-trier-buergeramt"));
         let c = &item.content;
-        assert_eq!(c.leika, key("99115005001000"));
+        assert_eq!(c.leika_keys, [key("99115005001000")]);
         assert_eq!(c.title, "Wohnsitz anmelden");
         // Plain text lines (no HTML) become entries.
         assert_eq!(
@@ -1189,11 +1183,11 @@ mod tests {
     #[test]
     fn fixture_elterngeld() {
         let parsed = parse(FIXTURE);
-        let (location, item) = &parsed.items[3];
+        let (location, item) = &parsed.items[4];
         assert_eq!(location, "leistung 7");
         assert_eq!(item.org_unit_ref, None);
         let c = &item.content;
-        assert_eq!(c.leika, key("99041008000000"));
+        assert_eq!(c.leika_keys, [key("99041008000000")]);
         assert_eq!(c.title, "Elterngeld beantragen");
         assert_eq!(
             c.modules.online_dienst.as_deref(),
@@ -1227,10 +1221,10 @@ mod tests {
                     city: Some("Trier".to_owned()),
                     phone: Some("0651 718-0".to_owned()),
                     email: Some("buergeramt@trier.de".to_owned()),
-                    // Both leistungen are in the file: named by their LeiKa keys.
+                    // Named by `leistung/id`, the descriptions' external ids.
                     services: vec![
-                        ServiceRef::Leika("99102013001000".to_owned()),
-                        ServiceRef::Leika("99115005001000".to_owned()),
+                        ServiceRef::ExternalId("L100042-99102013001000".to_owned()),
+                        ServiceRef::ExternalId("L100042-99115005001000".to_owned()),
                     ],
                     location: "organisationseinheit 1".to_owned(),
                     ..OrgUnitImport::default()
@@ -1255,16 +1249,16 @@ mod tests {
     fn truncated_document_keeps_completed_items() {
         let cut = FIXTURE.find("Wohnsitz anmelden").unwrap();
         let parsed = parse(&FIXTURE[..cut]);
-        assert_eq!(locations(&parsed), ["leistung 1", "leistung 2"]);
+        assert_eq!(
+            locations(&parsed),
+            ["leistung 1", "leistung 2", "leistung 3"]
+        );
         assert_eq!(
             errors(&parsed),
-            [
-                ("leistung 3", "missing LeiKa key (referenzLeiKa)"),
-                (
-                    "leistung 4",
-                    "the document ends before <inhalt> is closed; it is probably truncated"
-                ),
-            ]
+            [(
+                "leistung 4",
+                "the document ends before <inhalt> is closed; it is probably truncated"
+            ),]
         );
         // Org units come after the cut, so the items stay unlinked.
         assert_eq!(parsed.items[0].1.org_unit_ref, None);
@@ -1334,7 +1328,10 @@ mod tests {
         assert_eq!(
             errors(&parsed),
             [
-                ("leistung 1", "missing LeiKa key (referenzLeiKa)"),
+                (
+                    "leistung 1",
+                    "missing title (bezeichnung or modulText with code 02)"
+                ),
                 ("organisationseinheit 1", "missing name"),
             ]
         );
@@ -1423,7 +1420,7 @@ mod tests {
         assert_eq!(office.email.as_deref(), Some("ordnungsamt@trier.de"));
         assert_eq!(
             office.services,
-            [ServiceRef::Leika("99123450000003".to_owned())]
+            [ServiceRef::ExternalId("L-9001".to_owned())]
         );
     }
 

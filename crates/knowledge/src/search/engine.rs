@@ -158,7 +158,8 @@ pub struct IndexedService {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub tenant: String,
-    pub leika: String,
+    /// Every LeiKa key of the description (each is found by the `leika` filter).
+    pub leika_keys: Vec<String>,
     /// `draft` or `published` (archived descriptions are not indexed).
     pub status: String,
     pub title: String,
@@ -205,7 +206,7 @@ pub struct RawHit {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub tenant: String,
-    pub leika: String,
+    pub leika_keys: Vec<String>,
     pub status: String,
     pub title: String,
     pub score: f32,
@@ -436,7 +437,9 @@ impl SearchEngine {
         doc.add_text(f.id, s.id.to_string());
         doc.add_text(f.tenant_id, s.tenant_id.to_string());
         doc.add_text(f.tenant, &s.tenant);
-        doc.add_text(f.leika, &s.leika);
+        for key in &s.leika_keys {
+            doc.add_text(f.leika, key);
+        }
         doc.add_text(f.status, &s.status);
         doc.add_u64(
             f.access,
@@ -839,7 +842,10 @@ impl SearchEngine {
             id: Uuid::parse_str(&text(self.f.id)).unwrap_or_default(),
             tenant_id: Uuid::parse_str(&text(self.f.tenant_id)).unwrap_or_default(),
             tenant: text(self.f.tenant),
-            leika: text(self.f.leika),
+            leika_keys: doc
+                .get_all(self.f.leika)
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
             status: text(self.f.status),
             title_html: self.highlight(&title, m, usize::MAX),
             snippet_html: self.highlight(&body, m, SNIPPET_CHARS),
@@ -1188,7 +1194,7 @@ mod tests {
                 id: Uuid::from_u128(i as u128 + 1),
                 tenant_id: Uuid::from_u128(99),
                 tenant: "t".into(),
-                leika: "99000000000000".into(),
+                leika_keys: vec!["99000000000000".into()],
                 status: "published".into(),
                 title: title.into(),
                 synonyms: vec![],
@@ -1257,7 +1263,7 @@ mod tests {
             id: Uuid::new_v4(),
             tenant_id: tenant,
             tenant: tenant.to_string(),
-            leika: "99000000000000".into(),
+            leika_keys: vec!["99000000000000".into()],
             status: status.into(),
             title: title.into(),
             synonyms: vec![],

@@ -94,6 +94,7 @@ pub fn indexed(
     s: &service::Model,
     tenant_slug: &str,
     base: Option<&base_text::Model>,
+    leika_keys: Vec<String>,
 ) -> Option<IndexedService> {
     let status = s.status;
     if status == ServiceStatus::Archived {
@@ -104,7 +105,7 @@ pub fn indexed(
         id: s.id,
         tenant_id: s.tenant_id,
         tenant: tenant_slug.to_owned(),
-        leika: s.leika.clone(),
+        leika_keys,
         status: status.as_str().to_owned(),
         title: s.title.clone(),
         synonyms,
@@ -145,12 +146,14 @@ async fn documents(
     slugs: &HashMap<Uuid, String>,
 ) -> Result<Vec<(Uuid, Option<IndexedService>)>> {
     let bases = base_texts(db, rows.iter().filter_map(|s| s.base_id)).await?;
+    let mut keys = crate::repo::leika_keys_of(db, rows).await?;
     Ok(rows
         .iter()
         .map(|s| {
             let slug = slugs.get(&s.tenant_id).map_or("", String::as_str);
             let base = s.base_id.and_then(|id| bases.get(&id));
-            (s.id, indexed(s, slug, base))
+            let leika_keys = keys.remove(&s.id).unwrap_or_default();
+            (s.id, indexed(s, slug, base, leika_keys))
         })
         .collect())
 }
@@ -491,7 +494,7 @@ pub struct SearchParams {
     /// Tenant slugs, or `all`. Default: the tenants the user works for (an agent: those
     /// of the center), ranked first.
     pub tenant: Vec<String>,
-    /// A LeiKa key.
+    /// A LeiKa key: only descriptions that have it (among their keys).
     pub leika: Option<String>,
     /// 1-50, default 10.
     pub limit: Option<usize>,
@@ -537,7 +540,10 @@ impl SearchParams {
 pub struct SearchHit {
     pub id: Uuid,
     pub tenant: String,
-    pub leika: String,
+    /// The LeiKa keys of the description, sorted (may be empty).
+    pub leika_keys: Vec<String>,
+    /// The first of `leika_keys`, `null` without a key.
+    pub leika: Option<String>,
     pub title: String,
     /// The title, HTML-escaped, with `<mark>` around matching words.
     pub title_html: String,
@@ -646,7 +652,8 @@ pub async fn search(
                 href: format!("/api/v1/tenants/{}/services/{}", h.tenant, h.id),
                 id: h.id,
                 tenant: h.tenant,
-                leika: h.leika,
+                leika: h.leika_keys.first().cloned(),
+                leika_keys: h.leika_keys,
                 title: h.title,
                 title_html: h.title_html,
                 snippet: h.snippet_html,
@@ -677,7 +684,7 @@ mod writer_tests {
             id,
             tenant_id: Uuid::from_u128(7),
             tenant: "t".into(),
-            leika: "99000000000000".into(),
+            leika_keys: vec!["99000000000000".into()],
             status: "published".into(),
             title: title.into(),
             synonyms: vec![],

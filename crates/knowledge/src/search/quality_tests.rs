@@ -143,7 +143,11 @@ pub(crate) fn demo_engine(slug: &str) -> (SearchEngine, Uuid) {
             id,
             tenant_id: tenant,
             tenant: slug.to_owned(),
-            leika: content.leika.as_str().to_owned(),
+            leika_keys: content
+                .leika_keys
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
             status: "published".into(),
             title: content.title.clone(),
             synonyms: content.synonyms.clone(),
@@ -224,7 +228,7 @@ fn engine_with_titles(titles: &[&str]) -> (SearchEngine, Uuid) {
             id: Uuid::now_v7(),
             tenant_id: tenant,
             tenant: "t".into(),
-            leika: "99000000000000".into(),
+            leika_keys: vec!["99000000000000".into()],
             status: "published".into(),
             title: (*title).to_owned(),
             synonyms: vec![],

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 use verbund_knowledge::ImportFormat;
 use verbund_knowledge::catalog::{self, BaseTextPatch, BaseTextView, NewBaseText};
+use verbund_knowledge::export_xzufi::{self, ExportFormat, ExportQuery};
 use verbund_knowledge::services::{
     self, CompareQuery, NewService, ServicePage, ServicePatch, ServiceQuery, ServiceView,
     VersionComparison, VersionView,
@@ -159,7 +160,8 @@ pub async fn compare(
 }
 
 /// Import descriptions: NDJSON (`application/x-ndjson`) or XZuFi 2.2 (`application/xml`).
-/// Idempotent per LeiKa key; one error per rejected item, the good ones are kept.
+/// Idempotent: each item is matched by its external id, else its one LeiKa key, else its
+/// title; one error per rejected item, the good ones are kept.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/import", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), request_body(description = "NDJSON, one description per line, or an XZuFi 2.2 document", content(
     (String = "application/x-ndjson"),
     (String = "application/xml"),
@@ -196,19 +198,33 @@ pub async fn import(
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// The tenant's descriptions as NDJSON in the import format.
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/export", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path)), responses(
+/// The tenant's descriptions: `format=ndjson` (default) in the import format; `format=xzufi`
+/// as XZuFi 2.2 (published descriptions and offices, for the state portal; editors and admins
+/// of the tenant).
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/export", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ExportQuery), responses(
     (status = 200, body = String, content_type = "application/x-ndjson"),
+    (status = 200, body = String, content_type = "application/xml"),
     crate::openapi::Problems,
 ))]
 pub async fn export(
     state: web::Data<AppState>,
     TenantPath { actor, tenant }: TenantPath,
+    query: Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
-    let body = store::export_ndjson(&state.db, &actor, &tenant.slug).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/x-ndjson")
-        .body(body))
+    match query.format()? {
+        ExportFormat::Ndjson => {
+            let body = store::export_ndjson(&state.db, &actor, &tenant.slug).await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/x-ndjson")
+                .body(body))
+        }
+        ExportFormat::Xzufi => {
+            let body = export_xzufi::export_xzufi(&state.db, &actor, &tenant.slug).await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/xml; charset=utf-8")
+                .body(body))
+        }
+    }
 }
 
 /// The catalogue of base texts (Stammtexte).
