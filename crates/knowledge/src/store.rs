@@ -17,7 +17,7 @@ use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
-use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -96,7 +96,11 @@ pub async fn import_unchecked(
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport> {
     let t = find_tenant(db, slug).await?;
-    let import = SystemScope::job("import");
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "`verbund import` on the server's own machine: the import job's entry point"
+    )]
+    let import = SystemScope::job(Job::Import);
     store(db, &t, Writer::system(&import, t.id), parsed, progress).await
 }
 

@@ -539,20 +539,58 @@ impl Visibility {
 /// Proof for background work that runs without a user: SLA escalation, deadlines, mail intake
 /// and outbox delivery, privacy retention. Repository functions that take it are named
 /// `system_*`, so every place where the tenant is not checked against a user is easy to find.
-/// Only job entry points make one ([`SystemScope::job`]); request handlers never do.
+///
+/// Not a value anyone may make: [`SystemScope::job`] is a `disallowed-methods` entry in
+/// `clippy.toml` (`cargo clippy -- -D warnings` fails on a new caller), and each of the few
+/// callers states why with `#[expect(clippy::disallowed_methods, reason = ..)]`:
+/// - `verbund_server::workers::spawn_jobs`: the periodic jobs of the application
+///   ([`Job::Escalation`], [`Job::PrivacyRetention`]), which hand the scope to
+///   `verbund_ticketing::escalation::run_once` and `verbund_ticketing::privacy::run_due_anonymization`;
+/// - the search index follower started by the application (`verbund_knowledge::search`,
+///   [`Job::SearchIndex`]);
+/// - `verbund import` on the server's own machine (`verbund_knowledge::store::import_unchecked`,
+///   [`Job::Import`]);
+/// - mail intake, which saves a ticket for the tenant the mail was routed to
+///   (`verbund_ticketing::tickets::reopen_for_mail`, [`Job::MailIntake`]).
+///
+/// Request handlers never make one; tests may, saying so.
 #[derive(Clone, Copy, Debug)]
 pub struct SystemScope {
-    job: &'static str,
+    job: Job,
+}
+
+/// The background jobs that act without a user: the closed set a [`SystemScope`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Job {
+    Escalation,
+    PrivacyRetention,
+    MailIntake,
+    SearchIndex,
+    Import,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Escalation => "escalation",
+            Self::PrivacyRetention => "privacy-retention",
+            Self::MailIntake => "mail-intake",
+            Self::SearchIndex => "search-index",
+            Self::Import => "import",
+        }
+    }
 }
 
 impl SystemScope {
-    /// The scope of the background job `name` (e.g. `"escalation"`).
-    pub fn job(name: &'static str) -> Self {
-        Self { job: name }
+    /// The scope of the background job `job`. Only at a job's entry point (see the type's
+    /// documentation); `clippy.toml` refuses every other caller.
+    pub fn job(job: Job) -> Self {
+        Self { job }
     }
 
     pub fn name(&self) -> &'static str {
-        self.job
+        self.job.name()
     }
 }
 

@@ -36,8 +36,9 @@ enum Mark {
     Overdue,
 }
 
-/// Looks at every open ticket once and marks what is due.
-pub async fn run_once(db: &Db, at: DateTime<Utc>) -> Result<Pass> {
+/// Looks at every open ticket once and marks what is due. `system` is the escalation job's
+/// proof, made by the application's worker ([`SystemScope`]).
+pub async fn run_once(db: &Db, system: &SystemScope, at: DateTime<Utc>) -> Result<Pass> {
     let open = [
         TicketState::New.as_str(),
         TicketState::InProgress.as_str(),
@@ -45,13 +46,12 @@ pub async fn run_once(db: &Db, at: DateTime<Utc>) -> Result<Pass> {
     ];
     // Candidates: not yet overdue, due within two weeks (the at-risk window is counted in
     // service hours, which can span weekends and holidays).
-    let system = SystemScope::job("escalation");
     let until = at + chrono::Duration::days(14);
-    let candidates = crate::repo::system_open_tickets_due(db, &system, &open, until).await?;
+    let candidates = crate::repo::system_open_tickets_due(db, system, &open, until).await?;
     if candidates.is_empty() {
         return Ok(Pass::default());
     }
-    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::system_tenants(db, &system)
+    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::system_tenants(db, system)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
@@ -74,7 +74,7 @@ pub async fn run_once(db: &Db, at: DateTime<Utc>) -> Result<Pass> {
         } else {
             continue;
         };
-        if claim_and_notify(db, &system, &t, tenant, mark).await? {
+        if claim_and_notify(db, system, &t, tenant, mark).await? {
             match mark {
                 Mark::AtRisk => pass.at_risk += 1,
                 Mark::Overdue => pass.overdue += 1,
@@ -131,7 +131,7 @@ async fn claim_and_notify(
         None => vec![(None, Some(t.queue.clone()))],
     };
     if mark == Mark::Overdue {
-        for admin in tenant_admins(&txn, tenant.id).await? {
+        for admin in tenant_admins(&txn, system, tenant.id).await? {
             if Some(admin) != t.assignee_user_id {
                 recipients.push((Some(admin), None));
             }
@@ -153,7 +153,7 @@ async fn claim_and_notify(
         .insert(&txn)
         .await?;
     }
-    let mailed = escalation_mails(&txn, t, tenant, mark, &body).await?;
+    let mailed = escalation_mails(&txn, system, t, tenant, mark, &body).await?;
     txn.commit().await?;
     if mailed {
         crate::mail::wake_delivery(db);
@@ -166,6 +166,7 @@ async fn claim_and_notify(
 /// `escalation_mail_to`). A tenant without a sender address gets only the in-app notices.
 async fn escalation_mails(
     db: &impl ConnectionTrait,
+    system: &SystemScope,
     t: &ticket::Model,
     tenant: &tenant::Model,
     mark: Mark,
@@ -174,7 +175,7 @@ async fn escalation_mails(
     let settings = TenantSettings::from_json(&tenant.settings);
     let mut to: Vec<String> = Vec::new();
     if let Some(user) = t.assignee_user_id
-        && let Some(u) = crate::repo::system_user(db, &SystemScope::job("escalation"), user).await?
+        && let Some(u) = crate::repo::system_user(db, system, user).await?
         && u.active
     {
         to.push(u.email);
@@ -221,8 +222,10 @@ fn local(at: DateTime<Utc>, tenant: &tenant::Model) -> String {
     at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
 }
 
-async fn tenant_admins(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Uuid>> {
-    let system = SystemScope::job("escalation");
-    crate::repo::system_active_role_holders(db, &system, tenant_id, Role::TenantAdmin.as_str())
-        .await
+async fn tenant_admins(
+    db: &impl ConnectionTrait,
+    system: &SystemScope,
+    tenant_id: Uuid,
+) -> Result<Vec<Uuid>> {
+    crate::repo::system_active_role_holders(db, system, tenant_id, Role::TenantAdmin.as_str()).await
 }

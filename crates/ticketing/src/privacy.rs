@@ -165,22 +165,26 @@ pub(crate) async fn anonymize_in(
 /// anonymised by an earlier version that left the subject and mail addresses behind (their
 /// subject is not yet [`REDACTED`]). Safe on several instances: each ticket is claimed by a
 /// conditional update inside its transaction, which the other instance then finds done.
-pub async fn run_due_anonymization(db: &Db, at: DateTime<Utc>) -> Result<usize> {
+/// `system` is the retention job's proof, made by the application's worker ([`SystemScope`]).
+pub async fn run_due_anonymization(
+    db: &Db,
+    system: &SystemScope,
+    at: DateTime<Utc>,
+) -> Result<usize> {
     let mut done = 0;
-    let system = SystemScope::job("privacy-retention");
-    for t in crate::repo::system_tenants(db, &system).await? {
+    for t in crate::repo::system_tenants(db, system).await? {
         let days = TenantSettings::from_json(&t.settings).anonymize_after_days;
         let cutoff = at - chrono::Duration::days(i64::from(days));
         let due = Condition::all()
             .add(ticket::Column::State.eq(TicketState::Closed.as_str()))
             .add(ticket::Column::ClosedAt.lte(cutoff))
             .add(ticket::Column::AnonymizedAt.is_null());
-        let due = crate::repo::system_ticket_ids(db, &system, t.id, due).await?;
+        let due = crate::repo::system_ticket_ids(db, system, t.id, due).await?;
         for id in due {
             let txn = begin_write(db).await?;
             let claimed = crate::repo::system_claim_ticket(
                 &txn,
-                &system,
+                system,
                 id,
                 ticket::Column::AnonymizedAt,
                 Some(now()).into(),
@@ -199,12 +203,12 @@ pub async fn run_due_anonymization(db: &Db, at: DateTime<Utc>) -> Result<usize> 
         let incomplete = Condition::all()
             .add(ticket::Column::AnonymizedAt.is_not_null())
             .add(ticket::Column::Subject.ne(REDACTED));
-        let incomplete = crate::repo::system_ticket_ids(db, &system, t.id, incomplete).await?;
+        let incomplete = crate::repo::system_ticket_ids(db, system, t.id, incomplete).await?;
         for id in incomplete {
             let txn = begin_write(db).await?;
             let claimed = crate::repo::system_claim_ticket(
                 &txn,
-                &system,
+                system,
                 id,
                 ticket::Column::Subject,
                 REDACTED.into(),

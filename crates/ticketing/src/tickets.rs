@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
-use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::db::{WithLocal, begin_write, now, write};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
@@ -801,7 +801,11 @@ pub(crate) async fn save(
             crate::repo::save_ticket(db, scope, current, expected_version, changes).await
         }
         None => {
-            let intake = SystemScope::job("mail-intake");
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "mail intake (`reopen_for_mail`, from the inbound mail processing) saves for the tenant the mail was routed to, for no user"
+            )]
+            let intake = SystemScope::job(Job::MailIntake);
             crate::repo::system_save_ticket(db, &intake, current, expected_version, changes).await
         }
     }

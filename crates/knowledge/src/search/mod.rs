@@ -25,7 +25,7 @@ use serde::Serialize;
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::catalog::indexed_content;
@@ -659,8 +659,12 @@ pub async fn search(
 
 /// The proof of the index follower: background work that reads every tenant's descriptions
 /// to keep this instance's index current (search results are filtered per reader).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the search index follower: a job of every instance, started by the application (SearchIndex::start)"
+)]
 fn follower() -> SystemScope {
-    SystemScope::job("search-index")
+    SystemScope::job(Job::SearchIndex)
 }
 
 #[cfg(test)]
