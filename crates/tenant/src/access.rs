@@ -16,59 +16,26 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{ColumnTrait, Condition};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
 /// A role a user can hold, each scoped to a tenant or a center (operator: the whole Verbund).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Operator,
-    TenantAdmin,
-    Editor,
-    Agent,
-    Responder,
+/// The type lives in the schema crate beside its column (`role_assignments.role`); its access
+/// rules are here ([`RoleRules`]).
+pub use verbund_schema::types::Role;
+
+/// What a [`Role`] may be granted on and what it permits: the rules of the roles, here with
+/// every other access rule (a trait because the type is the schema crate's).
+pub trait RoleRules: Copy {
+    /// Which scopes a role may be granted on.
+    fn allows_scope(self, scope: &GrantScope) -> bool;
+    /// The permissions a role grants on the tenants of its scope.
+    fn grants(self, permission: Permission) -> bool;
 }
 
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Operator,
-        Role::TenantAdmin,
-        Role::Editor,
-        Role::Agent,
-        Role::Responder,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::TenantAdmin => "tenant_admin",
-            Role::Editor => "editor",
-            Role::Agent => "agent",
-            Role::Responder => "responder",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-
-    /// Which scopes a role may be granted on.
-    pub fn allows_scope(self, scope: &GrantScope) -> bool {
+impl RoleRules for Role {
+    fn allows_scope(self, scope: &GrantScope) -> bool {
         match (self, scope) {
             (Role::Operator, GrantScope::Verbund) => true,
             (Role::Operator, _) => false,
@@ -78,8 +45,7 @@ impl Role {
         }
     }
 
-    /// The permissions a role grants on the tenants of its scope.
-    pub fn grants(self, permission: Permission) -> bool {
+    fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Operator => true,
@@ -616,7 +582,7 @@ pub mod knowledge {
     use uuid::Uuid;
     use verbund_schema::service;
 
-    use super::{Actor, GrantScope, Permission};
+    use super::{Actor, GrantScope, Permission, RoleRules};
     use crate::error::{Error, Result};
 
     /// The stored status of a published description (`knowledge_services.status`).
@@ -837,7 +803,7 @@ mod tests {
         assert!(!Role::Operator.allows_scope(&t));
         assert!(!Role::TenantAdmin.allows_scope(&GrantScope::Verbund));
         for r in Role::ALL {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
         }
     }
 

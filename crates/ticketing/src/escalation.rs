@@ -227,5 +227,5 @@ async fn tenant_admins(
     system: &SystemScope,
     tenant_id: Uuid,
 ) -> Result<Vec<Uuid>> {
-    crate::repo::system_active_role_holders(db, system, tenant_id, Role::TenantAdmin.as_str()).await
+    crate::repo::system_active_role_holders(db, system, tenant_id, Role::TenantAdmin).await
 }

@@ -822,7 +822,7 @@ pub(crate) async fn system_active_role_holders(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
     tenant_id: Uuid,
-    role: &str,
+    role: verbund_schema::types::Role,
 ) -> Result<Vec<Uuid>> {
     let ids: Vec<Uuid> = role_assignment::Entity::find()
         .filter(role_assignment::Column::TenantId.eq(tenant_id))
