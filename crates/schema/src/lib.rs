@@ -44,3 +44,6 @@ pub mod ticket_note;
 
 // Typed state and kind columns
 pub mod types;
+
+// Newtype ids
+pub mod ids;
