@@ -14,7 +14,7 @@ pub struct Model {
     pub topic: Option<String>,
     pub solved_first_contact: bool,
     pub duration_seconds: i32,
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<crate::ids::TicketId>,
     pub created_at: DateTimeUtc,
 }
 

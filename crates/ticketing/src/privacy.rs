@@ -18,6 +18,7 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::model::TicketState;
 use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
+use verbund_schema::ids::TicketId;
 use verbund_schema::{personal_data_access, ticket, ticket_event};
 
 pub const REDACTED: &str = "[anonymisiert]";
@@ -241,7 +242,7 @@ pub struct AnonymizeRequest {
 pub async fn anonymize_on_request(
     db: &Db,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
     req: AnonymizeRequest,
 ) -> Result<TicketView> {
     let why = req.reason.trim();
@@ -329,14 +330,14 @@ pub async fn access_log(
     }
     let rows = crate::repo::access_log(db, &scope, ticket, q.user, limit).await?;
     let (tickets, users) = crate::repo::access_log_names(db, &rows).await?;
-    let tickets: std::collections::HashMap<Uuid, String> = tickets.into_iter().collect();
+    let tickets: std::collections::HashMap<TicketId, String> = tickets.into_iter().collect();
     let users: std::collections::HashMap<Uuid, String> = users.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|r| AccessLogEntry {
             id: r.id,
             ticket_number: tickets.get(&r.ticket_id).cloned(),
-            ticket_id: r.ticket_id,
+            ticket_id: r.ticket_id.uuid(),
             user_email: users.get(&r.user_id).cloned(),
             user_id: r.user_id,
             action: r.action,

@@ -29,6 +29,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
+use verbund_schema::ids::TicketId;
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
@@ -172,7 +173,7 @@ pub(crate) async fn service_usable_for(
 pub(crate) async fn ticket_id_by_number(
     db: &impl ConnectionTrait,
     number: &str,
-) -> Result<Option<Uuid>> {
+) -> Result<Option<TicketId>> {
     Ok(ticket::Entity::find()
         .filter(ticket::Column::Number.eq(number))
         .one(db)
@@ -200,7 +201,7 @@ pub(crate) fn visible_tickets(vis: &Visibility) -> Condition {
 pub(crate) async fn ticket_visible(
     db: &impl ConnectionTrait,
     vis: &Visibility,
-    id: Uuid,
+    id: TicketId,
 ) -> Result<Option<(ticket::Model, Access)>> {
     let found = ticket::Entity::find_by_id(id)
         .filter(visible_tickets(vis))
@@ -329,7 +330,7 @@ pub(crate) async fn events_of(
 /// function, or being answered in the caller's transaction).
 pub(crate) async fn inbound_mails_of(
     db: &impl ConnectionTrait,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
 ) -> Result<Vec<inbound_mail::Model>> {
     Ok(inbound_mail::Entity::find()
         .filter(inbound_mail::Column::TicketId.eq(ticket_id))
@@ -341,7 +342,7 @@ pub(crate) async fn inbound_mails_of(
 /// mails of `excluded_kind`, the escalations to staff, left out).
 pub(crate) async fn outbound_mails_of(
     db: &impl ConnectionTrait,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     excluded_kind: &str,
 ) -> Result<Vec<outbox_mail::Model>> {
     Ok(outbox_mail::Entity::find()
@@ -722,7 +723,7 @@ pub(crate) async fn report_forwards(
 pub(crate) async fn access_log(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
-    ticket_id: Option<Uuid>,
+    ticket_id: Option<TicketId>,
     user_id: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<personal_data_access::Model>> {
@@ -746,7 +747,7 @@ pub(crate) async fn access_log(
 pub(crate) async fn access_log_names(
     db: &impl ConnectionTrait,
     rows: &[personal_data_access::Model],
-) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>)> {
+) -> Result<(Vec<(TicketId, String)>, Vec<(Uuid, String)>)> {
     let tickets = ticket::Entity::find()
         .filter(ticket::Column::Id.is_in(rows.iter().map(|r| r.ticket_id)))
         .all(db)

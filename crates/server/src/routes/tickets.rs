@@ -12,7 +12,7 @@ use crate::extract::{Auth, Json, ListQuery, TenantPath, record_tenant};
 use crate::state::AppState;
 
 /// Resolves the `{id}` path segment of a ticket: a ticket number or id.
-async fn key(state: &AppState, raw: &str) -> ApiResult<uuid::Uuid> {
+async fn key(state: &AppState, raw: &str) -> ApiResult<verbund_schema::ids::TicketId> {
     Ok(tickets::resolve(&state.db, raw).await?)
 }
 
