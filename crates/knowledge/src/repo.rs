@@ -22,6 +22,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
+use verbund_schema::ids::ServiceId;
 use verbund_schema::{base_text, change, org_unit, service, service_version, tenant, user};
 use verbund_tenant::access::knowledge::KnowledgeReader;
 use verbund_tenant::access::{OperatorScope, SystemScope};
@@ -84,7 +85,7 @@ pub(crate) async fn readable_service(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
     tenant_id: Uuid,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id)
         .filter(service::Column::TenantId.eq(tenant_id))
@@ -111,7 +112,7 @@ pub(crate) async fn services_with_status(
 pub(crate) async fn service_for_edit(
     db: &impl ConnectionTrait,
     writer: &Writer,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id)
         .filter(service::Column::TenantId.eq(writer.tenant_id))

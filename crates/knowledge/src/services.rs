@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::ids::ServiceId;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
@@ -292,7 +293,7 @@ pub(crate) async fn insert_service(
     let at = now();
     let leika = input.content.leika.as_str().to_owned();
     let model = service::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(verbund_schema::ids::ServiceId::now_v7()),
         tenant_id: Set(input.tenant_id),
         leika: Set(leika.clone()),
         title: Set(input.content.title),
@@ -381,7 +382,7 @@ pub(crate) async fn full_view(
     let org_unit = org_ref(db, &s, s.org_unit_id).await?;
     let contact_org_unit = org_ref(db, &s, s.contact_org_unit_id).await?;
     Ok(ServiceView {
-        id: s.id,
+        id: s.id.uuid(),
         tenant: tenant_slug.to_owned(),
         leika: s.leika,
         title: s.title,
@@ -413,7 +414,7 @@ fn summary(
         _ => false,
     };
     ServiceSummary {
-        id: s.id,
+        id: s.id.uuid(),
         tenant: tenant_slug.to_owned(),
         leika: s.leika,
         title: s.title,
@@ -579,7 +580,7 @@ async fn load_readable(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
     t: &tenant::Model,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<service::Model> {
     crate::repo::readable_service(db, reader, t.id, id)
         .await?
@@ -592,7 +593,7 @@ async fn load_for_edit(
     db: &impl ConnectionTrait,
     actor: &Actor,
     t: &tenant::Model,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<(service::Model, Writer)> {
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
     let writer = Writer::user(&scope);
@@ -603,7 +604,7 @@ async fn load_for_edit(
 }
 
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn get_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn get_service(db: &Db, actor: &Actor, slug: &str, id: ServiceId) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
     let s = load_readable(db, &reader, &t, id).await?;
@@ -616,7 +617,7 @@ pub async fn update_service(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
     patch: ServicePatch,
 ) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
@@ -685,7 +686,7 @@ async fn transition(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
     to: ServiceStatus,
 ) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
@@ -728,13 +729,23 @@ async fn transition(
 
 /// Publishes a draft or archived description: every agent in the Verbund can read it then.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn publish_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn publish_service(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: ServiceId,
+) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Published).await
 }
 
 /// Archives a description: it leaves search and is visible only inside the tenant.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn archive_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn archive_service(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: ServiceId,
+) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Archived).await
 }
 
@@ -743,7 +754,7 @@ async fn load_for_history(
     db: &impl ConnectionTrait,
     actor: &Actor,
     t: &tenant::Model,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<service::Model> {
     // Without any read access the description is simply not found.
     let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
@@ -792,7 +803,7 @@ pub async fn list_versions(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<Vec<VersionView>> {
     let t = find_tenant(db, slug).await?;
     let s = load_for_history(db, actor, &t, id).await?;
@@ -807,7 +818,7 @@ pub async fn compare_versions(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
     q: CompareQuery,
 ) -> Result<VersionComparison> {
     let t = find_tenant(db, slug).await?;
@@ -887,7 +898,7 @@ fn diff(a: &service_version::Model, b: &service_version::Model) -> Vec<FieldChan
 
 /// An editor confirms that the tenant's description still fits the changed base text.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: ServiceId) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;

@@ -16,7 +16,7 @@ pub struct Model {
     pub citizen_address: Option<String>,
     pub answer_channel: AnswerChannel,
     pub callback_windows: Json,
-    pub service_id: Option<Uuid>,
+    pub service_id: Option<crate::ids::ServiceId>,
     pub state: TicketState,
     pub assignee_user_id: Option<Uuid>,
     pub queue: String,

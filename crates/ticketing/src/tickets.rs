@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use verbund_schema::ids::TicketId;
+use verbund_schema::ids::{ServiceId, TicketId};
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::{Job, SystemScope};
@@ -200,7 +200,7 @@ pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketVie
         } else {
             Vec::new()
         },
-        service_id: t.service_id,
+        service_id: t.service_id.map(ServiceId::uuid),
         state: t.state,
         assignee_id: t.assignee_user_id,
         queue: t.queue,
@@ -635,7 +635,7 @@ async fn new_ticket(
         citizen_address: input.citizen.address,
         answer_channel: input.answer_channel,
         callback_windows: input.callback_windows,
-        service_id: input.service_id,
+        service_id: input.service_id.map(ServiceId::from),
         state: TicketState::New,
         assignee_user_id: None,
         queue: input.queue,

@@ -100,7 +100,7 @@ pub fn indexed(
     }
     let (synonyms, modules) = indexed_content(s, base);
     Some(IndexedService {
-        id: s.id,
+        id: s.id.uuid(),
         tenant_id: s.tenant_id,
         tenant: tenant_slug.to_owned(),
         leika: s.leika.clone(),
@@ -149,7 +149,7 @@ async fn documents(
         .map(|s| {
             let slug = slugs.get(&s.tenant_id).map_or("", String::as_str);
             let base = s.base_id.and_then(|id| bases.get(&id));
-            (s.id, indexed(s, slug, base))
+            (s.id.uuid(), indexed(s, slug, base))
         })
         .collect())
 }
@@ -378,7 +378,7 @@ impl SearchIndex {
             )
             .await?;
             let Some(last) = rows.last() else { break };
-            after = Some(last.id);
+            after = Some(last.id.uuid());
             let docs = documents(db, &rows, &slugs).await?;
             drop(rows);
             count += docs.iter().filter(|(_, d)| d.is_some()).count();
@@ -438,7 +438,7 @@ impl SearchIndex {
         if changes.is_empty() {
             return Ok(());
         }
-        let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id).collect();
+        let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id.uuid()).collect();
         let loaded = async {
             let rows = crate::repo::system_services(db, &follower(), ids.iter().copied()).await?;
             let slugs = tenant_slugs(db).await?;
