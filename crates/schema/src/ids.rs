@@ -4,7 +4,11 @@
 //! in the OpenAPI document a DTO field keeps the `string`/`uuid` schema of a `Uuid`).
 //!
 //! Entity fields, repository functions and domain functions take the id type, so passing a
-//! ticket's id where a tenant's is expected does not compile:
+//! ticket's id where a tenant's is expected does not compile. Applied so far: [`TicketId`]
+//! (`tickets.id`, every `ticket_id`, the ticket functions of ticketing and email) and
+//! [`ServiceId`] (`knowledge_services.id`, every `service_id`, the description functions of
+//! knowledge). [`TenantId`] is defined but the `tenant_id` columns are still `Uuid` (it reaches
+//! every crate; next step). DTOs keep plain `Uuid` fields, so the OpenAPI document is unchanged.
 //!
 //! ```compile_fail,E0308
 //! use verbund_schema::ids::{TenantId, TicketId};

@@ -767,6 +767,29 @@ pub(crate) async fn load_for_work(
     Ok((t, scope))
 }
 
+/// One ticket the actor can see, by its id.
+///
+/// The id is a [`TicketId`]: a service description's (or a tenant's) id does not compile here:
+///
+/// ```compile_fail,E0308
+/// async fn open(db: &verbund_tenant::db::Db, actor: &verbund_tenant::Actor, id: verbund_schema::ids::ServiceId) {
+///     let _ = verbund_ticketing::tickets::get_ticket(db, actor, id).await;
+/// }
+/// ```
+///
+/// ```compile_fail,E0308
+/// async fn open(db: &verbund_tenant::db::Db, actor: &verbund_tenant::Actor, id: verbund_schema::ids::TenantId) {
+///     let _ = verbund_ticketing::tickets::get_ticket(db, actor, id).await;
+/// }
+/// ```
+///
+/// while the same call with a ticket's id does:
+///
+/// ```no_run
+/// async fn open(db: &verbund_tenant::db::Db, actor: &verbund_tenant::Actor, id: verbund_schema::ids::TicketId) {
+///     let _ = verbund_ticketing::tickets::get_ticket(db, actor, id).await;
+/// }
+/// ```
 #[instrument(skip_all, fields(ticket = %id))]
 pub async fn get_ticket(db: &Db, actor: &Actor, id: TicketId) -> Result<TicketView> {
     let (t, access) = load_visible(db, actor, id).await?;
