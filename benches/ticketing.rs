@@ -37,7 +37,7 @@ const SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
 fn ticket_row(tenant_id: Uuid, number: String, at: chrono::DateTime<Utc>) -> ticket::ActiveModel {
     ticket::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(verbund_schema::ids::TicketId::now_v7()),
         tenant_id: Set(tenant_id),
         number: Set(number),
         subject: Set("Personalausweis beantragen".into()),

@@ -577,9 +577,13 @@ async fn notices_wait_for_the_next_opening(backend: Backend) {
     let opening = utc("2026-12-08T07:00:00Z");
     set_due(&app, &t, evening - chrono::Duration::hours(1)).await;
 
-    let pass = verbund_ticketing::escalation::run_once(&app.db, evening)
-        .await
-        .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(
+        &app.db,
+        &crate::helpers::job(verbund_tenant::access::Job::Escalation),
+        evening,
+    )
+    .await
+    .unwrap();
     assert_eq!((pass.overdue, pass.notices), (1, 0));
     let notices = notices_of(&app, &t).await;
     assert_eq!(notices.len(), 2);
@@ -590,20 +594,31 @@ async fn notices_wait_for_the_next_opening(backend: Backend) {
     );
     assert!(notifications_of(&app, &t).await.is_empty());
     // Still closed an hour later: nothing.
-    let pass =
-        verbund_ticketing::escalation::run_once(&app.db, evening + chrono::Duration::hours(1))
-            .await
-            .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(
+        &app.db,
+        &crate::helpers::job(verbund_tenant::access::Job::Escalation),
+        evening + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
     assert_eq!((pass.overdue, pass.notices), (0, 0));
     assert!(notifications_of(&app, &t).await.is_empty());
     // At the opening both are sent, once.
-    let pass = verbund_ticketing::escalation::run_once(&app.db, opening)
-        .await
-        .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(
+        &app.db,
+        &crate::helpers::job(verbund_tenant::access::Job::Escalation),
+        opening,
+    )
+    .await
+    .unwrap();
     assert_eq!(pass.notices, 2);
-    let pass = verbund_ticketing::escalation::run_once(&app.db, opening)
-        .await
-        .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(
+        &app.db,
+        &crate::helpers::job(verbund_tenant::access::Job::Escalation),
+        opening,
+    )
+    .await
+    .unwrap();
     assert_eq!(pass.notices, 0);
     let sent = notifications_of(&app, &t).await;
     // Koblenz (levels: overdue -> queue only): its front-office queue, not the agent or the
@@ -624,7 +639,7 @@ async fn notices_wait_for_the_next_opening(backend: Backend) {
     let again = escalation_notice::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(koblenz_id),
-        ticket_id: Set(uuid(&t["id"])),
+        ticket_id: Set(uuid(&t["id"]).into()),
         level: Set("overdue".into()),
         audience: Set("origin".into()),
         occasion: Set("deadline".into()),
@@ -801,9 +816,13 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
         set_forwarded_at(&app, t, monday).await;
     }
     // The job finds the two waiting ones past their acceptance time.
-    let pass = verbund_ticketing::escalation::run_once(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(
+        &app.db,
+        &crate::helpers::job(verbund_tenant::access::Job::Escalation),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!((pass.unaccepted, pass.returned), (2, 0));
     accept(&app, &mainz, &f2).await;
     answer(&app, &mainz, &f2).await;
@@ -876,9 +895,13 @@ async fn the_verbund_report_matches_hand_computed_numbers(backend: Backend) {
     set_due(&app, &local, Utc::now() + chrono::Duration::minutes(30)).await;
     set_due(&app, &f5, Utc::now() - chrono::Duration::hours(1)).await;
     set_due(&app, &f6, Utc::now() + chrono::Duration::minutes(30)).await;
-    verbund_ticketing::escalation::run_once(&app.db, Utc::now())
-        .await
-        .unwrap();
+    verbund_ticketing::escalation::run_once(
+        &app.db,
+        &crate::helpers::job(verbund_tenant::access::Job::Escalation),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let list: Value = app
         .get(&op, "/api/v1/verbund/forwards/at-risk")
         .await

@@ -7,7 +7,8 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use verbund_schema::{inbound_mail, outbox_mail, ticket, ticket_event};
 
-use crate::helpers::{Backend, TestApp, assert_problem, spawn_app_with};
+use crate::helpers::{Backend, TestApp, assert_problem, job, spawn_app_with};
+use verbund_tenant::access::Job;
 
 pub const INGEST_TOKEN: &str = "ingest-secret-for-tests";
 
@@ -941,9 +942,10 @@ async fn escalation_notices_are_mailed(backend: Backend) {
         .exec(&app.db)
         .await
         .unwrap();
-    let pass = verbund_ticketing::escalation::run_once(&app.db, chrono::Utc::now())
-        .await
-        .unwrap();
+    let pass =
+        verbund_ticketing::escalation::run_once(&app.db, &job(Job::Escalation), chrono::Utc::now())
+            .await
+            .unwrap();
     assert_eq!(pass.overdue, 1);
     let out = outbox_of(&app, &ticket_id).await;
     let notice = out.iter().find(|m| m.kind == "escalation").unwrap();
@@ -952,7 +954,7 @@ async fn escalation_notices_are_mailed(backend: Backend) {
     assert!(notice.auto_submitted);
     assert_eq!(events(&app, &ticket_id, "overdue").await, 1);
     // A second pass escalates nothing and mails nothing.
-    verbund_ticketing::escalation::run_once(&app.db, chrono::Utc::now())
+    verbund_ticketing::escalation::run_once(&app.db, &job(Job::Escalation), chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(outbox_of(&app, &ticket_id).await.len(), out.len());

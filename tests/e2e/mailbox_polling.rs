@@ -384,8 +384,92 @@ async fn mailbox_intervals_are_bounded(backend: Backend) {
     assert_eq!(mailbox_row(&app, id).await.interval_seconds, 600);
 }
 
+/// An application that stops takes its IMAP IDLE watchers with it: after the stop, mail that
+/// arrives in a watched mailbox changes nothing (a watcher left running would mark the mailbox
+/// due in the database of an application that has ended), and the stop is clean.
+async fn a_stopped_application_leaves_no_mailbox_watcher_behind(backend: Backend) {
+    // The served instance does not poll; the application under test does, every second.
+    let app = spawn_app_with(backend, |s| s.mailbox_tick_seconds = 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut watched = verbund_server::Application::build(verbund_server::Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(app.database_url.clone()),
+        database_max_connections: 5,
+        jwt_secret: Some(crate::helpers::JWT_SECRET.to_owned().into()),
+        workers: Some(1),
+        mailbox_tick_seconds: 1,
+        jobs_interval_seconds: 0,
+        ..verbund_server::Settings::default()
+    })
+    .await
+    .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    watched.add_worker(
+        "stopper",
+        tokio::spawn(async move {
+            let _ = stop_rx.await;
+        }),
+    );
+    let running = tokio::spawn(watched.run_until_stopped());
+
+    let user = format!("watched-{}@stadt-mainz.demo", uuid::Uuid::new_v4().simple());
+    let secret = env("VERBUND_TEST_MAIL_PASSWORD");
+    let admin = app.token("admin@stadt-mainz.demo").await;
+    let port: u16 = env("VERBUND_TEST_IMAP_PORT").parse().unwrap();
+    let created = add_mailbox(&app, &admin, "stadt-mainz", port, &user, &secret).await;
+    let id = created["id"].as_str().unwrap();
+    // Polled once (nothing there); the IDLE watcher starts right after.
+    let start = Instant::now();
+    let polled_at = loop {
+        let row = mailbox_row(&app, id).await;
+        if let Some(at) = row.last_polled_at {
+            assert_eq!(row.last_error, None);
+            break at;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "never polled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    stop_tx.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the application stops within 10 s")
+        .unwrap();
+    let error = ended
+        .expect_err("the ended test worker is reported")
+        .to_string();
+    assert!(error.contains("stopper"), "{error}");
+
+    // Mail arrives after the stop, well inside the watcher's wait (the interval, 10 s).
+    let cfg = ImapConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::Plain,
+        username: user.clone(),
+        password: SecretString::from(secret),
+        folder: "INBOX".into(),
+        processed_folder: None,
+        timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(10),
+    };
+    let raw = "From: citizen@buerger.example\r\nTo: buergerservice@stadt-mainz.demo\r\n\
+Subject: Nach dem Stopp\r\nMessage-ID: <after-stop@buerger.example>\r\n\r\nHallo\r\n";
+    imap::append(&cfg, "INBOX", raw.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let row = mailbox_row(&app, id).await;
+    assert_eq!(
+        row.last_polled_at,
+        Some(polled_at),
+        "a watcher of the stopped application marked the mailbox due"
+    );
+    assert_eq!(app.count("inbound_mails").await, 0);
+}
+
 crate::per_backend!(
     dead_servers_of_one_tenant_do_not_delay_another,
     last_error_is_a_class_not_the_remote_answer,
     mailbox_intervals_are_bounded,
+    a_stopped_application_leaves_no_mailbox_watcher_behind,
 );

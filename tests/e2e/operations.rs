@@ -10,7 +10,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use verbund_schema::{contact, notification, ticket, ticket_event, ticket_forward};
 
-use crate::helpers::{Backend, TestApp, assert_problem, spawn_app_with};
+use crate::helpers::{Backend, TestApp, assert_problem, job, spawn_app_with};
+use verbund_tenant::access::Job;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -639,9 +640,13 @@ async fn anonymisation_and_the_access_log(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(closed["state"], "closed");
-    let done = verbund_ticketing::privacy::run_due_anonymization(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let done = verbund_ticketing::privacy::run_due_anonymization(
+        &app.db,
+        &job(Job::PrivacyRetention),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done, 0, "30 days have not passed");
     set_ticket_times(
         &app,
@@ -650,13 +655,21 @@ async fn anonymisation_and_the_access_log(app: TestApp) {
         Utc::now() - chrono::Duration::days(31),
     )
     .await;
-    let done = verbund_ticketing::privacy::run_due_anonymization(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let done = verbund_ticketing::privacy::run_due_anonymization(
+        &app.db,
+        &job(Job::PrivacyRetention),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done, 1);
-    let again = verbund_ticketing::privacy::run_due_anonymization(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let again = verbund_ticketing::privacy::run_due_anonymization(
+        &app.db,
+        &job(Job::PrivacyRetention),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, 0);
     let anon: Value = app
         .get(&agent, &format!("/api/v1/tickets/{number}"))

@@ -10,8 +10,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 use serde_json::{Value, json};
 use verbund_schema::ticket;
 
-use crate::helpers::{Backend, TestApp, assert_problem};
+use crate::helpers::{Backend, TestApp, assert_problem, job};
 use crate::mail::{ingest_ok, mail_app};
+use verbund_tenant::access::Job;
 
 /// Every (table, column) of the database whose value contains `needle` somewhere, found by
 /// enumerating the catalog: `sqlite_master` and `pragma table_info` on SQLite,
@@ -251,10 +252,13 @@ Content-Type: text/plain; charset=utf-8\n\nIch schreibe für {m}replybody\n"
         StatusCode::OK,
     )
     .await;
-    let pass =
-        verbund_ticketing::escalation::run_once(&app.db, Utc::now() + chrono::Duration::days(30))
-            .await
-            .unwrap();
+    let pass = verbund_ticketing::escalation::run_once(
+        &app.db,
+        &job(Job::Escalation),
+        Utc::now() + chrono::Duration::days(30),
+    )
+    .await
+    .unwrap();
     let _ = pass;
     ok(
         app.post(
@@ -380,9 +384,13 @@ To: {m}from@buerger.example\nMessage-ID: <{}>\nSubject: {m}mailsubject\n\n--B--\
         .exec(&app.db)
         .await
         .unwrap();
-    let done = verbund_ticketing::privacy::run_due_anonymization(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let done = verbund_ticketing::privacy::run_due_anonymization(
+        &app.db,
+        &job(Job::PrivacyRetention),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done, 1);
 
     let after = scan(&app, &m).await;
@@ -438,14 +446,22 @@ Message-ID: <{m}id@buerger.example>\nMIME-Version: 1.0\nContent-Type: text/plain
         .await
         .unwrap();
     assert!(!scan(&app, &m).await.is_empty());
-    let done = verbund_ticketing::privacy::run_due_anonymization(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let done = verbund_ticketing::privacy::run_due_anonymization(
+        &app.db,
+        &job(Job::PrivacyRetention),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done, 1);
     assert!(scan(&app, &m).await.is_empty());
-    let again = verbund_ticketing::privacy::run_due_anonymization(&app.db, Utc::now())
-        .await
-        .unwrap();
+    let again = verbund_ticketing::privacy::run_due_anonymization(
+        &app.db,
+        &job(Job::PrivacyRetention),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, 0);
 }
 

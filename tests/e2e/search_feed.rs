@@ -301,7 +301,7 @@ async fn a_change_that_commits_after_a_later_one_is_found_on_every_instance(a: T
     ))
     .await
     .unwrap();
-    verbund_knowledge::changes::record(&late, tenant_id, id)
+    verbund_knowledge::changes::record(&late, tenant_id, id.into())
         .await
         .unwrap();
     let postgres = backend == sea_orm::DatabaseBackend::Postgres;
@@ -361,7 +361,7 @@ async fn a_missing_change_does_not_hold_back_the_changes_after_it(a: TestApp) {
         change::Entity::insert_many(chunk.iter().map(|id| change::ActiveModel {
             id: Set(*id),
             tenant_id: Set(newest.tenant_id),
-            service_id: Set(service_id),
+            service_id: Set(service_id.into()),
             created_at: Set(newest.created_at),
         }))
         .exec(&a.db)

@@ -1046,13 +1046,142 @@ async fn the_queue_filters_are_typed(app: TestApp) {
         .unwrap();
     let state = params.iter().find(|p| p["name"] == "state").unwrap();
     assert_eq!(state["style"], "form", "{state}");
-    assert_eq!(state["explode"], false, "{state}");
+    assert_eq!(state["explode"], true, "{state}");
     let item = state["schema"]["items"]["$ref"]
         .as_str()
         .unwrap_or_default();
     assert_eq!(item, "#/components/schemas/TicketState", "{state}");
     let forwarded = params.iter().find(|p| p["name"] == "forwarded").unwrap();
     assert!(forwarded.to_string().contains("\"out\""), "{forwarded}");
+}
+
+/// A list filter given as repeated parameters (`state=new&state=in_progress`) means "any of
+/// them", like the comma form, and the two forms mix; a repeated single-valued parameter or
+/// a bad element is still refused, and another tenant's agent sees none of it.
+async fn repeated_list_parameters_mean_any_of_them(app: TestApp) {
+    let agent = app.token("agent@sc-trier.demo").await;
+    let a = unsolved_contact(&app, &agent, "stadt-trier", "A neu").await;
+    let b = unsolved_contact(&app, &agent, "stadt-trier", "B in Arbeit").await;
+    let c = unsolved_contact(&app, &agent, "stadt-trier", "C geschlossen").await;
+    unsolved_contact(&app, &agent, "kreis-trier-saarburg", "D Kreis").await;
+    assert_eq!(a["state"], "new");
+    for (ticket, state) in [(&b, "in_progress"), (&c, "closed")] {
+        let resp = app
+            .patch(
+                &agent,
+                &format!("/api/v1/tickets/{}", ticket["id"].as_str().unwrap()),
+                &json!({"version": ticket["version"], "state": state}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK, "{state}");
+    }
+    let subjects = |page: &Value| -> Vec<String> {
+        let mut s: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["subject"].as_str().unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    for (path, want) in [
+        (
+            "/api/v1/tenants/stadt-trier/tickets?state=new&state=in_progress",
+            vec!["A neu", "B in Arbeit"],
+        ),
+        (
+            "/api/v1/tenants/stadt-trier/tickets?state=new,in_progress",
+            vec!["A neu", "B in Arbeit"],
+        ),
+        (
+            "/api/v1/tenants/stadt-trier/tickets?state=closed&state=in_progress",
+            vec!["B in Arbeit", "C geschlossen"],
+        ),
+        (
+            "/api/v1/tenants/stadt-trier/tickets?state=new,closed&limit=10&state=in_progress",
+            vec!["A neu", "B in Arbeit", "C geschlossen"],
+        ),
+        (
+            "/api/v1/tenants/stadt-trier/tickets?state=&state=closed",
+            vec!["C geschlossen"],
+        ),
+        (
+            "/api/v1/tickets?tenant=stadt-trier&tenant=kreis-trier-saarburg&state=new",
+            vec!["A neu", "D Kreis"],
+        ),
+        (
+            "/api/v1/tickets?tenant=kreis-trier-saarburg&state=new&tenant=stadt-trier",
+            vec!["A neu", "D Kreis"],
+        ),
+        (
+            "/api/v1/tickets?tenant=kreis-trier-saarburg&tenant=",
+            vec!["D Kreis"],
+        ),
+    ] {
+        let resp = app.get(&agent, path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let page: Value = resp.json().await.unwrap();
+        assert_eq!(subjects(&page), want, "{path}");
+    }
+    for (query, says) in [
+        ("state=new&state=wild", "unknown variant `wild`"),
+        ("limit=5&limit=6", "duplicate field `limit`"),
+        ("assignee=me&assignee=none", "duplicate field `assignee`"),
+    ] {
+        let resp = app.get(&agent, &format!("/api/v1/tickets?{query}")).await;
+        let body = assert_problem(resp, StatusCode::BAD_REQUEST, "invalid-query").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{query}: {body}"
+        );
+    }
+    let resp = app
+        .get(
+            &agent,
+            "/api/v1/tickets?tenant=stadt-trier&tenant=nirgendwo",
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+
+    // Another center's agent: the repeated form opens no other tenant's tickets.
+    let mainz = app.token("agent@sc-mainz.demo").await;
+    let resp = app
+        .get(
+            &mainz,
+            "/api/v1/tickets?state=new&state=in_progress&state=closed",
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page: Value = resp.json().await.unwrap();
+    assert_eq!(subjects(&page), Vec::<String>::new());
+    let resp = app
+        .get(
+            &mainz,
+            "/api/v1/tenants/stadt-trier/tickets?state=new&state=in_progress",
+        )
+        .await;
+    assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("tickets").await, 4);
+
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in ["/api/v1/tickets", "/api/v1/tenants/{slug}/tickets"] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        for name in ["state", "tenant"] {
+            let p = params.iter().find(|p| p["name"] == name).unwrap();
+            assert_eq!(p["style"], "form", "{path} {p}");
+            assert_eq!(p["explode"], true, "{path} {p}");
+            assert_eq!(p["schema"]["type"], "array", "{path} {p}");
+        }
+    }
 }
 
 crate::both_backends!(
@@ -1072,4 +1201,5 @@ crate::both_backends!(
     tickets_are_addressed_by_number,
     service_hours_and_closing_days_are_tenant_settings,
     the_queue_filters_are_typed,
+    repeated_list_parameters_mean_any_of_them,
 );

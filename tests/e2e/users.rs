@@ -466,6 +466,52 @@ async fn center_roles_lie_inside_only_when_every_served_tenant_is_administered(a
     );
 }
 
+/// A role is one of the five: an unknown or misspelled role in a new user or a role change is
+/// a 422 naming the allowed roles, and nothing is created or changed. Roles are read back
+/// typed from the `role_assignments` column.
+async fn an_unknown_role_is_refused_and_changes_nothing(app: TestApp) {
+    let admin = app.token("admin@stadt-trier.demo").await;
+    let users_before = app.count("users").await;
+    let roles_before = app.count("role_assignments").await;
+    for role in ["superuser", "Editor", "tenant-admin", ""] {
+        let resp = app
+            .post(
+                &admin,
+                "/api/v1/tenants/stadt-trier/users",
+                &json!({
+                    "email": "neu@stadt-trier.demo", "display_name": "Neu",
+                    "password": "ein-sehr-langes-passwort", "roles": [{"role": role}]
+                }),
+            )
+            .await;
+        let body = assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "invalid-body").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("tenant_admin"),
+            "{role}: {body}"
+        );
+    }
+    let id = app
+        .user_id("stadt-trier", "responder@stadt-trier.demo")
+        .await;
+    let url = format!("/api/v1/tenants/stadt-trier/users/{id}");
+    let before = app.snapshot(&url).await;
+    let resp = app
+        .patch(
+            &admin,
+            &url,
+            &json!({"roles": [{"role": "responder"}, {"role": "chef"}]}),
+        )
+        .await;
+    assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "invalid-body").await;
+    assert_eq!(app.snapshot(&url).await, before);
+    assert_eq!(
+        before["roles"],
+        json!([{"role": "responder", "tenant": "stadt-trier"}])
+    );
+    assert_eq!(app.count("users").await, users_before);
+    assert_eq!(app.count("role_assignments").await, roles_before);
+}
+
 crate::both_backends!(
     tenant_admin_creates_a_user_who_can_log_in,
     tenant_admin_changes_roles_within_its_tenant,
@@ -473,4 +519,5 @@ crate::both_backends!(
     tenant_admin_cannot_change_a_user_with_roles_in_another_tenant,
     tenant_admin_cannot_grant_roles_outside_its_tenants,
     center_roles_lie_inside_only_when_every_served_tenant_is_administered,
+    an_unknown_role_is_refused_and_changes_nothing,
 );

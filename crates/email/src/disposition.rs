@@ -46,7 +46,7 @@ pub(crate) struct Lookups {
     /// The active tenant that the recipients name, with the address that matched.
     pub routed: Option<(tenant::Model, String)>,
     /// The ticket the mail replies to, as found before the write transaction.
-    pub threaded_id: Option<Uuid>,
+    pub threaded_id: Option<verbund_schema::ids::TicketId>,
     /// That ticket as it is inside the write transaction (its current state).
     pub threaded: Option<ticket::Model>,
     /// The tenant holding the threaded ticket (its attachment limits), when the mail has
@@ -304,7 +304,7 @@ mod tests {
 
     fn ticket(state: TicketState, citizen: Option<&str>, anonymized: bool) -> ticket::Model {
         ticket::Model {
-            id: id(TICKET),
+            id: id(TICKET).into(),
             tenant_id: id(HOLDER),
             number: "T-2026-000001".into(),
             subject: "Frage".into(),
@@ -341,7 +341,7 @@ mod tests {
         outbox_mail::Model {
             id: id(OUTBOX),
             tenant_id: id(HOLDER),
-            ticket_id: Some(id(TICKET)),
+            ticket_id: Some(id(TICKET).into()),
             kind: verbund_schema::types::MailKind::Receipt,
             from_address: "info@stadt-trier.de".into(),
             from_name: None,
@@ -428,7 +428,7 @@ mod tests {
     }
     fn threaded(l: &mut Lookups, state: TicketState, anonymized: bool) {
         routed(l);
-        l.threaded_id = Some(id(TICKET));
+        l.threaded_id = Some(id(TICKET).into());
         l.threaded = Some(ticket(state, Some("Anna@Example.org"), anonymized));
         l.threaded_tenant = Some(tenant(HOLDER, 5));
     }
@@ -502,13 +502,17 @@ mod tests {
             Disposition::Bounce { outbox, ticket, .. } => (
                 outcome,
                 Some(outbox.tenant_id),
-                ticket.map(|t| t.id),
+                ticket.map(|t| t.id.uuid()),
                 None,
                 None,
             ),
-            Disposition::Reply { ticket, .. } => {
-                (outcome, Some(ticket.tenant_id), Some(ticket.id), None, None)
-            }
+            Disposition::Reply { ticket, .. } => (
+                outcome,
+                Some(ticket.tenant_id),
+                Some(ticket.id.uuid()),
+                None,
+                None,
+            ),
             Disposition::Catchall { .. } => (outcome, None, None, None, None),
             Disposition::Review { tenant_id, .. } => (outcome, Some(*tenant_id), None, None, None),
             Disposition::NewTicket {

@@ -19,6 +19,7 @@ use sea_orm::{ConnectionTrait, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TicketId;
 use verbund_schema::tenant;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
 use verbund_tenant::db::Db;
@@ -156,7 +157,7 @@ pub async fn ingest(db: &Db, raw: &[u8], source: Source) -> Result<Ingested> {
             state: PROCESSED.to_owned(),
             outcome: done.outcome,
             tenant_id: done.tenant_id,
-            ticket_id: done.ticket_id,
+            ticket_id: done.ticket_id.map(TicketId::uuid),
             ticket_number: done.number,
             receipt_suppressed: suppressed,
         }),
@@ -204,7 +205,7 @@ async fn answer(
         state: row.state,
         outcome: row.outcome,
         tenant_id: row.tenant_id,
-        ticket_id: row.ticket_id,
+        ticket_id: row.ticket_id.map(TicketId::uuid),
         ticket_number: number,
         receipt_suppressed,
     })
@@ -450,7 +451,7 @@ async fn look_up_current(
 struct Finish {
     tenant_id: Option<Uuid>,
     outcome: Option<Outcome>,
-    ticket_id: Option<Uuid>,
+    ticket_id: Option<TicketId>,
     outbox_id: Option<Uuid>,
     sender_mismatch: bool,
     error: Option<String>,
@@ -462,7 +463,7 @@ struct Finish {
 struct Done {
     tenant_id: Option<Uuid>,
     outcome: Option<Outcome>,
-    ticket_id: Option<Uuid>,
+    ticket_id: Option<TicketId>,
     number: Option<String>,
 }
 

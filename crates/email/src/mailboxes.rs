@@ -13,6 +13,8 @@ use sea_orm::Set;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use verbund_schema::mailbox;
@@ -387,22 +389,36 @@ pub async fn poll_mailbox(db: &Db, m: &mailbox::Model, settings: &PollSettings) 
 /// task, at most [`PollSettings::concurrency`] at once and [`PollSettings::per_tenant`] per
 /// tenant. A look never waits for a poll, so a mailbox whose server hangs delays no other
 /// mailbox; at worst it takes one of its own tenant's slots until the timeouts end it.
+///
+/// The IMAP IDLE watchers the polls start belong to the poller, not to the runtime: they end
+/// when the application's `stop` token is cancelled, the poller's worker waits for them before
+/// it ends (so its line in the exit report covers them), and they are aborted with the poller
+/// if the worker is aborted after the grace period.
 pub struct Poller {
     db: Db,
     instance: String,
     settings: PollSettings,
     slots: Arc<Semaphore>,
     tenant_slots: std::sync::Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    stop: CancellationToken,
+    watchers: std::sync::Mutex<JoinSet<()>>,
 }
 
 impl Poller {
-    pub fn new(db: Db, instance: String, settings: PollSettings) -> Arc<Self> {
+    pub fn new(
+        db: Db,
+        instance: String,
+        settings: PollSettings,
+        stop: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new(Self {
             db,
             instance,
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,
             tenant_slots: std::sync::Mutex::new(HashMap::new()),
+            stop,
+            watchers: std::sync::Mutex::new(JoinSet::new()),
         })
     }
 
@@ -419,8 +435,8 @@ impl Poller {
     }
 
     /// One look: leases the due mailboxes this instance has room for and starts their polls
-    /// (the longest-waiting first). Returns the started polls; they finish in the background.
-    pub async fn run_due(self: &Arc<Self>) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    /// (the longest-waiting first) in `running`. Returns how many it started.
+    pub async fn run_due(self: &Arc<Self>, running: &mut JoinSet<()>) -> Result<usize> {
         let at = now();
         let mut due: Vec<mailbox::Model> = repo::system_unleased_mailboxes(&self.db, at)
             .await?
@@ -432,7 +448,7 @@ impl Poller {
             })
             .collect();
         due.sort_by_key(|m| m.last_polled_at);
-        let mut started = Vec::new();
+        let mut started = 0;
         for m in due {
             let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                 break;
@@ -445,12 +461,13 @@ impl Poller {
                 continue;
             }
             let this = Arc::clone(self);
-            started.push(tokio::spawn(async move {
+            running.spawn(async move {
                 let _slots = (slot, tenant_slot);
                 if let Err(e) = this.poll_leased(&m).await {
                     tracing::warn!(mailbox = %m.id, error = %e, "recording a mailbox poll failed");
                 }
-            }));
+            });
+            started += 1;
         }
         Ok(started)
     }
@@ -460,24 +477,49 @@ impl Poller {
         let result = poll_mailbox(&self.db, m, &self.settings).await;
         repo::system_polled_mailbox(&self.db, m.id, &self.instance, result.error.clone()).await?;
         if result.idle && m.interval_seconds > 5 {
-            watch_idle(self.db.clone(), m.clone(), self.settings.clone());
+            self.watch_idle(m.clone());
         }
         Ok(())
     }
-}
 
-/// Waits on IDLE for up to the mailbox's interval; a change makes the mailbox due at once.
-fn watch_idle(db: Db, m: mailbox::Model, settings: PollSettings) {
-    tokio::spawn(async move {
-        let wait = Duration::from_secs(u64::try_from(m.interval_seconds).unwrap_or(60));
-        if let Ok(true) = imap::wait_for_change(&imap_config(&m, &settings), wait).await {
-            let _ = repo::system_mailbox_due_now(&db, m.id).await;
+    /// Waits on IDLE for up to the mailbox's interval, or until the application stops; a
+    /// change makes the mailbox due at once. The watcher is one of the poller's own tasks.
+    fn watch_idle(&self, m: mailbox::Model) {
+        let db = self.db.clone();
+        let cfg = imap_config(&m, &self.settings);
+        let stop = self.stop.clone();
+        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget the watchers that have ended.
+        while watchers.try_join_next().is_some() {}
+        watchers.spawn(async move {
+            let wait = Duration::from_secs(u64::try_from(m.interval_seconds).unwrap_or(60));
+            tokio::select! {
+                () = stop.cancelled() => {}
+                changed = imap::wait_for_change(&cfg, wait) => {
+                    if let Ok(true) = changed {
+                        let _ = repo::system_mailbox_due_now(&db, m.id).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Waits for every IDLE watcher (they end once `stop` is cancelled); returns how many
+    /// there were.
+    async fn join_watchers(&self) -> usize {
+        let mut watchers =
+            std::mem::take(&mut *self.watchers.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut ended = 0;
+        while watchers.join_next().await.is_some() {
+            ended += 1;
         }
-    });
+        ended
+    }
 }
 
 /// Polls due mailboxes every tick until `stop` is cancelled; then waits for the polls it has
-/// started (each ends within its timeouts) and returns.
+/// started (each ends within its timeouts) and for their IDLE watchers (which end at once) and
+/// returns. If the task is aborted instead, its polls and watchers are aborted with it.
 pub fn spawn(
     db: Db,
     instance: String,
@@ -485,24 +527,23 @@ pub fn spawn(
     stop: tokio_util::sync::CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let tick = settings.tick;
-    let poller = Poller::new(db, instance, settings);
+    let poller = Poller::new(db, instance, settings, stop.clone());
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut running: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+        let mut running: JoinSet<()> = JoinSet::new();
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
                 () = stop.cancelled() => break,
             }
-            running.retain(|poll| !poll.is_finished());
-            match poller.run_due().await {
-                Ok(started) => running.extend(started),
-                Err(e) => tracing::warn!(error = %e, "mailbox round failed"),
+            while running.try_join_next().is_some() {}
+            if let Err(e) = poller.run_due(&mut running).await {
+                tracing::warn!(error = %e, "mailbox round failed");
             }
         }
-        for poll in running {
-            let _ = poll.await;
-        }
+        while running.join_next().await.is_some() {}
+        let watchers = poller.join_watchers().await;
+        tracing::info!(watchers, "mailbox poller stopped with its IDLE watchers");
     })
 }

@@ -70,7 +70,7 @@ fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
         subject: m.subject,
         error: m.error,
         auto_reason: m.auto_reason,
-        ticket_id: m.ticket_id,
+        ticket_id: m.ticket_id.map(verbund_schema::ids::TicketId::uuid),
         size: m.size,
         received_at: m.received_at,
     }

@@ -548,7 +548,10 @@ pub async fn system_receipts_to(
 }
 
 /// A ticket by id (any tenant).
-pub async fn system_ticket(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<ticket::Model>> {
+pub async fn system_ticket(
+    db: &impl ConnectionTrait,
+    id: verbund_schema::ids::TicketId,
+) -> Result<Option<ticket::Model>> {
     Ok(ticket::Entity::find_by_id(id).one(db).await?)
 }
 

@@ -23,7 +23,11 @@ impl Default for LocalChanges {
 }
 
 /// Records that a description changed. Call it inside the transaction of the change.
-pub async fn record(db: &impl ConnectionTrait, tenant_id: Uuid, service_id: Uuid) -> Result<()> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    service_id: verbund_schema::ids::ServiceId,
+) -> Result<()> {
     change::ActiveModel {
         id: NotSet,
         tenant_id: Set(tenant_id),

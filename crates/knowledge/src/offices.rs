@@ -8,6 +8,7 @@
 
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
+use verbund_schema::ids::ServiceId;
 use verbund_tenant::Result;
 
 use crate::import::office::ServiceRef;
@@ -53,7 +54,7 @@ pub(crate) async fn link_offered(
         crate::repo::services_by_external_id(db, writer, external.iter().copied()).await?
     };
     let mut unresolved = Vec::new();
-    let mut ids: Vec<Uuid> = Vec::new();
+    let mut ids: Vec<ServiceId> = Vec::new();
     for r in refs {
         let before = ids.len();
         match r {

@@ -448,7 +448,7 @@ async fn with_services(
     let keys = crate::repo::leika_keys_of(db, &services).await?;
     for (office, s) in rows {
         offered.entry(office).or_default().push(OfferedService {
-            id: s.id,
+            id: s.id.uuid(),
             leika_keys: keys.get(&s.id).cloned().unwrap_or_default(),
             title: s.title,
             status: s.status,

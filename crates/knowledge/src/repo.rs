@@ -23,6 +23,7 @@ use sea_orm::{
 };
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
+use verbund_schema::ids::ServiceId;
 use verbund_schema::{
     base_text, change, org_unit, service, service_leika_key, service_version, tenant, user,
 };
@@ -87,7 +88,7 @@ pub(crate) async fn readable_service(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
     tenant_id: Uuid,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id)
         .filter(service::Column::TenantId.eq(tenant_id))
@@ -115,7 +116,7 @@ pub(crate) async fn services_with_status(
 pub(crate) async fn service_for_edit(
     db: &impl ConnectionTrait,
     writer: &Writer,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id)
         .filter(service::Column::TenantId.eq(writer.tenant_id))
@@ -131,8 +132,8 @@ const IN_CHUNK: usize = 500;
 pub(crate) async fn leika_keys_of(
     db: &impl ConnectionTrait,
     rows: &[service::Model],
-) -> Result<HashMap<Uuid, Vec<String>>> {
-    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+) -> Result<HashMap<ServiceId, Vec<String>>> {
+    let mut out: HashMap<ServiceId, Vec<String>> = HashMap::new();
     for chunk in rows.chunks(IN_CHUNK) {
         let tenants: BTreeSet<Uuid> = chunk.iter().map(|s| s.tenant_id).collect();
         let found = service_leika_key::Entity::find()
@@ -169,7 +170,7 @@ pub(crate) async fn service_ids_by_leika(
     db: &impl ConnectionTrait,
     writer: &Writer,
     keys: &[String],
-) -> Result<Vec<(Uuid, String)>> {
+) -> Result<Vec<(ServiceId, String)>> {
     let mut out = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
         let found = service_leika_key::Entity::find()
@@ -206,7 +207,7 @@ pub(crate) async fn services_by_external_id<'a>(
 pub(crate) async fn services_by_id(
     db: &impl ConnectionTrait,
     writer: &Writer,
-    ids: &[Uuid],
+    ids: &[ServiceId],
 ) -> Result<Vec<service::Model>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
@@ -606,7 +607,7 @@ pub(crate) async fn offered_service_ids(
     db: &impl ConnectionTrait,
     writer: &Writer,
     org_unit_id: Uuid,
-) -> Result<Vec<Uuid>> {
+) -> Result<Vec<ServiceId>> {
     use verbund_schema::org_unit_service;
     Ok(org_unit_service::Entity::find()
         .filter(org_unit_service::Column::TenantId.eq(writer.tenant_id))
@@ -624,7 +625,7 @@ pub(crate) async fn replace_offered_services(
     db: &impl ConnectionTrait,
     writer: &Writer,
     org_unit_id: Uuid,
-    service_ids: &[Uuid],
+    service_ids: &[ServiceId],
 ) -> Result<()> {
     use sea_orm::Set;
     use verbund_schema::org_unit_service;
@@ -677,7 +678,7 @@ pub(crate) async fn offered_services(
     if links.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<Uuid> = links.iter().map(|l| l.service_id).collect();
+    let mut ids: Vec<ServiceId> = links.iter().map(|l| l.service_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut services = std::collections::HashMap::new();

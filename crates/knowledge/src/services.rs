@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::ids::ServiceId;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::db::{begin_write, now};
@@ -322,7 +323,7 @@ pub(crate) async fn insert_service(
     let at = now();
     let external = input.external_id.clone();
     let model = service::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(verbund_schema::ids::ServiceId::now_v7()),
         tenant_id: Set(input.tenant_id),
         external_id: Set(input.external_id),
         title: Set(input.content.title),
@@ -450,7 +451,7 @@ async fn check_external_id_free(
     db: &impl ConnectionTrait,
     writer: &Writer,
     external_id: Option<&str>,
-    except: Option<Uuid>,
+    except: Option<ServiceId>,
 ) -> Result<()> {
     let Some(ext) = external_id else {
         return Ok(());
@@ -505,7 +506,7 @@ pub(crate) async fn full_view(
     let org_unit = org_ref(db, &s, s.org_unit_id).await?;
     let contact_org_unit = org_ref(db, &s, s.contact_org_unit_id).await?;
     Ok(ServiceView {
-        id: s.id,
+        id: s.id.uuid(),
         tenant: tenant_slug.to_owned(),
         leika: leika_keys.first().cloned(),
         leika_keys,
@@ -540,7 +541,7 @@ fn summary(
         _ => false,
     };
     ServiceSummary {
-        id: s.id,
+        id: s.id.uuid(),
         tenant: tenant_slug.to_owned(),
         leika: leika_keys.first().cloned(),
         leika_keys,
@@ -714,7 +715,7 @@ async fn load_readable(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
     t: &tenant::Model,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<service::Model> {
     crate::repo::readable_service(db, reader, t.id, id)
         .await?
@@ -727,7 +728,7 @@ async fn load_for_edit(
     db: &impl ConnectionTrait,
     actor: &Actor,
     t: &tenant::Model,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<(service::Model, Writer)> {
     let scope = actor.authorize(Permission::EditKnowledge, t.id)?;
     let writer = Writer::user(&scope);
@@ -738,7 +739,7 @@ async fn load_for_edit(
 }
 
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn get_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn get_service(db: &Db, actor: &Actor, slug: &str, id: ServiceId) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
     let s = load_readable(db, &reader, &t, id).await?;
@@ -751,7 +752,7 @@ pub async fn update_service(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
     patch: ServicePatch,
 ) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
@@ -837,7 +838,7 @@ async fn transition(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
     to: ServiceStatus,
 ) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
@@ -880,13 +881,23 @@ async fn transition(
 
 /// Publishes a draft or archived description: every agent in the Verbund can read it then.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn publish_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn publish_service(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: ServiceId,
+) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Published).await
 }
 
 /// Archives a description: it leaves search and is visible only inside the tenant.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn archive_service(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn archive_service(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: ServiceId,
+) -> Result<ServiceView> {
     transition(db, actor, slug, id, ServiceStatus::Archived).await
 }
 
@@ -895,7 +906,7 @@ async fn load_for_history(
     db: &impl ConnectionTrait,
     actor: &Actor,
     t: &tenant::Model,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<service::Model> {
     // Without any read access the description is simply not found.
     let reader = access::reader(actor).map_err(|_| Error::NotFound("service"))?;
@@ -944,7 +955,7 @@ pub async fn list_versions(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
 ) -> Result<Vec<VersionView>> {
     let t = find_tenant(db, slug).await?;
     let s = load_for_history(db, actor, &t, id).await?;
@@ -959,7 +970,7 @@ pub async fn compare_versions(
     db: &Db,
     actor: &Actor,
     slug: &str,
-    id: Uuid,
+    id: ServiceId,
     q: CompareQuery,
 ) -> Result<VersionComparison> {
     let t = find_tenant(db, slug).await?;
@@ -1039,7 +1050,7 @@ fn diff(a: &service_version::Model, b: &service_version::Model) -> Vec<FieldChan
 
 /// An editor confirms that the tenant's description still fits the changed base text.
 #[instrument(skip_all, fields(tenant = slug, service = %id))]
-pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: Uuid) -> Result<ServiceView> {
+pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: ServiceId) -> Result<ServiceView> {
     let t = find_tenant(db, slug).await?;
     actor.authorize(Permission::EditKnowledge, t.id)?;
     let txn = begin_write(db).await?;

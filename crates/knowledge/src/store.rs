@@ -21,8 +21,9 @@ use serde_json::{Value, json};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::ServiceId;
 use verbund_schema::tenant;
-use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Permission, Result};
@@ -107,7 +108,11 @@ pub async fn import_unchecked(
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport> {
     let t = find_tenant(db, slug).await?;
-    let import = SystemScope::job("import");
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "`verbund import` on the server's own machine: the import job's entry point"
+    )]
+    let import = SystemScope::job(Job::Import);
     store(db, &t, Writer::system(&import, t.id), parsed, progress).await
 }
 
@@ -157,7 +162,7 @@ async fn store(
             *key_items.entry(key.as_str().to_owned()).or_default() += 1;
         }
     }
-    let mut claimed: HashSet<Uuid> = HashSet::new();
+    let mut claimed: HashSet<ServiceId> = HashSet::new();
     let mut items = parsed.items.into_iter().peekable();
     while items.peek().is_some() {
         let batch: Vec<(String, ImportItem)> = items.by_ref().take(BATCH_ITEMS).collect();
@@ -369,7 +374,7 @@ async fn match_batch(
     txn: &impl ConnectionTrait,
     writer: &Writer,
     context: BatchContext<'_>,
-    claimed: &HashSet<Uuid>,
+    claimed: &HashSet<ServiceId>,
     batch: &[(String, ImportItem)],
 ) -> Result<Vec<Match>> {
     let externals: Vec<&str> = batch
@@ -383,33 +388,34 @@ async fn match_batch(
             .filter_map(|s| s.external_id.clone().map(|ext| (ext, s)))
             .collect();
     // The export writes a description's own id where it has no external id.
-    let own_ids: Vec<Uuid> = externals
+    let own_ids: Vec<ServiceId> = externals
         .iter()
         .filter(|ext| !by_external.contains_key(**ext))
-        .filter_map(|ext| Uuid::parse_str(ext).ok())
+        .filter_map(|ext| Uuid::parse_str(ext).ok().map(ServiceId::from))
         .collect();
-    let by_id: HashMap<Uuid, service::Model> = crate::repo::services_by_id(txn, writer, &own_ids)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
+    let by_id: HashMap<ServiceId, service::Model> =
+        crate::repo::services_by_id(txn, writer, &own_ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
     // Single keys that no other item of the import has.
     let single_key = |item: &ImportItem| match item.content.leika_keys.as_slice() {
         [key] if context.key_items.get(key.as_str()) == Some(&1) => Some(key.as_str().to_owned()),
         _ => None,
     };
     let keys: Vec<String> = batch.iter().filter_map(|(_, i)| single_key(i)).collect();
-    let mut holders: HashMap<String, Vec<Uuid>> = HashMap::new();
+    let mut holders: HashMap<String, Vec<ServiceId>> = HashMap::new();
     for (id, key) in crate::repo::service_ids_by_leika(txn, writer, &keys).await? {
         holders.entry(key).or_default().push(id);
     }
-    let key_ids: Vec<Uuid> = holders
+    let key_ids: Vec<ServiceId> = holders
         .values()
         .filter(|ids| ids.len() == 1)
         .flatten()
         .copied()
         .collect();
-    let by_key_id: HashMap<Uuid, service::Model> =
+    let by_key_id: HashMap<ServiceId, service::Model> =
         crate::repo::services_by_id(txn, writer, &key_ids)
             .await?
             .into_iter()
@@ -426,7 +432,7 @@ async fn match_batch(
     for (_, item) in batch {
         let mut refusal = None;
         let ext = item.external_id.as_deref();
-        let own = ext.and_then(|e| Uuid::parse_str(e).ok());
+        let own = ext.and_then(|e| Uuid::parse_str(e).ok().map(ServiceId::from));
         // A description bound to another source record is not taken over by key or title.
         let free = |s: &service::Model| ext.is_none() || s.external_id.is_none();
         let hit = ext
@@ -494,7 +500,7 @@ async fn store_batch(
     t: &tenant::Model,
     writer: &Writer,
     context: BatchContext<'_>,
-    claimed: &mut HashSet<Uuid>,
+    claimed: &mut HashSet<ServiceId>,
     batch: Vec<(String, ImportItem)>,
 ) -> Vec<(String, std::result::Result<Outcome, String>)> {
     let locations: Vec<String> = batch.iter().map(|(l, _)| l.clone()).collect();
@@ -563,7 +569,7 @@ async fn store_item(
     refs: &HashMap<String, Uuid>,
     existing: Option<(service::Model, Vec<String>)>,
     item: ImportItem,
-) -> Result<(Outcome, Uuid)> {
+) -> Result<(Outcome, ServiceId)> {
     let org_unit_id = match &item.org_unit_ref {
         Some(r) => Some(*refs.get(r).ok_or_else(|| {
             Error::invalid(

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub ticket_id: Uuid,
+    pub ticket_id: crate::ids::TicketId,
     pub agent_user_id: Uuid,
     pub outcome: CallOutcome,
     pub note: Option<String>,

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub tenant_id: Uuid,
-    pub service_id: Uuid,
+    pub service_id: crate::ids::ServiceId,
     pub created_at: DateTimeUtc,
 }
 

@@ -10,11 +10,11 @@ pub struct Model {
     pub center_id: Option<Uuid>,
     pub agent_user_id: Uuid,
     pub channel: Channel,
-    pub service_id: Option<Uuid>,
+    pub service_id: Option<crate::ids::ServiceId>,
     pub topic: Option<String>,
     pub solved_first_contact: bool,
     pub duration_seconds: i32,
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<crate::ids::TicketId>,
     pub created_at: DateTimeUtc,
 }
 

@@ -11,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     /// The tenant that is told.
     pub tenant_id: Uuid,
-    pub ticket_id: Uuid,
+    pub ticket_id: crate::ids::TicketId,
     /// `at_risk`, `overdue` or `unaccepted`.
     pub level: String,
     /// `holder` (the tenant holding the ticket), `origin` (the tenant that took the call or

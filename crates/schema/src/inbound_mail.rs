@@ -15,7 +15,7 @@ pub struct Model {
     pub size: i64,
     pub state: String,
     pub outcome: Option<InboundOutcome>,
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<crate::ids::TicketId>,
     pub outbox_id: Option<Uuid>,
     pub from_address: Option<String>,
     pub subject: Option<String>,

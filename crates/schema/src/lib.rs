@@ -49,3 +49,6 @@ pub mod escalation_notice;
 
 // Typed state and kind columns
 pub mod types;
+
+// Newtype ids
+pub mod ids;

@@ -7,7 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub inbound_mail_id: Uuid,
     pub tenant_id: Option<Uuid>,
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<crate::ids::TicketId>,
     pub filename: Option<String>,
     pub content_type: String,
     pub size: i64,

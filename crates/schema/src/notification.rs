@@ -8,7 +8,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub user_id: Option<Uuid>,
     pub queue: Option<String>,
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<crate::ids::TicketId>,
     pub kind: String,
     pub body: String,
     pub created_at: DateTimeUtc,

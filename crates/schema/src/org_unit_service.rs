@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub org_unit_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub service_id: Uuid,
+    pub service_id: crate::ids::ServiceId,
     pub created_at: DateTimeUtc,
 }
 

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<crate::ids::TicketId>,
     pub kind: MailKind,
     pub from_address: String,
     pub from_name: Option<String>,

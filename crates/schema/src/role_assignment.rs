@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: crate::types::Role,
     pub tenant_id: Option<Uuid>,
     pub center_id: Option<Uuid>,
     pub created_at: DateTimeUtc,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "knowledge_services")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: crate::ids::ServiceId,
     pub tenant_id: Uuid,
     pub title: String,
     pub synonyms: Json,

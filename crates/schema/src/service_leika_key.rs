@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "knowledge_service_leika_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub service_id: Uuid,
+    pub service_id: crate::ids::ServiceId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub leika_key: String,
     pub tenant_id: Uuid,

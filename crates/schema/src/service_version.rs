@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub service_id: Uuid,
+    pub service_id: crate::ids::ServiceId,
     pub version: i32,
     pub kind: String,
     pub status: ServiceStatus,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "tickets")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: crate::ids::TicketId,
     pub tenant_id: Uuid,
     pub number: String,
     pub subject: String,
@@ -16,7 +16,7 @@ pub struct Model {
     pub citizen_address: Option<String>,
     pub answer_channel: AnswerChannel,
     pub callback_windows: Json,
-    pub service_id: Option<Uuid>,
+    pub service_id: Option<crate::ids::ServiceId>,
     pub state: TicketState,
     pub assignee_user_id: Option<Uuid>,
     pub queue: String,

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub ticket_id: Uuid,
+    pub ticket_id: crate::ids::TicketId,
     pub actor_user_id: Option<Uuid>,
     pub kind: String,
     pub before: Json,

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub ticket_id: Uuid,
+    pub ticket_id: crate::ids::TicketId,
     pub from_tenant_id: Uuid,
     pub to_tenant_id: Uuid,
     pub to_queue: String,

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub ticket_id: Uuid,
+    pub ticket_id: crate::ids::TicketId,
     pub author_user_id: Uuid,
     pub kind: NoteKind,
     pub body: String,

@@ -79,6 +79,7 @@ pub fn checked_columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)>
         list.iter().map(|v| f(*v)).collect()
     }
     vec![
+        ("role_assignments", "role", all(Role::ALL, Role::as_str)),
         ("contacts", "channel", all(Channel::ALL, Channel::as_str)),
         (
             "tickets",
@@ -332,3 +333,18 @@ mod tests {
         check(InboundOutcome::ALL, InboundOutcome::as_str);
     }
 }
+
+column_enum!(
+    /// A role a user can hold, each scoped to a tenant or a center (operator: the whole Verbund).
+    #[derive(PartialOrd, Ord)]
+    Role {
+        Operator => "operator",
+        TenantAdmin => "tenant_admin",
+        Editor => "editor",
+        Agent => "agent",
+        Responder => "responder",
+        /// Optional Verbund role: sees the cross-tenant forwarding traffic (report per pair of
+        /// tenants, forwarded tickets at risk), no citizen data and no tenant's tickets.
+        Coordinator => "coordinator",
+    }
+);

@@ -311,3 +311,120 @@ fn request_id(req: &HttpRequest) -> Option<header::HeaderValue> {
         .map(ToString::to_string)?;
     header::HeaderValue::from_str(&id).ok()
 }
+
+/// A query type with list parameters, each given comma-separated (`state=new,in_progress`),
+/// repeated (`state=new&state=in_progress`, OpenAPI `style: form, explode: true`) or both.
+pub trait ListParams {
+    /// The names of the list parameters; any other parameter given twice stays an error.
+    const LISTS: &'static [&'static str];
+}
+
+impl ListParams for verbund_ticketing::ticket_filter::TicketQuery {
+    const LISTS: &'static [&'static str] = verbund_ticketing::ticket_filter::TicketQuery::LISTS;
+}
+
+/// Like [`Query`], for a type with list parameters ([`ListParams`]): the repeated values of a
+/// list parameter are joined into one comma-separated value (empty ones dropped) before `T`
+/// is read, so both forms mean "any of these". The input rule is checked on every value.
+pub struct ListQuery<T>(pub T);
+
+impl<T> ListQuery<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + ListParams> FromRequest for ListQuery<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            parse_list_query::<T>(req.query_string(), T::LISTS)
+                .map(ListQuery)
+                .map_err(Into::into),
+        )
+    }
+}
+
+#[allow(clippy::disallowed_types)]
+fn parse_list_query<T: DeserializeOwned>(raw: &str, lists: &[&str]) -> Result<T, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(raw)
+        .map_err(query_error)?
+        .into_inner();
+    check_query_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(violation)?;
+    let mut merged: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if lists.contains(&key.as_str())
+            && let Some((_, joined)) = merged.iter_mut().find(|(k, _)| *k == key)
+        {
+            if joined.trim().is_empty() {
+                *joined = value;
+            } else if !value.trim().is_empty() {
+                joined.push(',');
+                joined.push_str(&value);
+            }
+            continue;
+        }
+        merged.push((key, value));
+    }
+    let encoded = serde_urlencoded::to_string(&merged)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("re-encoding the query: {e}")))?;
+    web::Query::<T>::from_query(&encoded)
+        .map(web::Query::into_inner)
+        .map_err(query_error)
+}
+
+#[cfg(test)]
+mod list_query_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use verbund_ticketing::model::TicketState;
+    use verbund_ticketing::ticket_filter::TicketQuery;
+
+    use super::*;
+
+    fn parse(raw: &str) -> Result<TicketQuery, ApiError> {
+        parse_list_query::<TicketQuery>(raw, TicketQuery::LISTS)
+    }
+
+    fn states(raw: &str) -> Vec<TicketState> {
+        parse(raw).unwrap().state.unwrap().0
+    }
+
+    #[test]
+    fn repeated_and_comma_separated_lists_mean_the_same() {
+        use TicketState::{Closed, InProgress, New};
+        assert_eq!(states("state=new&state=in_progress"), vec![New, InProgress]);
+        assert_eq!(states("state=new,in_progress"), vec![New, InProgress]);
+        assert_eq!(
+            states("state=new,in_progress&limit=5&state=closed"),
+            vec![New, InProgress, Closed]
+        );
+        assert_eq!(states("state=&state=new&state="), vec![New]);
+        assert_eq!(states("state=&state="), Vec::<TicketState>::new());
+        let q = parse("tenant=stadt-trier&q=a%2Cb&tenant=kreis-trier-saarburg").unwrap();
+        assert_eq!(
+            q.tenant.unwrap().0,
+            vec!["stadt-trier".to_owned(), "kreis-trier-saarburg".to_owned()]
+        );
+        assert_eq!(q.q.as_deref(), Some("a,b"));
+    }
+
+    #[test]
+    fn a_repeated_single_value_or_a_bad_element_is_still_refused() {
+        for raw in [
+            "limit=5&limit=6",
+            "q=a&q=b",
+            "assignee=me&assignee=none",
+            "state=new&state=wild",
+            "nope=1&nope=2",
+        ] {
+            let err = parse(raw).map(|_| ()).unwrap_err();
+            assert!(
+                matches!(&err, ApiError::Http { slug, .. } if *slug == "invalid-query"),
+                "{raw}: {err:?}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::db::{Db, WriterThread};
 
 /// How a worker ended.
@@ -169,7 +170,16 @@ fn outcome_of(e: tokio::task::JoinError) -> Outcome {
 /// Background work of every instance: escalation, stored mail left behind, and due
 /// anonymisation, every `every` until `stop`. Each item is claimed through the database, so
 /// several instances never do the same ticket twice. A pass that has begun is finished.
+///
+/// The one place that makes the proofs of these jobs ([`SystemScope`]): the jobs run for no
+/// user, and nothing that answers a request can reach this.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the entry point of the periodic background jobs: the proofs of escalation and retention are made here"
+)]
 pub fn spawn_jobs(db: Db, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+    let escalation = SystemScope::job(Job::Escalation);
+    let retention = SystemScope::job(Job::PrivacyRetention);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -179,7 +189,7 @@ pub fn spawn_jobs(db: Db, every: Duration, stop: CancellationToken) -> JoinHandl
                 () = stop.cancelled() => return,
             }
             let at = chrono::Utc::now();
-            match verbund_ticketing::escalation::run_once(&db, at).await {
+            match verbund_ticketing::escalation::run_once(&db, &escalation, at).await {
                 Ok(p) if p.at_risk + p.overdue + p.unaccepted + p.notices > 0 => {
                     tracing::info!(
                         at_risk = p.at_risk,
@@ -198,7 +208,7 @@ pub fn spawn_jobs(db: Db, every: Duration, stop: CancellationToken) -> JoinHandl
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "processing stored mail failed"),
             }
-            match verbund_ticketing::privacy::run_due_anonymization(&db, at).await {
+            match verbund_ticketing::privacy::run_due_anonymization(&db, &retention, at).await {
                 Ok(n) if n > 0 => tracing::info!(tickets = n, "anonymised closed tickets"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "anonymisation failed"),

@@ -16,64 +16,29 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{ColumnTrait, Condition};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
 /// A role a user can hold, each scoped to a tenant or a center (operator: the whole Verbund).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Operator,
-    TenantAdmin,
-    Editor,
-    Agent,
-    Responder,
-    /// Optional Verbund role: sees the cross-tenant forwarding traffic (report per pair of
-    /// tenants, forwarded tickets at risk), no citizen data and no tenant's tickets.
-    Coordinator,
+/// The type lives in the schema crate beside its column (`role_assignments.role`); its access
+/// rules are here ([`RoleRules`]).
+pub use verbund_schema::types::Role;
+
+/// What a [`Role`] may be granted on and what it permits: the rules of the roles, here with
+/// every other access rule (a trait because the type is the schema crate's).
+pub trait RoleRules: Copy {
+    /// Which scopes a role may be granted on.
+    fn allows_scope(self, scope: &GrantScope) -> bool;
+    /// The permissions a role grants on the tenants of its scope.
+    fn grants(self, permission: Permission) -> bool;
+    /// Whether the role sees the Verbund's cross-tenant forwarding traffic (counts, numbers,
+    /// tenants, due dates and states; no citizen data).
+    fn sees_verbund_traffic(self) -> bool;
 }
 
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Operator,
-        Role::TenantAdmin,
-        Role::Editor,
-        Role::Agent,
-        Role::Responder,
-        Role::Coordinator,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::TenantAdmin => "tenant_admin",
-            Role::Editor => "editor",
-            Role::Agent => "agent",
-            Role::Responder => "responder",
-            Role::Coordinator => "coordinator",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-
-    /// Which scopes a role may be granted on.
-    pub fn allows_scope(self, scope: &GrantScope) -> bool {
+impl RoleRules for Role {
+    fn allows_scope(self, scope: &GrantScope) -> bool {
         match (self, scope) {
             (Role::Operator, GrantScope::Verbund) => true,
             (Role::Operator, _) => false,
@@ -85,8 +50,7 @@ impl Role {
         }
     }
 
-    /// The permissions a role grants on the tenants of its scope.
-    pub fn grants(self, permission: Permission) -> bool {
+    fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Operator => true,
@@ -121,9 +85,7 @@ impl Role {
         }
     }
 
-    /// Whether the role sees the Verbund's cross-tenant forwarding traffic (counts, numbers,
-    /// tenants, due dates and states; no citizen data).
-    pub fn sees_verbund_traffic(self) -> bool {
+    fn sees_verbund_traffic(self) -> bool {
         matches!(self, Role::Operator | Role::Coordinator)
     }
 }
@@ -587,20 +549,58 @@ impl Visibility {
 /// Proof for background work that runs without a user: SLA escalation, deadlines, mail intake
 /// and outbox delivery, privacy retention. Repository functions that take it are named
 /// `system_*`, so every place where the tenant is not checked against a user is easy to find.
-/// Only job entry points make one ([`SystemScope::job`]); request handlers never do.
+///
+/// Not a value anyone may make: [`SystemScope::job`] is a `disallowed-methods` entry in
+/// `clippy.toml` (`cargo clippy -- -D warnings` fails on a new caller), and each of the few
+/// callers states why with `#[expect(clippy::disallowed_methods, reason = ..)]`:
+/// - `verbund_server::workers::spawn_jobs`: the periodic jobs of the application
+///   ([`Job::Escalation`], [`Job::PrivacyRetention`]), which hand the scope to
+///   `verbund_ticketing::escalation::run_once` and `verbund_ticketing::privacy::run_due_anonymization`;
+/// - the search index follower started by the application (`verbund_knowledge::search`,
+///   [`Job::SearchIndex`]);
+/// - `verbund import` on the server's own machine (`verbund_knowledge::store::import_unchecked`,
+///   [`Job::Import`]);
+/// - mail intake, which saves a ticket for the tenant the mail was routed to
+///   (`verbund_ticketing::tickets::reopen_for_mail`, [`Job::MailIntake`]).
+///
+/// Request handlers never make one; tests may, saying so.
 #[derive(Clone, Copy, Debug)]
 pub struct SystemScope {
-    job: &'static str,
+    job: Job,
+}
+
+/// The background jobs that act without a user: the closed set a [`SystemScope`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Job {
+    Escalation,
+    PrivacyRetention,
+    MailIntake,
+    SearchIndex,
+    Import,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Escalation => "escalation",
+            Self::PrivacyRetention => "privacy-retention",
+            Self::MailIntake => "mail-intake",
+            Self::SearchIndex => "search-index",
+            Self::Import => "import",
+        }
+    }
 }
 
 impl SystemScope {
-    /// The scope of the background job `name` (e.g. `"escalation"`).
-    pub fn job(name: &'static str) -> Self {
-        Self { job: name }
+    /// The scope of the background job `job`. Only at a job's entry point (see the type's
+    /// documentation); `clippy.toml` refuses every other caller.
+    pub fn job(job: Job) -> Self {
+        Self { job }
     }
 
     pub fn name(&self) -> &'static str {
-        self.job
+        self.job.name()
     }
 }
 
@@ -626,7 +626,7 @@ pub mod knowledge {
     use uuid::Uuid;
     use verbund_schema::service;
 
-    use super::{Actor, GrantScope, Permission};
+    use super::{Actor, GrantScope, Permission, RoleRules};
     use crate::error::{Error, Result};
 
     /// The stored status of a published description (`knowledge_services.status`).
@@ -847,7 +847,7 @@ mod tests {
         assert!(!Role::Operator.allows_scope(&t));
         assert!(!Role::TenantAdmin.allows_scope(&GrantScope::Verbund));
         for r in Role::ALL {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
         }
     }
 

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role};
+use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role, RoleRules};
 use crate::audit;
 use crate::db::{Db, WithLocal, begin_write, now};
 use crate::directory::ActingTenant;
@@ -232,9 +232,9 @@ pub(crate) async fn load_actor(
     account: user::Model,
 ) -> Result<Actor> {
     let rows = crate::repo::roles_of(db, account.id).await?;
-    let operator = rows.iter().any(|r| {
-        r.role == Role::Operator.as_str() && r.tenant_id.is_none() && r.center_id.is_none()
-    });
+    let operator = rows
+        .iter()
+        .any(|r| r.role == Role::Operator && r.tenant_id.is_none() && r.center_id.is_none());
     let center_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.center_id).collect();
     let mut valid_until: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut centers: BTreeMap<Uuid, service_center::Model> = BTreeMap::new();
@@ -299,10 +299,7 @@ pub(crate) async fn load_actor(
     let mut specs = Vec::with_capacity(rows.len());
     let mut reach_roles: BTreeMap<Uuid, BTreeSet<Role>> = BTreeMap::new();
     for row in &rows {
-        let Some(role) = Role::parse(&row.role) else {
-            tracing::warn!(role = %row.role, "ignoring unknown role in database");
-            continue;
-        };
+        let role = row.role;
         let (scope, reach) = match (row.tenant_id, row.center_id) {
             (None, None) => (GrantScope::Verbund, BTreeSet::new()),
             (Some(t), None) => (GrantScope::Tenant(t), BTreeSet::from([t])),

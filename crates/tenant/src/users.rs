@@ -8,7 +8,9 @@ use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::{AccountScope, Actor, Assignment, GrantScope, Permission, Role, TenantScope};
+use crate::access::{
+    AccountScope, Actor, Assignment, GrantScope, Permission, Role, RoleRules, TenantScope,
+};
 use crate::audit;
 use crate::auth::revoke_sessions;
 use crate::db::Db;
@@ -83,7 +85,7 @@ async fn names(db: &impl ConnectionTrait) -> Result<Names> {
 
 fn role_spec(names: &Names, row: &role_assignment::Model) -> Option<RoleSpec> {
     Some(RoleSpec {
-        role: Role::parse(&row.role)?,
+        role: row.role,
         tenant: row.tenant_id.and_then(|t| names.tenants.get(&t).cloned()),
         center: row.center_id.and_then(|c| names.centers.get(&c).cloned()),
     })
@@ -195,17 +197,19 @@ fn assignment(scope: GrantScope, served: &BTreeMap<Uuid, BTreeSet<Uuid>>) -> Ass
     }
 }
 
-/// Where a stored role row applies. A row that is not understood (unknown role, both tenant and
-/// center, a role on a scope it cannot have) counts as the whole Verbund: only operators touch it.
+/// Where a stored role row applies. A row that is not understood (both tenant and center, a
+/// role on a scope it cannot have) counts as the whole Verbund: only operators touch it. (An
+/// unknown role does not load: the column is typed and CHECKed.)
 fn row_scope(row: &role_assignment::Model) -> GrantScope {
     let scope = match (row.tenant_id, row.center_id) {
         (Some(t), None) => GrantScope::Tenant(t),
         (None, Some(c)) => GrantScope::Center(c),
         _ => GrantScope::Verbund,
     };
-    match Role::parse(&row.role) {
-        Some(role) if role.allows_scope(&scope) => scope,
-        _ => GrantScope::Verbund,
+    if row.role.allows_scope(&scope) {
+        scope
+    } else {
+        GrantScope::Verbund
     }
 }
 
@@ -273,7 +277,7 @@ async fn insert_roles(db: &impl ConnectionTrait, user_id: Uuid, roles: &[Resolve
         role_assignment::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(user_id),
-            role: Set(r.role.as_str().to_owned()),
+            role: Set(r.role),
             tenant_id: Set(tenant_id),
             center_id: Set(center_id),
             created_at: Set(at),
@@ -505,10 +509,8 @@ async fn replace_roles(
         let ids = replaced.iter().map(|(r, _)| r.id).collect();
         crate::repo::delete_roles(db, scope, user_id, ids).await?;
     }
-    let kept_roles: Vec<(Role, GrantScope)> = kept
-        .iter()
-        .filter_map(|(r, a)| Role::parse(&r.role).map(|role| (role, a.scope())))
-        .collect();
+    let kept_roles: Vec<(Role, GrantScope)> =
+        kept.iter().map(|(r, a)| (r.role, a.scope())).collect();
     let new: Vec<Resolved> = roles
         .iter()
         .filter(|r| !kept_roles.contains(&(r.role, r.scope)))

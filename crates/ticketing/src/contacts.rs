@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use verbund_tenant::access::GrantScope;
+use verbund_tenant::access::{GrantScope, RoleRules};
 use verbund_tenant::db::Db;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::directory::find_tenant_for;
@@ -19,6 +19,7 @@ use crate::tickets::{
     Access, NewTicket, TicketView, insert_ticket, reserve_number, view_with_slugs,
 };
 use verbund_schema::contact;
+use verbund_schema::ids::ServiceId;
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -188,7 +189,7 @@ pub async fn log_contact(db: &Db, actor: &Actor, input: NewContact) -> Result<Co
         center_id: Set(center_of(actor, asked.id)),
         agent_user_id: Set(actor.user_id()),
         channel: Set(input.channel),
-        service_id: Set(input.service_id),
+        service_id: Set(input.service_id.map(ServiceId::from)),
         topic: Set(topic),
         solved_first_contact: Set(input.solved),
         duration_seconds: Set(input.duration_seconds as i32),
@@ -209,7 +210,7 @@ pub async fn log_contact(db: &Db, actor: &Actor, input: NewContact) -> Result<Co
         id: model.id,
         tenant: asked.slug,
         channel: input.channel,
-        service_id: model.service_id,
+        service_id: model.service_id.map(ServiceId::uuid),
         topic: model.topic,
         solved: model.solved_first_contact,
         duration_seconds: input.duration_seconds,

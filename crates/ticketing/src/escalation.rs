@@ -30,6 +30,7 @@ use verbund_tenant::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
+use verbund_schema::ids::TicketId;
 use verbund_schema::{escalation_notice, tenant};
 use verbund_tenant::access::SystemScope;
 use verbund_tenant::db::{begin_write, now};
@@ -112,17 +113,17 @@ pub const DEADLINE: &str = "deadline";
 
 /// Looks at every open ticket and every waiting forward once, marks what is due, and sends
 /// the notices whose time has come.
-pub async fn run_once(db: &Db, at: DateTime<Utc>) -> Result<Pass> {
-    let system = SystemScope::job("escalation");
-    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::system_tenants(db, &system)
+/// `system` is the escalation job's proof, made by the application's worker ([`SystemScope`]).
+pub async fn run_once(db: &Db, system: &SystemScope, at: DateTime<Utc>) -> Result<Pass> {
+    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::system_tenants(db, system)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
     let mut pass = Pass::default();
-    mark_deadlines(db, &system, &tenants, at, &mut pass).await?;
-    mark_unaccepted(db, &system, &tenants, at, &mut pass).await?;
-    pass.notices = send_due(db, &system, &tenants, at).await?;
+    mark_deadlines(db, system, &tenants, at, &mut pass).await?;
+    mark_unaccepted(db, system, &tenants, at, &mut pass).await?;
+    pass.notices = send_due(db, system, &tenants, at).await?;
     Ok(pass)
 }
 
@@ -238,7 +239,7 @@ async fn queue_notice(
     db: &impl ConnectionTrait,
     system: &SystemScope,
     told: &tenant::Model,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     level: Level,
     audience: Audience,
     occasion: &str,
@@ -535,13 +536,9 @@ async fn deliver(
             }
             EscalationTarget::Queue => to.app((None, Some(queue.clone()))),
             EscalationTarget::Admins => {
-                for admin in crate::repo::system_active_role_holders(
-                    db,
-                    system,
-                    told.id,
-                    Role::TenantAdmin.as_str(),
-                )
-                .await?
+                for admin in
+                    crate::repo::system_active_role_holders(db, system, told.id, Role::TenantAdmin)
+                        .await?
                 {
                     to.app((Some(admin), None));
                 }

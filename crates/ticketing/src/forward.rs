@@ -17,6 +17,7 @@ use crate::model::{FRONT_QUEUE, ForwardState, TicketState, parse_queue};
 use crate::tickets::{
     Access, TicketView, load_for_work, record_event, save, slugs_of, view, view_with_slugs,
 };
+use verbund_schema::ids::TicketId;
 use verbund_schema::{ticket, ticket_forward};
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -54,7 +55,12 @@ fn reason(raw: &str) -> Result<String> {
 }
 
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn forward(db: &Db, actor: &Actor, id: Uuid, req: ForwardRequest) -> Result<TicketView> {
+pub async fn forward(
+    db: &Db,
+    actor: &Actor,
+    id: TicketId,
+    req: ForwardRequest,
+) -> Result<TicketView> {
     let why = reason(&req.reason)?;
     let queue = match req.queue.as_deref() {
         None => FRONT_QUEUE.to_owned(),
@@ -187,7 +193,12 @@ async fn pending_forward(
 
 /// The receiving tenant takes the forwarded ticket.
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn accept(db: &Db, actor: &Actor, id: Uuid, req: ForwardDecision) -> Result<TicketView> {
+pub async fn accept(
+    db: &Db,
+    actor: &Actor,
+    id: TicketId,
+    req: ForwardDecision,
+) -> Result<TicketView> {
     let txn = begin_write(db).await?;
     let (current, scope) = load_for_work(&txn, actor, id).await?;
     let fwd = pending_forward(&txn, &current).await?;
@@ -217,7 +228,7 @@ pub async fn accept(db: &Db, actor: &Actor, id: Uuid, req: ForwardDecision) -> R
 pub async fn return_ticket(
     db: &Db,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
     req: ForwardDecision,
 ) -> Result<TicketView> {
     let why = reason(req.reason.as_deref().unwrap_or(""))?;

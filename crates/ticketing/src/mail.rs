@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::ids::TicketId;
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::db::Db;
@@ -70,7 +71,7 @@ pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
 
 /// A new outbound mail.
 pub struct NewMail {
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<TicketId>,
     pub kind: MailKind,
     /// Overrides the tenant's sender address (a receipt goes out from the address written to).
     pub from: Option<String>,
@@ -147,7 +148,7 @@ pub async fn enqueue(
 /// the last 20; and the newest inbound one, to answer to.
 pub async fn thread_of(
     db: &impl ConnectionTrait,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
 ) -> Result<(Option<String>, Vec<String>)> {
     let mut ids: Vec<(DateTime<Utc>, String, bool)> = crate::repo::inbound_mails_of(db, ticket_id)
         .await?
@@ -249,7 +250,7 @@ pub fn outbox_view(m: outbox_mail::Model, slug: &str) -> OutboxView {
     OutboxView {
         id: m.id,
         tenant: slug.to_owned(),
-        ticket_id: m.ticket_id,
+        ticket_id: m.ticket_id.map(TicketId::uuid),
         kind: m.kind,
         from: m.from_address,
         to: m.to_address,
@@ -396,7 +397,7 @@ pub struct AttachmentView {
 }
 
 /// The mail conversation of a ticket (full access only: it holds the citizen's data).
-pub async fn ticket_mails(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<TicketMailView>> {
+pub async fn ticket_mails(db: &Db, actor: &Actor, id: TicketId) -> Result<Vec<TicketMailView>> {
     let (t, access) = load_visible(db, actor, id).await?;
     if access != Access::Full {
         return Err(Error::Forbidden(
@@ -462,7 +463,7 @@ pub async fn ticket_mails(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<Ticket
 pub async fn attachment(
     db: &Db,
     actor: &Actor,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     attachment_id: Uuid,
 ) -> Result<mail_attachment::Model> {
     let (t, access) = load_visible(db, actor, ticket_id).await?;

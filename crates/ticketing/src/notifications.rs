@@ -61,7 +61,7 @@ pub async fn list(db: &Db, actor: &Actor, unread_only: bool) -> Result<Vec<Notif
             id: n.id,
             tenant: slugs.get(&n.tenant_id).cloned().unwrap_or_default(),
             queue: n.queue,
-            ticket_id: n.ticket_id,
+            ticket_id: n.ticket_id.map(verbund_schema::ids::TicketId::uuid),
             kind: n.kind,
             body: n.body,
             created_at: n.created_at,

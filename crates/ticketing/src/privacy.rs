@@ -18,6 +18,7 @@ use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::model::TicketState;
 use crate::tickets::{Access, TicketView, record_event, view_with_slugs};
+use verbund_schema::ids::TicketId;
 use verbund_schema::{personal_data_access, ticket, ticket_event};
 
 pub const REDACTED: &str = "[anonymisiert]";
@@ -165,22 +166,26 @@ pub(crate) async fn anonymize_in(
 /// anonymised by an earlier version that left the subject and mail addresses behind (their
 /// subject is not yet [`REDACTED`]). Safe on several instances: each ticket is claimed by a
 /// conditional update inside its transaction, which the other instance then finds done.
-pub async fn run_due_anonymization(db: &Db, at: DateTime<Utc>) -> Result<usize> {
+/// `system` is the retention job's proof, made by the application's worker ([`SystemScope`]).
+pub async fn run_due_anonymization(
+    db: &Db,
+    system: &SystemScope,
+    at: DateTime<Utc>,
+) -> Result<usize> {
     let mut done = 0;
-    let system = SystemScope::job("privacy-retention");
-    for t in crate::repo::system_tenants(db, &system).await? {
+    for t in crate::repo::system_tenants(db, system).await? {
         let days = TenantSettings::from_json(&t.settings).anonymize_after_days;
         let cutoff = at - chrono::Duration::days(i64::from(days));
         let due = Condition::all()
             .add(ticket::Column::State.eq(TicketState::Closed.as_str()))
             .add(ticket::Column::ClosedAt.lte(cutoff))
             .add(ticket::Column::AnonymizedAt.is_null());
-        let due = crate::repo::system_ticket_ids(db, &system, t.id, due).await?;
+        let due = crate::repo::system_ticket_ids(db, system, t.id, due).await?;
         for id in due {
             let txn = begin_write(db).await?;
             let claimed = crate::repo::system_claim_ticket(
                 &txn,
-                &system,
+                system,
                 id,
                 ticket::Column::AnonymizedAt,
                 Some(now()).into(),
@@ -199,12 +204,12 @@ pub async fn run_due_anonymization(db: &Db, at: DateTime<Utc>) -> Result<usize> 
         let incomplete = Condition::all()
             .add(ticket::Column::AnonymizedAt.is_not_null())
             .add(ticket::Column::Subject.ne(REDACTED));
-        let incomplete = crate::repo::system_ticket_ids(db, &system, t.id, incomplete).await?;
+        let incomplete = crate::repo::system_ticket_ids(db, system, t.id, incomplete).await?;
         for id in incomplete {
             let txn = begin_write(db).await?;
             let claimed = crate::repo::system_claim_ticket(
                 &txn,
-                &system,
+                system,
                 id,
                 ticket::Column::Subject,
                 REDACTED.into(),
@@ -237,7 +242,7 @@ pub struct AnonymizeRequest {
 pub async fn anonymize_on_request(
     db: &Db,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
     req: AnonymizeRequest,
 ) -> Result<TicketView> {
     let why = req.reason.trim();
@@ -325,14 +330,14 @@ pub async fn access_log(
     }
     let rows = crate::repo::access_log(db, &scope, ticket, q.user, limit).await?;
     let (tickets, users) = crate::repo::access_log_names(db, &rows).await?;
-    let tickets: std::collections::HashMap<Uuid, String> = tickets.into_iter().collect();
+    let tickets: std::collections::HashMap<TicketId, String> = tickets.into_iter().collect();
     let users: std::collections::HashMap<Uuid, String> = users.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|r| AccessLogEntry {
             id: r.id,
             ticket_number: tickets.get(&r.ticket_id).cloned(),
-            ticket_id: r.ticket_id,
+            ticket_id: r.ticket_id.uuid(),
             user_email: users.get(&r.user_id).cloned(),
             user_id: r.user_id,
             action: r.action,

@@ -31,6 +31,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use verbund_schema::escalation_notice;
+use verbund_schema::ids::TicketId;
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
@@ -175,7 +176,7 @@ pub(crate) async fn service_usable_for(
 pub(crate) async fn ticket_id_by_number(
     db: &impl ConnectionTrait,
     number: &str,
-) -> Result<Option<Uuid>> {
+) -> Result<Option<TicketId>> {
     Ok(ticket::Entity::find()
         .filter(ticket::Column::Number.eq(number))
         .one(db)
@@ -203,7 +204,7 @@ pub(crate) fn visible_tickets(vis: &Visibility) -> Condition {
 pub(crate) async fn ticket_visible(
     db: &impl ConnectionTrait,
     vis: &Visibility,
-    id: Uuid,
+    id: TicketId,
 ) -> Result<Option<(ticket::Model, Access)>> {
     let found = ticket::Entity::find_by_id(id)
         .filter(visible_tickets(vis))
@@ -332,7 +333,7 @@ pub(crate) async fn events_of(
 /// function, or being answered in the caller's transaction).
 pub(crate) async fn inbound_mails_of(
     db: &impl ConnectionTrait,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
 ) -> Result<Vec<inbound_mail::Model>> {
     Ok(inbound_mail::Entity::find()
         .filter(inbound_mail::Column::TicketId.eq(ticket_id))
@@ -344,7 +345,7 @@ pub(crate) async fn inbound_mails_of(
 /// mails of `excluded_kind`, the escalations to staff, left out).
 pub(crate) async fn outbound_mails_of(
     db: &impl ConnectionTrait,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     excluded_kind: &str,
 ) -> Result<Vec<outbox_mail::Model>> {
     Ok(outbox_mail::Entity::find()
@@ -725,7 +726,7 @@ pub(crate) async fn report_forwards(
 pub(crate) async fn access_log(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
-    ticket_id: Option<Uuid>,
+    ticket_id: Option<TicketId>,
     user_id: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<personal_data_access::Model>> {
@@ -749,7 +750,7 @@ pub(crate) async fn access_log(
 pub(crate) async fn access_log_names(
     db: &impl ConnectionTrait,
     rows: &[personal_data_access::Model],
-) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>)> {
+) -> Result<(Vec<(TicketId, String)>, Vec<(Uuid, String)>)> {
     let tickets = ticket::Entity::find()
         .filter(ticket::Column::Id.is_in(rows.iter().map(|r| r.ticket_id)))
         .all(db)
@@ -825,7 +826,7 @@ pub(crate) async fn system_active_role_holders(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
     tenant_id: Uuid,
-    role: &str,
+    role: verbund_schema::types::Role,
 ) -> Result<Vec<Uuid>> {
     let ids: Vec<Uuid> = role_assignment::Entity::find()
         .filter(role_assignment::Column::TenantId.eq(tenant_id))
@@ -948,7 +949,7 @@ pub(crate) async fn system_claim_notice(
 pub(crate) async fn system_ticket(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
-    id: Uuid,
+    id: TicketId,
 ) -> Result<Option<ticket::Model>> {
     Ok(ticket::Entity::find_by_id(id).one(db).await?)
 }
@@ -966,7 +967,7 @@ pub(crate) async fn system_forward(
 pub(crate) async fn system_forwarder(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     from_tenant: Uuid,
 ) -> Result<Option<Uuid>> {
     Ok(ticket_forward::Entity::find()
@@ -1067,11 +1068,11 @@ pub(crate) async fn verbund_escalated_forwards(
 pub(crate) async fn verbund_ticket_answers(
     db: &impl ConnectionTrait,
     _scope: &VerbundTrafficScope,
-    ids: Vec<Uuid>,
-) -> Result<Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)>> {
+    ids: Vec<TicketId>,
+) -> Result<Vec<(TicketId, DateTime<Utc>, Option<DateTime<Utc>>)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let found: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = ticket::Entity::find()
+        let found: Vec<(TicketId, DateTime<Utc>, Option<DateTime<Utc>>)> = ticket::Entity::find()
             .select_only()
             .columns([
                 ticket::Column::Id,
@@ -1118,8 +1119,8 @@ pub(crate) async fn verbund_forwarded_at_risk(
         .order_by_asc(ticket::Column::Number)
         .all(db)
         .await?;
-    let mut last: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
-    let ids: Vec<Uuid> = tickets.iter().map(|t| t.id).collect();
+    let mut last: std::collections::HashMap<TicketId, Uuid> = std::collections::HashMap::new();
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
     for chunk in ids.chunks(500) {
         let forwards = ticket_forward::Entity::find()
             .filter(ticket_forward::Column::TicketId.is_in(chunk.iter().copied()))

@@ -1,8 +1,9 @@
 //! The filters of the ticket queue: the typed query string ([`TicketQuery`]) and the pure step
 //! from it to a [`TicketFilter`], which [`crate::tickets::list_tickets`] turns into a query.
 //!
-//! Lists (`tenant`, `state`) are one parameter with comma-separated values
-//! (`state=new,in_progress`); an empty value means no filter. Enumerated values are typed:
+//! Lists (`tenant`, `state`, [`TicketQuery::LISTS`]) take comma-separated values
+//! (`state=new,in_progress`), repeated parameters (`state=new&state=in_progress`, joined by
+//! the server's `ListQuery` extractor) or both; an empty value means no filter. Enumerated values are typed:
 //! a value that is not one of them does not parse (400 `invalid-query`, naming the allowed
 //! values). Values that parse but are refused (a `limit` out of range, a malformed queue or
 //! cursor, a search text too long) are a 422 naming the field.
@@ -24,11 +25,13 @@ use crate::model::{TicketState, parse_queue};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TicketQuery {
-    /// Tenant slugs, comma-separated; default: every tenant the user may see.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+    /// Tenant slugs, repeated (`tenant=a&tenant=b`) or comma-separated (`tenant=a,b`); any of
+    /// them. Default: every tenant the user may see.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode = true)]
     pub tenant: Option<CommaList<String>>,
-    /// States, comma-separated.
-    #[param(value_type = Option<Vec<TicketState>>, style = Form, explode = false)]
+    /// States, repeated (`state=new&state=in_progress`) or comma-separated
+    /// (`state=new,in_progress`); any of them.
+    #[param(value_type = Option<Vec<TicketState>>, style = Form, explode = true)]
     pub state: Option<CommaList<TicketState>>,
     /// `me`, `none` or a user id.
     #[param(value_type = Option<String>)]
@@ -49,6 +52,12 @@ pub struct TicketQuery {
     pub cursor: Option<String>,
     /// 1-100, default 50.
     pub limit: Option<u64>,
+}
+
+impl TicketQuery {
+    /// The list parameters: each may be repeated as well as comma-separated (the server's
+    /// query extractor joins the repeated values before this type reads them).
+    pub const LISTS: &'static [&'static str] = &["tenant", "state"];
 }
 
 /// A comma-separated list of values of `T` in one query parameter. Every element must parse;

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::{ServiceId, TicketId};
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
-use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::db::{WithLocal, begin_write, now, write};
 use verbund_tenant::directory::find_tenant_for;
 use verbund_tenant::domain::EmailAddress;
@@ -181,7 +182,7 @@ pub(crate) async fn view_with_slugs(
 pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketView {
     let full = access == Access::Full;
     TicketView {
-        id: t.id,
+        id: t.id.uuid(),
         tenant: slugs.get(&t.tenant_id).cloned().unwrap_or_default(),
         origin_tenant: slugs.get(&t.origin_tenant_id).cloned().unwrap_or_default(),
         number: t.number,
@@ -199,7 +200,7 @@ pub(crate) fn view(t: ticket::Model, access: Access, slugs: &Slugs) -> TicketVie
         } else {
             Vec::new()
         },
-        service_id: t.service_id,
+        service_id: t.service_id.map(ServiceId::uuid),
         state: t.state,
         assignee_id: t.assignee_user_id,
         queue: t.queue,
@@ -623,7 +624,7 @@ async fn new_ticket(
     };
     let due = deadline::due_at(t, arrival)?;
     let model = ticket::Model {
-        id: Uuid::now_v7(),
+        id: TicketId::now_v7(),
         tenant_id: t.id,
         number,
         subject: input.subject,
@@ -634,7 +635,7 @@ async fn new_ticket(
         citizen_address: input.citizen.address,
         answer_channel: input.answer_channel,
         callback_windows: input.callback_windows,
-        service_id: input.service_id,
+        service_id: input.service_id.map(ServiceId::from),
         state: TicketState::New,
         assignee_user_id: None,
         queue: input.queue,
@@ -729,9 +730,9 @@ pub async fn create_ticket(
 
 /// Finds a ticket's id by its number (`KO-2026-000123`) or id. Visibility is checked by the
 /// function that then loads it; an unknown key is 404 like an invisible one.
-pub async fn resolve(db: &impl ConnectionTrait, key: &str) -> Result<Uuid> {
+pub async fn resolve(db: &impl ConnectionTrait, key: &str) -> Result<TicketId> {
     if let Ok(id) = Uuid::parse_str(key) {
-        return Ok(id);
+        return Ok(TicketId(id));
     }
     if key.len() > 32 {
         return Err(Error::NotFound("ticket"));
@@ -746,7 +747,7 @@ pub async fn resolve(db: &impl ConnectionTrait, key: &str) -> Result<Uuid> {
 pub(crate) async fn load_visible(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
 ) -> Result<(ticket::Model, Access)> {
     let vis = actor.visibility(Permission::ViewTickets);
     crate::repo::ticket_visible(db, &vis, id)
@@ -759,15 +760,38 @@ pub(crate) async fn load_visible(
 pub(crate) async fn load_for_work(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
 ) -> Result<(ticket::Model, TenantScope)> {
     let (t, _) = load_visible(db, actor, id).await?;
     let scope = actor.authorize(Permission::HandleTickets, t.tenant_id)?;
     Ok((t, scope))
 }
 
+/// One ticket the actor can see, by its id.
+///
+/// The id is a [`TicketId`]: a service description's (or a tenant's) id does not compile here:
+///
+/// ```compile_fail,E0308
+/// async fn open(db: &verbund_tenant::db::Db, actor: &verbund_tenant::Actor, id: verbund_schema::ids::ServiceId) {
+///     let _ = verbund_ticketing::tickets::get_ticket(db, actor, id).await;
+/// }
+/// ```
+///
+/// ```compile_fail,E0308
+/// async fn open(db: &verbund_tenant::db::Db, actor: &verbund_tenant::Actor, id: verbund_schema::ids::TenantId) {
+///     let _ = verbund_ticketing::tickets::get_ticket(db, actor, id).await;
+/// }
+/// ```
+///
+/// while the same call with a ticket's id does:
+///
+/// ```no_run
+/// async fn open(db: &verbund_tenant::db::Db, actor: &verbund_tenant::Actor, id: verbund_schema::ids::TicketId) {
+///     let _ = verbund_ticketing::tickets::get_ticket(db, actor, id).await;
+/// }
+/// ```
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn get_ticket(db: &Db, actor: &Actor, id: Uuid) -> Result<TicketView> {
+pub async fn get_ticket(db: &Db, actor: &Actor, id: TicketId) -> Result<TicketView> {
     let (t, access) = load_visible(db, actor, id).await?;
     if access == Access::Full && t.anonymized_at.is_none() {
         crate::privacy::log_access(db, &t, actor.user_id(), "read").await?;
@@ -801,7 +825,11 @@ pub(crate) async fn save(
             crate::repo::save_ticket(db, scope, current, expected_version, changes).await
         }
         None => {
-            let intake = SystemScope::job("mail-intake");
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "mail intake (`reopen_for_mail`, from the inbound mail processing) saves for the tenant the mail was routed to, for no user"
+            )]
+            let intake = SystemScope::job(Job::MailIntake);
             crate::repo::system_save_ticket(db, &intake, current, expected_version, changes).await
         }
     }
@@ -835,7 +863,7 @@ where
 pub async fn update_ticket(
     db: &Db,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
     patch: TicketPatch,
 ) -> Result<TicketView> {
     let subject = match patch.subject.as_deref() {
@@ -959,7 +987,7 @@ pub struct NoteView {
 /// Adds an internal note or a message to the citizen (a message to the citizen of a ticket
 /// that is not closed marks it answered).
 #[instrument(skip_all, fields(ticket = %id))]
-pub async fn add_note(db: &Db, actor: &Actor, id: Uuid, input: NewNote) -> Result<NoteView> {
+pub async fn add_note(db: &Db, actor: &Actor, id: TicketId, input: NewNote) -> Result<NoteView> {
     let body = required("body", &input.body, 20_000)?;
     let txn = begin_write(db).await?;
     let (current, scope) = load_for_work(&txn, actor, id).await?;
@@ -1049,7 +1077,7 @@ fn note_view(n: ticket_note::Model, slugs: &Slugs) -> NoteView {
 
 /// The notes the actor may read: messages to the citizen, and internal notes of tenants the
 /// actor may view tickets for.
-pub async fn list_notes(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<NoteView>> {
+pub async fn list_notes(db: &Db, actor: &Actor, id: TicketId) -> Result<Vec<NoteView>> {
     let (t, _) = load_visible(db, actor, id).await?;
     let notes: Vec<ticket_note::Model> = crate::repo::notes_of(db, &t)
         .await?
@@ -1073,7 +1101,7 @@ pub struct NewCallAttempt {
 pub async fn record_call(
     db: &Db,
     actor: &Actor,
-    id: Uuid,
+    id: TicketId,
     input: NewCallAttempt,
 ) -> Result<TicketView> {
     let note = bounded("note", input.note.as_deref(), 2000)?;
@@ -1153,7 +1181,7 @@ pub struct EventView {
 /// forwarded the ticket sees its structure, subject and forward reasons, not the personal data
 /// in it (mail addresses of later senders, delivery diagnostics; see
 /// [`crate::privacy::forwarder_payload`]).
-pub async fn history(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<EventView>> {
+pub async fn history(db: &Db, actor: &Actor, id: TicketId) -> Result<Vec<EventView>> {
     let (t, access) = load_visible(db, actor, id).await?;
     let events = crate::repo::events_of(db, &t).await?;
     let slugs = slugs_of(db, events.iter().map(|e| e.tenant_id)).await?;
@@ -1308,7 +1336,8 @@ pub async fn list_tickets(db: &Db, actor: &Actor, q: TicketQuery) -> Result<Tick
     let mut rows = crate::repo::ticket_page(db, &visibility, cond, limit + 1).await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|t| ticket_filter::cursor(t.due_at, t.id))
+        rows.last()
+            .map(|t| ticket_filter::cursor(t.due_at, t.id.uuid()))
     } else {
         None
     };

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::ids::TicketId;
 use verbund_schema::tenant;
 use verbund_tenant::access::VerbundTrafficScope;
 use verbund_tenant::db::Db;
@@ -123,7 +124,7 @@ fn window(q: &VerbundQuery) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
 struct Acc {
     row: PairRow,
     hours: Vec<f64>,
-    tickets: HashSet<Uuid>,
+    tickets: HashSet<TicketId>,
 }
 
 /// The forwarding traffic per pair of tenants (operators and coordinators).
@@ -167,7 +168,7 @@ async fn build(
             .get(id)
             .map_or_else(|| id.to_string(), |t| t.slug.clone())
     };
-    let answers: HashMap<Uuid, (DateTime<Utc>, Option<DateTime<Utc>>)> =
+    let answers: HashMap<TicketId, (DateTime<Utc>, Option<DateTime<Utc>>)> =
         crate::repo::verbund_ticket_answers(
             db,
             scope,

@@ -57,13 +57,13 @@ async fn description_of_another_tenant_is_not_found_nor_saved(backend: Backend) 
     let koblenz_reader = access::reader(&koblenz).expect("reader");
 
     assert!(
-        service_for_edit(&db, &mainz_writer, view.id)
+        service_for_edit(&db, &mainz_writer, view.id.into())
             .await
             .expect("q")
             .is_none()
     );
     assert!(
-        readable_service(&db, &mainz_reader, koblenz_id, view.id)
+        readable_service(&db, &mainz_reader, koblenz_id, view.id.into())
             .await
             .expect("q")
             .is_none()
@@ -72,12 +72,12 @@ async fn description_of_another_tenant_is_not_found_nor_saved(backend: Backend) 
         .await
         .expect("q");
     assert!(page.iter().all(|s| s.id != view.id));
-    let current = service_for_edit(&db, &koblenz_writer, view.id)
+    let current = service_for_edit(&db, &koblenz_writer, view.id.into())
         .await
         .expect("q")
         .expect("own draft");
     assert!(
-        readable_service(&db, &koblenz_reader, koblenz_id, view.id)
+        readable_service(&db, &koblenz_reader, koblenz_id, view.id.into())
             .await
             .expect("q")
             .is_some()
@@ -88,24 +88,24 @@ async fn description_of_another_tenant_is_not_found_nor_saved(backend: Backend) 
     changes.version = Set(current.version + 1);
     let saved = save_service(&db, &mainz_writer, &current, current.version, changes).await;
     assert!(matches!(saved, Err(Error::Conflict(_, _))), "{saved:?}");
-    let after = service_for_edit(&db, &koblenz_writer, view.id)
+    let after = service_for_edit(&db, &koblenz_writer, view.id.into())
         .await
         .expect("q")
         .expect("still there");
     assert_eq!(after.title, "Hundesteuer anmelden");
     assert_eq!(after.version, current.version);
 
-    crate::services::publish_service(&db, &koblenz, "stadt-koblenz", view.id)
+    crate::services::publish_service(&db, &koblenz, "stadt-koblenz", view.id.into())
         .await
         .expect("publish");
     assert!(
-        readable_service(&db, &mainz_reader, koblenz_id, view.id)
+        readable_service(&db, &mainz_reader, koblenz_id, view.id.into())
             .await
             .expect("q")
             .is_some()
     );
     assert!(
-        service_for_edit(&db, &mainz_writer, view.id)
+        service_for_edit(&db, &mainz_writer, view.id.into())
             .await
             .expect("q")
             .is_none()

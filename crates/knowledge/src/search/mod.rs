@@ -26,7 +26,7 @@ use serde::Serialize;
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use verbund_tenant::access::SystemScope;
+use verbund_tenant::access::{Job, SystemScope};
 use verbund_tenant::{Actor, Error, Permission, Result};
 
 use crate::catalog::indexed_content;
@@ -102,7 +102,7 @@ pub fn indexed(
     }
     let (synonyms, modules) = indexed_content(s, base);
     Some(IndexedService {
-        id: s.id,
+        id: s.id.uuid(),
         tenant_id: s.tenant_id,
         tenant: tenant_slug.to_owned(),
         leika_keys,
@@ -153,7 +153,7 @@ async fn documents(
             let slug = slugs.get(&s.tenant_id).map_or("", String::as_str);
             let base = s.base_id.and_then(|id| bases.get(&id));
             let leika_keys = keys.remove(&s.id).unwrap_or_default();
-            (s.id, indexed(s, slug, base, leika_keys))
+            (s.id.uuid(), indexed(s, slug, base, leika_keys))
         })
         .collect())
 }
@@ -382,7 +382,7 @@ impl SearchIndex {
             )
             .await?;
             let Some(last) = rows.last() else { break };
-            after = Some(last.id);
+            after = Some(last.id.uuid());
             let docs = documents(db, &rows, &slugs).await?;
             drop(rows);
             count += docs.iter().filter(|(_, d)| d.is_some()).count();
@@ -442,7 +442,7 @@ impl SearchIndex {
         if changes.is_empty() {
             return Ok(());
         }
-        let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id).collect();
+        let ids: BTreeSet<Uuid> = changes.iter().map(|c| c.service_id.uuid()).collect();
         let loaded = async {
             let rows = crate::repo::system_services(db, &follower(), ids.iter().copied()).await?;
             let slugs = tenant_slugs(db).await?;
@@ -667,8 +667,12 @@ pub async fn search(
 
 /// The proof of the index follower: background work that reads every tenant's descriptions
 /// to keep this instance's index current (search results are filtered per reader).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the search index follower: a job of every instance, started by the application (SearchIndex::start)"
+)]
 fn follower() -> SystemScope {
-    SystemScope::job("search-index")
+    SystemScope::job(Job::SearchIndex)
 }
 
 #[cfg(test)]

@@ -61,7 +61,8 @@ pub async fn get(
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(services::get_service(&state.db, &actor, &tenant.slug, id).await?))
+    Ok(HttpResponse::Ok()
+        .json(services::get_service(&state.db, &actor, &tenant.slug, id.into()).await?))
 }
 
 /// Change a description. Send the `version` you read; a stale one gives 409.
@@ -77,7 +78,14 @@ pub async fn update(
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
     Ok(HttpResponse::Ok().json(
-        services::update_service(&state.db, &actor, &tenant.slug, id, body.into_inner()).await?,
+        services::update_service(
+            &state.db,
+            &actor,
+            &tenant.slug,
+            id.into(),
+            body.into_inner(),
+        )
+        .await?,
     ))
 }
 
@@ -93,7 +101,7 @@ pub async fn publish(
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
     Ok(HttpResponse::Ok()
-        .json(services::publish_service(&state.db, &actor, &tenant.slug, id).await?))
+        .json(services::publish_service(&state.db, &actor, &tenant.slug, id.into()).await?))
 }
 
 /// Archive: the description leaves search and is visible only inside the tenant.
@@ -108,7 +116,7 @@ pub async fn archive(
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
     Ok(HttpResponse::Ok()
-        .json(services::archive_service(&state.db, &actor, &tenant.slug, id).await?))
+        .json(services::archive_service(&state.db, &actor, &tenant.slug, id.into()).await?))
 }
 
 /// Confirm that the description still fits its changed base text.
@@ -122,7 +130,8 @@ pub async fn review_base(
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(services::review_base(&state.db, &actor, &tenant.slug, id).await?))
+    Ok(HttpResponse::Ok()
+        .json(services::review_base(&state.db, &actor, &tenant.slug, id.into()).await?))
 }
 
 /// Every saved version with author and time, newest first (inside the owning tenant).
@@ -136,10 +145,8 @@ pub async fn versions(
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
-    Ok(
-        HttpResponse::Ok()
-            .json(services::list_versions(&state.db, &actor, &tenant.slug, id).await?),
-    )
+    Ok(HttpResponse::Ok()
+        .json(services::list_versions(&state.db, &actor, &tenant.slug, id.into()).await?))
 }
 
 /// The differences between two versions, field by field.
@@ -155,7 +162,14 @@ pub async fn compare(
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
     Ok(HttpResponse::Ok().json(
-        services::compare_versions(&state.db, &actor, &tenant.slug, id, query.into_inner()).await?,
+        services::compare_versions(
+            &state.db,
+            &actor,
+            &tenant.slug,
+            id.into(),
+            query.into_inner(),
+        )
+        .await?,
     ))
 }
 

@@ -8,11 +8,11 @@ use verbund_ticketing::tickets::{
 use verbund_ticketing::ticket_filter::CommaList;
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, Query, TenantPath, record_tenant};
+use crate::extract::{Auth, Json, ListQuery, TenantPath, record_tenant};
 use crate::state::AppState;
 
 /// Resolves the `{id}` path segment of a ticket: a ticket number or id.
-async fn key(state: &AppState, raw: &str) -> ApiResult<uuid::Uuid> {
+async fn key(state: &AppState, raw: &str) -> ApiResult<verbund_schema::ids::TicketId> {
     Ok(tickets::resolve(&state.db, raw).await?)
 }
 
@@ -40,7 +40,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: Query<TicketQuery>,
+    query: ListQuery<TicketQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(
         HttpResponse::Ok()
@@ -288,7 +288,7 @@ pub async fn close(
 pub async fn list_for_tenant(
     state: web::Data<AppState>,
     TenantPath { actor, tenant }: TenantPath,
-    query: Query<TicketQuery>,
+    query: ListQuery<TicketQuery>,
 ) -> ApiResult<HttpResponse> {
     actor.authorize(verbund_tenant::Permission::ViewTickets, tenant.id)?;
     let mut q = query.into_inner();

@@ -41,7 +41,7 @@ async fn koblenz_ticket(db: &Db, agent: &Actor) -> ticket::Model {
     .await
     .expect("create ticket");
     let vis = agent.visibility(Permission::ViewTickets);
-    ticket_visible(db, &vis, view.id)
+    ticket_visible(db, &vis, view.id.into())
         .await
         .expect("load")
         .expect("own ticket visible")
