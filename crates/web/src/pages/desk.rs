@@ -240,7 +240,21 @@ fn module_view(label: String, value: &serde_json::Value) -> ModuleView {
             }
         }
         Value::Object(o) => {
-            for (k, v) in o {
+            // Costs: `amounts` (cents and a label each) and a `text`.
+            if let Some(Value::Array(amounts)) = o.get("amounts") {
+                for a in amounts {
+                    let cents = a.get("eur_cents").and_then(Value::as_i64).unwrap_or(0);
+                    let label = a.get("label").and_then(Value::as_str).unwrap_or("Gebühr");
+                    m.pairs.push((
+                        label.to_owned(),
+                        format!("{},{:02} €", cents / 100, (cents % 100).abs()),
+                    ));
+                }
+            }
+            if let Some(Value::String(t)) = o.get("text") {
+                m.paragraphs.push(t.clone());
+            }
+            for (k, v) in o.iter().filter(|(k, _)| *k != "amounts" && *k != "text") {
                 let text = match v {
                     Value::String(s) => s.clone(),
                     Value::Null => continue,

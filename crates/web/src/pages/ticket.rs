@@ -177,7 +177,10 @@ async fn render(
 fn event_text(kind: &str) -> String {
     match kind {
         "created" => "Angelegt".into(),
-        "updated" => "Geändert".into(),
+        "updated" | "changed" => "Geändert".into(),
+        "message_sent" => "Antwort an die Bürgerin / den Bürger".into(),
+        "mail_queued" => "E-Mail zum Versand gegeben".into(),
+        "mail_retried" => "E-Mail erneut gesendet".into(),
         "forwarded" => "Weitergeleitet".into(),
         "forward_accepted" | "accepted" => "Weiterleitung angenommen".into(),
         "forward_returned" | "returned" => "Zurückgegeben".into(),
