@@ -32,3 +32,4 @@ mod tenants;
 mod tickets;
 mod users;
 mod writes;
+mod web;
