@@ -100,9 +100,15 @@ async function checkA11y(page, what) {
   assert.deepEqual(v, [], `accessibility violations on ${what}`);
 }
 
+// With VERBUND_DOCS_DIR set, these steps also go there as small JPEGs (for README's docs/).
+const DOCS = new Set(["suche-perso", "leistung-personalausweis", "anliegen-formular", "mainz-queue-live", "mainz-beantwortet"]);
+
 async function shot(page, name) {
   step += 1;
   await page.screenshot({ path: join(ART, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true });
+  if (process.env.VERBUND_DOCS_DIR && DOCS.has(name)) {
+    await page.screenshot({ path: join(process.env.VERBUND_DOCS_DIR, `${name}.jpg`), type: "jpeg", quality: 60 });
+  }
 }
 
 async function visit(page, name) {

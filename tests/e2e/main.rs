@@ -31,5 +31,5 @@ mod shutdown;
 mod tenants;
 mod tickets;
 mod users;
-mod writes;
 mod web;
+mod writes;

@@ -137,7 +137,10 @@ async fn login_page_and_one_answer_for_unknown_user_and_wrong_password(app: Test
     // The login form without its token changes nothing and says so.
     let resp = browser()
         .post(app.url("/anmelden"))
-        .form(&[("email", "agent@sc-koblenz.demo"), ("password", DEMO_PASSWORD)])
+        .form(&[
+            ("email", "agent@sc-koblenz.demo"),
+            ("password", DEMO_PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -145,7 +148,7 @@ async fn login_page_and_one_answer_for_unknown_user_and_wrong_password(app: Test
     assert!(cookie_of(&resp, "vb_session").is_none());
 }
 
-async fn a_form_without_the_csrf_token_is_403_and_changes_nothing(app: TestApp) {
+async fn a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_changes_anything(app: TestApp) {
     let ui = ui_login(&app, "agent@sc-koblenz.demo").await;
     let before = app.count("contacts").await;
     for token in [None, Some("falsch"), Some("")] {
@@ -179,11 +182,27 @@ async fn a_form_without_the_csrf_token_is_403_and_changes_nothing(app: TestApp) 
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("contacts").await, before);
 
+    // Control characters are refused before anything happens, in forms and in queries.
+    let resp = ui
+        .post(
+            "/kontakte",
+            &[("mandant", "stadt-koblenz"), ("thema", "a\u{0}b"), ("csrf", &ui.csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("Ungültige Eingabe"));
+    assert_eq!(ui.get("/desk?q=Perso%00").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("contacts").await, before);
+
     // With the session's token the same form logs the contact.
     let resp = ui
         .post(
             "/kontakte",
-            &[("mandant", "stadt-koblenz"), ("thema", "Test"), ("csrf", &ui.csrf)],
+            &[
+                ("mandant", "stadt-koblenz"),
+                ("thema", "Test"),
+                ("csrf", &ui.csrf),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -234,7 +253,10 @@ async fn another_tenants_ticket_is_a_404_page_and_a_wrong_role_a_403_page(app: T
         )
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.snapshot(&format!("/api/v1/tickets/{number}")).await, version);
+    assert_eq!(
+        app.snapshot(&format!("/api/v1/tickets/{number}")).await,
+        version
+    );
 
     // The editor is no agent: the desk and the ticket queue of the tenant are 403 pages.
     let editor = ui_login(&app, "editor@stadt-koblenz.demo").await;
@@ -278,9 +300,19 @@ async fn every_ui_response_has_the_security_headers_and_assets_are_cached(app: T
     }
     let missing = anon.get(app.url("/gibt-es-nicht")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert!(missing.text().await.unwrap().contains("Seite nicht gefunden"));
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("Seite nicht gefunden")
+    );
     // Unknown API paths stay problem+json.
-    let api = anon.get(app.url("/api/v1/gibt-es-nicht")).send().await.unwrap();
+    let api = anon
+        .get(app.url("/api/v1/gibt-es-nicht"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     assert!(
         api.headers()[CONTENT_TYPE]
@@ -359,7 +391,7 @@ async fn logout_ends_the_session_and_an_expired_one_leads_to_login(app: TestApp)
 
 crate::both_backends!(
     login_page_and_one_answer_for_unknown_user_and_wrong_password,
-    a_form_without_the_csrf_token_is_403_and_changes_nothing,
+    a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_changes_anything,
     another_tenants_ticket_is_a_404_page_and_a_wrong_role_a_403_page,
     every_ui_response_has_the_security_headers_and_assets_are_cached,
     logout_ends_the_session_and_an_expired_one_leads_to_login,

@@ -10,7 +10,9 @@ pub fn zone(name: &str) -> Tz {
 
 /// `24.12.2026, 14:05 Uhr`
 pub fn date_time(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%d.%m.%Y, %H:%M Uhr").to_string()
+    at.with_timezone(&tz)
+        .format("%d.%m.%Y, %H:%M Uhr")
+        .to_string()
 }
 
 /// `24.12.2026`
@@ -109,8 +111,14 @@ mod tests {
     #[test]
     fn countdown_reads_both_ways() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
-        assert_eq!(countdown(now + chrono::Duration::minutes(200), now), "noch 3 Std. 20 Min.");
-        assert_eq!(countdown(now - chrono::Duration::minutes(45), now), "seit 45 Min. überfällig");
+        assert_eq!(
+            countdown(now + chrono::Duration::minutes(200), now),
+            "noch 3 Std. 20 Min."
+        );
+        assert_eq!(
+            countdown(now - chrono::Duration::minutes(45), now),
+            "seit 45 Min. überfällig"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 pub mod assets;
 pub mod format;
+pub mod input;
 pub mod pages;
 pub mod session;
 

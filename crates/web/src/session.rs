@@ -276,6 +276,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
             ) {
                 return Err(FormError(csrf_rejected(&req)).into());
             }
+            if let Err(field) = crate::input::check_form_pairs(&pairs) {
+                return Err(crate::input::bad_input(&req, &field));
+            }
             let rest: Vec<(String, String)> =
                 pairs.into_iter().filter(|(k, _)| k != CSRF_FIELD).collect();
             let encoded = serde_urlencoded::to_string(&rest).unwrap_or_default();

@@ -15,6 +15,7 @@ use verbund_ticketing::tickets::{CallbackWindow, Citizen, NewTicket};
 use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
+use crate::input::Query;
 use crate::session::{Form, Session, to_login};
 
 /// A tenant the user can answer for.
@@ -98,7 +99,7 @@ pub struct DeskQuery {
 pub async fn page(
     req: HttpRequest,
     state: web::Data<WebState>,
-    q: web::Query<DeskQuery>,
+    q: Query<DeskQuery>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,
@@ -136,7 +137,11 @@ pub async fn page(
 async fn run_search(state: &WebState, s: &Session, text: &str, mandant: &str, all: bool) -> Hits {
     let params = SearchParams {
         q: text.to_owned(),
-        tenant: vec![if all { "all".to_owned() } else { mandant.to_owned() }],
+        tenant: vec![if all {
+            "all".to_owned()
+        } else {
+            mandant.to_owned()
+        }],
         leika: None,
         limit: Some(10),
     };
@@ -173,7 +178,7 @@ async fn run_search(state: &WebState, s: &Session, text: &str, mandant: &str, al
 pub async fn search(
     req: HttpRequest,
     state: web::Data<WebState>,
-    q: web::Query<DeskQuery>,
+    q: Query<DeskQuery>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,
@@ -186,7 +191,12 @@ pub async fn search(
     let current = chosen(&tenants, q.mandant.as_deref());
     let text = q.q.clone().unwrap_or_default();
     if text.trim().is_empty() {
-        return s.finish(&req, HttpResponse::Ok().content_type("text/html; charset=utf-8").body(""));
+        return s.finish(
+            &req,
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(""),
+        );
     }
     let hits = run_search(&state, &s, &text, &tenants[current].slug, q.alle.is_some()).await;
     s.finish(&req, html(StatusCode::OK, &hits))
@@ -210,9 +220,8 @@ fn module_view(label: String, value: &serde_json::Value) -> ModuleView {
         links: Vec::new(),
         pairs: Vec::new(),
     };
-    let safe_url = |u: &str| {
-        (u.starts_with("https://") || u.starts_with("http://")).then(|| u.to_owned())
-    };
+    let safe_url =
+        |u: &str| (u.starts_with("https://") || u.starts_with("http://")).then(|| u.to_owned());
     match value {
         Value::String(s) => {
             m.paragraphs = s
@@ -311,7 +320,10 @@ pub fn opening_text(o: &verbund_knowledge::org_units::Opening) -> String {
         (false, _, Some(next)) => {
             let same_day = format::date(next, tz) == format::date(o.at, tz);
             if same_day {
-                format!("geschlossen – öffnet heute um {} Uhr", format::time(next, tz))
+                format!(
+                    "geschlossen – öffnet heute um {} Uhr",
+                    format::time(next, tz)
+                )
             } else {
                 format!(
                     "geschlossen – öffnet {}, {} um {} Uhr",
@@ -335,7 +347,7 @@ pub async fn service(
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
-    q: web::Query<MandantQuery>,
+    q: Query<MandantQuery>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,
@@ -345,11 +357,11 @@ pub async fn service(
     let Ok(id) = Uuid::parse_str(&raw_id) else {
         return domain_error(&req, &s, &verbund_tenant::Error::NotFound("service"));
     };
-    let view =
-        match verbund_knowledge::services::get_service(&state.db, &s.actor, &slug, id).await {
-            Ok(v) => v,
-            Err(e) => return domain_error(&req, &s, &e),
-        };
+    let view = match verbund_knowledge::services::get_service(&state.db, &s.actor, &slug, id).await
+    {
+        Ok(v) => v,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
     let tenants = desk_tenants(&s);
     let current = chosen(&tenants, q.mandant.as_deref());
     let (mandant, mandant_name) = tenants
@@ -392,7 +404,9 @@ pub async fn service(
 
 async fn office(state: &WebState, s: &Session, slug: &str, id: Uuid) -> Option<Office> {
     use verbund_knowledge::org_units;
-    let ou = org_units::get_org_unit(&state.db, &s.actor, slug, id).await.ok()?;
+    let ou = org_units::get_org_unit(&state.db, &s.actor, slug, id)
+        .await
+        .ok()?;
     let opening = org_units::opening(
         &state.db,
         &s.actor,
@@ -454,7 +468,11 @@ pub struct ContactForm {
 }
 
 /// `POST /kontakte`: a contact solved at first contact, in one action.
-pub async fn log_contact(req: HttpRequest, state: web::Data<WebState>, form: Form<ContactForm>) -> HttpResponse {
+pub async fn log_contact(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    form: Form<ContactForm>,
+) -> HttpResponse {
     let Form { session: s, data } = form;
     let asked = data
         .betrifft
@@ -466,7 +484,11 @@ pub async fn log_contact(req: HttpRequest, state: web::Data<WebState>, form: For
         Some(raw) => match Uuid::parse_str(raw) {
             Ok(id) => Some(id),
             Err(_) => {
-                return domain_error(&req, &s, &verbund_tenant::Error::invalid("leistung", "ist keine gültige Kennung"));
+                return domain_error(
+                    &req,
+                    &s,
+                    &verbund_tenant::Error::invalid("leistung", "ist keine gültige Kennung"),
+                );
             }
         },
     };
@@ -554,7 +576,7 @@ pub struct NewTicketQuery {
 pub async fn new_ticket(
     req: HttpRequest,
     state: web::Data<WebState>,
-    q: web::Query<NewTicketQuery>,
+    q: Query<NewTicketQuery>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,
@@ -643,7 +665,10 @@ pub async fn create_ticket(
     state: web::Data<WebState>,
     form: Form<TicketForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let tenants = desk_tenants(&s);
     if tenants.is_empty() {
         return no_desk(&req, &s);
@@ -654,7 +679,10 @@ pub async fn create_ticket(
         "email" => AnswerChannel::Email,
         "letter" => AnswerChannel::Letter,
         _ => {
-            errors.push(("antwortweg".into(), "Bitte wählen Sie einen Antwortweg.".into()));
+            errors.push((
+                "antwortweg".into(),
+                "Bitte wählen Sie einen Antwortweg.".into(),
+            ));
             AnswerChannel::Callback
         }
     };
@@ -670,7 +698,10 @@ pub async fn create_ticket(
         }
     }
     if f.betreff.trim().is_empty() {
-        errors.push(("betreff".into(), "Bitte geben Sie einen Betreff ein.".into()));
+        errors.push((
+            "betreff".into(),
+            "Bitte geben Sie einen Betreff ein.".into(),
+        ));
     }
     if f.frage.trim().is_empty() {
         errors.push(("frage".into(), "Bitte beschreiben Sie das Anliegen.".into()));
@@ -691,7 +722,16 @@ pub async fn create_ticket(
         _ => {}
     }
     if !errors.is_empty() {
-        return render_new_ticket(&req, &state, &s, tenants, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_new_ticket(
+            &req,
+            &state,
+            &s,
+            tenants,
+            f,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
     let asked_served = tenants.iter().any(|t| t.slug == f.betrifft);
@@ -726,7 +766,16 @@ pub async fn create_ticket(
         },
         Err(verbund_tenant::Error::Invalid { field, reason }) => {
             let errors = vec![(field_of(&field).to_owned(), german_reason(&reason))];
-            render_new_ticket(&req, &state, &s, tenants, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_new_ticket(
+                &req,
+                &state,
+                &s,
+                tenants,
+                f,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => domain_error(&req, &s, &e),
     }
@@ -743,7 +792,10 @@ async fn callback_window(state: &WebState, f: &TicketForm) -> Result<CallbackWin
         .map_err(|_| "Bitte geben Sie ein Datum an.".to_owned())?;
     let time = |raw: &str| NaiveTime::parse_from_str(raw, "%H:%M").ok();
     let (Some(from), Some(to)) = (time(&f.rueckruf_von), time(&f.rueckruf_bis)) else {
-        return Err("Bitte geben Sie Beginn und Ende des Rückrufzeitraums an (z. B. 09:00 und 11:00).".into());
+        return Err(
+            "Bitte geben Sie Beginn und Ende des Rückrufzeitraums an (z. B. 09:00 und 11:00)."
+                .into(),
+        );
     };
     let local = |t: NaiveTime| -> Option<DateTime<Utc>> {
         tz.from_local_datetime(&day.and_time(t))

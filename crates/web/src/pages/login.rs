@@ -9,6 +9,7 @@ use verbund_tenant::auth::Credentials;
 
 use super::{Chrome, html};
 use crate::WebState;
+use crate::input::Query;
 use crate::session::{
     self, Form, LOGIN_COOKIE, SESSION_COOKIE, Session, login_token, login_token_ok, set_cookie,
 };
@@ -44,12 +45,10 @@ pub struct LoginQuery {
 pub async fn page(
     req: HttpRequest,
     state: web::Data<WebState>,
-    q: web::Query<LoginQuery>,
+    q: Query<LoginQuery>,
 ) -> HttpResponse {
     let notice = match q.grund.as_deref() {
-        Some("abgelaufen") => {
-            Some("Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.")
-        }
+        Some("abgelaufen") => Some("Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an."),
         Some("abgemeldet") => Some("Sie haben sich abgemeldet."),
         _ => None,
     };
@@ -112,8 +111,18 @@ pub async fn submit(
     if nonce.is_empty() || !login_token_ok(&state, &nonce, &form.csrf) {
         return session::csrf_rejected(&req);
     }
-    if form.email.len() > 320 || form.password.len() > 1024 {
-        return render(&req, &state, StatusCode::UNAUTHORIZED, String::new(), Some(LOGIN_FAILED), None);
+    let clean =
+        verbund_tenant::text::check(verbund_tenant::text::TextKind::SingleLine, &form.email)
+            .is_ok();
+    if !clean || form.email.len() > 320 || form.password.len() > 1024 {
+        return render(
+            &req,
+            &state,
+            StatusCode::UNAUTHORIZED,
+            String::new(),
+            Some(LOGIN_FAILED),
+            None,
+        );
     }
     let creds = Credentials {
         email: form.email.clone(),
@@ -145,7 +154,9 @@ pub async fn submit(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
             form.email,
-            Some("Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut."),
+            Some(
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.",
+            ),
             None,
         ),
         Err(verbund_tenant::Error::Overloaded { .. }) => render(
@@ -171,7 +182,9 @@ pub async fn submit(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 form.email,
-                Some("Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es gleich noch einmal."),
+                Some(
+                    "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es gleich noch einmal.",
+                ),
                 None,
             )
         }

@@ -24,7 +24,12 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(req: &HttpRequest, session: Option<&Session>, title: &str, active: &'static str) -> Self {
+    pub fn new(
+        req: &HttpRequest,
+        session: Option<&Session>,
+        title: &str,
+        active: &'static str,
+    ) -> Self {
         let (css, js) = req
             .app_data::<web::Data<WebState>>()
             .map(|s| (s.assets.css(), s.assets.js()))
@@ -83,7 +88,11 @@ pub fn error_page(
 
 /// The page for a domain error: the same statuses the API gives (404 for what the user may
 /// not see, 403 for what they see but may not do), in German, with no internals.
-pub fn domain_error(req: &HttpRequest, session: &Session, e: &verbund_tenant::Error) -> HttpResponse {
+pub fn domain_error(
+    req: &HttpRequest,
+    session: &Session,
+    e: &verbund_tenant::Error,
+) -> HttpResponse {
     use verbund_tenant::Error as E;
     let (status, heading, text): (StatusCode, &str, String) = match e {
         E::NotFound(_) => (
@@ -119,7 +128,8 @@ pub fn domain_error(req: &HttpRequest, session: &Session, e: &verbund_tenant::Er
         other if other.kind().status() == 503 => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Vorübergehend nicht erreichbar",
-            "Die Datenbank antwortet gerade nicht. Bitte versuchen Sie es gleich noch einmal.".into(),
+            "Die Datenbank antwortet gerade nicht. Bitte versuchen Sie es gleich noch einmal."
+                .into(),
         ),
         other => {
             tracing::error!(error = %other, code = other.kind().slug(), "page failed");

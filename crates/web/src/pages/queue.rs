@@ -20,6 +20,7 @@ use verbund_ticketing::tickets::{self, TicketView};
 use super::{Chrome, domain_error, enc, html};
 use crate::WebState;
 use crate::format;
+use crate::input::Query;
 use crate::session::{SESSION_COOKIE, Session, cookie, to_login};
 
 #[derive(serde::Deserialize, Default, Clone)]
@@ -70,8 +71,8 @@ async fn api_query(
         "meine" => pairs.push(("assignee", "me".into())),
         "mandant" if !p.mandant.is_empty() => {
             // As the API's per-tenant list: the tenant must be one whose tickets the user sees.
-            let t = verbund_tenant::directory::find_tenant_for(&state.db, &s.actor, &p.mandant)
-                .await?;
+            let t =
+                verbund_tenant::directory::find_tenant_for(&state.db, &s.actor, &p.mandant).await?;
             s.actor.authorize(Permission::ViewTickets, t.id)?;
             pairs.push(("tenant", t.slug));
         }
@@ -176,7 +177,7 @@ struct QueueTable {
 pub async fn page(
     req: HttpRequest,
     state: web::Data<WebState>,
-    p: web::Query<QueueParams>,
+    p: Query<QueueParams>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,
@@ -234,7 +235,7 @@ fn fingerprint(items: &[TicketView]) -> String {
 pub async fn live(
     req: HttpRequest,
     state: web::Data<WebState>,
-    p: web::Query<QueueParams>,
+    p: Query<QueueParams>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,

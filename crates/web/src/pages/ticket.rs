@@ -15,6 +15,7 @@ use super::queue::{forward_label, state_label};
 use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
+use crate::input::Query;
 use crate::session::{Form, Session, to_login};
 
 pub struct Entry {
@@ -80,7 +81,7 @@ pub async fn page(
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
-    q: web::Query<DetailQuery>,
+    q: Query<DetailQuery>,
 ) -> HttpResponse {
     let s = match Session::load(&req, &state).await {
         Ok(s) => s,
@@ -207,9 +208,7 @@ pub async fn action(
         Err(e) => return domain_error(&req, &s, &e),
     };
     let version = data.version.parse::<i32>().ok();
-    let need_version = || {
-        version.ok_or_else(|| verbund_tenant::Error::invalid("version", "fehlt"))
-    };
+    let need_version = || version.ok_or_else(|| verbund_tenant::Error::invalid("version", "fehlt"));
     let text = data.text.trim().to_owned();
     let result: Result<(), verbund_tenant::Error> = match action.as_str() {
         "antwort" | "notiz" => {
@@ -247,7 +246,13 @@ pub async fn action(
                 "mailbox" => CallOutcome::Mailbox,
                 _ => {
                     return render(
-                        &req, &state, &s, &key, None, None, data,
+                        &req,
+                        &state,
+                        &s,
+                        &key,
+                        None,
+                        None,
+                        data,
                         vec![("ergebnis".into(), "Bitte wählen Sie das Ergebnis.".into())],
                         StatusCode::UNPROCESSABLE_ENTITY,
                     )
@@ -339,7 +344,7 @@ pub async fn action(
     };
     match result {
         Ok(()) => see_other(&s, &req, &format!("/vorgaenge/{}?ok=1", enc(&key))),
-        Err(verbund_tenant::Error::Conflict(kind, _)) if kind == ProblemKind::StaleVersion => {
+        Err(verbund_tenant::Error::Conflict(ProblemKind::StaleVersion, _)) => {
             let who = last_change(&state, &s, id).await;
             render(
                 &req,
