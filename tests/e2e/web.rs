@@ -148,7 +148,9 @@ async fn login_page_and_one_answer_for_unknown_user_and_wrong_password(app: Test
     assert!(cookie_of(&resp, "vb_session").is_none());
 }
 
-async fn a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_changes_anything(app: TestApp) {
+async fn a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_changes_anything(
+    app: TestApp,
+) {
     let ui = ui_login(&app, "agent@sc-koblenz.demo").await;
     let before = app.count("contacts").await;
     for token in [None, Some("falsch"), Some("")] {
@@ -186,12 +188,19 @@ async fn a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_chan
     let resp = ui
         .post(
             "/kontakte",
-            &[("mandant", "stadt-koblenz"), ("thema", "a\u{0}b"), ("csrf", &ui.csrf)],
+            &[
+                ("mandant", "stadt-koblenz"),
+                ("thema", "a\u{0}b"),
+                ("csrf", &ui.csrf),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(resp.text().await.unwrap().contains("Ungültige Eingabe"));
-    assert_eq!(ui.get("/desk?q=Perso%00").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        ui.get("/desk?q=Perso%00").await.status(),
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(app.count("contacts").await, before);
 
     // With the session's token the same form logs the contact.
@@ -389,10 +398,88 @@ async fn logout_ends_the_session_and_an_expired_one_leads_to_login(app: TestApp)
     );
 }
 
+async fn a_stale_answer_keeps_the_text_and_a_text_module_fills_the_reply(app: TestApp) {
+    let agent = app.token("agent@sc-koblenz.demo").await;
+    let resp = app
+        .post(
+            &agent,
+            "/api/v1/contacts",
+            &json!({
+                "tenant": "stadt-koblenz", "channel": "phone", "solved": false, "duration_seconds": 60,
+                "ticket": {"subject": "Hund anmelden", "question": "Wie melde ich meinen Hund an?",
+                           "citizen": {"name": "Erika Mustermann", "phone": "+49 261 1"}, "answer_channel": "callback"}
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let ticket: Value = resp.json().await.unwrap();
+    let number = ticket["ticket"]["number"].as_str().unwrap().to_owned();
+    let version = ticket["ticket"]["version"].as_i64().unwrap().to_string();
+    let ui = ui_login(&app, "agent@sc-koblenz.demo").await;
+    let path = format!("/vorgaenge/{number}");
+    let page = ui.get(&path).await.text().await.unwrap();
+    assert!(page.contains(&format!("name=\"version\" value=\"{version}\"")));
+
+    // Someone else changes the ticket meanwhile.
+    let resp = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{number}"),
+            &json!({"version": version.parse::<i64>().unwrap(), "priority": "high"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let notes = app.count("ticket_notes").await;
+    let resp = ui
+        .post(
+            &format!("{path}/antwort"),
+            &[
+                ("text", "Meine getippte Antwort"),
+                ("version", &version),
+                ("csrf", &ui.csrf),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("inzwischen von"), "{html}");
+    assert!(html.contains(">Meine getippte Antwort</textarea>"));
+    assert_eq!(app.count("ticket_notes").await, notes);
+
+    // A text module of the tenant, its placeholders filled in for this ticket.
+    let admin = app.token("admin@stadt-koblenz.demo").await;
+    let resp = app
+        .post(
+            &admin,
+            "/api/v1/tenants/stadt-koblenz/templates",
+            &json!({"name": "Eingang", "body": "Guten Tag {name}, zu {nummer} ({betreff}) antworten wir bis {frist}. {behoerde}"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let module: Value = resp.json().await.unwrap();
+    let html = ui
+        .get(&format!(
+            "{path}?baustein={}",
+            module["id"].as_str().unwrap()
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!(
+            "Guten Tag Erika Mustermann, zu {number} (Hund anmelden) antworten wir bis "
+        )),
+        "{html}"
+    );
+    assert!(html.contains("Uhr. Stadt Koblenz</textarea>"));
+}
+
 crate::both_backends!(
     login_page_and_one_answer_for_unknown_user_and_wrong_password,
     a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_changes_anything,
     another_tenants_ticket_is_a_404_page_and_a_wrong_role_a_403_page,
     every_ui_response_has_the_security_headers_and_assets_are_cached,
     logout_ends_the_session_and_an_expired_one_leads_to_login,
+    a_stale_answer_keeps_the_text_and_a_text_module_fills_the_reply,
 );

@@ -44,6 +44,10 @@ struct TicketPage {
     stale: Option<String>,
     typed: Typed,
     errors: Vec<(String, String)>,
+    /// The holder tenant's text modules: id and name.
+    modules: Vec<(String, String)>,
+    /// The reply area shows `typed.text` (kept text, or a filled-in text module).
+    keep_text: bool,
 }
 
 impl TicketPage {
@@ -68,12 +72,16 @@ pub struct Typed {
     ergebnis: String,
     #[serde(default)]
     version: String,
+    #[serde(default)]
+    baustein: String,
 }
 
 #[derive(serde::Deserialize)]
 pub struct DetailQuery {
     neu: Option<String>,
     ok: Option<String>,
+    /// A text module to fill into the reply.
+    baustein: Option<String>,
 }
 
 /// `GET /vorgaenge/{id}`
@@ -92,6 +100,10 @@ pub async fn page(
     } else {
         q.ok.as_deref().map(|_| "Gespeichert.")
     };
+    let typed = Typed {
+        baustein: q.baustein.clone().unwrap_or_default(),
+        ..Typed::default()
+    };
     render(
         &req,
         &state,
@@ -99,7 +111,7 @@ pub async fn page(
         &path,
         notice,
         None,
-        Typed::default(),
+        typed,
         Vec::new(),
         StatusCode::OK,
     )
@@ -151,6 +163,43 @@ async fn render(
             entry(e.created_at, text, e.tenant)
         })
         .collect();
+    // The holder's text modules (none if the user may not use them there).
+    let templates = verbund_ticketing::templates::list(&state.db, &s.actor, &t.tenant)
+        .await
+        .unwrap_or_default();
+    let mut typed = typed;
+    let mut keep_text = stale.is_some() || !errors.is_empty();
+    if !typed.baustein.is_empty()
+        && let Some(m) = templates
+            .iter()
+            .find(|m| m.id.to_string() == typed.baustein)
+    {
+        let behoerde = verbund_tenant::directory::find_tenant(&state.db, &t.tenant)
+            .await
+            .map(|x| x.name)
+            .unwrap_or_default();
+        let name = t
+            .citizen
+            .as_ref()
+            .and_then(|c| c.name.clone())
+            .unwrap_or_default();
+        let frist = format::date_time(t.due_at, tz);
+        typed.text = verbund_ticketing::mail::render(
+            &m.body,
+            &[
+                ("nummer", &t.number),
+                ("betreff", &t.subject),
+                ("frist", &frist),
+                ("behoerde", &behoerde),
+                ("name", &name),
+            ],
+        );
+        keep_text = true;
+    }
+    let modules = templates
+        .into_iter()
+        .map(|m| (m.id.to_string(), m.name))
+        .collect();
     let may_decide = t.forward_state == verbund_ticketing::model::ForwardState::Pending
         && t.access == "full"
         && t.tenant != t.origin_tenant;
@@ -170,6 +219,8 @@ async fn render(
         stale,
         typed,
         errors,
+        modules,
+        keep_text,
         t,
     };
     s.finish(req, html(status, &page))
@@ -231,8 +282,14 @@ pub async fn action(
             } else {
                 NoteKind::Internal
             };
-            // A message is based on what the agent saw: a ticket changed meanwhile is stale.
-            match check_version(&state, &s, id, version).await {
+            // An answer is based on what the agent saw: a ticket changed meanwhile is stale.
+            // (An internal note is not an answer; it never conflicts.)
+            let seen = if kind == NoteKind::Message {
+                version
+            } else {
+                None
+            };
+            match check_version(&state, &s, id, seen).await {
                 Err(e) => Err(e),
                 Ok(()) => tickets::add_note(&state.db, &s.actor, id, NewNote { kind, body: text })
                     .await
