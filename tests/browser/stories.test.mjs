@@ -123,7 +123,7 @@ async function login(email, viewport = { width: 1366, height: 768 }) {
   await page.getByLabel("E-Mail").fill(email);
   await page.getByLabel("Passwort").fill(PASSWORD);
   await page.getByRole("button", { name: "Anmelden" }).click();
-  await page.waitForURL(/\/desk/);
+  await page.waitForURL((u) => u.pathname === "/desk" || u.pathname === "/berichte");
   return { context, page };
 }
 
@@ -308,6 +308,27 @@ test("story 10: story 1 with the keyboard only", async () => {
   await page.keyboard.press("k");
   await page.waitForURL(/erfasst=kontakt/);
   await visit(page, "tastatur-kontakt");
+  await context.close();
+});
+
+test("story 8: the admin opens the report with its chart and downloads the CSV", async () => {
+  const { context, page } = await login("admin@stadt-koblenz.demo");
+  // The admin's start page is the report.
+  assert.equal(new URL(page.url()).pathname, "/berichte");
+  await assert.doesNotReject(page.getByRole("img", { name: /Kontakte und direkt gelöste Kontakte/ }).waitFor());
+  const shown = Number((await page.locator("tr.total td").first().textContent()).trim());
+  assert.ok(shown >= 2, `the contacts of stories 1 and 10 are counted (${shown})`);
+  await visit(page, "bericht");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "CSV herunterladen" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^bericht-stadt-koblenz-.*\.csv$/);
+  const csv = readFileSync(await download.path(), "utf8");
+  const lines = csv.trim().split("\n");
+  assert.match(lines[0], /^period,contacts,/);
+  const total = lines.find((l) => l.startsWith("total,")).split(",");
+  assert.equal(Number(total[1]), shown);
   await context.close();
 });
 

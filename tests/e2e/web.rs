@@ -128,7 +128,7 @@ async fn login_page_and_one_answer_for_unknown_user_and_wrong_password(app: Test
 
     let good = login_form(&app, "agent@sc-koblenz.demo", DEMO_PASSWORD).await;
     assert_eq!(good.status(), StatusCode::SEE_OTHER);
-    assert_eq!(good.headers()[LOCATION], "/desk");
+    assert_eq!(good.headers()[LOCATION], "/");
     let (_, raw) = cookie_of(&good, "vb_session").expect("session cookie");
     assert!(raw.contains("HttpOnly"), "{raw}");
     assert!(raw.contains("SameSite=Strict"), "{raw}");
@@ -475,6 +475,65 @@ async fn a_stale_answer_keeps_the_text_and_a_text_module_fills_the_reply(app: Te
     assert!(html.contains("Uhr. Stadt Koblenz</textarea>"));
 }
 
+async fn the_report_page_draws_the_numbers_and_downloads_them_as_csv(app: TestApp) {
+    let agent = app.token("agent@sc-koblenz.demo").await;
+    for solved in [true, true, false] {
+        let mut body = json!({"tenant": "stadt-koblenz", "channel": "phone", "solved": solved, "duration_seconds": 30});
+        if !solved {
+            body["ticket"] = json!({"subject": "Bericht", "question": "Frage",
+                "citizen": {"phone": "+49 261 1"}, "answer_channel": "callback"});
+        }
+        let resp = app.post(&agent, "/api/v1/contacts", &body).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let resp = admin.get("/berichte?mandant=stadt-koblenz").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("role=\"img\""));
+    // The data table has the total: 3 contacts, 2 solved (67 %), 1 ticket.
+    let total = &html[html.find("<tr class=\"total\">").unwrap()..];
+    let total = &total[..total.find("</tr>").unwrap()];
+    for cell in [">3</td>", ">2</td>", ">67 %</td>", ">1</td>"] {
+        assert!(total.contains(cell), "{cell} in {total}");
+    }
+    let csv = admin
+        .get("/berichte?mandant=stadt-koblenz&format=csv")
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let body = csv.text().await.unwrap();
+    assert!(body.starts_with("period,contacts,"));
+    let total = body.lines().find(|l| l.starts_with("total,")).unwrap();
+    assert!(total.starts_with("total,3,3,0,0,0,2,"), "{total}");
+
+    // An agent has no reports; another tenant's admin gets none of Koblenz's.
+    let agent_ui = ui_login(&app, "agent@sc-koblenz.demo").await;
+    assert_eq!(
+        agent_ui.get("/berichte").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    let other = mainz.get("/berichte?mandant=stadt-koblenz").await;
+    assert!(
+        [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&other.status()),
+        "{}",
+        other.status()
+    );
+    assert!(!other.text().await.unwrap().contains("<svg"));
+}
+
 crate::both_backends!(
     login_page_and_one_answer_for_unknown_user_and_wrong_password,
     a_form_without_the_csrf_token_is_403_and_bad_input_400_and_neither_changes_anything,
@@ -482,4 +541,5 @@ crate::both_backends!(
     every_ui_response_has_the_security_headers_and_assets_are_cached,
     logout_ends_the_session_and_an_expired_one_leads_to_login,
     a_stale_answer_keeps_the_text_and_a_text_module_fills_the_reply,
+    the_report_page_draws_the_numbers_and_downloads_them_as_csv,
 );

@@ -119,6 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
             .route("/kontakte", web::post().to(pages::desk::log_contact))
             .route("/anliegen/neu", web::get().to(pages::desk::new_ticket))
             .route("/anliegen", web::post().to(pages::desk::create_ticket))
+            .route("/berichte", web::get().to(pages::reports::page))
             .route("/vorgaenge", web::get().to(pages::queue::page))
             .route("/vorgaenge/live", web::get().to(pages::queue::live))
             .route("/vorgaenge/{id}", web::get().to(pages::ticket::page))

@@ -26,12 +26,28 @@ struct LoginPage {
 /// `GET /`: the desk for a logged-in user, else the login page.
 pub async fn root(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
     match Session::load(&req, &state).await {
-        Ok(s) => s.finish(
-            &req,
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/desk"))
-                .finish(),
-        ),
+        Ok(s) => {
+            // The start page of the role: the desk for agents, the reports for admins.
+            let start = if !super::desk::desk_tenants(&s).is_empty() {
+                "/desk"
+            } else if s
+                .actor
+                .profile()
+                .tenants
+                .iter()
+                .any(|t| s.actor.may(verbund_tenant::Permission::ViewReports, t.id))
+            {
+                "/berichte"
+            } else {
+                "/desk"
+            };
+            s.finish(
+                &req,
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, start))
+                    .finish(),
+            )
+        }
         Err(_) => render(&req, &state, StatusCode::OK, String::new(), None, None),
     }
 }
@@ -137,7 +153,7 @@ pub async fn submit(
     match state.auth.login(&state.db, creds).await {
         Ok(token) => {
             let mut resp = HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/desk"))
+                .insert_header((header::LOCATION, "/"))
                 .finish();
             for c in [
                 set_cookie(&req, &state, SESSION_COOKIE, Some(&token.access_token)),

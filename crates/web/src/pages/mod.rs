@@ -4,6 +4,7 @@
 pub mod desk;
 pub mod login;
 pub mod queue;
+pub mod reports;
 pub mod ticket;
 
 use actix_web::http::{StatusCode, header};
