@@ -343,3 +343,15 @@ test("tablet width (768 px): desk, queue and ticket pass axe and keep their cont
   assert.ok(width <= 768, `no horizontal scrolling at 768 px (width ${width})`);
   await context.close();
 });
+
+test("200 % zoom (1366×768 at twice the size): no horizontal scrolling, axe passes", async () => {
+  const { context, page } = await login("agent@sc-koblenz.demo", { width: 683, height: 384 });
+  for (const path of ["/desk", "/vorgaenge", "/vorgaenge/" + encodeURIComponent(ticketNumber), "/anliegen/neu"]) {
+    await page.goto(base + path);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 683, `${path}: no horizontal scrolling at 200 % (width ${width})`);
+    await checkA11y(page, "zoom " + path);
+  }
+  await shot(page, "zoom-200-anliegen");
+  await context.close();
+});

@@ -137,12 +137,32 @@ pub fn forward_label(t: &TicketView) -> &'static str {
     }
 }
 
-fn rows(items: Vec<TicketView>) -> Vec<Row> {
+/// The rows, each with its times in the zone of the tenant that holds the ticket.
+async fn rows(state: &WebState, items: Vec<TicketView>) -> Vec<Row> {
     let now = Utc::now();
-    let tz = chrono_tz::Europe::Berlin;
+    let mut zones: std::collections::HashMap<String, chrono_tz::Tz> =
+        std::collections::HashMap::new();
+    for t in &items {
+        if !zones.contains_key(&t.tenant) {
+            let tz = verbund_tenant::directory::find_tenant(&state.db, &t.tenant)
+                .await
+                .map(|x| format::zone(&x.time_zone))
+                .unwrap_or(chrono_tz::Europe::Berlin);
+            zones.insert(t.tenant.clone(), tz);
+        }
+    }
     items
         .into_iter()
-        .map(|t| Row {
+        .map(|t| {
+            (
+                zones
+                    .get(&t.tenant)
+                    .copied()
+                    .unwrap_or(chrono_tz::Europe::Berlin),
+                t,
+            )
+        })
+        .map(|(tz, t)| Row {
             href: format!("/vorgaenge/{}", enc(&t.number)),
             due: format::date_time(t.due_at, tz),
             countdown: format::countdown(t.due_at, now),
@@ -193,7 +213,7 @@ pub async fn page(
         Err(e) => return domain_error(&req, &s, &e),
     };
     let table = QueueTable {
-        rows: rows(page.items),
+        rows: rows(&state, page.items).await,
     };
     if p.teil == "1" {
         return s.finish(&req, html(StatusCode::OK, &table));

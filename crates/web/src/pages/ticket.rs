@@ -142,7 +142,11 @@ async fn render(
         Ok(x) => x,
         Err(e) => return domain_error(req, s, &e),
     };
-    let tz = chrono_tz::Europe::Berlin;
+    // Times in the zone of the tenant that holds the ticket.
+    let tz = verbund_tenant::directory::find_tenant(&state.db, &t.tenant)
+        .await
+        .map(|x| format::zone(&x.time_zone))
+        .unwrap_or(chrono_tz::Europe::Berlin);
     let entry = |when, text: String, tenant: String| Entry {
         when: format::date_time(when, tz),
         text,
