@@ -543,3 +543,320 @@ crate::both_backends!(
     a_stale_answer_keeps_the_text_and_a_text_module_fills_the_reply,
     the_report_page_draws_the_numbers_and_downloads_them_as_csv,
 );
+
+/// The mail desk (`/post`, `/vorgaenge/{n}/post`): conversation, attachments, reply with a
+/// text module, outbox retry, assigning a catch-all mail; isolation, roles and CSRF.
+mod mail_desk {
+    use reqwest::StatusCode;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    use serde_json::{Value, json};
+    use verbund_schema::{inbound_mail, outbox_mail};
+
+    use super::{Ui, browser, cookie_of, csrf_in, login_form};
+    use crate::helpers::{Backend, DEMO_PASSWORD, TestApp};
+    use crate::mail::{ingest_ok, mail_app};
+
+    async fn login_at(app: &TestApp, email: &str, page: &str) -> Ui {
+        let resp = login_form(app, email, DEMO_PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {email}");
+        let (token, _) = cookie_of(&resp, "vb_session").expect("session cookie");
+        let mut ui = Ui {
+            client: browser(),
+            base: app.base.clone(),
+            cookie: format!("vb_session={token}"),
+            csrf: String::new(),
+        };
+        // Any page of the session carries its CSRF token (the logout form), a 403 page too.
+        let resp = ui.get(page).await;
+        ui.csrf = csrf_in(&resp.text().await.unwrap());
+        ui
+    }
+
+    const CITIZEN_MAIL: &str = "From: Anna Schmidt <anna@buerger.example>\nTo: buergerservice@stadt-koblenz.demo\n\
+Subject: Antrag <b>Hund</b>\nMessage-ID: <desk1@buerger.example>\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"X\"\n\n--X\nContent-Type: text/plain; charset=utf-8\n\n\
+Guten Tag, <script>alert(1)</script> mein Antrag anbei.\n\n-- \nAnna Schmidt, Koblenz\n--X\n\
+Content-Type: text/html\nContent-Disposition: attachment; filename=\"seite \\\"x\\\".html\"\n\n\
+<html><script>alert(2)</script></html>\n--X--\n";
+
+    async fn outbox(app: &TestApp) -> Vec<outbox_mail::Model> {
+        outbox_mail::Entity::find().all(&app.db).await.unwrap()
+    }
+
+    async fn the_mail_desk_shows_the_conversation_safely_and_replies_with_a_text_module(
+        backend: Backend,
+    ) {
+        let app = mail_app(backend).await;
+        let body = ingest_ok(&app, CITIZEN_MAIL).await;
+        let number = body["ticket_number"].as_str().unwrap().to_owned();
+        // Someone else writes into the ticket: flagged.
+        let stranger = format!(
+            "From: mallory@elsewhere.example\nTo: buergerservice@stadt-koblenz.demo\n\
+Subject: WG: [{number}]\nMessage-ID: <desk2@elsewhere.example>\n\nIch mische mich ein.\n\n\
+> Guten Tag, zitiert\n> noch mehr Zitat\n"
+        );
+        let flagged = ingest_ok(&app, &stranger).await;
+        assert_eq!(flagged["outcome"], "reply_flagged");
+
+        let ui = login_at(&app, "responder@stadt-koblenz.demo", "/post").await;
+        let desk = ui.get("/post").await;
+        assert_eq!(desk.status(), StatusCode::OK);
+        let html = desk.text().await.unwrap();
+        assert!(
+            html.contains("Antrag &#60;b&#62;Hund&#60;/b&#62;"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>Hund"));
+        assert!(html.contains("anna@buerger.example"));
+
+        let path = format!("/vorgaenge/{number}/post");
+        let html = ui.get(&path).await.text().await.unwrap();
+        // Text only: the markup of the mail is escaped, never passed through.
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>alert"));
+        // The signature is visible apart; the quote is collapsed; the stranger flagged.
+        assert!(html.contains("class=\"pre signature\""));
+        assert!(html.contains("Anna Schmidt, Koblenz"));
+        assert!(
+            html.contains("<details class=\"quoted\"><summary>Zitierten Text anzeigen</summary>")
+        );
+        assert!(html.contains("Absender weicht ab"));
+        // The attachment is a download link.
+        let mails: Value = app
+            .get(
+                &app.token("responder@stadt-koblenz.demo").await,
+                &format!("/api/v1/tickets/{number}/mails"),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let aid = mails[0]["attachments"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let link = format!("/vorgaenge/{number}/anhaenge/{aid}");
+        assert!(html.contains(&format!("href=\"{link}\" download")));
+        let file = ui.get(&link).await;
+        assert_eq!(file.status(), StatusCode::OK);
+        let h = file.headers().clone();
+        assert_eq!(h["content-type"], "application/octet-stream");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        let cd = h["content-disposition"].to_str().unwrap();
+        assert!(cd.starts_with("attachment;"), "{cd}");
+        assert!(
+            !cd.contains("\"x\""),
+            "quotes of the name must not break out: {cd}"
+        );
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("sandbox")
+        );
+        assert!(file.text().await.unwrap().contains("<script>alert(2)"));
+
+        // A text module fills the reply; sending queues a mail to the citizen.
+        let admin = app.token("admin@stadt-koblenz.demo").await;
+        let resp = app
+            .post(
+                &admin,
+                "/api/v1/tenants/stadt-koblenz/templates",
+                &json!({"name": "Antwort Hund", "body": "Guten Tag {name}, zu {nummer}: Die Hundesteuer melden Sie online an."}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let module: Value = resp.json().await.unwrap();
+        let html = ui
+            .get(&format!(
+                "{path}?baustein={}",
+                module["id"].as_str().unwrap()
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let filled =
+            format!("Guten Tag Anna Schmidt, zu {number}: Die Hundesteuer melden Sie online an.");
+        assert!(html.contains(&format!(">{filled}</textarea>")), "{html}");
+        let version = {
+            let at = html.find("name=\"version\" value=\"").unwrap() + 23;
+            html[at..at + html[at..].find('"').unwrap()].to_owned()
+        };
+        let before = outbox(&app).await.len();
+        // Without the CSRF token: 403, nothing queued.
+        let resp = ui
+            .post(
+                &format!("{path}/antwort"),
+                &[("text", &filled), ("version", &version)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(outbox(&app).await.len(), before);
+        let resp = ui
+            .post(
+                &format!("{path}/antwort"),
+                &[("text", &filled), ("version", &version), ("csrf", &ui.csrf)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let out = outbox(&app).await;
+        assert_eq!(out.len(), before + 1);
+        let reply = out
+            .iter()
+            .find(|m| m.kind == "reply")
+            .expect("a reply mail");
+        assert_eq!(reply.to_address, "anna@buerger.example");
+        assert!(reply.body.starts_with(&filled), "{}", reply.body);
+        let html = ui.get(&path).await.text().await.unwrap();
+        assert!(html.contains("Versand: in Warteschlange"), "{html}");
+
+        // Another tenant's responder: 404 pages, nothing sent; an editor: 403.
+        let mainz = login_at(&app, "responder@stadt-mainz.demo", "/post").await;
+        assert_eq!(mainz.get(&path).await.status(), StatusCode::NOT_FOUND);
+        let other = mainz.get(&link).await;
+        assert_eq!(other.status(), StatusCode::NOT_FOUND);
+        assert!(!other.text().await.unwrap().contains("alert(2)"));
+        let resp = mainz
+            .post(
+                &format!("{path}/antwort"),
+                &[
+                    ("text", "fremd"),
+                    ("version", &version),
+                    ("csrf", &mainz.csrf),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(outbox(&app).await.len(), before + 1);
+        let editor = login_at(&app, "editor@stadt-koblenz.demo", "/desk").await;
+        assert_eq!(editor.get("/post").await.status(), StatusCode::FORBIDDEN);
+        assert!(
+            [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND]
+                .contains(&editor.get(&path).await.status())
+        );
+        let resp = editor
+            .post(
+                &format!("{path}/antwort"),
+                &[
+                    ("text", "Redaktion"),
+                    ("version", &version),
+                    ("csrf", &editor.csrf),
+                ],
+            )
+            .await;
+        assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&resp.status()));
+        assert_eq!(outbox(&app).await.len(), before + 1);
+    }
+
+    async fn outbox_state_and_retry_and_assigning_a_catchall_mail(backend: Backend) {
+        let app = mail_app(backend).await;
+        let body = ingest_ok(&app, CITIZEN_MAIL).await;
+        let number = body["ticket_number"].as_str().unwrap().to_owned();
+        // The receipt failed to go out.
+        let receipt = outbox(&app).await.remove(0);
+        let id = receipt.id;
+        let mut failed: outbox_mail::ActiveModel = receipt.into();
+        failed.state = Set(verbund_schema::types::OutboxState::Failed);
+        failed.last_error = Set(Some("550 mailbox unavailable".into()));
+        failed.update(&app.db).await.unwrap();
+
+        let admin = login_at(&app, "admin@stadt-koblenz.demo", "/post").await;
+        let html = admin
+            .get("/post?mandant=stadt-koblenz")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("fehlgeschlagen"), "{html}");
+        assert!(html.contains("550 mailbox unavailable"));
+        let action = format!("/post/ausgang/stadt-koblenz/{id}/erneut");
+        assert!(html.contains(&format!("action=\"{action}\"")));
+        let state = || async {
+            outbox_mail::Entity::find_by_id(id)
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .as_str()
+        };
+        // The conversation shows the state too.
+        let thread = admin
+            .get(&format!("/vorgaenge/{number}/post"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(thread.contains("Versand: fehlgeschlagen"), "{thread}");
+
+        // Without CSRF, by another tenant's admin, by a responder (no outbox rights): unchanged.
+        assert_eq!(
+            admin.post(&action, &[]).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let mainz = login_at(&app, "admin@stadt-mainz.demo", "/post").await;
+        let resp = mainz.post(&action, &[("csrf", &mainz.csrf)]).await;
+        assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&resp.status()));
+        let mainz_path = format!("/post/ausgang/stadt-mainz/{id}/erneut");
+        let resp = mainz.post(&mainz_path, &[("csrf", &mainz.csrf)]).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let responder = login_at(&app, "responder@stadt-koblenz.demo", "/post").await;
+        let resp = responder.post(&action, &[("csrf", &responder.csrf)]).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(state().await, "failed");
+
+        let resp = admin.post(&action, &[("csrf", &admin.csrf)]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(state().await, "queued");
+
+        // A mail for no tenant waits in the operators' catch-all; "zuordnen" hands it over.
+        let catchall = "From: otto@buerger.example\nTo: info@unbekannt.example\nSubject: Wohin?\n\
+Message-ID: <desk3@buerger.example>\n\nAn wen geht das?\n";
+        let stored = ingest_ok(&app, catchall).await;
+        assert_eq!(stored["outcome"], "catchall");
+        let mail_id = stored["id"].as_str().unwrap().to_owned();
+        let operator = login_at(&app, "operator@verbund.demo", "/post").await;
+        let html = operator.get("/post").await.text().await.unwrap();
+        let assign = format!("/post/eingang/{mail_id}/zuordnen");
+        assert!(html.contains(&format!("action=\"{assign}\"")), "{html}");
+        let ticket_of = || async {
+            inbound_mail::Entity::find()
+                .filter(inbound_mail::Column::Id.eq(uuid::Uuid::parse_str(&mail_id).unwrap()))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .ticket_id
+        };
+        // Without CSRF, and by a tenant's responder: refused, unchanged.
+        let resp = operator
+            .post(&assign, &[("mandant", "stadt-koblenz")])
+            .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let resp = responder
+            .post(
+                &assign,
+                &[("mandant", "stadt-koblenz"), ("csrf", &responder.csrf)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert!(ticket_of().await.is_none());
+        let resp = operator
+            .post(
+                &assign,
+                &[("mandant", "stadt-koblenz"), ("csrf", &operator.csrf)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert!(ticket_of().await.is_some());
+    }
+
+    crate::per_backend!(
+        the_mail_desk_shows_the_conversation_safely_and_replies_with_a_text_module,
+        outbox_state_and_retry_and_assigning_a_catchall_mail,
+    );
+}

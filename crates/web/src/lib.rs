@@ -120,6 +120,24 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
             .route("/anliegen/neu", web::get().to(pages::desk::new_ticket))
             .route("/anliegen", web::post().to(pages::desk::create_ticket))
             .route("/berichte", web::get().to(pages::reports::page))
+            .route("/post", web::get().to(pages::mail::desk))
+            .route(
+                "/post/eingang/{id}/zuordnen",
+                web::post().to(pages::mail::assign),
+            )
+            .route(
+                "/post/ausgang/{mandant}/{id}/erneut",
+                web::post().to(pages::mail::retry),
+            )
+            .route("/vorgaenge/{id}/post", web::get().to(pages::mail::thread))
+            .route(
+                "/vorgaenge/{id}/post/antwort",
+                web::post().to(pages::mail::reply),
+            )
+            .route(
+                "/vorgaenge/{id}/anhaenge/{attachment}",
+                web::get().to(pages::mail::attachment),
+            )
             .route("/vorgaenge", web::get().to(pages::queue::page))
             .route("/vorgaenge/live", web::get().to(pages::queue::live))
             .route("/vorgaenge/{id}", web::get().to(pages::ticket::page))

@@ -35,6 +35,14 @@ pub async fn root(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse 
                 .profile()
                 .tenants
                 .iter()
+                .any(|t| s.actor.may(verbund_tenant::Permission::WorkMailQueue, t.id))
+            {
+                "/post"
+            } else if s
+                .actor
+                .profile()
+                .tenants
+                .iter()
                 .any(|t| s.actor.may(verbund_tenant::Permission::ViewReports, t.id))
             {
                 "/berichte"

@@ -3,6 +3,7 @@
 
 pub mod desk;
 pub mod login;
+pub mod mail;
 pub mod queue;
 pub mod reports;
 pub mod ticket;

@@ -178,26 +178,7 @@ async fn render(
             .iter()
             .find(|m| m.id.to_string() == typed.baustein)
     {
-        let behoerde = verbund_tenant::directory::find_tenant(&state.db, &t.tenant)
-            .await
-            .map(|x| x.name)
-            .unwrap_or_default();
-        let name = t
-            .citizen
-            .as_ref()
-            .and_then(|c| c.name.clone())
-            .unwrap_or_default();
-        let frist = format::date_time(t.due_at, tz);
-        typed.text = verbund_ticketing::mail::render(
-            &m.body,
-            &[
-                ("nummer", &t.number),
-                ("betreff", &t.subject),
-                ("frist", &frist),
-                ("behoerde", &behoerde),
-                ("name", &name),
-            ],
-        );
+        typed.text = fill_module(state, &t, tz, &m.body).await;
         keep_text = true;
     }
     let modules = templates
@@ -228,6 +209,35 @@ async fn render(
         t,
     };
     s.finish(req, html(status, &page))
+}
+
+/// A text module's body with the placeholders filled in for ticket `t`.
+pub(crate) async fn fill_module(
+    state: &WebState,
+    t: &TicketView,
+    tz: chrono_tz::Tz,
+    body: &str,
+) -> String {
+    let behoerde = verbund_tenant::directory::find_tenant(&state.db, &t.tenant)
+        .await
+        .map(|x| x.name)
+        .unwrap_or_default();
+    let name = t
+        .citizen
+        .as_ref()
+        .and_then(|c| c.name.clone())
+        .unwrap_or_default();
+    let frist = format::date_time(t.due_at, tz);
+    verbund_ticketing::mail::render(
+        body,
+        &[
+            ("nummer", &t.number),
+            ("betreff", &t.subject),
+            ("frist", &frist),
+            ("behoerde", &behoerde),
+            ("name", &name),
+        ],
+    )
 }
 
 fn event_text(kind: &str) -> String {
@@ -446,7 +456,7 @@ pub async fn action(
 }
 
 /// A stale-version conflict when the ticket's version is not `seen` (when given).
-async fn check_version(
+pub(crate) async fn check_version(
     state: &WebState,
     s: &Session,
     id: uuid::Uuid,
