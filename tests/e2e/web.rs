@@ -544,6 +544,23 @@ crate::both_backends!(
     the_report_page_draws_the_numbers_and_downloads_them_as_csv,
 );
 
+/// Logs in and takes the CSRF token from `page` (any page of the session carries it).
+async fn mail_desk_login(app: &TestApp, email: &str, page: &str) -> Ui {
+    let resp = login_form(app, email, DEMO_PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {email}");
+    let (token, _) = cookie_of(&resp, "vb_session").expect("session cookie");
+    let mut ui = Ui {
+        client: browser(),
+        base: app.base.clone(),
+        cookie: format!("vb_session={token}"),
+        csrf: String::new(),
+    };
+    // Any page of the session carries its CSRF token (the logout form), a 403 page too.
+    let resp = ui.get(page).await;
+    ui.csrf = csrf_in(&resp.text().await.unwrap());
+    ui
+}
+
 /// The mail desk (`/post`, `/vorgaenge/{n}/post`): conversation, attachments, reply with a
 /// text module, outbox retry, assigning a catch-all mail; isolation, roles and CSRF.
 mod mail_desk {
@@ -552,25 +569,9 @@ mod mail_desk {
     use serde_json::{Value, json};
     use verbund_schema::{inbound_mail, outbox_mail};
 
-    use super::{Ui, browser, cookie_of, csrf_in, login_form};
-    use crate::helpers::{Backend, DEMO_PASSWORD, TestApp};
+    use super::mail_desk_login as login_at;
+    use crate::helpers::{Backend, TestApp};
     use crate::mail::{ingest_ok, mail_app};
-
-    async fn login_at(app: &TestApp, email: &str, page: &str) -> Ui {
-        let resp = login_form(app, email, DEMO_PASSWORD).await;
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {email}");
-        let (token, _) = cookie_of(&resp, "vb_session").expect("session cookie");
-        let mut ui = Ui {
-            client: browser(),
-            base: app.base.clone(),
-            cookie: format!("vb_session={token}"),
-            csrf: String::new(),
-        };
-        // Any page of the session carries its CSRF token (the logout form), a 403 page too.
-        let resp = ui.get(page).await;
-        ui.csrf = csrf_in(&resp.text().await.unwrap());
-        ui
-    }
 
     const CITIZEN_MAIL: &str = "From: Anna Schmidt <anna@buerger.example>\nTo: buergerservice@stadt-koblenz.demo\n\
 Subject: Antrag <b>Hund</b>\nMessage-ID: <desk1@buerger.example>\nMIME-Version: 1.0\n\
@@ -859,4 +860,199 @@ Message-ID: <desk3@buerger.example>\n\nAn wen geht das?\n";
         the_mail_desk_shows_the_conversation_safely_and_replies_with_a_text_module,
         outbox_state_and_retry_and_assigning_a_catchall_mail,
     );
+}
+
+/// The editor's pages (`/redaktion`): list with status filter, module-by-module editing with
+/// lists, publish, archive, versions side by side; isolation, roles, CSRF and bad input.
+mod editor {
+    use reqwest::StatusCode;
+    use serde_json::Value;
+
+    use super::mail_desk_login as login_at;
+    use crate::helpers::TestApp;
+
+    async fn service(app: &TestApp, token: &str, id: &str) -> Value {
+        app.get(
+            token,
+            &format!("/api/v1/tenants/stadt-koblenz/services/{id}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+    }
+
+    async fn the_editor_changes_publishes_and_compares_a_description(app: TestApp) {
+        let token = app.token("editor@stadt-koblenz.demo").await;
+        let resp = app
+            .post(
+                &token,
+                "/api/v1/tenants/stadt-koblenz/services",
+                &serde_json::json!({"leika": "99102013000000", "title": "Personalausweis beantragen",
+                    "modules": {"kurztext": "Alter Kurztext", "unterlagen": ["Foto"]}}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let first: Value = resp.json().await.unwrap();
+        let first = &first;
+        let id = first["id"].as_str().unwrap().to_owned();
+        let title = first["title"].as_str().unwrap().to_owned();
+
+        let ui = login_at(&app, "editor@stadt-koblenz.demo", "/redaktion").await;
+        let html = ui
+            .get("/redaktion?status=draft")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let api: Value = app
+            .get(
+                &token,
+                "/api/v1/tenants/stadt-koblenz/services?status=draft",
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(html.contains(&title), "{} {api} {html}", first["status"]);
+        assert!(html.contains("class=\"leika\""));
+        let path = format!("/redaktion/stadt-koblenz/{id}");
+        let html = ui.get(&path).await.text().await.unwrap();
+        assert!(html.contains("id=\"m-unterlagen\"") && html.contains("id=\"m-formulare\""));
+        let before = service(&app, &token, &id).await;
+        let version = before["version"].as_i64().unwrap().to_string();
+
+        let form = |csrf: &str, links: &str| {
+            vec![
+                ("csrf".to_owned(), csrf.to_owned()),
+                ("version".to_owned(), version.clone()),
+                ("titel".to_owned(), title.clone()),
+                (
+                    "kurztext".to_owned(),
+                    "Neuer Kurztext\nzweite Zeile".to_owned(),
+                ),
+                (
+                    "unterlagen".to_owned(),
+                    "Personalausweis\n\nMeldebescheinigung\n".to_owned(),
+                ),
+                ("formulare".to_owned(), links.to_owned()),
+            ]
+        };
+        let post = |ui: &super::Ui, path: String, form: Vec<(String, String)>| {
+            let client = ui.client.clone();
+            let url = format!("{}{path}", ui.base);
+            let cookie = ui.cookie.clone();
+            async move {
+                client
+                    .post(url)
+                    .header(reqwest::header::COOKIE, cookie)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let good_links = "Antrag | https://example.org/antrag.pdf";
+        // Without the CSRF token: 403, unchanged.
+        let resp = post(&ui, format!("{path}/speichern"), form("", good_links)).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            service(&app, &token, &id).await["version"],
+            before["version"]
+        );
+        // A form link that is no web address: 422 with the field named, unchanged.
+        let resp = post(
+            &ui,
+            format!("{path}/speichern"),
+            form(&ui.csrf, "Böse | javascript:alert(1)"),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(resp.text().await.unwrap().contains("formulare"));
+        assert_eq!(
+            service(&app, &token, &id).await["version"],
+            before["version"]
+        );
+
+        let resp = post(&ui, format!("{path}/speichern"), form(&ui.csrf, good_links)).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let after = service(&app, &token, &id).await;
+        assert_eq!(after["modules"]["kurztext"], "Neuer Kurztext\nzweite Zeile");
+        assert_eq!(
+            after["modules"]["unterlagen"],
+            serde_json::json!(["Personalausweis", "Meldebescheinigung"])
+        );
+        assert_eq!(
+            after["modules"]["formulare"][0]["url"],
+            "https://example.org/antrag.pdf"
+        );
+        let resp = post(
+            &ui,
+            format!("{path}/veroeffentlichen"),
+            vec![("csrf".into(), ui.csrf.clone())],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let published = service(&app, &token, &id).await;
+        assert_eq!(published["status"], "published");
+
+        // Side by side: the new lines marked.
+        let v = after["version"].as_i64().unwrap();
+        let html = ui
+            .get(&format!("{path}/vergleich?von={}&bis={v}", v - 1))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("<ins><span class=\"visually-hidden\">neu: </span>zweite Zeile</ins>"),
+            "{html}"
+        );
+        assert!(html.contains("Meldebescheinigung"));
+
+        // Another tenant's editor: 404, unchanged; an agent and a responder: 403.
+        let mainz = login_at(&app, "editor@stadt-mainz.demo", "/redaktion").await;
+        assert_eq!(mainz.get(&path).await.status(), StatusCode::NOT_FOUND);
+        let resp = post(
+            &mainz,
+            format!("{path}/archivieren"),
+            vec![("csrf".into(), mainz.csrf.clone())],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(service(&app, &token, &id).await["status"], "published");
+        let agent = login_at(&app, "agent@sc-koblenz.demo", "/desk").await;
+        assert_eq!(
+            agent.get("/redaktion").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let responder = login_at(&app, "responder@stadt-koblenz.demo", "/post").await;
+        assert_eq!(responder.get(&path).await.status(), StatusCode::FORBIDDEN);
+        let resp = post(
+            &responder,
+            format!("{path}/archivieren"),
+            vec![("csrf".into(), responder.csrf.clone())],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(service(&app, &token, &id).await["status"], "published");
+
+        let resp = post(
+            &ui,
+            format!("{path}/archivieren"),
+            vec![("csrf".into(), ui.csrf.clone())],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(service(&app, &token, &id).await["status"], "archived");
+        let html = ui
+            .get("/redaktion?status=archived")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(&title));
+    }
+
+    crate::both_backends!(the_editor_changes_publishes_and_compares_a_description);
 }

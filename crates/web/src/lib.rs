@@ -121,6 +121,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
             .route("/anliegen", web::post().to(pages::desk::create_ticket))
             .route("/berichte", web::get().to(pages::reports::page))
             .route("/post", web::get().to(pages::mail::desk))
+            .route("/redaktion", web::get().to(pages::editor::list))
+            .route(
+                "/redaktion/{mandant}/{id}",
+                web::get().to(pages::editor::edit),
+            )
+            .route(
+                "/redaktion/{mandant}/{id}/vergleich",
+                web::get().to(pages::editor::compare),
+            )
+            .route(
+                "/redaktion/{mandant}/{id}/{aktion}",
+                web::post().to(pages::editor::action),
+            )
             .route(
                 "/post/eingang/{id}/zuordnen",
                 web::post().to(pages::mail::assign),

@@ -38,6 +38,8 @@ pub async fn root(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse 
                 .any(|t| s.actor.may(verbund_tenant::Permission::WorkMailQueue, t.id))
             {
                 "/post"
+            } else if !super::editor::editor_tenants(&s).is_empty() {
+                "/redaktion"
             } else if s
                 .actor
                 .profile()

@@ -2,6 +2,7 @@
 //! ticket detail. Each handler parses, calls the domain function with the actor, renders.
 
 pub mod desk;
+pub mod editor;
 pub mod login;
 pub mod mail;
 pub mod queue;
