@@ -10,7 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ const DB = process.env.VERBUND_BROWSER_DB || "sqlite";
 const KIND = DB === "sqlite" ? "sqlite" : "postgres";
 const ART = join(here, "artifacts", KIND);
 const PASSWORD = "verbund-demo-2026";
+const INGEST_TOKEN = "browser-ingest-" + process.pid;
 const AXE = readFileSync(join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
 
 let server, base, browser, dataDir, pgDb;
@@ -57,7 +58,14 @@ before(async () => {
     VERBUND_DATA_DIR: dataDir,
     VERBUND_MAILBOX_TICK_SECONDS: "0",
     VERBUND_LOG_FORMAT: "json",
+    VERBUND_INGEST_TOKEN: INGEST_TOKEN,
   };
+  // Story 7: replies go to the test SMTP server (scripts/mail-services) when it runs.
+  if (process.env.VERBUND_TEST_SMTP_PORT) {
+    env.VERBUND_SMTP__HOST = "127.0.0.1";
+    env.VERBUND_SMTP__PORT = process.env.VERBUND_TEST_SMTP_PORT;
+    env.VERBUND_SMTP__SECURITY = "plain";
+  }
   if (KIND === "postgres") {
     pgDb = "verbund_ui_" + process.pid + "_" + Date.now();
     execFileSync("createdb", ["--maintenance-db", DB, pgDb]);
@@ -123,7 +131,7 @@ async function login(email, viewport = { width: 1366, height: 768 }) {
   await page.getByLabel("E-Mail").fill(email);
   await page.getByLabel("Passwort").fill(PASSWORD);
   await page.getByRole("button", { name: "Anmelden" }).click();
-  await page.waitForURL((u) => u.pathname === "/desk" || u.pathname === "/berichte");
+  await page.waitForURL((u) => ["/desk", "/berichte", "/post", "/redaktion"].includes(u.pathname));
   return { context, page };
 }
 
@@ -353,5 +361,114 @@ test("200 % zoom (1366×768 at twice the size): no horizontal scrolling, axe pas
     await checkA11y(page, "zoom " + path);
   }
   await shot(page, "zoom-200-anliegen");
+  await context.close();
+});
+
+test("story 6: the Koblenz editor changes and publishes a description, and the Mainz agent finds it", async () => {
+  const word = "Wochenendtermin" + String(Date.now()).slice(-5);
+  const { context, page } = await login("editor@stadt-koblenz.demo");
+  assert.equal(new URL(page.url()).pathname, "/redaktion");
+  await visit(page, "redaktion-liste");
+  await page.getByRole("link", { name: "veröffentlicht" }).click();
+  await page.waitForURL(/status=published/);
+  await page.locator("table.queue tbody a", { hasText: /Personalausweis/ }).first().click();
+  await page.waitForURL(/\/redaktion\/stadt-koblenz\//);
+  await visit(page, "redaktion-bearbeiten");
+  const kurz = page.getByLabel("Kurztext", { exact: true });
+  await kurz.fill((await kurz.inputValue()) + "\nNeu: " + word + " am Samstag.");
+  await page.getByLabel("Erforderliche Unterlagen (eine je Zeile)").fill("Personalausweis\nBiometrisches Passfoto");
+  await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Speichern", exact: true }).click()]);
+  assert.match(page.url(), /ok=1/, await page.locator("main").textContent());
+  // A published description stays published: the change is live at once; a draft is
+  // published with the button.
+  if (await page.getByRole("button", { name: "Veröffentlichen" }).count()) {
+    await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Veröffentlichen" }).click()]);
+    assert.match(page.url(), /ok=1/, await page.locator("main").textContent());
+  }
+  assert.match(await page.locator("main > p").nth(1).textContent(), /veröffentlicht/);
+  const compare = page.getByRole("link", { name: /vergleichen/ }).first();
+  await compare.click();
+  await page.waitForURL(/vergleich/);
+  assert.equal(await page.locator("ins", { hasText: word }).count(), 1);
+  await visit(page, "redaktion-vergleich");
+  await context.close();
+  // 768 px tablet width for the editor's pages.
+  const tablet = await login("editor@stadt-koblenz.demo", { width: 768, height: 1024 });
+  await visit(tablet.page, "redaktion-liste-768");
+  await tablet.context.close();
+
+  const mainz = await login("agent@sc-mainz.demo");
+  await mainz.page.getByLabel("Auch Leistungen anderer Kommunen durchsuchen").check();
+  await mainz.page.getByLabel("Suche", { exact: true }).fill(word);
+  const hit = mainz.page.locator("#treffer li", { hasText: "stadt-koblenz" }).locator("a").first();
+  await hit.waitFor({ timeout: 15000 });
+  await visit(mainz.page, "mainz-findet-koblenz");
+  await hit.click();
+  await mainz.page.waitForURL(/\/leistungen\/stadt-koblenz\//);
+  assert.match(await mainz.page.locator("main").textContent(), new RegExp(word));
+  await mainz.context.close();
+});
+
+test("story 7: a citizen's mail arrives; the responder answers from the mail desk with a text module", async () => {
+  const citizen = `anna-ui-${process.pid}-${Date.now()}@buerger.example`;
+  const raw = [
+    `From: Anna Schmidt <${citizen}>`, "To: buergerservice@stadt-koblenz.demo",
+    "Subject: Frage zum Wohngeld", `Message-ID: <ui-${Date.now()}@buerger.example>`,
+    "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "",
+    "Guten Tag, <b>wie</b> beantrage ich Wohngeld?", "", "-- ", "Anna Schmidt, Koblenz", "",
+  ].join("\r\n");
+  const r = await fetch(base + "/api/v1/inbound/raw", {
+    method: "POST", headers: { authorization: `Bearer ${INGEST_TOKEN}`, "content-type": "message/rfc822" }, body: raw,
+  });
+  assert.equal(r.status, 201);
+  const stored = await r.json();
+  // A text module of the tenant (through the API, as an admin would write it).
+  const admin = await (await fetch(base + "/api/v1/auth/login", {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "admin@stadt-koblenz.demo", password: PASSWORD }),
+  })).json();
+  const tm = await fetch(base + "/api/v1/tenants/stadt-koblenz/templates", {
+    method: "POST", headers: { authorization: `Bearer ${admin.access_token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Wohngeld", body: "Guten Tag {name}, zu {nummer}: Wohngeld beantragen Sie online." }),
+  });
+  assert.equal(tm.status, 201);
+
+  for (const viewport of [{ width: 768, height: 1024 }, { width: 1366, height: 768 }]) {
+    const { context, page } = await login("responder@stadt-koblenz.demo", viewport);
+    assert.equal(new URL(page.url()).pathname, "/post");
+    await visit(page, viewport.width === 768 ? "post-768" : "post");
+    await context.close();
+  }
+  const { context, page } = await login("responder@stadt-koblenz.demo");
+  await page.locator("table.queue tbody tr", { hasText: "Frage zum Wohngeld" }).getByRole("link", { name: "E-Mails ansehen" }).first().click();
+  await page.waitForURL(/\/post$/);
+  assert.match(await page.locator(".mailtext").first().textContent(), /<b>wie<\/b>/);
+  assert.match(await page.locator(".signature").first().textContent(), /Anna Schmidt, Koblenz/);
+  await visit(page, "post-verlauf");
+  await page.getByLabel(/Textbaustein/).selectOption({ label: "Wohngeld" });
+  await page.getByRole("button", { name: "In die Antwort übernehmen" }).click();
+  await page.waitForURL(/baustein=/);
+  const text = await page.getByLabel(/Antwort per E-Mail/).inputValue();
+  assert.match(text, new RegExp(`Guten Tag Anna Schmidt, zu ${stored.ticket_number}: Wohngeld beantragen Sie online.`));
+  await page.getByRole("button", { name: "Antwort senden" }).click();
+  await page.waitForURL(/ok=1/);
+  await visit(page, "post-beantwortet");
+  // The reply reaches the test SMTP server: it lands in the citizen's Maildir.
+  if (process.env.VERBUND_TEST_SMTP_PORT && process.env.VERBUND_TEST_MAIL_ROOT) {
+    const dir = join(process.env.VERBUND_TEST_MAIL_ROOT, "home", citizen, "Maildir", "new");
+    const end = Date.now() + 30000;
+    let found = false;
+    while (!found && Date.now() < end) {
+      try {
+        for (const f of readdirSync(dir)) {
+          if (readFileSync(join(dir, f), "utf8").includes("Wohngeld beantragen Sie online")) found = true;
+        }
+      } catch {}
+      if (!found) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(found, "the reply reached the SMTP server");
+    await page.reload();
+    assert.match(await page.locator(".mail-out").last().textContent(), /Versand: gesendet/);
+  }
   await context.close();
 });
