@@ -548,7 +548,16 @@ fn value_text(v: &serde_json::Value) -> String {
 /// lines left, inserted lines right).
 pub fn side_by_side(before: &str, after: &str) -> Vec<DiffRow> {
     use similar::{ChangeTag, TextDiff};
-    let diff = TextDiff::from_lines(before, after);
+    // Every line ends with a newline, so a last line is not "changed" by one added below it.
+    let end = |t: &str| {
+        if t.is_empty() || t.ends_with('\n') {
+            t.to_owned()
+        } else {
+            format!("{t}\n")
+        }
+    };
+    let (before, after) = (end(before), end(after));
+    let diff = TextDiff::from_lines(&before, &after);
     let mut rows: Vec<DiffRow> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
     let mut inserted: Vec<String> = Vec::new();
@@ -666,7 +675,7 @@ mod tests {
 
     #[test]
     fn a_line_diff_pairs_removed_and_inserted_lines() {
-        let rows = side_by_side("a\nb\nc\n", "a\nB\nc\nd\n");
+        let rows = side_by_side("a\nb\nc", "a\nB\nc\nd");
         let view: Vec<_> = rows
             .iter()
             .map(|r| (r.before.as_deref(), r.after.as_deref(), r.changed))

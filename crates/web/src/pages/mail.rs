@@ -60,8 +60,8 @@ fn outcome_label(o: Option<InboundOutcome>) -> &'static str {
 /// The delivery state of an outbound mail: an icon (hidden from screen readers) and a text.
 fn state_label(s: OutboxState) -> (&'static str, &'static str) {
     match s {
-        OutboxState::Queued => ("⏳", "in Warteschlange"),
-        OutboxState::Sending => ("⏳", "wird gesendet"),
+        OutboxState::Queued => ("…", "in Warteschlange"),
+        OutboxState::Sending => ("…", "wird gesendet"),
         OutboxState::Sent => ("✓", "gesendet"),
         OutboxState::Failed => ("✗", "fehlgeschlagen"),
         OutboxState::Bounced => ("↩", "unzustellbar zurückgekommen"),
