@@ -28,26 +28,21 @@ pub async fn root(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse 
     match Session::load(&req, &state).await {
         Ok(s) => {
             // The start page of the role: the desk for agents, the reports for admins.
+            let may = |p| {
+                s.actor
+                    .profile()
+                    .tenants
+                    .iter()
+                    .any(|t| s.actor.may(p, t.id))
+            };
             let start = if !super::desk::desk_tenants(&s).is_empty() {
                 "/desk"
-            } else if s
-                .actor
-                .profile()
-                .tenants
-                .iter()
-                .any(|t| s.actor.may(verbund_tenant::Permission::WorkMailQueue, t.id))
-            {
+            } else if may(verbund_tenant::Permission::ViewReports) {
+                "/berichte"
+            } else if may(verbund_tenant::Permission::WorkMailQueue) {
                 "/post"
             } else if !super::editor::editor_tenants(&s).is_empty() {
                 "/redaktion"
-            } else if s
-                .actor
-                .profile()
-                .tenants
-                .iter()
-                .any(|t| s.actor.may(verbund_tenant::Permission::ViewReports, t.id))
-            {
-                "/berichte"
             } else {
                 "/desk"
             };
