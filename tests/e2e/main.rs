@@ -35,5 +35,6 @@ mod shutdown;
 mod tenants;
 mod tickets;
 mod users;
+mod web;
 mod writes;
 mod xzufi_export;

@@ -58,6 +58,7 @@ impl Application {
     /// Like [`Self::build`] with an already migrated connection.
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let secret = secret::load_or_generate(&settings)?;
+        let ui_secret = secret.clone();
         let auth = Authenticator::new(AuthConfig {
             token: TokenConfig {
                 secret,
@@ -139,9 +140,18 @@ impl Application {
         .await
         .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
         workers.add("search-follower", follower);
+        let auth = Arc::new(auth);
+        let ui = web::Data::new(verbund_web::WebState::new(
+            db.clone(),
+            auth.clone(),
+            search.clone(),
+            &ui_secret,
+            settings.web_cookie_secure,
+            settings.trust_forwarded_for,
+        ));
         let state = web::Data::new(AppState {
             db: db.clone(),
-            auth: Arc::new(auth),
+            auth,
             settings: Arc::new(settings.clone()),
             search,
         });
@@ -160,6 +170,8 @@ impl Application {
                 .app_data(extract::path_config())
                 .app_data(extract::query_config())
                 .configure(|c| routes::configure(c, max_inbound))
+                // The web UI at `/`, after the API so that `/api/v1` stays the API's.
+                .configure(|c| verbund_web::configure(c, ui.clone()))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds)
         // SIGTERM/SIGINT are handled in `run_until_stopped`, which stops the workers too.

@@ -102,6 +102,9 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// When the web UI's session cookie is `Secure`: `auto` (when the request came over TLS,
+    /// or with `X-Forwarded-Proto: https` from a trusted proxy), `always`, `never`.
+    pub web_cookie_secure: verbund_web::CookieSecure,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
     /// How long a verified user may be served from memory (0: check the database on every
@@ -206,6 +209,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             max_json_bytes: 256 * 1024,
             trust_forwarded_for: false,
+            web_cookie_secure: verbund_web::CookieSecure::Auto,
             shutdown_timeout_seconds: 30,
             workers: None,
             auth_cache_seconds: 30,
