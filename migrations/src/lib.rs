@@ -12,6 +12,7 @@ mod m20261203_000001_tenant_mail_domains;
 mod m20261203_090000_inbound_mail_attempts;
 mod m20261203_100000_mailbox_error_classes;
 pub mod m20261203_120000_state_checks;
+mod m20261203_260000_ticket_changes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_090000_inbound_mail_attempts::Migration),
             Box::new(m20261203_100000_mailbox_error_classes::Migration),
             Box::new(m20261203_120000_state_checks::Migration),
+            Box::new(m20261203_260000_ticket_changes::Migration),
         ]
     }
 }

@@ -543,3 +543,6 @@ crate::both_backends!(
     a_stale_answer_keeps_the_text_and_a_text_module_fills_the_reply,
     the_report_page_draws_the_numbers_and_downloads_them_as_csv,
 );
+
+#[path = "web_live.rs"]
+mod live;
