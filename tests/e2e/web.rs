@@ -546,3 +546,6 @@ crate::both_backends!(
 
 #[path = "web_live.rs"]
 mod live;
+
+#[path = "web_admin.rs"]
+mod admin;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use verbund_tenant::text::{TextKind, check, check_query_pairs};
 
 /// Form fields that hold a long text (several lines allowed).
-const LONG_FIELDS: [&str; 4] = ["text", "frage", "anschrift", "grund"];
+const LONG_FIELDS: [&str; 5] = ["text", "frage", "anschrift", "grund", "schliesstage"];
 
 /// Checks decoded form pairs; the error names the field.
 pub fn check_form_pairs(pairs: &[(String, String)]) -> Result<(), String> {
