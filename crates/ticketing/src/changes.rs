@@ -53,12 +53,13 @@ pub(crate) fn rows_for(events: &[ticket_event::ActiveModel]) -> Vec<ticket_chang
         .filter_map(|e| {
             let ticket_id = *e.ticket_id.try_as_ref()?;
             let tenant_id = *e.tenant_id.try_as_ref()?;
-            seen.insert(ticket_id).then(|| ticket_change::ActiveModel {
-                id: sea_orm::NotSet,
-                ticket_id: Set(ticket_id),
-                tenant_id: Set(tenant_id),
-                created_at: Set(at),
-            })
+            seen.insert(ticket_id)
+                .then_some(ticket_change::ActiveModel {
+                    id: sea_orm::NotSet,
+                    ticket_id: Set(ticket_id),
+                    tenant_id: Set(tenant_id),
+                    created_at: Set(at),
+                })
         })
         .collect()
 }
@@ -109,7 +110,7 @@ pub fn spawn_follower(
                 Err(e) => tracing::warn!(error = %e, "ticket feed: a pass failed"),
             }
             passes = passes.wrapping_add(1);
-            if passes % 600 == 0 {
+            if passes.is_multiple_of(600) {
                 let before = now() - KEEP;
                 if let Err(e) =
                     crate::repo::system_prune_ticket_changes(&db, &follower(), before).await
