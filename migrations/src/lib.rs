@@ -16,6 +16,7 @@ mod m20261203_220000_service_identity;
 mod m20261203_230000_office_geo_services;
 mod m20261203_240000_escalation_notices;
 pub mod m20261203_240100_coordinator_role;
+mod m20261203_260000_ticket_changes;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_230000_office_geo_services::Migration),
             Box::new(m20261203_240000_escalation_notices::Migration),
             Box::new(m20261203_240100_coordinator_role::Migration),
+            Box::new(m20261203_260000_ticket_changes::Migration),
         ]
     }
 }

@@ -471,4 +471,31 @@ test("story 7: a citizen's mail arrives; the responder answers from the mail des
     assert.match(await page.locator(".mail-out").last().textContent(), /Versand: gesendet/);
   }
   await context.close();
+test("admin story: the Koblenz admin changes a tenant setting and sees it saved (1366 and 768 px)", async () => {
+  const { context, page } = await login("admin@stadt-koblenz.demo");
+  await page.goto(base + "/verwaltung/stadt-koblenz/einstellungen");
+  await assert.doesNotReject(page.getByRole("heading", { level: 1, name: /Einstellungen: Stadt Koblenz/ }).waitFor());
+  await visit(page, "admin-einstellungen");
+  // A wrong value: the error next to its field, linked with aria-describedby.
+  await page.getByLabel(/Gefährdet ab/).fill("viele");
+  await page.getByRole("button", { name: "Speichern" }).click();
+  const field = page.getByLabel(/Gefährdet ab/);
+  assert.equal(await field.getAttribute("aria-describedby"), "gefaehrdet_stunden-fehler");
+  assert.match(await page.locator("#gefaehrdet_stunden-fehler").textContent(), /ganze Zahl/);
+  await visit(page, "admin-einstellungen-fehler");
+  await field.fill("3");
+  await page.getByLabel(/anonymisieren nach/).fill("45");
+  await page.getByLabel(/Schließtage/).fill("24.12.2026");
+  await page.getByRole("button", { name: "Speichern" }).click();
+  await page.waitForURL(/gespeichert=1/);
+  assert.match(await page.getByRole("status").textContent(), /gespeichert/);
+  assert.equal(await page.getByLabel(/Gefährdet ab/).inputValue(), "3");
+  assert.equal(await page.getByLabel(/anonymisieren nach/).inputValue(), "45");
+  assert.equal(await page.getByLabel(/Schließtage/).inputValue(), "24.12.2026");
+  await visit(page, "admin-einstellungen-gespeichert");
+  await context.close();
+  const tablet = await login("admin@stadt-koblenz.demo", { width: 768, height: 1024 });
+  await tablet.page.goto(base + "/verwaltung/stadt-koblenz/einstellungen");
+  await visit(tablet.page, "admin-einstellungen-768");
+  await tablet.context.close();
 });

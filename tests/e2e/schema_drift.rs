@@ -87,6 +87,7 @@ fn entities() -> BTreeMap<String, Columns> {
         ticket_forward,
         ticket_note,
         escalation_notice,
+        ticket_change,
     );
     out
 }

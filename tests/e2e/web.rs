@@ -1056,3 +1056,8 @@ mod editor {
 
     crate::both_backends!(the_editor_changes_publishes_and_compares_a_description);
 }
+#[path = "web_live.rs"]
+mod live;
+
+#[path = "web_admin.rs"]
+mod admin;

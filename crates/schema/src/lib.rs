@@ -39,6 +39,7 @@ pub mod personal_data_access;
 pub mod service_ref;
 pub mod text_template;
 pub mod ticket;
+pub mod ticket_change;
 pub mod ticket_counter;
 pub mod ticket_event;
 pub mod ticket_forward;

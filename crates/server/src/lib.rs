@@ -140,6 +140,14 @@ impl Application {
         .await
         .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
         workers.add("search-follower", follower);
+        workers.add(
+            "ticket-feed",
+            verbund_ticketing::changes::spawn_follower(
+                db.clone(),
+                Duration::from_millis(settings.ticket_feed_poll_ms.max(10)),
+                workers.token(),
+            ),
+        );
         let auth = Arc::new(auth);
         let ui = web::Data::new(verbund_web::WebState::new(
             db.clone(),

@@ -116,6 +116,10 @@ pub struct Settings {
     /// (`VERBUND_SEARCH_FEED_POLL_MS`, at least 10). Changes through this instance are
     /// searchable at once either way.
     pub search_feed_poll_ms: u64,
+    /// How often the ticket change feed is read for the live queues
+    /// (`VERBUND_TICKET_FEED_POLL_MS`, at least 10): a ticket changed through any instance
+    /// appears on the open queue pages of this one within about this time.
+    pub ticket_feed_poll_ms: u64,
     /// How often escalation and anonymisation run (0: never, e.g. for a read-only instance).
     pub jobs_interval_seconds: u64,
     pub login: LoginSettings,
@@ -215,6 +219,7 @@ impl Default for Settings {
             auth_cache_seconds: 30,
             auth_epoch_poll_ms: 250,
             search_feed_poll_ms: 500,
+            ticket_feed_poll_ms: 250,
             jobs_interval_seconds: 60,
             login: LoginSettings::default(),
             ingest_token: None,

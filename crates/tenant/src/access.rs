@@ -578,6 +578,8 @@ pub enum Job {
     MailIntake,
     SearchIndex,
     Import,
+    /// The ticket change feed's follower (live queues).
+    TicketFeed,
 }
 
 impl Job {
@@ -588,6 +590,7 @@ impl Job {
             Self::MailIntake => "mail-intake",
             Self::SearchIndex => "search-index",
             Self::Import => "import",
+            Self::TicketFeed => "ticket-feed",
         }
     }
 }

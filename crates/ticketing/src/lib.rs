@@ -3,6 +3,7 @@
 //! Every function takes the acting user and asks `verbund_tenant` whether it may act; every
 //! state change writes its history row in the same transaction.
 
+pub mod changes;
 pub mod contacts;
 pub mod deadline;
 pub mod escalation;

@@ -35,7 +35,7 @@ use verbund_schema::ids::TicketId;
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
-    ticket, ticket_counter, ticket_event, ticket_forward, ticket_note, user,
+    ticket, ticket_change, ticket_counter, ticket_event, ticket_forward, ticket_note, user,
 };
 use verbund_tenant::access::SystemScope;
 use verbund_tenant::access::VerbundTrafficScope;
@@ -1146,3 +1146,82 @@ pub(crate) async fn verbund_forwarded_at_risk(
 
 #[cfg(test)]
 mod tests;
+
+// --- The ticket change feed (see crate::changes) ------------------------------------------------
+
+/// The highest id of the ticket change feed (0 when empty).
+pub(crate) async fn system_last_ticket_change(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+) -> Result<i32> {
+    Ok(ticket_change::Entity::find()
+        .order_by_desc(ticket_change::Column::Id)
+        .one(db)
+        .await?
+        .map(|c| c.id)
+        .unwrap_or(0))
+}
+
+/// Up to `limit` feed rows with an id above `after`, oldest first.
+pub(crate) async fn system_ticket_changes_after(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    after: i32,
+    limit: u64,
+) -> Result<Vec<ticket_change::Model>> {
+    Ok(ticket_change::Entity::find()
+        .filter(ticket_change::Column::Id.gt(after))
+        .order_by_asc(ticket_change::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The tenants that see each of `ids` now (the visibility rule of [`visible_tickets`] read
+/// the other way round): holder, origin and every tenant that forwarded it.
+pub(crate) async fn system_ticket_audiences(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    ids: &BTreeSet<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, BTreeSet<Uuid>>> {
+    let mut out: std::collections::HashMap<Uuid, BTreeSet<Uuid>> = std::collections::HashMap::new();
+    let tickets: Vec<(Uuid, Uuid, Uuid)> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .column(ticket::Column::TenantId)
+        .column(ticket::Column::OriginTenantId)
+        .filter(ticket::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, holder, origin) in tickets {
+        let set = out.entry(id).or_default();
+        set.insert(holder);
+        set.insert(origin);
+    }
+    let forwards: Vec<(Uuid, Uuid)> = ticket_forward::Entity::find()
+        .select_only()
+        .column(ticket_forward::Column::TicketId)
+        .column(ticket_forward::Column::FromTenantId)
+        .filter(ticket_forward::Column::TicketId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, from) in forwards {
+        out.entry(id).or_default().insert(from);
+    }
+    Ok(out)
+}
+
+/// Deletes feed rows written before `before` (every follower is far past them).
+pub(crate) async fn system_prune_ticket_changes(
+    db: &impl ConnectionTrait,
+    _system: &SystemScope,
+    before: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(ticket_change::Entity::delete_many()
+        .filter(ticket_change::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

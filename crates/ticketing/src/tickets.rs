@@ -542,7 +542,12 @@ pub async fn record_events(
     if events.is_empty() {
         return Ok(());
     }
+    // The change feed row of each ticket, in the same transaction (crate::changes).
+    let changes = crate::changes::rows_for(&events);
     ticket_event::Entity::insert_many(events)
+        .exec_without_returning(db)
+        .await?;
+    verbund_schema::ticket_change::Entity::insert_many(changes)
         .exec_without_returning(db)
         .await?;
     Ok(())
@@ -575,6 +580,10 @@ async fn insert_with_history(
     let backend = db.get_database_backend();
     let ticket_insert =
         ticket::Entity::insert(model.clone().into_active_model().reset_all()).into_query();
+    // The change feed row (crate::changes) goes with them, in the same statement (batch).
+    let change_insert =
+        verbund_schema::ticket_change::Entity::insert_many(crate::changes::rows_for(&events))
+            .into_query();
     let events_insert = ticket_event::Entity::insert_many(events).into_query();
     let stmt = match backend {
         DbBackend::Postgres => {
@@ -582,24 +591,34 @@ async fn insert_with_history(
                 .table_name(Alias::new("new_ticket"))
                 .query(ticket_insert)
                 .to_owned();
+            let new_change = CommonTableExpression::new()
+                .table_name(Alias::new("new_change"))
+                .query(change_insert)
+                .to_owned();
             backend.build(
                 &WithClause::new()
                     .cte(new_ticket)
+                    .cte(new_change)
                     .to_owned()
                     .query(events_insert),
             )
         }
         _ => {
-            let (first, second) = (backend.build(&ticket_insert), backend.build(&events_insert));
+            let (first, second, third) = (
+                backend.build(&ticket_insert),
+                backend.build(&events_insert),
+                backend.build(&change_insert),
+            );
             let values = first
                 .values
                 .into_iter()
                 .chain(second.values)
+                .chain(third.values)
                 .flat_map(|v| v.0)
                 .collect::<Vec<_>>();
             Statement::from_sql_and_values(
                 backend,
-                format!("{}; {}", first.sql, second.sql),
+                format!("{}; {}; {}", first.sql, second.sql, third.sql),
                 values,
             )
         }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use verbund_tenant::text::{TextKind, check, check_query_pairs};
 
 /// Form fields that hold a long text (several lines allowed).
-const LONG_FIELDS: [&str; 15] = [
+const LONG_FIELDS: [&str; 16] = [
     "text",
     "frage",
     "anschrift",
@@ -27,6 +27,8 @@ const LONG_FIELDS: [&str; 15] = [
     "weiterfuehrende_informationen",
     "unterlagen",
     "formulare",
+    // The admin's closing days (one date a line).
+    "schliesstage",
 ];
 
 /// Checks decoded form pairs; the error names the field.

@@ -158,6 +158,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
                 "/vorgaenge/{id}/{action}",
                 web::post().to(pages::ticket::action),
             )
+            .route(
+                "/verwaltung/{slug}/einstellungen",
+                web::get().to(pages::admin::settings),
+            )
+            .route(
+                "/verwaltung/{slug}/einstellungen",
+                web::post().to(pages::admin::save_settings),
+            )
             .default_service(web::to(not_found)),
     );
 }

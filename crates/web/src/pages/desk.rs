@@ -296,7 +296,7 @@ struct ServicePage {
     tenant_name: String,
     service_id: Uuid,
     title: String,
-    leika: String,
+    leika: Vec<String>,
     modules: Vec<ModuleView>,
     office: Option<Office>,
 }
@@ -354,7 +354,7 @@ pub async fn service(
         Err(why) => return to_login(&req, why),
     };
     let (slug, raw_id) = path.into_inner();
-    let Ok(id) = Uuid::parse_str(&raw_id) else {
+    let Ok(id) = raw_id.parse::<verbund_schema::ids::ServiceId>() else {
         return domain_error(&req, &s, &verbund_tenant::Error::NotFound("service"));
     };
     let view = match verbund_knowledge::services::get_service(&state.db, &s.actor, &slug, id).await
@@ -395,7 +395,7 @@ pub async fn service(
         tenant_name,
         service_id: view.id,
         title: view.title,
-        leika: view.leika,
+        leika: view.leika_keys,
         modules,
         office,
     };

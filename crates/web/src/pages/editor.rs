@@ -238,8 +238,9 @@ pub struct EditQuery {
     ok: Option<String>,
 }
 
-fn parse_id(id: &str) -> Result<Uuid, verbund_tenant::Error> {
-    Uuid::parse_str(id).map_err(|_| verbund_tenant::Error::NotFound("service"))
+fn parse_id(id: &str) -> Result<verbund_schema::ids::ServiceId, verbund_tenant::Error> {
+    id.parse()
+        .map_err(|_| verbund_tenant::Error::NotFound("service"))
 }
 
 /// `GET /redaktion/{mandant}/{id}`
@@ -468,6 +469,9 @@ pub async fn action(
                 ServicePatch {
                     version,
                     title: Some(data.titel.trim().to_owned()),
+                    leika_keys: None,
+                    leika: None,
+                    external_id: None,
                     synonyms: None,
                     modules: Some(modules),
                     org_unit_id: None,
@@ -661,7 +665,7 @@ pub async fn compare(
     let page = ComparePage {
         c: Chrome::new(&req, Some(&s), "Versionen vergleichen", "editor"),
         mandant,
-        id,
+        id: id.uuid(),
         from: c.from,
         to: c.to,
         fields,

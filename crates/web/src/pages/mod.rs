@@ -1,6 +1,7 @@
 //! One module per area: login, desk (search, description, contact, new ticket), queue,
 //! ticket detail. Each handler parses, calls the domain function with the actor, renders.
 
+pub mod admin;
 pub mod desk;
 pub mod editor;
 pub mod login;

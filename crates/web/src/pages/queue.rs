@@ -2,10 +2,12 @@
 //! countdown; at risk and overdue marked with icon and text. Live: an SSE stream tells the
 //! page when its list changed, and the page fetches the new rows.
 //!
-//! The stream asks the database (through the same `list_tickets` the page uses, with the
-//! same filters and the same visibility) once per second for a fingerprint of the list, so a
-//! ticket created, changed or escalated through any instance shows up on every instance:
-//! the instances share nothing but the database.
+//! The stream waits on the ticket change feed (a `ticket_changes` row written with every
+//! history row, followed by one worker per instance and fanned out through a broadcast
+//! channel); for a change of a ticket a tenant of the user sees, it asks the database (through
+//! the same `list_tickets` the page uses, with the same filters and visibility) for a
+//! fingerprint of the list, so a ticket created, changed or escalated through any instance
+//! shows up on every instance: the instances share nothing but the database.
 
 use std::time::Duration;
 
@@ -251,7 +253,11 @@ fn fingerprint(items: &[TicketView]) -> String {
 
 /// `GET /vorgaenge/live?…`: Server-Sent Events. `changed` when the list of the same filters
 /// differs from the one the stream started with (or last reported), `expired` when the
-/// session ended. A comment line every 15 s keeps proxies from closing the connection.
+/// session ended. The stream waits on the application's ticket change feed
+/// ([`verbund_ticketing::changes`], followed by one worker per instance) and asks the
+/// database again only for a change of a ticket that a tenant the user sees holds, opened or
+/// forwarded. A comment line every 15 s keeps proxies from closing the connection (and
+/// checks the session).
 pub async fn live(
     req: HttpRequest,
     state: web::Data<WebState>,
@@ -266,32 +272,62 @@ pub async fn live(
         return domain_error(&req, &s, &e);
     }
     let token = cookie(&req, SESSION_COOKIE).unwrap_or_default();
+    let changes = verbund_ticketing::changes::subscribe(&state.db);
     let state = state.into_inner();
     struct Loop {
         state: std::sync::Arc<WebState>,
         token: String,
         p: QueueParams,
+        changes: tokio::sync::broadcast::Receiver<verbund_ticketing::changes::TicketChange>,
         last: Option<String>,
-        ticks: u32,
         done: bool,
+    }
+    /// What woke the stream.
+    enum Wake {
+        Start,
+        Change,
+        Heartbeat,
     }
     let start = Loop {
         state,
         token,
         p,
+        changes,
         last: None,
-        ticks: 0,
         done: false,
     };
     let stream = futures_util::stream::unfold(start, |mut l| async move {
+        use tokio::sync::broadcast::error::RecvError;
         if l.done {
             return None;
         }
         loop {
-            if l.last.is_some() {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            l.ticks += 1;
+            let wake = if l.last.is_none() {
+                Wake::Start
+            } else {
+                tokio::select! {
+                    got = l.changes.recv() => match got {
+                        Ok(change) => {
+                            // Only a ticket a tenant of the user sees: another tenant's change
+                            // is not even looked at.
+                            let Ok(actor) = l.state.auth.authenticate(&l.state.db, &l.token).await
+                            else {
+                                l.done = true;
+                                let ev = web::Bytes::from_static(b"event: expired\ndata: 1\n\n");
+                                return Some((Ok::<_, actix_web::Error>(ev), l));
+                            };
+                            let vis = actor.visibility(Permission::ViewTickets);
+                            if !change.tenants.iter().any(|t| vis.contains(*t)) {
+                                continue;
+                            }
+                            Wake::Change
+                        }
+                        Err(RecvError::Lagged(_)) => Wake::Change,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    () = tokio::time::sleep(Duration::from_secs(15)) => Wake::Heartbeat,
+                }
+            };
             let actor = match l.state.auth.authenticate(&l.state.db, &l.token).await {
                 Ok(a) => a,
                 Err(_) => {
@@ -300,6 +336,9 @@ pub async fn live(
                     return Some((Ok::<_, actix_web::Error>(ev), l));
                 }
             };
+            if matches!(wake, Wake::Heartbeat) {
+                return Some((Ok(web::Bytes::from_static(b": noch da\n\n")), l));
+            }
             let s = Session::for_actor(actor);
             let Ok(q) = api_query(&l.state, &s, &l.p).await else {
                 continue;
@@ -308,21 +347,18 @@ pub async fn live(
                 continue;
             };
             let fp = fingerprint(&page.items);
-            match &l.last {
-                None => {
+            match (&wake, &l.last) {
+                (Wake::Start, _) => {
                     l.last = Some(fp);
                     let ev = web::Bytes::from_static(b"retry: 2000\n: verbunden\n\n");
                     return Some((Ok(ev), l));
                 }
-                Some(prev) if *prev != fp => {
+                (_, Some(prev)) if *prev != fp => {
                     l.last = Some(fp);
                     let ev = web::Bytes::from_static(b"event: changed\ndata: 1\n\n");
                     return Some((Ok(ev), l));
                 }
-                Some(_) if l.ticks % 15 == 0 => {
-                    return Some((Ok(web::Bytes::from_static(b": noch da\n\n")), l));
-                }
-                Some(_) => {}
+                _ => {}
             }
         }
     });

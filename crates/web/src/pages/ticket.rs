@@ -459,7 +459,7 @@ pub async fn action(
 pub(crate) async fn check_version(
     state: &WebState,
     s: &Session,
-    id: uuid::Uuid,
+    id: verbund_schema::ids::TicketId,
     seen: Option<i32>,
 ) -> Result<(), verbund_tenant::Error> {
     let Some(seen) = seen else { return Ok(()) };
@@ -474,7 +474,7 @@ pub(crate) async fn check_version(
 }
 
 /// "inzwischen von … geändert": who made the last change, as far as the user may know.
-async fn last_change(state: &WebState, s: &Session, id: uuid::Uuid) -> String {
+async fn last_change(state: &WebState, s: &Session, id: verbund_schema::ids::TicketId) -> String {
     let tz = chrono_tz::Europe::Berlin;
     match tickets::history(&state.db, &s.actor, id).await {
         Ok(h) => match h.last() {
