@@ -73,7 +73,9 @@ const DOCUMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <xzufi:name><xzufi:name>Bürgeramt Koblenz</xzufi:name></xzufi:name>
     <xzufi:anschrift><xzufi:strasse>Willi-Hörter-Platz</xzufi:strasse><xzufi:hausnummer>1</xzufi:hausnummer><xzufi:postleitzahl>56068</xzufi:postleitzahl><xzufi:ort>Koblenz</xzufi:ort></xzufi:anschrift>
     <xzufi:kommunikation><xzufi:kanal><code>01</code></xzufi:kanal><xzufi:kennung>buergeramt@stadt-koblenz.demo</xzufi:kennung></xzufi:kommunikation>
+    <xzufi:geokodierung><xzufi:breitengrad>50.3569</xzufi:breitengrad><xzufi:laengengrad>7.5941</xzufi:laengengrad></xzufi:geokodierung>
     <xzufi:kommunikation><xzufi:kanal><code>02</code></xzufi:kanal><xzufi:kennung>0261 129-0</xzufi:kennung></xzufi:kommunikation>
+    <xzufi:zustaendigkeit><xzufi:leistungID>1063423</xzufi:leistungID></xzufi:zustaendigkeit>
   </xzufi:organisationseinheit>
   <xzufi:organisationseinheit>
     <xzufi:name>Feuerwache 1</xzufi:name>
@@ -213,6 +215,17 @@ async fn an_xzufi_round_trip_changes_nothing(app: TestApp) {
     assert!(!xml.contains("Au-pair"));
     assert!(xml.contains("<xzufi:id>1063423</xzufi:id>"));
     assert!(xml.contains("Bürgeramt Koblenz") && xml.contains("Feuerwache 1"));
+    // The office's geo position and what it offers (by the exported leistung id).
+    assert!(
+        xml.contains("<xzufi:breitengrad>50.3569</xzufi:breitengrad>")
+            && xml.contains("<xzufi:laengengrad>7.5941</xzufi:laengengrad>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<xzufi:leistungID>1063423</xzufi:leistungID>"),
+        "{xml}"
+    );
+    assert_eq!(app.count("knowledge_org_unit_services").await, 1);
     // HTML in the text fields, escaped in the XML.
     assert!(
         xml.contains("&lt;p&gt;Er gilt zehn Jahre,&lt;br/&gt;bei Jüngeren sechs Jahre &amp;amp; nicht länger.&lt;/p&gt;"),
@@ -237,6 +250,7 @@ async fn an_xzufi_round_trip_changes_nothing(app: TestApp) {
     assert_eq!(app.count("knowledge_service_versions").await, versions);
     assert_eq!(app.count("knowledge_changes").await, changes);
     assert!(state(&app).await == before, "the round trip changed rows");
+    assert_eq!(app.count("knowledge_org_unit_services").await, 1);
     // And the export of the result is the same document.
     let second = export(&app, &editor, "stadt-koblenz")
         .await

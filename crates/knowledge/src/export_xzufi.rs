@@ -14,7 +14,7 @@
 //! | online_dienst | `modulOnlinedienst/uri` |
 //! | synonyms | `modulBegriffImKontext/begriffImKontext/begriff` |
 //! | office (with an external id) | `zustaendigkeit/organisationseinheitID` |
-//! | office | `organisationseinheit`: `id` (its external id), `name`, `anschrift`, `kommunikation` (01 e-mail, 02 phone) |
+//! | office | `organisationseinheit`: `id` (its external id), `name`, `anschrift`, `geokodierung` (`breitengrad`, `laengengrad`), `kommunikation` (01 e-mail, 02 phone), `zustaendigkeit/leistungID` (the offered published descriptions) |
 //!
 //! Texts go into `inhalt` as HTML (escaped in the XML): a text stored as plain text becomes
 //! paragraphs (`<p>`) with line breaks (`<br/>`), its `<`, `>`, `&` escaped; a text whose
@@ -88,6 +88,18 @@ pub async fn export_xzufi(db: &Db, actor: &Actor, slug: &str) -> Result<String> 
         .iter()
         .filter_map(|o| o.external_id.clone().map(|ext| (o.id, ext)))
         .collect();
+    // What each office offers, by the ids the `leistung`s are exported with (published ones).
+    let office_ids: Vec<Uuid> = offices.iter().map(|o| o.id).collect();
+    let published: std::collections::HashSet<_> = rows.iter().map(|s| s.id).collect();
+    let mut offered: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (office, s) in crate::repo::offered_services(db, &reader, t.id, &office_ids).await? {
+        if published.contains(&s.id) {
+            offered.entry(office).or_default().push(leistung_id(&s));
+        }
+    }
+    for ids in offered.values_mut() {
+        ids.sort();
+    }
     let mut items = Vec::with_capacity(rows.len());
     for s in &rows {
         let stored = keys.get(&s.id).map_or(&[][..], Vec::as_slice);
@@ -97,7 +109,7 @@ pub async fn export_xzufi(db: &Db, actor: &Actor, slug: &str) -> Result<String> 
     }
     let message_id = Uuid::now_v7();
     let at = verbund_tenant::db::now().to_rfc3339();
-    document(&items, &offices, &refs, message_id, &at)
+    document(&items, &offices, &refs, &offered, message_id, &at)
         .map_err(|e| Error::internal("XZuFi export", e))
 }
 
@@ -105,6 +117,7 @@ fn document(
     items: &[(&service::Model, ServiceContent)],
     offices: &[org_unit::Model],
     refs: &HashMap<Uuid, String>,
+    offered: &HashMap<Uuid, Vec<String>>,
     message_id: Uuid,
     at: &str,
 ) -> io::Result<String> {
@@ -124,7 +137,8 @@ fn document(
                 leistung(w, s, content, org.map(String::as_str))?;
             }
             for office in offices {
-                organisationseinheit(w, office)?;
+                let ids = offered.get(&office.id).map_or(&[][..], Vec::as_slice);
+                organisationseinheit(w, office, ids)?;
             }
             Ok(())
         })?;
@@ -157,7 +171,7 @@ fn leistung(
     c: &ServiceContent,
     org: Option<&str>,
 ) -> io::Result<()> {
-    let id = s.external_id.clone().unwrap_or_else(|| s.id.to_string());
+    let id = leistung_id(s);
     w.create_element("xzufi:leistung")
         .write_inner_content(|w| {
             text_element(w, "xzufi:id", &id)?;
@@ -276,7 +290,19 @@ fn leistung(
     Ok(())
 }
 
-fn organisationseinheit(w: &mut Writer<Vec<u8>>, o: &org_unit::Model) -> io::Result<()> {
+/// The `id` a description is exported with: its external id, else its own id (which an
+/// import matches as well).
+fn leistung_id(s: &service::Model) -> String {
+    s.external_id.clone().unwrap_or_else(|| s.id.to_string())
+}
+
+/// An office with its address, geo position (WGS 84), contacts and the `leistung`s it offers
+/// (`zustaendigkeit/leistungID`).
+fn organisationseinheit(
+    w: &mut Writer<Vec<u8>>,
+    o: &org_unit::Model,
+    offered: &[String],
+) -> io::Result<()> {
     w.create_element("xzufi:organisationseinheit")
         .write_inner_content(|w| {
             // Without an external id the import matches the office by its name.
@@ -305,6 +331,13 @@ fn organisationseinheit(w: &mut Writer<Vec<u8>>, o: &org_unit::Model) -> io::Res
                         Ok(())
                     })?;
             }
+            if let (Some(lat), Some(lon)) = (o.latitude, o.longitude) {
+                w.create_element("xzufi:geokodierung")
+                    .write_inner_content(|w| {
+                        text_element(w, "xzufi:breitengrad", &lat.to_string())?;
+                        text_element(w, "xzufi:laengengrad", &lon.to_string())
+                    })?;
+            }
             for (code, value) in [("01", &o.email), ("02", &o.phone)] {
                 if let Some(value) = value {
                     w.create_element("xzufi:kommunikation")
@@ -314,6 +347,10 @@ fn organisationseinheit(w: &mut Writer<Vec<u8>>, o: &org_unit::Model) -> io::Res
                             text_element(w, "xzufi:kennung", value)
                         })?;
                 }
+            }
+            for id in offered {
+                w.create_element("xzufi:zustaendigkeit")
+                    .write_inner_content(|w| text_element(w, "xzufi:leistungID", id))?;
             }
             Ok(())
         })?;

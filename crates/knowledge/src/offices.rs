@@ -48,11 +48,19 @@ pub(crate) async fn link_offered(
     } else {
         crate::repo::service_ids_by_leika(db, writer, &keys).await?
     };
-    let by_external = if external.is_empty() {
+    let mut by_external = if external.is_empty() {
         Vec::new()
     } else {
         crate::repo::services_by_external_id(db, writer, external.iter().copied()).await?
     };
+    // The XZuFi export names a description without an external id by its own id.
+    let own: Vec<ServiceId> = external
+        .iter()
+        .filter_map(|e| e.parse::<ServiceId>().ok())
+        .collect();
+    if !own.is_empty() {
+        by_external.extend(crate::repo::services_by_id(db, writer, &own).await?);
+    }
     let mut unresolved = Vec::new();
     let mut ids: Vec<ServiceId> = Vec::new();
     for r in refs {
@@ -64,7 +72,9 @@ pub(crate) async fn link_offered(
             ServiceRef::ExternalId(ext) => ids.extend(
                 by_external
                     .iter()
-                    .filter(|s| s.external_id.as_deref() == Some(ext.as_str()))
+                    .filter(|s| {
+                        s.external_id.as_deref() == Some(ext.as_str()) || s.id.to_string() == *ext
+                    })
                     .map(|s| s.id),
             ),
         }

@@ -15,8 +15,11 @@ pub const MAX_OFFERED: usize = 2_000;
 
 /// A WGS 84 position in degrees: latitude in -90..=90, longitude in -180..=180.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GeoPosition {
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub latitude: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub longitude: f64,
 }
 

@@ -216,8 +216,10 @@ pub async fn import(
 /// as XZuFi 2.2 (published descriptions and offices, for the state portal; editors and admins
 /// of the tenant).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/export", tag = "knowledge", security(("bearer" = [])), params(("slug" = String, Path), ExportQuery), responses(
-    (status = 200, body = String, content_type = "application/x-ndjson"),
-    (status = 200, body = String, content_type = "application/xml"),
+    (status = 200, description = "NDJSON (format=ndjson, the default) or XZuFi 2.2 XML (format=xzufi)", content(
+        (String = "application/x-ndjson"),
+        (String = "application/xml"),
+    )),
     crate::openapi::Problems,
 ))]
 pub async fn export(
