@@ -289,7 +289,9 @@ test("story 10: story 1 with the keyboard only", async () => {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await context.newPage();
   await page.goto(base + "/");
-  // The e-mail field has the focus; Tab moves on, Enter submits.
+  // The e-mail field has the focus (autofocus; wait for it, a loaded page may not have
+  // applied it yet); Tab moves on, Enter submits.
+  await page.waitForFunction(() => document.activeElement?.getAttribute("type") === "email");
   await page.keyboard.type("agent@sc-koblenz.demo");
   await page.keyboard.press("Tab");
   await page.keyboard.type(PASSWORD);
@@ -471,6 +473,8 @@ test("story 7: a citizen's mail arrives; the responder answers from the mail des
     assert.match(await page.locator(".mail-out").last().textContent(), /Versand: gesendet/);
   }
   await context.close();
+});
+
 test("admin story: the Koblenz admin changes a tenant setting and sees it saved (1366 and 768 px)", async () => {
   const { context, page } = await login("admin@stadt-koblenz.demo");
   await page.goto(base + "/verwaltung/stadt-koblenz/einstellungen");
