@@ -1475,3 +1475,29 @@ pub async fn reopen_for_mail(
     .await?;
     Ok(saved)
 }
+
+/// The ticket a person assigns an inbound mail to (the mail desk's "zuordnen"): one the actor
+/// works (`HandleTickets` on the tenant holding it, as for every change of a ticket), neither
+/// closed (`ticket-closed`) nor anonymised (`personal-data-removed`). `key` is its number or
+/// id; a ticket the actor cannot see is not found. Returns its id and its holder tenant's.
+pub async fn ticket_to_assign_mail(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+) -> Result<(TicketId, Uuid)> {
+    let id = resolve(db, key).await?;
+    let (t, _scope) = load_for_work(db, actor, id).await?;
+    if t.state == TicketState::Closed {
+        return Err(Error::Conflict(
+            ProblemKind::TicketClosed,
+            "a closed ticket takes no more mail; assign the mail to a new ticket".into(),
+        ));
+    }
+    if t.anonymized_at.is_some() {
+        return Err(Error::Conflict(
+            ProblemKind::PersonalDataRemoved,
+            "the ticket was anonymised".into(),
+        ));
+    }
+    Ok((t.id, t.tenant_id))
+}
