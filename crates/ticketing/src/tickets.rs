@@ -1501,3 +1501,38 @@ pub async fn ticket_to_assign_mail(
     }
     Ok((t.id, t.tenant_id))
 }
+
+/// The last change of a ticket, for "inzwischen von … geändert" after a stale version.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LastChange {
+    /// The history entry's kind (`updated`, `message_added`, `forwarded`, …).
+    pub kind: String,
+    /// The tenant in which the change was made (slug).
+    pub tenant: String,
+    /// The name of the person who made it; absent for a change by the system (mail intake,
+    /// escalation) and for a tenant that only forwarded the ticket (it sees no staff names).
+    pub by: Option<String>,
+    /// The change was the caller's own (another window, another device).
+    pub by_you: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Who changed a ticket last, and when (`ViewTickets`, as the history).
+pub async fn last_change(db: &Db, actor: &Actor, id: TicketId) -> Result<Option<LastChange>> {
+    let (t, access) = load_visible(db, actor, id).await?;
+    let Some(e) = crate::repo::events_of(db, &t).await?.pop() else {
+        return Ok(None);
+    };
+    let slugs = slugs_of(db, [e.tenant_id]).await?;
+    let by = match (e.actor_user_id, access) {
+        (Some(user), Access::Full) => crate::repo::event_author_name(db, &t, user).await?,
+        _ => None,
+    };
+    Ok(Some(LastChange {
+        kind: e.kind,
+        tenant: slugs.get(&e.tenant_id).cloned().unwrap_or_default(),
+        by,
+        by_you: e.actor_user_id == Some(actor.user_id()),
+        at: e.created_at,
+    }))
+}

@@ -9,6 +9,7 @@ pub mod mail;
 pub mod queue;
 pub mod reports;
 pub mod ticket;
+pub mod uiticket;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
