@@ -36,6 +36,6 @@ mod tenants;
 mod tickets;
 mod users;
 mod web;
+mod web_desk_mail;
 mod writes;
 mod xzufi_export;
-mod web_desk_mail;

@@ -33,7 +33,9 @@ fn cookie_of(resp: &Response, name: &str) -> Option<String> {
 /// The value of the first `name="<field>" value="…"` of a page.
 fn field_in(html: &str, field: &str) -> String {
     let needle = format!("name=\"{field}\" value=\"");
-    let at = html.find(&needle).unwrap_or_else(|| panic!("no {field} in {html}"));
+    let at = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {field} in {html}"));
     let rest = &html[at + needle.len()..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
@@ -200,21 +202,30 @@ async fn an_admin_anonymises_a_ticket_after_confirming(backend: Backend) {
     assert!(!agent.html(&page).await.contains("anonymisieren"));
     assert_eq!(agent.get(&confirm).await.status(), StatusCode::FORBIDDEN);
     let resp = agent
-        .send(&confirm, &[("grund", "Löschersuchen"), ("bestaetigt", "ja")])
+        .send(
+            &confirm,
+            &[("grund", "Löschersuchen"), ("bestaetigt", "ja")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.text().await.unwrap().contains("Keine Berechtigung"));
     let mainz = login(&app, "admin@stadt-mainz.demo", "/desk").await;
     assert_eq!(mainz.get(&confirm).await.status(), StatusCode::NOT_FOUND);
     let resp = mainz
-        .send(&confirm, &[("grund", "Löschersuchen"), ("bestaetigt", "ja")])
+        .send(
+            &confirm,
+            &[("grund", "Löschersuchen"), ("bestaetigt", "ja")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     untouched(&ticket_row(&app, &number).await);
 
     // Without the CSRF token: 403. Without the confirmation: back to the confirmation page.
     let resp = admin
-        .post(&confirm, &[("grund", "Löschersuchen"), ("bestaetigt", "ja")])
+        .post(
+            &confirm,
+            &[("grund", "Löschersuchen"), ("bestaetigt", "ja")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let resp = admin.send(&confirm, &[("grund", "Löschersuchen")]).await;
@@ -226,14 +237,20 @@ async fn an_admin_anonymises_a_ticket_after_confirming(backend: Backend) {
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
-    assert!(html.contains("aria-describedby=\"anon-grund-fehler\""), "{html}");
+    assert!(
+        html.contains("aria-describedby=\"anon-grund-fehler\""),
+        "{html}"
+    );
     assert!(html.contains("Bitte geben Sie einen Grund an"));
     untouched(&ticket_row(&app, &number).await);
 
     let resp = admin
         .send(
             &confirm,
-            &[("grund", "Löschersuchen vom 28.11.2026"), ("bestaetigt", "ja")],
+            &[
+                ("grund", "Löschersuchen vom 28.11.2026"),
+                ("bestaetigt", "ja"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -281,7 +298,10 @@ async fn an_agent_forwards_with_the_target_picker_and_a_required_reason(backend:
 
     // The API gives the same targets.
     let targets: Value = app
-        .get(&agent_token, &format!("/api/v1/tickets/{number}/forward-targets"))
+        .get(
+            &agent_token,
+            &format!("/api/v1/tickets/{number}/forward-targets"),
+        )
         .await
         .json()
         .await
@@ -293,27 +313,45 @@ async fn an_agent_forwards_with_the_target_picker_and_a_required_reason(backend:
         .map(|t| t["slug"].as_str().unwrap())
         .collect();
     assert!(slugs.contains(&"stadt-mainz"), "{targets}");
-    assert!(!slugs.contains(&"stadt-koblenz"), "not to itself: {targets}");
+    assert!(
+        !slugs.contains(&"stadt-koblenz"),
+        "not to itself: {targets}"
+    );
     assert_eq!(targets["queues"], json!(["backoffice:gewerbeamt"]));
     let mainz_token = app.token("agent@sc-mainz.demo").await;
     let resp = app
-        .get(&mainz_token, &format!("/api/v1/tickets/{number}/forward-targets"))
+        .get(
+            &mainz_token,
+            &format!("/api/v1/tickets/{number}/forward-targets"),
+        )
         .await;
     assert_problem(resp, StatusCode::NOT_FOUND, "not-found").await;
     let editor_token = app.token("editor@stadt-koblenz.demo").await;
     let resp = app
-        .get(&editor_token, &format!("/api/v1/tickets/{number}/forward-targets"))
+        .get(
+            &editor_token,
+            &format!("/api/v1/tickets/{number}/forward-targets"),
+        )
         .await;
     assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&resp.status()));
 
     let agent = login(&app, "agent@sc-koblenz.demo", &page).await;
     let html = agent.html(&page).await;
-    assert!(html.contains("<select id=\"ziel\" name=\"ziel\" required"), "{html}");
-    assert!(html.contains("<option value=\"stadt-mainz\">Stadt Mainz</option>"), "{html}");
+    assert!(
+        html.contains("<select id=\"ziel\" name=\"ziel\" required"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"stadt-mainz\">Stadt Mainz</option>"),
+        "{html}"
+    );
     assert!(!html.contains("<option value=\"stadt-koblenz\""));
     assert!(html.contains("<option value=\"backoffice:gewerbeamt\">gewerbeamt</option>"));
     assert!(html.contains("id=\"weiter-grund\" name=\"grund\" type=\"text\" required"));
-    let version = field_in(&html[html.find("id=\"weiterleitenform\"").unwrap()..], "version");
+    let version = field_in(
+        &html[html.find("id=\"weiterleitenform\"").unwrap()..],
+        "version",
+    );
 
     let unchanged = || async {
         let row = ticket_row(&app, &number).await;
@@ -322,18 +360,38 @@ async fn an_agent_forwards_with_the_target_picker_and_a_required_reason(backend:
     };
     // Without a reason: 422 next to the field, the choice kept.
     let resp = agent
-        .send(&action, &[("ziel", "stadt-mainz"), ("grund", ""), ("version", &version)])
+        .send(
+            &action,
+            &[
+                ("ziel", "stadt-mainz"),
+                ("grund", ""),
+                ("version", &version),
+            ],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
-    assert!(html.contains("aria-describedby=\"weiter-grund-fehler\""), "{html}");
+    assert!(
+        html.contains("aria-describedby=\"weiter-grund-fehler\""),
+        "{html}"
+    );
     assert!(html.contains("<option value=\"stadt-mainz\" selected>"));
     unchanged().await;
     // Without CSRF; by Mainz's agent; by the editor: refused, unchanged.
-    let form = [("ziel", "stadt-mainz"), ("grund", "Zuständigkeit"), ("version", &version)];
-    assert_eq!(agent.post(&action, &form).await.status(), StatusCode::FORBIDDEN);
+    let form = [
+        ("ziel", "stadt-mainz"),
+        ("grund", "Zuständigkeit"),
+        ("version", &version),
+    ];
+    assert_eq!(
+        agent.post(&action, &form).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let mainz = login(&app, "agent@sc-mainz.demo", "/desk").await;
-    assert_eq!(mainz.send(&action, &form).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.send(&action, &form).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let editor = login(&app, "editor@stadt-koblenz.demo", "/desk").await;
     let status = editor.send(&action, &form).await.status();
     assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&status));
@@ -342,7 +400,10 @@ async fn an_agent_forwards_with_the_target_picker_and_a_required_reason(backend:
     let resp = agent.send(&action, &form).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let row = ticket_row(&app, &number).await;
-    assert_eq!(row.forward_state, verbund_schema::types::ForwardState::Pending);
+    assert_eq!(
+        row.forward_state,
+        verbund_schema::types::ForwardState::Pending
+    );
     let html = agent.html(&page).await;
     assert!(html.contains("stadt-mainz"), "{html}");
 }
@@ -397,14 +458,20 @@ async fn a_stale_answer_names_the_person_and_keeps_the_text(backend: Backend) {
         html.contains("inzwischen von E-Mail-Bearbeitung Stadt Koblenz geändert"),
         "{html}"
     );
-    assert!(html.contains(&format!(">{typed}</textarea>")), "the text is kept: {html}");
+    assert!(
+        html.contains(&format!(">{typed}</textarea>")),
+        "the text is kept: {html}"
+    );
     let now = field_in(&html[html.find("id=\"antwortform\"").unwrap()..], "version");
     assert_ne!(now, seen, "the form carries the new version");
     let row = ticket_row(&app, &number).await;
     assert_eq!(events(&app, &row, "message_sent").await, 0);
     // Sending again from the reloaded form works.
     let resp = agent
-        .send(&format!("{page}/antwort"), &[("text", typed), ("version", &now)])
+        .send(
+            &format!("{page}/antwort"),
+            &[("text", typed), ("version", &now)],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert!(agent.html(&page).await.contains(typed));
@@ -430,10 +497,15 @@ async fn reply_call_attempts_accept_return_and_close_work(backend: Backend) {
         .unwrap();
     let agent = login(&app, "agent@sc-koblenz.demo", &page).await;
     let html = agent
-        .html(&format!("{page}?baustein={}", module["id"].as_str().unwrap()))
+        .html(&format!(
+            "{page}?baustein={}",
+            module["id"].as_str().unwrap()
+        ))
         .await;
     assert!(
-        html.contains(&format!("Guten Tag Erika Mustermann, zu {number} (Wohngeld) bis ")),
+        html.contains(&format!(
+            "Guten Tag Erika Mustermann, zu {number} (Wohngeld) bis "
+        )),
         "{html}"
     );
     assert!(!html.contains("{frist}"));
@@ -448,8 +520,15 @@ async fn reply_call_attempts_accept_return_and_close_work(backend: Backend) {
     let row = ticket_row(&app, &number).await;
     assert_eq!(row.failed_call_attempts, 3);
     assert!(row.needs_other_channel);
-    assert!(agent.html(&page).await.contains("<strong>anderer Kanal nötig</strong>"));
-    let resp = agent.send(&format!("{page}/anruf"), &[("ergebnis", "")]).await;
+    assert!(
+        agent
+            .html(&page)
+            .await
+            .contains("<strong>anderer Kanal nötig</strong>")
+    );
+    let resp = agent
+        .send(&format!("{page}/anruf"), &[("ergebnis", "")])
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(ticket_row(&app, &number).await.failed_call_attempts, 3);
 
@@ -461,7 +540,11 @@ async fn reply_call_attempts_accept_return_and_close_work(backend: Backend) {
             let resp = agent
                 .send(
                     &format!("{page}/weiterleiten"),
-                    &[("ziel", "stadt-mainz"), ("grund", "Zuständigkeit"), ("version", &version)],
+                    &[
+                        ("ziel", "stadt-mainz"),
+                        ("grund", "Zuständigkeit"),
+                        ("version", &version),
+                    ],
                 )
                 .await;
             assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -473,29 +556,60 @@ async fn reply_call_attempts_accept_return_and_close_work(backend: Backend) {
     assert!(html.contains(">Weiterleitung annehmen</button>"), "{html}");
     let v = ticket_row(&app, &number).await.version.to_string();
     let resp = mainz
-        .send(&format!("{page}/zurueckgeben"), &[("grund", "Nicht unser Ort"), ("version", &v)])
+        .send(
+            &format!("{page}/zurueckgeben"),
+            &[("grund", "Nicht unser Ort"), ("version", &v)],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(ticket_row(&app, &number).await.forward_state, verbund_schema::types::ForwardState::Returned);
+    assert_eq!(
+        ticket_row(&app, &number).await.forward_state,
+        verbund_schema::types::ForwardState::Returned
+    );
     forward(ticket_row(&app, &number).await.version.to_string()).await;
     let v = ticket_row(&app, &number).await.version.to_string();
     // Koblenz (the forwarder) cannot accept for Mainz.
-    let resp = agent.send(&format!("{page}/annehmen"), &[("version", &v)]).await;
-    assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND, StatusCode::CONFLICT].contains(&resp.status()));
-    assert_eq!(ticket_row(&app, &number).await.forward_state, verbund_schema::types::ForwardState::Pending);
-    let resp = mainz.send(&format!("{page}/annehmen"), &[("version", &v)]).await;
+    let resp = agent
+        .send(&format!("{page}/annehmen"), &[("version", &v)])
+        .await;
+    assert!(
+        [
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+            StatusCode::CONFLICT
+        ]
+        .contains(&resp.status())
+    );
+    assert_eq!(
+        ticket_row(&app, &number).await.forward_state,
+        verbund_schema::types::ForwardState::Pending
+    );
+    let resp = mainz
+        .send(&format!("{page}/annehmen"), &[("version", &v)])
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let row = ticket_row(&app, &number).await;
-    assert_eq!(row.forward_state, verbund_schema::types::ForwardState::Accepted);
+    assert_eq!(
+        row.forward_state,
+        verbund_schema::types::ForwardState::Accepted
+    );
     let v = row.version.to_string();
     assert_eq!(
-        agent.send(&format!("{page}/schliessen"), &[("version", &v)]).await.status(),
+        agent
+            .send(&format!("{page}/schliessen"), &[("version", &v)])
+            .await
+            .status(),
         StatusCode::FORBIDDEN,
         "the forwarder does not close Mainz's ticket"
     );
-    let resp = mainz.send(&format!("{page}/schliessen"), &[("version", &v)]).await;
+    let resp = mainz
+        .send(&format!("{page}/schliessen"), &[("version", &v)])
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(ticket_row(&app, &number).await.state, verbund_schema::types::TicketState::Closed);
+    assert_eq!(
+        ticket_row(&app, &number).await.state,
+        verbund_schema::types::TicketState::Closed
+    );
 }
 
 /// Point 6 (a): a responder assigns a mail waiting for review to an open ticket of the
@@ -505,14 +619,24 @@ async fn a_responder_assigns_an_inbound_mail_to_a_ticket(backend: Backend) {
     let app = mail_app(backend).await;
     let body = ingest_ok(
         &app,
-        &citizen_mail("anna@buerger.example", "as1@b", "Kita-Platz", "Wann bekomme ich Bescheid?"),
+        &citizen_mail(
+            "anna@buerger.example",
+            "as1@b",
+            "Kita-Platz",
+            "Wann bekomme ich Bescheid?",
+        ),
     )
     .await;
     let number = body["ticket_number"].as_str().unwrap().to_owned();
     // A mail without an address to answer to waits for a person.
     let review = ingest_ok(
         &app,
-        &citizen_mail("anna@localhost", "as2@b", "Nachtrag Kita", "Hier noch meine Telefonnummer."),
+        &citizen_mail(
+            "anna@localhost",
+            "as2@b",
+            "Nachtrag Kita",
+            "Hier noch meine Telefonnummer.",
+        ),
     )
     .await;
     assert_eq!(review["outcome"], "review", "{review}");
@@ -521,30 +645,53 @@ async fn a_responder_assigns_an_inbound_mail_to_a_ticket(backend: Backend) {
     let waiting = || async {
         let m = inbound_row(&app, &mail_id).await;
         assert!(m.ticket_id.is_none());
-        assert_eq!(m.outcome, Some(verbund_schema::types::InboundOutcome::Review));
+        assert_eq!(
+            m.outcome,
+            Some(verbund_schema::types::InboundOutcome::Review)
+        );
     };
 
     let responder = login(&app, "responder@stadt-koblenz.demo", "/post").await;
     let html = responder.html("/post").await;
     assert!(html.contains(&format!("action=\"{action}\"")), "{html}");
-    assert!(html.contains(&format!("<label for=\"zv-{mail_id}\">Vorgangsnummer</label>")));
+    assert!(html.contains(&format!(
+        "<label for=\"zv-{mail_id}\">Vorgangsnummer</label>"
+    )));
 
     // Without CSRF; by Mainz's responder; by Koblenz's agent and editor: refused, unchanged.
     let form = [("vorgang", number.as_str()), ("zurueck", "stadt-koblenz")];
-    assert_eq!(responder.post(&action, &form).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        responder.post(&action, &form).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let mainz = login(&app, "responder@stadt-mainz.demo", "/post").await;
-    assert_eq!(mainz.send(&action, &form).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.send(&action, &form).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let agent = login(&app, "agent@sc-koblenz.demo", "/desk").await;
-    assert_eq!(agent.send(&action, &form).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        agent.send(&action, &form).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let editor = login(&app, "editor@stadt-koblenz.demo", "/desk").await;
-    assert_eq!(editor.send(&action, &form).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        editor.send(&action, &form).await.status(),
+        StatusCode::NOT_FOUND
+    );
     // A number that does not exist: 404, said next to the field, the number kept.
     let resp = responder
-        .send(&action, &[("vorgang", "KO-1999-999999"), ("zurueck", "stadt-koblenz")])
+        .send(
+            &action,
+            &[("vorgang", "KO-1999-999999"), ("zurueck", "stadt-koblenz")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let html = resp.text().await.unwrap();
-    assert!(html.contains(&format!("aria-describedby=\"zv-{mail_id}-fehler\"")), "{html}");
+    assert!(
+        html.contains(&format!("aria-describedby=\"zv-{mail_id}-fehler\"")),
+        "{html}"
+    );
     assert!(html.contains("value=\"KO-1999-999999\""));
     // A Mainz ticket is not the Koblenz responder's.
     let mainz_ticket = app
@@ -560,18 +707,27 @@ async fn a_responder_assigns_an_inbound_mail_to_a_ticket(backend: Backend) {
         .await
         .unwrap();
     let resp = responder
-        .send(&action, &[("vorgang", mainz_ticket["number"].as_str().unwrap())])
+        .send(
+            &action,
+            &[("vorgang", mainz_ticket["number"].as_str().unwrap())],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     waiting().await;
 
     let resp = responder.send(&action, &form).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(resp.headers()[LOCATION], "/post?mandant=stadt-koblenz&ok=zugeordnet");
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/post?mandant=stadt-koblenz&ok=zugeordnet"
+    );
     let m = inbound_row(&app, &mail_id).await;
     let t = ticket_row(&app, &number).await;
     assert_eq!(m.ticket_id, Some(t.id));
-    assert_eq!(m.outcome, Some(verbund_schema::types::InboundOutcome::ReplyFlagged));
+    assert_eq!(
+        m.outcome,
+        Some(verbund_schema::types::InboundOutcome::ReplyFlagged)
+    );
     assert!(m.sender_mismatch);
     let html = responder.html(&format!("/vorgaenge/{number}/post")).await;
     assert!(html.contains("Hier noch meine Telefonnummer."), "{html}");
@@ -589,18 +745,29 @@ async fn a_responder_assigns_an_inbound_mail_to_a_ticket(backend: Backend) {
     let second_id = second["id"].as_str().unwrap();
     let token = app.token("responder@stadt-koblenz.demo").await;
     let resp = app
-        .post(&token, &format!("/api/v1/inbound/{second_id}/assign"), &json!({"tenant": "stadt-mainz"}))
+        .post(
+            &token,
+            &format!("/api/v1/inbound/{second_id}/assign"),
+            &json!({"tenant": "stadt-mainz"}),
+        )
         .await;
     assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
     let resp = app
-        .post(&token, &format!("/api/v1/inbound/{second_id}/assign"), &json!({}))
+        .post(
+            &token,
+            &format!("/api/v1/inbound/{second_id}/assign"),
+            &json!({}),
+        )
         .await;
     assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
     let closed = koblenz_ticket(&app, "Erledigt").await;
     let resp = app
         .post(
             &token,
-            &format!("/api/v1/tickets/{}/close", closed["number"].as_str().unwrap()),
+            &format!(
+                "/api/v1/tickets/{}/close",
+                closed["number"].as_str().unwrap()
+            ),
             &json!({"version": closed["version"]}),
         )
         .await;
@@ -634,11 +801,20 @@ async fn a_responder_sees_the_outbox_and_sends_a_failed_mail_again(backend: Back
     let app = mail_app(backend).await;
     let body = ingest_ok(
         &app,
-        &citizen_mail("anna@buerger.example", "ob1@b", "Parkausweis", "Wie beantrage ich ihn?"),
+        &citizen_mail(
+            "anna@buerger.example",
+            "ob1@b",
+            "Parkausweis",
+            "Wie beantrage ich ihn?",
+        ),
     )
     .await;
     let number = body["ticket_number"].as_str().unwrap().to_owned();
-    let receipt = outbox_mail::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let receipt = outbox_mail::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     let id = receipt.id;
     let mut failed: outbox_mail::ActiveModel = receipt.into();
     failed.state = Set(verbund_schema::types::OutboxState::Failed);
@@ -656,7 +832,10 @@ async fn a_responder_sees_the_outbox_and_sends_a_failed_mail_again(backend: Back
 
     let responder = login(&app, "responder@stadt-koblenz.demo", "/post").await;
     let html = responder.html("/post?mandant=stadt-koblenz").await;
-    assert!(html.contains("<h2 id=\"ausgang-titel\">Ausgang</h2>"), "{html}");
+    assert!(
+        html.contains("<h2 id=\"ausgang-titel\">Ausgang</h2>"),
+        "{html}"
+    );
     assert!(html.contains("fehlgeschlagen"));
     assert!(html.contains("550 mailbox unavailable"));
     let action = format!("/post/ausgang/stadt-koblenz/{id}/erneut");
@@ -666,22 +845,35 @@ async fn a_responder_sees_the_outbox_and_sends_a_failed_mail_again(backend: Back
     assert!(thread.contains(">erneut senden</button>"));
 
     // Without CSRF, by Mainz's responder, by the Koblenz agent: refused, unchanged.
-    assert_eq!(responder.post(&action, &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        responder.post(&action, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let mainz = login(&app, "responder@stadt-mainz.demo", "/post").await;
-    assert_eq!(mainz.send(&action, &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        mainz.send(&action, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = mainz
         .send(&format!("/post/ausgang/stadt-mainz/{id}/erneut"), &[])
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let agent = login(&app, "agent@sc-koblenz.demo", "/desk").await;
-    assert_eq!(agent.send(&action, &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        agent.send(&action, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(agent.get("/post").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(state().await, verbund_schema::types::OutboxState::Failed);
 
     let resp = responder.send(&action, &[]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let to = resp.headers()[LOCATION].to_str().unwrap().to_owned();
-    let row = outbox_mail::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    let row = outbox_mail::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.state, verbund_schema::types::OutboxState::Queued);
     assert_eq!(row.attempts, 0);
     let t = ticket_row(&app, &number).await;

@@ -302,9 +302,6 @@ pub async fn targets(db: &Db, actor: &Actor, id: TicketId) -> Result<ForwardTarg
                 name: t.name,
             })
             .collect(),
-        queues: queues
-            .into_iter()
-            .filter(|q| *q != current.queue)
-            .collect(),
+        queues: queues.into_iter().filter(|q| *q != current.queue).collect(),
     })
 }

@@ -1480,11 +1480,7 @@ pub async fn reopen_for_mail(
 /// works (`HandleTickets` on the tenant holding it, as for every change of a ticket), neither
 /// closed (`ticket-closed`) nor anonymised (`personal-data-removed`). `key` is its number or
 /// id; a ticket the actor cannot see is not found. Returns its id and its holder tenant's.
-pub async fn ticket_to_assign_mail(
-    db: &Db,
-    actor: &Actor,
-    key: &str,
-) -> Result<(TicketId, Uuid)> {
+pub async fn ticket_to_assign_mail(db: &Db, actor: &Actor, key: &str) -> Result<(TicketId, Uuid)> {
     let id = resolve(db, key).await?;
     let (t, _scope) = load_for_work(db, actor, id).await?;
     if t.state == TicketState::Closed {

@@ -238,7 +238,14 @@ async fn render_desk(
             outcome: outcome_label(m.outcome),
             received: format::date_time(m.received_at, tz),
             ticket: m.ticket_id,
-            error: m.error,
+            // The reason for a review in German (the stored one is technical).
+            error: match m.outcome {
+                Some(InboundOutcome::Review) => Some(
+                    "Keine gültige Absenderadresse: Niemand kann darauf antworten. Ordnen Sie die E-Mail einem Vorgang zu."
+                        .into(),
+                ),
+                _ => m.error,
+            },
         })
         .collect();
     let outbox = match &tenant {
@@ -728,10 +735,9 @@ pub async fn assign(
                     StatusCode::CONFLICT,
                     "Dieser Vorgang ist abgeschlossen und nimmt keine E-Mail mehr auf.",
                 ),
-                verbund_tenant::Error::Conflict(ProblemKind::PersonalDataRemoved, _) => (
-                    StatusCode::CONFLICT,
-                    "Dieser Vorgang ist anonymisiert.",
-                ),
+                verbund_tenant::Error::Conflict(ProblemKind::PersonalDataRemoved, _) => {
+                    (StatusCode::CONFLICT, "Dieser Vorgang ist anonymisiert.")
+                }
                 verbund_tenant::Error::Forbidden(_) => (
                     StatusCode::FORBIDDEN,
                     "Diesen Vorgang dürfen Sie nicht bearbeiten.",
@@ -762,7 +768,10 @@ fn is_ticket_refusal(e: &verbund_tenant::Error) -> bool {
     match e {
         verbund_tenant::Error::NotFound(what) => *what == "ticket",
         verbund_tenant::Error::Conflict(k, _) => {
-            matches!(k, ProblemKind::TicketClosed | ProblemKind::PersonalDataRemoved)
+            matches!(
+                k,
+                ProblemKind::TicketClosed | ProblemKind::PersonalDataRemoved
+            )
         }
         _ => false,
     }

@@ -111,7 +111,9 @@ pub async fn page(
         Some("Das Anliegen wurde angelegt.")
     } else {
         q.ok.as_deref().map(|ok| match ok {
-            "anonymisiert" => "Der Vorgang wurde anonymisiert. Die persönlichen Daten sind entfernt.",
+            "anonymisiert" => {
+                "Der Vorgang wurde anonymisiert. Die persönlichen Daten sind entfernt."
+            }
             _ => "Gespeichert.",
         })
     };
@@ -215,8 +217,7 @@ async fn render(
         None
     };
     let may_anonymize = anonymized.is_none()
-        && s
-            .actor
+        && s.actor
             .tenant(&t.tenant)
             .is_some_and(|x| s.actor.may(verbund_tenant::Permission::ManageTenant, x.id));
     let page = TicketPage {
@@ -463,11 +464,7 @@ pub async fn action(
         "anonymisieren" => {
             // Only from the confirmation page (`bestaetigt`); a bare post goes there first.
             if data.bestaetigt != "ja" {
-                return see_other(
-                    &s,
-                    &req,
-                    &format!("/vorgaenge/{}/anonymisieren", enc(&key)),
-                );
+                return see_other(&s, &req, &format!("/vorgaenge/{}/anonymisieren", enc(&key)));
             }
             match verbund_ticketing::privacy::anonymize_on_request(
                 &state.db,

@@ -15,10 +15,7 @@ use crate::session::{Session, to_login};
 
 /// The routes of this module, mounted inside the UI's scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/vorgaenge/{id}/anonymisieren",
-        web::get().to(confirm),
-    );
+    cfg.route("/vorgaenge/{id}/anonymisieren", web::get().to(confirm));
 }
 
 #[derive(Template)]
