@@ -216,10 +216,7 @@ async fn render(
     } else {
         None
     };
-    let may_anonymize = anonymized.is_none()
-        && s.actor
-            .tenant(&t.tenant)
-            .is_some_and(|x| s.actor.may(verbund_tenant::Permission::ManageTenant, x.id));
+    let may_anonymize = anonymized.is_none() && super::uiticket::may_anonymize(s, &t);
     let page = TicketPage {
         c: Chrome::new(req, Some(s), &format!("Vorgang {}", t.number), "queue"),
         targets,

@@ -42,6 +42,16 @@ pub async fn confirm(
     confirm_page(&req, &state, &s, &path, "", None, StatusCode::OK).await
 }
 
+/// Whether the anonymise link and page are offered: the domain's rule for
+/// `anonymize_on_request` (`ManageTenant` on the tenant holding the ticket), which decides
+/// again when the action is posted.
+pub(crate) fn may_anonymize(s: &Session, t: &TicketView) -> bool {
+    s.actor.is_operator()
+        || s.actor
+            .tenant(&t.tenant)
+            .is_some_and(|x| s.actor.may(verbund_tenant::Permission::ManageTenant, x.id))
+}
+
 /// Renders the confirmation page (also again after a refused reason).
 pub(crate) async fn confirm_page(
     req: &HttpRequest,
@@ -61,11 +71,7 @@ pub(crate) async fn confirm_page(
         Ok(t) => t,
         Err(e) => return domain_error(req, s, &e),
     };
-    let admin = s
-        .actor
-        .tenant(&t.tenant)
-        .is_some_and(|x| s.actor.may(verbund_tenant::Permission::ManageTenant, x.id));
-    if !admin {
+    if !may_anonymize(s, &t) {
         return domain_error(
             req,
             s,
