@@ -22,7 +22,7 @@
 //!    no `From`, it comes from one of our own addresses, or the sender's hourly receipt limit
 //!    is reached (loop protection).
 
-use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::{outbox_mail, tenant, ticket};
 use verbund_tenant::settings::TenantSettings;
 use verbund_ticketing::model::TicketState;
@@ -36,11 +36,11 @@ use crate::parse::{Bounce, ParseError, ParsedMail};
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Lookups {
     /// The tenant an operator assigned the mail to (from the catch-all queue), if one did.
-    pub force_tenant: Option<Uuid>,
+    pub force_tenant: Option<TenantId>,
     /// That tenant's row (`None` when it does not exist).
     pub forced: Option<tenant::Model>,
     /// The tenant of the IMAP mailbox the mail came from.
-    pub mailbox_tenant_id: Option<Uuid>,
+    pub mailbox_tenant_id: Option<TenantId>,
     /// That tenant's row; looked up only when neither an operator nor the recipients name one.
     pub mailbox_tenant: Option<tenant::Model>,
     /// The active tenant that the recipients name, with the address that matched.
@@ -62,7 +62,7 @@ pub(crate) struct Lookups {
     /// of one sender arriving at the same moment may both get a receipt at the limit.
     pub receipts_last_hour: u64,
     /// The new ticket's tenant and number, reserved ahead (PostgreSQL; see `reserve_number`).
-    pub number: Option<(Uuid, String)>,
+    pub number: Option<(TenantId, String)>,
 }
 
 /// What to do with one inbound mail: one case per [`Outcome`] (a reply, flagged or not, is
@@ -71,7 +71,7 @@ pub(crate) struct Lookups {
 pub(crate) enum Disposition<'a> {
     /// Not a mail at all: kept raw for a human.
     Unparseable {
-        tenant_id: Option<Uuid>,
+        tenant_id: Option<TenantId>,
         error: String,
     },
     /// A delivery status notification about one of our outbound mails.
@@ -86,7 +86,7 @@ pub(crate) enum Disposition<'a> {
     /// A delivery status notification we could not match: filed with a tenant if one is known.
     BounceUnmatched {
         mail: &'a ParsedMail,
-        tenant_id: Option<Uuid>,
+        tenant_id: Option<TenantId>,
     },
     /// Joins an open ticket; flagged when the sender is not the ticket's citizen.
     Reply {
@@ -103,7 +103,7 @@ pub(crate) enum Disposition<'a> {
     /// For a tenant, but with nobody to answer to: kept for a human.
     Review {
         mail: &'a ParsedMail,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         error: String,
     },
     /// A new ticket of the tenant, with a receipt unless `receipt_suppressed` says why not.
