@@ -44,7 +44,10 @@ pub enum Source {
     /// `POST /api/v1/inbound/raw` from the MTA.
     Mta,
     /// An IMAP mailbox of a tenant.
-    Imap { mailbox_id: Uuid, tenant_id: TenantId },
+    Imap {
+        mailbox_id: Uuid,
+        tenant_id: TenantId,
+    },
 }
 
 /// What became of a message.

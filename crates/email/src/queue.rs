@@ -53,7 +53,11 @@ pub struct AssignInbound {
     pub tenant: String,
 }
 
-async fn slug_of(db: &Db, operator: &OperatorScope, id: Option<TenantId>) -> Result<Option<String>> {
+async fn slug_of(
+    db: &Db,
+    operator: &OperatorScope,
+    id: Option<TenantId>,
+) -> Result<Option<String>> {
     Ok(match id {
         Some(id) => repo::operator_tenant_slug(db, operator, id).await?,
         None => None,

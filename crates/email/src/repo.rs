@@ -568,7 +568,10 @@ pub async fn system_ticket_by_number(
 }
 
 /// A tenant by id.
-pub async fn system_tenant(db: &impl ConnectionTrait, id: TenantId) -> Result<Option<tenant::Model>> {
+pub async fn system_tenant(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id).one(db).await?)
 }
 

@@ -23,8 +23,8 @@ use sea_orm::{
 };
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
-use verbund_schema::ids::TenantId;
 use verbund_schema::ids::ServiceId;
+use verbund_schema::ids::TenantId;
 use verbund_schema::{
     base_text, change, org_unit, service, service_leika_key, service_version, tenant, user,
 };

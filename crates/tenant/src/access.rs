@@ -253,6 +253,42 @@ impl Actor {
     }
 
     /// The proof that this actor may do `permission` for `tenant_id`, or `Forbidden`.
+    ///
+    /// The tenant is a [`TenantId`]: a ticket's id, or a plain `Uuid` from a request, does not
+    /// compile here, so a scope is never made for the wrong kind of id:
+    ///
+    /// ```compile_fail,E0308
+    /// use verbund_tenant::{Actor, Permission, TenantScope};
+    /// use verbund_schema::ids::TicketId;
+    ///
+    /// fn scope_of(actor: &Actor, ticket: TicketId) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, ticket)
+    /// }
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// use verbund_tenant::{Actor, Permission, TenantScope};
+    ///
+    /// fn scope_of(actor: &Actor, id: uuid::Uuid) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, id)
+    /// }
+    /// ```
+    ///
+    /// while the same call with a tenant's id compiles (a `Uuid` from a DTO becomes one with
+    /// `.into()`, stating that it is a tenant's):
+    ///
+    /// ```
+    /// use verbund_tenant::{Actor, Permission, TenantScope};
+    /// use verbund_schema::ids::TenantId;
+    ///
+    /// fn scope_of(actor: &Actor, tenant: TenantId) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, tenant)
+    /// }
+    ///
+    /// fn scope_of_dto(actor: &Actor, id: uuid::Uuid) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, id.into())
+    /// }
+    /// ```
     pub fn authorize(&self, permission: Permission, tenant_id: TenantId) -> Result<TenantScope> {
         if self.may(permission, tenant_id) {
             Ok(TenantScope {
