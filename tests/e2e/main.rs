@@ -36,5 +36,6 @@ mod tenants;
 mod tickets;
 mod users;
 mod web;
+mod web_editor;
 mod writes;
 mod xzufi_export;
