@@ -18,7 +18,7 @@ test("editor: adopts a base text, edits costs and a document list (with an error
   await page.getByRole("link", { name: "Stammtext übernehmen" }).click();
   await page.waitForURL(/\/stammtexte$/);
   await visit(page, "stammtexte");
-  const adopt = page.getByRole("button", { name: /Stammtext übernehmen: .*Personalausweis/ }).first();
+  const adopt = page.locator("tr", { hasText: "Reisepass" }).getByRole("button", { name: /Stammtext übernehmen/ });
   await Promise.all([page.waitForNavigation(), adopt.click()]);
   assert.match(page.url(), /\/redaktion\/stadt-koblenz\/[0-9a-f-]{36}\?ok=1/);
   assert.match(await page.locator("main").textContent(), /übernommener Stammtext/);
@@ -83,19 +83,20 @@ test("offices: the editor edits opening hours and a special day, and the agent d
   await page.goto(base + "/redaktion?mandant=stadt-koblenz&status=published");
   await page.locator("table.queue tbody a", { hasText: /Personalausweis/ }).first().click();
   await page.waitForURL(/\/redaktion\/stadt-koblenz\//);
-  const office = await page.getByLabel("Zuständige Stelle").inputValue();
+  const office = await page.locator("#stelle").inputValue();
   assert.match(office, /^[0-9a-f-]{36}$/);
   await page.goto(base + "/redaktion/stadt-koblenz/stellen");
   await visit(page, "stellen");
   await page.goto(base + "/redaktion/stadt-koblenz/stellen/" + office);
   await visit(page, "stelle");
+  assert.match(await page.locator("section", { hasText: "Leistungen dieser Stelle" }).textContent(), /Personalausweis/);
 
   // Saturday hours, and today a special day open all day.
   await page.getByLabel("Samstag").fill("09:00–12:00");
   const rows = page.locator("#sondertage li");
   const last = (await rows.count()) - 1;
   await page.getByLabel(`Sondertag ${last + 1}: Datum`).fill(todayBerlin());
-  await page.getByLabel(`Sondertag ${last + 1}: Zeiten (leer: geschlossen)`).fill("00:00–23:59");
+  await page.getByLabel(`Sondertag ${last + 1}: Zeiten`).fill("00:00–23:59");
   await page.getByLabel(`Sondertag ${last + 1}: Hinweis`).fill("Langer Abend der Verwaltung");
   await save(page);
   assert.match(page.url(), /ok=1/, await page.locator("main").textContent());
@@ -114,7 +115,7 @@ test("offices: the editor edits opening hours and a special day, and the agent d
   await page.goto(base + "/redaktion/stadt-koblenz/stellen/" + office);
 
   // Today closed: the agent sees when it opens next.
-  await page.getByLabel(`Sondertag ${last + 1}: Zeiten (leer: geschlossen)`).fill("");
+  await page.getByLabel(`Sondertag ${last + 1}: Zeiten`).fill("");
   await save(page);
   assert.match(page.url(), /ok=1/);
   assert.match(await agentOpening(), /geschlossen – öffnet/);

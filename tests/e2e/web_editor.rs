@@ -483,7 +483,19 @@ async fn a_base_text_is_adopted_and_its_change_reviewed(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Neu: auch online.") && html.contains("Stammtext prüfen"));
+    // What changed since the confirmed revision: the old line struck out, the new ones
+    // marked, the revisions named.
+    assert!(html.contains("zuletzt geprüft: Stand 1"), "{html}");
+    assert!(html.contains(
+        "<del><span class=\"visually-hidden\">alt: </span>Den Fischereischein erhalten Sie nach der Prüfung.</del>"
+    ));
+    assert!(
+        html.contains("<ins><span class=\"visually-hidden\">neu: </span>Neu: auch online.</ins>")
+    );
+    assert!(
+        !html.contains("<h2>Leistungsbezeichnung"),
+        "the title did not change"
+    );
     // Another tenant's editor cannot see or confirm it.
     assert_eq!(
         mainz
@@ -506,6 +518,19 @@ async fn a_base_text_is_adopted_and_its_change_reviewed(app: TestApp) {
         api(&app, &token, &format!("{KOBLENZ}/services/{id}")).await["base_changed"],
         false
     );
+    let html = ui
+        .get(&format!("{edit}/stammtext-pruefen"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("bereits geprüft") && html.contains("Keine Unterschiede"));
+    // A description without a base text has nothing to review: 409, nothing changed.
+    let (own, _) = new_service(&app, &token, "Eigene Leistung").await;
+    let resp = ui
+        .get(&format!("/redaktion/stadt-koblenz/{own}/stammtext-pruefen"))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
 }
 
 async fn offices_are_created_and_edited_with_hours_closing_and_special_days(app: TestApp) {
@@ -628,7 +653,20 @@ async fn offices_are_created_and_edited_with_hours_closing_and_special_days(app:
         json!([{"date": "2026-02-16", "intervals": [{"start": "08:00", "end": "11:00"}], "note": "Rosenmontag: nur vormittags"}])
     );
     let page = location.trim_end_matches("?ok=1").to_owned();
+    // A description naming the office as responsible is listed on the office's page.
+    let resp = app
+        .post(
+            &token,
+            &format!("{KOBLENZ}/services"),
+            &json!({"title": "Bewohnerparkausweis beantragen", "org_unit_id": o["id"]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
     let html = ui.get(&location).await.text().await.unwrap();
+    assert!(
+        html.contains(">Bewohnerparkausweis beantragen</a> (Entwurf)"),
+        "{html}"
+    );
     assert!(html.contains("Gespeichert.") && html.contains("08:00–12:00, 14:00–18:00"));
     assert!(html.contains("value=\"16.02.2026\"") && html.contains("Jetzt "));
 

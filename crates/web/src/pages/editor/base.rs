@@ -124,9 +124,9 @@ async fn adopt(
 }
 
 pub struct ReviewModule {
-    label: &'static str,
-    /// The description sets its own text for the module (the base text's is not shown to
-    /// agents then).
+    label: String,
+    /// The description sets its own text for this module (agents see that one, not the
+    /// base text's).
     local: bool,
     rows: Vec<DiffRow>,
 }
@@ -140,12 +140,13 @@ struct ReviewPage {
     title: String,
     base_title: String,
     revision: i32,
+    reviewed: Option<i32>,
     changed: bool,
     modules: Vec<ReviewModule>,
 }
 
-/// `GET /redaktion/{mandant}/{id}/stammtext-pruefen`: every module of the base text as it is
-/// now, beside the description's own text for it (lines that differ are marked).
+/// `GET /redaktion/{mandant}/{id}/stammtext-pruefen`: what changed in the base text since
+/// the revision last confirmed (`services::base_changes`), field by field, old beside new.
 async fn review(
     req: HttpRequest,
     state: web::Data<WebState>,
@@ -162,27 +163,25 @@ async fn review(
     let loaded = async {
         let id = parse_id(&id)?;
         let sv = services::get_service(&state.db, &s.actor, &mandant, id).await?;
-        let Some(base) = sv.base.clone() else {
-            return Err(verbund_tenant::Error::NotFound("base text"));
-        };
-        let b = catalog::get_base_text(&state.db, &s.actor, base.id).await?;
-        Ok::<_, verbund_tenant::Error>((sv, b))
+        let changes = services::base_changes(&state.db, &s.actor, &mandant, id).await?;
+        Ok::<_, verbund_tenant::Error>((sv, changes))
     }
     .await;
-    let (sv, b) = match loaded {
+    let (sv, ch) = match loaded {
         Ok(x) => x,
         Err(e) => return domain_error(&req, &s, &e),
     };
-    let modules = ModuleField::ALL
-        .into_iter()
-        .filter_map(|f| {
-            let base = value_text(&catalog::module_json(&b.modules, f));
-            let local = value_text(&catalog::module_json(&sv.modules, f));
-            (!base.is_empty() || !local.is_empty()).then(|| ReviewModule {
-                label: f.label(),
-                local: !local.is_empty(),
-                rows: side_by_side(&base, &local),
-            })
+    let modules = ch
+        .changes
+        .iter()
+        .map(|f| ReviewModule {
+            label: f.label.clone(),
+            local: f
+                .field
+                .strip_prefix("modules.")
+                .and_then(ModuleField::from_field_name)
+                .is_some_and(|m| !value_text(&catalog::module_json(&sv.modules, m)).is_empty()),
+            rows: side_by_side(&value_text(&f.before), &value_text(&f.after)),
         })
         .collect();
     let page = ReviewPage {
@@ -190,8 +189,9 @@ async fn review(
         mandant,
         id: sv.id,
         title: sv.title.clone(),
-        base_title: b.title.clone(),
-        revision: b.revision,
+        base_title: ch.base.title.clone(),
+        revision: ch.base.revision,
+        reviewed: ch.reviewed_revision,
         changed: sv.base_changed,
         modules,
     };

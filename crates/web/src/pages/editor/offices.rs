@@ -684,7 +684,15 @@ async fn load(
     let id: Uuid = id
         .parse()
         .map_err(|_| verbund_tenant::Error::NotFound("org unit"))?;
-    let o = org_units::get_org_unit(&state.db, &s.actor, mandant, id).await?;
+    let mut o = org_units::get_org_unit(&state.db, &s.actor, mandant, id).await?;
+    // What the office offers: the descriptions naming it, and those an import linked.
+    let mut offered = org_units::services_naming(&state.db, &s.actor, mandant, id).await?;
+    for linked in std::mem::take(&mut o.services) {
+        if !offered.iter().any(|x| x.id == linked.id) {
+            offered.push(linked);
+        }
+    }
+    o.services = offered;
     let tz = chrono_tz::Europe::Berlin;
     let opening = org_units::opening(&state.db, &s.actor, mandant, id, OpeningQuery { at: None })
         .await
