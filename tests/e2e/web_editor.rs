@@ -462,6 +462,17 @@ async fn a_base_text_is_adopted_and_its_change_reviewed(app: TestApp) {
     assert_eq!(sv["title"], "Fischereischein erteilen");
     assert_eq!(sv["status"], "draft");
     assert_eq!(sv["base_changed"], false);
+    // The edit form shows the base text's module where the description has none.
+    let html = ui
+        .get(&format!("/redaktion/stadt-koblenz/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("aria-describedby=\"m-kurztext-stamm\""));
+    assert!(html.contains(
+        "id=\"m-kurztext-stamm\">Aus dem Stammtext (gilt, solange Sie hier nichts eintragen): Den Fischereischein erhalten Sie nach der Prüfung.</p>"
+    ));
 
     // The operator changes the base text: the description shows "Stammtext geändert".
     let resp = app

@@ -169,9 +169,33 @@ struct EditPage {
     versions: Vec<VersionLine>,
     notice: Option<&'static str>,
     errors: Vec<FieldError>,
+    /// Per module (field name) the adopted base text's value that agents see while the
+    /// description has none of its own.
+    base_hints: Vec<(&'static str, String)>,
 }
 
 impl EditPage {
+    /// The base text's value of module `name`, if it shows through.
+    fn base_text(&self, name: &str) -> Option<&str> {
+        self.base_hints
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `aria-describedby` of text module `name`: its base-text hint and its error.
+    fn described(&self, name: &str) -> String {
+        let id = format!("m-{name}");
+        let mut out = Vec::new();
+        if self.base_text(name).is_some() {
+            out.push(format!("{id}-stamm"));
+        }
+        if self.err(&id).is_some() {
+            out.push(format!("{id}-fehler"));
+        }
+        out.join(" ")
+    }
+
     /// The error of the input `id`, if any.
     fn err(&self, id: &str) -> Option<&str> {
         self.errors
@@ -273,6 +297,12 @@ async fn render_edit(
         })
         .collect();
     let f = typed.unwrap_or_else(|| EditState::from_view(&sv));
+    let base_hints = sv
+        .merged
+        .iter()
+        .filter(|m| m.source == verbund_knowledge::catalog::ModuleSource::Base)
+        .map(|m| (m.field.field_name(), value_text(&m.value)))
+        .collect();
     let page = EditPage {
         c: Chrome::new(req, Some(s), &format!("Bearbeiten: {}", sv.title), "editor"),
         mandant: mandant.to_owned(),
@@ -290,6 +320,7 @@ async fn render_edit(
         versions,
         notice,
         errors,
+        base_hints,
     };
     s.finish(req, html(status, &page))
 }
