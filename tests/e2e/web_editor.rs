@@ -813,6 +813,17 @@ async fn import_by_upload_and_export_by_download(app: TestApp) {
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("Format der Datei"));
     assert_eq!(count(&app, &token).await, before);
+    // Not a multipart form at all: 400, nothing stored.
+    let resp = ui
+        .post("/redaktion/stadt-koblenz/import", &[("datei", file)])
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Nichts wurde importiert")
+    );
     // Larger than the API's limit: 413, nothing stored.
     let big = vec![b' '; 20 * 1024 * 1024 + 10];
     let resp = ui
