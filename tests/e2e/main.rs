@@ -37,5 +37,6 @@ mod tickets;
 mod users;
 mod web;
 mod web_desk_mail;
+mod web_editor;
 mod writes;
 mod xzufi_export;

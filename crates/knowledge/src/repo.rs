@@ -701,3 +701,40 @@ pub(crate) async fn offered_services(
         })
         .collect())
 }
+
+/// The descriptions of a tenant, readable by `reader`, that name an org unit as their
+/// responsible office or contact point.
+pub(crate) async fn services_naming_org_unit(
+    db: &impl ConnectionTrait,
+    reader: &KnowledgeReader,
+    tenant_id: TenantId,
+    org_unit_id: Uuid,
+) -> Result<Vec<service::Model>> {
+    Ok(service::Entity::find()
+        .filter(service::Column::TenantId.eq(tenant_id))
+        .filter(reader.services())
+        .filter(
+            Condition::any()
+                .add(service::Column::OrgUnitId.eq(org_unit_id))
+                .add(service::Column::ContactOrgUnitId.eq(org_unit_id)),
+        )
+        .order_by_asc(service::Column::Title)
+        .limit(1000)
+        .all(db)
+        .await?)
+}
+
+/// One stored revision of a base text. The catalogue is shared by the whole Verbund and
+/// readable by every reader of knowledge.
+pub(crate) async fn base_text_revision(
+    db: &impl ConnectionTrait,
+    _reader: &KnowledgeReader,
+    base_id: Uuid,
+    revision: i32,
+) -> Result<Option<verbund_schema::base_text_revision::Model>> {
+    Ok(
+        verbund_schema::base_text_revision::Entity::find_by_id((base_id, revision))
+            .one(db)
+            .await?,
+    )
+}

@@ -340,3 +340,14 @@ impl From<FormError> for actix_web::Error {
         .into()
     }
 }
+
+/// Whether `token` is the CSRF token of `session`: for a body that [`Form`] does not read
+/// (a multipart upload), checked by its handler before anything else is done with it.
+pub fn csrf_matches(state: &WebState, session: &Session, token: &str) -> bool {
+    verify(
+        state,
+        "session",
+        &session.actor.session_id().to_string(),
+        token,
+    )
+}
