@@ -51,6 +51,7 @@ pub struct SavedParam {
 #[template(path = "admin_settings.html")]
 struct SettingsPage {
     c: Chrome,
+    tabs: Vec<super::verwaltung::Tab>,
     tenant_name: String,
     action: String,
     f: SettingsForm,
@@ -91,6 +92,7 @@ fn page_of(
 ) -> SettingsPage {
     SettingsPage {
         c: Chrome::new(req, Some(s), "Einstellungen", "admin"),
+        tabs: super::verwaltung::settings_tabs(&t.slug),
         tenant_name: t.name.clone(),
         action: format!("/verwaltung/{}/einstellungen", super::enc(&t.slug)),
         f,
