@@ -38,3 +38,4 @@ mod users;
 mod web;
 mod writes;
 mod xzufi_export;
+mod web_admin_more;

@@ -919,6 +919,12 @@ fn audit_action(action: &str) -> String {
         "tenant.update" => "Mandant oder Einstellungen geändert".into(),
         "coverage.create" => "Vertretung eingerichtet".into(),
         "coverage.revoke" => "Vertretung beendet".into(),
+        "tenant.mail_domain.add" => "Mail-Domain zugeordnet".into(),
+        "tenant.mail_domain.remove" => "Mail-Domain entfernt".into(),
+        "auth.login" => "Anmeldung".into(),
+        "auth.logout" => "Abmeldung".into(),
+        "center.create" => "Servicecenter angelegt".into(),
+        "center.set_tenants" => "Betreute Kommunen eines Servicecenters geändert".into(),
         other => other.to_owned(),
     }
 }
@@ -1056,6 +1062,7 @@ fn audit_target(kind: &str, detail: &serde_json::Value) -> String {
         ("user", Some(e)) => format!("Benutzerkonto {e}"),
         ("user", None) => "Benutzerkonto".into(),
         ("tenant", _) => "Mandant".into(),
+        ("session", _) | ("auth", _) => "Sitzung".into(),
         (other, _) => other.to_owned(),
     }
 }
@@ -1454,7 +1461,7 @@ pub async fn add_domain(
         }
         Err(verbund_tenant::Error::Conflict(..)) => {
             let mut errors = Errors::default();
-            errors.add("domain", "Diese Domain ist schon einer Kommune zugeordnet.");
+            errors.add("domain", "Diese Domain ist dem Mandanten schon zugeordnet.");
             render_tenant(&req, &state, &s, &slug, f, errors, None, StatusCode::CONFLICT).await
         }
         Err(e) => domain_error(&req, &s, &e),

@@ -1,0 +1,598 @@
+//! The administration area of the web UI (issue 14, points 8 and 9): navigation by role, users
+//! and roles, the receipt template with its preview, the audit and access logs (and the audit
+//! log's API route), the operator's tenants and mail domains, the center report. Each action:
+//! status, body and the state left behind; another tenant's admin gets 404, an agent or editor
+//! 403, a form without CSRF token 403, bad input the form again with German errors next to the
+//! fields; none of them changes anything. Each test on SQLite and PostgreSQL.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{DEMO_PASSWORD, TestApp};
+
+fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn cookie_of(resp: &Response, name: &str) -> Option<String> {
+    resp.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let raw = v.to_str().ok()?;
+        let (k, rest) = raw.split_once('=')?;
+        (k == name).then(|| rest.split(';').next().unwrap_or("").to_owned())
+    })
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+struct Ui {
+    client: Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Ui {
+    async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn html(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let status = r.status();
+        (status, r.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts with this session's CSRF token added.
+    async fn submit(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        let mut all = form.to_vec();
+        all.push(("csrf", &self.csrf));
+        self.post(path, &all).await
+    }
+}
+
+async fn ui_login(app: &TestApp, email: &str) -> Ui {
+    let client = browser();
+    let page = client.get(app.url("/")).send().await.unwrap();
+    let nonce = cookie_of(&page, "vb_login").expect("login cookie");
+    let html = page.text().await.unwrap();
+    let resp = client
+        .post(app.url("/anmelden"))
+        .header(COOKIE, format!("vb_login={nonce}"))
+        .form(&[
+            ("email", email),
+            ("password", DEMO_PASSWORD),
+            ("csrf", &csrf_in(&html)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {email}");
+    let token = cookie_of(&resp, "vb_session").expect("session cookie");
+    let mut ui = Ui {
+        client,
+        base: app.base.clone(),
+        cookie: format!("vb_session={token}"),
+        csrf: String::new(),
+    };
+    // Every page of a logged-in user carries the token (the logout form): the start page.
+    let start = ui.get("/").await;
+    let to = start.headers()[LOCATION].to_str().unwrap().to_owned();
+    let (_, html) = ui.html(&to).await;
+    ui.csrf = csrf_in(&html);
+    ui
+}
+
+/// The main navigation's links on a page.
+fn nav_of(html: &str) -> Vec<String> {
+    let start = html.find("aria-label=\"Hauptnavigation\"").expect("main navigation");
+    let end = start + html[start..].find("</nav>").unwrap();
+    html[start..end]
+        .split("<a href=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+async fn navigation_shows_what_each_role_may_use(app: TestApp) {
+    let cases: [(&str, &[&str]); 5] = [
+        ("agent@sc-koblenz.demo", &["/desk", "/vorgaenge"]),
+        ("responder@stadt-koblenz.demo", &["/vorgaenge", "/post"]),
+        ("editor@stadt-koblenz.demo", &["/redaktion"]),
+        (
+            "admin@stadt-koblenz.demo",
+            &["/vorgaenge", "/post", "/redaktion", "/verwaltung", "/berichte"],
+        ),
+        ("operator@verbund.demo", &["/berichte", "/betrieb"]),
+    ];
+    for (email, expected) in cases {
+        let ui = ui_login(&app, email).await;
+        let (status, html) = ui.html("/vorgaenge").await;
+        assert!(status == StatusCode::OK || status == StatusCode::FORBIDDEN, "{email}: {status}");
+        assert_eq!(nav_of(&html), *expected, "{email}");
+    }
+    // The admin's Verwaltung leads to the one tenant it administers, with the sub-navigation.
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let resp = admin.get("/verwaltung").await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/verwaltung/stadt-koblenz/benutzer");
+    let (status, html) = admin.html("/verwaltung/stadt-koblenz/benutzer").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("aria-label=\"Verwaltung\""));
+    for tab in ["Benutzer und Rollen", "Einstellungen", "Eingangsbestätigung", "Änderungsprotokoll", "Zugriffsprotokoll"] {
+        assert!(html.contains(tab), "{tab}");
+    }
+    // The settings page carries it too.
+    let (_, html) = admin.html("/verwaltung/stadt-koblenz/einstellungen").await;
+    assert!(html.contains("href=\"/verwaltung/stadt-koblenz/protokoll\""));
+    // An agent has nothing to administer: 403, and no Betrieb.
+    let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
+    assert_eq!(agent.get("/verwaltung").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(agent.get("/betrieb").await.status(), StatusCode::FORBIDDEN);
+}
+
+async fn users_of(app: &TestApp, tenant: &str) -> Value {
+    app.snapshot(&format!("/api/v1/tenants/{tenant}/users")).await
+}
+
+fn find<'a>(users: &'a Value, email: &str) -> Option<&'a Value> {
+    users.as_array().unwrap().iter().find(|u| u["email"] == email)
+}
+
+async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestApp) {
+    let path = "/verwaltung/stadt-koblenz/benutzer";
+    let before = users_of(&app, "stadt-koblenz").await;
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Benutzer und Rollen: Stadt Koblenz"));
+    assert!(html.contains("editor@stadt-koblenz.demo"));
+    assert!(!html.contains("editor@stadt-mainz.demo"), "only the own tenant's accounts");
+    let new_user = [
+        ("name", "Erika Neu"),
+        ("email", "erika.neu@stadt-koblenz.demo"),
+        ("passwort", "ein-langes-passwort-2026"),
+        ("rolle", "editor"),
+    ];
+
+    // Another tenant's admin: 404; an agent and an editor: 403; without CSRF: 403.
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+    let resp = mainz.submit(path, &new_user).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(resp.text().await.unwrap().contains("Nicht gefunden"));
+    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.get(path).await.status(), StatusCode::FORBIDDEN, "{email}");
+        let resp = other.submit(path, &new_user).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{email}");
+        assert!(resp.text().await.unwrap().contains("Keine Berechtigung"));
+    }
+    assert_eq!(admin.post(path, &new_user).await.status(), StatusCode::FORBIDDEN);
+    // Bad input: German errors next to the fields, linked, the typed values stay.
+    let resp = admin
+        .submit(
+            path,
+            &[("name", " "), ("email", "kein-at"), ("passwort", "kurz"), ("rolle", "kaiser")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    for field in ["name", "email", "passwort", "rolle"] {
+        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+        assert!(html.contains(&format!("id=\"{field}-fehler\"")), "{field}");
+    }
+    assert!(html.contains("mindestens 12 Zeichen"));
+    assert!(html.contains("value=\"kein-at\""));
+    // The domain's own check (an address it refuses) lands next to the field too.
+    let resp = admin
+        .submit(
+            path,
+            &[("name", "X"), ("email", "a@@b"), ("passwort", "ein-langes-passwort-2026"), ("rolle", "editor")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("id=\"email-fehler\""));
+    assert_eq!(users_of(&app, "stadt-koblenz").await, before, "nothing stored");
+
+    // The admin creates the account: 303 to the list, which shows it.
+    let resp = admin.submit(path, &new_user).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], format!("{path}?ok=angelegt"));
+    let (_, html) = admin.html(&format!("{path}?ok=angelegt")).await;
+    assert!(html.contains("Das Benutzerkonto wurde angelegt."));
+    assert!(html.contains("erika.neu@stadt-koblenz.demo"));
+    let users = users_of(&app, "stadt-koblenz").await;
+    let erika = find(&users, "erika.neu@stadt-koblenz.demo").expect("created");
+    assert_eq!(erika["display_name"], "Erika Neu");
+    assert_eq!(erika["roles"][0]["role"], "editor");
+    assert_eq!(erika["roles"][0]["tenant"], "stadt-koblenz");
+    let id = erika["id"].as_str().unwrap().to_owned();
+    // The same address again: 409 with the message at the field.
+    let resp = admin.submit(path, &new_user).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("gibt es schon"));
+
+    // Role change: others cannot, the admin can.
+    let role_path = format!("{path}/{id}/rolle");
+    assert_eq!(
+        mainz.submit(&role_path, &[("rolle", "tenant_admin")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
+    assert_eq!(
+        agent.submit(&role_path, &[("rolle", "tenant_admin")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.post(&role_path, &[("rolle", "tenant_admin")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = admin.submit(&role_path, &[("rolle", "kaiser")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("Bitte wählen Sie eine der angebotenen Rollen."));
+    // A center role outside the admin's tenants: refused, nothing changes.
+    let resp = admin.submit(&role_path, &[("rolle", "agent@sc-mainz")]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let users = users_of(&app, "stadt-koblenz").await;
+    assert_eq!(find(&users, "erika.neu@stadt-koblenz.demo").unwrap()["roles"][0]["role"], "editor");
+
+    let resp = admin.submit(&role_path, &[("rolle", "responder")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], format!("{path}?ok=rolle"));
+    let users = users_of(&app, "stadt-koblenz").await;
+    let erika = find(&users, "erika.neu@stadt-koblenz.demo").unwrap();
+    assert_eq!(erika["roles"].as_array().unwrap().len(), 1);
+    assert_eq!(erika["roles"][0]["role"], "responder");
+    let (_, html) = admin.html(path).await;
+    assert!(html.contains("E-Mail-Bearbeitung (stadt-koblenz)"));
+
+    // Deactivate: others cannot; the admin can, and not its own account.
+    let status_path = format!("{path}/{id}/status");
+    assert_eq!(mainz.submit(&status_path, &[("aktiv", "0")]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.post(&status_path, &[("aktiv", "0")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin.submit(&status_path, &[("aktiv", "vielleicht")]).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(find(&users_of(&app, "stadt-koblenz").await, "erika.neu@stadt-koblenz.demo").unwrap()["active"], true);
+    let resp = admin.submit(&status_path, &[("aktiv", "0")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = admin.html(&format!("{path}?ok=deaktiviert")).await;
+    assert!(html.contains("Das Benutzerkonto wurde deaktiviert."));
+    assert!(html.contains("deaktiviert</td>"));
+    assert_eq!(find(&users_of(&app, "stadt-koblenz").await, "erika.neu@stadt-koblenz.demo").unwrap()["active"], false);
+    // The deactivated account cannot log in.
+    assert!(
+        !app.login_raw("erika.neu@stadt-koblenz.demo", "ein-langes-passwort-2026")
+            .await
+            .status()
+            .is_success()
+    );
+    let me = app.user_id("stadt-koblenz", "admin@stadt-koblenz.demo").await;
+    let resp = admin.submit(&format!("{path}/{me}/status"), &[("aktiv", "0")]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("Ihr eigenes Konto können Sie nicht deaktivieren."));
+    assert_eq!(find(&users_of(&app, "stadt-koblenz").await, "admin@stadt-koblenz.demo").unwrap()["active"], true);
+    // An unknown or foreign account id: 404.
+    let foreign = app.user_id("stadt-mainz", "editor@stadt-mainz.demo").await;
+    assert_eq!(
+        admin.submit(&format!("{path}/{foreign}/status"), &[("aktiv", "0")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin.submit(&format!("{path}/kein-konto/status"), &[("aktiv", "0")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(find(&users_of(&app, "stadt-mainz").await, "editor@stadt-mainz.demo").unwrap()["active"], true);
+}
+
+async fn tenant(app: &TestApp, slug: &str) -> Value {
+    app.snapshot(&format!("/api/v1/tenants/{slug}")).await
+}
+
+async fn the_admin_edits_the_receipt_with_a_preview(app: TestApp) {
+    let path = "/verwaltung/stadt-koblenz/eingangsbestaetigung";
+    let before = tenant(&app, "stadt-koblenz").await["settings"].clone();
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    // The stored text, and its preview with the placeholders filled.
+    assert!(html.contains("Eingangsbestätigung: Stadt Koblenz"));
+    assert!(html.contains("id=\"vorschau-betreff\">Eingangsbestätigung: Frage zum Personalausweis [KO-"), "{html}");
+    let form = [
+        ("betreff", "Ihre Nachricht {nummer} an {behoerde}"),
+        ("text", "Guten Tag {name},\nwir antworten bis {frist}."),
+        ("signatur", "Mit freundlichen Grüßen\nIhre {behoerde}"),
+    ];
+    // Preview only: the filled text, nothing stored.
+    let mut preview = form.to_vec();
+    preview.push(("aktion", "vorschau"));
+    let resp = admin.submit(path, &preview).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Ihre Nachricht KO-"), "{html}");
+    assert!(html.contains(" an Stadt Koblenz</span>"));
+    assert!(html.contains("Guten Tag Erika Mustermann,\nwir antworten bis "));
+    assert!(html.contains("Ihre Stadt Koblenz</pre>"));
+    assert!(html.contains("value=\"Ihre Nachricht {nummer} an {behoerde}\""), "the typed text stays");
+    assert_eq!(tenant(&app, "stadt-koblenz").await["settings"], before);
+
+    // Others: 404 / 403; no CSRF: 403; bad input: errors at the fields; nothing stored.
+    let mut save = form.to_vec();
+    save.push(("aktion", "speichern"));
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(mainz.submit(path, &save).await.status(), StatusCode::NOT_FOUND);
+    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.submit(path, &save).await.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(admin.post(path, &save).await.status(), StatusCode::FORBIDDEN);
+    let resp = admin
+        .submit(path, &[("betreff", ""), ("text", "  "), ("signatur", "x"), ("aktion", "speichern")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"betreff-fehler\""));
+    assert!(html.contains("aria-describedby=\"text-fehler\""));
+    assert!(html.contains("Bitte geben Sie den Text ein"));
+    assert_eq!(tenant(&app, "stadt-koblenz").await["settings"], before);
+
+    let resp = admin.submit(path, &save).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], format!("{path}?ok=gespeichert"));
+    let after = tenant(&app, "stadt-koblenz").await["settings"].clone();
+    assert_eq!(after["receipt_subject"], "Ihre Nachricht {nummer} an {behoerde}");
+    assert_eq!(after["receipt_body"], "Guten Tag {name},\nwir antworten bis {frist}.");
+    assert_eq!(after["reply_signature"], "Mit freundlichen Grüßen\nIhre {behoerde}");
+    assert_eq!(after["at_risk_hours"], before["at_risk_hours"], "the rest stays");
+    let (_, html) = admin.html(&format!("{path}?ok=gespeichert")).await;
+    assert!(html.contains("Gespeichert."));
+    assert!(html.contains("id=\"vorschau-betreff\">Ihre Nachricht KO-"));
+}
+
+async fn the_audit_log_shows_admin_actions_by_date_and_page(app: TestApp) {
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    // Two admin actions: a new account, then a settings change.
+    let resp = admin
+        .submit(
+            "/verwaltung/stadt-koblenz/benutzer",
+            &[("name", "Max Protokoll"), ("email", "max.protokoll@stadt-koblenz.demo"), ("passwort", "ein-langes-passwort-2026"), ("rolle", "editor")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let path = "/verwaltung/stadt-koblenz/protokoll";
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Änderungsprotokoll: Stadt Koblenz"));
+    assert!(html.contains("Benutzerkonto angelegt"));
+    assert!(html.contains("Benutzerkonto max.protokoll@stadt-koblenz.demo"));
+    assert!(html.contains("admin@stadt-koblenz.demo"), "who did it");
+    // Today (Berlin) includes it, a past range does not; dates in both forms.
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let (_, html) = admin.html(&format!("{path}?von={today}&bis={today}")).await;
+    assert!(html.contains("max.protokoll@stadt-koblenz.demo"));
+    let (_, html) = admin.html(&format!("{path}?von=01.01.2020&bis=31.12.2020")).await;
+    assert!(!html.contains("max.protokoll@stadt-koblenz.demo"));
+    assert!(html.contains("Keine Einträge in diesem Zeitraum."));
+    // Bad dates: 422 with the message at the field.
+    let (status, html) = admin.html(&format!("{path}?von=31.02.2026")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("aria-describedby=\"von-fehler\""));
+    assert!(html.contains("„31.02.2026“ ist kein Datum"));
+    let (status, html) = admin.html(&format!("{path}?von=2026-12-24&bis=2026-12-01")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Das Ende darf nicht vor dem Anfang liegen."));
+    // Another tenant's admin, an agent, an editor.
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+    let (_, html) = mainz.html("/verwaltung/stadt-mainz/protokoll").await;
+    assert!(!html.contains("max.protokoll"), "Mainz does not see Koblenz's log");
+    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.get(path).await.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+
+    // The API route: paged, newest first, same rules.
+    let token = app.token("admin@stadt-koblenz.demo").await;
+    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=200").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let all: Value = resp.json().await.unwrap();
+    let created = all["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "user.create" && e["detail"]["email"] == "max.protokoll@stadt-koblenz.demo")
+        .expect("the account creation is logged");
+    assert_eq!(created["actor_email"], "admin@stadt-koblenz.demo");
+    assert_eq!(created["target_type"], "user");
+    assert_eq!(all["more"], false);
+    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=1").await;
+    let page: Value = resp.json().await.unwrap();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(page["entries"][0]["id"], all["entries"][0]["id"], "newest first");
+    assert_eq!(page["more"], true);
+    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=1&page=2").await;
+    let second: Value = resp.json().await.unwrap();
+    assert_eq!(second["entries"][0]["id"], all["entries"][1]["id"]);
+    let resp = app
+        .get(&token, &format!("/api/v1/tenants/stadt-koblenz/audit-log?from=2020-01-01&to=2020-12-31"))
+        .await;
+    let past: Value = resp.json().await.unwrap();
+    assert_eq!(past["entries"], serde_json::json!([]));
+    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=0").await;
+    crate::helpers::assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed")
+        .await;
+    let mainz_token = app.token("admin@stadt-mainz.demo").await;
+    let resp = app.get(&mainz_token, "/api/v1/tenants/stadt-koblenz/audit-log").await;
+    assert!(resp.status() == StatusCode::NOT_FOUND || resp.status() == StatusCode::FORBIDDEN);
+    let agent_token = app.token("agent@sc-koblenz.demo").await;
+    let resp = app.get(&agent_token, "/api/v1/tenants/stadt-koblenz/audit-log").await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // The access log page: the admin sees it (empty in a fresh database), others do not.
+    let (status, html) = admin.html("/verwaltung/stadt-koblenz/zugriffe").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Zugriffsprotokoll: Stadt Koblenz"));
+    assert_eq!(mainz.get("/verwaltung/stadt-koblenz/zugriffe").await.status(), StatusCode::NOT_FOUND);
+    let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
+    assert_eq!(agent.get("/verwaltung/stadt-koblenz/zugriffe").await.status(), StatusCode::FORBIDDEN);
+}
+
+async fn the_operator_creates_a_tenant_and_assigns_a_mail_domain(app: TestApp) {
+    let op = ui_login(&app, "operator@verbund.demo").await;
+    let (status, html) = op.html("/betrieb").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Betrieb: Mandanten"));
+    assert!(html.contains("Stadt Mainz"));
+    let before = app.snapshot("/api/v1/tenants").await;
+    let form = [
+        ("name", "Stadt Bonn"),
+        ("kennung", "stadt-bonn"),
+        ("ags", "05314000"),
+        ("praefix", "BN"),
+        ("adresse", "buergerservice@stadt-bonn.demo"),
+    ];
+    // A tenant admin, an agent: 403; no CSRF: 403; bad input: errors at the fields.
+    for email in ["admin@stadt-koblenz.demo", "agent@sc-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.get("/betrieb").await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(other.submit("/betrieb/mandanten", &form).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(other.get("/betrieb/mandanten/stadt-mainz").await.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(op.post("/betrieb/mandanten", &form).await.status(), StatusCode::FORBIDDEN);
+    let resp = op
+        .submit("/betrieb/mandanten", &[("name", ""), ("kennung", "Stadt Bonn!"), ("ags", "1"), ("praefix", "BN"), ("adresse", "")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"name-fehler\""));
+    assert!(html.contains("Bitte geben Sie den Namen der Kommune ein."));
+    let resp = op
+        .submit("/betrieb/mandanten", &[("name", "Stadt Bonn"), ("kennung", "Stadt Bonn!"), ("ags", "05314000"), ("praefix", "BN"), ("adresse", "")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("aria-describedby=\"kennung-fehler\""));
+    assert_eq!(app.snapshot("/api/v1/tenants").await, before, "nothing stored");
+
+    let resp = op.submit("/betrieb/mandanten", &form).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/betrieb/mandanten/stadt-bonn?ok=mandant");
+    let (status, html) = op.html("/betrieb/mandanten/stadt-bonn?ok=mandant").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Der Mandant wurde angelegt."));
+    assert!(html.contains("buergerservice@stadt-bonn.demo"));
+    let bonn = tenant(&app, "stadt-bonn").await;
+    assert_eq!(bonn["name"], "Stadt Bonn");
+    assert_eq!(bonn["ticket_prefix"], "BN");
+    assert_eq!(bonn["mail_domains"], serde_json::json!(["stadt-bonn.demo"]));
+    // The same slug again: 409 at the field.
+    let resp = op.submit("/betrieb/mandanten", &form).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+
+    // A mail domain: others cannot, bad and taken domains are refused at the field.
+    let dpath = "/betrieb/mandanten/stadt-bonn/domains";
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    assert_eq!(admin.submit(dpath, &[("domain", "bonn.de")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(op.post(dpath, &[("domain", "bonn.de")]).await.status(), StatusCode::FORBIDDEN);
+    let resp = op.submit(dpath, &[("domain", "kein domain")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("aria-describedby=\"domain-fehler\""));
+    let resp = op.submit(dpath, &[("domain", "stadt-bonn.demo")]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("Diese Domain ist dem Mandanten schon zugeordnet."));
+    assert_eq!(tenant(&app, "stadt-bonn").await["mail_domains"], serde_json::json!(["stadt-bonn.demo"]));
+    assert_eq!(tenant(&app, "stadt-mainz").await["mail_domains"], serde_json::json!(["stadt-mainz.demo"]));
+
+    let resp = op.submit(dpath, &[("domain", "bonn.de")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = op.html("/betrieb/mandanten/stadt-bonn?ok=domain").await;
+    assert!(html.contains("Die Mail-Domain wurde zugeordnet."));
+    assert!(html.contains("bonn.de"));
+    assert_eq!(tenant(&app, "stadt-bonn").await["mail_domains"], serde_json::json!(["bonn.de", "stadt-bonn.demo"]));
+    // Removing: a domain in use stays (409), a free one goes.
+    let resp = op.submit(&format!("{dpath}/stadt-bonn.demo/entfernen"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let resp = op.submit(&format!("{dpath}/bonn.de/entfernen"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(tenant(&app, "stadt-bonn").await["mail_domains"], serde_json::json!(["stadt-bonn.demo"]));
+    // The new tenant is in the list.
+    let (_, html) = op.html("/betrieb").await;
+    assert!(html.contains("href=\"/betrieb/mandanten/stadt-bonn\""));
+}
+
+async fn the_center_report_with_chart_table_and_csv(app: TestApp) {
+    // One solved contact for Koblenz through the API.
+    let agent = app.token("agent@sc-koblenz.demo").await;
+    let resp = app
+        .post(
+            &agent,
+            "/api/v1/contacts",
+            &serde_json::json!({"tenant": "stadt-koblenz", "channel": "phone", "topic": "Personalausweis", "solved": true, "duration_seconds": 30}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "{}", resp.text().await.unwrap());
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html("/berichte").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Je Servicecenter"));
+    assert!(html.contains("href=\"/berichte?zentrum=sc-koblenz\""));
+    assert!(!html.contains("sc-mainz"), "only centers all of whose tenants the admin sees");
+    let (status, html) = admin.html("/berichte?zentrum=sc-koblenz&gruppe=month").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Servicecenter 115 Koblenz"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains("<caption>"));
+    assert!(html.contains("data-label=\"Kontakte\">1</td>"), "{html}");
+    assert!(html.contains("zentrum=sc-koblenz&amp;") || html.contains("zentrum=sc-koblenz&"));
+    let resp = admin.get("/berichte?zentrum=sc-koblenz&format=csv").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("bericht-sc-koblenz-"));
+    let csv = resp.text().await.unwrap();
+    assert!(csv.lines().count() >= 2, "{csv}");
+    // Mainz's admin: the Koblenz center's report is refused; an agent has no reports.
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get("/berichte?zentrum=sc-koblenz").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(mainz.get("/berichte?zentrum=sc-koblenz&format=csv").await.status(), StatusCode::FORBIDDEN);
+    let agent_ui = ui_login(&app, "agent@sc-koblenz.demo").await;
+    assert_eq!(agent_ui.get("/berichte?zentrum=sc-koblenz").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(mainz.get("/berichte?zentrum=gibt-es-nicht").await.status(), StatusCode::NOT_FOUND);
+    // The operator sees every center.
+    let op = ui_login(&app, "operator@verbund.demo").await;
+    let (status, html) = op.html("/berichte?zentrum=sc-trier").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Servicecenter 115 Trier"));
+}
+
+crate::both_backends!(
+    navigation_shows_what_each_role_may_use,
+    the_admin_creates_a_user_changes_its_role_and_deactivates_it,
+    the_admin_edits_the_receipt_with_a_preview,
+    the_audit_log_shows_admin_actions_by_date_and_page,
+    the_operator_creates_a_tenant_and_assigns_a_mail_domain,
+    the_center_report_with_chart_table_and_csv,
+);
