@@ -588,6 +588,149 @@ async fn the_center_report_with_chart_table_and_csv(app: TestApp) {
     assert!(html.contains("Servicecenter 115 Trier"));
 }
 
+mod mailbox {
+    use super::*;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suite with ./scripts/test, which starts Dovecot and the SMTP server")
+    })
+}
+
+async fn mailboxes_of(app: &TestApp) -> Value {
+    app.snapshot("/api/v1/tenants/stadt-koblenz/mailboxes").await
+}
+
+async fn the_admin_sets_up_a_mailbox_and_tests_the_connection(app: TestApp) {
+    let path = "/verwaltung/stadt-koblenz/postfaecher";
+    let port = env("VERBUND_TEST_IMAP_PORT");
+    let password = env("VERBUND_TEST_MAIL_PASSWORD");
+    let user = format!("ui-{}@stadt-koblenz.demo", uuid::Uuid::new_v4().simple());
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Noch kein Postfach eingerichtet."));
+    let good = [
+        ("name", "Bürgerservice"),
+        ("server", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("sicherheit", "plain"),
+        ("benutzer", user.as_str()),
+        ("kennwort", password.as_str()),
+        ("ordner", "INBOX"),
+    ];
+    // Others: 404 / 403; no CSRF: 403; bad input at the fields; nothing stored.
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(mainz.submit(path, &good).await.status(), StatusCode::NOT_FOUND);
+    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.get(path).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(other.submit(path, &good).await.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(admin.post(path, &good).await.status(), StatusCode::FORBIDDEN);
+    let resp = admin
+        .submit(path, &[("name", "X"), ("server", "imap.example.org"), ("port", "143"), ("sicherheit", "plain"), ("benutzer", "x"), ("kennwort", "geheim"), ("ordner", "INBOX")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"sicherheit-fehler\""));
+    assert!(html.contains("Unverschlüsselt ist nur zu einem Server auf diesem Rechner erlaubt."));
+    let resp = admin
+        .submit(path, &[("name", ""), ("server", "127.0.0.1"), ("port", "null"), ("sicherheit", "tls"), ("benutzer", "x"), ("kennwort", ""), ("ordner", "INBOX")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    for field in ["name", "port", "kennwort"] {
+        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+    }
+    assert_eq!(mailboxes_of(&app).await, serde_json::json!([]));
+
+    // Created; the password is not shown again.
+    let resp = admin.submit(path, &good).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = admin.html(&format!("{path}?ok=postfach")).await;
+    assert!(html.contains("Das Postfach wurde angelegt."));
+    assert!(html.contains(&user));
+    assert!(!html.contains(&password));
+    let boxes = mailboxes_of(&app).await;
+    let id = boxes[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(boxes[0]["username"], user.as_str());
+    // The same mailbox with a wrong password, and one on a port where nothing listens.
+    let token = app.token("admin@stadt-koblenz.demo").await;
+    let wrong = app
+        .post(&token, "/api/v1/tenants/stadt-koblenz/mailboxes", &serde_json::json!({
+            "name": "Falsches Passwort", "host": "127.0.0.1", "port": port.parse::<u16>().unwrap(), "security": "plain",
+            "username": user, "secret": "falsch-falsch", "enabled": false
+        }))
+        .await;
+    assert_eq!(wrong.status(), StatusCode::CREATED);
+    let wrong: Value = wrong.json().await.unwrap();
+    let closed = app
+        .post(&token, "/api/v1/tenants/stadt-koblenz/mailboxes", &serde_json::json!({
+            "name": "Kein Server", "host": "127.0.0.1", "port": 9, "security": "plain",
+            "username": user, "secret": "egal", "enabled": false
+        }))
+        .await;
+    let closed: Value = closed.json().await.unwrap();
+    let before = mailboxes_of(&app).await;
+
+    // "Verbindung testen": success against Dovecot, German errors otherwise.
+    let test = |id: &str| format!("{path}/{id}/test");
+    let resp = admin.submit(&test(&id), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Verbindung erfolgreich."), "{html}");
+    assert!(html.contains(&format!("Anmeldung als {user} auf 127.0.0.1:{port} und Ordner INBOX geöffnet.")));
+    let resp = admin.submit(&test(wrong["id"].as_str().unwrap()), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Verbindung fehlgeschlagen."));
+    assert!(html.contains("Die Anmeldung wurde abgelehnt. Bitte prüfen Sie Benutzername und Passwort."));
+    let html = admin.submit(&test(closed["id"].as_str().unwrap()), &[]).await.text().await.unwrap();
+    assert!(html.contains("Der Server lehnt die Verbindung ab."));
+    // Others cannot test; no CSRF: 403.
+    assert_eq!(mainz.submit(&test(&id), &[]).await.status(), StatusCode::NOT_FOUND);
+    let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
+    assert_eq!(agent.submit(&test(&id), &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(admin.post(&test(&id), &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(admin.submit(&test("kein-postfach"), &[]).await.status(), StatusCode::NOT_FOUND);
+    // The API route answers the same.
+    let resp = app.post(&token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"), &serde_json::json!({})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["ok"], true);
+    let resp = app
+        .post(&token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{}/test", wrong["id"].as_str().unwrap()), &serde_json::json!({}))
+        .await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["ok"], false);
+    assert_eq!(body["error"], "authentication failed");
+    let mainz_token = app.token("admin@stadt-mainz.demo").await;
+    let resp = app.post(&mainz_token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"), &serde_json::json!({})).await;
+    assert!(resp.status() == StatusCode::NOT_FOUND || resp.status() == StatusCode::FORBIDDEN, "{}", resp.status());
+    let agent_token = app.token("agent@sc-koblenz.demo").await;
+    let resp = app.post(&agent_token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"), &serde_json::json!({})).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // Testing changed nothing (the disabled mailboxes are not polled either).
+    let after = mailboxes_of(&app).await;
+    for (b, a) in before.as_array().unwrap().iter().zip(after.as_array().unwrap()) {
+        if b["enabled"] == false {
+            assert_eq!(a, b);
+        }
+    }
+    // Removing: others cannot, the admin can.
+    let remove = format!("{path}/{}/entfernen", closed["id"].as_str().unwrap());
+    assert_eq!(mainz.submit(&remove, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.post(&remove, &[]).await.status(), StatusCode::FORBIDDEN);
+    let resp = admin.submit(&remove, &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(mailboxes_of(&app).await.as_array().unwrap().len(), 2);
+}
+
+crate::both_backends!(the_admin_sets_up_a_mailbox_and_tests_the_connection);
+}
+
 crate::both_backends!(
     navigation_shows_what_each_role_may_use,
     the_admin_creates_a_user_changes_its_role_and_deactivates_it,

@@ -156,6 +156,7 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(verbund::forwards),
         operation!(verbund::forwards_at_risk),
         operation!(audit::audit_log),
+        operation!(mail::mailbox_test),
     ]
 }
 

@@ -45,6 +45,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/verwaltung/{slug}/protokoll", web::get().to(audit_page))
         .route("/verwaltung/{slug}/zugriffe", web::get().to(access_page))
+        .route("/verwaltung/{slug}/postfaecher", web::get().to(mailboxes_page))
+        .route("/verwaltung/{slug}/postfaecher", web::post().to(create_mailbox))
+        .route(
+            "/verwaltung/{slug}/postfaecher/{id}/test",
+            web::post().to(test_mailbox),
+        )
+        .route(
+            "/verwaltung/{slug}/postfaecher/{id}/entfernen",
+            web::post().to(delete_mailbox),
+        )
         .route("/betrieb", web::get().to(operator_page))
         .route("/betrieb/mandanten", web::post().to(create_tenant))
         .route("/betrieb/mandanten/{slug}", web::get().to(tenant_page))
@@ -118,6 +128,7 @@ fn tenant_tabs(slug: &str, current: &str) -> Vec<Tab> {
         ("benutzer", "Benutzer und Rollen"),
         ("einstellungen", "Einstellungen"),
         ("eingangsbestaetigung", "Eingangsbestätigung"),
+        ("postfaecher", "Postfächer"),
         ("protokoll", "Änderungsprotokoll"),
         ("zugriffe", "Zugriffsprotokoll"),
     ]
@@ -344,6 +355,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "domain" => Some("Die Mail-Domain wurde zugeordnet."),
         "domain-entfernt" => Some("Die Mail-Domain wurde entfernt."),
         "mandant" => Some("Der Mandant wurde angelegt."),
+        "postfach" => Some("Das Postfach wurde angelegt."),
+        "postfach-entfernt" => Some("Das Postfach wurde entfernt."),
         _ => None,
     }
 }
@@ -1508,6 +1521,289 @@ pub async fn remove_domain(
             )
             .await
         }
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+// --- Mailboxes ------------------------------------------------------------------------------
+
+use verbund_email::mailboxes::{self, MailboxInput, MailboxSecurity};
+
+pub struct MailboxRow {
+    pub id: String,
+    pub name: String,
+    pub server: String,
+    pub security: &'static str,
+    pub username: String,
+    pub folder: String,
+    pub enabled: bool,
+    pub last: String,
+}
+
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct MailboxForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    server: String,
+    #[serde(default)]
+    port: String,
+    #[serde(default)]
+    sicherheit: String,
+    #[serde(default)]
+    benutzer: String,
+    #[serde(default)]
+    kennwort: String,
+    #[serde(default)]
+    ordner: String,
+}
+
+/// The result of "Verbindung testen" for one mailbox.
+pub struct Checked {
+    pub id: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "verwaltung_mailboxes.html")]
+struct MailboxesPage {
+    c: Chrome,
+    tabs: Vec<Tab>,
+    tenant_name: String,
+    slug: String,
+    mailboxes: Vec<MailboxRow>,
+    f: MailboxForm,
+    errors: Errors,
+    notice: Option<&'static str>,
+    checked: Option<Checked>,
+}
+
+impl MailboxesPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+}
+
+fn security_label(s: MailboxSecurity) -> &'static str {
+    match s {
+        MailboxSecurity::Tls => "TLS",
+        MailboxSecurity::StartTls => "STARTTLS",
+        MailboxSecurity::Plain => "unverschlüsselt (nur lokal)",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_mailboxes(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    t: &TenantView,
+    f: MailboxForm,
+    errors: Errors,
+    notice: Option<&'static str>,
+    checked: Option<Checked>,
+    status: StatusCode,
+) -> HttpResponse {
+    let list = match mailboxes::list(&state.db, &s.actor, &t.slug).await {
+        Ok(l) => l,
+        Err(e) => return domain_error(req, s, &e),
+    };
+    let tz = format::zone(&t.time_zone);
+    let page = MailboxesPage {
+        c: Chrome::new(req, Some(s), "Postfächer", "admin"),
+        tabs: tenant_tabs(&t.slug, "postfaecher"),
+        tenant_name: t.name.clone(),
+        slug: t.slug.clone(),
+        mailboxes: list
+            .into_iter()
+            .map(|m| MailboxRow {
+                id: m.id.to_string(),
+                server: format!("{}:{}", m.host, m.port),
+                security: security_label(m.security),
+                last: match (m.last_polled_at, m.last_error) {
+                    (_, Some(e)) => format!("Fehler: {e}"),
+                    (Some(at), None) => format!("zuletzt abgerufen {}", format::date_time(at, tz)),
+                    (None, None) => "noch nicht abgerufen".into(),
+                },
+                name: m.name,
+                username: m.username,
+                folder: m.folder,
+                enabled: m.enabled,
+            })
+            .collect(),
+        f,
+        errors,
+        notice,
+        checked,
+    };
+    s.finish(req, html(status, &page))
+}
+
+/// `GET /verwaltung/{slug}/postfaecher`
+pub async fn mailboxes_page(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    q: Query<Notice>,
+) -> HttpResponse {
+    let s = match Session::load(&req, &state).await {
+        Ok(s) => s,
+        Err(why) => return to_login(&req, why),
+    };
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let f = MailboxForm {
+        port: "993".into(),
+        sicherheit: "tls".into(),
+        ordner: "INBOX".into(),
+        ..MailboxForm::default()
+    };
+    render_mailboxes(&req, &state, &s, &t, f, Errors::default(), notice_text(&q.ok), None, StatusCode::OK).await
+}
+
+fn mailbox_field(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "name" => ("name", "Bitte geben Sie eine Bezeichnung ein (eine Zeile, höchstens 200 Zeichen)."),
+        "host" => ("server", "Bitte geben Sie einen Servernamen ein, etwa imap.stadt.de."),
+        "security" => (
+            "sicherheit",
+            "Unverschlüsselt ist nur zu einem Server auf diesem Rechner erlaubt. Bitte TLS oder STARTTLS wählen.",
+        ),
+        "port" => ("port", "Bitte einen Port von 1 bis 65535 eingeben, etwa 993."),
+        "username" => ("benutzer", "Bitte geben Sie den Benutzernamen ein."),
+        "secret" => ("kennwort", "Bitte geben Sie das Passwort ein."),
+        "folder" => ("ordner", "Bitte geben Sie den Ordner ein, etwa INBOX."),
+        _ => ("name", "Die Eingabe ist ungültig."),
+    }
+}
+
+/// `POST /verwaltung/{slug}/postfaecher`: a new IMAP mailbox of the tenant.
+pub async fn create_mailbox(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    form: Form<MailboxForm>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let mut errors = Errors::default();
+    let port = f.port.trim().parse::<u16>().ok().filter(|p| *p > 0);
+    if port.is_none() {
+        errors.add("port", mailbox_field("port").1);
+    }
+    let security = match f.sicherheit.as_str() {
+        "tls" => Some(MailboxSecurity::Tls),
+        "start_tls" => Some(MailboxSecurity::StartTls),
+        "plain" => Some(MailboxSecurity::Plain),
+        _ => {
+            errors.add("sicherheit", "Bitte wählen Sie die Verschlüsselung.");
+            None
+        }
+    };
+    for (field, value) in [("name", &f.name), ("server", &f.server), ("benutzer", &f.benutzer), ("kennwort", &f.kennwort)] {
+        if value.trim().is_empty() {
+            let key = match field {
+                "server" => "host",
+                "benutzer" => "username",
+                "kennwort" => "secret",
+                other => other,
+            };
+            errors.add(field, mailbox_field(key).1);
+        }
+    }
+    let (Some(port), Some(security), false) = (port, security, errors.any()) else {
+        let f = MailboxForm { kennwort: String::new(), ..f };
+        return render_mailboxes(&req, &state, &s, &t, f, errors, None, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let input = MailboxInput {
+        name: f.name.clone(),
+        host: f.server.clone(),
+        port,
+        security,
+        username: f.benutzer.clone(),
+        secret: f.kennwort.clone().into(),
+        folder: (!f.ordner.trim().is_empty()).then(|| f.ordner.clone()),
+        processed_folder: None,
+        interval_seconds: None,
+        enabled: Some(true),
+    };
+    match mailboxes::create(&state.db, &s.actor, &t.slug, input).await {
+        Ok(_) => see_other(&s, &req, &format!("/verwaltung/{}/postfaecher?ok=postfach", enc(&t.slug))),
+        Err(verbund_tenant::Error::Invalid { field, .. }) => {
+            let (field, msg) = mailbox_field(&field);
+            let mut errors = Errors::default();
+            errors.add(field, msg);
+            let f = MailboxForm { kennwort: String::new(), ..f };
+            render_mailboxes(&req, &state, &s, &t, f, errors, None, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+fn parse_mailbox_id(raw: &str) -> Result<uuid::Uuid, verbund_tenant::Error> {
+    uuid::Uuid::parse_str(raw).map_err(|_| verbund_tenant::Error::NotFound("mailbox"))
+}
+
+/// `POST /verwaltung/{slug}/postfaecher/{id}/test`: "Verbindung testen" with the stored
+/// settings; the page shows the result next to the mailbox. Changes nothing.
+pub async fn test_mailbox(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    path: web::Path<(String, String)>,
+    form: Form<Empty>,
+) -> HttpResponse {
+    let s = form.session;
+    let (slug, id) = path.into_inner();
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let id = match parse_mailbox_id(&id) {
+        Ok(id) => id,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let settings = mailboxes::PollSettings {
+        connect_timeout: std::time::Duration::from_secs(10),
+        command_timeout: std::time::Duration::from_secs(15),
+        ..mailboxes::PollSettings::default()
+    };
+    let check = match mailboxes::test_connection(&state.db, &s.actor, &t.slug, id, &settings).await {
+        Ok(c) => c,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let checked = Checked {
+        id: id.to_string(),
+        ok: check.ok,
+        message: check.message,
+    };
+    render_mailboxes(&req, &state, &s, &t, MailboxForm { port: "993".into(), sicherheit: "tls".into(), ordner: "INBOX".into(), ..MailboxForm::default() }, Errors::default(), None, Some(checked), StatusCode::OK).await
+}
+
+/// `POST /verwaltung/{slug}/postfaecher/{id}/entfernen`
+pub async fn delete_mailbox(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    path: web::Path<(String, String)>,
+    form: Form<Empty>,
+) -> HttpResponse {
+    let s = form.session;
+    let (slug, id) = path.into_inner();
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let id = match parse_mailbox_id(&id) {
+        Ok(id) => id,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    match mailboxes::delete(&state.db, &s.actor, &t.slug, id).await {
+        Ok(()) => see_other(&s, &req, &format!("/verwaltung/{}/postfaecher?ok=postfach-entfernt", enc(&t.slug))),
         Err(e) => domain_error(&req, &s, &e),
     }
 }
