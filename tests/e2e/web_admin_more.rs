@@ -680,7 +680,7 @@ async fn the_admin_sets_up_a_mailbox_and_tests_the_connection(app: TestApp) {
     let resp = admin.submit(&test(&id), &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
-    assert!(html.contains("Verbindung erfolgreich."), "{html}");
+    assert!(html.contains("<strong>Verbindung erfolgreich: "), "{html}");
     assert!(html.contains(&format!("Anmeldung als {user} auf 127.0.0.1:{port} und Ordner INBOX geöffnet.")));
     let resp = admin.submit(&test(wrong["id"].as_str().unwrap()), &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
