@@ -66,7 +66,7 @@ test("admin: the navigation, a new user and a role change, seen in the audit log
   assert.match(log, /Benutzerkonto erika\.neu@stadt-koblenz\.demo/);
   assert.match(log, /\d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr/);
   await visit(page, "verwaltung-protokoll");
-  for (const [tab, name] of [["Zugriffsprotokoll", "verwaltung-zugriffe"], ["Einstellungen", "verwaltung-einstellungen"]]) {
+  for (const [tab, name] of [["Zugriffsprotokoll", "verwaltung-zugriffe"], ["Einstellungen", "verwaltung-einstellungen"], ["Textbausteine", "verwaltung-textbausteine"], ["Vertretung", "verwaltung-vertretung"]]) {
     await page.getByRole("navigation", { name: "Verwaltung" }).getByRole("link", { name: tab }).click();
     await page.waitForLoadState();
     await visit(page, name);
@@ -167,6 +167,8 @@ test("tablet width (768 px): the administration pages pass axe and do not scroll
     ["/verwaltung/stadt-koblenz/einstellungen", "tablet-einstellungen"],
     ["/verwaltung/stadt-koblenz/eingangsbestaetigung", "tablet-eingangsbestaetigung"],
     ["/verwaltung/stadt-koblenz/postfaecher", "tablet-postfaecher"],
+    ["/verwaltung/stadt-koblenz/textbausteine", "tablet-textbausteine"],
+    ["/verwaltung/stadt-koblenz/vertretung", "tablet-vertretung"],
     ["/verwaltung/stadt-koblenz/protokoll", "tablet-protokoll"],
     ["/verwaltung/stadt-koblenz/zugriffe", "tablet-zugriffe"],
     ["/berichte?zentrum=sc-koblenz", "tablet-bericht-servicecenter"],

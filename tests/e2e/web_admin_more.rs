@@ -731,8 +731,127 @@ async fn the_admin_sets_up_a_mailbox_and_tests_the_connection(app: TestApp) {
 crate::both_backends!(the_admin_sets_up_a_mailbox_and_tests_the_connection);
 }
 
+
+async fn modules_of(app: &TestApp) -> Value {
+    app.snapshot("/api/v1/tenants/stadt-koblenz/templates").await
+}
+
+async fn the_admin_keeps_text_modules(app: TestApp) {
+    let path = "/verwaltung/stadt-koblenz/textbausteine";
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Textbausteine: Stadt Koblenz"));
+    let before = modules_of(&app).await;
+    let good = [("name", "Unterlagen Personalausweis"), ("text", "Guten Tag {name},\nbitte bringen Sie ein Passbild mit.")];
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(mainz.submit(path, &good).await.status(), StatusCode::NOT_FOUND);
+    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.submit(path, &good).await.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(admin.post(path, &good).await.status(), StatusCode::FORBIDDEN);
+    let resp = admin.submit(path, &[("name", ""), ("text", " ")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"name-fehler\""));
+    assert!(html.contains("aria-describedby=\"text-fehler\""));
+    assert_eq!(modules_of(&app).await, before);
+
+    let resp = admin.submit(path, &good).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let modules = modules_of(&app).await;
+    let m = modules.as_array().unwrap().iter().find(|m| m["name"] == "Unterlagen Personalausweis").expect("stored");
+    assert_eq!(m["body"], "Guten Tag {name},\nbitte bringen Sie ein Passbild mit.");
+    let id = m["id"].as_str().unwrap().to_owned();
+    // The same name again: 409 at the field.
+    let resp = admin.submit(path, &good).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("Einen Textbaustein mit diesem Namen gibt es schon."));
+    // Editing: the form filled, then saved.
+    let (_, html) = admin.html(&format!("{path}?bearbeiten={id}")).await;
+    assert!(html.contains("Textbaustein bearbeiten"));
+    assert!(html.contains(&format!("action=\"{path}/{id}\"")));
+    assert!(html.contains("value=\"Unterlagen Personalausweis\""));
+    assert_eq!(mainz.submit(&format!("{path}/{id}"), &[("name", "X"), ("text", "Y")]).await.status(), StatusCode::NOT_FOUND);
+    let resp = admin.submit(&format!("{path}/{id}"), &[("name", "Unterlagen Ausweis"), ("text", "Bitte ein Passbild.")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let modules = modules_of(&app).await;
+    let m = modules.as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap();
+    assert_eq!(m["name"], "Unterlagen Ausweis");
+    assert_eq!(m["body"], "Bitte ein Passbild.");
+    // Deleting.
+    let del = format!("{path}/{id}/loeschen");
+    assert_eq!(mainz.submit(&del, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.post(&del, &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(modules_of(&app).await.as_array().unwrap().len(), before.as_array().unwrap().len() + 1);
+    assert_eq!(admin.submit(&del, &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(modules_of(&app).await, before);
+}
+
+async fn coverages_of(app: &TestApp) -> Value {
+    app.snapshot("/api/v1/tenants/stadt-koblenz/coverages").await
+}
+
+async fn the_admin_sets_up_coverage_by_another_center(app: TestApp) {
+    let path = "/verwaltung/stadt-koblenz/vertretung";
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Keine Vertretungen."));
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let last = (today + chrono::Duration::days(2)).format("%d.%m.%Y").to_string();
+    let far = (today + chrono::Duration::days(60)).to_string();
+    let good = [("zentrum", "sc-mainz"), ("von", ""), ("bis", last.as_str()), ("grund", "Rosenmontag")];
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(mainz.submit(path, &good).await.status(), StatusCode::NOT_FOUND);
+    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.submit(path, &good).await.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(admin.post(path, &good).await.status(), StatusCode::FORBIDDEN);
+    let resp = admin.submit(path, &[("zentrum", ""), ("von", "gestern"), ("bis", ""), ("grund", "")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    for field in ["zentrum", "von", "bis", "grund"] {
+        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+    }
+    let resp = admin.submit(path, &[("zentrum", "sc-gibt-es-nicht"), ("von", ""), ("bis", last.as_str()), ("grund", "Test")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("Dieses Servicecenter gibt es nicht"));
+    let resp = admin.submit(path, &[("zentrum", "sc-mainz"), ("von", ""), ("bis", far.as_str()), ("grund", "Test")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("höchstens 31 Tage"));
+    assert_eq!(coverages_of(&app).await, serde_json::json!([]));
+
+    let resp = admin.submit(path, &good).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let list = coverages_of(&app).await;
+    assert_eq!(list[0]["center"], "sc-mainz");
+    assert_eq!(list[0]["reason"], "Rosenmontag");
+    assert_eq!(list[0]["active"], true);
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let (_, html) = admin.html(&format!("{path}?ok=vertretung")).await;
+    assert!(html.contains("Die Vertretung wurde eingerichtet."));
+    assert!(html.contains("gilt jetzt"));
+    assert!(html.contains(&format!("{last}, 00:00 Uhr")) || html.contains(&format!("{}, 00:00 Uhr", (today + chrono::Duration::days(3)).format("%d.%m.%Y"))));
+    // Ending it: others cannot.
+    let end = format!("{path}/{id}/beenden");
+    assert_eq!(mainz.submit(&end, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.post(&end, &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(coverages_of(&app).await[0]["revoked_at"], Value::Null);
+    assert_eq!(admin.submit(&end, &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_ne!(coverages_of(&app).await[0]["revoked_at"], Value::Null);
+    // Twice: 409, nothing more changes.
+    assert_eq!(admin.submit(&end, &[]).await.status(), StatusCode::CONFLICT);
+}
+
 crate::both_backends!(
     navigation_shows_what_each_role_may_use,
+    the_admin_keeps_text_modules,
+    the_admin_sets_up_coverage_by_another_center,
     the_admin_creates_a_user_changes_its_role_and_deactivates_it,
     the_admin_edits_the_receipt_with_a_preview,
     the_audit_log_shows_admin_actions_by_date_and_page,

@@ -55,6 +55,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/verwaltung/{slug}/postfaecher/{id}/entfernen",
             web::post().to(delete_mailbox),
         )
+        .route("/verwaltung/{slug}/textbausteine", web::get().to(modules_page))
+        .route("/verwaltung/{slug}/textbausteine", web::post().to(create_module))
+        .route(
+            "/verwaltung/{slug}/textbausteine/{id}",
+            web::post().to(update_module),
+        )
+        .route(
+            "/verwaltung/{slug}/textbausteine/{id}/loeschen",
+            web::post().to(delete_module),
+        )
+        .route("/verwaltung/{slug}/vertretung", web::get().to(coverage_page))
+        .route("/verwaltung/{slug}/vertretung", web::post().to(create_coverage))
+        .route(
+            "/verwaltung/{slug}/vertretung/{id}/beenden",
+            web::post().to(revoke_coverage),
+        )
         .route("/betrieb", web::get().to(operator_page))
         .route("/betrieb/mandanten", web::post().to(create_tenant))
         .route("/betrieb/mandanten/{slug}", web::get().to(tenant_page))
@@ -129,6 +145,8 @@ fn tenant_tabs(slug: &str, current: &str) -> Vec<Tab> {
         ("einstellungen", "Einstellungen"),
         ("eingangsbestaetigung", "Eingangsbestätigung"),
         ("postfaecher", "Postfächer"),
+        ("textbausteine", "Textbausteine"),
+        ("vertretung", "Vertretung"),
         ("protokoll", "Änderungsprotokoll"),
         ("zugriffe", "Zugriffsprotokoll"),
     ]
@@ -356,6 +374,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "domain-entfernt" => Some("Die Mail-Domain wurde entfernt."),
         "mandant" => Some("Der Mandant wurde angelegt."),
         "postfach" => Some("Das Postfach wurde angelegt."),
+        "baustein" => Some("Der Textbaustein wurde gespeichert."),
+        "baustein-geloescht" => Some("Der Textbaustein wurde gelöscht."),
+        "vertretung" => Some("Die Vertretung wurde eingerichtet."),
+        "vertretung-beendet" => Some("Die Vertretung wurde beendet."),
         "postfach-entfernt" => Some("Das Postfach wurde entfernt."),
         _ => None,
     }
@@ -1804,6 +1826,440 @@ pub async fn delete_mailbox(
     };
     match mailboxes::delete(&state.db, &s.actor, &t.slug, id).await {
         Ok(()) => see_other(&s, &req, &format!("/verwaltung/{}/postfaecher?ok=postfach-entfernt", enc(&t.slug))),
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+// --- Text modules ---------------------------------------------------------------------------
+
+use verbund_ticketing::templates::{self, TemplateInput};
+
+pub struct ModuleRow {
+    pub id: String,
+    pub name: String,
+    pub body: String,
+    pub updated: String,
+}
+
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct ModuleForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ModuleParams {
+    #[serde(default)]
+    ok: String,
+    #[serde(default)]
+    bearbeiten: String,
+}
+
+#[derive(Template)]
+#[template(path = "verwaltung_modules.html")]
+struct ModulesPage {
+    c: Chrome,
+    tabs: Vec<Tab>,
+    tenant_name: String,
+    slug: String,
+    modules: Vec<ModuleRow>,
+    /// The module being edited (its id), or none: the form creates one.
+    editing: Option<String>,
+    f: ModuleForm,
+    errors: Errors,
+    notice: Option<&'static str>,
+}
+
+impl ModulesPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+    fn form_action(&self) -> String {
+        match &self.editing {
+            Some(id) => format!("/verwaltung/{}/textbausteine/{id}", self.slug),
+            None => format!("/verwaltung/{}/textbausteine", self.slug),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_modules(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    t: &TenantView,
+    editing: Option<String>,
+    f: Option<ModuleForm>,
+    errors: Errors,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let list = match templates::list(&state.db, &s.actor, &t.slug).await {
+        Ok(l) => l,
+        Err(e) => return domain_error(req, s, &e),
+    };
+    let tz = format::zone(&t.time_zone);
+    let editing = editing.filter(|id| list.iter().any(|m| m.id.to_string() == *id));
+    let f = f.unwrap_or_else(|| match &editing {
+        Some(id) => list
+            .iter()
+            .find(|m| m.id.to_string() == *id)
+            .map(|m| ModuleForm {
+                name: m.name.clone(),
+                text: m.body.clone(),
+            })
+            .unwrap_or_default(),
+        None => ModuleForm::default(),
+    });
+    let page = ModulesPage {
+        c: Chrome::new(req, Some(s), "Textbausteine", "admin"),
+        tabs: tenant_tabs(&t.slug, "textbausteine"),
+        tenant_name: t.name.clone(),
+        slug: t.slug.clone(),
+        modules: list
+            .into_iter()
+            .map(|m| ModuleRow {
+                id: m.id.to_string(),
+                updated: format::date_time(m.updated_at, tz),
+                name: m.name,
+                body: m.body,
+            })
+            .collect(),
+        editing,
+        f,
+        errors,
+        notice,
+    };
+    s.finish(req, html(status, &page))
+}
+
+/// `GET /verwaltung/{slug}/textbausteine` (`?bearbeiten={id}` opens one for editing)
+pub async fn modules_page(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    q: Query<ModuleParams>,
+) -> HttpResponse {
+    let s = match Session::load(&req, &state).await {
+        Ok(s) => s,
+        Err(why) => return to_login(&req, why),
+    };
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let editing = (!q.bearbeiten.is_empty()).then(|| q.bearbeiten.clone());
+    render_modules(&req, &state, &s, &t, editing, None, Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+}
+
+fn module_errors(f: &ModuleForm) -> Errors {
+    let mut errors = Errors::default();
+    let n = f.name.trim().chars().count();
+    if n == 0 || n > 200 {
+        errors.add("name", "Bitte geben Sie einen Namen mit 1 bis 200 Zeichen ein.");
+    }
+    let n = f.text.trim().chars().count();
+    if n == 0 || n > 20_000 {
+        errors.add("text", "Bitte geben Sie den Text ein (1 bis 20.000 Zeichen).");
+    }
+    errors
+}
+
+async fn save_module(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    slug: &str,
+    id: Option<String>,
+    f: ModuleForm,
+) -> HttpResponse {
+    let t = match managed_tenant(state, s, slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(req, s, &e),
+    };
+    let uuid = match id.as_deref().map(uuid::Uuid::parse_str).transpose() {
+        Ok(u) => u,
+        Err(_) => return domain_error(req, s, &verbund_tenant::Error::NotFound("text module")),
+    };
+    let errors = module_errors(&f);
+    if errors.any() {
+        return render_modules(req, state, s, &t, id, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let input = TemplateInput {
+        name: f.name.clone(),
+        body: f.text.clone(),
+    };
+    let result = match uuid {
+        Some(u) => templates::update(&state.db, &s.actor, &t.slug, u, input).await,
+        None => templates::create(&state.db, &s.actor, &t.slug, input).await,
+    };
+    match result {
+        Ok(_) => see_other(s, req, &format!("/verwaltung/{}/textbausteine?ok=baustein", enc(&t.slug))),
+        Err(verbund_tenant::Error::Conflict(..)) => {
+            let mut errors = Errors::default();
+            errors.add("name", "Einen Textbaustein mit diesem Namen gibt es schon.");
+            render_modules(req, state, s, &t, id, Some(f), errors, None, StatusCode::CONFLICT).await
+        }
+        Err(verbund_tenant::Error::Invalid { field, .. }) => {
+            let mut errors = Errors::default();
+            let field = if field == "body" { "text" } else { "name" };
+            errors.add(field, "Die Eingabe ist ungültig.");
+            render_modules(req, state, s, &t, id, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => domain_error(req, s, &e),
+    }
+}
+
+/// `POST /verwaltung/{slug}/textbausteine`: a new text module.
+pub async fn create_module(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    form: Form<ModuleForm>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    save_module(&req, &state, &s, &slug, None, f).await
+}
+
+/// `POST /verwaltung/{slug}/textbausteine/{id}`: changes a text module.
+pub async fn update_module(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    path: web::Path<(String, String)>,
+    form: Form<ModuleForm>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    let (slug, id) = path.into_inner();
+    save_module(&req, &state, &s, &slug, Some(id), f).await
+}
+
+/// `POST /verwaltung/{slug}/textbausteine/{id}/loeschen`
+pub async fn delete_module(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    path: web::Path<(String, String)>,
+    form: Form<Empty>,
+) -> HttpResponse {
+    let s = form.session;
+    let (slug, id) = path.into_inner();
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return domain_error(&req, &s, &verbund_tenant::Error::NotFound("text module"));
+    };
+    match templates::delete(&state.db, &s.actor, &t.slug, id).await {
+        Ok(()) => see_other(&s, &req, &format!("/verwaltung/{}/textbausteine?ok=baustein-geloescht", enc(&t.slug))),
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+// --- Coverage by another center -------------------------------------------------------------
+
+use verbund_tenant::coverage::{self, NewCoverage};
+
+pub struct CoverageRow {
+    pub id: String,
+    pub center: String,
+    pub from: String,
+    pub until: String,
+    pub reason: String,
+    pub state: &'static str,
+    pub revocable: bool,
+}
+
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct CoverageForm {
+    #[serde(default)]
+    zentrum: String,
+    #[serde(default)]
+    von: String,
+    #[serde(default)]
+    bis: String,
+    #[serde(default)]
+    grund: String,
+}
+
+#[derive(Template)]
+#[template(path = "verwaltung_coverage.html")]
+struct CoveragePage {
+    c: Chrome,
+    tabs: Vec<Tab>,
+    tenant_name: String,
+    slug: String,
+    rows: Vec<CoverageRow>,
+    f: CoverageForm,
+    errors: Errors,
+    notice: Option<&'static str>,
+}
+
+impl CoveragePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_coverage(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    t: &TenantView,
+    f: CoverageForm,
+    errors: Errors,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let list = match coverage::list_coverages(&state.db, &s.actor, &t.slug).await {
+        Ok(l) => l,
+        Err(e) => return domain_error(req, s, &e),
+    };
+    let tz = format::zone(&t.time_zone);
+    let now = chrono::Utc::now();
+    let page = CoveragePage {
+        c: Chrome::new(req, Some(s), "Vertretung", "admin"),
+        tabs: tenant_tabs(&t.slug, "vertretung"),
+        tenant_name: t.name.clone(),
+        slug: t.slug.clone(),
+        rows: list
+            .into_iter()
+            .map(|c| CoverageRow {
+                id: c.id.to_string(),
+                from: format::date_time(c.from, tz),
+                until: format::date_time(c.until, tz),
+                state: if c.revoked_at.is_some() {
+                    "beendet"
+                } else if c.until <= now {
+                    "abgelaufen"
+                } else if c.from > now {
+                    "geplant"
+                } else {
+                    "gilt jetzt"
+                },
+                revocable: c.revoked_at.is_none() && c.until > now,
+                center: c.center,
+                reason: c.reason,
+            })
+            .collect(),
+        f,
+        errors,
+        notice,
+    };
+    s.finish(req, html(status, &page))
+}
+
+/// `GET /verwaltung/{slug}/vertretung`
+pub async fn coverage_page(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    q: Query<Notice>,
+) -> HttpResponse {
+    let s = match Session::load(&req, &state).await {
+        Ok(s) => s,
+        Err(why) => return to_login(&req, why),
+    };
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    render_coverage(&req, &state, &s, &t, CoverageForm::default(), Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+}
+
+/// The start of a day in the tenant's zone.
+fn start_of(d: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono::Utc>> {
+    d.and_hms_opt(0, 0, 0)
+        .and_then(|n| n.and_local_timezone(tz).earliest())
+        .map(|at| at.with_timezone(&chrono::Utc))
+}
+
+/// `POST /verwaltung/{slug}/vertretung`: another center acts for the tenant from the start of
+/// `von` (today when empty) to the end of `bis`.
+pub async fn create_coverage(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    form: Form<CoverageForm>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let tz = format::zone(&t.time_zone);
+    let mut errors = Errors::default();
+    if f.zentrum.trim().is_empty() {
+        errors.add("zentrum", "Bitte geben Sie die Kennung des Servicecenters ein, etwa sc-mainz.");
+    }
+    let from = filter_date(&f.von).unwrap_or_else(|m| {
+        errors.add("von", m);
+        None
+    });
+    let until = match filter_date(&f.bis) {
+        Ok(Some(d)) => Some(d),
+        Ok(None) => {
+            errors.add("bis", "Bitte geben Sie den letzten Tag der Vertretung ein.");
+            None
+        }
+        Err(m) => {
+            errors.add("bis", m);
+            None
+        }
+    };
+    if f.grund.trim().is_empty() {
+        errors.add("grund", "Bitte geben Sie einen Grund ein, etwa „Rosenmontag“.");
+    }
+    let until_at = until.and_then(|d| d.succ_opt()).and_then(|d| start_of(d, tz));
+    let from_at = from.and_then(|d| start_of(d, tz));
+    if errors.any() || until_at.is_none() {
+        return render_coverage(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let Some(until_at) = until_at else {
+        return render_coverage(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let input = NewCoverage {
+        center: f.zentrum.trim().to_owned(),
+        from: from_at,
+        until: until_at,
+        reason: f.grund.trim().to_owned(),
+    };
+    match coverage::create_coverage(&state.db, &s.actor, &t.slug, input).await {
+        Ok(_) => see_other(&s, &req, &format!("/verwaltung/{}/vertretung?ok=vertretung", enc(&t.slug))),
+        Err(verbund_tenant::Error::Invalid { field, .. }) => {
+            let mut errors = Errors::default();
+            match field.as_str() {
+                "center" => errors.add("zentrum", "Dieses Servicecenter gibt es nicht, oder es betreut die Kommune schon."),
+                "until" | "from" => errors.add("bis", "Der Zeitraum ist nicht möglich: Das Ende muss in der Zukunft und nach dem Anfang liegen, höchstens 31 Tage danach."),
+                "reason" => errors.add("grund", "Bitte geben Sie einen kurzen Grund ein (eine Zeile)."),
+                _ => errors.add("zentrum", "Die Vertretung konnte so nicht eingerichtet werden."),
+            }
+            render_coverage(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+/// `POST /verwaltung/{slug}/vertretung/{id}/beenden`
+pub async fn revoke_coverage(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    path: web::Path<(String, String)>,
+    form: Form<Empty>,
+) -> HttpResponse {
+    let s = form.session;
+    let (slug, id) = path.into_inner();
+    let t = match managed_tenant(&state, &s, &slug).await {
+        Ok(t) => t,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return domain_error(&req, &s, &verbund_tenant::Error::NotFound("coverage"));
+    };
+    match coverage::revoke_coverage(&state.db, &s.actor, &t.slug, id).await {
+        Ok(_) => see_other(&s, &req, &format!("/verwaltung/{}/vertretung?ok=vertretung-beendet", enc(&t.slug))),
         Err(e) => domain_error(&req, &s, &e),
     }
 }
