@@ -36,6 +36,6 @@ mod tenants;
 mod tickets;
 mod users;
 mod web;
+mod web_admin_more;
 mod writes;
 mod xzufi_export;
-mod web_admin_more;

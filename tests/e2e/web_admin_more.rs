@@ -107,7 +107,9 @@ async fn ui_login(app: &TestApp, email: &str) -> Ui {
 
 /// The main navigation's links on a page.
 fn nav_of(html: &str) -> Vec<String> {
-    let start = html.find("aria-label=\"Hauptnavigation\"").expect("main navigation");
+    let start = html
+        .find("aria-label=\"Hauptnavigation\"")
+        .expect("main navigation");
     let end = start + html[start..].find("</nav>").unwrap();
     html[start..end]
         .split("<a href=\"")
@@ -123,25 +125,43 @@ async fn navigation_shows_what_each_role_may_use(app: TestApp) {
         ("editor@stadt-koblenz.demo", &["/redaktion"]),
         (
             "admin@stadt-koblenz.demo",
-            &["/vorgaenge", "/post", "/redaktion", "/verwaltung", "/berichte"],
+            &[
+                "/vorgaenge",
+                "/post",
+                "/redaktion",
+                "/verwaltung",
+                "/berichte",
+            ],
         ),
         ("operator@verbund.demo", &["/berichte", "/betrieb"]),
     ];
     for (email, expected) in cases {
         let ui = ui_login(&app, email).await;
         let (status, html) = ui.html("/vorgaenge").await;
-        assert!(status == StatusCode::OK || status == StatusCode::FORBIDDEN, "{email}: {status}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::FORBIDDEN,
+            "{email}: {status}"
+        );
         assert_eq!(nav_of(&html), *expected, "{email}");
     }
     // The admin's Verwaltung leads to the one tenant it administers, with the sub-navigation.
     let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
     let resp = admin.get("/verwaltung").await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(resp.headers()[LOCATION], "/verwaltung/stadt-koblenz/benutzer");
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/verwaltung/stadt-koblenz/benutzer"
+    );
     let (status, html) = admin.html("/verwaltung/stadt-koblenz/benutzer").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("aria-label=\"Verwaltung\""));
-    for tab in ["Benutzer und Rollen", "Einstellungen", "Eingangsbestätigung", "Änderungsprotokoll", "Zugriffsprotokoll"] {
+    for tab in [
+        "Benutzer und Rollen",
+        "Einstellungen",
+        "Eingangsbestätigung",
+        "Änderungsprotokoll",
+        "Zugriffsprotokoll",
+    ] {
         assert!(html.contains(tab), "{tab}");
     }
     // The settings page carries it too.
@@ -149,16 +169,24 @@ async fn navigation_shows_what_each_role_may_use(app: TestApp) {
     assert!(html.contains("href=\"/verwaltung/stadt-koblenz/protokoll\""));
     // An agent has nothing to administer: 403, and no Betrieb.
     let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
-    assert_eq!(agent.get("/verwaltung").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        agent.get("/verwaltung").await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(agent.get("/betrieb").await.status(), StatusCode::FORBIDDEN);
 }
 
 async fn users_of(app: &TestApp, tenant: &str) -> Value {
-    app.snapshot(&format!("/api/v1/tenants/{tenant}/users")).await
+    app.snapshot(&format!("/api/v1/tenants/{tenant}/users"))
+        .await
 }
 
 fn find<'a>(users: &'a Value, email: &str) -> Option<&'a Value> {
-    users.as_array().unwrap().iter().find(|u| u["email"] == email)
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
 }
 
 async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestApp) {
@@ -169,7 +197,10 @@ async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestA
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Benutzer und Rollen: Stadt Koblenz"));
     assert!(html.contains("editor@stadt-koblenz.demo"));
-    assert!(!html.contains("editor@stadt-mainz.demo"), "only the own tenant's accounts");
+    assert!(
+        !html.contains("editor@stadt-mainz.demo"),
+        "only the own tenant's accounts"
+    );
     let new_user = [
         ("name", "Erika Neu"),
         ("email", "erika.neu@stadt-koblenz.demo"),
@@ -185,23 +216,38 @@ async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestA
     assert!(resp.text().await.unwrap().contains("Nicht gefunden"));
     for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.get(path).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(
+            other.get(path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
         let resp = other.submit(path, &new_user).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{email}");
         assert!(resp.text().await.unwrap().contains("Keine Berechtigung"));
     }
-    assert_eq!(admin.post(path, &new_user).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin.post(path, &new_user).await.status(),
+        StatusCode::FORBIDDEN
+    );
     // Bad input: German errors next to the fields, linked, the typed values stay.
     let resp = admin
         .submit(
             path,
-            &[("name", " "), ("email", "kein-at"), ("passwort", "kurz"), ("rolle", "kaiser")],
+            &[
+                ("name", " "),
+                ("email", "kein-at"),
+                ("passwort", "kurz"),
+                ("rolle", "kaiser"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
     for field in ["name", "email", "passwort", "rolle"] {
-        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-fehler\"")),
+            "{field}"
+        );
         assert!(html.contains(&format!("id=\"{field}-fehler\"")), "{field}");
     }
     assert!(html.contains("mindestens 12 Zeichen"));
@@ -210,12 +256,21 @@ async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestA
     let resp = admin
         .submit(
             path,
-            &[("name", "X"), ("email", "a@@b"), ("passwort", "ein-langes-passwort-2026"), ("rolle", "editor")],
+            &[
+                ("name", "X"),
+                ("email", "a@@b"),
+                ("passwort", "ein-langes-passwort-2026"),
+                ("rolle", "editor"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("id=\"email-fehler\""));
-    assert_eq!(users_of(&app, "stadt-koblenz").await, before, "nothing stored");
+    assert_eq!(
+        users_of(&app, "stadt-koblenz").await,
+        before,
+        "nothing stored"
+    );
 
     // The admin creates the account: 303 to the list, which shows it.
     let resp = admin.submit(path, &new_user).await;
@@ -238,26 +293,45 @@ async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestA
     // Role change: others cannot, the admin can.
     let role_path = format!("{path}/{id}/rolle");
     assert_eq!(
-        mainz.submit(&role_path, &[("rolle", "tenant_admin")]).await.status(),
+        mainz
+            .submit(&role_path, &[("rolle", "tenant_admin")])
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
     let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
     assert_eq!(
-        agent.submit(&role_path, &[("rolle", "tenant_admin")]).await.status(),
+        agent
+            .submit(&role_path, &[("rolle", "tenant_admin")])
+            .await
+            .status(),
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        admin.post(&role_path, &[("rolle", "tenant_admin")]).await.status(),
+        admin
+            .post(&role_path, &[("rolle", "tenant_admin")])
+            .await
+            .status(),
         StatusCode::FORBIDDEN
     );
     let resp = admin.submit(&role_path, &[("rolle", "kaiser")]).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("Bitte wählen Sie eine der angebotenen Rollen."));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Bitte wählen Sie eine der angebotenen Rollen.")
+    );
     // A center role outside the admin's tenants: refused, nothing changes.
-    let resp = admin.submit(&role_path, &[("rolle", "agent@sc-mainz")]).await;
+    let resp = admin
+        .submit(&role_path, &[("rolle", "agent@sc-mainz")])
+        .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let users = users_of(&app, "stadt-koblenz").await;
-    assert_eq!(find(&users, "erika.neu@stadt-koblenz.demo").unwrap()["roles"][0]["role"], "editor");
+    assert_eq!(
+        find(&users, "erika.neu@stadt-koblenz.demo").unwrap()["roles"][0]["role"],
+        "editor"
+    );
 
     let resp = admin.submit(&role_path, &[("rolle", "responder")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -271,19 +345,42 @@ async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestA
 
     // Deactivate: others cannot; the admin can, and not its own account.
     let status_path = format!("{path}/{id}/status");
-    assert_eq!(mainz.submit(&status_path, &[("aktiv", "0")]).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(admin.post(&status_path, &[("aktiv", "0")]).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(
-        admin.submit(&status_path, &[("aktiv", "vielleicht")]).await.status(),
+        mainz.submit(&status_path, &[("aktiv", "0")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin.post(&status_path, &[("aktiv", "0")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .submit(&status_path, &[("aktiv", "vielleicht")])
+            .await
+            .status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(find(&users_of(&app, "stadt-koblenz").await, "erika.neu@stadt-koblenz.demo").unwrap()["active"], true);
+    assert_eq!(
+        find(
+            &users_of(&app, "stadt-koblenz").await,
+            "erika.neu@stadt-koblenz.demo"
+        )
+        .unwrap()["active"],
+        true
+    );
     let resp = admin.submit(&status_path, &[("aktiv", "0")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, html) = admin.html(&format!("{path}?ok=deaktiviert")).await;
     assert!(html.contains("Das Benutzerkonto wurde deaktiviert."));
     assert!(html.contains("deaktiviert</td>"));
-    assert_eq!(find(&users_of(&app, "stadt-koblenz").await, "erika.neu@stadt-koblenz.demo").unwrap()["active"], false);
+    assert_eq!(
+        find(
+            &users_of(&app, "stadt-koblenz").await,
+            "erika.neu@stadt-koblenz.demo"
+        )
+        .unwrap()["active"],
+        false
+    );
     // The deactivated account cannot log in.
     assert!(
         !app.login_raw("erika.neu@stadt-koblenz.demo", "ein-langes-passwort-2026")
@@ -291,22 +388,51 @@ async fn the_admin_creates_a_user_changes_its_role_and_deactivates_it(app: TestA
             .status()
             .is_success()
     );
-    let me = app.user_id("stadt-koblenz", "admin@stadt-koblenz.demo").await;
-    let resp = admin.submit(&format!("{path}/{me}/status"), &[("aktiv", "0")]).await;
+    let me = app
+        .user_id("stadt-koblenz", "admin@stadt-koblenz.demo")
+        .await;
+    let resp = admin
+        .submit(&format!("{path}/{me}/status"), &[("aktiv", "0")])
+        .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
-    assert!(resp.text().await.unwrap().contains("Ihr eigenes Konto können Sie nicht deaktivieren."));
-    assert_eq!(find(&users_of(&app, "stadt-koblenz").await, "admin@stadt-koblenz.demo").unwrap()["active"], true);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Ihr eigenes Konto können Sie nicht deaktivieren.")
+    );
+    assert_eq!(
+        find(
+            &users_of(&app, "stadt-koblenz").await,
+            "admin@stadt-koblenz.demo"
+        )
+        .unwrap()["active"],
+        true
+    );
     // An unknown or foreign account id: 404.
     let foreign = app.user_id("stadt-mainz", "editor@stadt-mainz.demo").await;
     assert_eq!(
-        admin.submit(&format!("{path}/{foreign}/status"), &[("aktiv", "0")]).await.status(),
+        admin
+            .submit(&format!("{path}/{foreign}/status"), &[("aktiv", "0")])
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        admin.submit(&format!("{path}/kein-konto/status"), &[("aktiv", "0")]).await.status(),
+        admin
+            .submit(&format!("{path}/kein-konto/status"), &[("aktiv", "0")])
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(find(&users_of(&app, "stadt-mainz").await, "editor@stadt-mainz.demo").unwrap()["active"], true);
+    assert_eq!(
+        find(
+            &users_of(&app, "stadt-mainz").await,
+            "editor@stadt-mainz.demo"
+        )
+        .unwrap()["active"],
+        true
+    );
 }
 
 async fn tenant(app: &TestApp, slug: &str) -> Value {
@@ -321,7 +447,12 @@ async fn the_admin_edits_the_receipt_with_a_preview(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     // The stored text, and its preview with the placeholders filled.
     assert!(html.contains("Eingangsbestätigung: Stadt Koblenz"));
-    assert!(html.contains("id=\"vorschau-betreff\">Eingangsbestätigung: Frage zum Personalausweis [KO-"), "{html}");
+    assert!(
+        html.contains(
+            "id=\"vorschau-betreff\">Eingangsbestätigung: Frage zum Personalausweis [KO-"
+        ),
+        "{html}"
+    );
     let form = [
         ("betreff", "Ihre Nachricht {nummer} an {behoerde}"),
         ("text", "Guten Tag {name},\nwir antworten bis {frist}."),
@@ -337,7 +468,10 @@ async fn the_admin_edits_the_receipt_with_a_preview(app: TestApp) {
     assert!(html.contains(" an Stadt Koblenz</span>"));
     assert!(html.contains("Guten Tag Erika Mustermann,\nwir antworten bis "));
     assert!(html.contains("Ihre Stadt Koblenz</pre>"));
-    assert!(html.contains("value=\"Ihre Nachricht {nummer} an {behoerde}\""), "the typed text stays");
+    assert!(
+        html.contains("value=\"Ihre Nachricht {nummer} an {behoerde}\""),
+        "the typed text stays"
+    );
     assert_eq!(tenant(&app, "stadt-koblenz").await["settings"], before);
 
     // Others: 404 / 403; no CSRF: 403; bad input: errors at the fields; nothing stored.
@@ -345,14 +479,32 @@ async fn the_admin_edits_the_receipt_with_a_preview(app: TestApp) {
     save.push(("aktion", "speichern"));
     let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
     assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(mainz.submit(path, &save).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.submit(path, &save).await.status(),
+        StatusCode::NOT_FOUND
+    );
     for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.submit(path, &save).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(
+            other.submit(path, &save).await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
     }
-    assert_eq!(admin.post(path, &save).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin.post(path, &save).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = admin
-        .submit(path, &[("betreff", ""), ("text", "  "), ("signatur", "x"), ("aktion", "speichern")])
+        .submit(
+            path,
+            &[
+                ("betreff", ""),
+                ("text", "  "),
+                ("signatur", "x"),
+                ("aktion", "speichern"),
+            ],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
@@ -365,10 +517,22 @@ async fn the_admin_edits_the_receipt_with_a_preview(app: TestApp) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], format!("{path}?ok=gespeichert"));
     let after = tenant(&app, "stadt-koblenz").await["settings"].clone();
-    assert_eq!(after["receipt_subject"], "Ihre Nachricht {nummer} an {behoerde}");
-    assert_eq!(after["receipt_body"], "Guten Tag {name},\nwir antworten bis {frist}.");
-    assert_eq!(after["reply_signature"], "Mit freundlichen Grüßen\nIhre {behoerde}");
-    assert_eq!(after["at_risk_hours"], before["at_risk_hours"], "the rest stays");
+    assert_eq!(
+        after["receipt_subject"],
+        "Ihre Nachricht {nummer} an {behoerde}"
+    );
+    assert_eq!(
+        after["receipt_body"],
+        "Guten Tag {name},\nwir antworten bis {frist}."
+    );
+    assert_eq!(
+        after["reply_signature"],
+        "Mit freundlichen Grüßen\nIhre {behoerde}"
+    );
+    assert_eq!(
+        after["at_risk_hours"], before["at_risk_hours"],
+        "the rest stays"
+    );
     let (_, html) = admin.html(&format!("{path}?ok=gespeichert")).await;
     assert!(html.contains("Gespeichert."));
     assert!(html.contains("id=\"vorschau-betreff\">Ihre Nachricht KO-"));
@@ -380,7 +544,12 @@ async fn the_audit_log_shows_admin_actions_by_date_and_page(app: TestApp) {
     let resp = admin
         .submit(
             "/verwaltung/stadt-koblenz/benutzer",
-            &[("name", "Max Protokoll"), ("email", "max.protokoll@stadt-koblenz.demo"), ("passwort", "ein-langes-passwort-2026"), ("rolle", "editor")],
+            &[
+                ("name", "Max Protokoll"),
+                ("email", "max.protokoll@stadt-koblenz.demo"),
+                ("passwort", "ein-langes-passwort-2026"),
+                ("rolle", "editor"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -392,10 +561,14 @@ async fn the_audit_log_shows_admin_actions_by_date_and_page(app: TestApp) {
     assert!(html.contains("Benutzerkonto max.protokoll@stadt-koblenz.demo"));
     assert!(html.contains("admin@stadt-koblenz.demo"), "who did it");
     // Today (Berlin) includes it, a past range does not; dates in both forms.
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
     let (_, html) = admin.html(&format!("{path}?von={today}&bis={today}")).await;
     assert!(html.contains("max.protokoll@stadt-koblenz.demo"));
-    let (_, html) = admin.html(&format!("{path}?von=01.01.2020&bis=31.12.2020")).await;
+    let (_, html) = admin
+        .html(&format!("{path}?von=01.01.2020&bis=31.12.2020"))
+        .await;
     assert!(!html.contains("max.protokoll@stadt-koblenz.demo"));
     assert!(html.contains("Keine Einträge in diesem Zeitraum."));
     // Bad dates: 422 with the message at the field.
@@ -403,63 +576,108 @@ async fn the_audit_log_shows_admin_actions_by_date_and_page(app: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("aria-describedby=\"von-fehler\""));
     assert!(html.contains("„31.02.2026“ ist kein Datum"));
-    let (status, html) = admin.html(&format!("{path}?von=2026-12-24&bis=2026-12-01")).await;
+    let (status, html) = admin
+        .html(&format!("{path}?von=2026-12-24&bis=2026-12-01"))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Das Ende darf nicht vor dem Anfang liegen."));
     // Another tenant's admin, an agent, an editor.
     let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
     assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
     let (_, html) = mainz.html("/verwaltung/stadt-mainz/protokoll").await;
-    assert!(!html.contains("max.protokoll"), "Mainz does not see Koblenz's log");
+    assert!(
+        !html.contains("max.protokoll"),
+        "Mainz does not see Koblenz's log"
+    );
     for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.get(path).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(
+            other.get(path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
     }
 
     // The API route: paged, newest first, same rules.
     let token = app.token("admin@stadt-koblenz.demo").await;
-    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=200").await;
+    let resp = app
+        .get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=200")
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let all: Value = resp.json().await.unwrap();
     let created = all["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "user.create" && e["detail"]["email"] == "max.protokoll@stadt-koblenz.demo")
+        .find(|e| {
+            e["action"] == "user.create"
+                && e["detail"]["email"] == "max.protokoll@stadt-koblenz.demo"
+        })
         .expect("the account creation is logged");
     assert_eq!(created["actor_email"], "admin@stadt-koblenz.demo");
     assert_eq!(created["target_type"], "user");
     assert_eq!(all["more"], false);
-    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=1").await;
+    let resp = app
+        .get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=1")
+        .await;
     let page: Value = resp.json().await.unwrap();
     assert_eq!(page["entries"].as_array().unwrap().len(), 1);
-    assert_eq!(page["entries"][0]["id"], all["entries"][0]["id"], "newest first");
+    assert_eq!(
+        page["entries"][0]["id"], all["entries"][0]["id"],
+        "newest first"
+    );
     assert_eq!(page["more"], true);
-    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=1&page=2").await;
+    let resp = app
+        .get(
+            &token,
+            "/api/v1/tenants/stadt-koblenz/audit-log?limit=1&page=2",
+        )
+        .await;
     let second: Value = resp.json().await.unwrap();
     assert_eq!(second["entries"][0]["id"], all["entries"][1]["id"]);
     let resp = app
-        .get(&token, &format!("/api/v1/tenants/stadt-koblenz/audit-log?from=2020-01-01&to=2020-12-31"))
+        .get(
+            &token,
+            &format!("/api/v1/tenants/stadt-koblenz/audit-log?from=2020-01-01&to=2020-12-31"),
+        )
         .await;
     let past: Value = resp.json().await.unwrap();
     assert_eq!(past["entries"], serde_json::json!([]));
-    let resp = app.get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=0").await;
+    let resp = app
+        .get(&token, "/api/v1/tenants/stadt-koblenz/audit-log?limit=0")
+        .await;
     crate::helpers::assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed")
         .await;
     let mainz_token = app.token("admin@stadt-mainz.demo").await;
-    let resp = app.get(&mainz_token, "/api/v1/tenants/stadt-koblenz/audit-log").await;
+    let resp = app
+        .get(&mainz_token, "/api/v1/tenants/stadt-koblenz/audit-log")
+        .await;
     assert!(resp.status() == StatusCode::NOT_FOUND || resp.status() == StatusCode::FORBIDDEN);
     let agent_token = app.token("agent@sc-koblenz.demo").await;
-    let resp = app.get(&agent_token, "/api/v1/tenants/stadt-koblenz/audit-log").await;
+    let resp = app
+        .get(&agent_token, "/api/v1/tenants/stadt-koblenz/audit-log")
+        .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 
     // The access log page: the admin sees it (empty in a fresh database), others do not.
     let (status, html) = admin.html("/verwaltung/stadt-koblenz/zugriffe").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Zugriffsprotokoll: Stadt Koblenz"));
-    assert_eq!(mainz.get("/verwaltung/stadt-koblenz/zugriffe").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz
+            .get("/verwaltung/stadt-koblenz/zugriffe")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
-    assert_eq!(agent.get("/verwaltung/stadt-koblenz/zugriffe").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        agent
+            .get("/verwaltung/stadt-koblenz/zugriffe")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 async fn the_operator_creates_a_tenant_and_assigns_a_mail_domain(app: TestApp) {
@@ -479,28 +697,72 @@ async fn the_operator_creates_a_tenant_and_assigns_a_mail_domain(app: TestApp) {
     // A tenant admin, an agent: 403; no CSRF: 403; bad input: errors at the fields.
     for email in ["admin@stadt-koblenz.demo", "agent@sc-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.get("/betrieb").await.status(), StatusCode::FORBIDDEN, "{email}");
-        assert_eq!(other.submit("/betrieb/mandanten", &form).await.status(), StatusCode::FORBIDDEN, "{email}");
-        assert_eq!(other.get("/betrieb/mandanten/stadt-mainz").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            other.get("/betrieb").await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
+        assert_eq!(
+            other.submit("/betrieb/mandanten", &form).await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
+        assert_eq!(
+            other.get("/betrieb/mandanten/stadt-mainz").await.status(),
+            StatusCode::FORBIDDEN
+        );
     }
-    assert_eq!(op.post("/betrieb/mandanten", &form).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        op.post("/betrieb/mandanten", &form).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = op
-        .submit("/betrieb/mandanten", &[("name", ""), ("kennung", "Stadt Bonn!"), ("ags", "1"), ("praefix", "BN"), ("adresse", "")])
+        .submit(
+            "/betrieb/mandanten",
+            &[
+                ("name", ""),
+                ("kennung", "Stadt Bonn!"),
+                ("ags", "1"),
+                ("praefix", "BN"),
+                ("adresse", ""),
+            ],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"name-fehler\""));
     assert!(html.contains("Bitte geben Sie den Namen der Kommune ein."));
     let resp = op
-        .submit("/betrieb/mandanten", &[("name", "Stadt Bonn"), ("kennung", "Stadt Bonn!"), ("ags", "05314000"), ("praefix", "BN"), ("adresse", "")])
+        .submit(
+            "/betrieb/mandanten",
+            &[
+                ("name", "Stadt Bonn"),
+                ("kennung", "Stadt Bonn!"),
+                ("ags", "05314000"),
+                ("praefix", "BN"),
+                ("adresse", ""),
+            ],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("aria-describedby=\"kennung-fehler\""));
-    assert_eq!(app.snapshot("/api/v1/tenants").await, before, "nothing stored");
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("aria-describedby=\"kennung-fehler\"")
+    );
+    assert_eq!(
+        app.snapshot("/api/v1/tenants").await,
+        before,
+        "nothing stored"
+    );
 
     let resp = op.submit("/betrieb/mandanten", &form).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(resp.headers()[LOCATION], "/betrieb/mandanten/stadt-bonn?ok=mandant");
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/betrieb/mandanten/stadt-bonn?ok=mandant"
+    );
     let (status, html) = op.html("/betrieb/mandanten/stadt-bonn?ok=mandant").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Der Mandant wurde angelegt."));
@@ -516,29 +778,59 @@ async fn the_operator_creates_a_tenant_and_assigns_a_mail_domain(app: TestApp) {
     // A mail domain: others cannot, bad and taken domains are refused at the field.
     let dpath = "/betrieb/mandanten/stadt-bonn/domains";
     let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
-    assert_eq!(admin.submit(dpath, &[("domain", "bonn.de")]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(op.post(dpath, &[("domain", "bonn.de")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin.submit(dpath, &[("domain", "bonn.de")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        op.post(dpath, &[("domain", "bonn.de")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = op.submit(dpath, &[("domain", "kein domain")]).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("aria-describedby=\"domain-fehler\""));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("aria-describedby=\"domain-fehler\"")
+    );
     let resp = op.submit(dpath, &[("domain", "stadt-bonn.demo")]).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
-    assert!(resp.text().await.unwrap().contains("Diese Domain ist dem Mandanten schon zugeordnet."));
-    assert_eq!(tenant(&app, "stadt-bonn").await["mail_domains"], serde_json::json!(["stadt-bonn.demo"]));
-    assert_eq!(tenant(&app, "stadt-mainz").await["mail_domains"], serde_json::json!(["stadt-mainz.demo"]));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Diese Domain ist dem Mandanten schon zugeordnet.")
+    );
+    assert_eq!(
+        tenant(&app, "stadt-bonn").await["mail_domains"],
+        serde_json::json!(["stadt-bonn.demo"])
+    );
+    assert_eq!(
+        tenant(&app, "stadt-mainz").await["mail_domains"],
+        serde_json::json!(["stadt-mainz.demo"])
+    );
 
     let resp = op.submit(dpath, &[("domain", "bonn.de")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, html) = op.html("/betrieb/mandanten/stadt-bonn?ok=domain").await;
     assert!(html.contains("Die Mail-Domain wurde zugeordnet."));
     assert!(html.contains("bonn.de"));
-    assert_eq!(tenant(&app, "stadt-bonn").await["mail_domains"], serde_json::json!(["bonn.de", "stadt-bonn.demo"]));
+    assert_eq!(
+        tenant(&app, "stadt-bonn").await["mail_domains"],
+        serde_json::json!(["bonn.de", "stadt-bonn.demo"])
+    );
     // Removing: a domain in use stays (409), a free one goes.
-    let resp = op.submit(&format!("{dpath}/stadt-bonn.demo/entfernen"), &[]).await;
+    let resp = op
+        .submit(&format!("{dpath}/stadt-bonn.demo/entfernen"), &[])
+        .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     let resp = op.submit(&format!("{dpath}/bonn.de/entfernen"), &[]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(tenant(&app, "stadt-bonn").await["mail_domains"], serde_json::json!(["stadt-bonn.demo"]));
+    assert_eq!(
+        tenant(&app, "stadt-bonn").await["mail_domains"],
+        serde_json::json!(["stadt-bonn.demo"])
+    );
     // The new tenant is in the list.
     let (_, html) = op.html("/betrieb").await;
     assert!(html.contains("href=\"/betrieb/mandanten/stadt-bonn\""));
@@ -554,14 +846,24 @@ async fn the_center_report_with_chart_table_and_csv(app: TestApp) {
             &serde_json::json!({"tenant": "stadt-koblenz", "channel": "phone", "topic": "Personalausweis", "solved": true, "duration_seconds": 30}),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::CREATED, "{}", resp.text().await.unwrap());
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{}",
+        resp.text().await.unwrap()
+    );
     let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
     let (status, html) = admin.html("/berichte").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Je Servicecenter"));
     assert!(html.contains("href=\"/berichte?zentrum=sc-koblenz\""));
-    assert!(!html.contains("sc-mainz"), "only centers all of whose tenants the admin sees");
-    let (status, html) = admin.html("/berichte?zentrum=sc-koblenz&gruppe=month").await;
+    assert!(
+        !html.contains("sc-mainz"),
+        "only centers all of whose tenants the admin sees"
+    );
+    let (status, html) = admin
+        .html("/berichte?zentrum=sc-koblenz&gruppe=month")
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Servicecenter 115 Koblenz"));
     assert!(html.contains("<svg"));
@@ -570,17 +872,42 @@ async fn the_center_report_with_chart_table_and_csv(app: TestApp) {
     assert!(html.contains("zentrum=sc-koblenz&amp;") || html.contains("zentrum=sc-koblenz&"));
     let resp = admin.get("/berichte?zentrum=sc-koblenz&format=csv").await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("bericht-sc-koblenz-"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("bericht-sc-koblenz-")
+    );
     let csv = resp.text().await.unwrap();
     assert!(csv.lines().count() >= 2, "{csv}");
     // Mainz's admin: the Koblenz center's report is refused; an agent has no reports.
     let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
-    assert_eq!(mainz.get("/berichte?zentrum=sc-koblenz").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(mainz.get("/berichte?zentrum=sc-koblenz&format=csv").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        mainz.get("/berichte?zentrum=sc-koblenz").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        mainz
+            .get("/berichte?zentrum=sc-koblenz&format=csv")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let agent_ui = ui_login(&app, "agent@sc-koblenz.demo").await;
-    assert_eq!(agent_ui.get("/berichte?zentrum=sc-koblenz").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(mainz.get("/berichte?zentrum=gibt-es-nicht").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        agent_ui.get("/berichte?zentrum=sc-koblenz").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        mainz.get("/berichte?zentrum=gibt-es-nicht").await.status(),
+        StatusCode::NOT_FOUND
+    );
     // The operator sees every center.
     let op = ui_login(&app, "operator@verbund.demo").await;
     let (status, html) = op.html("/berichte?zentrum=sc-trier").await;
@@ -591,149 +918,258 @@ async fn the_center_report_with_chart_table_and_csv(app: TestApp) {
 mod mailbox {
     use super::*;
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
+    fn env(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the suite with ./scripts/test, which starts Dovecot and the SMTP server")
     })
-}
-
-async fn mailboxes_of(app: &TestApp) -> Value {
-    app.snapshot("/api/v1/tenants/stadt-koblenz/mailboxes").await
-}
-
-async fn the_admin_sets_up_a_mailbox_and_tests_the_connection(app: TestApp) {
-    let path = "/verwaltung/stadt-koblenz/postfaecher";
-    let port = env("VERBUND_TEST_IMAP_PORT");
-    let password = env("VERBUND_TEST_MAIL_PASSWORD");
-    let user = format!("ui-{}@stadt-koblenz.demo", uuid::Uuid::new_v4().simple());
-    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
-    let (status, html) = admin.html(path).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Noch kein Postfach eingerichtet."));
-    let good = [
-        ("name", "Bürgerservice"),
-        ("server", "127.0.0.1"),
-        ("port", port.as_str()),
-        ("sicherheit", "plain"),
-        ("benutzer", user.as_str()),
-        ("kennwort", password.as_str()),
-        ("ordner", "INBOX"),
-    ];
-    // Others: 404 / 403; no CSRF: 403; bad input at the fields; nothing stored.
-    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
-    assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(mainz.submit(path, &good).await.status(), StatusCode::NOT_FOUND);
-    for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
-        let other = ui_login(&app, email).await;
-        assert_eq!(other.get(path).await.status(), StatusCode::FORBIDDEN, "{email}");
-        assert_eq!(other.submit(path, &good).await.status(), StatusCode::FORBIDDEN, "{email}");
     }
-    assert_eq!(admin.post(path, &good).await.status(), StatusCode::FORBIDDEN);
-    let resp = admin
-        .submit(path, &[("name", "X"), ("server", "imap.example.org"), ("port", "143"), ("sicherheit", "plain"), ("benutzer", "x"), ("kennwort", "geheim"), ("ordner", "INBOX")])
-        .await;
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = resp.text().await.unwrap();
-    assert!(html.contains("aria-describedby=\"sicherheit-fehler\""));
-    assert!(html.contains("Unverschlüsselt ist nur zu einem Server auf diesem Rechner erlaubt."));
-    let resp = admin
-        .submit(path, &[("name", ""), ("server", "127.0.0.1"), ("port", "null"), ("sicherheit", "tls"), ("benutzer", "x"), ("kennwort", ""), ("ordner", "INBOX")])
-        .await;
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = resp.text().await.unwrap();
-    for field in ["name", "port", "kennwort"] {
-        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
-    }
-    assert_eq!(mailboxes_of(&app).await, serde_json::json!([]));
 
-    // Created; the password is not shown again.
-    let resp = admin.submit(path, &good).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let (_, html) = admin.html(&format!("{path}?ok=postfach")).await;
-    assert!(html.contains("Das Postfach wurde angelegt."));
-    assert!(html.contains(&user));
-    assert!(!html.contains(&password));
-    let boxes = mailboxes_of(&app).await;
-    let id = boxes[0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(boxes[0]["username"], user.as_str());
-    // The same mailbox with a wrong password, and one on a port where nothing listens.
-    let token = app.token("admin@stadt-koblenz.demo").await;
-    let wrong = app
+    async fn mailboxes_of(app: &TestApp) -> Value {
+        app.snapshot("/api/v1/tenants/stadt-koblenz/mailboxes")
+            .await
+    }
+
+    async fn the_admin_sets_up_a_mailbox_and_tests_the_connection(app: TestApp) {
+        let path = "/verwaltung/stadt-koblenz/postfaecher";
+        let port = env("VERBUND_TEST_IMAP_PORT");
+        let password = env("VERBUND_TEST_MAIL_PASSWORD");
+        let user = format!("ui-{}@stadt-koblenz.demo", uuid::Uuid::new_v4().simple());
+        let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+        let (status, html) = admin.html(path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Noch kein Postfach eingerichtet."));
+        let good = [
+            ("name", "Bürgerservice"),
+            ("server", "127.0.0.1"),
+            ("port", port.as_str()),
+            ("sicherheit", "plain"),
+            ("benutzer", user.as_str()),
+            ("kennwort", password.as_str()),
+            ("ordner", "INBOX"),
+        ];
+        // Others: 404 / 403; no CSRF: 403; bad input at the fields; nothing stored.
+        let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+        assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            mainz.submit(path, &good).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
+            let other = ui_login(&app, email).await;
+            assert_eq!(
+                other.get(path).await.status(),
+                StatusCode::FORBIDDEN,
+                "{email}"
+            );
+            assert_eq!(
+                other.submit(path, &good).await.status(),
+                StatusCode::FORBIDDEN,
+                "{email}"
+            );
+        }
+        assert_eq!(
+            admin.post(path, &good).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let resp = admin
+            .submit(
+                path,
+                &[
+                    ("name", "X"),
+                    ("server", "imap.example.org"),
+                    ("port", "143"),
+                    ("sicherheit", "plain"),
+                    ("benutzer", "x"),
+                    ("kennwort", "geheim"),
+                    ("ordner", "INBOX"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("aria-describedby=\"sicherheit-fehler\""));
+        assert!(
+            html.contains("Unverschlüsselt ist nur zu einem Server auf diesem Rechner erlaubt.")
+        );
+        let resp = admin
+            .submit(
+                path,
+                &[
+                    ("name", ""),
+                    ("server", "127.0.0.1"),
+                    ("port", "null"),
+                    ("sicherheit", "tls"),
+                    ("benutzer", "x"),
+                    ("kennwort", ""),
+                    ("ordner", "INBOX"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = resp.text().await.unwrap();
+        for field in ["name", "port", "kennwort"] {
+            assert!(
+                html.contains(&format!("aria-describedby=\"{field}-fehler\"")),
+                "{field}"
+            );
+        }
+        assert_eq!(mailboxes_of(&app).await, serde_json::json!([]));
+
+        // Created; the password is not shown again.
+        let resp = admin.submit(path, &good).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let (_, html) = admin.html(&format!("{path}?ok=postfach")).await;
+        assert!(html.contains("Das Postfach wurde angelegt."));
+        assert!(html.contains(&user));
+        assert!(!html.contains(&password));
+        let boxes = mailboxes_of(&app).await;
+        let id = boxes[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(boxes[0]["username"], user.as_str());
+        // The same mailbox with a wrong password, and one on a port where nothing listens.
+        let token = app.token("admin@stadt-koblenz.demo").await;
+        let wrong = app
         .post(&token, "/api/v1/tenants/stadt-koblenz/mailboxes", &serde_json::json!({
             "name": "Falsches Passwort", "host": "127.0.0.1", "port": port.parse::<u16>().unwrap(), "security": "plain",
             "username": user, "secret": "falsch-falsch", "enabled": false
         }))
         .await;
-    assert_eq!(wrong.status(), StatusCode::CREATED);
-    let wrong: Value = wrong.json().await.unwrap();
-    let closed = app
-        .post(&token, "/api/v1/tenants/stadt-koblenz/mailboxes", &serde_json::json!({
-            "name": "Kein Server", "host": "127.0.0.1", "port": 9, "security": "plain",
-            "username": user, "secret": "egal", "enabled": false
-        }))
-        .await;
-    let closed: Value = closed.json().await.unwrap();
-    let before = mailboxes_of(&app).await;
+        assert_eq!(wrong.status(), StatusCode::CREATED);
+        let wrong: Value = wrong.json().await.unwrap();
+        let closed = app
+            .post(
+                &token,
+                "/api/v1/tenants/stadt-koblenz/mailboxes",
+                &serde_json::json!({
+                    "name": "Kein Server", "host": "127.0.0.1", "port": 9, "security": "plain",
+                    "username": user, "secret": "egal", "enabled": false
+                }),
+            )
+            .await;
+        let closed: Value = closed.json().await.unwrap();
+        let before = mailboxes_of(&app).await;
 
-    // "Verbindung testen": success against Dovecot, German errors otherwise.
-    let test = |id: &str| format!("{path}/{id}/test");
-    let resp = admin.submit(&test(&id), &[]).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let html = resp.text().await.unwrap();
-    assert!(html.contains("<strong>Verbindung erfolgreich: "), "{html}");
-    assert!(html.contains(&format!("Anmeldung als {user} auf 127.0.0.1:{port} und Ordner INBOX geöffnet.")));
-    let resp = admin.submit(&test(wrong["id"].as_str().unwrap()), &[]).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let html = resp.text().await.unwrap();
-    assert!(html.contains("Verbindung fehlgeschlagen."));
-    assert!(html.contains("Die Anmeldung wurde abgelehnt. Bitte prüfen Sie Benutzername und Passwort."));
-    let html = admin.submit(&test(closed["id"].as_str().unwrap()), &[]).await.text().await.unwrap();
-    assert!(html.contains("Der Server lehnt die Verbindung ab."));
-    // Others cannot test; no CSRF: 403.
-    assert_eq!(mainz.submit(&test(&id), &[]).await.status(), StatusCode::NOT_FOUND);
-    let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
-    assert_eq!(agent.submit(&test(&id), &[]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(admin.post(&test(&id), &[]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(admin.submit(&test("kein-postfach"), &[]).await.status(), StatusCode::NOT_FOUND);
-    // The API route answers the same.
-    let resp = app.post(&token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"), &serde_json::json!({})).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["ok"], true);
-    let resp = app
-        .post(&token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{}/test", wrong["id"].as_str().unwrap()), &serde_json::json!({}))
-        .await;
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["ok"], false);
-    assert_eq!(body["error"], "authentication failed");
-    let mainz_token = app.token("admin@stadt-mainz.demo").await;
-    let resp = app.post(&mainz_token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"), &serde_json::json!({})).await;
-    assert!(resp.status() == StatusCode::NOT_FOUND || resp.status() == StatusCode::FORBIDDEN, "{}", resp.status());
-    let agent_token = app.token("agent@sc-koblenz.demo").await;
-    let resp = app.post(&agent_token, &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"), &serde_json::json!({})).await;
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    // Testing changed nothing (the disabled mailboxes are not polled either).
-    let after = mailboxes_of(&app).await;
-    for (b, a) in before.as_array().unwrap().iter().zip(after.as_array().unwrap()) {
-        if b["enabled"] == false {
-            assert_eq!(a, b);
+        // "Verbindung testen": success against Dovecot, German errors otherwise.
+        let test = |id: &str| format!("{path}/{id}/test");
+        let resp = admin.submit(&test(&id), &[]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("<strong>Verbindung erfolgreich: "), "{html}");
+        assert!(html.contains(&format!(
+            "Anmeldung als {user} auf 127.0.0.1:{port} und Ordner INBOX geöffnet."
+        )));
+        let resp = admin
+            .submit(&test(wrong["id"].as_str().unwrap()), &[])
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("Verbindung fehlgeschlagen."));
+        assert!(html.contains(
+            "Die Anmeldung wurde abgelehnt. Bitte prüfen Sie Benutzername und Passwort."
+        ));
+        let html = admin
+            .submit(&test(closed["id"].as_str().unwrap()), &[])
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Der Server lehnt die Verbindung ab."));
+        // Others cannot test; no CSRF: 403.
+        assert_eq!(
+            mainz.submit(&test(&id), &[]).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let agent = ui_login(&app, "agent@sc-koblenz.demo").await;
+        assert_eq!(
+            agent.submit(&test(&id), &[]).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            admin.post(&test(&id), &[]).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            admin.submit(&test("kein-postfach"), &[]).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        // The API route answers the same.
+        let resp = app
+            .post(
+                &token,
+                &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["ok"], true);
+        let resp = app
+            .post(
+                &token,
+                &format!(
+                    "/api/v1/tenants/stadt-koblenz/mailboxes/{}/test",
+                    wrong["id"].as_str().unwrap()
+                ),
+                &serde_json::json!({}),
+            )
+            .await;
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["error"], "authentication failed");
+        let mainz_token = app.token("admin@stadt-mainz.demo").await;
+        let resp = app
+            .post(
+                &mainz_token,
+                &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert!(
+            resp.status() == StatusCode::NOT_FOUND || resp.status() == StatusCode::FORBIDDEN,
+            "{}",
+            resp.status()
+        );
+        let agent_token = app.token("agent@sc-koblenz.demo").await;
+        let resp = app
+            .post(
+                &agent_token,
+                &format!("/api/v1/tenants/stadt-koblenz/mailboxes/{id}/test"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        // Testing changed nothing (the disabled mailboxes are not polled either).
+        let after = mailboxes_of(&app).await;
+        for (b, a) in before
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(after.as_array().unwrap())
+        {
+            if b["enabled"] == false {
+                assert_eq!(a, b);
+            }
         }
+        // Removing: others cannot, the admin can.
+        let remove = format!("{path}/{}/entfernen", closed["id"].as_str().unwrap());
+        assert_eq!(
+            mainz.submit(&remove, &[]).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            admin.post(&remove, &[]).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let resp = admin.submit(&remove, &[]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(mailboxes_of(&app).await.as_array().unwrap().len(), 2);
     }
-    // Removing: others cannot, the admin can.
-    let remove = format!("{path}/{}/entfernen", closed["id"].as_str().unwrap());
-    assert_eq!(mainz.submit(&remove, &[]).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(admin.post(&remove, &[]).await.status(), StatusCode::FORBIDDEN);
-    let resp = admin.submit(&remove, &[]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(mailboxes_of(&app).await.as_array().unwrap().len(), 2);
-}
 
-crate::both_backends!(the_admin_sets_up_a_mailbox_and_tests_the_connection);
+    crate::both_backends!(the_admin_sets_up_a_mailbox_and_tests_the_connection);
 }
-
 
 async fn modules_of(app: &TestApp) -> Value {
-    app.snapshot("/api/v1/tenants/stadt-koblenz/templates").await
+    app.snapshot("/api/v1/tenants/stadt-koblenz/templates")
+        .await
 }
 
 async fn the_admin_keeps_text_modules(app: TestApp) {
@@ -743,15 +1179,31 @@ async fn the_admin_keeps_text_modules(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Textbausteine: Stadt Koblenz"));
     let before = modules_of(&app).await;
-    let good = [("name", "Unterlagen Personalausweis"), ("text", "Guten Tag {name},\nbitte bringen Sie ein Passbild mit.")];
+    let good = [
+        ("name", "Unterlagen Personalausweis"),
+        (
+            "text",
+            "Guten Tag {name},\nbitte bringen Sie ein Passbild mit.",
+        ),
+    ];
     let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
     assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(mainz.submit(path, &good).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.submit(path, &good).await.status(),
+        StatusCode::NOT_FOUND
+    );
     for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.submit(path, &good).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(
+            other.submit(path, &good).await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
     }
-    assert_eq!(admin.post(path, &good).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin.post(path, &good).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = admin.submit(path, &[("name", ""), ("text", " ")]).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
@@ -762,36 +1214,78 @@ async fn the_admin_keeps_text_modules(app: TestApp) {
     let resp = admin.submit(path, &good).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let modules = modules_of(&app).await;
-    let m = modules.as_array().unwrap().iter().find(|m| m["name"] == "Unterlagen Personalausweis").expect("stored");
-    assert_eq!(m["body"], "Guten Tag {name},\nbitte bringen Sie ein Passbild mit.");
+    let m = modules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Unterlagen Personalausweis")
+        .expect("stored");
+    assert_eq!(
+        m["body"],
+        "Guten Tag {name},\nbitte bringen Sie ein Passbild mit."
+    );
     let id = m["id"].as_str().unwrap().to_owned();
     // The same name again: 409 at the field.
     let resp = admin.submit(path, &good).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
-    assert!(resp.text().await.unwrap().contains("Einen Textbaustein mit diesem Namen gibt es schon."));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Einen Textbaustein mit diesem Namen gibt es schon.")
+    );
     // Editing: the form filled, then saved.
     let (_, html) = admin.html(&format!("{path}?bearbeiten={id}")).await;
     assert!(html.contains("Textbaustein bearbeiten"));
     assert!(html.contains(&format!("action=\"{path}/{id}\"")));
     assert!(html.contains("value=\"Unterlagen Personalausweis\""));
-    assert_eq!(mainz.submit(&format!("{path}/{id}"), &[("name", "X"), ("text", "Y")]).await.status(), StatusCode::NOT_FOUND);
-    let resp = admin.submit(&format!("{path}/{id}"), &[("name", "Unterlagen Ausweis"), ("text", "Bitte ein Passbild.")]).await;
+    assert_eq!(
+        mainz
+            .submit(&format!("{path}/{id}"), &[("name", "X"), ("text", "Y")])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let resp = admin
+        .submit(
+            &format!("{path}/{id}"),
+            &[
+                ("name", "Unterlagen Ausweis"),
+                ("text", "Bitte ein Passbild."),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let modules = modules_of(&app).await;
-    let m = modules.as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap();
+    let m = modules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .unwrap();
     assert_eq!(m["name"], "Unterlagen Ausweis");
     assert_eq!(m["body"], "Bitte ein Passbild.");
     // Deleting.
     let del = format!("{path}/{id}/loeschen");
-    assert_eq!(mainz.submit(&del, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.submit(&del, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(admin.post(&del, &[]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(modules_of(&app).await.as_array().unwrap().len(), before.as_array().unwrap().len() + 1);
-    assert_eq!(admin.submit(&del, &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        modules_of(&app).await.as_array().unwrap().len(),
+        before.as_array().unwrap().len() + 1
+    );
+    assert_eq!(
+        admin.submit(&del, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(modules_of(&app).await, before);
 }
 
 async fn coverages_of(app: &TestApp) -> Value {
-    app.snapshot("/api/v1/tenants/stadt-koblenz/coverages").await
+    app.snapshot("/api/v1/tenants/stadt-koblenz/coverages")
+        .await
 }
 
 async fn the_admin_sets_up_coverage_by_another_center(app: TestApp) {
@@ -800,28 +1294,85 @@ async fn the_admin_sets_up_coverage_by_another_center(app: TestApp) {
     let (status, html) = admin.html(path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Keine Vertretungen."));
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
-    let last = (today + chrono::Duration::days(2)).format("%d.%m.%Y").to_string();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let last = (today + chrono::Duration::days(2))
+        .format("%d.%m.%Y")
+        .to_string();
     let far = (today + chrono::Duration::days(60)).to_string();
-    let good = [("zentrum", "sc-mainz"), ("von", ""), ("bis", last.as_str()), ("grund", "Rosenmontag")];
+    let good = [
+        ("zentrum", "sc-mainz"),
+        ("von", ""),
+        ("bis", last.as_str()),
+        ("grund", "Rosenmontag"),
+    ];
     let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
     assert_eq!(mainz.get(path).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(mainz.submit(path, &good).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.submit(path, &good).await.status(),
+        StatusCode::NOT_FOUND
+    );
     for email in ["agent@sc-koblenz.demo", "editor@stadt-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.submit(path, &good).await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(
+            other.submit(path, &good).await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
     }
-    assert_eq!(admin.post(path, &good).await.status(), StatusCode::FORBIDDEN);
-    let resp = admin.submit(path, &[("zentrum", ""), ("von", "gestern"), ("bis", ""), ("grund", "")]).await;
+    assert_eq!(
+        admin.post(path, &good).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = admin
+        .submit(
+            path,
+            &[
+                ("zentrum", ""),
+                ("von", "gestern"),
+                ("bis", ""),
+                ("grund", ""),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
     for field in ["zentrum", "von", "bis", "grund"] {
-        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-fehler\"")),
+            "{field}"
+        );
     }
-    let resp = admin.submit(path, &[("zentrum", "sc-gibt-es-nicht"), ("von", ""), ("bis", last.as_str()), ("grund", "Test")]).await;
+    let resp = admin
+        .submit(
+            path,
+            &[
+                ("zentrum", "sc-gibt-es-nicht"),
+                ("von", ""),
+                ("bis", last.as_str()),
+                ("grund", "Test"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("Dieses Servicecenter gibt es nicht"));
-    let resp = admin.submit(path, &[("zentrum", "sc-mainz"), ("von", ""), ("bis", far.as_str()), ("grund", "Test")]).await;
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Dieses Servicecenter gibt es nicht")
+    );
+    let resp = admin
+        .submit(
+            path,
+            &[
+                ("zentrum", "sc-mainz"),
+                ("von", ""),
+                ("bis", far.as_str()),
+                ("grund", "Test"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("höchstens 31 Tage"));
     assert_eq!(coverages_of(&app).await, serde_json::json!([]));
@@ -836,13 +1387,25 @@ async fn the_admin_sets_up_coverage_by_another_center(app: TestApp) {
     let (_, html) = admin.html(&format!("{path}?ok=vertretung")).await;
     assert!(html.contains("Die Vertretung wurde eingerichtet."));
     assert!(html.contains("gilt jetzt"));
-    assert!(html.contains(&format!("{last}, 00:00 Uhr")) || html.contains(&format!("{}, 00:00 Uhr", (today + chrono::Duration::days(3)).format("%d.%m.%Y"))));
+    assert!(
+        html.contains(&format!("{last}, 00:00 Uhr"))
+            || html.contains(&format!(
+                "{}, 00:00 Uhr",
+                (today + chrono::Duration::days(3)).format("%d.%m.%Y")
+            ))
+    );
     // Ending it: others cannot.
     let end = format!("{path}/{id}/beenden");
-    assert_eq!(mainz.submit(&end, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.submit(&end, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(admin.post(&end, &[]).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(coverages_of(&app).await[0]["revoked_at"], Value::Null);
-    assert_eq!(admin.submit(&end, &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        admin.submit(&end, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     assert_ne!(coverages_of(&app).await[0]["revoked_at"], Value::Null);
     // Twice: 409, nothing more changes.
     assert_eq!(admin.submit(&end, &[]).await.status(), StatusCode::CONFLICT);

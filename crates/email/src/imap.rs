@@ -204,7 +204,9 @@ pub async fn check(cfg: &ImapConfig) -> Result<(), ImapError> {
     let mut conn = Connection::open(cfg).await?;
     let name = encode_mailbox_name(&cfg.folder);
     let result = conn
-        .run(&format!("EXAMINE {}", cfg.folder), |s| Box::pin(s.examine(name)))
+        .run(&format!("EXAMINE {}", cfg.folder), |s| {
+            Box::pin(s.examine(name))
+        })
         .await
         .map(|_| ());
     conn.logout().await;

@@ -564,7 +564,8 @@ pub(crate) async fn audit_events(
     limit: u64,
 ) -> Result<Vec<verbund_schema::audit_event::Model>> {
     use verbund_schema::audit_event;
-    let mut select = audit_event::Entity::find().filter(scope.filter(audit_event::Column::TenantId));
+    let mut select =
+        audit_event::Entity::find().filter(scope.filter(audit_event::Column::TenantId));
     if let Some(f) = from {
         select = select.filter(audit_event::Column::CreatedAt.gte(f));
     }

@@ -18,5 +18,8 @@ pub async fn audit_log(
     TenantPath { actor, tenant }: TenantPath,
     q: Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(audit::list(&state.db, &actor, &tenant.slug, q.into_inner()).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(audit::list(&state.db, &actor, &tenant.slug, q.into_inner()).await?),
+    )
 }

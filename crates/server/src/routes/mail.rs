@@ -308,7 +308,6 @@ pub async fn mailbox_test(
         ),
         ..mailboxes::PollSettings::default()
     };
-    Ok(HttpResponse::Ok().json(
-        mailboxes::test_connection(&state.db, &actor, &tenant.slug, id, &settings).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(mailboxes::test_connection(&state.db, &actor, &tenant.slug, id, &settings).await?))
 }

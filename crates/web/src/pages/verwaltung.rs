@@ -45,8 +45,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/verwaltung/{slug}/protokoll", web::get().to(audit_page))
         .route("/verwaltung/{slug}/zugriffe", web::get().to(access_page))
-        .route("/verwaltung/{slug}/postfaecher", web::get().to(mailboxes_page))
-        .route("/verwaltung/{slug}/postfaecher", web::post().to(create_mailbox))
+        .route(
+            "/verwaltung/{slug}/postfaecher",
+            web::get().to(mailboxes_page),
+        )
+        .route(
+            "/verwaltung/{slug}/postfaecher",
+            web::post().to(create_mailbox),
+        )
         .route(
             "/verwaltung/{slug}/postfaecher/{id}/test",
             web::post().to(test_mailbox),
@@ -55,8 +61,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/verwaltung/{slug}/postfaecher/{id}/entfernen",
             web::post().to(delete_mailbox),
         )
-        .route("/verwaltung/{slug}/textbausteine", web::get().to(modules_page))
-        .route("/verwaltung/{slug}/textbausteine", web::post().to(create_module))
+        .route(
+            "/verwaltung/{slug}/textbausteine",
+            web::get().to(modules_page),
+        )
+        .route(
+            "/verwaltung/{slug}/textbausteine",
+            web::post().to(create_module),
+        )
         .route(
             "/verwaltung/{slug}/textbausteine/{id}",
             web::post().to(update_module),
@@ -65,8 +77,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/verwaltung/{slug}/textbausteine/{id}/loeschen",
             web::post().to(delete_module),
         )
-        .route("/verwaltung/{slug}/vertretung", web::get().to(coverage_page))
-        .route("/verwaltung/{slug}/vertretung", web::post().to(create_coverage))
+        .route(
+            "/verwaltung/{slug}/vertretung",
+            web::get().to(coverage_page),
+        )
+        .route(
+            "/verwaltung/{slug}/vertretung",
+            web::post().to(create_coverage),
+        )
         .route(
             "/verwaltung/{slug}/vertretung/{id}/beenden",
             web::post().to(revoke_coverage),
@@ -383,6 +401,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_users(
     req: &HttpRequest,
     state: &WebState,
@@ -411,13 +430,18 @@ async fn render_users(
                 .collect()
         })
         .unwrap_or_default();
-    let mut roles: Vec<RoleChoice> = [Role::TenantAdmin, Role::Editor, Role::Responder, Role::Agent]
-        .into_iter()
-        .map(|r| RoleChoice {
-            value: r.as_str().to_owned(),
-            label: role_label(r).to_owned(),
-        })
-        .collect();
+    let mut roles: Vec<RoleChoice> = [
+        Role::TenantAdmin,
+        Role::Editor,
+        Role::Responder,
+        Role::Agent,
+    ]
+    .into_iter()
+    .map(|r| RoleChoice {
+        value: r.as_str().to_owned(),
+        label: role_label(r).to_owned(),
+    })
+    .collect();
     roles.extend(centers.iter().map(|(slug, name)| RoleChoice {
         value: format!("agent@{slug}"),
         label: format!("Agent/in im {name}"),
@@ -499,7 +523,10 @@ pub async fn users_page(
 fn german(field: &str, reason: &str) -> (String, String) {
     let (f, m) = match field {
         "email" => ("email", "Bitte geben Sie eine gültige E-Mail-Adresse ein."),
-        "display_name" => ("name", "Bitte geben Sie einen Namen mit 1 bis 200 Zeichen ein."),
+        "display_name" => (
+            "name",
+            "Bitte geben Sie einen Namen mit 1 bis 200 Zeichen ein.",
+        ),
         "password" => (
             "passwort",
             "Das Passwort muss mindestens 12 Zeichen lang sein und darf nicht zu einfach sein.",
@@ -517,7 +544,10 @@ pub async fn create_user(
     slug: web::Path<String>,
     form: Form<NewUserForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -527,7 +557,10 @@ pub async fn create_user(
         errors.add("name", "Bitte geben Sie den Namen ein.");
     }
     if !f.email.contains('@') || f.email.trim().len() < 3 {
-        errors.add("email", "Bitte geben Sie eine gültige E-Mail-Adresse ein, etwa name@stadt.de.");
+        errors.add(
+            "email",
+            "Bitte geben Sie eine gültige E-Mail-Adresse ein, etwa name@stadt.de.",
+        );
     }
     if f.passwort.chars().count() < 12 {
         errors.add(
@@ -576,14 +609,25 @@ pub async fn create_user(
                 passwort: String::new(),
                 ..f
             };
-            render_users(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            render_users(
+                &req,
+                &state,
+                &s,
+                &t,
+                f,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
-        Err(verbund_tenant::Error::Conflict(kind, _))
-            if kind == verbund_tenant::ProblemKind::Duplicate =>
+        Err(verbund_tenant::Error::Conflict(verbund_tenant::ProblemKind::Duplicate, _)) =>
         {
             let mut errors = Errors::default();
-            errors.add("email", "Ein Benutzerkonto mit dieser E-Mail-Adresse gibt es schon.");
+            errors.add(
+                "email",
+                "Ein Benutzerkonto mit dieser E-Mail-Adresse gibt es schon.",
+            );
             let f = NewUserForm {
                 passwort: String::new(),
                 ..f
@@ -611,7 +655,10 @@ pub async fn change_role(
     path: web::Path<(String, String)>,
     form: Form<RoleForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let (slug, id) = path.into_inner();
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
@@ -656,7 +703,10 @@ pub async fn change_status(
     path: web::Path<(String, String)>,
     form: Form<StatusForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let (slug, id) = path.into_inner();
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
@@ -704,8 +754,7 @@ async fn update(
             req,
             &format!("/verwaltung/{}/benutzer?ok={done}", enc(&t.slug)),
         ),
-        Err(verbund_tenant::Error::Conflict(kind, _))
-            if kind == verbund_tenant::ProblemKind::OwnAccount =>
+        Err(verbund_tenant::Error::Conflict(verbund_tenant::ProblemKind::OwnAccount, _)) =>
         {
             let mut errors = Errors::default();
             errors.add("konto", "Ihr eigenes Konto können Sie nicht deaktivieren.");
@@ -841,7 +890,10 @@ pub async fn save_receipt(
     slug: web::Path<String>,
     form: Form<ReceiptForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -976,7 +1028,14 @@ fn filter_date(raw: &str) -> Result<Option<chrono::NaiveDate>, String> {
         .map_err(|_| format!("„{raw}“ ist kein Datum. Bitte etwa 24.12.2026 eingeben."))
 }
 
-fn log_filters(q: &LogParams) -> (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>, u64, Errors) {
+fn log_filters(
+    q: &LogParams,
+) -> (
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+    u64,
+    Errors,
+) {
     let mut errors = Errors::default();
     let from = filter_date(&q.von).unwrap_or_else(|m| {
         errors.add("von", m);
@@ -1084,15 +1143,12 @@ pub async fn audit_page(
 }
 
 fn audit_target(kind: &str, detail: &serde_json::Value) -> String {
-    let email = detail
-        .get("email")
-        .and_then(|v| v.as_str())
-        .or_else(|| {
-            detail
-                .get("after")
-                .and_then(|a| a.get("display_name"))
-                .and_then(|v| v.as_str())
-        });
+    let email = detail.get("email").and_then(|v| v.as_str()).or_else(|| {
+        detail
+            .get("after")
+            .and_then(|a| a.get("display_name"))
+            .and_then(|v| v.as_str())
+    });
     match (kind, email) {
         ("user", Some(e)) => format!("Benutzerkonto {e}"),
         ("user", None) => "Benutzerkonto".into(),
@@ -1311,13 +1367,21 @@ pub async fn create_tenant(
     state: web::Data<WebState>,
     form: Form<NewTenantForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let scope = match s.actor.authorize_operator() {
         Ok(sc) => sc,
         Err(e) => return domain_error(&req, &s, &e),
     };
     let mut errors = Errors::default();
-    for (field, value) in [("kennung", &f.kennung), ("name", &f.name), ("ags", &f.ags), ("praefix", &f.praefix)] {
+    for (field, value) in [
+        ("kennung", &f.kennung),
+        ("name", &f.name),
+        ("ags", &f.ags),
+        ("praefix", &f.praefix),
+    ] {
         if value.trim().is_empty() {
             let (_, msg) = tenant_field(match field {
                 "kennung" => "slug",
@@ -1328,8 +1392,16 @@ pub async fn create_tenant(
         }
     }
     if errors.any() {
-        return render_operator(&req, &state, &s, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        return render_operator(
+            &req,
+            &state,
+            &s,
+            f,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let input = NewTenant {
         slug: f.kennung.trim().to_owned(),
@@ -1356,8 +1428,16 @@ pub async fn create_tenant(
             let (field, msg) = tenant_field(&field);
             let mut errors = Errors::default();
             errors.add(field, msg);
-            render_operator(&req, &state, &s, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            render_operator(
+                &req,
+                &state,
+                &s,
+                f,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(verbund_tenant::Error::Conflict(_, detail)) => {
             let mut errors = Errors::default();
@@ -1407,6 +1487,7 @@ impl TenantPage {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_tenant(
     req: &HttpRequest,
     state: &WebState,
@@ -1474,7 +1555,10 @@ pub async fn add_domain(
     slug: web::Path<String>,
     form: Form<DomainForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let scope = match s.actor.authorize_operator() {
         Ok(sc) => sc,
         Err(e) => return domain_error(&req, &s, &e),
@@ -1490,14 +1574,36 @@ pub async fn add_domain(
         ),
         Err(verbund_tenant::Error::Invalid { .. }) => {
             let mut errors = Errors::default();
-            errors.add("domain", "Bitte eine gültige Domain eingeben, etwa stadt-bonn.de.");
-            render_tenant(&req, &state, &s, &slug, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            errors.add(
+                "domain",
+                "Bitte eine gültige Domain eingeben, etwa stadt-bonn.de.",
+            );
+            render_tenant(
+                &req,
+                &state,
+                &s,
+                &slug,
+                f,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(verbund_tenant::Error::Conflict(..)) => {
             let mut errors = Errors::default();
             errors.add("domain", "Diese Domain ist dem Mandanten schon zugeordnet.");
-            render_tenant(&req, &state, &s, &slug, f, errors, None, StatusCode::CONFLICT).await
+            render_tenant(
+                &req,
+                &state,
+                &s,
+                &slug,
+                f,
+                errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => domain_error(&req, &s, &e),
     }
@@ -1683,18 +1789,38 @@ pub async fn mailboxes_page(
         ordner: "INBOX".into(),
         ..MailboxForm::default()
     };
-    render_mailboxes(&req, &state, &s, &t, f, Errors::default(), notice_text(&q.ok), None, StatusCode::OK).await
+    render_mailboxes(
+        &req,
+        &state,
+        &s,
+        &t,
+        f,
+        Errors::default(),
+        notice_text(&q.ok),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn mailbox_field(field: &str) -> (&'static str, &'static str) {
     match field {
-        "name" => ("name", "Bitte geben Sie eine Bezeichnung ein (eine Zeile, höchstens 200 Zeichen)."),
-        "host" => ("server", "Bitte geben Sie einen Servernamen ein, etwa imap.stadt.de."),
+        "name" => (
+            "name",
+            "Bitte geben Sie eine Bezeichnung ein (eine Zeile, höchstens 200 Zeichen).",
+        ),
+        "host" => (
+            "server",
+            "Bitte geben Sie einen Servernamen ein, etwa imap.stadt.de.",
+        ),
         "security" => (
             "sicherheit",
             "Unverschlüsselt ist nur zu einem Server auf diesem Rechner erlaubt. Bitte TLS oder STARTTLS wählen.",
         ),
-        "port" => ("port", "Bitte einen Port von 1 bis 65535 eingeben, etwa 993."),
+        "port" => (
+            "port",
+            "Bitte einen Port von 1 bis 65535 eingeben, etwa 993.",
+        ),
         "username" => ("benutzer", "Bitte geben Sie den Benutzernamen ein."),
         "secret" => ("kennwort", "Bitte geben Sie das Passwort ein."),
         "folder" => ("ordner", "Bitte geben Sie den Ordner ein, etwa INBOX."),
@@ -1709,7 +1835,10 @@ pub async fn create_mailbox(
     slug: web::Path<String>,
     form: Form<MailboxForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -1728,7 +1857,12 @@ pub async fn create_mailbox(
             None
         }
     };
-    for (field, value) in [("name", &f.name), ("server", &f.server), ("benutzer", &f.benutzer), ("kennwort", &f.kennwort)] {
+    for (field, value) in [
+        ("name", &f.name),
+        ("server", &f.server),
+        ("benutzer", &f.benutzer),
+        ("kennwort", &f.kennwort),
+    ] {
         if value.trim().is_empty() {
             let key = match field {
                 "server" => "host",
@@ -1740,8 +1874,22 @@ pub async fn create_mailbox(
         }
     }
     let (Some(port), Some(security), false) = (port, security, errors.any()) else {
-        let f = MailboxForm { kennwort: String::new(), ..f };
-        return render_mailboxes(&req, &state, &s, &t, f, errors, None, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let f = MailboxForm {
+            kennwort: String::new(),
+            ..f
+        };
+        return render_mailboxes(
+            &req,
+            &state,
+            &s,
+            &t,
+            f,
+            errors,
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let input = MailboxInput {
         name: f.name.clone(),
@@ -1756,13 +1904,31 @@ pub async fn create_mailbox(
         enabled: Some(true),
     };
     match mailboxes::create(&state.db, &s.actor, &t.slug, input).await {
-        Ok(_) => see_other(&s, &req, &format!("/verwaltung/{}/postfaecher?ok=postfach", enc(&t.slug))),
+        Ok(_) => see_other(
+            &s,
+            &req,
+            &format!("/verwaltung/{}/postfaecher?ok=postfach", enc(&t.slug)),
+        ),
         Err(verbund_tenant::Error::Invalid { field, .. }) => {
             let (field, msg) = mailbox_field(&field);
             let mut errors = Errors::default();
             errors.add(field, msg);
-            let f = MailboxForm { kennwort: String::new(), ..f };
-            render_mailboxes(&req, &state, &s, &t, f, errors, None, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            let f = MailboxForm {
+                kennwort: String::new(),
+                ..f
+            };
+            render_mailboxes(
+                &req,
+                &state,
+                &s,
+                &t,
+                f,
+                errors,
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => domain_error(&req, &s, &e),
     }
@@ -1795,7 +1961,8 @@ pub async fn test_mailbox(
         command_timeout: std::time::Duration::from_secs(15),
         ..mailboxes::PollSettings::default()
     };
-    let check = match mailboxes::test_connection(&state.db, &s.actor, &t.slug, id, &settings).await {
+    let check = match mailboxes::test_connection(&state.db, &s.actor, &t.slug, id, &settings).await
+    {
         Ok(c) => c,
         Err(e) => return domain_error(&req, &s, &e),
     };
@@ -1804,7 +1971,23 @@ pub async fn test_mailbox(
         ok: check.ok,
         message: check.message,
     };
-    render_mailboxes(&req, &state, &s, &t, MailboxForm { port: "993".into(), sicherheit: "tls".into(), ordner: "INBOX".into(), ..MailboxForm::default() }, Errors::default(), None, Some(checked), StatusCode::OK).await
+    render_mailboxes(
+        &req,
+        &state,
+        &s,
+        &t,
+        MailboxForm {
+            port: "993".into(),
+            sicherheit: "tls".into(),
+            ordner: "INBOX".into(),
+            ..MailboxForm::default()
+        },
+        Errors::default(),
+        None,
+        Some(checked),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /verwaltung/{slug}/postfaecher/{id}/entfernen`
@@ -1825,7 +2008,14 @@ pub async fn delete_mailbox(
         Err(e) => return domain_error(&req, &s, &e),
     };
     match mailboxes::delete(&state.db, &s.actor, &t.slug, id).await {
-        Ok(()) => see_other(&s, &req, &format!("/verwaltung/{}/postfaecher?ok=postfach-entfernt", enc(&t.slug))),
+        Ok(()) => see_other(
+            &s,
+            &req,
+            &format!(
+                "/verwaltung/{}/postfaecher?ok=postfach-entfernt",
+                enc(&t.slug)
+            ),
+        ),
         Err(e) => domain_error(&req, &s, &e),
     }
 }
@@ -1951,18 +2141,35 @@ pub async fn modules_page(
         Err(e) => return domain_error(&req, &s, &e),
     };
     let editing = (!q.bearbeiten.is_empty()).then(|| q.bearbeiten.clone());
-    render_modules(&req, &state, &s, &t, editing, None, Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+    render_modules(
+        &req,
+        &state,
+        &s,
+        &t,
+        editing,
+        None,
+        Errors::default(),
+        notice_text(&q.ok),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn module_errors(f: &ModuleForm) -> Errors {
     let mut errors = Errors::default();
     let n = f.name.trim().chars().count();
     if n == 0 || n > 200 {
-        errors.add("name", "Bitte geben Sie einen Namen mit 1 bis 200 Zeichen ein.");
+        errors.add(
+            "name",
+            "Bitte geben Sie einen Namen mit 1 bis 200 Zeichen ein.",
+        );
     }
     let n = f.text.trim().chars().count();
     if n == 0 || n > 20_000 {
-        errors.add("text", "Bitte geben Sie den Text ein (1 bis 20.000 Zeichen).");
+        errors.add(
+            "text",
+            "Bitte geben Sie den Text ein (1 bis 20.000 Zeichen).",
+        );
     }
     errors
 }
@@ -1985,7 +2192,18 @@ async fn save_module(
     };
     let errors = module_errors(&f);
     if errors.any() {
-        return render_modules(req, state, s, &t, id, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_modules(
+            req,
+            state,
+            s,
+            &t,
+            id,
+            Some(f),
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let input = TemplateInput {
         name: f.name.clone(),
@@ -1996,17 +2214,43 @@ async fn save_module(
         None => templates::create(&state.db, &s.actor, &t.slug, input).await,
     };
     match result {
-        Ok(_) => see_other(s, req, &format!("/verwaltung/{}/textbausteine?ok=baustein", enc(&t.slug))),
+        Ok(_) => see_other(
+            s,
+            req,
+            &format!("/verwaltung/{}/textbausteine?ok=baustein", enc(&t.slug)),
+        ),
         Err(verbund_tenant::Error::Conflict(..)) => {
             let mut errors = Errors::default();
             errors.add("name", "Einen Textbaustein mit diesem Namen gibt es schon.");
-            render_modules(req, state, s, &t, id, Some(f), errors, None, StatusCode::CONFLICT).await
+            render_modules(
+                req,
+                state,
+                s,
+                &t,
+                id,
+                Some(f),
+                errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(verbund_tenant::Error::Invalid { field, .. }) => {
             let mut errors = Errors::default();
             let field = if field == "body" { "text" } else { "name" };
             errors.add(field, "Die Eingabe ist ungültig.");
-            render_modules(req, state, s, &t, id, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_modules(
+                req,
+                state,
+                s,
+                &t,
+                id,
+                Some(f),
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => domain_error(req, s, &e),
     }
@@ -2019,7 +2263,10 @@ pub async fn create_module(
     slug: web::Path<String>,
     form: Form<ModuleForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     save_module(&req, &state, &s, &slug, None, f).await
 }
 
@@ -2030,7 +2277,10 @@ pub async fn update_module(
     path: web::Path<(String, String)>,
     form: Form<ModuleForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let (slug, id) = path.into_inner();
     save_module(&req, &state, &s, &slug, Some(id), f).await
 }
@@ -2052,7 +2302,14 @@ pub async fn delete_module(
         return domain_error(&req, &s, &verbund_tenant::Error::NotFound("text module"));
     };
     match templates::delete(&state.db, &s.actor, &t.slug, id).await {
-        Ok(()) => see_other(&s, &req, &format!("/verwaltung/{}/textbausteine?ok=baustein-geloescht", enc(&t.slug))),
+        Ok(()) => see_other(
+            &s,
+            &req,
+            &format!(
+                "/verwaltung/{}/textbausteine?ok=baustein-geloescht",
+                enc(&t.slug)
+            ),
+        ),
         Err(e) => domain_error(&req, &s, &e),
     }
 }
@@ -2166,7 +2423,17 @@ pub async fn coverage_page(
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
     };
-    render_coverage(&req, &state, &s, &t, CoverageForm::default(), Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+    render_coverage(
+        &req,
+        &state,
+        &s,
+        &t,
+        CoverageForm::default(),
+        Errors::default(),
+        notice_text(&q.ok),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The start of a day in the tenant's zone.
@@ -2184,7 +2451,10 @@ pub async fn create_coverage(
     slug: web::Path<String>,
     form: Form<CoverageForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -2192,7 +2462,10 @@ pub async fn create_coverage(
     let tz = format::zone(&t.time_zone);
     let mut errors = Errors::default();
     if f.zentrum.trim().is_empty() {
-        errors.add("zentrum", "Bitte geben Sie die Kennung des Servicecenters ein, etwa sc-mainz.");
+        errors.add(
+            "zentrum",
+            "Bitte geben Sie die Kennung des Servicecenters ein, etwa sc-mainz.",
+        );
     }
     let from = filter_date(&f.von).unwrap_or_else(|m| {
         errors.add("von", m);
@@ -2210,15 +2483,40 @@ pub async fn create_coverage(
         }
     };
     if f.grund.trim().is_empty() {
-        errors.add("grund", "Bitte geben Sie einen Grund ein, etwa „Rosenmontag“.");
+        errors.add(
+            "grund",
+            "Bitte geben Sie einen Grund ein, etwa „Rosenmontag“.",
+        );
     }
-    let until_at = until.and_then(|d| d.succ_opt()).and_then(|d| start_of(d, tz));
+    let until_at = until
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| start_of(d, tz));
     let from_at = from.and_then(|d| start_of(d, tz));
     if errors.any() || until_at.is_none() {
-        return render_coverage(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_coverage(
+            &req,
+            &state,
+            &s,
+            &t,
+            f,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let Some(until_at) = until_at else {
-        return render_coverage(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_coverage(
+            &req,
+            &state,
+            &s,
+            &t,
+            f,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let input = NewCoverage {
         center: f.zentrum.trim().to_owned(),
@@ -2227,7 +2525,11 @@ pub async fn create_coverage(
         reason: f.grund.trim().to_owned(),
     };
     match coverage::create_coverage(&state.db, &s.actor, &t.slug, input).await {
-        Ok(_) => see_other(&s, &req, &format!("/verwaltung/{}/vertretung?ok=vertretung", enc(&t.slug))),
+        Ok(_) => see_other(
+            &s,
+            &req,
+            &format!("/verwaltung/{}/vertretung?ok=vertretung", enc(&t.slug)),
+        ),
         Err(verbund_tenant::Error::Invalid { field, .. }) => {
             let mut errors = Errors::default();
             match field.as_str() {
@@ -2236,7 +2538,17 @@ pub async fn create_coverage(
                 "reason" => errors.add("grund", "Bitte geben Sie einen kurzen Grund ein (eine Zeile)."),
                 _ => errors.add("zentrum", "Die Vertretung konnte so nicht eingerichtet werden."),
             }
-            render_coverage(&req, &state, &s, &t, f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_coverage(
+                &req,
+                &state,
+                &s,
+                &t,
+                f,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => domain_error(&req, &s, &e),
     }
@@ -2259,7 +2571,14 @@ pub async fn revoke_coverage(
         return domain_error(&req, &s, &verbund_tenant::Error::NotFound("coverage"));
     };
     match coverage::revoke_coverage(&state.db, &s.actor, &t.slug, id).await {
-        Ok(_) => see_other(&s, &req, &format!("/verwaltung/{}/vertretung?ok=vertretung-beendet", enc(&t.slug))),
+        Ok(_) => see_other(
+            &s,
+            &req,
+            &format!(
+                "/verwaltung/{}/vertretung?ok=vertretung-beendet",
+                enc(&t.slug)
+            ),
+        ),
         Err(e) => domain_error(&req, &s, &e),
     }
 }
