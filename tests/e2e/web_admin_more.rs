@@ -1411,8 +1411,64 @@ async fn the_admin_sets_up_coverage_by_another_center(app: TestApp) {
     assert_eq!(admin.submit(&end, &[]).await.status(), StatusCode::CONFLICT);
 }
 
+async fn the_admin_changes_service_hours(app: TestApp) {
+    let path = "/verwaltung/stadt-koblenz/einstellungen";
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Servicezeiten"));
+    assert!(html.contains("id=\"stunden_mon\" name=\"stunden_mon\" type=\"text\" value=\"08:00-18:00\""), "{html}");
+    let before = tenant(&app, "stadt-koblenz").await["settings"].clone();
+    let form = |mon: &'static str, sat: &'static str| {
+        vec![
+            ("gefaehrdet_stunden", "3"),
+            ("anonymisieren_tage", "30"),
+            ("schliesstage", ""),
+            ("stunden", "1"),
+            ("stunden_mon", mon),
+            ("stunden_tue", "08:00-18:00"),
+            ("stunden_wed", "08:00-18:00"),
+            ("stunden_thu", "08:00-18:00"),
+            ("stunden_fri", "08:00-18:00"),
+            ("stunden_sat", sat),
+            ("stunden_sun", ""),
+        ]
+    };
+    // Others cannot; bad input: the error next to the day, nothing stored.
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    assert_eq!(mainz.submit(path, &form("07:00-12:00", "")).await.status(), StatusCode::NOT_FOUND);
+    let editor = ui_login(&app, "editor@stadt-koblenz.demo").await;
+    assert_eq!(editor.submit(path, &form("07:00-12:00", "")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(admin.post(path, &form("07:00-12:00", "")).await.status(), StatusCode::FORBIDDEN);
+    let resp = admin.submit(path, &form("morgens", "12:00-09:00")).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"stunden_mon-fehler\""));
+    assert!(html.contains("„morgens“ ist keine Zeitspanne."));
+    assert!(html.contains("aria-describedby=\"stunden_sat-fehler\""));
+    assert!(html.contains("muss das Ende nach dem Anfang liegen"));
+    let closed: Vec<(&str, &str)> = form("", "").into_iter().map(|(k, v)| if k.starts_with("stunden_") { (k, "") } else { (k, v) }).collect();
+    let resp = admin.submit(path, &closed).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("nicht an allen Tagen leer"));
+    assert_eq!(tenant(&app, "stadt-koblenz").await["settings"], before);
+
+    let resp = admin.submit(path, &form("07:30-12:00, 13:00-18:00", "09:00-12:00")).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let after = tenant(&app, "stadt-koblenz").await["settings"].clone();
+    assert_eq!(
+        after["service_hours"]["mon"],
+        serde_json::json!([{"start": "07:30", "end": "12:00"}, {"start": "13:00", "end": "18:00"}])
+    );
+    assert_eq!(after["service_hours"]["sat"], serde_json::json!([{"start": "09:00", "end": "12:00"}]));
+    assert_eq!(after["service_hours"]["sun"], serde_json::json!([]));
+    let (_, html) = admin.html(path).await;
+    assert!(html.contains("value=\"07:30-12:00, 13:00-18:00\""));
+}
+
 crate::both_backends!(
     navigation_shows_what_each_role_may_use,
+    the_admin_changes_service_hours,
     the_admin_keeps_text_modules,
     the_admin_sets_up_coverage_by_another_center,
     the_admin_creates_a_user_changes_its_role_and_deactivates_it,
