@@ -1466,8 +1466,108 @@ async fn the_admin_changes_service_hours(app: TestApp) {
     assert!(html.contains("value=\"07:30-12:00, 13:00-18:00\""));
 }
 
+async fn the_operator_keeps_centers_and_base_texts(app: TestApp) {
+    let op = ui_login(&app, "operator@verbund.demo").await;
+    let (status, html) = op.html("/betrieb/zentren").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Servicecenter 115 Trier"));
+    assert!(html.contains("id=\"m-sc-trier-kreis-trier-saarburg\" name=\"mandant_kreis-trier-saarburg\" value=\"1\" checked"));
+    let centers_before = app.snapshot("/api/v1/centers").await;
+    // A tenant admin and an agent cannot; no CSRF: 403.
+    let new_center = [("name", "Servicecenter 115 Bonn"), ("kennung", "sc-bonn"), ("mandant_stadt-mainz", "1")];
+    for email in ["admin@stadt-koblenz.demo", "agent@sc-koblenz.demo"] {
+        let other = ui_login(&app, email).await;
+        assert_eq!(other.get("/betrieb/zentren").await.status(), StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(other.submit("/betrieb/zentren", &new_center).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            other.submit("/betrieb/zentren/sc-koblenz/mandanten", &[("mandant_stadt-mainz", "1")]).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(other.get("/betrieb/stammtexte").await.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(op.post("/betrieb/zentren", &new_center).await.status(), StatusCode::FORBIDDEN);
+    let resp = op.submit("/betrieb/zentren", &[("name", ""), ("kennung", "")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"name-fehler\""));
+    assert!(html.contains("aria-describedby=\"kennung-fehler\""));
+    let resp = op.submit("/betrieb/zentren", &[("name", "X"), ("kennung", "SC Bonn!")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("id=\"kennung-fehler\""));
+    assert_eq!(app.snapshot("/api/v1/centers").await, centers_before);
+
+    let resp = op.submit("/betrieb/zentren", &new_center).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let bonn = app.snapshot("/api/v1/centers/sc-bonn").await;
+    assert_eq!(bonn["name"], "Servicecenter 115 Bonn");
+    assert_eq!(bonn["tenants"][0]["slug"], "stadt-mainz");
+    // Which tenants it serves: replaced by the ticked boxes.
+    let resp = op
+        .submit("/betrieb/zentren/sc-bonn/mandanten", &[("mandant_stadt-koblenz", "1"), ("mandant_stadt-mainz", "1")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let bonn = app.snapshot("/api/v1/centers/sc-bonn").await;
+    let served: Vec<&str> = bonn["tenants"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    assert_eq!(served, ["stadt-koblenz", "stadt-mainz"]);
+    assert_eq!(op.submit("/betrieb/zentren/sc-gibt-es-nicht/mandanten", &[]).await.status(), StatusCode::NOT_FOUND);
+
+    // The base-text catalogue.
+    let (status, html) = op.html("/betrieb/stammtexte").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Stammtext-Katalog"));
+    let before = app.snapshot("/api/v1/catalog/services").await;
+    let good = [("leika", "99999999999901"), ("titel", "Hundesteuer anmelden"), ("ebene", "land"), ("kurztext", "Wer einen Hund hält, meldet ihn an."), ("volltext", "")];
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    assert_eq!(admin.submit("/betrieb/stammtexte", &good).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(op.post("/betrieb/stammtexte", &good).await.status(), StatusCode::FORBIDDEN);
+    let resp = op.submit("/betrieb/stammtexte", &[("leika", "12345"), ("titel", "X"), ("ebene", "land"), ("kurztext", ""), ("volltext", "")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("aria-describedby=\"leika-fehler\""));
+    let resp = op.submit("/betrieb/stammtexte", &[("leika", ""), ("titel", ""), ("ebene", "kreis"), ("kurztext", ""), ("volltext", "")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    for field in ["leika", "titel", "ebene"] {
+        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+    }
+    assert_eq!(app.snapshot("/api/v1/catalog/services").await, before);
+    let resp = op.submit("/betrieb/stammtexte", &good).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let all = app.snapshot("/api/v1/catalog/services").await;
+    let b = all.as_array().unwrap().iter().find(|b| b["leika"] == "99999999999901").expect("stored").clone();
+    assert_eq!(b["title"], "Hundesteuer anmelden");
+    assert_eq!(b["level"], "land");
+    assert_eq!(b["modules"]["kurztext"], "Wer einen Hund hält, meldet ihn an.");
+    let id = b["id"].as_str().unwrap().to_owned();
+    let rev = b["revision"].as_i64().unwrap().to_string();
+    // Editing: a stale revision is refused with the typed text kept; the current one saves.
+    let (_, html) = op.html(&format!("/betrieb/stammtexte?bearbeiten={id}")).await;
+    assert!(html.contains("Stammtext bearbeiten"));
+    assert!(html.contains(&format!("name=\"revision\" value=\"{rev}\"")));
+    let edit = |r: &str| {
+        vec![("leika", "99999999999901".to_owned()), ("titel", "Hundesteuer: Anmeldung".to_owned()), ("ebene", "land".to_owned()), ("kurztext", "Neu.".to_owned()), ("volltext", "Lang.".to_owned()), ("revision", r.to_owned())]
+    };
+    let stale: Vec<(&str, String)> = edit("0");
+    let stale: Vec<(&str, &str)> = stale.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = op.submit(&format!("/betrieb/stammtexte/{id}"), &stale).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("inzwischen geändert"));
+    assert!(html.contains("value=\"Hundesteuer: Anmeldung\""));
+    let fresh: Vec<(&str, String)> = edit(&rev);
+    let fresh: Vec<(&str, &str)> = fresh.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(admin.submit(&format!("/betrieb/stammtexte/{id}"), &fresh).await.status(), StatusCode::FORBIDDEN);
+    let resp = op.submit(&format!("/betrieb/stammtexte/{id}"), &fresh).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let b = app.snapshot(&format!("/api/v1/catalog/services/{id}")).await;
+    assert_eq!(b["title"], "Hundesteuer: Anmeldung");
+    assert_eq!(b["modules"]["kurztext"], "Neu.");
+    assert_eq!(b["modules"]["volltext"], "Lang.");
+    assert_eq!(b["revision"].as_i64().unwrap(), rev.parse::<i64>().unwrap() + 1);
+}
+
 crate::both_backends!(
     navigation_shows_what_each_role_may_use,
+    the_operator_keeps_centers_and_base_texts,
     the_admin_changes_service_hours,
     the_admin_keeps_text_modules,
     the_admin_sets_up_coverage_by_another_center,

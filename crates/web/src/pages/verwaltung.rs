@@ -89,6 +89,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/verwaltung/{slug}/vertretung/{id}/beenden",
             web::post().to(revoke_coverage),
         )
+        .route("/betrieb/zentren", web::get().to(centers_page))
+        .route("/betrieb/zentren", web::post().to(create_center))
+        .route(
+            "/betrieb/zentren/{slug}/mandanten",
+            web::post().to(set_center_tenants),
+        )
+        .route("/betrieb/stammtexte", web::get().to(catalog_page))
+        .route("/betrieb/stammtexte", web::post().to(create_base_text))
+        .route(
+            "/betrieb/stammtexte/{id}",
+            web::post().to(update_base_text),
+        )
         .route("/betrieb", web::get().to(operator_page))
         .route("/betrieb/mandanten", web::post().to(create_tenant))
         .route("/betrieb/mandanten/{slug}", web::get().to(tenant_page))
@@ -395,6 +407,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "baustein" => Some("Der Textbaustein wurde gespeichert."),
         "baustein-geloescht" => Some("Der Textbaustein wurde gelöscht."),
         "vertretung" => Some("Die Vertretung wurde eingerichtet."),
+        "zentrum" => Some("Das Servicecenter wurde angelegt."),
+        "zentrum-mandanten" => Some("Die betreuten Kommunen wurden gespeichert."),
+        "stammtext" => Some("Der Stammtext wurde gespeichert."),
         "vertretung-beendet" => Some("Die Vertretung wurde beendet."),
         "postfach-entfernt" => Some("Das Postfach wurde entfernt."),
         _ => None,
@@ -1268,6 +1283,7 @@ pub struct NewTenantForm {
 #[template(path = "betrieb.html")]
 struct OperatorPage {
     c: Chrome,
+    tabs: Vec<Tab>,
     tenants: Vec<TenantRow>,
     f: NewTenantForm,
     errors: Errors,
@@ -1298,6 +1314,7 @@ async fn render_operator(
     };
     let page = OperatorPage {
         c: Chrome::new(req, Some(s), "Betrieb", "operator"),
+        tabs: operator_tabs("mandanten"),
         tenants: tenants
             .into_iter()
             .map(|t| TenantRow {
@@ -1470,6 +1487,7 @@ pub struct DomainForm {
 #[template(path = "betrieb_mandant.html")]
 struct TenantPage {
     c: Chrome,
+    tabs: Vec<Tab>,
     slug: String,
     name: String,
     ags: String,
@@ -1511,6 +1529,7 @@ async fn render_tenant(
     };
     let page = TenantPage {
         c: Chrome::new(req, Some(s), &t.name, "operator"),
+        tabs: operator_tabs("mandanten"),
         slug: t.slug,
         name: t.name,
         ags: t.ags,
@@ -2579,6 +2598,471 @@ pub async fn revoke_coverage(
                 enc(&t.slug)
             ),
         ),
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+// --- Operator: centers and the base-text catalogue ------------------------------------------
+
+/// The sub-navigation of the operator's area.
+fn operator_tabs(current: &str) -> Vec<Tab> {
+    [
+        ("mandanten", "/betrieb", "Mandanten"),
+        ("zentren", "/betrieb/zentren", "Servicecenter"),
+        ("stammtexte", "/betrieb/stammtexte", "Stammtexte"),
+    ]
+    .into_iter()
+    .map(|(key, href, label)| Tab {
+        href: href.to_owned(),
+        label,
+        current: key == current,
+    })
+    .collect()
+}
+
+/// A checkbox of a tenant in a center's form.
+pub struct TenantCheck {
+    pub slug: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+pub struct CenterRow {
+    pub slug: String,
+    pub name: String,
+    pub tenants: Vec<TenantCheck>,
+}
+
+#[derive(Template)]
+#[template(path = "betrieb_zentren.html")]
+struct CentersPage {
+    c: Chrome,
+    tabs: Vec<Tab>,
+    centers: Vec<CenterRow>,
+    /// The new-center form: name, slug and the tenants ticked.
+    name: String,
+    kennung: String,
+    new_tenants: Vec<TenantCheck>,
+    errors: Errors,
+    notice: Option<&'static str>,
+}
+
+impl CentersPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+}
+
+/// Form fields of a center form: `name`, `kennung`, and `mandant_{slug}` per ticked tenant.
+type Fields = std::collections::BTreeMap<String, String>;
+
+fn ticked(f: &Fields) -> Vec<String> {
+    f.iter()
+        .filter(|(k, v)| k.starts_with("mandant_") && v.as_str() == "1")
+        .map(|(k, _)| k["mandant_".len()..].to_owned())
+        .collect()
+}
+
+async fn render_centers(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    f: &Fields,
+    errors: Errors,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> HttpResponse {
+    if let Err(e) = s.actor.authorize_operator() {
+        return domain_error(req, s, &e);
+    }
+    let (tenants, centers) = match (
+        directory::list_tenants(&state.db, &s.actor).await,
+        directory::list_centers(&state.db, &s.actor).await,
+    ) {
+        (Ok(t), Ok(c)) => (t, c),
+        (Err(e), _) | (_, Err(e)) => return domain_error(req, s, &e),
+    };
+    let chosen = ticked(f);
+    let page = CentersPage {
+        c: Chrome::new(req, Some(s), "Servicecenter", "operator"),
+        tabs: operator_tabs("zentren"),
+        centers: centers
+            .into_iter()
+            .map(|c| CenterRow {
+                tenants: tenants
+                    .iter()
+                    .map(|t| TenantCheck {
+                        checked: c.tenants.iter().any(|x| x.slug == t.slug),
+                        slug: t.slug.clone(),
+                        name: t.name.clone(),
+                    })
+                    .collect(),
+                slug: c.slug,
+                name: c.name,
+            })
+            .collect(),
+        name: f.get("name").cloned().unwrap_or_default(),
+        kennung: f.get("kennung").cloned().unwrap_or_default(),
+        new_tenants: tenants
+            .iter()
+            .map(|t| TenantCheck {
+                checked: chosen.contains(&t.slug),
+                slug: t.slug.clone(),
+                name: t.name.clone(),
+            })
+            .collect(),
+        errors,
+        notice,
+    };
+    s.finish(req, html(status, &page))
+}
+
+/// `GET /betrieb/zentren`: the service centers and the tenants they serve (operators).
+pub async fn centers_page(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    q: Query<Notice>,
+) -> HttpResponse {
+    let s = match Session::load(&req, &state).await {
+        Ok(s) => s,
+        Err(why) => return to_login(&req, why),
+    };
+    render_centers(&req, &state, &s, &Fields::new(), Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+}
+
+/// `POST /betrieb/zentren`: a new service center (operators).
+pub async fn create_center(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    form: Form<Fields>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    let scope = match s.actor.authorize_operator() {
+        Ok(sc) => sc,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let name = f.get("name").map(|v| v.trim().to_owned()).unwrap_or_default();
+    let slug = f.get("kennung").map(|v| v.trim().to_owned()).unwrap_or_default();
+    let mut errors = Errors::default();
+    if name.is_empty() {
+        errors.add("name", "Bitte geben Sie den Namen des Servicecenters ein.");
+    }
+    if slug.is_empty() {
+        errors.add("kennung", "Bitte geben Sie eine Kennung ein, etwa sc-bonn.");
+    }
+    if errors.any() {
+        return render_centers(&req, &state, &s, &f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let input = directory::NewCenter {
+        slug,
+        name,
+        tenants: ticked(&f),
+    };
+    match directory::create_center(&state.db, &scope, input).await {
+        Ok(_) => see_other(&s, &req, "/betrieb/zentren?ok=zentrum"),
+        Err(verbund_tenant::Error::Invalid { field, .. }) => {
+            let mut errors = Errors::default();
+            match field.as_str() {
+                "name" => errors.add("name", "Bitte geben Sie einen gültigen Namen ein."),
+                "tenants" => errors.add("kennung", "Eine der gewählten Kommunen gibt es nicht."),
+                _ => errors.add(
+                    "kennung",
+                    "Bitte eine Kennung aus Kleinbuchstaben, Ziffern und Bindestrichen eingeben, etwa sc-bonn.",
+                ),
+            }
+            render_centers(&req, &state, &s, &f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(verbund_tenant::Error::Conflict(..)) => {
+            let mut errors = Errors::default();
+            errors.add("kennung", "Diese Kennung ist schon vergeben.");
+            render_centers(&req, &state, &s, &f, errors, None, StatusCode::CONFLICT).await
+        }
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+/// `POST /betrieb/zentren/{slug}/mandanten`: which tenants a center serves (operators).
+pub async fn set_center_tenants(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    slug: web::Path<String>,
+    form: Form<Fields>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    let scope = match s.actor.authorize_operator() {
+        Ok(sc) => sc,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let input = directory::CenterTenants { tenants: ticked(&f) };
+    match directory::set_center_tenants(&state.db, &scope, &slug, input).await {
+        Ok(_) => see_other(&s, &req, "/betrieb/zentren?ok=zentrum-mandanten"),
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+use verbund_knowledge::catalog::{self, BaseLevel, BaseTextPatch, NewBaseText};
+
+pub struct BaseRow {
+    pub id: String,
+    pub leika: String,
+    pub title: String,
+    pub level: &'static str,
+    pub revision: i32,
+    pub updated: String,
+}
+
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct BaseForm {
+    #[serde(default)]
+    leika: String,
+    #[serde(default)]
+    titel: String,
+    #[serde(default)]
+    ebene: String,
+    #[serde(default)]
+    kurztext: String,
+    #[serde(default)]
+    volltext: String,
+    #[serde(default)]
+    revision: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct CatalogParams {
+    #[serde(default)]
+    ok: String,
+    #[serde(default)]
+    bearbeiten: String,
+}
+
+#[derive(Template)]
+#[template(path = "betrieb_stammtexte.html")]
+struct CatalogPage {
+    c: Chrome,
+    tabs: Vec<Tab>,
+    texts: Vec<BaseRow>,
+    editing: Option<String>,
+    f: BaseForm,
+    errors: Errors,
+    notice: Option<&'static str>,
+}
+
+impl CatalogPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+    fn form_action(&self) -> String {
+        match &self.editing {
+            Some(id) => format!("/betrieb/stammtexte/{id}"),
+            None => "/betrieb/stammtexte".to_owned(),
+        }
+    }
+}
+
+fn level_label(l: BaseLevel) -> &'static str {
+    match l {
+        BaseLevel::Bund => "Bund",
+        BaseLevel::Land => "Land",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_catalog(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    editing: Option<String>,
+    f: Option<BaseForm>,
+    errors: Errors,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> HttpResponse {
+    if let Err(e) = s.actor.authorize_operator() {
+        return domain_error(req, s, &e);
+    }
+    let list = match catalog::list_base_texts(&state.db, &s.actor).await {
+        Ok(l) => l,
+        Err(e) => return domain_error(req, s, &e),
+    };
+    let tz = chrono_tz::Europe::Berlin;
+    let editing = editing.filter(|id| list.iter().any(|b| b.id.to_string() == *id));
+    let f = f.unwrap_or_else(|| {
+        editing
+            .as_ref()
+            .and_then(|id| list.iter().find(|b| b.id.to_string() == *id))
+            .map(|b| BaseForm {
+                leika: b.leika.clone(),
+                titel: b.title.clone(),
+                ebene: b.level.as_str().to_owned(),
+                kurztext: b.modules.kurztext.clone().unwrap_or_default(),
+                volltext: b.modules.volltext.clone().unwrap_or_default(),
+                revision: b.revision.to_string(),
+            })
+            .unwrap_or_else(|| BaseForm {
+                ebene: "bund".into(),
+                ..BaseForm::default()
+            })
+    });
+    let page = CatalogPage {
+        c: Chrome::new(req, Some(s), "Stammtexte", "operator"),
+        tabs: operator_tabs("stammtexte"),
+        texts: list
+            .into_iter()
+            .map(|b| BaseRow {
+                id: b.id.to_string(),
+                level: level_label(b.level),
+                revision: b.revision,
+                updated: format::date_time(b.updated_at, tz),
+                leika: b.leika,
+                title: b.title,
+            })
+            .collect(),
+        editing,
+        f,
+        errors,
+        notice,
+    };
+    s.finish(req, html(status, &page))
+}
+
+/// `GET /betrieb/stammtexte` (`?bearbeiten={id}` opens one for editing; operators)
+pub async fn catalog_page(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    q: Query<CatalogParams>,
+) -> HttpResponse {
+    let s = match Session::load(&req, &state).await {
+        Ok(s) => s,
+        Err(why) => return to_login(&req, why),
+    };
+    let editing = (!q.bearbeiten.is_empty()).then(|| q.bearbeiten.clone());
+    render_catalog(&req, &state, &s, editing, None, Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+}
+
+fn base_errors(f: &BaseForm) -> (Errors, Option<BaseLevel>) {
+    let mut errors = Errors::default();
+    if f.titel.trim().is_empty() {
+        errors.add("titel", "Bitte geben Sie den Titel ein.");
+    }
+    let level = match f.ebene.as_str() {
+        "bund" => Some(BaseLevel::Bund),
+        "land" => Some(BaseLevel::Land),
+        _ => {
+            errors.add("ebene", "Bitte wählen Sie Bund oder Land.");
+            None
+        }
+    };
+    (errors, level)
+}
+
+fn base_domain_error(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "leika" => ("leika", "Bitte einen LeiKa-Schlüssel mit 14 Ziffern eingeben, der mit 99 beginnt."),
+        "title" => ("titel", "Bitte geben Sie einen gültigen Titel ein."),
+        f if f.contains("kurztext") => ("kurztext", "Der Kurztext ist ungültig."),
+        f if f.contains("volltext") => ("volltext", "Der Volltext ist ungültig."),
+        _ => ("titel", "Die Eingabe ist ungültig."),
+    }
+}
+
+/// `POST /betrieb/stammtexte`: a new base text (operators).
+pub async fn create_base_text(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    form: Form<BaseForm>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    if let Err(e) = s.actor.authorize_operator() {
+        return domain_error(&req, &s, &e);
+    }
+    let (mut errors, level) = base_errors(&f);
+    if f.leika.trim().is_empty() {
+        errors.add("leika", base_domain_error("leika").1);
+    }
+    let (Some(level), false) = (level, errors.any()) else {
+        return render_catalog(&req, &state, &s, None, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let mut modules = verbund_knowledge::model::Modules::default();
+    modules.kurztext = Some(f.kurztext.trim().to_owned()).filter(|t| !t.is_empty());
+    modules.volltext = Some(f.volltext.trim().to_owned()).filter(|t| !t.is_empty());
+    let input = NewBaseText {
+        leika: f.leika.trim().to_owned(),
+        level,
+        title: f.titel.trim().to_owned(),
+        synonyms: Vec::new(),
+        modules,
+    };
+    match catalog::create_base_text(&state.db, &s.actor, input).await {
+        Ok(_) => see_other(&s, &req, "/betrieb/stammtexte?ok=stammtext"),
+        Err(verbund_tenant::Error::Invalid { field, .. }) => {
+            let (field, msg) = base_domain_error(&field);
+            let mut errors = Errors::default();
+            errors.add(field, msg);
+            render_catalog(&req, &state, &s, None, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(verbund_tenant::Error::Conflict(..)) => {
+            let mut errors = Errors::default();
+            errors.add("leika", "Zu diesem LeiKa-Schlüssel gibt es schon einen Stammtext.");
+            render_catalog(&req, &state, &s, None, Some(f), errors, None, StatusCode::CONFLICT).await
+        }
+        Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+/// `POST /betrieb/stammtexte/{id}`: changes title, level, Kurztext and Volltext of a base
+/// text (the other modules stay); a stale revision is refused.
+pub async fn update_base_text(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    id: web::Path<String>,
+    form: Form<BaseForm>,
+) -> HttpResponse {
+    let Form { session: s, data: f } = form;
+    if let Err(e) = s.actor.authorize_operator() {
+        return domain_error(&req, &s, &e);
+    }
+    let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
+        return domain_error(&req, &s, &verbund_tenant::Error::NotFound("base text"));
+    };
+    let current = match catalog::get_base_text(&state.db, &s.actor, uuid).await {
+        Ok(c) => c,
+        Err(e) => return domain_error(&req, &s, &e),
+    };
+    let editing = Some(id.to_string());
+    let (mut errors, level) = base_errors(&f);
+    let revision = f.revision.trim().parse::<i32>().ok();
+    if revision.is_none() {
+        errors.add("titel", "Das Formular war unvollständig. Bitte laden Sie die Seite neu.");
+    }
+    let (Some(level), Some(revision), false) = (level, revision, errors.any()) else {
+        return render_catalog(&req, &state, &s, editing, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let mut modules = current.modules.clone();
+    modules.kurztext = Some(f.kurztext.trim().to_owned()).filter(|t| !t.is_empty());
+    modules.volltext = Some(f.volltext.trim().to_owned()).filter(|t| !t.is_empty());
+    let patch = BaseTextPatch {
+        revision,
+        level: Some(level),
+        title: Some(f.titel.trim().to_owned()),
+        synonyms: None,
+        modules: Some(modules),
+    };
+    match catalog::update_base_text(&state.db, &s.actor, uuid, patch).await {
+        Ok(_) => see_other(&s, &req, "/betrieb/stammtexte?ok=stammtext"),
+        Err(verbund_tenant::Error::Invalid { field, .. }) => {
+            let (field, msg) = base_domain_error(&field);
+            let mut errors = Errors::default();
+            errors.add(field, msg);
+            render_catalog(&req, &state, &s, editing, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(verbund_tenant::Error::Conflict(..)) => {
+            let mut errors = Errors::default();
+            errors.add(
+                "titel",
+                "Der Stammtext wurde inzwischen geändert. Ihre Eingaben stehen noch im Formular; bitte laden Sie neu und übernehmen Sie sie.",
+            );
+            render_catalog(&req, &state, &s, editing, Some(f), errors, None, StatusCode::CONFLICT).await
+        }
         Err(e) => domain_error(&req, &s, &e),
     }
 }
