@@ -135,6 +135,12 @@ test("operator: a new tenant and a mail domain", async () => {
   await page.waitForURL(/ok=domain/);
   assert.match(await page.locator("#domains").textContent(), /bonn\.example/);
   await visit(page, "betrieb-mandant");
+  await page.getByRole("link", { name: "Servicecenter", exact: true }).click();
+  await page.waitForURL(/\/betrieb\/zentren$/);
+  await visit(page, "betrieb-zentren");
+  await page.getByRole("link", { name: "Stammtexte", exact: true }).click();
+  await page.waitForURL(/\/betrieb\/stammtexte$/);
+  await visit(page, "betrieb-stammtexte");
   await context.close();
 });
 
@@ -179,7 +185,7 @@ test("tablet width (768 px): the administration pages pass axe and do not scroll
   }
   await admin.context.close();
   const op = await loginAs("operator@verbund.demo", { width: 768, height: 1024 });
-  for (const [path, name] of [["/betrieb", "tablet-betrieb"], ["/betrieb/mandanten/stadt-mainz", "tablet-betrieb-mandant"]]) {
+  for (const [path, name] of [["/betrieb", "tablet-betrieb"], ["/betrieb/mandanten/stadt-mainz", "tablet-betrieb-mandant"], ["/betrieb/zentren", "tablet-betrieb-zentren"], ["/betrieb/stammtexte", "tablet-betrieb-stammtexte"]]) {
     await op.page.goto(base + path);
     await visit(op.page, name);
     await noSideScroll(op.page, 768);
