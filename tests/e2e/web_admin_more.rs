@@ -1417,7 +1417,12 @@ async fn the_admin_changes_service_hours(app: TestApp) {
     let (status, html) = admin.html(path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Servicezeiten"));
-    assert!(html.contains("id=\"stunden_mon\" name=\"stunden_mon\" type=\"text\" value=\"08:00-18:00\""), "{html}");
+    assert!(
+        html.contains(
+            "id=\"stunden_mon\" name=\"stunden_mon\" type=\"text\" value=\"08:00-18:00\""
+        ),
+        "{html}"
+    );
     let before = tenant(&app, "stadt-koblenz").await["settings"].clone();
     let form = |mon: &'static str, sat: &'static str| {
         vec![
@@ -1436,10 +1441,19 @@ async fn the_admin_changes_service_hours(app: TestApp) {
     };
     // Others cannot; bad input: the error next to the day, nothing stored.
     let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
-    assert_eq!(mainz.submit(path, &form("07:00-12:00", "")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        mainz.submit(path, &form("07:00-12:00", "")).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let editor = ui_login(&app, "editor@stadt-koblenz.demo").await;
-    assert_eq!(editor.submit(path, &form("07:00-12:00", "")).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(admin.post(path, &form("07:00-12:00", "")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        editor.submit(path, &form("07:00-12:00", "")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.post(path, &form("07:00-12:00", "")).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = admin.submit(path, &form("morgens", "12:00-09:00")).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
@@ -1447,20 +1461,39 @@ async fn the_admin_changes_service_hours(app: TestApp) {
     assert!(html.contains("„morgens“ ist keine Zeitspanne."));
     assert!(html.contains("aria-describedby=\"stunden_sat-fehler\""));
     assert!(html.contains("muss das Ende nach dem Anfang liegen"));
-    let closed: Vec<(&str, &str)> = form("", "").into_iter().map(|(k, v)| if k.starts_with("stunden_") { (k, "") } else { (k, v) }).collect();
+    let closed: Vec<(&str, &str)> = form("", "")
+        .into_iter()
+        .map(|(k, v)| {
+            if k.starts_with("stunden_") {
+                (k, "")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
     let resp = admin.submit(path, &closed).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("nicht an allen Tagen leer"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("nicht an allen Tagen leer")
+    );
     assert_eq!(tenant(&app, "stadt-koblenz").await["settings"], before);
 
-    let resp = admin.submit(path, &form("07:30-12:00, 13:00-18:00", "09:00-12:00")).await;
+    let resp = admin
+        .submit(path, &form("07:30-12:00, 13:00-18:00", "09:00-12:00"))
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let after = tenant(&app, "stadt-koblenz").await["settings"].clone();
     assert_eq!(
         after["service_hours"]["mon"],
         serde_json::json!([{"start": "07:30", "end": "12:00"}, {"start": "13:00", "end": "18:00"}])
     );
-    assert_eq!(after["service_hours"]["sat"], serde_json::json!([{"start": "09:00", "end": "12:00"}]));
+    assert_eq!(
+        after["service_hours"]["sat"],
+        serde_json::json!([{"start": "09:00", "end": "12:00"}])
+    );
     assert_eq!(after["service_hours"]["sun"], serde_json::json!([]));
     let (_, html) = admin.html(path).await;
     assert!(html.contains("value=\"07:30-12:00, 13:00-18:00\""));
@@ -1474,24 +1507,54 @@ async fn the_operator_keeps_centers_and_base_texts(app: TestApp) {
     assert!(html.contains("id=\"m-sc-trier-kreis-trier-saarburg\" name=\"mandant_kreis-trier-saarburg\" value=\"1\" checked"));
     let centers_before = app.snapshot("/api/v1/centers").await;
     // A tenant admin and an agent cannot; no CSRF: 403.
-    let new_center = [("name", "Servicecenter 115 Bonn"), ("kennung", "sc-bonn"), ("mandant_stadt-mainz", "1")];
+    let new_center = [
+        ("name", "Servicecenter 115 Bonn"),
+        ("kennung", "sc-bonn"),
+        ("mandant_stadt-mainz", "1"),
+    ];
     for email in ["admin@stadt-koblenz.demo", "agent@sc-koblenz.demo"] {
         let other = ui_login(&app, email).await;
-        assert_eq!(other.get("/betrieb/zentren").await.status(), StatusCode::FORBIDDEN, "{email}");
-        assert_eq!(other.submit("/betrieb/zentren", &new_center).await.status(), StatusCode::FORBIDDEN);
         assert_eq!(
-            other.submit("/betrieb/zentren/sc-koblenz/mandanten", &[("mandant_stadt-mainz", "1")]).await.status(),
+            other.get("/betrieb/zentren").await.status(),
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
+        assert_eq!(
+            other.submit("/betrieb/zentren", &new_center).await.status(),
             StatusCode::FORBIDDEN
         );
-        assert_eq!(other.get("/betrieb/stammtexte").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            other
+                .submit(
+                    "/betrieb/zentren/sc-koblenz/mandanten",
+                    &[("mandant_stadt-mainz", "1")]
+                )
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            other.get("/betrieb/stammtexte").await.status(),
+            StatusCode::FORBIDDEN
+        );
     }
-    assert_eq!(op.post("/betrieb/zentren", &new_center).await.status(), StatusCode::FORBIDDEN);
-    let resp = op.submit("/betrieb/zentren", &[("name", ""), ("kennung", "")]).await;
+    assert_eq!(
+        op.post("/betrieb/zentren", &new_center).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = op
+        .submit("/betrieb/zentren", &[("name", ""), ("kennung", "")])
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"name-fehler\""));
     assert!(html.contains("aria-describedby=\"kennung-fehler\""));
-    let resp = op.submit("/betrieb/zentren", &[("name", "X"), ("kennung", "SC Bonn!")]).await;
+    let resp = op
+        .submit(
+            "/betrieb/zentren",
+            &[("name", "X"), ("kennung", "SC Bonn!")],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("id=\"kennung-fehler\""));
     assert_eq!(app.snapshot("/api/v1/centers").await, centers_before);
@@ -1503,70 +1566,263 @@ async fn the_operator_keeps_centers_and_base_texts(app: TestApp) {
     assert_eq!(bonn["tenants"][0]["slug"], "stadt-mainz");
     // Which tenants it serves: replaced by the ticked boxes.
     let resp = op
-        .submit("/betrieb/zentren/sc-bonn/mandanten", &[("mandant_stadt-koblenz", "1"), ("mandant_stadt-mainz", "1")])
+        .submit(
+            "/betrieb/zentren/sc-bonn/mandanten",
+            &[("mandant_stadt-koblenz", "1"), ("mandant_stadt-mainz", "1")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let bonn = app.snapshot("/api/v1/centers/sc-bonn").await;
-    let served: Vec<&str> = bonn["tenants"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    let served: Vec<&str> = bonn["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
     assert_eq!(served, ["stadt-koblenz", "stadt-mainz"]);
-    assert_eq!(op.submit("/betrieb/zentren/sc-gibt-es-nicht/mandanten", &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        op.submit("/betrieb/zentren/sc-gibt-es-nicht/mandanten", &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 
     // The base-text catalogue.
     let (status, html) = op.html("/betrieb/stammtexte").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Stammtext-Katalog"));
     let before = app.snapshot("/api/v1/catalog/services").await;
-    let good = [("leika", "99999999999901"), ("titel", "Hundesteuer anmelden"), ("ebene", "land"), ("kurztext", "Wer einen Hund hält, meldet ihn an."), ("volltext", "")];
+    let good = [
+        ("leika", "99999999999901"),
+        ("titel", "Hundesteuer anmelden"),
+        ("ebene", "land"),
+        ("kurztext", "Wer einen Hund hält, meldet ihn an."),
+        ("volltext", ""),
+    ];
     let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
-    assert_eq!(admin.submit("/betrieb/stammtexte", &good).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(op.post("/betrieb/stammtexte", &good).await.status(), StatusCode::FORBIDDEN);
-    let resp = op.submit("/betrieb/stammtexte", &[("leika", "12345"), ("titel", "X"), ("ebene", "land"), ("kurztext", ""), ("volltext", "")]).await;
+    assert_eq!(
+        admin.submit("/betrieb/stammtexte", &good).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        op.post("/betrieb/stammtexte", &good).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = op
+        .submit(
+            "/betrieb/stammtexte",
+            &[
+                ("leika", "12345"),
+                ("titel", "X"),
+                ("ebene", "land"),
+                ("kurztext", ""),
+                ("volltext", ""),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("aria-describedby=\"leika-fehler\""));
-    let resp = op.submit("/betrieb/stammtexte", &[("leika", ""), ("titel", ""), ("ebene", "kreis"), ("kurztext", ""), ("volltext", "")]).await;
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("aria-describedby=\"leika-fehler\"")
+    );
+    let resp = op
+        .submit(
+            "/betrieb/stammtexte",
+            &[
+                ("leika", ""),
+                ("titel", ""),
+                ("ebene", "kreis"),
+                ("kurztext", ""),
+                ("volltext", ""),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
     for field in ["leika", "titel", "ebene"] {
-        assert!(html.contains(&format!("aria-describedby=\"{field}-fehler\"")), "{field}");
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-fehler\"")),
+            "{field}"
+        );
     }
     assert_eq!(app.snapshot("/api/v1/catalog/services").await, before);
     let resp = op.submit("/betrieb/stammtexte", &good).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let all = app.snapshot("/api/v1/catalog/services").await;
-    let b = all.as_array().unwrap().iter().find(|b| b["leika"] == "99999999999901").expect("stored").clone();
+    let b = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["leika"] == "99999999999901")
+        .expect("stored")
+        .clone();
     assert_eq!(b["title"], "Hundesteuer anmelden");
     assert_eq!(b["level"], "land");
-    assert_eq!(b["modules"]["kurztext"], "Wer einen Hund hält, meldet ihn an.");
+    assert_eq!(
+        b["modules"]["kurztext"],
+        "Wer einen Hund hält, meldet ihn an."
+    );
     let id = b["id"].as_str().unwrap().to_owned();
     let rev = b["revision"].as_i64().unwrap().to_string();
     // Editing: a stale revision is refused with the typed text kept; the current one saves.
-    let (_, html) = op.html(&format!("/betrieb/stammtexte?bearbeiten={id}")).await;
+    let (_, html) = op
+        .html(&format!("/betrieb/stammtexte?bearbeiten={id}"))
+        .await;
     assert!(html.contains("Stammtext bearbeiten"));
     assert!(html.contains(&format!("name=\"revision\" value=\"{rev}\"")));
     let edit = |r: &str| {
-        vec![("leika", "99999999999901".to_owned()), ("titel", "Hundesteuer: Anmeldung".to_owned()), ("ebene", "land".to_owned()), ("kurztext", "Neu.".to_owned()), ("volltext", "Lang.".to_owned()), ("revision", r.to_owned())]
+        vec![
+            ("leika", "99999999999901".to_owned()),
+            ("titel", "Hundesteuer: Anmeldung".to_owned()),
+            ("ebene", "land".to_owned()),
+            ("kurztext", "Neu.".to_owned()),
+            ("volltext", "Lang.".to_owned()),
+            ("revision", r.to_owned()),
+        ]
     };
     let stale: Vec<(&str, String)> = edit("0");
     let stale: Vec<(&str, &str)> = stale.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let resp = op.submit(&format!("/betrieb/stammtexte/{id}"), &stale).await;
+    let resp = op
+        .submit(&format!("/betrieb/stammtexte/{id}"), &stale)
+        .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     let html = resp.text().await.unwrap();
     assert!(html.contains("inzwischen geändert"));
     assert!(html.contains("value=\"Hundesteuer: Anmeldung\""));
     let fresh: Vec<(&str, String)> = edit(&rev);
     let fresh: Vec<(&str, &str)> = fresh.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(admin.submit(&format!("/betrieb/stammtexte/{id}"), &fresh).await.status(), StatusCode::FORBIDDEN);
-    let resp = op.submit(&format!("/betrieb/stammtexte/{id}"), &fresh).await;
+    assert_eq!(
+        admin
+            .submit(&format!("/betrieb/stammtexte/{id}"), &fresh)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = op
+        .submit(&format!("/betrieb/stammtexte/{id}"), &fresh)
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let b = app.snapshot(&format!("/api/v1/catalog/services/{id}")).await;
+    let b = app
+        .snapshot(&format!("/api/v1/catalog/services/{id}"))
+        .await;
     assert_eq!(b["title"], "Hundesteuer: Anmeldung");
     assert_eq!(b["modules"]["kurztext"], "Neu.");
     assert_eq!(b["modules"]["volltext"], "Lang.");
-    assert_eq!(b["revision"].as_i64().unwrap(), rev.parse::<i64>().unwrap() + 1);
+    assert_eq!(
+        b["revision"].as_i64().unwrap(),
+        rev.parse::<i64>().unwrap() + 1
+    );
+}
+
+async fn the_access_log_by_date_and_page(app: TestApp) {
+    // A Koblenz ticket with a citizen, read once by the agent.
+    let agent = app.token("agent@sc-koblenz.demo").await;
+    let resp = app
+        .post(&agent, "/api/v1/contacts", &serde_json::json!({
+            "tenant": "stadt-koblenz", "channel": "phone", "solved": false, "duration_seconds": 60,
+            "ticket": {"subject": "Personalausweis", "question": "Welche Unterlagen?",
+                "citizen": {"name": "Erika Mustermann", "phone": "+49 261 123456"},
+                "answer_channel": "callback"}
+        }))
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let body: Value = resp.json().await.unwrap();
+    let number = body["ticket"]["number"]
+        .as_str()
+        .expect("ticket number")
+        .to_owned();
+    assert_eq!(
+        app.get(&agent, &format!("/api/v1/tickets/{number}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let path = "/verwaltung/stadt-koblenz/zugriffe";
+    let admin = ui_login(&app, "admin@stadt-koblenz.demo").await;
+    let (status, html) = admin.html(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("persönliche Daten angesehen"), "{html}");
+    assert!(html.contains(&format!("Vorgang {number}")));
+    assert!(html.contains("agent@sc-koblenz.demo"));
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let (_, html) = admin
+        .html(&format!("{path}?von={today}&bis={today}&vorgang={number}"))
+        .await;
+    assert!(html.contains(&format!("Vorgang {number}")));
+    let (_, html) = admin
+        .html(&format!("{path}?von=2020-01-01&bis=2020-12-31"))
+        .await;
+    assert!(!html.contains(&format!("Vorgang {number}")));
+    assert!(html.contains("Keine Einträge in diesem Zeitraum."));
+    let (status, html) = admin.html(&format!("{path}?bis=kein-datum")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("aria-describedby=\"bis-fehler\""));
+    let (_, html) = admin.html(&format!("{path}?seite=2")).await;
+    assert!(
+        html.contains("Keine Einträge"),
+        "one entry: page 2 is empty"
+    );
+    // The API takes the same window and page.
+    let token = app.token("admin@stadt-koblenz.demo").await;
+    let all: Value = app
+        .get(&token, "/api/v1/tenants/stadt-koblenz/access-log")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!all.as_array().unwrap().is_empty());
+    let past: Value = app
+        .get(
+            &token,
+            "/api/v1/tenants/stadt-koblenz/access-log?from=2020-01-01&to=2020-12-31",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(past, serde_json::json!([]));
+    let resp = app
+        .get(
+            &token,
+            "/api/v1/tenants/stadt-koblenz/access-log?from=2026-12-24&to=2026-12-01",
+        )
+        .await;
+    crate::helpers::assert_problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed")
+        .await;
+    let paged: Value = app
+        .get(
+            &token,
+            &format!(
+                "/api/v1/tenants/stadt-koblenz/access-log?limit=1&page={}",
+                all.as_array().unwrap().len() + 1
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paged, serde_json::json!([]));
+    // Others do not see it.
+    let mainz = ui_login(&app, "admin@stadt-mainz.demo").await;
+    let (_, html) = mainz.html("/verwaltung/stadt-mainz/zugriffe").await;
+    assert!(!html.contains(&number));
+    let editor = ui_login(&app, "editor@stadt-koblenz.demo").await;
+    assert_eq!(editor.get(path).await.status(), StatusCode::FORBIDDEN);
 }
 
 crate::both_backends!(
     navigation_shows_what_each_role_may_use,
+    the_access_log_by_date_and_page,
     the_operator_keeps_centers_and_base_texts,
     the_admin_changes_service_hours,
     the_admin_keeps_text_modules,

@@ -110,13 +110,13 @@ fn parse_hours(raw: &str, day: &str) -> Result<serde_json::Value, String> {
                 "„{part}“ ist keine Zeitspanne. Bitte für {day} etwa 08:00-18:00 eingeben, mehrere durch Komma getrennt, leer für geschlossen."
             )
         };
-        let (a, b) = part
-            .split_once(['-', '–'])
-            .ok_or_else(bad)?;
+        let (a, b) = part.split_once(['-', '–']).ok_or_else(bad)?;
         let t = |x: &str| chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M").map_err(|_| bad());
         let (start, end) = (t(a)?, t(b)?);
         if end <= start {
-            return Err(format!("Bei „{part}“ muss das Ende nach dem Anfang liegen."));
+            return Err(format!(
+                "Bei „{part}“ muss das Ende nach dem Anfang liegen."
+            ));
         }
         out.push(serde_json::json!({
             "start": start.format("%H:%M").to_string(),
@@ -124,7 +124,9 @@ fn parse_hours(raw: &str, day: &str) -> Result<serde_json::Value, String> {
         }));
     }
     if out.len() > 6 {
-        return Err(format!("Bitte höchstens 6 Zeitspannen für {day} eintragen."));
+        return Err(format!(
+            "Bitte höchstens 6 Zeitspannen für {day} eintragen."
+        ));
     }
     Ok(serde_json::Value::Array(out))
 }

@@ -97,10 +97,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/betrieb/stammtexte", web::get().to(catalog_page))
         .route("/betrieb/stammtexte", web::post().to(create_base_text))
-        .route(
-            "/betrieb/stammtexte/{id}",
-            web::post().to(update_base_text),
-        )
+        .route("/betrieb/stammtexte/{id}", web::post().to(update_base_text))
         .route("/betrieb", web::get().to(operator_page))
         .route("/betrieb/mandanten", web::post().to(create_tenant))
         .route("/betrieb/mandanten/{slug}", web::get().to(tenant_page))
@@ -636,8 +633,7 @@ pub async fn create_user(
             )
             .await
         }
-        Err(verbund_tenant::Error::Conflict(verbund_tenant::ProblemKind::Duplicate, _)) =>
-        {
+        Err(verbund_tenant::Error::Conflict(verbund_tenant::ProblemKind::Duplicate, _)) => {
             let mut errors = Errors::default();
             errors.add(
                 "email",
@@ -769,8 +765,7 @@ async fn update(
             req,
             &format!("/verwaltung/{}/benutzer?ok={done}", enc(&t.slug)),
         ),
-        Err(verbund_tenant::Error::Conflict(verbund_tenant::ProblemKind::OwnAccount, _)) =>
-        {
+        Err(verbund_tenant::Error::Conflict(verbund_tenant::ProblemKind::OwnAccount, _)) => {
             let mut errors = Errors::default();
             errors.add("konto", "Ihr eigenes Konto können Sie nicht deaktivieren.");
             render_users(
@@ -1197,40 +1192,47 @@ pub async fn access_page(
         let query = verbund_ticketing::privacy::AccessLogQuery {
             ticket: (!q.vorgang.trim().is_empty()).then(|| q.vorgang.trim().to_owned()),
             user: None,
-            limit: Some(1000),
+            limit: Some(50),
+            from,
+            to,
+            page: Some(page),
         };
-        match verbund_ticketing::privacy::access_log(&state.db, &s.actor, &t.slug, query).await {
-            Ok(entries) => {
-                // The domain answers the newest 1000; the page filters them by day and pages.
-                let day = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&tz).date_naive();
-                let all: Vec<_> = entries
+        // One entry past the page tells whether an older page exists.
+        let next = verbund_ticketing::privacy::AccessLogQuery {
+            limit: Some(1),
+            page: Some(page * 50 + 1),
+            ..query.clone()
+        };
+        let result =
+            match verbund_ticketing::privacy::access_log(&state.db, &s.actor, &t.slug, query).await
+            {
+                Ok(entries) => {
+                    verbund_ticketing::privacy::access_log(&state.db, &s.actor, &t.slug, next)
+                        .await
+                        .map(|n| (entries, !n.is_empty()))
+                }
+                Err(e) => Err(e),
+            };
+        match result {
+            Ok((entries, more)) => (
+                entries
                     .into_iter()
-                    .filter(|e| from.is_none_or(|f| day(e.at) >= f))
-                    .filter(|e| to.is_none_or(|x| day(e.at) <= x))
-                    .collect();
-                let start = ((page - 1) * 50) as usize;
-                let more = all.len() > start + 50;
-                (
-                    all.into_iter()
-                        .skip(start)
-                        .take(50)
-                        .map(|e| LogRow {
-                            at: format::date_time(e.at, tz),
-                            who: e.user_email.unwrap_or_else(|| e.user_id.to_string()),
-                            what: match e.action.as_str() {
-                                "view" | "read" => "persönliche Daten angesehen".into(),
-                                other => other.replace('_', " "),
-                            },
-                            target: e
-                                .ticket_number
-                                .map(|n| format!("Vorgang {n}"))
-                                .unwrap_or_else(|| "Vorgang".into()),
-                        })
-                        .collect(),
-                    more,
-                    StatusCode::OK,
-                )
-            }
+                    .map(|e| LogRow {
+                        at: format::date_time(e.at, tz),
+                        who: e.user_email.unwrap_or_else(|| e.user_id.to_string()),
+                        what: match e.action.as_str() {
+                            "view" | "read" => "persönliche Daten angesehen".into(),
+                            other => other.replace('_', " "),
+                        },
+                        target: e
+                            .ticket_number
+                            .map(|n| format!("Vorgang {n}"))
+                            .unwrap_or_else(|| "Vorgang".into()),
+                    })
+                    .collect(),
+                more,
+                StatusCode::OK,
+            ),
             Err(e) => return domain_error(&req, &s, &e),
         }
     };
@@ -2727,7 +2729,16 @@ pub async fn centers_page(
         Ok(s) => s,
         Err(why) => return to_login(&req, why),
     };
-    render_centers(&req, &state, &s, &Fields::new(), Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+    render_centers(
+        &req,
+        &state,
+        &s,
+        &Fields::new(),
+        Errors::default(),
+        notice_text(&q.ok),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /betrieb/zentren`: a new service center (operators).
@@ -2736,13 +2747,22 @@ pub async fn create_center(
     state: web::Data<WebState>,
     form: Form<Fields>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let scope = match s.actor.authorize_operator() {
         Ok(sc) => sc,
         Err(e) => return domain_error(&req, &s, &e),
     };
-    let name = f.get("name").map(|v| v.trim().to_owned()).unwrap_or_default();
-    let slug = f.get("kennung").map(|v| v.trim().to_owned()).unwrap_or_default();
+    let name = f
+        .get("name")
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default();
+    let slug = f
+        .get("kennung")
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default();
     let mut errors = Errors::default();
     if name.is_empty() {
         errors.add("name", "Bitte geben Sie den Namen des Servicecenters ein.");
@@ -2751,7 +2771,16 @@ pub async fn create_center(
         errors.add("kennung", "Bitte geben Sie eine Kennung ein, etwa sc-bonn.");
     }
     if errors.any() {
-        return render_centers(&req, &state, &s, &f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_centers(
+            &req,
+            &state,
+            &s,
+            &f,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let input = directory::NewCenter {
         slug,
@@ -2770,7 +2799,16 @@ pub async fn create_center(
                     "Bitte eine Kennung aus Kleinbuchstaben, Ziffern und Bindestrichen eingeben, etwa sc-bonn.",
                 ),
             }
-            render_centers(&req, &state, &s, &f, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_centers(
+                &req,
+                &state,
+                &s,
+                &f,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(verbund_tenant::Error::Conflict(..)) => {
             let mut errors = Errors::default();
@@ -2788,12 +2826,17 @@ pub async fn set_center_tenants(
     slug: web::Path<String>,
     form: Form<Fields>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     let scope = match s.actor.authorize_operator() {
         Ok(sc) => sc,
         Err(e) => return domain_error(&req, &s, &e),
     };
-    let input = directory::CenterTenants { tenants: ticked(&f) };
+    let input = directory::CenterTenants {
+        tenants: ticked(&f),
+    };
     match directory::set_center_tenants(&state.db, &scope, &slug, input).await {
         Ok(_) => see_other(&s, &req, "/betrieb/zentren?ok=zentrum-mandanten"),
         Err(e) => domain_error(&req, &s, &e),
@@ -2936,7 +2979,17 @@ pub async fn catalog_page(
         Err(why) => return to_login(&req, why),
     };
     let editing = (!q.bearbeiten.is_empty()).then(|| q.bearbeiten.clone());
-    render_catalog(&req, &state, &s, editing, None, Errors::default(), notice_text(&q.ok), StatusCode::OK).await
+    render_catalog(
+        &req,
+        &state,
+        &s,
+        editing,
+        None,
+        Errors::default(),
+        notice_text(&q.ok),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn base_errors(f: &BaseForm) -> (Errors, Option<BaseLevel>) {
@@ -2957,7 +3010,10 @@ fn base_errors(f: &BaseForm) -> (Errors, Option<BaseLevel>) {
 
 fn base_domain_error(field: &str) -> (&'static str, &'static str) {
     match field {
-        "leika" => ("leika", "Bitte einen LeiKa-Schlüssel mit 14 Ziffern eingeben, der mit 99 beginnt."),
+        "leika" => (
+            "leika",
+            "Bitte einen LeiKa-Schlüssel mit 14 Ziffern eingeben, der mit 99 beginnt.",
+        ),
         "title" => ("titel", "Bitte geben Sie einen gültigen Titel ein."),
         f if f.contains("kurztext") => ("kurztext", "Der Kurztext ist ungültig."),
         f if f.contains("volltext") => ("volltext", "Der Volltext ist ungültig."),
@@ -2971,7 +3027,10 @@ pub async fn create_base_text(
     state: web::Data<WebState>,
     form: Form<BaseForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     if let Err(e) = s.actor.authorize_operator() {
         return domain_error(&req, &s, &e);
     }
@@ -2980,7 +3039,17 @@ pub async fn create_base_text(
         errors.add("leika", base_domain_error("leika").1);
     }
     let (Some(level), false) = (level, errors.any()) else {
-        return render_catalog(&req, &state, &s, None, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_catalog(
+            &req,
+            &state,
+            &s,
+            None,
+            Some(f),
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let mut modules = verbund_knowledge::model::Modules::default();
     modules.kurztext = Some(f.kurztext.trim().to_owned()).filter(|t| !t.is_empty());
@@ -2998,12 +3067,35 @@ pub async fn create_base_text(
             let (field, msg) = base_domain_error(&field);
             let mut errors = Errors::default();
             errors.add(field, msg);
-            render_catalog(&req, &state, &s, None, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_catalog(
+                &req,
+                &state,
+                &s,
+                None,
+                Some(f),
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(verbund_tenant::Error::Conflict(..)) => {
             let mut errors = Errors::default();
-            errors.add("leika", "Zu diesem LeiKa-Schlüssel gibt es schon einen Stammtext.");
-            render_catalog(&req, &state, &s, None, Some(f), errors, None, StatusCode::CONFLICT).await
+            errors.add(
+                "leika",
+                "Zu diesem LeiKa-Schlüssel gibt es schon einen Stammtext.",
+            );
+            render_catalog(
+                &req,
+                &state,
+                &s,
+                None,
+                Some(f),
+                errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => domain_error(&req, &s, &e),
     }
@@ -3017,7 +3109,10 @@ pub async fn update_base_text(
     id: web::Path<String>,
     form: Form<BaseForm>,
 ) -> HttpResponse {
-    let Form { session: s, data: f } = form;
+    let Form {
+        session: s,
+        data: f,
+    } = form;
     if let Err(e) = s.actor.authorize_operator() {
         return domain_error(&req, &s, &e);
     }
@@ -3032,10 +3127,23 @@ pub async fn update_base_text(
     let (mut errors, level) = base_errors(&f);
     let revision = f.revision.trim().parse::<i32>().ok();
     if revision.is_none() {
-        errors.add("titel", "Das Formular war unvollständig. Bitte laden Sie die Seite neu.");
+        errors.add(
+            "titel",
+            "Das Formular war unvollständig. Bitte laden Sie die Seite neu.",
+        );
     }
     let (Some(level), Some(revision), false) = (level, revision, errors.any()) else {
-        return render_catalog(&req, &state, &s, editing, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_catalog(
+            &req,
+            &state,
+            &s,
+            editing,
+            Some(f),
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let mut modules = current.modules.clone();
     modules.kurztext = Some(f.kurztext.trim().to_owned()).filter(|t| !t.is_empty());
@@ -3053,7 +3161,17 @@ pub async fn update_base_text(
             let (field, msg) = base_domain_error(&field);
             let mut errors = Errors::default();
             errors.add(field, msg);
-            render_catalog(&req, &state, &s, editing, Some(f), errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_catalog(
+                &req,
+                &state,
+                &s,
+                editing,
+                Some(f),
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(verbund_tenant::Error::Conflict(..)) => {
             let mut errors = Errors::default();
@@ -3061,7 +3179,17 @@ pub async fn update_base_text(
                 "titel",
                 "Der Stammtext wurde inzwischen geändert. Ihre Eingaben stehen noch im Formular; bitte laden Sie neu und übernehmen Sie sie.",
             );
-            render_catalog(&req, &state, &s, editing, Some(f), errors, None, StatusCode::CONFLICT).await
+            render_catalog(
+                &req,
+                &state,
+                &s,
+                editing,
+                Some(f),
+                errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => domain_error(&req, &s, &e),
     }
