@@ -638,7 +638,7 @@ async fn the_audit_log_shows_admin_actions_by_date_and_page(app: TestApp) {
     let resp = app
         .get(
             &token,
-            &format!("/api/v1/tenants/stadt-koblenz/audit-log?from=2020-01-01&to=2020-12-31"),
+            "/api/v1/tenants/stadt-koblenz/audit-log?from=2020-01-01&to=2020-12-31",
         )
         .await;
     let past: Value = resp.json().await.unwrap();

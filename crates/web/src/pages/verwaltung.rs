@@ -3051,9 +3051,11 @@ pub async fn create_base_text(
         )
         .await;
     };
-    let mut modules = verbund_knowledge::model::Modules::default();
-    modules.kurztext = Some(f.kurztext.trim().to_owned()).filter(|t| !t.is_empty());
-    modules.volltext = Some(f.volltext.trim().to_owned()).filter(|t| !t.is_empty());
+    let modules = verbund_knowledge::model::Modules {
+        kurztext: Some(f.kurztext.trim().to_owned()).filter(|t| !t.is_empty()),
+        volltext: Some(f.volltext.trim().to_owned()).filter(|t| !t.is_empty()),
+        ..Default::default()
+    };
     let input = NewBaseText {
         leika: f.leika.trim().to_owned(),
         level,
