@@ -19,6 +19,7 @@ use sea_orm::{ConnectionTrait, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::ids::TicketId;
 use verbund_schema::tenant;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
@@ -43,7 +44,10 @@ pub enum Source {
     /// `POST /api/v1/inbound/raw` from the MTA.
     Mta,
     /// An IMAP mailbox of a tenant.
-    Imap { mailbox_id: Uuid, tenant_id: Uuid },
+    Imap {
+        mailbox_id: Uuid,
+        tenant_id: TenantId,
+    },
 }
 
 /// What became of a message.
@@ -156,7 +160,7 @@ pub async fn ingest(db: &Db, raw: &[u8], source: Source) -> Result<Ingested> {
             duplicate: false,
             state: PROCESSED.to_owned(),
             outcome: done.outcome,
-            tenant_id: done.tenant_id,
+            tenant_id: done.tenant_id.map(TenantId::uuid),
             ticket_id: done.ticket_id.map(TicketId::uuid),
             ticket_number: done.number,
             receipt_suppressed: suppressed,
@@ -204,7 +208,7 @@ async fn answer(
         duplicate,
         state: row.state,
         outcome: row.outcome,
-        tenant_id: row.tenant_id,
+        tenant_id: row.tenant_id.map(TenantId::uuid),
         ticket_id: row.ticket_id.map(TicketId::uuid),
         ticket_number: number,
         receipt_suppressed,
@@ -289,7 +293,7 @@ pub async fn process_pending_of(db: &Db, mailbox_id: Uuid) -> Result<usize> {
 
 /// Runs the processing of one stored row. `force_tenant` routes it to that tenant (an
 /// operator assigning catch-all mail). Returns why a receipt was suppressed, if it was.
-pub async fn process(db: &Db, id: Uuid, force_tenant: Option<Uuid>) -> Result<Option<String>> {
+pub async fn process(db: &Db, id: Uuid, force_tenant: Option<TenantId>) -> Result<Option<String>> {
     if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
@@ -300,7 +304,7 @@ pub async fn process(db: &Db, id: Uuid, force_tenant: Option<Uuid>) -> Result<Op
 async fn run_claimed(
     db: &Db,
     id: Uuid,
-    force_tenant: Option<Uuid>,
+    force_tenant: Option<TenantId>,
     known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     use futures_util::FutureExt;
@@ -319,7 +323,7 @@ async fn run_claimed(
 async fn process_claimed(
     db: &Db,
     id: Uuid,
-    force_tenant: Option<Uuid>,
+    force_tenant: Option<TenantId>,
     known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     let row = match known {
@@ -342,7 +346,7 @@ async fn process_claimed(
 async fn parse_and_apply(
     db: &Db,
     row: &inbound_mail::Model,
-    force_tenant: Option<Uuid>,
+    force_tenant: Option<TenantId>,
     writes: Writes,
 ) -> Result<(WriteTxn, Applied)> {
     let parsed = parse::parse_owned(row.raw.clone().unwrap_or_default()).await;
@@ -368,7 +372,7 @@ async fn look_up(
     db: &Db,
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    force_tenant: Option<Uuid>,
+    force_tenant: Option<TenantId>,
 ) -> Result<Lookups> {
     let mut l = Lookups {
         force_tenant,
@@ -449,7 +453,7 @@ async fn look_up_current(
 
 #[derive(Default)]
 struct Finish {
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     outcome: Option<Outcome>,
     ticket_id: Option<TicketId>,
     outbox_id: Option<Uuid>,
@@ -461,7 +465,7 @@ struct Finish {
 /// What processing decided, as the ingest answer reports it.
 #[derive(Clone, Debug)]
 struct Done {
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     outcome: Option<Outcome>,
     ticket_id: Option<TicketId>,
     number: Option<String>,
@@ -727,7 +731,7 @@ impl Applied {
 async fn apply_unparseable(
     db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     error: String,
     writes: Writes,
 ) -> Result<Applied> {
@@ -798,7 +802,7 @@ async fn apply_bounce_unmatched(
     db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     writes: Writes,
 ) -> Result<Applied> {
     let f = Finish {
@@ -892,7 +896,7 @@ async fn apply_review(
     db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     error: String,
     writes: Writes,
 ) -> Result<Applied> {

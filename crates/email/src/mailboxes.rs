@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::mailbox;
 use verbund_schema::tenant;
 use verbund_tenant::db::Db;
@@ -399,7 +400,7 @@ pub struct Poller {
     instance: String,
     settings: PollSettings,
     slots: Arc<Semaphore>,
-    tenant_slots: std::sync::Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    tenant_slots: std::sync::Mutex<HashMap<TenantId, Arc<Semaphore>>>,
     stop: CancellationToken,
     watchers: std::sync::Mutex<JoinSet<()>>,
 }
@@ -422,7 +423,7 @@ impl Poller {
         })
     }
 
-    fn tenant_slot(&self, tenant: Uuid) -> Option<OwnedSemaphorePermit> {
+    fn tenant_slot(&self, tenant: TenantId) -> Option<OwnedSemaphorePermit> {
         let per_tenant = self.settings.per_tenant.max(1);
         let sem = self
             .tenant_slots

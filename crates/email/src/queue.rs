@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::inbound_mail;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::OperatorScope;
@@ -52,7 +53,11 @@ pub struct AssignInbound {
     pub tenant: String,
 }
 
-async fn slug_of(db: &Db, operator: &OperatorScope, id: Option<Uuid>) -> Result<Option<String>> {
+async fn slug_of(
+    db: &Db,
+    operator: &OperatorScope,
+    id: Option<TenantId>,
+) -> Result<Option<String>> {
     Ok(match id {
         Some(id) => repo::operator_tenant_slug(db, operator, id).await?,
         None => None,

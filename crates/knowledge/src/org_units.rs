@@ -345,7 +345,7 @@ pub(crate) fn view(o: org_unit::Model, tenant_slug: &str) -> OrgUnitView {
 /// Inserts a validated org unit.
 pub(crate) async fn insert_org_unit(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: verbund_schema::ids::TenantId,
     v: ValidOrgUnit,
     demo: bool,
 ) -> Result<org_unit::Model> {

@@ -304,7 +304,7 @@ pub(crate) async fn snapshot(
 
 /// Everything needed to insert a description.
 pub(crate) struct Insert {
-    pub tenant_id: Uuid,
+    pub tenant_id: verbund_schema::ids::TenantId,
     pub content: ServiceContent,
     pub external_id: Option<String>,
     pub status: ServiceStatus,

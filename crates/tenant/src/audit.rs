@@ -9,7 +9,7 @@ use verbund_schema::audit_event;
 
 pub async fn record(
     db: &impl ConnectionTrait,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<verbund_schema::ids::TenantId>,
     actor_user_id: Option<Uuid>,
     action: &str,
     target_type: &str,

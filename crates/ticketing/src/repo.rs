@@ -31,7 +31,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use verbund_schema::escalation_notice;
-use verbund_schema::ids::TicketId;
+use verbund_schema::ids::{TenantId, TicketId};
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
@@ -47,7 +47,7 @@ use crate::tickets::Access;
 // --- Tenants (the registry has no owner) -----------------------------------------------------
 
 /// One tenant by id.
-pub(crate) async fn tenant(db: &impl ConnectionTrait, id: Uuid) -> Result<tenant::Model> {
+pub(crate) async fn tenant(db: &impl ConnectionTrait, id: TenantId) -> Result<tenant::Model> {
     tenant::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -57,7 +57,7 @@ pub(crate) async fn tenant(db: &impl ConnectionTrait, id: Uuid) -> Result<tenant
 /// The tenants with these ids.
 pub(crate) async fn tenants(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
+    ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Vec<tenant::Model>> {
     Ok(tenant::Entity::find()
         .filter(tenant::Column::Id.is_in(ids))
@@ -68,8 +68,8 @@ pub(crate) async fn tenants(
 /// Slugs by id.
 pub(crate) async fn tenant_slugs(
     db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<Vec<(Uuid, String)>> {
+    ids: Vec<TenantId>,
+) -> Result<Vec<(TenantId, String)>> {
     Ok(tenant::Entity::find()
         .select_only()
         .columns([tenant::Column::Id, tenant::Column::Slug])
@@ -83,12 +83,12 @@ pub(crate) async fn tenant_slugs(
 pub(crate) async fn tenant_ids(
     db: &impl ConnectionTrait,
     slugs: Vec<&str>,
-) -> Result<Vec<(String, Uuid)>> {
+) -> Result<Vec<(String, TenantId)>> {
     Ok(tenant::Entity::find()
         .select_only()
         .columns([tenant::Column::Slug, tenant::Column::Id])
         .filter(tenant::Column::Slug.is_in(slugs))
-        .into_tuple::<(String, Uuid)>()
+        .into_tuple::<(String, TenantId)>()
         .all(db)
         .await?)
 }
@@ -97,7 +97,7 @@ pub(crate) async fn tenant_ids(
 pub(crate) async fn served_by_center(
     db: &impl ConnectionTrait,
     center_id: Uuid,
-) -> Result<BTreeSet<Uuid>> {
+) -> Result<BTreeSet<TenantId>> {
     Ok(center_tenant::Entity::find()
         .filter(center_tenant::Column::CenterId.eq(center_id))
         .all(db)
@@ -157,7 +157,7 @@ pub(crate) async fn last_counted(
 pub(crate) async fn service_usable_for(
     db: &impl ConnectionTrait,
     service_id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<bool> {
     Ok(service_ref::Entity::find_by_id(service_id)
         .filter(
@@ -263,7 +263,7 @@ pub(crate) async fn system_save_ticket(
 
 async fn update_ticket_row(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     current: &ticket::Model,
     expected_version: i32,
     changes: ticket::ActiveModel,
@@ -644,7 +644,7 @@ pub(crate) async fn delete_template(
 /// Whose contacts a report counts.
 pub(crate) enum ContactsOf {
     /// The contacts answered for a tenant.
-    Tenant(Uuid),
+    Tenant(TenantId),
     /// The contacts a center's agents logged (the caller checked that `reports` reaches every
     /// tenant the center serves).
     Center(Uuid),
@@ -682,7 +682,7 @@ pub(crate) async fn report_contacts(
 pub(crate) async fn report_tickets(
     db: &impl ConnectionTrait,
     reports: &Visibility,
-    tenants: &BTreeSet<Uuid>,
+    tenants: &BTreeSet<TenantId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<ticket::Model>> {
@@ -699,11 +699,11 @@ pub(crate) async fn report_tickets(
 pub(crate) async fn report_forwards(
     db: &impl ConnectionTrait,
     reports: &Visibility,
-    tenants: &BTreeSet<Uuid>,
+    tenants: &BTreeSet<TenantId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<ticket_forward::Model>> {
-    let tenants: Vec<Uuid> = tenants
+    let tenants: Vec<TenantId> = tenants
         .iter()
         .copied()
         .filter(|t| reports.contains(*t))
@@ -835,7 +835,7 @@ pub(crate) async fn system_user(
 pub(crate) async fn system_active_role_holders(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     role: verbund_schema::types::Role,
 ) -> Result<Vec<Uuid>> {
     let ids: Vec<Uuid> = role_assignment::Entity::find()
@@ -860,7 +860,7 @@ pub(crate) async fn system_active_role_holders(
 pub(crate) async fn system_ticket_ids(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     cond: Condition,
 ) -> Result<Vec<Uuid>> {
     Ok(ticket::Entity::find()
@@ -978,7 +978,7 @@ pub(crate) async fn system_forwarder(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
     ticket_id: TicketId,
-    from_tenant: Uuid,
+    from_tenant: TenantId,
 ) -> Result<Option<Uuid>> {
     Ok(ticket_forward::Entity::find()
         .filter(ticket_forward::Column::TicketId.eq(ticket_id))
@@ -1105,7 +1105,7 @@ pub(crate) async fn verbund_forwarded_at_risk(
     db: &impl ConnectionTrait,
     _scope: &VerbundTrafficScope,
     open: &[&str],
-) -> Result<Vec<(ticket::Model, Option<Uuid>)>> {
+) -> Result<Vec<(ticket::Model, Option<TenantId>)>> {
     let forwarded = Query::select()
         .column(ticket_forward::Column::TicketId)
         .from(ticket_forward::Entity)
@@ -1129,7 +1129,7 @@ pub(crate) async fn verbund_forwarded_at_risk(
         .order_by_asc(ticket::Column::Number)
         .all(db)
         .await?;
-    let mut last: std::collections::HashMap<TicketId, Uuid> = std::collections::HashMap::new();
+    let mut last: std::collections::HashMap<TicketId, TenantId> = std::collections::HashMap::new();
     let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
     for chunk in ids.chunks(500) {
         let forwards = ticket_forward::Entity::find()
@@ -1193,9 +1193,10 @@ pub(crate) async fn system_ticket_audiences(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
     ids: &BTreeSet<Uuid>,
-) -> Result<std::collections::HashMap<Uuid, BTreeSet<Uuid>>> {
-    let mut out: std::collections::HashMap<Uuid, BTreeSet<Uuid>> = std::collections::HashMap::new();
-    let tickets: Vec<(Uuid, Uuid, Uuid)> = ticket::Entity::find()
+) -> Result<std::collections::HashMap<Uuid, BTreeSet<TenantId>>> {
+    let mut out: std::collections::HashMap<Uuid, BTreeSet<TenantId>> =
+        std::collections::HashMap::new();
+    let tickets: Vec<(Uuid, TenantId, TenantId)> = ticket::Entity::find()
         .select_only()
         .column(ticket::Column::Id)
         .column(ticket::Column::TenantId)
@@ -1209,7 +1210,7 @@ pub(crate) async fn system_ticket_audiences(
         set.insert(holder);
         set.insert(origin);
     }
-    let forwards: Vec<(Uuid, Uuid)> = ticket_forward::Entity::find()
+    let forwards: Vec<(Uuid, TenantId)> = ticket_forward::Entity::find()
         .select_only()
         .column(ticket_forward::Column::TicketId)
         .column(ticket_forward::Column::FromTenantId)

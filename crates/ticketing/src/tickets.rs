@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use verbund_schema::ids::{ServiceId, TicketId};
+use verbund_schema::ids::{ServiceId, TenantId, TicketId};
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::{Job, SystemScope};
@@ -116,7 +116,7 @@ pub enum Access {
 impl Access {
     /// After a change that may have moved the ticket to another tenant: full access where the
     /// actor may view the tenant's tickets, else what the forwarding side keeps.
-    pub(crate) fn after_change(actor: &Actor, tenant_id: Uuid) -> Self {
+    pub(crate) fn after_change(actor: &Actor, tenant_id: TenantId) -> Self {
         if actor.may(Permission::ViewTickets, tenant_id) {
             Self::Full
         } else {
@@ -125,7 +125,7 @@ impl Access {
     }
 }
 
-pub(crate) type Slugs = HashMap<Uuid, String>;
+pub(crate) type Slugs = HashMap<TenantId, String>;
 
 /// Tenant slugs by id, one cache per application (in its [`verbund_tenant::db::Local`]). A
 /// slug never changes after the tenant is created, so what the application has read once
@@ -137,7 +137,7 @@ struct KnownSlugs(std::sync::RwLock<Slugs>);
 /// database (one query).
 pub(crate) async fn slugs_of(
     db: &(impl ConnectionTrait + WithLocal),
-    ids: impl IntoIterator<Item = Uuid>,
+    ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Slugs> {
     let mut out = Slugs::new();
     let mut missing = Vec::new();
@@ -452,7 +452,7 @@ async fn next_number(
 
 fn sequence_name(t: &tenant::Model, year: i32) -> String {
     // Only hex digits, an underscore and the year: safe to put into a statement.
-    format!("ticket_number_{}_{year}", t.id.simple())
+    format!("ticket_number_{}_{year}", t.id.uuid().simple())
 }
 
 /// PostgreSQL: the next [`NUMBER_BLOCK`] values of the tenant's number sequence for `year`
@@ -694,7 +694,7 @@ pub(crate) async fn check_service(
     db: &impl ConnectionTrait,
     field: &str,
     service_id: Option<Uuid>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<()> {
     let Some(id) = service_id else {
         return Ok(());
@@ -1259,7 +1259,7 @@ pub async fn list_tickets(db: &Db, actor: &Actor, q: TicketQuery) -> Result<Tick
                 .copied()
                 .filter(|slug| actor.tenant(slug).is_none())
                 .collect();
-            let found: HashMap<String, Uuid> = if others.is_empty() {
+            let found: HashMap<String, TenantId> = if others.is_empty() {
                 HashMap::new()
             } else {
                 crate::repo::tenant_ids(db, others)

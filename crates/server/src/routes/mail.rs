@@ -11,7 +11,7 @@ use verbund_ticketing::mail::{self, OutboxQuery, OutboxView, TicketMailView};
 use verbund_ticketing::tickets;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Json, Query, TenantPath, uuid_or_404};
+use crate::extract::{Auth, Json, Query, TenantPath, TicketPath, uuid_or_404};
 use crate::state::AppState;
 
 fn unauthenticated() -> ApiError {
@@ -249,11 +249,9 @@ pub async fn mailbox_delete(
 ))]
 pub async fn ticket_mails(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    key: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
 ) -> ApiResult<HttpResponse> {
-    let id = tickets::resolve(&state.db, &key).await?;
-    Ok(HttpResponse::Ok().json(mail::ticket_mails(&state.db, &actor, id).await?))
+    Ok(HttpResponse::Ok().json(mail::ticket_mails(&state.db, &actor, ticket).await?))
 }
 
 /// One attachment of a ticket's mail.

@@ -12,7 +12,7 @@ use crate::tickets::NewTicket;
 
 pub(crate) use verbund_tenant::testing::{Backend, database, login};
 
-async fn tenant_id(db: &Db, slug: &str) -> uuid::Uuid {
+async fn tenant_id(db: &Db, slug: &str) -> verbund_schema::ids::TenantId {
     verbund_tenant::directory::find_tenant(db, slug)
         .await
         .expect("tenant")

@@ -26,7 +26,7 @@ async fn managed_tenant(
         return Err(verbund_tenant::Error::NotFound("tenant"));
     }
     let t = directory::get_tenant(&state.db, &s.actor, slug).await?;
-    s.actor.authorize(Permission::ManageTenant, t.id)?;
+    s.actor.authorize(Permission::ManageTenant, t.id.into())?;
     Ok(t)
 }
 

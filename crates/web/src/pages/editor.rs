@@ -28,7 +28,7 @@ pub fn editor_tenants(s: &Session) -> Vec<Choice> {
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::EditKnowledge, t.id))
+        .filter(|t| s.actor.may(Permission::EditKnowledge, t.id.into()))
         .map(|t| Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),

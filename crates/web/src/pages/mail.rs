@@ -33,8 +33,8 @@ pub fn mail_tenants(s: &Session) -> Vec<Choice> {
         .tenants
         .iter()
         .filter(|t| {
-            s.actor.may(Permission::WorkMailQueue, t.id)
-                || s.actor.may(Permission::ManageTenant, t.id)
+            s.actor.may(Permission::WorkMailQueue, t.id.into())
+                || s.actor.may(Permission::ManageTenant, t.id.into())
         })
         .map(|t| Choice {
             slug: t.slug.clone(),

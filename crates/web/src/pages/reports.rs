@@ -147,7 +147,7 @@ pub async fn page(
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::ViewReports, t.id))
+        .filter(|t| s.actor.may(Permission::ViewReports, t.id.into()))
         .map(|t| super::desk::Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),
