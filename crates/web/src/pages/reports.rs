@@ -290,7 +290,8 @@ async fn report_centers(state: &WebState, s: &Session) -> Vec<super::desk::Choic
         .into_iter()
         .filter(|c| {
             s.actor.is_operator()
-                || (!c.tenants.is_empty() && c.tenants.iter().all(|t| visible.contains(t.id)))
+                || (!c.tenants.is_empty()
+                    && c.tenants.iter().all(|t| visible.contains(t.id.into())))
         })
         .map(|c| super::desk::Choice {
             slug: c.slug,

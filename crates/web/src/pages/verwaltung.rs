@@ -197,7 +197,7 @@ fn managed_tenants(s: &Session) -> Vec<super::desk::Choice> {
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::ManageTenant, t.id))
+        .filter(|t| s.actor.may(Permission::ManageTenant, t.id.into()))
         .map(|t| super::desk::Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),
@@ -216,7 +216,7 @@ async fn managed_tenant(
         return Err(verbund_tenant::Error::NotFound("tenant"));
     }
     let t = directory::get_tenant(&state.db, &s.actor, slug).await?;
-    s.actor.authorize(Permission::ManageTenant, t.id)?;
+    s.actor.authorize(Permission::ManageTenant, t.id.into())?;
     Ok(t)
 }
 
