@@ -37,5 +37,6 @@ mod tickets;
 mod users;
 mod web;
 mod web_admin_more;
+mod web_desk_mail;
 mod writes;
 mod xzufi_export;

@@ -154,7 +154,7 @@ pub async fn ingest(db: &Db, raw: &[u8], source: Source) -> Result<Ingested> {
         return again(db, stored).await;
     }
     let id = row.id;
-    match run_claimed(db, id, None, Some(row)).await {
+    match run_claimed(db, id, Force::default(), Some(row)).await {
         Ok((suppressed, Some(done))) => Ok(Ingested {
             id,
             duplicate: false,
@@ -297,22 +297,52 @@ pub async fn process(db: &Db, id: Uuid, force_tenant: Option<TenantId>) -> Resul
     if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
-    Ok(run_claimed(db, id, force_tenant, None).await?.0)
+    let force = Force {
+        tenant: force_tenant,
+        ticket: None,
+    };
+    Ok(run_claimed(db, id, force, None).await?.0)
+}
+
+/// Where a person assigned a processed mail: to a tenant (processed again for it) or onto
+/// one of its tickets (processed again as a reply to that ticket).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Force {
+    pub tenant: Option<TenantId>,
+    pub ticket: Option<TicketId>,
+}
+
+impl Force {
+    fn any(&self) -> bool {
+        self.tenant.is_some() || self.ticket.is_some()
+    }
+}
+
+/// Processes a mail again as a reply to the ticket `ticket` (a person assigned it there; the
+/// caller checked that they may). The decision is the ordinary one ([`decide`]) with the
+/// ticket as the one the mail replies to.
+pub async fn process_onto_ticket(db: &Db, id: Uuid, ticket: TicketId) -> Result<()> {
+    let force = Force {
+        tenant: None,
+        ticket: Some(ticket),
+    };
+    run_claimed(db, id, force, None).await?;
+    Ok(())
 }
 
 /// [`process_claimed`], with a panic turned into an error and the claim given up on failure.
 async fn run_claimed(
     db: &Db,
     id: Uuid,
-    force_tenant: Option<TenantId>,
+    force: Force,
     known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     use futures_util::FutureExt;
-    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force_tenant, known))
+    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force, known))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(Error::bug("processing the mail panicked")));
-    if result.is_err() && force_tenant.is_none() {
+    if result.is_err() && !force.any() {
         release(db, id).await?;
     }
     result
@@ -323,7 +353,7 @@ async fn run_claimed(
 async fn process_claimed(
     db: &Db,
     id: Uuid,
-    force_tenant: Option<TenantId>,
+    force: Force,
     known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     let row = match known {
@@ -332,7 +362,7 @@ async fn process_claimed(
             .await?
             .ok_or(Error::NotFound("mail"))?,
     };
-    let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::default()).await?;
+    let (txn, applied) = parse_and_apply(db, &row, force, Writes::default()).await?;
     txn.commit().await?;
     if applied.queued_mail {
         wake_delivery(db);
@@ -346,14 +376,14 @@ async fn process_claimed(
 async fn parse_and_apply(
     db: &Db,
     row: &inbound_mail::Model,
-    force_tenant: Option<TenantId>,
+    force: Force,
     writes: Writes,
 ) -> Result<(WriteTxn, Applied)> {
     let parsed = parse::parse_owned(row.raw.clone().unwrap_or_default()).await;
     let mut lookups = match &parsed {
-        Ok(p) => look_up(db, row, p, force_tenant).await?,
+        Ok(p) => look_up(db, row, p, force).await?,
         Err(_) => Lookups {
-            force_tenant,
+            force_tenant: force.tenant,
             mailbox_tenant_id: row.tenant_id,
             ..Lookups::default()
         },
@@ -372,10 +402,10 @@ async fn look_up(
     db: &Db,
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    force_tenant: Option<TenantId>,
+    force: Force,
 ) -> Result<Lookups> {
     let mut l = Lookups {
-        force_tenant,
+        force_tenant: force.tenant,
         mailbox_tenant_id: row.tenant_id,
         ..Lookups::default()
     };
@@ -394,7 +424,10 @@ async fn look_up(
         }
     }
     l.routed = route(db, p).await?;
-    l.threaded_id = thread(db, row, p).await?.map(|t| t.id);
+    l.threaded_id = match force.ticket {
+        Some(t) => Some(t),
+        None => thread(db, row, p).await?.map(|t| t.id),
+    };
     // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
     l.number = match (&l.routed, l.threaded_id, &sender) {
         (Some((t, _)), None, Some(_)) => reserve_number(db, t, row.received_at)

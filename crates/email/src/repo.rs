@@ -146,6 +146,21 @@ pub async fn queue_mail(
         .await?)
 }
 
+/// The slug of a tenant whose mail the actor reads (`None` otherwise).
+pub async fn queue_tenant_slug(
+    db: &Db,
+    access: &QueueAccess,
+    tenant_id: TenantId,
+) -> Result<Option<String>> {
+    if !access.may_read(Some(tenant_id)) {
+        return Ok(None);
+    }
+    Ok(tenant::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .map(|t| t.slug))
+}
+
 /// One inbound mail, for an operator (who may hand any of it to a tenant).
 pub async fn operator_mail(
     db: &Db,

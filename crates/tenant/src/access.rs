@@ -67,6 +67,7 @@ impl RoleRules for Role {
                     | ViewReports
                     | ManageCoverage
                     | ViewTickets
+                    | WorkOutbox
             ),
             Role::Editor => matches!(
                 permission,
@@ -78,7 +79,12 @@ impl RoleRules for Role {
             ),
             Role::Responder => matches!(
                 permission,
-                ViewTenant | ReadKnowledge | HandleTickets | ViewTickets | WorkMailQueue
+                ViewTenant
+                    | ReadKnowledge
+                    | HandleTickets
+                    | ViewTickets
+                    | WorkMailQueue
+                    | WorkOutbox
             ),
             // No permission on any tenant: the Verbund traffic is its own proof
             // ([`Actor::authorize_verbund_traffic`]).
@@ -116,6 +122,10 @@ pub enum Permission {
     ManageCoverage,
     /// Platform administration: create tenants and centers.
     Operate,
+    /// See the tenant's outbox (every outbound mail with its delivery state) and put a failed
+    /// or bounced mail back into the queue: the tenant's responders, who answer the mail, and
+    /// its admins.
+    WorkOutbox,
 }
 
 /// Where a role assignment applies.

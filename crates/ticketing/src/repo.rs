@@ -1236,3 +1236,64 @@ pub(crate) async fn system_prune_ticket_changes(
         .await?
         .rows_affected)
 }
+
+// --- Ticket detail: forward targets and who changed a ticket -----------------------------------
+
+/// Where a ticket held by the scope's tenant can be forwarded: every active tenant (by name)
+/// and the back-office units (`backoffice:<unit>`) the holder's tickets and forwards name.
+/// `scope` proves `HandleTickets` on the holder (from `load_for_work`).
+pub(crate) async fn forward_targets(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+) -> Result<(Vec<tenant::Model>, Vec<String>)> {
+    let tenants = tenant::Entity::find()
+        .filter(tenant::Column::Active.eq(true))
+        .order_by_asc(tenant::Column::Name)
+        .all(db)
+        .await?;
+    let mut queues: BTreeSet<String> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Queue)
+        .distinct()
+        .filter(scope.filter(ticket::Column::TenantId))
+        .filter(ticket::Column::Queue.starts_with("backoffice:"))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    queues.extend(
+        ticket_forward::Entity::find()
+            .select_only()
+            .column(ticket_forward::Column::ToQueue)
+            .distinct()
+            .filter(scope.filter(ticket_forward::Column::ToTenantId))
+            .filter(ticket_forward::Column::ToQueue.starts_with("backoffice:"))
+            .into_tuple::<String>()
+            .all(db)
+            .await?,
+    );
+    Ok((tenants, queues.into_iter().collect()))
+}
+
+/// The display name of the user who wrote an event of ticket `t` (loaded by the caller
+/// through the visibility rule): only a user named by one of `t`'s events is found.
+pub(crate) async fn event_author_name(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    user_id: Uuid,
+) -> Result<Option<String>> {
+    let wrote = ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(t.id))
+        .filter(ticket_event::Column::ActorUserId.eq(user_id))
+        .one(db)
+        .await?
+        .is_some();
+    if !wrote {
+        return Ok(None);
+    }
+    Ok(user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .map(|u| u.display_name))
+}

@@ -1475,3 +1475,64 @@ pub async fn reopen_for_mail(
     .await?;
     Ok(saved)
 }
+
+/// The ticket a person assigns an inbound mail to (the mail desk's "zuordnen"): one the actor
+/// works (`HandleTickets` on the tenant holding it, as for every change of a ticket), neither
+/// closed (`ticket-closed`) nor anonymised (`personal-data-removed`). `key` is its number or
+/// id; a ticket the actor cannot see is not found. Returns its id and its holder tenant's.
+pub async fn ticket_to_assign_mail(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+) -> Result<(TicketId, verbund_schema::ids::TenantId)> {
+    let id = resolve(db, key).await?;
+    let (t, _scope) = load_for_work(db, actor, id).await?;
+    if t.state == TicketState::Closed {
+        return Err(Error::Conflict(
+            ProblemKind::TicketClosed,
+            "a closed ticket takes no more mail; assign the mail to a new ticket".into(),
+        ));
+    }
+    if t.anonymized_at.is_some() {
+        return Err(Error::Conflict(
+            ProblemKind::PersonalDataRemoved,
+            "the ticket was anonymised".into(),
+        ));
+    }
+    Ok((t.id, t.tenant_id))
+}
+
+/// The last change of a ticket, for "inzwischen von … geändert" after a stale version.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LastChange {
+    /// The history entry's kind (`updated`, `message_added`, `forwarded`, …).
+    pub kind: String,
+    /// The tenant in which the change was made (slug).
+    pub tenant: String,
+    /// The name of the person who made it; absent for a change by the system (mail intake,
+    /// escalation) and for a tenant that only forwarded the ticket (it sees no staff names).
+    pub by: Option<String>,
+    /// The change was the caller's own (another window, another device).
+    pub by_you: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Who changed a ticket last, and when (`ViewTickets`, as the history).
+pub async fn last_change(db: &Db, actor: &Actor, id: TicketId) -> Result<Option<LastChange>> {
+    let (t, access) = load_visible(db, actor, id).await?;
+    let Some(e) = crate::repo::events_of(db, &t).await?.pop() else {
+        return Ok(None);
+    };
+    let slugs = slugs_of(db, [e.tenant_id]).await?;
+    let by = match (e.actor_user_id, access) {
+        (Some(user), Access::Full) => crate::repo::event_author_name(db, &t, user).await?,
+        _ => None,
+    };
+    Ok(Some(LastChange {
+        kind: e.kind,
+        tenant: slugs.get(&e.tenant_id).cloned().unwrap_or_default(),
+        by,
+        by_you: e.actor_user_id == Some(actor.user_id()),
+        at: e.created_at,
+    }))
+}

@@ -153,7 +153,7 @@ pub async fn inbound_assign(
     Ok(HttpResponse::Ok().json(queue::assign(&state.db, &actor, id, body.into_inner()).await?))
 }
 
-/// A tenant's outbox, newest first (tenant admins).
+/// A tenant's outbox, newest first (its responders and admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/outbox", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), OutboxQuery), responses(
     (status = 200, body = [OutboxView]),
     crate::openapi::Problems,

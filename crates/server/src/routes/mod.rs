@@ -111,6 +111,8 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(tickets::add_message),
         operation!(tickets::close),
         operation!(tickets::return_ticket),
+        operation!(tickets::forward_targets),
+        operation!(tickets::last_change),
         operation!(centers::list),
         operation!(centers::create),
         operation!(centers::get),

@@ -246,3 +246,36 @@ pub async fn list_for_tenant(
     q.tenant = Some(CommaList(vec![tenant.slug]));
     Ok(HttpResponse::Ok().json(tickets::list_tickets(&state.db, &actor, q).await?))
 }
+
+/// Where the ticket can be forwarded: the other active tenants by name and the back-office
+/// units of its tenant (those that work the ticket).
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/forward-targets", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+    (status = 200, body = forward::ForwardTargets),
+    crate::openapi::Problems,
+))]
+pub async fn forward_targets(
+    state: web::Data<AppState>,
+    TicketPath { actor, ticket }: TicketPath,
+) -> ApiResult<HttpResponse> {
+    let targets = forward::targets(&state.db, &actor, ticket).await?;
+    Ok(HttpResponse::Ok().json(targets))
+}
+
+/// Who changed the ticket last, and when (after a `stale-version` conflict: "changed meanwhile
+/// by …"); 204 for a ticket without history.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/last-change", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+    (status = 200, body = tickets::LastChange),
+    (status = 204, description = "the ticket has no history"),
+    crate::openapi::Problems,
+))]
+pub async fn last_change(
+    state: web::Data<AppState>,
+    TicketPath { actor, ticket }: TicketPath,
+) -> ApiResult<HttpResponse> {
+    Ok(
+        match tickets::last_change(&state.db, &actor, ticket).await? {
+            Some(c) => HttpResponse::Ok().json(c),
+            None => HttpResponse::NoContent().finish(),
+        },
+    )
+}

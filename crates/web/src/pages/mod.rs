@@ -9,6 +9,7 @@ pub mod mail;
 pub mod queue;
 pub mod reports;
 pub mod ticket;
+pub mod uiticket;
 pub mod verwaltung;
 
 use actix_web::http::{StatusCode, header};
