@@ -552,3 +552,51 @@ pub(crate) async fn setup_counts(db: &impl ConnectionTrait) -> Result<u64> {
 
 #[cfg(test)]
 mod tests;
+
+// --- Audit trail (`ManageTenant`) ----------------------------------------------------------------
+
+/// The scope tenant's audit events in `[from, to)`, newest first, `limit` from `offset`.
+pub(crate) async fn audit_events(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<verbund_schema::audit_event::Model>> {
+    use verbund_schema::audit_event;
+    let mut select =
+        audit_event::Entity::find().filter(scope.filter(audit_event::Column::TenantId));
+    if let Some(f) = from {
+        select = select.filter(audit_event::Column::CreatedAt.gte(f));
+    }
+    if let Some(t) = to {
+        select = select.filter(audit_event::Column::CreatedAt.lt(t));
+    }
+    Ok(select
+        .order_by_desc(audit_event::Column::CreatedAt)
+        .order_by_desc(audit_event::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The e-mail addresses of the accounts that acted in a tenant's audit events (operators
+/// included: an admin sees who changed the tenant).
+pub(crate) async fn account_emails(
+    db: &impl ConnectionTrait,
+    _scope: &TenantScope,
+    ids: BTreeSet<Uuid>,
+) -> Result<BTreeMap<Uuid, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect())
+}

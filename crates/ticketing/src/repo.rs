@@ -728,10 +728,18 @@ pub(crate) async fn access_log(
     scope: &TenantScope,
     ticket_id: Option<TicketId>,
     user_id: Option<Uuid>,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    offset: u64,
     limit: u64,
 ) -> Result<Vec<personal_data_access::Model>> {
     let mut query = personal_data_access::Entity::find()
         .filter(scope.filter(personal_data_access::Column::TenantId));
+    if let Some(f) = from {
+        query = query.filter(personal_data_access::Column::CreatedAt.gte(f));
+    }
+    if let Some(t) = to {
+        query = query.filter(personal_data_access::Column::CreatedAt.lt(t));
+    }
     if let Some(id) = ticket_id {
         query = query.filter(personal_data_access::Column::TicketId.eq(id));
     }
@@ -740,6 +748,8 @@ pub(crate) async fn access_log(
     }
     Ok(query
         .order_by_desc(personal_data_access::Column::CreatedAt)
+        .order_by_desc(personal_data_access::Column::Id)
+        .offset(offset)
         .limit(limit)
         .all(db)
         .await?)

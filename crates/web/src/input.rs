@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use verbund_tenant::text::{TextKind, check, check_query_pairs};
 
 /// Form fields that hold a long text (several lines allowed).
-const LONG_FIELDS: [&str; 20] = [
+const LONG_FIELDS: &[&str] = &[
     "text",
     "frage",
     "anschrift",
@@ -34,6 +34,8 @@ const LONG_FIELDS: [&str; 20] = [
     "kosten_text",
     "zustaendige_stelle",
     "ansprechpunkt",
+    // The admin's signature under replies.
+    "signatur",
 ];
 
 /// Checks decoded form pairs; the error names the field.

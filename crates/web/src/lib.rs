@@ -167,6 +167,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
                 "/verwaltung/{slug}/einstellungen",
                 web::post().to(pages::admin::save_settings),
             )
+            .configure(pages::verwaltung::routes)
             .configure(pages::uiticket::routes)
             .default_service(web::to(not_found)),
     );

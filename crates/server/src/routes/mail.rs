@@ -283,3 +283,29 @@ pub async fn attachment(
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(a.data.unwrap_or_default()))
 }
+
+/// Test a mailbox's stored settings now: connect, log in, open the folder read-only (tenant
+/// admins). Changes nothing; the answer says whether it worked and, if not, why in German.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/mailboxes/{id}/test", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
+    (status = 200, body = mailboxes::ConnectionCheck),
+    crate::openapi::Problems,
+))]
+pub async fn mailbox_test(
+    state: web::Data<AppState>,
+    TenantPath { actor, tenant }: TenantPath,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (_, id) = path.into_inner();
+    let id = uuid_or_404(&id, "mailbox")?;
+    let settings = mailboxes::PollSettings {
+        connect_timeout: std::time::Duration::from_secs(
+            state.settings.mailbox_connect_timeout_seconds.max(1),
+        ),
+        command_timeout: std::time::Duration::from_secs(
+            state.settings.mailbox_timeout_seconds.max(1),
+        ),
+        ..mailboxes::PollSettings::default()
+    };
+    Ok(HttpResponse::Ok()
+        .json(mailboxes::test_connection(&state.db, &actor, &tenant.slug, id, &settings).await?))
+}

@@ -6,6 +6,7 @@
 //! built from that list, so a route cannot be served undocumented or documented unserved
 //! (`routes::tests` checks both directions).
 
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod centers;
@@ -156,6 +157,8 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(mail::attachment),
         operation!(verbund::forwards),
         operation!(verbund::forwards_at_risk),
+        operation!(audit::audit_log),
+        operation!(mail::mailbox_test),
     ]
 }
 
