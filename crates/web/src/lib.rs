@@ -168,7 +168,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
                 web::post().to(pages::admin::save_settings),
             )
             .configure(pages::verwaltung::routes)
-            .configure(pages::uiticket::routes)
+            .configure(pages::anonymize::routes)
             .default_service(web::to(not_found)),
     );
 }

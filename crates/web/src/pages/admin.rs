@@ -13,7 +13,7 @@ use verbund_tenant::directory::{self, TenantPatch, TenantView};
 use super::{Chrome, domain_error, html, see_other};
 use crate::WebState;
 use crate::input::Query;
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 /// The tenant of the path, if the user may administer it: 404 for a tenant outside the
 /// user's tenants (an operator reaches every tenant), 403 without the admin role.
@@ -210,15 +210,12 @@ fn page_of(
 
 /// `GET /verwaltung/{slug}/einstellungen`
 pub async fn settings(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<SavedParam>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),

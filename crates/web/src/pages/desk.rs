@@ -16,7 +16,7 @@ use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
 use crate::input::Query;
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 /// A tenant the user can answer for.
 pub struct Choice {
@@ -97,14 +97,11 @@ pub struct DeskQuery {
 
 /// `GET /desk`
 pub async fn page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<DeskQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let tenants = desk_tenants(&s);
     if tenants.is_empty() {
         return no_desk(&req, &s);
@@ -176,14 +173,11 @@ async fn run_search(state: &WebState, s: &Session, text: &str, mandant: &str, al
 
 /// `GET /suche?q=…&mandant=…`: the hits alone, for the search as you type.
 pub async fn search(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<DeskQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let tenants = desk_tenants(&s);
     if tenants.is_empty() {
         return no_desk(&req, &s);
@@ -344,15 +338,12 @@ pub struct MandantQuery {
 
 /// `GET /leistungen/{slug}/{id}`: the merged description, module by module, and the office.
 pub async fn service(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
     q: Query<MandantQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let (slug, raw_id) = path.into_inner();
     let Ok(id) = raw_id.parse::<verbund_schema::ids::ServiceId>() else {
         return domain_error(&req, &s, &verbund_tenant::Error::NotFound("service"));
@@ -574,14 +565,11 @@ pub struct NewTicketQuery {
 
 /// `GET /anliegen/neu`: the form, with the due date computed for now.
 pub async fn new_ticket(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<NewTicketQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let tenants = desk_tenants(&s);
     if tenants.is_empty() {
         return no_desk(&req, &s);

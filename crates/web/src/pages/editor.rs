@@ -19,7 +19,7 @@ use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
 use crate::input::Query;
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 /// The tenants whose descriptions the actor edits.
 pub fn editor_tenants(s: &Session) -> Vec<Choice> {
@@ -74,14 +74,11 @@ fn forbidden(req: &HttpRequest, s: &Session) -> HttpResponse {
 
 /// `GET /redaktion`
 pub async fn list(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<ListQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let tenants = editor_tenants(&s);
     let mandant = match q.mandant.as_deref() {
         Some(m) if tenants.iter().any(|t| t.slug == m) => m.to_owned(),
@@ -217,15 +214,12 @@ fn parse_id(id: &str) -> Result<verbund_schema::ids::ServiceId, verbund_tenant::
 
 /// `GET /redaktion/{mandant}/{id}`
 pub async fn edit(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
     q: Query<EditQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let (mandant, id) = path.into_inner();
     let notice = q.ok.as_deref().map(|_| "Gespeichert.");
     render_edit(
@@ -568,15 +562,12 @@ pub struct CompareParams {
 
 /// `GET /redaktion/{mandant}/{id}/vergleich?von=&bis=`
 pub async fn compare(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
     q: Query<CompareParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let (mandant, id) = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);

@@ -25,7 +25,7 @@ use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
 use crate::input::Query;
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 /// The tenants whose mail the actor works (responders) or manages (admins).
 pub fn mail_tenants(s: &Session) -> Vec<Choice> {
@@ -135,14 +135,11 @@ pub struct DeskQuery {
 
 /// `GET /post`
 pub async fn desk(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<DeskQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let notice = q.ok.as_deref().map(|ok| match ok {
         "zugeordnet" => "Die E-Mail wurde zugeordnet.",
         "erneut" => "Die E-Mail ist wieder in der Warteschlange und wird gleich gesendet.",
@@ -387,15 +384,12 @@ pub struct ThreadQuery {
 
 /// `GET /vorgaenge/{id}/post`
 pub async fn thread(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
     q: Query<ThreadQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let notice = q.ok.as_deref().map(|_| "Gespeichert.");
     render_thread(
         &req,
@@ -574,14 +568,11 @@ pub async fn reply(
 
 /// `GET /vorgaenge/{id}/anhaenge/{attachment}`: always a download, never shown inline.
 pub async fn attachment(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let (key, aid) = path.into_inner();
     let loaded = async {
         let id = tickets::resolve(&state.db, &key).await?;

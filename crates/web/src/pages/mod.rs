@@ -2,6 +2,7 @@
 //! ticket detail. Each handler parses, calls the domain function with the actor, renders.
 
 pub mod admin;
+pub mod anonymize;
 pub mod desk;
 pub mod editor;
 pub mod login;
@@ -9,7 +10,6 @@ pub mod mail;
 pub mod queue;
 pub mod reports;
 pub mod ticket;
-pub mod uiticket;
 pub mod verwaltung;
 
 use actix_web::http::{StatusCode, header};

@@ -23,7 +23,7 @@ use super::{Chrome, domain_error, enc, html};
 use crate::WebState;
 use crate::format;
 use crate::input::Query;
-use crate::session::{SESSION_COOKIE, Session, cookie, to_login};
+use crate::session::{SESSION_COOKIE, Session, cookie};
 
 #[derive(serde::Deserialize, Default, Clone)]
 pub struct QueueParams {
@@ -197,14 +197,11 @@ struct QueueTable {
 
 /// `GET /vorgaenge`
 pub async fn page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     p: Query<QueueParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let p = p.into_inner();
     let query = match api_query(&state, &s, &p).await {
         Ok(q) => q,
@@ -259,14 +256,11 @@ fn fingerprint(items: &[TicketView]) -> String {
 /// forwarded. A comment line every 15 s keeps proxies from closing the connection (and
 /// checks the session).
 pub async fn live(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     p: Query<QueueParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let p = p.into_inner();
     if let Err(e) = api_query(&state, &s, &p).await {
         return domain_error(&req, &s, &e);

@@ -12,7 +12,7 @@ use verbund_ticketing::reports::{self, ReportQuery, ReportRow};
 use super::{Chrome, domain_error, html};
 use crate::WebState;
 use crate::input::Query;
-use crate::session::{Session, to_login};
+use crate::session::Session;
 
 #[derive(serde::Deserialize, Default)]
 pub struct ReportParams {
@@ -134,14 +134,11 @@ fn bars(rows: &[ReportRow], max: u64) -> Vec<Bar> {
 
 /// `GET /berichte`
 pub async fn page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<ReportParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let tenants: Vec<super::desk::Choice> = s
         .actor
         .profile()

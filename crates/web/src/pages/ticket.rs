@@ -18,7 +18,7 @@ use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
 use crate::input::Query;
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 pub struct Entry {
     when: String,
@@ -98,15 +98,12 @@ pub struct DetailQuery {
 
 /// `GET /vorgaenge/{id}`
 pub async fn page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
     q: Query<DetailQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let notice = if q.neu.is_some() {
         Some("Das Anliegen wurde angelegt.")
     } else {
@@ -216,7 +213,7 @@ async fn render(
     } else {
         None
     };
-    let may_anonymize = anonymized.is_none() && super::uiticket::may_anonymize(s, &t);
+    let may_anonymize = anonymized.is_none() && super::anonymize::may_anonymize(s, &t);
     let page = TicketPage {
         c: Chrome::new(req, Some(s), &format!("Vorgang {}", t.number), "queue"),
         targets,
@@ -481,7 +478,7 @@ pub async fn action(
                     );
                 }
                 Err(verbund_tenant::Error::Invalid { .. }) => {
-                    return super::uiticket::confirm_page(
+                    return super::anonymize::confirm_page(
                         &req,
                         &state,
                         &s,

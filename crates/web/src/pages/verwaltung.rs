@@ -20,7 +20,7 @@ use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
 use crate::input::Query;
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 /// Registers the pages of this module (called once from [`crate::configure`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -247,11 +247,7 @@ struct IndexPage {
 }
 
 /// `GET /verwaltung`: the administered tenant's users, or a choice among several tenants.
-pub async fn index(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
+pub async fn index(s: Session, req: HttpRequest) -> HttpResponse {
     let tenants = managed_tenants(&s);
     if tenants.is_empty() {
         if s.actor.is_operator() {
@@ -501,15 +497,12 @@ async fn render_users(
 
 /// `GET /verwaltung/{slug}/benutzer`
 pub async fn users_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -870,15 +863,12 @@ fn receipt_page(
 
 /// `GET /verwaltung/{slug}/eingangsbestaetigung`
 pub async fn receipt_page_get(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -1088,15 +1078,12 @@ fn page_link(base: &str, q: &LogParams, page: u64) -> String {
 
 /// `GET /verwaltung/{slug}/protokoll`: the audit log of admin actions, by date, paged.
 pub async fn audit_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<LogParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -1170,15 +1157,12 @@ fn audit_target(kind: &str, detail: &serde_json::Value) -> String {
 
 /// `GET /verwaltung/{slug}/zugriffe`: who read which ticket's personal data.
 pub async fn access_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<LogParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -1337,14 +1321,11 @@ async fn render_operator(
 
 /// `GET /betrieb`: the tenants of the platform (operators).
 pub async fn operator_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     render_operator(
         &req,
         &state,
@@ -1547,15 +1528,12 @@ async fn render_tenant(
 
 /// `GET /betrieb/mandanten/{slug}`: a tenant with its mail domains (operators).
 pub async fn tenant_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     render_tenant(
         &req,
         &state,
@@ -1791,15 +1769,12 @@ async fn render_mailboxes(
 
 /// `GET /verwaltung/{slug}/postfaecher`
 pub async fn mailboxes_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -2148,15 +2123,12 @@ async fn render_modules(
 
 /// `GET /verwaltung/{slug}/textbausteine` (`?bearbeiten={id}` opens one for editing)
 pub async fn modules_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<ModuleParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -2431,15 +2403,12 @@ async fn render_coverage(
 
 /// `GET /verwaltung/{slug}/vertretung`
 pub async fn coverage_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     slug: web::Path<String>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let t = match managed_tenant(&state, &s, &slug).await {
         Ok(t) => t,
         Err(e) => return domain_error(&req, &s, &e),
@@ -2721,14 +2690,11 @@ async fn render_centers(
 
 /// `GET /betrieb/zentren`: the service centers and the tenants they serve (operators).
 pub async fn centers_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<Notice>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     render_centers(
         &req,
         &state,
@@ -2970,14 +2936,11 @@ async fn render_catalog(
 
 /// `GET /betrieb/stammtexte` (`?bearbeiten={id}` opens one for editing; operators)
 pub async fn catalog_page(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     q: Query<CatalogParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let editing = (!q.bearbeiten.is_empty()).then(|| q.bearbeiten.clone());
     render_catalog(
         &req,

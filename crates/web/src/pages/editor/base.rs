@@ -15,7 +15,7 @@ use verbund_knowledge::services::{self, NewService};
 use super::{DiffRow, may_edit, parse_id, side_by_side, value_text};
 use crate::WebState;
 use crate::pages::{Chrome, domain_error, enc, html, see_other};
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/redaktion/{mandant}/stammtexte", web::get().to(catalogue))
@@ -52,14 +52,11 @@ fn level_label(l: catalog::BaseLevel) -> &'static str {
 
 /// `GET /redaktion/{mandant}/stammtexte`
 async fn catalogue(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let mandant = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);
@@ -148,14 +145,11 @@ struct ReviewPage {
 /// `GET /redaktion/{mandant}/{id}/stammtext-pruefen`: what changed in the base text since
 /// the revision last confirmed (`services::base_changes`), field by field, old beside new.
 async fn review(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let (mandant, id) = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);

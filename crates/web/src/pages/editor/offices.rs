@@ -19,7 +19,7 @@ use super::{may_edit, status_label};
 use crate::WebState;
 use crate::format;
 use crate::pages::{Chrome, domain_error, enc, html, see_other};
-use crate::session::{Form, Session, to_login};
+use crate::session::{Form, Session};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/redaktion/{mandant}/stellen", web::get().to(list))
@@ -439,14 +439,11 @@ fn address_line(o: &OrgUnitView) -> String {
 }
 
 async fn list(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let mandant = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);
@@ -593,15 +590,7 @@ fn render(
     s.finish(req, html(status, &page))
 }
 
-async fn new_form(
-    req: HttpRequest,
-    state: web::Data<WebState>,
-    path: web::Path<String>,
-) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
+async fn new_form(s: Session, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let mandant = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);
@@ -708,15 +697,12 @@ async fn load(
 }
 
 async fn edit(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String)>,
     q: crate::input::Query<EditQuery>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let (mandant, id) = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);

@@ -19,7 +19,7 @@ use super::may_edit;
 use crate::WebState;
 use crate::input::Query;
 use crate::pages::{Chrome, domain_error, error_page, html};
-use crate::session::{Session, csrf_matches, csrf_rejected, to_login};
+use crate::session::{Session, csrf_matches, csrf_rejected};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/redaktion/{mandant}/austausch", web::get().to(page))
@@ -102,15 +102,7 @@ fn render(
 }
 
 /// `GET /redaktion/{mandant}/austausch`
-async fn page(
-    req: HttpRequest,
-    state: web::Data<WebState>,
-    path: web::Path<String>,
-) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
+async fn page(s: Session, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let mandant = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);
@@ -182,15 +174,12 @@ async fn read_upload(mut parts: Multipart) -> Result<Upload, UploadError> {
 
 /// `POST /redaktion/{mandant}/import` (multipart: `csrf`, `format`, `datei`).
 async fn upload(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
     parts: Multipart,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let mandant = path.into_inner();
     let up = match read_upload(parts).await {
         Ok(up) => up,
@@ -288,15 +277,12 @@ pub struct ExportParams {
 
 /// `GET /redaktion/{mandant}/export?format=ndjson|xzufi`: a download.
 async fn download(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
     q: Query<ExportParams>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     let mandant = path.into_inner();
     if let Err(e) = may_edit(&s, &mandant) {
         return domain_error(&req, &s, &e);

@@ -1,4 +1,4 @@
-//! Pages of the ticket detail and the mail desk that have a route of their own: the
+//! The ticket detail's page with a route of its own: the
 //! confirmation step before a ticket is anonymised. (Registered by [`routes`], one line in
 //! `lib.rs`.) The action itself is `POST /vorgaenge/{id}/anonymisieren` in
 //! [`super::ticket::action`], which calls the API's domain function
@@ -11,7 +11,7 @@ use verbund_ticketing::tickets::{self, TicketView};
 
 use super::{Chrome, domain_error, html};
 use crate::WebState;
-use crate::session::{Session, to_login};
+use crate::session::Session;
 
 /// The routes of this module, mounted inside the UI's scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,14 +31,11 @@ struct ConfirmPage<'a> {
 /// button. Only for users who may (the domain's rule: `ManageTenant` on the holding tenant);
 /// others get the 403 page the action would give, before they type anything.
 pub async fn confirm(
+    s: Session,
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let s = match Session::load(&req, &state).await {
-        Ok(s) => s,
-        Err(why) => return to_login(&req, why),
-    };
     confirm_page(&req, &state, &s, &path, "", None, StatusCode::OK).await
 }
 
