@@ -267,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
             continue;
         }
         verbund_schema::tenant::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(verbund_schema::ids::TenantId::now_v7()),
             slug: Set(slug.clone()),
             name: Set(format!("Gemeinde {i}")),
             ags: Set(format!("07{i:06}")),

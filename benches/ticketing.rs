@@ -25,6 +25,7 @@ use support::wrk::{field, p99, wrk};
 use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::tenant;
 use verbund_schema::types::{AnswerChannel, Channel, ForwardState, Priority, TicketState};
 use verbund_schema::{contact, ticket};
@@ -35,7 +36,11 @@ const CONTACTS: usize = 1_000_000;
 const TICKETS: usize = 200_000;
 const SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
-fn ticket_row(tenant_id: Uuid, number: String, at: chrono::DateTime<Utc>) -> ticket::ActiveModel {
+fn ticket_row(
+    tenant_id: TenantId,
+    number: String,
+    at: chrono::DateTime<Utc>,
+) -> ticket::ActiveModel {
     ticket::ActiveModel {
         id: Set(verbund_schema::ids::TicketId::now_v7()),
         tenant_id: Set(tenant_id),
@@ -70,13 +75,13 @@ fn ticket_row(tenant_id: Uuid, number: String, at: chrono::DateTime<Utc>) -> tic
     }
 }
 
-async fn fill(db: &verbund_tenant::db::Db) -> Vec<Uuid> {
+async fn fill(db: &verbund_tenant::db::Db) -> Vec<TenantId> {
     verbund_tenant::demo::seed(db).await.unwrap();
     let start = Instant::now();
     let now = Utc::now();
     for i in 0..(TENANTS - 4) {
         tenant::Entity::insert(tenant::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(TenantId::now_v7()),
             slug: Set(format!("bench-{i:03}")),
             name: Set(format!("Benchgemeinde {i}")),
             ags: Set(format!("07{i:06}")),
@@ -93,7 +98,7 @@ async fn fill(db: &verbund_tenant::db::Db) -> Vec<Uuid> {
         .unwrap();
     }
     let tenants: Vec<tenant::Model> = tenant::Entity::find().all(db).await.unwrap();
-    let ids: Vec<Uuid> = tenants.iter().map(|t| t.id).collect();
+    let ids: Vec<TenantId> = tenants.iter().map(|t| t.id).collect();
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 7, 0, 0).unwrap();
     let channels = [
         Channel::Phone,
@@ -144,7 +149,12 @@ async fn fill(db: &verbund_tenant::db::Db) -> Vec<Uuid> {
 
 /// The same row inserted by 32 tasks, one autocommit statement each. `queued`: through the
 /// server's SQLite writer queue (`begin_write`), as the server's own writes go.
-async fn raw_inserts(db: &verbund_tenant::db::Db, tenant_id: Uuid, secs: u64, queued: bool) -> f64 {
+async fn raw_inserts(
+    db: &verbund_tenant::db::Db,
+    tenant_id: TenantId,
+    secs: u64,
+    queued: bool,
+) -> f64 {
     let count = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();

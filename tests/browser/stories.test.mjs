@@ -250,7 +250,7 @@ test("story 6: the Koblenz editor changes and publishes a description, and the M
   await visit(page, "redaktion-bearbeiten");
   const kurz = page.getByLabel("Kurztext", { exact: true });
   await kurz.fill((await kurz.inputValue()) + "\nNeu: " + word + " am Samstag.");
-  await page.getByLabel("Erforderliche Unterlagen (eine je Zeile)").fill("Personalausweis\nBiometrisches Passfoto");
+  await page.getByLabel("Unterlage 1", { exact: true }).fill("Personalausweis");
   await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Speichern", exact: true }).click()]);
   assert.match(page.url(), /ok=1/, await page.locator("main").textContent());
   // A published description stays published: the change is live at once; a draft is

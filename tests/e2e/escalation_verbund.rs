@@ -273,7 +273,7 @@ async fn escalation_across_tenants_on_two_instances(backend: Backend) {
             .into_iter()
             .map(|n| {
                 assert!(n.sent_at.is_some());
-                (n.tenant_id, n.level, n.audience)
+                (n.tenant_id.uuid(), n.level, n.audience)
             })
             .collect();
         v.sort();
@@ -638,7 +638,7 @@ async fn notices_wait_for_the_next_opening(backend: Backend) {
     use sea_orm::{ActiveModelTrait, Set};
     let again = escalation_notice::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
-        tenant_id: Set(koblenz_id),
+        tenant_id: Set(koblenz_id.into()),
         ticket_id: Set(uuid(&t["id"]).into()),
         level: Set("overdue".into()),
         audience: Set("origin".into()),

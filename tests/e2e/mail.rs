@@ -660,8 +660,8 @@ async fn unparseable_is_kept(backend: Backend) {
     assert_eq!(app.count("tickets").await, 0);
 }
 
-/// The outbox API: admins of the tenant see it and retry failed mail; other tenants' admins
-/// and agents get nothing and change nothing.
+/// The outbox API: admins and responders of the tenant see it and retry failed mail; other
+/// tenants' admins and agents get nothing and change nothing.
 async fn outbox_api_and_isolation(backend: Backend) {
     let app = mail_app(backend).await;
     let first = ingest_ok(
@@ -690,10 +690,18 @@ async fn outbox_api_and_isolation(backend: Backend) {
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["state"], "queued");
-    for token in [&other, &agent, &responder] {
+    for token in [&other, &agent] {
         let resp = app.get(token, "/api/v1/tenants/stadt-koblenz/outbox").await;
         assert_problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
     }
+    // The tenant's responders work its outbox too (`Permission::WorkOutbox`).
+    let theirs: Value = app
+        .get(&responder, "/api/v1/tenants/stadt-koblenz/outbox")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs, list);
     let bad = app
         .get(&admin, "/api/v1/tenants/stadt-koblenz/outbox?state=lost")
         .await;

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use verbund_email::delivery::SmtpSecurity;
@@ -211,12 +211,19 @@ Welche Unterlagen brauche ich f\u{fc}r die Zulassung eines Anh\u{e4}ngers?\r\n"
     assert!(refs.contains(&receipt_id), "{refs}");
     assert!(header(&reply, "Auto-Submitted").is_none());
     assert!(header(&reply, "Subject").unwrap().contains(&number));
-    let sent = outbox_mail::Entity::find()
-        .filter(outbox_mail::Column::State.eq("sent"))
-        .all(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(sent.len(), 2);
+    // The worker marks a mail sent after the SMTP server took it, so the citizen can hold it
+    // a moment before its outbox row says so: wait for the state, then check nothing else is
+    // in the outbox.
+    wait_for("both outbox mails marked sent", || async {
+        let sent = outbox_mail::Entity::find()
+            .filter(outbox_mail::Column::State.eq("sent"))
+            .count(&app.db)
+            .await
+            .unwrap();
+        (sent == 2).then_some(())
+    })
+    .await;
+    assert_eq!(app.count("outbox_mails").await, 2);
 
     // 5. Her answer joins the same ticket (and reopens it).
     let answer = format!(

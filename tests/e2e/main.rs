@@ -36,5 +36,8 @@ mod tenants;
 mod tickets;
 mod users;
 mod web;
+mod web_admin_more;
+mod web_desk_mail;
+mod web_editor;
 mod writes;
 mod xzufi_export;

@@ -65,6 +65,7 @@ fn entities() -> BTreeMap<String, Columns> {
         tenant_mail_domain,
         user,
         base_text,
+        base_text_revision,
         change,
         org_unit,
         org_unit_service,

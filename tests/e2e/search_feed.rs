@@ -68,10 +68,10 @@ async fn twin_tenant(app: &TestApp, like: &str, slug: &str) -> String {
         .await
         .unwrap()
         .unwrap();
-    let (first_half, second_half) = original.id.as_u64_pair();
+    let (first_half, second_half) = original.id.uuid().as_u64_pair();
     let id = Uuid::from_u64_pair(first_half, second_half ^ 0x0000_0000_00ff_ff00);
     tenant::ActiveModel {
-        id: Set(id),
+        id: Set(id.into()),
         slug: Set(slug.to_owned()),
         name: Set("Gemeinde Zwilling".to_owned()),
         ags: Set("07111001".to_owned()),

@@ -11,7 +11,7 @@ use crate::helpers::TestApp;
 
 const FAILING: i32 = 2007;
 
-async fn tenant_id(app: &TestApp, slug: &str) -> uuid::Uuid {
+async fn tenant_id(app: &TestApp, slug: &str) -> verbund_schema::ids::TenantId {
     tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(slug))
         .one(&app.db)
@@ -25,7 +25,7 @@ async fn tenant_id(app: &TestApp, slug: &str) -> uuid::Uuid {
 /// writers in these tests).
 async fn insert_counter(
     txn: &verbund_tenant::db::WriteTxn,
-    tenant_id: uuid::Uuid,
+    tenant_id: verbund_schema::ids::TenantId,
     year: i32,
 ) -> Result<(), verbund_tenant::Error> {
     ticket_counter::Entity::insert(ticket_counter::ActiveModel {
@@ -39,7 +39,7 @@ async fn insert_counter(
 }
 
 /// The counter years of the tenant, sorted.
-async fn counter_years(app: &TestApp, tenant_id: uuid::Uuid) -> Vec<i32> {
+async fn counter_years(app: &TestApp, tenant_id: verbund_schema::ids::TenantId) -> Vec<i32> {
     let mut years: Vec<i32> = ticket_counter::Entity::find()
         .filter(ticket_counter::Column::TenantId.eq(tenant_id))
         .all(&app.db)

@@ -18,6 +18,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::Set;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::outbox_mail;
 use verbund_tenant::db::{begin_write, now};
 use verbund_tenant::settings::TenantSettings;
@@ -291,7 +292,7 @@ pub async fn run_once(db: &Db, smtp: &Sender, cfg: &SmtpConfig, batch: u64) -> R
         .buffer_unordered(std::cmp::max(cfg.connections, 1) as usize)
         .collect()
         .await;
-    let mut tenants: HashMap<Uuid, u32> = HashMap::new();
+    let mut tenants: HashMap<TenantId, u32> = HashMap::new();
     let mut pass = Pass::default();
     // Record the successes first, in one statement: the server has them.
     let sent_ids: Vec<Uuid> = results

@@ -22,7 +22,7 @@
 //!    no `From`, it comes from one of our own addresses, or the sender's hourly receipt limit
 //!    is reached (loop protection).
 
-use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::{outbox_mail, tenant, ticket};
 use verbund_tenant::settings::TenantSettings;
 use verbund_ticketing::model::TicketState;
@@ -36,11 +36,11 @@ use crate::parse::{Bounce, ParseError, ParsedMail};
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Lookups {
     /// The tenant an operator assigned the mail to (from the catch-all queue), if one did.
-    pub force_tenant: Option<Uuid>,
+    pub force_tenant: Option<TenantId>,
     /// That tenant's row (`None` when it does not exist).
     pub forced: Option<tenant::Model>,
     /// The tenant of the IMAP mailbox the mail came from.
-    pub mailbox_tenant_id: Option<Uuid>,
+    pub mailbox_tenant_id: Option<TenantId>,
     /// That tenant's row; looked up only when neither an operator nor the recipients name one.
     pub mailbox_tenant: Option<tenant::Model>,
     /// The active tenant that the recipients name, with the address that matched.
@@ -62,7 +62,7 @@ pub(crate) struct Lookups {
     /// of one sender arriving at the same moment may both get a receipt at the limit.
     pub receipts_last_hour: u64,
     /// The new ticket's tenant and number, reserved ahead (PostgreSQL; see `reserve_number`).
-    pub number: Option<(Uuid, String)>,
+    pub number: Option<(TenantId, String)>,
 }
 
 /// What to do with one inbound mail: one case per [`Outcome`] (a reply, flagged or not, is
@@ -71,7 +71,7 @@ pub(crate) struct Lookups {
 pub(crate) enum Disposition<'a> {
     /// Not a mail at all: kept raw for a human.
     Unparseable {
-        tenant_id: Option<Uuid>,
+        tenant_id: Option<TenantId>,
         error: String,
     },
     /// A delivery status notification about one of our outbound mails.
@@ -86,7 +86,7 @@ pub(crate) enum Disposition<'a> {
     /// A delivery status notification we could not match: filed with a tenant if one is known.
     BounceUnmatched {
         mail: &'a ParsedMail,
-        tenant_id: Option<Uuid>,
+        tenant_id: Option<TenantId>,
     },
     /// Joins an open ticket; flagged when the sender is not the ticket's citizen.
     Reply {
@@ -103,7 +103,7 @@ pub(crate) enum Disposition<'a> {
     /// For a tenant, but with nobody to answer to: kept for a human.
     Review {
         mail: &'a ParsedMail,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         error: String,
     },
     /// A new ticket of the tenant, with a receipt unless `receipt_suppressed` says why not.
@@ -268,6 +268,7 @@ mod tests {
     use super::*;
     use crate::parse::{self, Address, AutoReason};
     use chrono::Utc;
+    use uuid::Uuid;
 
     const MAIL: &[u8] = b"From: Anna Buerger <anna@example.org>\r\n\
         To: info@stadt-trier.de\r\n\
@@ -279,6 +280,9 @@ mod tests {
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
     }
+    fn tid(n: u128) -> TenantId {
+        id(n).into()
+    }
     const ROUTED: u128 = 1;
     const MAILBOX: u128 = 2;
     const FORCED: u128 = 3;
@@ -288,7 +292,7 @@ mod tests {
 
     fn tenant(n: u128, receipts_per_hour: u32) -> tenant::Model {
         tenant::Model {
-            id: id(n),
+            id: tid(n),
             slug: format!("t{n}"),
             name: format!("Tenant {n}"),
             ags: "07211000".into(),
@@ -305,7 +309,7 @@ mod tests {
     fn ticket(state: TicketState, citizen: Option<&str>, anonymized: bool) -> ticket::Model {
         ticket::Model {
             id: id(TICKET).into(),
-            tenant_id: id(HOLDER),
+            tenant_id: tid(HOLDER),
             number: "T-2026-000001".into(),
             subject: "Frage".into(),
             question: "Frage".into(),
@@ -325,7 +329,7 @@ mod tests {
             overdue: false,
             failed_call_attempts: 0,
             needs_other_channel: false,
-            origin_tenant_id: id(HOLDER),
+            origin_tenant_id: tid(HOLDER),
             forward_state: verbund_schema::types::ForwardState::None,
             created_by: None,
             created_at: Utc::now(),
@@ -340,7 +344,7 @@ mod tests {
     fn outbox() -> outbox_mail::Model {
         outbox_mail::Model {
             id: id(OUTBOX),
-            tenant_id: id(HOLDER),
+            tenant_id: tid(HOLDER),
             ticket_id: Some(id(TICKET).into()),
             kind: verbund_schema::types::MailKind::Receipt,
             from_address: "info@stadt-trier.de".into(),
@@ -410,21 +414,21 @@ mod tests {
         l.routed = Some((tenant(ROUTED, 5), "info+pass@stadt-trier.de".into()));
     }
     fn mailbox(l: &mut Lookups) {
-        l.mailbox_tenant_id = Some(id(MAILBOX));
+        l.mailbox_tenant_id = Some(tid(MAILBOX));
         l.mailbox_tenant = Some(tenant(MAILBOX, 5));
     }
     fn routed_and_mailbox(l: &mut Lookups) {
         routed(l);
-        l.mailbox_tenant_id = Some(id(MAILBOX));
+        l.mailbox_tenant_id = Some(tid(MAILBOX));
     }
     fn forced(l: &mut Lookups) {
         routed(l);
-        l.force_tenant = Some(id(FORCED));
+        l.force_tenant = Some(tid(FORCED));
         l.forced = Some(tenant(FORCED, 5));
     }
     fn forced_missing(l: &mut Lookups) {
         routed(l);
-        l.force_tenant = Some(id(FORCED));
+        l.force_tenant = Some(tid(FORCED));
     }
     fn threaded(l: &mut Lookups, state: TicketState, anonymized: bool) {
         routed(l);
@@ -467,7 +471,7 @@ mod tests {
     }
     fn bounce_unmatched_forced(l: &mut Lookups) {
         routed_and_mailbox(l);
-        l.force_tenant = Some(id(FORCED));
+        l.force_tenant = Some(tid(FORCED));
     }
     fn own_sender(l: &mut Lookups) {
         routed(l);
@@ -486,7 +490,7 @@ mod tests {
     /// a receipt is sent from.
     type Seen = (
         Outcome,
-        Option<Uuid>,
+        Option<TenantId>,
         Option<Uuid>,
         Option<String>,
         Option<String>,
@@ -594,7 +598,7 @@ mod tests {
             let d = decide(Ok(&p), &l);
             let (o, t, k, s, w) = seen(&d);
             assert_eq!(o, *outcome, "{name}: outcome");
-            assert_eq!(t, tenant_id.map(id), "{name}: tenant");
+            assert_eq!(t, tenant_id.map(tid), "{name}: tenant");
             assert_eq!(k, ticket_id.map(id), "{name}: ticket");
             assert_eq!(s.as_deref(), *suppressed, "{name}: receipt suppressed");
             // A receipt goes out from the address written to, when the recipients named it.
@@ -624,7 +628,7 @@ mod tests {
             else {
                 panic!("not unparseable: {d:?}");
             };
-            assert_eq!(*t, tenant_id.map(id));
+            assert_eq!(*t, tenant_id.map(tid));
             assert_eq!(error, "the input has no mail header section");
         }
     }
@@ -680,7 +684,7 @@ mod tests {
         // Reserved for the routed tenant: used.
         let mut l = Lookups::default();
         routed(&mut l);
-        l.number = Some((id(ROUTED), "T-2026-000007".into()));
+        l.number = Some((tid(ROUTED), "T-2026-000007".into()));
         let Disposition::NewTicket { number, sender, .. } = decide(Ok(&p), &l) else {
             panic!("not a new ticket");
         };
@@ -691,7 +695,7 @@ mod tests {
         let Disposition::NewTicket { number, tenant, .. } = decide(Ok(&p), &l) else {
             panic!("not a new ticket");
         };
-        assert_eq!(tenant.id, id(FORCED));
+        assert_eq!(tenant.id, tid(FORCED));
         assert_eq!(number, None);
     }
 
@@ -704,6 +708,6 @@ mod tests {
             panic!("not a reply");
         };
         assert_eq!(sender.as_deref(), Some("anna@example.org"));
-        assert_eq!(holder.map(|t| t.id), Some(id(HOLDER)));
+        assert_eq!(holder.map(|t| t.id), Some(tid(HOLDER)));
     }
 }

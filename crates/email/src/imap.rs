@@ -198,6 +198,21 @@ pub async fn append(cfg: &ImapConfig, folder: &str, raw: &[u8]) -> Result<(), Im
     result
 }
 
+/// Connects, logs in and opens the folder read-only (EXAMINE, no flag changes), then logs out:
+/// whether the settings of a mailbox work ("Verbindung testen").
+pub async fn check(cfg: &ImapConfig) -> Result<(), ImapError> {
+    let mut conn = Connection::open(cfg).await?;
+    let name = encode_mailbox_name(&cfg.folder);
+    let result = conn
+        .run(&format!("EXAMINE {}", cfg.folder), |s| {
+            Box::pin(s.examine(name))
+        })
+        .await
+        .map(|_| ());
+    conn.logout().await;
+    result
+}
+
 /// Every message in a folder, raw, oldest first (tests: read what a citizen received).
 /// The folder is opened read-only (EXAMINE), so no flag changes.
 pub async fn fetch_all(cfg: &ImapConfig, folder: &str) -> Result<Vec<Vec<u8>>, ImapError> {

@@ -19,6 +19,7 @@ use sea_orm::{ConnectionTrait, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::ids::TicketId;
 use verbund_schema::tenant;
 use verbund_schema::{inbound_mail, mail_attachment, outbox_mail, ticket, ticket_event};
@@ -43,7 +44,10 @@ pub enum Source {
     /// `POST /api/v1/inbound/raw` from the MTA.
     Mta,
     /// An IMAP mailbox of a tenant.
-    Imap { mailbox_id: Uuid, tenant_id: Uuid },
+    Imap {
+        mailbox_id: Uuid,
+        tenant_id: TenantId,
+    },
 }
 
 /// What became of a message.
@@ -150,13 +154,13 @@ pub async fn ingest(db: &Db, raw: &[u8], source: Source) -> Result<Ingested> {
         return again(db, stored).await;
     }
     let id = row.id;
-    match run_claimed(db, id, None, Some(row)).await {
+    match run_claimed(db, id, Force::default(), Some(row)).await {
         Ok((suppressed, Some(done))) => Ok(Ingested {
             id,
             duplicate: false,
             state: PROCESSED.to_owned(),
             outcome: done.outcome,
-            tenant_id: done.tenant_id,
+            tenant_id: done.tenant_id.map(TenantId::uuid),
             ticket_id: done.ticket_id.map(TicketId::uuid),
             ticket_number: done.number,
             receipt_suppressed: suppressed,
@@ -204,7 +208,7 @@ async fn answer(
         duplicate,
         state: row.state,
         outcome: row.outcome,
-        tenant_id: row.tenant_id,
+        tenant_id: row.tenant_id.map(TenantId::uuid),
         ticket_id: row.ticket_id.map(TicketId::uuid),
         ticket_number: number,
         receipt_suppressed,
@@ -289,26 +293,56 @@ pub async fn process_pending_of(db: &Db, mailbox_id: Uuid) -> Result<usize> {
 
 /// Runs the processing of one stored row. `force_tenant` routes it to that tenant (an
 /// operator assigning catch-all mail). Returns why a receipt was suppressed, if it was.
-pub async fn process(db: &Db, id: Uuid, force_tenant: Option<Uuid>) -> Result<Option<String>> {
+pub async fn process(db: &Db, id: Uuid, force_tenant: Option<TenantId>) -> Result<Option<String>> {
     if force_tenant.is_none() && claim(db, id).await? != Claim::Mine {
         return Ok(None);
     }
-    Ok(run_claimed(db, id, force_tenant, None).await?.0)
+    let force = Force {
+        tenant: force_tenant,
+        ticket: None,
+    };
+    Ok(run_claimed(db, id, force, None).await?.0)
+}
+
+/// Where a person assigned a processed mail: to a tenant (processed again for it) or onto
+/// one of its tickets (processed again as a reply to that ticket).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Force {
+    pub tenant: Option<TenantId>,
+    pub ticket: Option<TicketId>,
+}
+
+impl Force {
+    fn any(&self) -> bool {
+        self.tenant.is_some() || self.ticket.is_some()
+    }
+}
+
+/// Processes a mail again as a reply to the ticket `ticket` (a person assigned it there; the
+/// caller checked that they may). The decision is the ordinary one ([`decide`]) with the
+/// ticket as the one the mail replies to.
+pub async fn process_onto_ticket(db: &Db, id: Uuid, ticket: TicketId) -> Result<()> {
+    let force = Force {
+        tenant: None,
+        ticket: Some(ticket),
+    };
+    run_claimed(db, id, force, None).await?;
+    Ok(())
 }
 
 /// [`process_claimed`], with a panic turned into an error and the claim given up on failure.
 async fn run_claimed(
     db: &Db,
     id: Uuid,
-    force_tenant: Option<Uuid>,
+    force: Force,
     known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     use futures_util::FutureExt;
-    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force_tenant, known))
+    let result = std::panic::AssertUnwindSafe(process_claimed(db, id, force, known))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(Error::bug("processing the mail panicked")));
-    if result.is_err() && force_tenant.is_none() {
+    if result.is_err() && !force.any() {
         release(db, id).await?;
     }
     result
@@ -319,7 +353,7 @@ async fn run_claimed(
 async fn process_claimed(
     db: &Db,
     id: Uuid,
-    force_tenant: Option<Uuid>,
+    force: Force,
     known: Option<inbound_mail::Model>,
 ) -> Result<(Option<String>, Option<Done>)> {
     let row = match known {
@@ -328,7 +362,7 @@ async fn process_claimed(
             .await?
             .ok_or(Error::NotFound("mail"))?,
     };
-    let (txn, applied) = parse_and_apply(db, &row, force_tenant, Writes::default()).await?;
+    let (txn, applied) = parse_and_apply(db, &row, force, Writes::default()).await?;
     txn.commit().await?;
     if applied.queued_mail {
         wake_delivery(db);
@@ -342,14 +376,14 @@ async fn process_claimed(
 async fn parse_and_apply(
     db: &Db,
     row: &inbound_mail::Model,
-    force_tenant: Option<Uuid>,
+    force: Force,
     writes: Writes,
 ) -> Result<(WriteTxn, Applied)> {
     let parsed = parse::parse_owned(row.raw.clone().unwrap_or_default()).await;
     let mut lookups = match &parsed {
-        Ok(p) => look_up(db, row, p, force_tenant).await?,
+        Ok(p) => look_up(db, row, p, force).await?,
         Err(_) => Lookups {
-            force_tenant,
+            force_tenant: force.tenant,
             mailbox_tenant_id: row.tenant_id,
             ..Lookups::default()
         },
@@ -368,10 +402,10 @@ async fn look_up(
     db: &Db,
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    force_tenant: Option<Uuid>,
+    force: Force,
 ) -> Result<Lookups> {
     let mut l = Lookups {
-        force_tenant,
+        force_tenant: force.tenant,
         mailbox_tenant_id: row.tenant_id,
         ..Lookups::default()
     };
@@ -390,7 +424,10 @@ async fn look_up(
         }
     }
     l.routed = route(db, p).await?;
-    l.threaded_id = thread(db, row, p).await?.map(|t| t.id);
+    l.threaded_id = match force.ticket {
+        Some(t) => Some(t),
+        None => thread(db, row, p).await?.map(|t| t.id),
+    };
     // Most likely a new ticket: its number now, outside the transaction on PostgreSQL.
     l.number = match (&l.routed, l.threaded_id, &sender) {
         (Some((t, _)), None, Some(_)) => reserve_number(db, t, row.received_at)
@@ -449,7 +486,7 @@ async fn look_up_current(
 
 #[derive(Default)]
 struct Finish {
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     outcome: Option<Outcome>,
     ticket_id: Option<TicketId>,
     outbox_id: Option<Uuid>,
@@ -461,7 +498,7 @@ struct Finish {
 /// What processing decided, as the ingest answer reports it.
 #[derive(Clone, Debug)]
 struct Done {
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     outcome: Option<Outcome>,
     ticket_id: Option<TicketId>,
     number: Option<String>,
@@ -727,7 +764,7 @@ impl Applied {
 async fn apply_unparseable(
     db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     error: String,
     writes: Writes,
 ) -> Result<Applied> {
@@ -798,7 +835,7 @@ async fn apply_bounce_unmatched(
     db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     writes: Writes,
 ) -> Result<Applied> {
     let f = Finish {
@@ -892,7 +929,7 @@ async fn apply_review(
     db: &(impl ConnectionTrait + WithLocal),
     row: &inbound_mail::Model,
     p: &ParsedMail,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     error: String,
     writes: Writes,
 ) -> Result<Applied> {

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::mailbox;
 use verbund_schema::tenant;
 use verbund_tenant::db::Db;
@@ -399,7 +400,7 @@ pub struct Poller {
     instance: String,
     settings: PollSettings,
     slots: Arc<Semaphore>,
-    tenant_slots: std::sync::Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    tenant_slots: std::sync::Mutex<HashMap<TenantId, Arc<Semaphore>>>,
     stop: CancellationToken,
     watchers: std::sync::Mutex<JoinSet<()>>,
 }
@@ -422,7 +423,7 @@ impl Poller {
         })
     }
 
-    fn tenant_slot(&self, tenant: Uuid) -> Option<OwnedSemaphorePermit> {
+    fn tenant_slot(&self, tenant: TenantId) -> Option<OwnedSemaphorePermit> {
         let per_tenant = self.settings.per_tenant.max(1);
         let sem = self
             .tenant_slots
@@ -545,5 +546,66 @@ pub fn spawn(
         while running.join_next().await.is_some() {}
         let watchers = poller.join_watchers().await;
         tracing::info!(watchers, "mailbox poller stopped with its IDLE watchers");
+    })
+}
+
+/// The answer of "Verbindung testen": whether the stored settings reach the server, log in
+/// and open the folder, and if not, why, in German.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    /// A German sentence for the admin: success, or the class of the failure (never what the
+    /// server sent).
+    pub message: String,
+    /// The failure class as stored in `last_error` ("authentication failed", "timeout", …).
+    pub error: Option<String>,
+}
+
+/// The German sentence for a failed check.
+fn german_failure(e: &imap::ImapError) -> String {
+    use imap::ImapError as E;
+    match e {
+        E::Config(_) => "Die Einstellungen sind ungültig (etwa unverschlüsselt zu einem entfernten Server).".into(),
+        E::HostNotFound(_) => "Der Server wurde nicht gefunden. Bitte prüfen Sie den Servernamen.".into(),
+        E::Refused(_) => "Der Server lehnt die Verbindung ab. Bitte prüfen Sie Server und Port.".into(),
+        E::Connect(_) => "Die Verbindung zum Server ist fehlgeschlagen.".into(),
+        E::Tls(_) => "Die verschlüsselte Verbindung (TLS) kam nicht zustande. Bitte prüfen Sie Port und Verschlüsselung.".into(),
+        E::NotImap(_) => "Unter dieser Adresse antwortet kein IMAP-Server.".into(),
+        E::Auth(_) => "Die Anmeldung wurde abgelehnt. Bitte prüfen Sie Benutzername und Passwort.".into(),
+        E::Protocol(_) => "Der Server hat einen Befehl abgelehnt; gibt es den Ordner?".into(),
+        E::Timeout => "Der Server hat nicht rechtzeitig geantwortet.".into(),
+    }
+}
+
+/// Tests a mailbox's stored settings now (tenant admins): connects, logs in and opens the
+/// folder read-only, within `settings`' time limits. Changes nothing, neither on the server
+/// nor in the database.
+pub async fn test_connection(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    settings: &PollSettings,
+) -> Result<ConnectionCheck> {
+    let (_, scope) = tenant_for(db, actor, slug).await?;
+    let m = load(db, &scope, id).await?;
+    let cfg = imap_config(&m, settings);
+    Ok(match imap::check(&cfg).await {
+        Ok(()) => ConnectionCheck {
+            ok: true,
+            message: format!(
+                "Verbindung erfolgreich: Anmeldung als {} auf {}:{} und Ordner {} geöffnet.",
+                m.username, m.host, m.port, m.folder
+            ),
+            error: None,
+        },
+        Err(e) => {
+            tracing::info!(mailbox = %m.id, error = %e, "mailbox connection test failed");
+            ConnectionCheck {
+                ok: false,
+                message: german_failure(&e),
+                error: Some(e.summary()),
+            }
+        }
     })
 }

@@ -8,7 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verbund_schema::inbound_mail;
 use verbund_tenant::ProblemKind;
-use verbund_tenant::access::OperatorScope;
 use verbund_tenant::db::Db;
 use verbund_tenant::directory::find_tenant;
 use verbund_tenant::{Actor, Error, Result};
@@ -45,18 +44,18 @@ pub struct InboundQuery {
     pub limit: Option<u64>,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+/// Where a mail without a ticket goes: exactly one of `tenant` and `ticket`.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignInbound {
-    /// The tenant (slug) the mail belongs to.
-    pub tenant: String,
-}
-
-async fn slug_of(db: &Db, operator: &OperatorScope, id: Option<Uuid>) -> Result<Option<String>> {
-    Ok(match id {
-        Some(id) => repo::operator_tenant_slug(db, operator, id).await?,
-        None => None,
-    })
+    /// The tenant (slug) the mail belongs to: it is processed again for that tenant (a new
+    /// ticket when it has a sender to answer to).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// An open ticket (number or id) the mail belongs to: it joins that ticket's
+    /// conversation, flagged when its sender is not the ticket's citizen.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 fn view(m: inbound_mail::Model, tenant: Option<String>) -> InboundView {
@@ -137,12 +136,39 @@ pub async fn raw(db: &Db, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
     })
 }
 
-/// Hands a mail without a ticket to a tenant (operators): it is processed again for that
-/// tenant.
+/// Hands a mail without a ticket to a tenant or onto one of its open tickets ("zuordnen").
+///
+/// Who may (the rules of the mail queue and of tickets, nothing of its own):
+/// - the mail must be one the actor reads in the inbound queue ([`repo::QueueAccess`]: the
+///   tenant's responders and admins; the catch-all only operators), else it is not found;
+/// - to a tenant: operators any; others only a tenant whose mail queue they work
+///   (`WorkMailQueue`, the tenant's responders);
+/// - onto a ticket: one the actor works (`HandleTickets` on the tenant holding it), open and
+///   not anonymised (see `verbund_ticketing::tickets::ticket_to_assign_mail`). Only mail that
+///   could be read (not unparseable) and is not a delivery report can join a ticket.
 pub async fn assign(db: &Db, actor: &Actor, id: Uuid, input: AssignInbound) -> Result<InboundView> {
-    let operator = actor.authorize_operator()?;
-    let t = find_tenant(db, &input.tenant).await?;
-    let m = repo::operator_mail(db, &operator, id)
+    let (tenant, ticket) = match (input.tenant, input.ticket) {
+        (Some(t), None) if !t.trim().is_empty() => (Some(t), None),
+        (None, Some(k)) if !k.trim().is_empty() => (None, Some(k)),
+        _ => {
+            return Err(Error::invalid(
+                "tenant",
+                "give exactly one of tenant and ticket",
+            ));
+        }
+    };
+    let access = repo::QueueAccess::of(actor);
+    let target = match &tenant {
+        Some(slug) => {
+            let t = find_tenant(db, slug).await?;
+            if actor.authorize_operator().is_err() {
+                actor.authorize(verbund_tenant::Permission::WorkMailQueue, t.id)?;
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let m = repo::queue_mail(db, &access, id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
     if m.ticket_id.is_some() {
@@ -163,10 +189,38 @@ pub async fn assign(db: &Db, actor: &Actor, id: Uuid, input: AssignInbound) -> R
             "a matched bounce cannot be assigned".into(),
         ));
     }
-    ingest::process(db, id, Some(t.id)).await?;
-    let m = repo::operator_mail(db, &operator, id)
+    match (target, ticket) {
+        (Some(t), _) => {
+            ingest::process(db, id, Some(t.id)).await?;
+        }
+        (None, Some(key)) => {
+            if matches!(
+                m.outcome,
+                Some(Outcome::Unparseable | Outcome::BounceUnmatched)
+            ) {
+                return Err(Error::Conflict(
+                    ProblemKind::NotApplicable,
+                    "an unreadable mail or a delivery report cannot join a ticket".into(),
+                ));
+            }
+            let (ticket_id, holder) =
+                verbund_ticketing::tickets::ticket_to_assign_mail(db, actor, &key).await?;
+            // The mail moves to the ticket's tenant: only where the actor reads the mail too.
+            if !access.may_read(Some(holder)) {
+                return Err(Error::Forbidden(
+                    "the ticket's tenant is not one whose mail you work",
+                ));
+            }
+            ingest::process_onto_ticket(db, id, ticket_id).await?;
+        }
+        (None, None) => return Err(Error::bug("assign without a target")),
+    }
+    let m = repo::queue_mail(db, &repo::QueueAccess::of(actor), id)
         .await?
         .ok_or(Error::NotFound("mail"))?;
-    let slug = slug_of(db, &operator, m.tenant_id).await?;
+    let slug = match m.tenant_id {
+        Some(t) => repo::queue_tenant_slug(db, &access, t).await?,
+        None => None,
+    };
     Ok(view(m, slug))
 }

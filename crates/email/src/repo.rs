@@ -24,6 +24,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::{
     inbound_mail, mail_attachment, mailbox, outbox_mail, tenant, tenant_mail_address, ticket,
 };
@@ -55,7 +56,7 @@ impl QueueAccess {
     }
 
     /// May the actor read mail of this tenant (or of none)?
-    pub fn may_read(&self, tenant_id: Option<Uuid>) -> bool {
+    pub fn may_read(&self, tenant_id: Option<TenantId>) -> bool {
         match tenant_id {
             Some(t) => self.work.contains(t) || self.manage.contains(t),
             None => self.catchall.is_some(),
@@ -99,7 +100,7 @@ pub type QueueRow = (
 pub async fn queue_list(
     db: &Db,
     access: &QueueAccess,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     outcome: Option<&str>,
     limit: u64,
 ) -> Result<Vec<QueueRow>> {
@@ -145,6 +146,21 @@ pub async fn queue_mail(
         .await?)
 }
 
+/// The slug of a tenant whose mail the actor reads (`None` otherwise).
+pub async fn queue_tenant_slug(
+    db: &Db,
+    access: &QueueAccess,
+    tenant_id: TenantId,
+) -> Result<Option<String>> {
+    if !access.may_read(Some(tenant_id)) {
+        return Ok(None);
+    }
+    Ok(tenant::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .map(|t| t.slug))
+}
+
 /// One inbound mail, for an operator (who may hand any of it to a tenant).
 pub async fn operator_mail(
     db: &Db,
@@ -158,7 +174,7 @@ pub async fn operator_mail(
 pub async fn operator_tenant_slug(
     db: &Db,
     _operator: &OperatorScope,
-    id: Uuid,
+    id: TenantId,
 ) -> Result<Option<String>> {
     Ok(tenant::Entity::find_by_id(id)
         .one(db)
@@ -567,7 +583,10 @@ pub async fn system_ticket_by_number(
 }
 
 /// A tenant by id.
-pub async fn system_tenant(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<tenant::Model>> {
+pub async fn system_tenant(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id).one(db).await?)
 }
 

@@ -287,7 +287,7 @@ pub(crate) async fn insert_base_text(
             format!("a base text with LeiKa key {leika} already exists"),
         ));
     }
-    base_text::ActiveModel {
+    let model = base_text::ActiveModel {
         id: Set(Uuid::now_v7()),
         leika: Set(leika.clone()),
         level: Set(level),
@@ -302,7 +302,25 @@ pub(crate) async fn insert_base_text(
     }
     .insert(db)
     .await
-    .map_err(|e| Error::from_db_unique(e, &format!("a base text with LeiKa key {leika}")))
+    .map_err(|e| Error::from_db_unique(e, &format!("a base text with LeiKa key {leika}")))?;
+    record_revision(db, &model).await?;
+    Ok(model)
+}
+
+/// Keeps the content of a base text's revision (in the transaction that wrote it), so an
+/// editor can see what changed since the revision last confirmed.
+async fn record_revision(db: &impl ConnectionTrait, b: &base_text::Model) -> Result<()> {
+    verbund_schema::base_text_revision::ActiveModel {
+        base_id: Set(b.id),
+        revision: Set(b.revision),
+        title: Set(b.title.clone()),
+        synonyms: Set(b.synonyms.clone()),
+        modules: Set(b.modules.clone()),
+        created_at: Set(b.updated_at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }
 
 /// Changes a base text (operators only). Its revision goes up, and every adopting
@@ -369,6 +387,7 @@ pub async fn update_base_text(
     let saved = crate::repo::base_text(&txn, current.id)
         .await?
         .ok_or(Error::NotFound("base text"))?;
+    record_revision(&txn, &saved).await?;
     txn.commit().await?;
     changes::notify(db);
     Ok(view(saved))

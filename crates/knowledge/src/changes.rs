@@ -4,7 +4,6 @@
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, NotSet, Set};
 use tokio::sync::watch;
-use uuid::Uuid;
 use verbund_tenant::Result;
 use verbund_tenant::db::{WithLocal, now};
 
@@ -25,7 +24,7 @@ impl Default for LocalChanges {
 /// Records that a description changed. Call it inside the transaction of the change.
 pub async fn record(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: verbund_schema::ids::TenantId,
     service_id: verbund_schema::ids::ServiceId,
 ) -> Result<()> {
     change::ActiveModel {

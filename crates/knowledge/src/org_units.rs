@@ -345,7 +345,7 @@ pub(crate) fn view(o: org_unit::Model, tenant_slug: &str) -> OrgUnitView {
 /// Inserts a validated org unit.
 pub(crate) async fn insert_org_unit(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: verbund_schema::ids::TenantId,
     v: ValidOrgUnit,
     demo: bool,
 ) -> Result<org_unit::Model> {
@@ -632,4 +632,31 @@ pub async fn opening(
     verbund_tenant::text::check_instant("at", at)?;
     let o = view(load(db, &reader, &t, id).await?, &t.slug);
     opening_at(&t, &o, at)
+}
+
+/// The descriptions that name an org unit as their responsible office (zuständige Stelle)
+/// or contact point (Ansprechpunkt), those the reader may read, sorted by title. (The
+/// office's `services` are the links an import brought; this is the other direction.)
+#[instrument(skip_all, fields(tenant = slug, org_unit = %id))]
+pub async fn services_naming(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<Vec<OfferedService>> {
+    let t = find_tenant(db, slug).await?;
+    let reader = require_org_reader(actor, &t).map_err(|_| Error::NotFound("org unit"))?;
+    // The office must be the tenant's (and visible): else 404, as for the office itself.
+    load(db, &reader, &t, id).await?;
+    let services = crate::repo::services_naming_org_unit(db, &reader, t.id, id).await?;
+    let keys = crate::repo::leika_keys_of(db, &services).await?;
+    Ok(services
+        .into_iter()
+        .map(|s| OfferedService {
+            id: s.id.uuid(),
+            leika_keys: keys.get(&s.id).cloned().unwrap_or_default(),
+            title: s.title,
+            status: s.status,
+        })
+        .collect())
 }

@@ -24,6 +24,7 @@ use sea_orm::{
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 use verbund_schema::ids::ServiceId;
+use verbund_schema::ids::TenantId;
 use verbund_schema::{
     base_text, change, org_unit, service, service_leika_key, service_version, tenant, user,
 };
@@ -34,7 +35,7 @@ use verbund_tenant::{Error, Result, TenantScope};
 /// Proof that a tenant's knowledge may be written, and by whom.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Writer {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     author: Option<Uuid>,
 }
 
@@ -48,7 +49,7 @@ impl Writer {
     }
 
     /// The import command on the server's own machine (`verbund import`), for one tenant.
-    pub(crate) fn system(_job: &SystemScope, tenant_id: Uuid) -> Self {
+    pub(crate) fn system(_job: &SystemScope, tenant_id: TenantId) -> Self {
         Self {
             tenant_id,
             author: None,
@@ -66,7 +67,7 @@ impl Writer {
 pub(crate) async fn service_page(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     cond: Condition,
     offset: u64,
     limit: u64,
@@ -87,7 +88,7 @@ pub(crate) async fn service_page(
 pub(crate) async fn readable_service(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     id: ServiceId,
 ) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id)
@@ -135,7 +136,7 @@ pub(crate) async fn leika_keys_of(
 ) -> Result<HashMap<ServiceId, Vec<String>>> {
     let mut out: HashMap<ServiceId, Vec<String>> = HashMap::new();
     for chunk in rows.chunks(IN_CHUNK) {
-        let tenants: BTreeSet<Uuid> = chunk.iter().map(|s| s.tenant_id).collect();
+        let tenants: BTreeSet<TenantId> = chunk.iter().map(|s| s.tenant_id).collect();
         let found = service_leika_key::Entity::find()
             .filter(service_leika_key::Column::TenantId.is_in(tenants))
             .filter(service_leika_key::Column::ServiceId.is_in(chunk.iter().map(|s| s.id)))
@@ -243,7 +244,7 @@ pub(crate) async fn services_by_title(
 
 /// The list filter "has a LeiKa key that starts with `prefix`", for descriptions of
 /// `tenant_id` (ANDed into a query that already filters by that tenant and reader).
-pub(crate) fn leika_prefix_filter(tenant_id: Uuid, prefix: &str) -> Condition {
+pub(crate) fn leika_prefix_filter(tenant_id: TenantId, prefix: &str) -> Condition {
     let keys = sea_orm::sea_query::Query::select()
         .column(service_leika_key::Column::ServiceId)
         .from(service_leika_key::Entity)
@@ -328,7 +329,7 @@ pub(crate) async fn author_names(
 pub(crate) async fn org_units(
     db: &impl ConnectionTrait,
     _reader: &KnowledgeReader,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<Vec<org_unit::Model>> {
     Ok(org_unit::Entity::find()
         .filter(org_unit::Column::TenantId.eq(tenant_id))
@@ -342,7 +343,7 @@ pub(crate) async fn org_units(
 pub(crate) async fn org_unit(
     db: &impl ConnectionTrait,
     _reader: &KnowledgeReader,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     id: Uuid,
 ) -> Result<Option<org_unit::Model>> {
     Ok(org_unit::Entity::find_by_id(id)
@@ -496,7 +497,7 @@ pub(crate) async fn adopters_of(
 // --- Background work and set-up (no user) -----------------------------------------------------
 
 /// Slugs of every tenant (the index names each hit's tenant; search resolves tenant filters).
-pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Vec<(Uuid, String)>> {
+pub(crate) async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<Vec<(TenantId, String)>> {
     Ok(tenant::Entity::find()
         .all(db)
         .await?
@@ -666,7 +667,7 @@ pub(crate) async fn replace_offered_services(
 pub(crate) async fn offered_services(
     db: &impl ConnectionTrait,
     reader: &KnowledgeReader,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     org_unit_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, service::Model)>> {
     use verbund_schema::org_unit_service;
@@ -699,4 +700,41 @@ pub(crate) async fn offered_services(
                 .map(|s| (l.org_unit_id, s.clone()))
         })
         .collect())
+}
+
+/// The descriptions of a tenant, readable by `reader`, that name an org unit as their
+/// responsible office or contact point.
+pub(crate) async fn services_naming_org_unit(
+    db: &impl ConnectionTrait,
+    reader: &KnowledgeReader,
+    tenant_id: TenantId,
+    org_unit_id: Uuid,
+) -> Result<Vec<service::Model>> {
+    Ok(service::Entity::find()
+        .filter(service::Column::TenantId.eq(tenant_id))
+        .filter(reader.services())
+        .filter(
+            Condition::any()
+                .add(service::Column::OrgUnitId.eq(org_unit_id))
+                .add(service::Column::ContactOrgUnitId.eq(org_unit_id)),
+        )
+        .order_by_asc(service::Column::Title)
+        .limit(1000)
+        .all(db)
+        .await?)
+}
+
+/// One stored revision of a base text. The catalogue is shared by the whole Verbund and
+/// readable by every reader of knowledge.
+pub(crate) async fn base_text_revision(
+    db: &impl ConnectionTrait,
+    _reader: &KnowledgeReader,
+    base_id: Uuid,
+    revision: i32,
+) -> Result<Option<verbund_schema::base_text_revision::Model>> {
+    Ok(
+        verbund_schema::base_text_revision::Entity::find_by_id((base_id, revision))
+            .one(db)
+            .await?,
+    )
 }

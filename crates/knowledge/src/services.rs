@@ -304,7 +304,7 @@ pub(crate) async fn snapshot(
 
 /// Everything needed to insert a description.
 pub(crate) struct Insert {
-    pub tenant_id: Uuid,
+    pub tenant_id: verbund_schema::ids::TenantId,
     pub content: ServiceContent,
     pub external_id: Option<String>,
     pub status: ServiceStatus,
@@ -1085,4 +1085,92 @@ pub async fn review_base(db: &Db, actor: &Actor, slug: &str, id: ServiceId) -> R
     txn.commit().await?;
     changes::notify(db);
     full_view(db, saved, &t.slug).await
+}
+
+/// What changed in the adopted base text since an editor of the tenant last confirmed it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BaseChanges {
+    pub base: BaseRef,
+    /// The revision last confirmed (`null`: never; then `changes` are against nothing).
+    pub reviewed_revision: Option<i32>,
+    /// Title, synonyms and modules that differ between the confirmed and the current
+    /// revision (`before` of the confirmed one, `after` of the current one).
+    pub changes: Vec<FieldChange>,
+}
+
+/// The changes of the adopted base text since the revision last confirmed (scope:
+/// `EditKnowledge` on the tenant, as for [`review_base`]). 409 `not-applicable` for a
+/// description without a base text.
+#[instrument(skip_all, fields(tenant = slug, service = %id))]
+pub async fn base_changes(
+    db: &Db,
+    actor: &Actor,
+    slug: &str,
+    id: ServiceId,
+) -> Result<BaseChanges> {
+    let t = find_tenant(db, slug).await?;
+    let (current, _writer) = load_for_edit(db, actor, &t, id).await?;
+    let reader = access::reader(actor)?;
+    let Some(base_id) = current.base_id else {
+        return Err(Error::Conflict(
+            ProblemKind::NotApplicable,
+            "the description has no base text".into(),
+        ));
+    };
+    let base = crate::repo::base_text(db, base_id)
+        .await?
+        .ok_or(Error::NotFound("base text"))?;
+    let before = match current.base_reviewed_revision {
+        Some(r) => crate::repo::base_text_revision(db, &reader, base_id, r).await?,
+        None => None,
+    };
+    let mut changes = Vec::new();
+    let mut push = |field: String, label: &str, a: serde_json::Value, b: serde_json::Value| {
+        if a != b {
+            changes.push(FieldChange {
+                field,
+                label: label.to_owned(),
+                before: a,
+                after: b,
+            });
+        }
+    };
+    let (title, synonyms, modules) = match &before {
+        Some(r) => (
+            serde_json::Value::from(r.title.clone()),
+            r.synonyms.clone(),
+            parse_modules(&r.modules),
+        ),
+        None => (
+            serde_json::Value::Null,
+            serde_json::json!([]),
+            Modules::default(),
+        ),
+    };
+    push(
+        "title".into(),
+        "Leistungsbezeichnung",
+        title,
+        base.title.clone().into(),
+    );
+    push(
+        "synonyms".into(),
+        "Begriffe im Kontext",
+        synonyms,
+        base.synonyms.clone(),
+    );
+    let now = parse_modules(&base.modules);
+    for field in ModuleField::ALL {
+        push(
+            format!("modules.{}", field.field_name()),
+            field.label(),
+            catalog::module_json(&modules, field),
+            catalog::module_json(&now, field),
+        );
+    }
+    Ok(BaseChanges {
+        base: catalog::base_ref(&base),
+        reviewed_revision: current.base_reviewed_revision,
+        changes,
+    })
 }

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<crate::ids::TenantId>,
     pub actor_user_id: Option<Uuid>,
     pub action: String,
     pub target_type: String,

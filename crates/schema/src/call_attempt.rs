@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub ticket_id: crate::ids::TicketId,
     pub agent_user_id: Uuid,
     pub outcome: CallOutcome,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub service_id: crate::ids::ServiceId,
     pub created_at: DateTimeUtc,
 }

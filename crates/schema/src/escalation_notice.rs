@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// The tenant that is told.
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub ticket_id: crate::ids::TicketId,
     /// `at_risk`, `overdue` or `unaccepted`.
     pub level: String,

@@ -4,11 +4,15 @@
 //! in the OpenAPI document a DTO field keeps the `string`/`uuid` schema of a `Uuid`).
 //!
 //! Entity fields, repository functions and domain functions take the id type, so passing a
-//! ticket's id where a tenant's is expected does not compile. Applied so far: [`TicketId`]
-//! (`tickets.id`, every `ticket_id`, the ticket functions of ticketing and email) and
-//! [`ServiceId`] (`knowledge_services.id`, every `service_id`, the description functions of
-//! knowledge). [`TenantId`] is defined but the `tenant_id` columns are still `Uuid` (it reaches
-//! every crate; next step). DTOs keep plain `Uuid` fields, so the OpenAPI document is unchanged.
+//! ticket's id where a tenant's is expected does not compile. Applied: [`TenantId`]
+//! (`tenants.id`, every `tenant_id`, `tickets.origin_tenant_id`, the `from_tenant_id` and
+//! `to_tenant_id` of forwards; the access proofs `GrantScope::Tenant`, `TenantScope`,
+//! `Visibility`, `Actor::authorize`/`may`, and the tenant functions of every crate),
+//! [`TicketId`] (`tickets.id`, every `ticket_id`, the ticket functions of ticketing and email)
+//! and [`ServiceId`] (`knowledge_services.id`, every `service_id`, the description functions of
+//! knowledge). DTOs keep plain `Uuid` fields (`.uuid()` at the view, `.into()` where a DTO's id
+//! meets a function), so the OpenAPI document is unchanged; the search index keeps plain UUIDs
+//! internally. See `verbund_tenant::Actor::authorize` for the same proof on a real function.
 //!
 //! ```compile_fail,E0308
 //! use verbund_schema::ids::{TenantId, TicketId};

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<crate::ids::TenantId>,
     pub source: String,
     pub mailbox_id: Option<Uuid>,
     pub message_id: Option<String>,

@@ -20,6 +20,7 @@ pub mod user;
 
 // Knowledge (service descriptions, org units, the change feed)
 pub mod base_text;
+pub mod base_text_revision;
 pub mod change;
 pub mod org_unit;
 pub mod org_unit_service;

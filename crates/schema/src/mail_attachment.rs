@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub inbound_mail_id: Uuid,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<crate::ids::TenantId>,
     pub ticket_id: Option<crate::ids::TicketId>,
     pub filename: Option<String>,
     pub content_type: String,

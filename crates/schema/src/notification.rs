@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub user_id: Option<Uuid>,
     pub queue: Option<String>,
     pub ticket_id: Option<crate::ids::TicketId>,

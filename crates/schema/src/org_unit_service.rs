@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "knowledge_org_unit_services")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub org_unit_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]

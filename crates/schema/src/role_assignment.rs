@@ -7,7 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     pub role: crate::types::Role,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<crate::ids::TenantId>,
     pub center_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }

@@ -10,7 +10,7 @@ pub struct Model {
     pub service_id: crate::ids::ServiceId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub leika_key: String,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub service_id: crate::ids::ServiceId,
     pub version: i32,
     pub kind: String,

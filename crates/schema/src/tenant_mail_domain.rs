@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "tenant_mail_domains")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub domain: String,
     pub created_at: DateTimeUtc,

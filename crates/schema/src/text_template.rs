@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub name: String,
     pub body: String,
     pub created_at: DateTimeUtc,

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: crate::ids::TicketId,
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub number: String,
     pub subject: String,
     pub question: String,
@@ -26,7 +26,7 @@ pub struct Model {
     pub overdue: bool,
     pub failed_call_attempts: i32,
     pub needs_other_channel: bool,
-    pub origin_tenant_id: Uuid,
+    pub origin_tenant_id: crate::ids::TenantId,
     pub forward_state: ForwardState,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: i32,
     pub ticket_id: crate::ids::TicketId,
     /// The tenant holding the ticket after the change.
-    pub tenant_id: Uuid,
+    pub tenant_id: crate::ids::TenantId,
     pub created_at: DateTimeUtc,
 }
 

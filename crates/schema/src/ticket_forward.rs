@@ -7,8 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub ticket_id: crate::ids::TicketId,
-    pub from_tenant_id: Uuid,
-    pub to_tenant_id: Uuid,
+    pub from_tenant_id: crate::ids::TenantId,
+    pub to_tenant_id: crate::ids::TenantId,
     pub to_queue: String,
     pub reason: String,
     pub forwarded_by: Uuid,

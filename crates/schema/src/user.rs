@@ -10,7 +10,7 @@ pub struct Model {
     pub display_name: String,
     pub password_hash: String,
     /// The tenant that owns the account; `None` for operators and center staff.
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<crate::ids::TenantId>,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -15,7 +15,7 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::de::DeserializeOwned;
 use verbund_tenant::Actor;
 use verbund_tenant::text::{CheckedJson, TextViolation, check_query_pairs};
@@ -304,6 +304,44 @@ impl FromRequest for TenantPath {
             Ok(TenantPath { actor, tenant })
         })
     }
+}
+
+/// The ticket named by the `{id}` segment of a ticket path (a ticket number such as
+/// `KO-2026-000123`, or the id), and the authenticated actor. Extracting it authenticates
+/// first (no token: 401), then resolves the key (unknown: 404 problem+json `not-found`).
+/// Whether the actor may see or change the ticket is the domain function's decision.
+pub struct TicketPath {
+    pub actor: Actor,
+    pub ticket: verbund_schema::ids::TicketId,
+}
+
+impl FromRequest for TicketPath {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = Auth::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let key = req.match_info().get("id").map(str::to_owned);
+        Box::pin(async move {
+            let Auth(actor) = auth.await?;
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let key = key.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("TicketPath on a path without {{id}}"))
+            })?;
+            let ticket = verbund_ticketing::tickets::resolve(&state.db, &key).await?;
+            Ok(TicketPath { actor, ticket })
+        })
+    }
+}
+
+/// A ticket as the answer, with its tenant recorded on the request span.
+pub fn ticket_response(
+    mut status: actix_web::HttpResponseBuilder,
+    view: verbund_ticketing::tickets::TicketView,
+) -> HttpResponse {
+    record_tenant(&view.tenant);
+    status.json(view)
 }
 
 /// The header that names the request on every error response: the same id is the

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 
 use crate::error::{Error, Result};
 
@@ -66,6 +67,7 @@ impl RoleRules for Role {
                     | ViewReports
                     | ManageCoverage
                     | ViewTickets
+                    | WorkOutbox
             ),
             Role::Editor => matches!(
                 permission,
@@ -77,7 +79,12 @@ impl RoleRules for Role {
             ),
             Role::Responder => matches!(
                 permission,
-                ViewTenant | ReadKnowledge | HandleTickets | ViewTickets | WorkMailQueue
+                ViewTenant
+                    | ReadKnowledge
+                    | HandleTickets
+                    | ViewTickets
+                    | WorkMailQueue
+                    | WorkOutbox
             ),
             // No permission on any tenant: the Verbund traffic is its own proof
             // ([`Actor::authorize_verbund_traffic`]).
@@ -115,13 +122,17 @@ pub enum Permission {
     ManageCoverage,
     /// Platform administration: create tenants and centers.
     Operate,
+    /// See the tenant's outbox (every outbound mail with its delivery state) and put a failed
+    /// or bounced mail back into the queue: the tenant's responders, who answer the mail, and
+    /// its admins.
+    WorkOutbox,
 }
 
 /// Where a role assignment applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GrantScope {
     Verbund,
-    Tenant(Uuid),
+    Tenant(TenantId),
     Center(Uuid),
 }
 
@@ -130,11 +141,11 @@ pub enum GrantScope {
 pub struct Grant {
     pub role: Role,
     pub scope: GrantScope,
-    tenants: BTreeSet<Uuid>,
+    tenants: BTreeSet<TenantId>,
 }
 
 impl Grant {
-    pub(crate) fn new(role: Role, scope: GrantScope, tenants: BTreeSet<Uuid>) -> Self {
+    pub(crate) fn new(role: Role, scope: GrantScope, tenants: BTreeSet<TenantId>) -> Self {
         Self {
             role,
             scope,
@@ -142,7 +153,7 @@ impl Grant {
         }
     }
 
-    pub fn reaches(&self, tenant_id: Uuid) -> bool {
+    pub fn reaches(&self, tenant_id: TenantId) -> bool {
         self.scope == GrantScope::Verbund || self.tenants.contains(&tenant_id)
     }
 }
@@ -245,14 +256,50 @@ impl Actor {
     }
 
     /// May this actor do `permission` for `tenant_id`?
-    pub fn may(&self, permission: Permission, tenant_id: Uuid) -> bool {
+    pub fn may(&self, permission: Permission, tenant_id: TenantId) -> bool {
         self.grants
             .iter()
             .any(|g| g.role.grants(permission) && g.reaches(tenant_id))
     }
 
     /// The proof that this actor may do `permission` for `tenant_id`, or `Forbidden`.
-    pub fn authorize(&self, permission: Permission, tenant_id: Uuid) -> Result<TenantScope> {
+    ///
+    /// The tenant is a [`TenantId`]: a ticket's id, or a plain `Uuid` from a request, does not
+    /// compile here, so a scope is never made for the wrong kind of id:
+    ///
+    /// ```compile_fail,E0308
+    /// use verbund_tenant::{Actor, Permission, TenantScope};
+    /// use verbund_schema::ids::TicketId;
+    ///
+    /// fn scope_of(actor: &Actor, ticket: TicketId) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, ticket)
+    /// }
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// use verbund_tenant::{Actor, Permission, TenantScope};
+    ///
+    /// fn scope_of(actor: &Actor, id: uuid::Uuid) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, id)
+    /// }
+    /// ```
+    ///
+    /// while the same call with a tenant's id compiles (a `Uuid` from a DTO becomes one with
+    /// `.into()`, stating that it is a tenant's):
+    ///
+    /// ```
+    /// use verbund_tenant::{Actor, Permission, TenantScope};
+    /// use verbund_schema::ids::TenantId;
+    ///
+    /// fn scope_of(actor: &Actor, tenant: TenantId) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, tenant)
+    /// }
+    ///
+    /// fn scope_of_dto(actor: &Actor, id: uuid::Uuid) -> verbund_tenant::Result<TenantScope> {
+    ///     actor.authorize(Permission::ViewTickets, id.into())
+    /// }
+    /// ```
+    pub fn authorize(&self, permission: Permission, tenant_id: TenantId) -> Result<TenantScope> {
         if self.may(permission, tenant_id) {
             Ok(TenantScope {
                 tenant_id,
@@ -296,7 +343,7 @@ impl Actor {
 
     /// The proof that this actor manages the accounts of `tenant_id`, with the tenants it
     /// administers for the account rule (see [`AccountScope`]).
-    pub fn authorize_accounts(&self, tenant_id: Uuid) -> Result<AccountScope> {
+    pub fn authorize_accounts(&self, tenant_id: TenantId) -> Result<AccountScope> {
         Ok(AccountScope {
             tenant: self.authorize(Permission::ManageUsers, tenant_id)?,
             administered: self.visibility(Permission::ManageUsers),
@@ -322,8 +369,8 @@ impl Actor {
     }
 
     /// Every tenant the actor can act for at all, with the roles that reach it.
-    pub fn tenant_roles(&self) -> BTreeMap<Uuid, BTreeSet<Role>> {
-        let mut out: BTreeMap<Uuid, BTreeSet<Role>> = BTreeMap::new();
+    pub fn tenant_roles(&self) -> BTreeMap<TenantId, BTreeSet<Role>> {
+        let mut out: BTreeMap<TenantId, BTreeSet<Role>> = BTreeMap::new();
         for grant in &self.grants {
             for tenant in &grant.tenants {
                 out.entry(*tenant).or_default().insert(grant.role);
@@ -336,7 +383,7 @@ impl Actor {
 /// Proof that an actor may do one thing for one tenant. Only [`Actor::authorize`] makes one.
 #[derive(Clone, Debug)]
 pub struct TenantScope {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     actor_id: Uuid,
     operator: bool,
     /// What the scope proves the actor may do for the tenant.
@@ -344,7 +391,7 @@ pub struct TenantScope {
 }
 
 impl TenantScope {
-    pub fn tenant_id(&self) -> Uuid {
+    pub fn tenant_id(&self) -> TenantId {
         self.tenant_id
     }
     pub fn actor_id(&self) -> Uuid {
@@ -403,7 +450,7 @@ impl VerbundTrafficScope {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
     scope: GrantScope,
-    tenants: BTreeSet<Uuid>,
+    tenants: BTreeSet<TenantId>,
 }
 
 impl Assignment {
@@ -415,7 +462,7 @@ impl Assignment {
         }
     }
 
-    pub fn tenant(tenant_id: Uuid) -> Self {
+    pub fn tenant(tenant_id: TenantId) -> Self {
         Self {
             scope: GrantScope::Tenant(tenant_id),
             tenants: BTreeSet::from([tenant_id]),
@@ -424,7 +471,7 @@ impl Assignment {
 
     /// A role on a center that serves `served` (every tenant linked to it, active or not, and
     /// every tenant it covers now or later).
-    pub fn center(center_id: Uuid, served: BTreeSet<Uuid>) -> Self {
+    pub fn center(center_id: Uuid, served: BTreeSet<TenantId>) -> Self {
         Self {
             scope: GrantScope::Center(center_id),
             tenants: served,
@@ -436,7 +483,7 @@ impl Assignment {
     }
 
     /// Whether the assignment lies in (among others) this tenant.
-    pub fn lies_in(&self, tenant_id: Uuid) -> bool {
+    pub fn lies_in(&self, tenant_id: TenantId) -> bool {
         self.tenants.contains(&tenant_id)
     }
 }
@@ -523,17 +570,17 @@ impl AccountScope {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visibility {
     all: bool,
-    tenants: BTreeSet<Uuid>,
+    tenants: BTreeSet<TenantId>,
 }
 
 impl Visibility {
     pub fn is_all(&self) -> bool {
         self.all
     }
-    pub fn contains(&self, tenant_id: Uuid) -> bool {
+    pub fn contains(&self, tenant_id: TenantId) -> bool {
         self.all || self.tenants.contains(&tenant_id)
     }
-    pub fn tenants(&self) -> Option<&BTreeSet<Uuid>> {
+    pub fn tenants(&self) -> Option<&BTreeSet<TenantId>> {
         (!self.all).then_some(&self.tenants)
     }
     /// A condition to AND into list queries: the tenant column is one of the visible tenants.
@@ -626,7 +673,7 @@ pub mod knowledge {
     use std::collections::BTreeSet;
 
     use sea_orm::{ColumnTrait, Condition};
-    use uuid::Uuid;
+    use verbund_schema::ids::TenantId;
     use verbund_schema::service;
 
     use super::{Actor, GrantScope, Permission, RoleRules};
@@ -657,11 +704,11 @@ pub mod knowledge {
         /// Every tenant's (operators).
         All,
         /// Only these tenants'.
-        Of(BTreeSet<Uuid>),
+        Of(BTreeSet<TenantId>),
     }
 
     impl DraftTenants {
-        pub fn contains(&self, tenant_id: Uuid) -> bool {
+        pub fn contains(&self, tenant_id: TenantId) -> bool {
             match self {
                 Self::All => true,
                 Self::Of(set) => set.contains(&tenant_id),
@@ -673,12 +720,12 @@ pub mod knowledge {
     /// tenant itself, or on a center for the tenant that owns the account.
     pub fn draft_tenants(actor: &Actor) -> DraftTenants {
         let profile = actor.profile();
-        let home: Option<Uuid> = profile.tenant.as_deref().and_then(|slug| {
+        let home: Option<TenantId> = profile.tenant.as_deref().and_then(|slug| {
             profile
                 .tenants
                 .iter()
                 .find(|t| t.slug == slug)
-                .map(|t| t.id)
+                .map(|t| TenantId::from(t.id))
         });
         let mut out = BTreeSet::new();
         for grant in actor
@@ -719,18 +766,18 @@ pub mod knowledge {
     }
 
     /// The same rule for one loaded row.
-    pub fn can_read_service(actor: &Actor, tenant_id: Uuid, status: &str) -> bool {
+    pub fn can_read_service(actor: &Actor, tenant_id: TenantId, status: &str) -> bool {
         sees_drafts_of(actor, tenant_id) || (status == PUBLISHED && reads_any(actor))
     }
 
     /// Whether drafts (and archived descriptions) of `tenant_id` are visible to the actor.
-    pub fn sees_drafts_of(actor: &Actor, tenant_id: Uuid) -> bool {
+    pub fn sees_drafts_of(actor: &Actor, tenant_id: TenantId) -> bool {
         draft_tenants(actor).contains(tenant_id)
     }
 
     /// Org units (offices, addresses, opening hours) are public information: every reader of
     /// knowledge may see those of every tenant.
-    pub fn can_read_org_units(actor: &Actor, tenant_id: Uuid) -> bool {
+    pub fn can_read_org_units(actor: &Actor, tenant_id: TenantId) -> bool {
         actor.may(Permission::ReadKnowledge, tenant_id) || reads_any(actor)
     }
 
@@ -763,7 +810,7 @@ pub mod knowledge {
         }
 
         /// Whether drafts (and archived descriptions) of `tenant_id` are visible.
-        pub fn sees_drafts_of(&self, tenant_id: Uuid) -> bool {
+        pub fn sees_drafts_of(&self, tenant_id: TenantId) -> bool {
             self.drafts.contains(tenant_id)
         }
     }
@@ -773,11 +820,11 @@ pub mod knowledge {
 mod tests {
     use super::*;
 
-    fn ids() -> (Uuid, Uuid, Uuid, Uuid) {
+    fn ids() -> (TenantId, TenantId, TenantId, Uuid) {
         (
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            Uuid::now_v7(),
+            TenantId::now_v7(),
+            TenantId::now_v7(),
+            TenantId::now_v7(),
             Uuid::now_v7(),
         )
     }
@@ -842,7 +889,7 @@ mod tests {
 
     #[test]
     fn roles_on_scopes() {
-        let t = GrantScope::Tenant(Uuid::nil());
+        let t = GrantScope::Tenant(TenantId::from(Uuid::nil()));
         let c = GrantScope::Center(Uuid::nil());
         assert!(Role::Agent.allows_scope(&c));
         assert!(Role::Editor.allows_scope(&t));

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Set};
 use secrecy::SecretString;
 use tracing::instrument;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 
 use crate::access::{Actor, ActorProfile, Grant, GrantScope, Role, RoleRules};
 use crate::audit;
@@ -238,8 +239,8 @@ pub(crate) async fn load_actor(
     let center_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.center_id).collect();
     let mut valid_until: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut centers: BTreeMap<Uuid, service_center::Model> = BTreeMap::new();
-    let mut served: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
-    let mut tenant_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.tenant_id).collect();
+    let mut served: BTreeMap<Uuid, BTreeSet<TenantId>> = BTreeMap::new();
+    let mut tenant_ids: BTreeSet<TenantId> = rows.iter().filter_map(|r| r.tenant_id).collect();
     tenant_ids.extend(account.tenant_id);
     if !center_ids.is_empty() {
         centers = crate::repo::centers_by_id(db, center_ids.iter().copied())
@@ -283,7 +284,7 @@ pub(crate) async fn load_actor(
             }
         }
     }
-    let tenants: BTreeMap<Uuid, tenant::Model> = if operator || !tenant_ids.is_empty() {
+    let tenants: BTreeMap<TenantId, tenant::Model> = if operator || !tenant_ids.is_empty() {
         let which = (!operator).then_some(&tenant_ids);
         crate::repo::tenants_of_grants(db, which)
             .await?
@@ -293,11 +294,11 @@ pub(crate) async fn load_actor(
     } else {
         BTreeMap::new()
     };
-    let active = |id: &Uuid| tenants.get(id).is_some_and(|t| t.active);
+    let active = |id: &TenantId| tenants.get(id).is_some_and(|t| t.active);
 
     let mut grants = Vec::with_capacity(rows.len());
     let mut specs = Vec::with_capacity(rows.len());
-    let mut reach_roles: BTreeMap<Uuid, BTreeSet<Role>> = BTreeMap::new();
+    let mut reach_roles: BTreeMap<TenantId, BTreeSet<Role>> = BTreeMap::new();
     for row in &rows {
         let role = row.role;
         let (scope, reach) = match (row.tenant_id, row.center_id) {
@@ -312,7 +313,7 @@ pub(crate) async fn load_actor(
         if !role.allows_scope(&scope) {
             continue;
         }
-        let reach: BTreeSet<Uuid> = reach.into_iter().filter(|t| active(t)).collect();
+        let reach: BTreeSet<TenantId> = reach.into_iter().filter(|t| active(t)).collect();
         for t in &reach {
             reach_roles.entry(*t).or_default().insert(role);
         }
@@ -339,7 +340,7 @@ pub(crate) async fn load_actor(
         .into_iter()
         .filter_map(|(id, roles)| {
             tenants.get(&id).map(|t| ActingTenant {
-                id,
+                id: id.uuid(),
                 slug: t.slug.clone(),
                 name: t.name.clone(),
                 roles: roles.into_iter().collect(),
@@ -484,7 +485,7 @@ pub async fn user_may(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     permission: crate::access::Permission,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<bool> {
     let Some(account) = crate::repo::account(db, user_id)
         .await?

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 
 use crate::access::{Actor, OperatorScope, Permission, Role};
 use crate::audit;
@@ -157,9 +158,9 @@ pub async fn find_tenant_for(
 
 async fn addresses_of(
     db: &impl ConnectionTrait,
-    tenant_ids: impl IntoIterator<Item = Uuid>,
-) -> Result<BTreeMap<Uuid, Vec<String>>> {
-    let mut out: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    tenant_ids: impl IntoIterator<Item = TenantId>,
+) -> Result<BTreeMap<TenantId, Vec<String>>> {
+    let mut out: BTreeMap<TenantId, Vec<String>> = BTreeMap::new();
     for row in crate::repo::addresses_of(db, tenant_ids).await? {
         out.entry(row.tenant_id).or_default().push(row.address);
     }
@@ -169,7 +170,7 @@ async fn addresses_of(
 fn view(t: tenant::Model, addresses: Vec<String>, domains: Vec<String>) -> TenantView {
     TenantView {
         settings: TenantSettings::from_json(&t.settings),
-        id: t.id,
+        id: t.id.uuid(),
         slug: t.slug,
         name: t.name,
         ags: t.ags,
@@ -216,7 +217,7 @@ pub async fn get_tenant(db: &Db, actor: &Actor, slug: &str) -> Result<TenantView
 
 async fn replace_addresses(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     addresses: &[EmailAddress],
 ) -> Result<()> {
     crate::repo::delete_addresses(db, tenant_id).await?;
@@ -263,7 +264,7 @@ pub async fn create_tenant(db: &Db, scope: &OperatorScope, input: NewTenant) -> 
 
     let txn = begin_write(db).await?;
     let at = now();
-    let id = Uuid::now_v7();
+    let id = TenantId::now_v7();
     let model = tenant::ActiveModel {
         id: Set(id),
         slug: Set(slug.into_inner()),
@@ -461,7 +462,7 @@ async fn center_views(
     centers: Vec<service_center::Model>,
 ) -> Result<Vec<CenterView>> {
     let links = crate::repo::center_links(db, centers.iter().map(|c| c.id)).await?;
-    let tenants: BTreeMap<Uuid, tenant::Model> =
+    let tenants: BTreeMap<TenantId, tenant::Model> =
         crate::repo::tenants_by_id(db, links.iter().map(|l| l.tenant_id))
             .await?
             .into_iter()
@@ -475,7 +476,7 @@ async fn center_views(
                 .filter(|l| l.center_id == c.id)
                 .filter_map(|l| tenants.get(&l.tenant_id))
                 .map(|t| TenantRef {
-                    id: t.id,
+                    id: t.id.uuid(),
                     slug: t.slug.clone(),
                     name: t.name.clone(),
                 })
@@ -495,7 +496,7 @@ async fn center_views(
 
 /// Whether the actor may see a center: operators see all; others see the centers they work in
 /// and the centers that serve a tenant they may view.
-fn may_see_center(actor: &Actor, center_id: Uuid, served: &[Uuid]) -> bool {
+fn may_see_center(actor: &Actor, center_id: Uuid, served: &[TenantId]) -> bool {
     actor.is_operator()
         || actor
             .grants()
@@ -511,7 +512,7 @@ pub async fn list_centers(db: &Db, actor: &Actor) -> Result<Vec<CenterView>> {
     Ok(views
         .into_iter()
         .filter(|c| {
-            let served: Vec<Uuid> = c.tenants.iter().map(|t| t.id).collect();
+            let served: Vec<TenantId> = c.tenants.iter().map(|t| t.id.into()).collect();
             may_see_center(actor, c.id, &served)
         })
         .collect())
@@ -524,7 +525,7 @@ pub async fn get_center(db: &Db, actor: &Actor, slug: &str) -> Result<CenterView
         .await?
         .pop()
         .ok_or(Error::NotFound("service center"))?;
-    let served: Vec<Uuid> = view.tenants.iter().map(|t| t.id).collect();
+    let served: Vec<TenantId> = view.tenants.iter().map(|t| t.id.into()).collect();
     if may_see_center(actor, view.id, &served) {
         Ok(view)
     } else {

@@ -18,7 +18,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
-use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 
 use crate::access::{Actor, OperatorScope, Permission};
 use crate::audit;
@@ -108,9 +108,9 @@ pub struct NewMailDomain {
 /// The domains of the given tenants, sorted.
 pub(crate) async fn domains_of(
     db: &impl ConnectionTrait,
-    tenant_ids: impl IntoIterator<Item = Uuid>,
-) -> Result<BTreeMap<Uuid, Vec<String>>> {
-    let mut out: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    tenant_ids: impl IntoIterator<Item = TenantId>,
+) -> Result<BTreeMap<TenantId, Vec<String>>> {
+    let mut out: BTreeMap<TenantId, Vec<String>> = BTreeMap::new();
     for row in crate::repo::domains_of(db, tenant_ids).await? {
         out.entry(row.tenant_id).or_default().push(row.domain);
     }
@@ -120,7 +120,7 @@ pub(crate) async fn domains_of(
 /// Assigns domains to a tenant (operator set-up); already assigned ones are left alone.
 pub(crate) async fn assign(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     domains: &BTreeSet<String>,
 ) -> Result<()> {
     let at = now();
@@ -144,7 +144,7 @@ pub(crate) async fn assign(
 /// the write transaction that stores the list.
 pub(crate) async fn check_claims(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     addresses: &[EmailAddress],
 ) -> Result<()> {
     let wanted: BTreeSet<String> = addresses.iter().map(MailDomain::of).collect();

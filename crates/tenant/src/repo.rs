@@ -23,6 +23,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::{
     center_coverage, center_tenant, login_throttle, role_assignment, service_center, session,
     tenant, tenant_mail_address, tenant_mail_domain, user,
@@ -37,7 +38,7 @@ use crate::error::Result;
 /// Slugs of every tenant and every center, by id (to name the scopes of role rows).
 pub(crate) async fn all_slugs(
     db: &impl ConnectionTrait,
-) -> Result<(BTreeMap<Uuid, String>, BTreeMap<Uuid, String>)> {
+) -> Result<(BTreeMap<TenantId, String>, BTreeMap<Uuid, String>)> {
     let tenants = tenant::Entity::find()
         .all(db)
         .await?
@@ -58,8 +59,8 @@ pub(crate) async fn all_slugs(
 pub(crate) async fn served_by(
     db: &impl ConnectionTrait,
     centers: BTreeSet<Uuid>,
-) -> Result<BTreeMap<Uuid, BTreeSet<Uuid>>> {
-    let mut out: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+) -> Result<BTreeMap<Uuid, BTreeSet<TenantId>>> {
+    let mut out: BTreeMap<Uuid, BTreeSet<TenantId>> = BTreeMap::new();
     if centers.is_empty() {
         return Ok(out);
     }
@@ -90,7 +91,7 @@ pub(crate) async fn served_by(
 pub(crate) async fn center_serves(
     db: &impl ConnectionTrait,
     center_id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<bool> {
     Ok(center_tenant::Entity::find_by_id((center_id, tenant_id))
         .one(db)
@@ -142,7 +143,7 @@ pub(crate) async fn visible_tenants(
 /// The tenants with these ids.
 pub(crate) async fn tenants_by_id(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
+    ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Vec<tenant::Model>> {
     Ok(tenant::Entity::find()
         .filter(tenant::Column::Id.is_in(ids))
@@ -153,7 +154,7 @@ pub(crate) async fn tenants_by_id(
 /// The inbound addresses of the given tenants, sorted.
 pub(crate) async fn addresses_of(
     db: &impl ConnectionTrait,
-    tenant_ids: impl IntoIterator<Item = Uuid>,
+    tenant_ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Vec<tenant_mail_address::Model>> {
     Ok(tenant_mail_address::Entity::find()
         .filter(tenant_mail_address::Column::TenantId.is_in(tenant_ids))
@@ -164,7 +165,7 @@ pub(crate) async fn addresses_of(
 
 /// Removes every inbound address of the tenant being created (operators) or changed
 /// (`ManageTenant`), before its new list is stored.
-pub(crate) async fn delete_addresses(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
+pub(crate) async fn delete_addresses(db: &impl ConnectionTrait, tenant_id: TenantId) -> Result<()> {
     tenant_mail_address::Entity::delete_many()
         .filter(tenant_mail_address::Column::TenantId.eq(tenant_id))
         .exec(db)
@@ -309,7 +310,7 @@ pub(crate) async fn coverage(
 /// The domains of the given tenants, sorted.
 pub(crate) async fn domains_of(
     db: &impl ConnectionTrait,
-    tenant_ids: impl IntoIterator<Item = Uuid>,
+    tenant_ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Vec<tenant_mail_domain::Model>> {
     Ok(tenant_mail_domain::Entity::find()
         .filter(tenant_mail_domain::Column::TenantId.is_in(tenant_ids))
@@ -335,7 +336,7 @@ pub(crate) async fn domain_claims(
 /// The addresses of tenants other than `tenant_id` in these domains.
 pub(crate) async fn addresses_of_others(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     domains: &BTreeSet<String>,
 ) -> Result<Vec<tenant_mail_address::Model>> {
     let mut in_domains = Condition::any();
@@ -366,7 +367,7 @@ pub(crate) async fn domains(
 pub(crate) async fn domain_locked(
     db: &impl ConnectionTrait,
     _operator: &OperatorScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     domain: &str,
 ) -> Result<Option<tenant_mail_domain::Model>> {
     let mut select = tenant_mail_domain::Entity::find()
@@ -382,7 +383,7 @@ pub(crate) async fn domain_locked(
 pub(crate) async fn addresses_in_domain(
     db: &impl ConnectionTrait,
     _operator: &OperatorScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     domain: &str,
 ) -> Result<Vec<String>> {
     Ok(tenant_mail_address::Entity::find()
@@ -399,7 +400,7 @@ pub(crate) async fn addresses_in_domain(
 pub(crate) async fn delete_domain(
     db: &impl ConnectionTrait,
     _operator: &OperatorScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     domain: &str,
 ) -> Result<()> {
     tenant_mail_domain::Entity::delete_many()
@@ -483,7 +484,7 @@ pub(crate) async fn coverages_of_centers(
 /// The tenants an actor's grants name (`None`: an operator's, every tenant).
 pub(crate) async fn tenants_of_grants(
     db: &impl ConnectionTrait,
-    ids: Option<&BTreeSet<Uuid>>,
+    ids: Option<&BTreeSet<TenantId>>,
 ) -> Result<Vec<tenant::Model>> {
     let mut query = tenant::Entity::find();
     if let Some(ids) = ids {
@@ -551,3 +552,51 @@ pub(crate) async fn setup_counts(db: &impl ConnectionTrait) -> Result<u64> {
 
 #[cfg(test)]
 mod tests;
+
+// --- Audit trail (`ManageTenant`) ----------------------------------------------------------------
+
+/// The scope tenant's audit events in `[from, to)`, newest first, `limit` from `offset`.
+pub(crate) async fn audit_events(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<verbund_schema::audit_event::Model>> {
+    use verbund_schema::audit_event;
+    let mut select =
+        audit_event::Entity::find().filter(scope.filter(audit_event::Column::TenantId));
+    if let Some(f) = from {
+        select = select.filter(audit_event::Column::CreatedAt.gte(f));
+    }
+    if let Some(t) = to {
+        select = select.filter(audit_event::Column::CreatedAt.lt(t));
+    }
+    Ok(select
+        .order_by_desc(audit_event::Column::CreatedAt)
+        .order_by_desc(audit_event::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The e-mail addresses of the accounts that acted in a tenant's audit events (operators
+/// included: an admin sees who changed the tenant).
+pub(crate) async fn account_emails(
+    db: &impl ConnectionTrait,
+    _scope: &TenantScope,
+    ids: BTreeSet<Uuid>,
+) -> Result<BTreeMap<Uuid, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect())
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 
 use crate::access::{
     AccountScope, Actor, Assignment, GrantScope, Permission, Role, RoleRules, TenantScope,
@@ -74,7 +75,7 @@ pub struct UserPatch {
 
 /// Names for the ids that role assignments point to.
 struct Names {
-    tenants: BTreeMap<Uuid, String>,
+    tenants: BTreeMap<TenantId, String>,
     centers: BTreeMap<Uuid, String>,
 }
 
@@ -127,7 +128,7 @@ struct Resolved {
 async fn resolve_roles(
     db: &impl ConnectionTrait,
     specs: &[RoleSpec],
-    default_tenant: Option<Uuid>,
+    default_tenant: Option<TenantId>,
 ) -> Result<Vec<Resolved>> {
     if specs.len() > 100 {
         return Err(Error::invalid("roles", "at most 100 role assignments"));
@@ -185,11 +186,11 @@ async fn resolve_roles(
 async fn served_by(
     db: &impl ConnectionTrait,
     centers: impl IntoIterator<Item = Uuid>,
-) -> Result<BTreeMap<Uuid, BTreeSet<Uuid>>> {
+) -> Result<BTreeMap<Uuid, BTreeSet<TenantId>>> {
     crate::repo::served_by(db, centers.into_iter().collect()).await
 }
 
-fn assignment(scope: GrantScope, served: &BTreeMap<Uuid, BTreeSet<Uuid>>) -> Assignment {
+fn assignment(scope: GrantScope, served: &BTreeMap<Uuid, BTreeSet<TenantId>>) -> Assignment {
     match scope {
         GrantScope::Verbund => Assignment::verbund(),
         GrantScope::Tenant(t) => Assignment::tenant(t),
@@ -370,7 +371,7 @@ async fn insert_user(
     email: &EmailAddress,
     name: &DisplayName,
     hash: String,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     roles: &[Resolved],
 ) -> Result<user::Model> {
     let at = now();

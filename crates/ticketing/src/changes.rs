@@ -26,7 +26,7 @@ use verbund_tenant::db::{Db, WithLocal, now};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketChange {
     pub ticket_id: Uuid,
-    pub tenants: BTreeSet<Uuid>,
+    pub tenants: BTreeSet<verbund_schema::ids::TenantId>,
 }
 
 /// The application's channel of ticket changes.

@@ -56,7 +56,7 @@ pub struct ContactView {
 }
 
 /// The center the agent answers from: the one serving the asked tenant, else its first.
-fn center_of(actor: &Actor, tenant_id: Uuid) -> Option<Uuid> {
+fn center_of(actor: &Actor, tenant_id: verbund_schema::ids::TenantId) -> Option<Uuid> {
     let centers: Vec<_> = actor
         .grants()
         .iter()
@@ -127,7 +127,7 @@ pub async fn log_contact(db: &Db, actor: &Actor, input: NewContact) -> Result<Co
                         .profile()
                         .tenants
                         .iter()
-                        .filter(|t| actor.may(Permission::HandleTickets, t.id))
+                        .filter(|t| actor.may(Permission::HandleTickets, t.id.into()))
                         .collect();
                     match own.as_slice() {
                         [only] => only.slug.clone(),

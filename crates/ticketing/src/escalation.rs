@@ -30,7 +30,7 @@ use verbund_tenant::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
-use verbund_schema::ids::TicketId;
+use verbund_schema::ids::{TenantId, TicketId};
 use verbund_schema::{escalation_notice, tenant};
 use verbund_tenant::access::SystemScope;
 use verbund_tenant::db::{begin_write, now};
@@ -115,7 +115,7 @@ pub const DEADLINE: &str = "deadline";
 /// the notices whose time has come.
 /// `system` is the escalation job's proof, made by the application's worker ([`SystemScope`]).
 pub async fn run_once(db: &Db, system: &SystemScope, at: DateTime<Utc>) -> Result<Pass> {
-    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::system_tenants(db, system)
+    let tenants: HashMap<TenantId, tenant::Model> = crate::repo::system_tenants(db, system)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
@@ -130,7 +130,7 @@ pub async fn run_once(db: &Db, system: &SystemScope, at: DateTime<Utc>) -> Resul
 async fn mark_deadlines(
     db: &Db,
     system: &SystemScope,
-    tenants: &HashMap<Uuid, tenant::Model>,
+    tenants: &HashMap<TenantId, tenant::Model>,
     at: DateTime<Utc>,
     pass: &mut Pass,
 ) -> Result<()> {
@@ -174,7 +174,7 @@ async fn claim_deadline(
     db: &Db,
     system: &SystemScope,
     t: &ticket::Model,
-    tenants: &HashMap<Uuid, tenant::Model>,
+    tenants: &HashMap<TenantId, tenant::Model>,
     level: Level,
     at: DateTime<Utc>,
 ) -> Result<bool> {
@@ -272,7 +272,7 @@ async fn queue_notice(
 async fn mark_unaccepted(
     db: &Db,
     system: &SystemScope,
-    tenants: &HashMap<Uuid, tenant::Model>,
+    tenants: &HashMap<TenantId, tenant::Model>,
     at: DateTime<Utc>,
     pass: &mut Pass,
 ) -> Result<()> {
@@ -409,7 +409,7 @@ async fn claim_unaccepted(
 async fn send_due(
     db: &Db,
     system: &SystemScope,
-    tenants: &HashMap<Uuid, tenant::Model>,
+    tenants: &HashMap<TenantId, tenant::Model>,
     at: DateTime<Utc>,
 ) -> Result<usize> {
     let due = crate::repo::system_due_notices(db, system, at, 500).await?;
@@ -457,7 +457,7 @@ impl Recipients {
 async fn deliver(
     db: &impl ConnectionTrait,
     system: &SystemScope,
-    tenants: &HashMap<Uuid, tenant::Model>,
+    tenants: &HashMap<TenantId, tenant::Model>,
     n: &escalation_notice::Model,
     t: &ticket::Model,
 ) -> Result<bool> {
@@ -593,14 +593,14 @@ async fn deliver(
 
 /// Kind, mail subject and text of a notice (German, formal).
 fn text(
-    tenants: &HashMap<Uuid, tenant::Model>,
+    tenants: &HashMap<TenantId, tenant::Model>,
     told: &tenant::Model,
     t: &ticket::Model,
     level: Level,
     audience: Audience,
     forward: Option<&ticket_forward::Model>,
 ) -> (&'static str, String, String) {
-    let name = |id: Uuid| {
+    let name = |id: TenantId| {
         tenants
             .get(&id)
             .map_or_else(|| "einem anderen Mandanten".to_owned(), |x| x.name.clone())

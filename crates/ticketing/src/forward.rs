@@ -271,3 +271,37 @@ pub async fn return_ticket(
     let access = Access::after_change(actor, saved.tenant_id);
     Ok(view(saved, access, &slugs))
 }
+
+/// A tenant a ticket can be forwarded to.
+#[derive(Clone, Debug, serde::Serialize, ToSchema)]
+pub struct ForwardTenant {
+    pub slug: String,
+    pub name: String,
+}
+
+/// Where the actor can forward a ticket: the other active tenants, and the back-office units
+/// of the holding tenant that its tickets and forwards name (`backoffice:<unit>`).
+#[derive(Clone, Debug, serde::Serialize, ToSchema)]
+pub struct ForwardTargets {
+    pub tenants: Vec<ForwardTenant>,
+    pub queues: Vec<String>,
+}
+
+/// The forward targets of a ticket the actor works (`HandleTickets` on its holder, as for the
+/// forward itself).
+#[instrument(skip_all, fields(ticket = %id))]
+pub async fn targets(db: &Db, actor: &Actor, id: TicketId) -> Result<ForwardTargets> {
+    let (current, scope) = load_for_work(db, actor, id).await?;
+    let (tenants, queues) = crate::repo::forward_targets(db, &scope).await?;
+    Ok(ForwardTargets {
+        tenants: tenants
+            .into_iter()
+            .filter(|t| t.id != current.tenant_id)
+            .map(|t| ForwardTenant {
+                slug: t.slug,
+                name: t.name,
+            })
+            .collect(),
+        queues: queues.into_iter().filter(|q| *q != current.queue).collect(),
+    })
+}

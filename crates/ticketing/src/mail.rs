@@ -278,11 +278,12 @@ pub struct OutboxQuery {
     pub before: Option<Uuid>,
 }
 
+/// The outbox rule is [`Permission::WorkOutbox`] (responders and admins of the tenant).
 fn authorize_outbox(actor: &Actor, t: &tenant::Model) -> Result<TenantScope> {
-    actor.authorize(Permission::ManageTenant, t.id)
+    actor.authorize(Permission::WorkOutbox, t.id)
 }
 
-/// A tenant's outbox, newest first (tenant admins and operators).
+/// A tenant's outbox, newest first (its responders and admins, operators).
 pub async fn list_outbox(
     db: &Db,
     actor: &Actor,

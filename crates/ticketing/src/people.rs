@@ -8,7 +8,7 @@ use verbund_tenant::{Error, Permission, Result};
 pub(crate) async fn check_assignee(
     db: &impl ConnectionTrait,
     user: Uuid,
-    tenant_id: Uuid,
+    tenant_id: verbund_schema::ids::TenantId,
 ) -> Result<()> {
     if verbund_tenant::auth::user_may(db, user, Permission::HandleTickets, tenant_id).await? {
         Ok(())

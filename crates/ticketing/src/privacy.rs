@@ -292,6 +292,12 @@ pub struct AccessLogQuery {
     pub user: Option<Uuid>,
     /// 1-1000, default 100.
     pub limit: Option<u64>,
+    /// First day (`2026-12-24`) in the tenant's time zone.
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, included.
+    pub to: Option<chrono::NaiveDate>,
+    /// Page number from 1 (default 1), `limit` entries a page.
+    pub page: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -328,7 +334,35 @@ pub async fn access_log(
             Err(e) => return Err(e),
         }
     }
-    let rows = crate::repo::access_log(db, &scope, ticket, q.user, limit).await?;
+    let page = q.page.unwrap_or(1);
+    if !(1..=100_000).contains(&page) {
+        return Err(Error::invalid("page", "must be 1..=100000"));
+    }
+    if let (Some(f), Some(to)) = (q.from, q.to)
+        && f > to
+    {
+        return Err(Error::invalid("from", "must not lie after `to`"));
+    }
+    let tz: chrono_tz::Tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+    let start_of = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|n| n.and_local_timezone(tz).earliest())
+            .map(|at| at.with_timezone(&Utc))
+    };
+    let window = (
+        q.from.and_then(start_of),
+        q.to.and_then(|d| d.succ_opt()).and_then(start_of),
+    );
+    let rows = crate::repo::access_log(
+        db,
+        &scope,
+        ticket,
+        q.user,
+        window,
+        (page - 1) * limit,
+        limit,
+    )
+    .await?;
     let (tickets, users) = crate::repo::access_log_names(db, &rows).await?;
     let tickets: std::collections::HashMap<TicketId, String> = tickets.into_iter().collect();
     let users: std::collections::HashMap<Uuid, String> = users.into_iter().collect();

@@ -31,7 +31,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use verbund_schema::escalation_notice;
-use verbund_schema::ids::TicketId;
+use verbund_schema::ids::{TenantId, TicketId};
 use verbund_schema::{
     call_attempt, center_tenant, contact, inbound_mail, mail_attachment, notification, outbox_mail,
     personal_data_access, role_assignment, service_ref, tenant, tenant_mail_address, text_template,
@@ -47,7 +47,7 @@ use crate::tickets::Access;
 // --- Tenants (the registry has no owner) -----------------------------------------------------
 
 /// One tenant by id.
-pub(crate) async fn tenant(db: &impl ConnectionTrait, id: Uuid) -> Result<tenant::Model> {
+pub(crate) async fn tenant(db: &impl ConnectionTrait, id: TenantId) -> Result<tenant::Model> {
     tenant::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -57,7 +57,7 @@ pub(crate) async fn tenant(db: &impl ConnectionTrait, id: Uuid) -> Result<tenant
 /// The tenants with these ids.
 pub(crate) async fn tenants(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
+    ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Vec<tenant::Model>> {
     Ok(tenant::Entity::find()
         .filter(tenant::Column::Id.is_in(ids))
@@ -68,8 +68,8 @@ pub(crate) async fn tenants(
 /// Slugs by id.
 pub(crate) async fn tenant_slugs(
     db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<Vec<(Uuid, String)>> {
+    ids: Vec<TenantId>,
+) -> Result<Vec<(TenantId, String)>> {
     Ok(tenant::Entity::find()
         .select_only()
         .columns([tenant::Column::Id, tenant::Column::Slug])
@@ -83,12 +83,12 @@ pub(crate) async fn tenant_slugs(
 pub(crate) async fn tenant_ids(
     db: &impl ConnectionTrait,
     slugs: Vec<&str>,
-) -> Result<Vec<(String, Uuid)>> {
+) -> Result<Vec<(String, TenantId)>> {
     Ok(tenant::Entity::find()
         .select_only()
         .columns([tenant::Column::Slug, tenant::Column::Id])
         .filter(tenant::Column::Slug.is_in(slugs))
-        .into_tuple::<(String, Uuid)>()
+        .into_tuple::<(String, TenantId)>()
         .all(db)
         .await?)
 }
@@ -97,7 +97,7 @@ pub(crate) async fn tenant_ids(
 pub(crate) async fn served_by_center(
     db: &impl ConnectionTrait,
     center_id: Uuid,
-) -> Result<BTreeSet<Uuid>> {
+) -> Result<BTreeSet<TenantId>> {
     Ok(center_tenant::Entity::find()
         .filter(center_tenant::Column::CenterId.eq(center_id))
         .all(db)
@@ -157,7 +157,7 @@ pub(crate) async fn last_counted(
 pub(crate) async fn service_usable_for(
     db: &impl ConnectionTrait,
     service_id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<bool> {
     Ok(service_ref::Entity::find_by_id(service_id)
         .filter(
@@ -263,7 +263,7 @@ pub(crate) async fn system_save_ticket(
 
 async fn update_ticket_row(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     current: &ticket::Model,
     expected_version: i32,
     changes: ticket::ActiveModel,
@@ -644,7 +644,7 @@ pub(crate) async fn delete_template(
 /// Whose contacts a report counts.
 pub(crate) enum ContactsOf {
     /// The contacts answered for a tenant.
-    Tenant(Uuid),
+    Tenant(TenantId),
     /// The contacts a center's agents logged (the caller checked that `reports` reaches every
     /// tenant the center serves).
     Center(Uuid),
@@ -682,7 +682,7 @@ pub(crate) async fn report_contacts(
 pub(crate) async fn report_tickets(
     db: &impl ConnectionTrait,
     reports: &Visibility,
-    tenants: &BTreeSet<Uuid>,
+    tenants: &BTreeSet<TenantId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<ticket::Model>> {
@@ -699,11 +699,11 @@ pub(crate) async fn report_tickets(
 pub(crate) async fn report_forwards(
     db: &impl ConnectionTrait,
     reports: &Visibility,
-    tenants: &BTreeSet<Uuid>,
+    tenants: &BTreeSet<TenantId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<ticket_forward::Model>> {
-    let tenants: Vec<Uuid> = tenants
+    let tenants: Vec<TenantId> = tenants
         .iter()
         .copied()
         .filter(|t| reports.contains(*t))
@@ -728,10 +728,18 @@ pub(crate) async fn access_log(
     scope: &TenantScope,
     ticket_id: Option<TicketId>,
     user_id: Option<Uuid>,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    offset: u64,
     limit: u64,
 ) -> Result<Vec<personal_data_access::Model>> {
     let mut query = personal_data_access::Entity::find()
         .filter(scope.filter(personal_data_access::Column::TenantId));
+    if let Some(f) = from {
+        query = query.filter(personal_data_access::Column::CreatedAt.gte(f));
+    }
+    if let Some(t) = to {
+        query = query.filter(personal_data_access::Column::CreatedAt.lt(t));
+    }
     if let Some(id) = ticket_id {
         query = query.filter(personal_data_access::Column::TicketId.eq(id));
     }
@@ -740,6 +748,8 @@ pub(crate) async fn access_log(
     }
     Ok(query
         .order_by_desc(personal_data_access::Column::CreatedAt)
+        .order_by_desc(personal_data_access::Column::Id)
+        .offset(offset)
         .limit(limit)
         .all(db)
         .await?)
@@ -825,7 +835,7 @@ pub(crate) async fn system_user(
 pub(crate) async fn system_active_role_holders(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     role: verbund_schema::types::Role,
 ) -> Result<Vec<Uuid>> {
     let ids: Vec<Uuid> = role_assignment::Entity::find()
@@ -850,7 +860,7 @@ pub(crate) async fn system_active_role_holders(
 pub(crate) async fn system_ticket_ids(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     cond: Condition,
 ) -> Result<Vec<Uuid>> {
     Ok(ticket::Entity::find()
@@ -968,7 +978,7 @@ pub(crate) async fn system_forwarder(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
     ticket_id: TicketId,
-    from_tenant: Uuid,
+    from_tenant: TenantId,
 ) -> Result<Option<Uuid>> {
     Ok(ticket_forward::Entity::find()
         .filter(ticket_forward::Column::TicketId.eq(ticket_id))
@@ -1095,7 +1105,7 @@ pub(crate) async fn verbund_forwarded_at_risk(
     db: &impl ConnectionTrait,
     _scope: &VerbundTrafficScope,
     open: &[&str],
-) -> Result<Vec<(ticket::Model, Option<Uuid>)>> {
+) -> Result<Vec<(ticket::Model, Option<TenantId>)>> {
     let forwarded = Query::select()
         .column(ticket_forward::Column::TicketId)
         .from(ticket_forward::Entity)
@@ -1119,7 +1129,7 @@ pub(crate) async fn verbund_forwarded_at_risk(
         .order_by_asc(ticket::Column::Number)
         .all(db)
         .await?;
-    let mut last: std::collections::HashMap<TicketId, Uuid> = std::collections::HashMap::new();
+    let mut last: std::collections::HashMap<TicketId, TenantId> = std::collections::HashMap::new();
     let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
     for chunk in ids.chunks(500) {
         let forwards = ticket_forward::Entity::find()
@@ -1183,9 +1193,10 @@ pub(crate) async fn system_ticket_audiences(
     db: &impl ConnectionTrait,
     _system: &SystemScope,
     ids: &BTreeSet<Uuid>,
-) -> Result<std::collections::HashMap<Uuid, BTreeSet<Uuid>>> {
-    let mut out: std::collections::HashMap<Uuid, BTreeSet<Uuid>> = std::collections::HashMap::new();
-    let tickets: Vec<(Uuid, Uuid, Uuid)> = ticket::Entity::find()
+) -> Result<std::collections::HashMap<Uuid, BTreeSet<TenantId>>> {
+    let mut out: std::collections::HashMap<Uuid, BTreeSet<TenantId>> =
+        std::collections::HashMap::new();
+    let tickets: Vec<(Uuid, TenantId, TenantId)> = ticket::Entity::find()
         .select_only()
         .column(ticket::Column::Id)
         .column(ticket::Column::TenantId)
@@ -1199,7 +1210,7 @@ pub(crate) async fn system_ticket_audiences(
         set.insert(holder);
         set.insert(origin);
     }
-    let forwards: Vec<(Uuid, Uuid)> = ticket_forward::Entity::find()
+    let forwards: Vec<(Uuid, TenantId)> = ticket_forward::Entity::find()
         .select_only()
         .column(ticket_forward::Column::TicketId)
         .column(ticket_forward::Column::FromTenantId)
@@ -1224,4 +1235,65 @@ pub(crate) async fn system_prune_ticket_changes(
         .exec(db)
         .await?
         .rows_affected)
+}
+
+// --- Ticket detail: forward targets and who changed a ticket -----------------------------------
+
+/// Where a ticket held by the scope's tenant can be forwarded: every active tenant (by name)
+/// and the back-office units (`backoffice:<unit>`) the holder's tickets and forwards name.
+/// `scope` proves `HandleTickets` on the holder (from `load_for_work`).
+pub(crate) async fn forward_targets(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+) -> Result<(Vec<tenant::Model>, Vec<String>)> {
+    let tenants = tenant::Entity::find()
+        .filter(tenant::Column::Active.eq(true))
+        .order_by_asc(tenant::Column::Name)
+        .all(db)
+        .await?;
+    let mut queues: BTreeSet<String> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Queue)
+        .distinct()
+        .filter(scope.filter(ticket::Column::TenantId))
+        .filter(ticket::Column::Queue.starts_with("backoffice:"))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    queues.extend(
+        ticket_forward::Entity::find()
+            .select_only()
+            .column(ticket_forward::Column::ToQueue)
+            .distinct()
+            .filter(scope.filter(ticket_forward::Column::ToTenantId))
+            .filter(ticket_forward::Column::ToQueue.starts_with("backoffice:"))
+            .into_tuple::<String>()
+            .all(db)
+            .await?,
+    );
+    Ok((tenants, queues.into_iter().collect()))
+}
+
+/// The display name of the user who wrote an event of ticket `t` (loaded by the caller
+/// through the visibility rule): only a user named by one of `t`'s events is found.
+pub(crate) async fn event_author_name(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    user_id: Uuid,
+) -> Result<Option<String>> {
+    let wrote = ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(t.id))
+        .filter(ticket_event::Column::ActorUserId.eq(user_id))
+        .one(db)
+        .await?
+        .is_some();
+    if !wrote {
+        return Ok(None);
+    }
+    Ok(user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .map(|u| u.display_name))
 }

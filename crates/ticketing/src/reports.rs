@@ -8,7 +8,7 @@ use verbund_tenant::db::Db;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
+use verbund_schema::ids::TenantId;
 use verbund_schema::tenant;
 use verbund_tenant::directory::{find_center, find_tenant};
 use verbund_tenant::{Actor, Error, Permission, Result, Visibility};
@@ -164,7 +164,7 @@ impl Window {
 /// What a report covers.
 struct Subject {
     contacts: ContactsOf,
-    tenants: BTreeSet<Uuid>,
+    tenants: BTreeSet<TenantId>,
     /// The tenants the actor may see reports of (`ViewReports`).
     reports: Visibility,
 }
@@ -188,13 +188,13 @@ async fn build(db: &Db, subject: Subject, window: &Window) -> Result<(Vec<Report
             }
         }
     }
-    let tenants: HashMap<Uuid, tenant::Model> =
+    let tenants: HashMap<TenantId, tenant::Model> =
         crate::repo::tenants(db, subject.tenants.iter().copied())
             .await?
             .into_iter()
             .map(|t| (t.id, t))
             .collect();
-    let calendars: HashMap<Uuid, verbund_tenant::calendar::Calendar> = tenants
+    let calendars: HashMap<TenantId, verbund_tenant::calendar::Calendar> = tenants
         .iter()
         .map(|(id, t)| (*id, calendar_of(t)))
         .collect();

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use verbund_schema::ids::{ServiceId, TicketId};
+use verbund_schema::ids::{ServiceId, TenantId, TicketId};
 use verbund_schema::tenant;
 use verbund_tenant::ProblemKind;
 use verbund_tenant::access::{Job, SystemScope};
@@ -116,7 +116,7 @@ pub enum Access {
 impl Access {
     /// After a change that may have moved the ticket to another tenant: full access where the
     /// actor may view the tenant's tickets, else what the forwarding side keeps.
-    pub(crate) fn after_change(actor: &Actor, tenant_id: Uuid) -> Self {
+    pub(crate) fn after_change(actor: &Actor, tenant_id: TenantId) -> Self {
         if actor.may(Permission::ViewTickets, tenant_id) {
             Self::Full
         } else {
@@ -125,7 +125,7 @@ impl Access {
     }
 }
 
-pub(crate) type Slugs = HashMap<Uuid, String>;
+pub(crate) type Slugs = HashMap<TenantId, String>;
 
 /// Tenant slugs by id, one cache per application (in its [`verbund_tenant::db::Local`]). A
 /// slug never changes after the tenant is created, so what the application has read once
@@ -137,7 +137,7 @@ struct KnownSlugs(std::sync::RwLock<Slugs>);
 /// database (one query).
 pub(crate) async fn slugs_of(
     db: &(impl ConnectionTrait + WithLocal),
-    ids: impl IntoIterator<Item = Uuid>,
+    ids: impl IntoIterator<Item = TenantId>,
 ) -> Result<Slugs> {
     let mut out = Slugs::new();
     let mut missing = Vec::new();
@@ -452,7 +452,7 @@ async fn next_number(
 
 fn sequence_name(t: &tenant::Model, year: i32) -> String {
     // Only hex digits, an underscore and the year: safe to put into a statement.
-    format!("ticket_number_{}_{year}", t.id.simple())
+    format!("ticket_number_{}_{year}", t.id.uuid().simple())
 }
 
 /// PostgreSQL: the next [`NUMBER_BLOCK`] values of the tenant's number sequence for `year`
@@ -694,7 +694,7 @@ pub(crate) async fn check_service(
     db: &impl ConnectionTrait,
     field: &str,
     service_id: Option<Uuid>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<()> {
     let Some(id) = service_id else {
         return Ok(());
@@ -1259,7 +1259,7 @@ pub async fn list_tickets(db: &Db, actor: &Actor, q: TicketQuery) -> Result<Tick
                 .copied()
                 .filter(|slug| actor.tenant(slug).is_none())
                 .collect();
-            let found: HashMap<String, Uuid> = if others.is_empty() {
+            let found: HashMap<String, TenantId> = if others.is_empty() {
                 HashMap::new()
             } else {
                 crate::repo::tenant_ids(db, others)
@@ -1474,4 +1474,65 @@ pub async fn reopen_for_mail(
     )
     .await?;
     Ok(saved)
+}
+
+/// The ticket a person assigns an inbound mail to (the mail desk's "zuordnen"): one the actor
+/// works (`HandleTickets` on the tenant holding it, as for every change of a ticket), neither
+/// closed (`ticket-closed`) nor anonymised (`personal-data-removed`). `key` is its number or
+/// id; a ticket the actor cannot see is not found. Returns its id and its holder tenant's.
+pub async fn ticket_to_assign_mail(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+) -> Result<(TicketId, verbund_schema::ids::TenantId)> {
+    let id = resolve(db, key).await?;
+    let (t, _scope) = load_for_work(db, actor, id).await?;
+    if t.state == TicketState::Closed {
+        return Err(Error::Conflict(
+            ProblemKind::TicketClosed,
+            "a closed ticket takes no more mail; assign the mail to a new ticket".into(),
+        ));
+    }
+    if t.anonymized_at.is_some() {
+        return Err(Error::Conflict(
+            ProblemKind::PersonalDataRemoved,
+            "the ticket was anonymised".into(),
+        ));
+    }
+    Ok((t.id, t.tenant_id))
+}
+
+/// The last change of a ticket, for "inzwischen von … geändert" after a stale version.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LastChange {
+    /// The history entry's kind (`updated`, `message_added`, `forwarded`, …).
+    pub kind: String,
+    /// The tenant in which the change was made (slug).
+    pub tenant: String,
+    /// The name of the person who made it; absent for a change by the system (mail intake,
+    /// escalation) and for a tenant that only forwarded the ticket (it sees no staff names).
+    pub by: Option<String>,
+    /// The change was the caller's own (another window, another device).
+    pub by_you: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Who changed a ticket last, and when (`ViewTickets`, as the history).
+pub async fn last_change(db: &Db, actor: &Actor, id: TicketId) -> Result<Option<LastChange>> {
+    let (t, access) = load_visible(db, actor, id).await?;
+    let Some(e) = crate::repo::events_of(db, &t).await?.pop() else {
+        return Ok(None);
+    };
+    let slugs = slugs_of(db, [e.tenant_id]).await?;
+    let by = match (e.actor_user_id, access) {
+        (Some(user), Access::Full) => crate::repo::event_author_name(db, &t, user).await?,
+        _ => None,
+    };
+    Ok(Some(LastChange {
+        kind: e.kind,
+        tenant: slugs.get(&e.tenant_id).cloned().unwrap_or_default(),
+        by,
+        by_you: e.actor_user_id == Some(actor.user_id()),
+        at: e.created_at,
+    }))
 }

@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
-use verbund_schema::ids::TicketId;
+use verbund_schema::ids::{TenantId, TicketId};
 use verbund_schema::tenant;
 use verbund_tenant::access::VerbundTrafficScope;
 use verbund_tenant::db::Db;
@@ -153,17 +152,17 @@ async fn build(
     .await?
     .into_iter()
     .collect();
-    let mut tenant_ids: HashSet<Uuid> = HashSet::new();
+    let mut tenant_ids: HashSet<TenantId> = HashSet::new();
     for f in &forwards {
         tenant_ids.insert(f.from_tenant_id);
         tenant_ids.insert(f.to_tenant_id);
     }
-    let tenants: HashMap<Uuid, tenant::Model> = crate::repo::tenants(db, tenant_ids)
+    let tenants: HashMap<TenantId, tenant::Model> = crate::repo::tenants(db, tenant_ids)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
-    let slug = |id: &Uuid| {
+    let slug = |id: &TenantId| {
         tenants
             .get(id)
             .map_or_else(|| id.to_string(), |t| t.slug.clone())
@@ -260,7 +259,7 @@ pub async fn at_risk(db: &Db, actor: &Actor) -> Result<Vec<ForwardedAtRisk>> {
         TicketState::WaitingBackoffice.as_str(),
     ];
     let rows = crate::repo::verbund_forwarded_at_risk(db, &scope, &open).await?;
-    let mut ids: HashSet<Uuid> = HashSet::new();
+    let mut ids: HashSet<TenantId> = HashSet::new();
     for (t, last) in &rows {
         ids.insert(t.tenant_id);
         ids.insert(t.origin_tenant_id);
@@ -268,11 +267,11 @@ pub async fn at_risk(db: &Db, actor: &Actor) -> Result<Vec<ForwardedAtRisk>> {
             ids.insert(*by);
         }
     }
-    let slugs: HashMap<Uuid, String> = crate::repo::tenant_slugs(db, ids.into_iter().collect())
+    let slugs: HashMap<TenantId, String> = crate::repo::tenant_slugs(db, ids.into_iter().collect())
         .await?
         .into_iter()
         .collect();
-    let slug = |id: &Uuid| slugs.get(id).cloned().unwrap_or_default();
+    let slug = |id: &TenantId| slugs.get(id).cloned().unwrap_or_default();
     Ok(rows
         .into_iter()
         .map(|(t, last)| ForwardedAtRisk {

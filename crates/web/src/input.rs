@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use verbund_tenant::text::{TextKind, check, check_query_pairs};
 
 /// Form fields that hold a long text (several lines allowed).
-const LONG_FIELDS: [&str; 16] = [
+const LONG_FIELDS: &[&str] = &[
     "text",
     "frage",
     "anschrift",
@@ -29,6 +29,13 @@ const LONG_FIELDS: [&str; 16] = [
     "formulare",
     // The admin's closing days (one date a line).
     "schliesstage",
+    // The editor's synonyms (one a line), cost text and the office modules.
+    "suchbegriffe",
+    "kosten_text",
+    "zustaendige_stelle",
+    "ansprechpunkt",
+    // The admin's signature under replies.
+    "signatur",
 ];
 
 /// Checks decoded form pairs; the error names the field.

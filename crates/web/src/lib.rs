@@ -122,6 +122,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
             .route("/berichte", web::get().to(pages::reports::page))
             .route("/post", web::get().to(pages::mail::desk))
             .route("/redaktion", web::get().to(pages::editor::list))
+            .configure(pages::editor::configure)
             .route(
                 "/redaktion/{mandant}/{id}",
                 web::get().to(pages::editor::edit),
@@ -166,6 +167,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<WebState>) {
                 "/verwaltung/{slug}/einstellungen",
                 web::post().to(pages::admin::save_settings),
             )
+            .configure(pages::verwaltung::routes)
+            .configure(pages::uiticket::routes)
             .default_service(web::to(not_found)),
     );
 }

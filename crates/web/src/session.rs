@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -26,20 +27,11 @@ pub const LOGIN_COOKIE: &str = "vb_login";
 /// The name of the CSRF field of every form.
 pub const CSRF_FIELD: &str = "csrf";
 
-/// The value of the cookie `name` in the request, if any.
+/// The value of the cookie `name` in the request, if any (parsed by actix-web's cookie jar).
 pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    for value in req.headers().get_all(header::COOKIE) {
-        let Ok(value) = value.to_str() else { continue };
-        for pair in value.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=')
-                && k == name
-                && !v.is_empty()
-            {
-                return Some(v.to_owned());
-            }
-        }
-    }
-    None
+    req.cookie(name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// Whether the request reached us over TLS (directly, or via a trusted proxy).
@@ -57,11 +49,16 @@ fn is_tls(req: &HttpRequest, state: &WebState) -> bool {
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, path `/`, Secure behind TLS. `None` as
 /// the value deletes the cookie.
 pub fn set_cookie(req: &HttpRequest, state: &WebState, name: &str, value: Option<&str>) -> String {
-    let secure = if is_tls(req, state) { "; Secure" } else { "" };
-    match value {
-        Some(v) => format!("{name}={v}; Path=/; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    let mut c = Cookie::build(name, value.unwrap_or(""))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(is_tls(req, state))
+        .finish();
+    if value.is_none() {
+        c.make_removal();
     }
+    c.to_string()
 }
 
 fn mac(state: &WebState, purpose: &str, value: &str) -> String {
@@ -217,6 +214,26 @@ pub fn to_login(req: &HttpRequest, why: NoSession) -> HttpResponse {
     }
 }
 
+/// A page's session as an extractor: a handler that takes `s: Session` runs only for a
+/// logged-in user; without a session the request is answered with [`to_login`] (the login
+/// redirect, or the 503 page when the database does not answer).
+impl FromRequest for Session {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<web::Data<WebState>>().cloned() else {
+                return Err(actix_web::error::ErrorInternalServerError("no UI state"));
+            };
+            Session::load(&req, &state)
+                .await
+                .map_err(|why| FormError(to_login(&req, why)).into())
+        })
+    }
+}
+
 /// A form body of a logged-in user whose CSRF token matched the session. Extracting it
 /// answers a missing session with the login redirect and a missing or wrong token with the
 /// 403 page, before the handler runs.
@@ -322,4 +339,15 @@ impl From<FormError> for actix_web::Error {
         )
         .into()
     }
+}
+
+/// Whether `token` is the CSRF token of `session`: for a body that [`Form`] does not read
+/// (a multipart upload), checked by its handler before anything else is done with it.
+pub fn csrf_matches(state: &WebState, session: &Session, token: &str) -> bool {
+    verify(
+        state,
+        "session",
+        &session.actor.session_id().to_string(),
+        token,
+    )
 }

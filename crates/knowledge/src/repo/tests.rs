@@ -13,7 +13,7 @@ use crate::services::NewService;
 
 pub(crate) use verbund_tenant::testing::{Backend, database, login};
 
-async fn tenant_id(db: &Db, slug: &str) -> Uuid {
+async fn tenant_id(db: &Db, slug: &str) -> TenantId {
     verbund_tenant::directory::find_tenant(db, slug)
         .await
         .expect("tenant")

@@ -103,7 +103,7 @@ pub fn indexed(
     let (synonyms, modules) = indexed_content(s, base);
     Some(IndexedService {
         id: s.id.uuid(),
-        tenant_id: s.tenant_id,
+        tenant_id: s.tenant_id.uuid(),
         tenant: tenant_slug.to_owned(),
         leika_keys,
         status: status.as_str().to_owned(),
@@ -121,7 +121,11 @@ pub struct SearchIndex {
 }
 
 async fn tenant_slugs(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, String>> {
-    Ok(crate::repo::tenant_slugs(db).await?.into_iter().collect())
+    Ok(crate::repo::tenant_slugs(db)
+        .await?
+        .into_iter()
+        .map(|(id, slug)| (id.uuid(), slug))
+        .collect())
 }
 
 async fn base_texts(
@@ -150,7 +154,7 @@ async fn documents(
     Ok(rows
         .iter()
         .map(|s| {
-            let slug = slugs.get(&s.tenant_id).map_or("", String::as_str);
+            let slug = slugs.get(&s.tenant_id.uuid()).map_or("", String::as_str);
             let base = s.base_id.and_then(|id| bases.get(&id));
             let leika_keys = keys.remove(&s.id).unwrap_or_default();
             (s.id.uuid(), indexed(s, slug, base, leika_keys))
@@ -598,11 +602,11 @@ pub async fn search(
     };
     let visibility = actor.visibility(Permission::ReadKnowledge);
     let own: BTreeSet<Uuid> = match visibility.tenants() {
-        Some(set) => set.clone(),
+        Some(set) => set.iter().map(|t| t.uuid()).collect(),
         None => crate::repo::tenant_slugs(db)
             .await?
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|(id, _)| id.uuid())
             .collect(),
     };
     let all = params.tenant.iter().any(|t| t == "all");
@@ -625,7 +629,7 @@ pub async fn search(
                 format!("unknown tenant {}", crate::shorten(missing, 60)),
             ));
         }
-        let ids: BTreeSet<Uuid> = found.iter().map(|t| t.id).collect();
+        let ids: BTreeSet<Uuid> = found.iter().map(|t| t.id.uuid()).collect();
         (
             TenantFilter::Only(ids.intersection(&own).copied().collect()),
             Some(TenantFilter::Only(ids.difference(&own).copied().collect())),
@@ -633,7 +637,7 @@ pub async fn search(
     };
     let drafts_of = match crate::access::draft_tenants(actor) {
         crate::access::DraftTenants::All => own,
-        crate::access::DraftTenants::Of(set) => set,
+        crate::access::DraftTenants::Of(set) => set.iter().map(|t| t.uuid()).collect(),
     };
     let request = SearchRequest {
         text: text.clone(),

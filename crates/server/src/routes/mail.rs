@@ -11,7 +11,7 @@ use verbund_ticketing::mail::{self, OutboxQuery, OutboxView, TicketMailView};
 use verbund_ticketing::tickets;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Json, Query, TenantPath, uuid_or_404};
+use crate::extract::{Auth, Json, Query, TenantPath, TicketPath, uuid_or_404};
 use crate::state::AppState;
 
 fn unauthenticated() -> ApiError {
@@ -153,7 +153,7 @@ pub async fn inbound_assign(
     Ok(HttpResponse::Ok().json(queue::assign(&state.db, &actor, id, body.into_inner()).await?))
 }
 
-/// A tenant's outbox, newest first (tenant admins).
+/// A tenant's outbox, newest first (its responders and admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/outbox", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), OutboxQuery), responses(
     (status = 200, body = [OutboxView]),
     crate::openapi::Problems,
@@ -249,11 +249,9 @@ pub async fn mailbox_delete(
 ))]
 pub async fn ticket_mails(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    key: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
 ) -> ApiResult<HttpResponse> {
-    let id = tickets::resolve(&state.db, &key).await?;
-    Ok(HttpResponse::Ok().json(mail::ticket_mails(&state.db, &actor, id).await?))
+    Ok(HttpResponse::Ok().json(mail::ticket_mails(&state.db, &actor, ticket).await?))
 }
 
 /// One attachment of a ticket's mail.
@@ -284,4 +282,30 @@ pub async fn attachment(
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(a.data.unwrap_or_default()))
+}
+
+/// Test a mailbox's stored settings now: connect, log in, open the folder read-only (tenant
+/// admins). Changes nothing; the answer says whether it worked and, if not, why in German.
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/mailboxes/{id}/test", tag = "mail", security(("bearer" = [])), params(("slug" = String, Path), ("id" = uuid::Uuid, Path)), responses(
+    (status = 200, body = mailboxes::ConnectionCheck),
+    crate::openapi::Problems,
+))]
+pub async fn mailbox_test(
+    state: web::Data<AppState>,
+    TenantPath { actor, tenant }: TenantPath,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (_, id) = path.into_inner();
+    let id = uuid_or_404(&id, "mailbox")?;
+    let settings = mailboxes::PollSettings {
+        connect_timeout: std::time::Duration::from_secs(
+            state.settings.mailbox_connect_timeout_seconds.max(1),
+        ),
+        command_timeout: std::time::Duration::from_secs(
+            state.settings.mailbox_timeout_seconds.max(1),
+        ),
+        ..mailboxes::PollSettings::default()
+    };
+    Ok(HttpResponse::Ok()
+        .json(mailboxes::test_connection(&state.db, &actor, &tenant.slug, id, &settings).await?))
 }

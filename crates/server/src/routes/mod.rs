@@ -6,6 +6,7 @@
 //! built from that list, so a route cannot be served undocumented or documented unserved
 //! (`routes::tests` checks both directions).
 
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod centers;
@@ -114,6 +115,8 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(tickets::add_message),
         operation!(tickets::close),
         operation!(tickets::return_ticket),
+        operation!(tickets::forward_targets),
+        operation!(tickets::last_change),
         operation!(centers::list),
         operation!(centers::create),
         operation!(centers::get),
@@ -158,6 +161,8 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(mail::attachment),
         operation!(verbund::forwards),
         operation!(verbund::forwards_at_risk),
+        operation!(audit::audit_log),
+        operation!(mail::mailbox_test),
     ]
 }
 

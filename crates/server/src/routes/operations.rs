@@ -8,10 +8,10 @@ use verbund_ticketing::notifications::{self, NotificationView};
 use verbund_ticketing::privacy::{self, AccessLogEntry, AccessLogQuery, AnonymizeRequest};
 use verbund_ticketing::reports::{self, Report, ReportQuery};
 use verbund_ticketing::templates::{self, TemplateInput, TemplateView};
-use verbund_ticketing::tickets::{self, TicketView};
+use verbund_ticketing::tickets::TicketView;
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, Query, TenantPath, uuid_or_404};
+use crate::extract::{Auth, Json, Query, TenantPath, TicketPath, ticket_response, uuid_or_404};
 use crate::state::AppState;
 
 /// Let another center act for the tenant for a period (tenant admins).
@@ -225,13 +225,13 @@ pub async fn delete_template(
 ))]
 pub async fn anonymize(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    key: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<AnonymizeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = tickets::resolve(&state.db, &key).await?;
-    Ok(HttpResponse::Ok()
-        .json(privacy::anonymize_on_request(&state.db, &actor, id, body.into_inner()).await?))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        privacy::anonymize_on_request(&state.db, &actor, ticket, body.into_inner()).await?,
+    ))
 }
 
 /// Who read which ticket's personal data (tenant admins).

@@ -8,13 +8,8 @@ use verbund_ticketing::tickets::{
 use verbund_ticketing::ticket_filter::CommaList;
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, ListQuery, TenantPath, record_tenant};
+use crate::extract::{Auth, Json, ListQuery, TenantPath, TicketPath, ticket_response};
 use crate::state::AppState;
-
-/// Resolves the `{id}` path segment of a ticket: a ticket number or id.
-async fn key(state: &AppState, raw: &str) -> ApiResult<verbund_schema::ids::TicketId> {
-    Ok(tickets::resolve(&state.db, raw).await?)
-}
 
 /// Open a ticket for a tenant directly (e.g. from a letter).
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/tickets", operation_id = "create_ticket", tag = "tickets", security(("bearer" = [])), params(("slug" = String, Path)), request_body = NewTicket, responses(
@@ -55,12 +50,12 @@ pub async fn list(
 ))]
 pub async fn get(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
 ) -> ApiResult<HttpResponse> {
-    let view = tickets::get_ticket(&state.db, &actor, key(&state, &id).await?).await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Ok().json(view))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        tickets::get_ticket(&state.db, &actor, ticket).await?,
+    ))
 }
 
 /// Change a ticket. Send the `version` you read; a stale one gives 409.
@@ -70,19 +65,13 @@ pub async fn get(
 ))]
 pub async fn update(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<TicketPatch>,
 ) -> ApiResult<HttpResponse> {
-    let view = tickets::update_ticket(
-        &state.db,
-        &actor,
-        key(&state, &id).await?,
-        body.into_inner(),
-    )
-    .await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Ok().json(view))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        tickets::update_ticket(&state.db, &actor, ticket, body.into_inner()).await?,
+    ))
 }
 
 /// The notes the user may read: messages to the citizen, and the own tenants' internal notes.
@@ -92,11 +81,9 @@ pub async fn update(
 ))]
 pub async fn notes(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(tickets::list_notes(&state.db, &actor, key(&state, &id).await?).await?))
+    Ok(HttpResponse::Ok().json(tickets::list_notes(&state.db, &actor, ticket).await?))
 }
 
 /// Add an internal note or a message to the citizen.
@@ -106,17 +93,10 @@ pub async fn notes(
 ))]
 pub async fn add_note(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<NewNote>,
 ) -> ApiResult<HttpResponse> {
-    let note = tickets::add_note(
-        &state.db,
-        &actor,
-        key(&state, &id).await?,
-        body.into_inner(),
-    )
-    .await?;
+    let note = tickets::add_note(&state.db, &actor, ticket, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(note))
 }
 
@@ -127,19 +107,13 @@ pub async fn add_note(
 ))]
 pub async fn call_attempt(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<NewCallAttempt>,
 ) -> ApiResult<HttpResponse> {
-    let view = tickets::record_call(
-        &state.db,
-        &actor,
-        key(&state, &id).await?,
-        body.into_inner(),
-    )
-    .await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Created().json(view))
+    Ok(ticket_response(
+        HttpResponse::Created(),
+        tickets::record_call(&state.db, &actor, ticket, body.into_inner()).await?,
+    ))
 }
 
 /// The whole history of a ticket.
@@ -149,13 +123,9 @@ pub async fn call_attempt(
 ))]
 pub async fn history(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
 ) -> ApiResult<HttpResponse> {
-    Ok(
-        HttpResponse::Ok()
-            .json(tickets::history(&state.db, &actor, key(&state, &id).await?).await?),
-    )
+    Ok(HttpResponse::Ok().json(tickets::history(&state.db, &actor, ticket).await?))
 }
 
 /// Forward a ticket to another tenant or to a back-office unit; the due date stays.
@@ -165,19 +135,13 @@ pub async fn history(
 ))]
 pub async fn forward(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<ForwardRequest>,
 ) -> ApiResult<HttpResponse> {
-    let view = forward::forward(
-        &state.db,
-        &actor,
-        key(&state, &id).await?,
-        body.into_inner(),
-    )
-    .await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Ok().json(view))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        forward::forward(&state.db, &actor, ticket, body.into_inner()).await?,
+    ))
 }
 
 /// Accept a ticket forwarded to the user's tenant.
@@ -187,19 +151,13 @@ pub async fn forward(
 ))]
 pub async fn accept(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
-    let view = forward::accept(
-        &state.db,
-        &actor,
-        key(&state, &id).await?,
-        body.into_inner(),
-    )
-    .await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Ok().json(view))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        forward::accept(&state.db, &actor, ticket, body.into_inner()).await?,
+    ))
 }
 
 /// Return a forwarded ticket to the tenant it came from, with a reason.
@@ -209,19 +167,13 @@ pub async fn accept(
 ))]
 pub async fn return_ticket(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<ForwardDecision>,
 ) -> ApiResult<HttpResponse> {
-    let view = forward::return_ticket(
-        &state.db,
-        &actor,
-        key(&state, &id).await?,
-        body.into_inner(),
-    )
-    .await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Ok().json(view))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        forward::return_ticket(&state.db, &actor, ticket, body.into_inner()).await?,
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -238,15 +190,14 @@ pub struct NewMessage {
 ))]
 pub async fn add_message(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<NewMessage>,
 ) -> ApiResult<HttpResponse> {
     let note = NewNote {
         kind: verbund_ticketing::model::NoteKind::Message,
         body: body.into_inner().body,
     };
-    let view = tickets::add_note(&state.db, &actor, key(&state, &id).await?, note).await?;
+    let view = tickets::add_note(&state.db, &actor, ticket, note).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -263,8 +214,7 @@ pub struct CloseRequest {
 ))]
 pub async fn close(
     state: web::Data<AppState>,
-    Auth(actor): Auth,
-    id: web::Path<String>,
+    TicketPath { actor, ticket }: TicketPath,
     body: Json<CloseRequest>,
 ) -> ApiResult<HttpResponse> {
     let patch = TicketPatch {
@@ -275,9 +225,10 @@ pub async fn close(
         subject: None,
         answer_channel: None,
     };
-    let view = tickets::update_ticket(&state.db, &actor, key(&state, &id).await?, patch).await?;
-    record_tenant(&view.tenant);
-    Ok(HttpResponse::Ok().json(view))
+    Ok(ticket_response(
+        HttpResponse::Ok(),
+        tickets::update_ticket(&state.db, &actor, ticket, patch).await?,
+    ))
 }
 
 /// The tickets of one tenant (same filters as `/api/v1/tickets`).
@@ -294,4 +245,37 @@ pub async fn list_for_tenant(
     let mut q = query.into_inner();
     q.tenant = Some(CommaList(vec![tenant.slug]));
     Ok(HttpResponse::Ok().json(tickets::list_tickets(&state.db, &actor, q).await?))
+}
+
+/// Where the ticket can be forwarded: the other active tenants by name and the back-office
+/// units of its tenant (those that work the ticket).
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/forward-targets", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+    (status = 200, body = forward::ForwardTargets),
+    crate::openapi::Problems,
+))]
+pub async fn forward_targets(
+    state: web::Data<AppState>,
+    TicketPath { actor, ticket }: TicketPath,
+) -> ApiResult<HttpResponse> {
+    let targets = forward::targets(&state.db, &actor, ticket).await?;
+    Ok(HttpResponse::Ok().json(targets))
+}
+
+/// Who changed the ticket last, and when (after a `stale-version` conflict: "changed meanwhile
+/// by …"); 204 for a ticket without history.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/last-change", tag = "tickets", security(("bearer" = [])), params(("id" = String, Path, description = "ticket number (KO-2026-000123) or id")), responses(
+    (status = 200, body = tickets::LastChange),
+    (status = 204, description = "the ticket has no history"),
+    crate::openapi::Problems,
+))]
+pub async fn last_change(
+    state: web::Data<AppState>,
+    TicketPath { actor, ticket }: TicketPath,
+) -> ApiResult<HttpResponse> {
+    Ok(
+        match tickets::last_change(&state.db, &actor, ticket).await? {
+            Some(c) => HttpResponse::Ok().json(c),
+            None => HttpResponse::NoContent().finish(),
+        },
+    )
 }

@@ -10,7 +10,7 @@ use crate::access::{Actor, Grant, GrantScope, Permission, Role};
 use crate::testing::{Backend, database};
 
 /// The admin of one tenant, as `Actor::authorize` sees it.
-fn admin_of(tenant_id: Uuid) -> Actor {
+fn admin_of(tenant_id: TenantId) -> Actor {
     Actor::new(
         Uuid::now_v7(),
         Uuid::now_v7(),
@@ -24,7 +24,7 @@ fn admin_of(tenant_id: Uuid) -> Actor {
     )
 }
 
-async fn tenant_id(db: &Db, slug: &str) -> Uuid {
+async fn tenant_id(db: &Db, slug: &str) -> TenantId {
     tenant_by_slug(db, slug)
         .await
         .expect("q")

@@ -12,7 +12,7 @@ use crate::tickets::NewTicket;
 
 pub(crate) use verbund_tenant::testing::{Backend, database, login};
 
-async fn tenant_id(db: &Db, slug: &str) -> uuid::Uuid {
+async fn tenant_id(db: &Db, slug: &str) -> verbund_schema::ids::TenantId {
     verbund_tenant::directory::find_tenant(db, slug)
         .await
         .expect("tenant")
@@ -142,13 +142,13 @@ async fn templates_and_access_log_of_another_tenant_stay_hidden(backend: Backend
         .authorize(Permission::ManageTenant, mainz_id)
         .expect("admin manages own tenant");
     assert!(
-        access_log(&db, &mainz, None, None, 100)
+        access_log(&db, &mainz, None, None, (None, None), 0, 100)
             .await
             .expect("q")
             .is_empty()
     );
     assert!(
-        access_log(&db, &mainz, Some(t.id), None, 100)
+        access_log(&db, &mainz, Some(t.id), None, (None, None), 0, 100)
             .await
             .expect("q")
             .is_empty()
@@ -162,7 +162,9 @@ async fn templates_and_access_log_of_another_tenant_stay_hidden(backend: Backend
     let koblenz = koblenz_admin
         .authorize(Permission::ManageTenant, koblenz_id)
         .expect("admin manages own tenant");
-    let log = access_log(&db, &koblenz, None, None, 100).await.expect("q");
+    let log = access_log(&db, &koblenz, None, None, (None, None), 0, 100)
+        .await
+        .expect("q");
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].ticket_id, t.id);
 }

@@ -26,7 +26,7 @@ async fn managed_tenant(
         return Err(verbund_tenant::Error::NotFound("tenant"));
     }
     let t = directory::get_tenant(&state.db, &s.actor, slug).await?;
-    s.actor.authorize(Permission::ManageTenant, t.id)?;
+    s.actor.authorize(Permission::ManageTenant, t.id.into())?;
     Ok(t)
 }
 
@@ -39,6 +39,96 @@ pub struct SettingsForm {
     anonymisieren_tage: String,
     #[serde(default)]
     schliesstage: String,
+    /// Service hours per weekday (`mon` … `sun`), as `08:00-18:00` or `08:00-12:00, 13:00-18:00`;
+    /// empty: closed.
+    /// `1` when the form carries the service hours (a form without them leaves them as
+    /// they are).
+    #[serde(default)]
+    stunden: String,
+    #[serde(default)]
+    stunden_mon: String,
+    #[serde(default)]
+    stunden_tue: String,
+    #[serde(default)]
+    stunden_wed: String,
+    #[serde(default)]
+    stunden_thu: String,
+    #[serde(default)]
+    stunden_fri: String,
+    #[serde(default)]
+    stunden_sat: String,
+    #[serde(default)]
+    stunden_sun: String,
+}
+
+/// The weekdays: key in the settings, German name.
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("mon", "Montag"),
+    ("tue", "Dienstag"),
+    ("wed", "Mittwoch"),
+    ("thu", "Donnerstag"),
+    ("fri", "Freitag"),
+    ("sat", "Samstag"),
+    ("sun", "Sonntag"),
+];
+
+impl SettingsForm {
+    fn hours(&self, day: &str) -> &str {
+        match day {
+            "mon" => &self.stunden_mon,
+            "tue" => &self.stunden_tue,
+            "wed" => &self.stunden_wed,
+            "thu" => &self.stunden_thu,
+            "fri" => &self.stunden_fri,
+            "sat" => &self.stunden_sat,
+            _ => &self.stunden_sun,
+        }
+    }
+}
+
+/// One weekday row of the form.
+pub struct DayRow {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub value: String,
+}
+
+fn show_intervals(list: &[verbund_tenant::calendar::Interval]) -> String {
+    list.iter()
+        .map(|i| format!("{}-{}", i.start.format("%H:%M"), i.end.format("%H:%M")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `08:00-12:00, 13:00-18:00` → the intervals as the settings store them, or the German
+/// message for the field.
+fn parse_hours(raw: &str, day: &str) -> Result<serde_json::Value, String> {
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || {
+            format!(
+                "„{part}“ ist keine Zeitspanne. Bitte für {day} etwa 08:00-18:00 eingeben, mehrere durch Komma getrennt, leer für geschlossen."
+            )
+        };
+        let (a, b) = part.split_once(['-', '–']).ok_or_else(bad)?;
+        let t = |x: &str| chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M").map_err(|_| bad());
+        let (start, end) = (t(a)?, t(b)?);
+        if end <= start {
+            return Err(format!(
+                "Bei „{part}“ muss das Ende nach dem Anfang liegen."
+            ));
+        }
+        out.push(serde_json::json!({
+            "start": start.format("%H:%M").to_string(),
+            "end": end.format("%H:%M").to_string(),
+        }));
+    }
+    if out.len() > 6 {
+        return Err(format!(
+            "Bitte höchstens 6 Zeitspannen für {day} eintragen."
+        ));
+    }
+    Ok(serde_json::Value::Array(out))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -51,11 +141,13 @@ pub struct SavedParam {
 #[template(path = "admin_settings.html")]
 struct SettingsPage {
     c: Chrome,
+    tabs: Vec<super::verwaltung::Tab>,
     tenant_name: String,
     action: String,
     f: SettingsForm,
     errors: Vec<(String, String)>,
     saved: bool,
+    days: Vec<DayRow>,
 }
 
 impl SettingsPage {
@@ -78,6 +170,14 @@ fn form_of(t: &TenantView) -> SettingsForm {
             .map(|d| d.format("%d.%m.%Y").to_string())
             .collect::<Vec<_>>()
             .join("\n"),
+        stunden: "1".to_owned(),
+        stunden_mon: show_intervals(&t.settings.service_hours.mon),
+        stunden_tue: show_intervals(&t.settings.service_hours.tue),
+        stunden_wed: show_intervals(&t.settings.service_hours.wed),
+        stunden_thu: show_intervals(&t.settings.service_hours.thu),
+        stunden_fri: show_intervals(&t.settings.service_hours.fri),
+        stunden_sat: show_intervals(&t.settings.service_hours.sat),
+        stunden_sun: show_intervals(&t.settings.service_hours.sun),
     }
 }
 
@@ -91,8 +191,17 @@ fn page_of(
 ) -> SettingsPage {
     SettingsPage {
         c: Chrome::new(req, Some(s), "Einstellungen", "admin"),
+        tabs: super::verwaltung::settings_tabs(&t.slug),
         tenant_name: t.name.clone(),
         action: format!("/verwaltung/{}/einstellungen", super::enc(&t.slug)),
+        days: WEEKDAYS
+            .iter()
+            .map(|(key, name)| DayRow {
+                key,
+                name,
+                value: f.hours(key).to_owned(),
+            })
+            .collect(),
         f,
         errors,
         saved,
@@ -170,16 +279,43 @@ pub async fn save_settings(
     let closing = dates(&f.schliesstage)
         .map_err(|m| errors.push(("schliesstage".to_owned(), m)))
         .ok();
-    let (Some(at_risk), Some(anonymize), Some(closing)) = (at_risk, anonymize, closing) else {
+    let mut hours = serde_json::Map::new();
+    let with_hours = f.stunden == "1";
+    for (key, name) in WEEKDAYS.iter().filter(|_| with_hours) {
+        match parse_hours(f.hours(key), name) {
+            Ok(v) => {
+                hours.insert((*key).to_owned(), v);
+            }
+            Err(m) => errors.push((format!("stunden_{key}"), m)),
+        }
+    }
+    if errors.is_empty()
+        && with_hours
+        && hours
+            .values()
+            .all(|v| v.as_array().is_some_and(|a| a.is_empty()))
+    {
+        errors.push((
+            "stunden_mon".to_owned(),
+            "Die Servicezeiten dürfen nicht an allen Tagen leer sein.".to_owned(),
+        ));
+    }
+    let (Some(at_risk), Some(anonymize), Some(closing), true) =
+        (at_risk, anonymize, closing, errors.is_empty())
+    else {
         let page = page_of(&req, &s, &t, f, errors, false);
         return s.finish(&req, html(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
+    let mut settings = serde_json::json!({
+        "at_risk_hours": at_risk,
+        "anonymize_after_days": anonymize,
+        "closing_days": closing,
+    });
+    if with_hours && let Some(map) = settings.as_object_mut() {
+        map.insert("service_hours".to_owned(), serde_json::Value::Object(hours));
+    }
     let patch = TenantPatch {
-        settings: Some(serde_json::json!({
-            "at_risk_hours": at_risk,
-            "anonymize_after_days": anonymize,
-            "closing_days": closing,
-        })),
+        settings: Some(settings),
         ..TenantPatch::default()
     };
     match directory::update_tenant(&state.db, &s.actor, &t.slug, patch).await {

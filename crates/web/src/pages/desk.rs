@@ -30,7 +30,7 @@ pub fn desk_tenants(s: &Session) -> Vec<Choice> {
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::HandleContacts, t.id))
+        .filter(|t| s.actor.may(Permission::HandleContacts, t.id.into()))
         .map(|t| Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),

@@ -8,7 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
-use verbund_knowledge::model::{Link, Modules};
 use verbund_knowledge::services::{
     self, CompareQuery, ServicePatch, ServiceQuery, ServiceSummary, ServiceView, VersionView,
 };
@@ -28,7 +27,7 @@ pub fn editor_tenants(s: &Session) -> Vec<Choice> {
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::EditKnowledge, t.id))
+        .filter(|t| s.actor.may(Permission::EditKnowledge, t.id.into()))
         .map(|t| Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),
@@ -128,85 +127,19 @@ pub async fn list(
     s.finish(&req, html(StatusCode::OK, &page))
 }
 
-/// One text module of the form: field name, German label, value.
-pub struct TextModule {
-    name: &'static str,
-    label: &'static str,
-    value: String,
-}
+mod base;
+pub mod form;
+mod offices;
+mod transfer;
 
-const TEXT_MODULES: [(&str, &str); 9] = [
-    ("kurztext", "Kurztext"),
-    ("volltext", "Volltext"),
-    ("voraussetzungen", "Voraussetzungen"),
-    ("verfahrensablauf", "Verfahrensablauf"),
-    ("fristen", "Fristen"),
-    ("bearbeitungsdauer", "Bearbeitungsdauer"),
-    ("rechtsgrundlage", "Rechtsgrundlage"),
-    ("hinweise", "Hinweise"),
-    (
-        "weiterfuehrende_informationen",
-        "Weiterführende Informationen",
-    ),
-];
+use form::{EditState, FieldError, RowMap, TextModule};
 
-fn text_of(m: &Modules, name: &str) -> Option<String> {
-    match name {
-        "kurztext" => m.kurztext.clone(),
-        "volltext" => m.volltext.clone(),
-        "voraussetzungen" => m.voraussetzungen.clone(),
-        "verfahrensablauf" => m.verfahrensablauf.clone(),
-        "fristen" => m.fristen.clone(),
-        "bearbeitungsdauer" => m.bearbeitungsdauer.clone(),
-        "rechtsgrundlage" => m.rechtsgrundlage.clone(),
-        "hinweise" => m.hinweise.clone(),
-        "weiterfuehrende_informationen" => m.weiterfuehrende_informationen.clone(),
-        _ => None,
-    }
-}
-
-fn set_text(m: &mut Modules, name: &str, v: Option<String>) {
-    match name {
-        "kurztext" => m.kurztext = v,
-        "volltext" => m.volltext = v,
-        "voraussetzungen" => m.voraussetzungen = v,
-        "verfahrensablauf" => m.verfahrensablauf = v,
-        "fristen" => m.fristen = v,
-        "bearbeitungsdauer" => m.bearbeitungsdauer = v,
-        "rechtsgrundlage" => m.rechtsgrundlage = v,
-        "hinweise" => m.hinweise = v,
-        "weiterfuehrende_informationen" => m.weiterfuehrende_informationen = v,
-        _ => {}
-    }
-}
-
-/// Formulare as lines `Titel | https://…` (or just the address).
-fn links_text(links: &[Link]) -> String {
-    links
-        .iter()
-        .map(|l| match &l.title {
-            Some(t) => format!("{t} | {}", l.url),
-            None => l.url.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn parse_links(text: &str) -> Vec<Link> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| match l.rsplit_once('|') {
-            Some((t, u)) => Link {
-                title: Some(t.trim().to_owned()).filter(|t| !t.is_empty()),
-                url: u.trim().to_owned(),
-            },
-            None => Link {
-                title: None,
-                url: l.to_owned(),
-            },
-        })
-        .collect()
+/// Registers the editor's further pages (base texts, offices, import and export). Call it
+/// before the `/redaktion/{mandant}/{id}` routes, whose `{id}` would take their names.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    base::configure(cfg);
+    offices::configure(cfg);
+    transfer::configure(cfg);
 }
 
 pub struct VersionLine {
@@ -217,6 +150,12 @@ pub struct VersionLine {
     when: String,
 }
 
+/// An office to choose as the responsible one.
+pub struct OfficeChoice {
+    id: String,
+    name: String,
+}
+
 #[derive(Template)]
 #[template(path = "editor_edit.html")]
 struct EditPage {
@@ -224,13 +163,46 @@ struct EditPage {
     mandant: String,
     sv: ServiceView,
     status: &'static str,
-    title: String,
+    f: EditState,
     texts: Vec<TextModule>,
-    unterlagen: String,
-    formulare: String,
+    offices: Vec<OfficeChoice>,
     versions: Vec<VersionLine>,
     notice: Option<&'static str>,
-    error: Option<(String, String)>,
+    errors: Vec<FieldError>,
+    /// Per module (field name) the adopted base text's value that agents see while the
+    /// description has none of its own.
+    base_hints: Vec<(&'static str, String)>,
+}
+
+impl EditPage {
+    /// The base text's value of module `name`, if it shows through.
+    fn base_text(&self, name: &str) -> Option<&str> {
+        self.base_hints
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `aria-describedby` of text module `name`: its base-text hint and its error.
+    fn described(&self, name: &str) -> String {
+        let id = format!("m-{name}");
+        let mut out = Vec::new();
+        if self.base_text(name).is_some() {
+            out.push(format!("{id}-stamm"));
+        }
+        if self.err(&id).is_some() {
+            out.push(format!("{id}-fehler"));
+        }
+        out.join(" ")
+    }
+
+    /// The error of the input `id`, if any.
+    fn err(&self, id: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.message.as_str())
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -264,7 +236,7 @@ pub async fn edit(
         &id,
         notice,
         None,
-        None,
+        Vec::new(),
         StatusCode::OK,
     )
     .await
@@ -272,7 +244,7 @@ pub async fn edit(
 
 /// Not an editor of `mandant`: a tenant outside the user's reach is not there (404, as the
 /// API's tenant paths answer), one inside it is forbidden (403).
-fn may_edit(s: &Session, mandant: &str) -> Result<(), verbund_tenant::Error> {
+pub(crate) fn may_edit(s: &Session, mandant: &str) -> Result<(), verbund_tenant::Error> {
     if editor_tenants(s).iter().any(|t| t.slug == mandant) {
         return Ok(());
     }
@@ -293,8 +265,8 @@ async fn render_edit(
     mandant: &str,
     id: &str,
     notice: Option<&'static str>,
-    typed: Option<EditForm>,
-    error: Option<(String, String)>,
+    typed: Option<EditState>,
+    errors: Vec<FieldError>,
     status: StatusCode,
 ) -> HttpResponse {
     if let Err(e) = may_edit(s, mandant) {
@@ -304,10 +276,12 @@ async fn render_edit(
         let id = parse_id(id)?;
         let sv = services::get_service(&state.db, &s.actor, mandant, id).await?;
         let versions = services::list_versions(&state.db, &s.actor, mandant, id).await?;
-        Ok::<_, verbund_tenant::Error>((sv, versions))
+        let offices =
+            verbund_knowledge::org_units::list_org_units(&state.db, &s.actor, mandant).await?;
+        Ok::<_, verbund_tenant::Error>((sv, versions, offices))
     }
     .await;
-    let (sv, versions) = match loaded {
+    let (sv, versions, offices) = match loaded {
         Ok(x) => x,
         Err(e) => return domain_error(req, s, &e),
     };
@@ -322,105 +296,43 @@ async fn render_edit(
             when: format::date_time(v.created_at, tz),
         })
         .collect();
-    let (title, texts, unterlagen, formulare) = match typed {
-        Some(f) => (
-            f.titel.clone(),
-            TEXT_MODULES
-                .iter()
-                .map(|(n, l)| TextModule {
-                    name: n,
-                    label: l,
-                    value: f.text(n),
-                })
-                .collect(),
-            f.unterlagen.clone(),
-            f.formulare.clone(),
-        ),
-        None => (
-            sv.title.clone(),
-            TEXT_MODULES
-                .iter()
-                .map(|(n, l)| TextModule {
-                    name: n,
-                    label: l,
-                    value: text_of(&sv.modules, n).unwrap_or_default(),
-                })
-                .collect(),
-            sv.modules.unterlagen.join("\n"),
-            links_text(&sv.modules.formulare),
-        ),
-    };
+    let f = typed.unwrap_or_else(|| EditState::from_view(&sv));
+    let base_hints = sv
+        .merged
+        .iter()
+        .filter(|m| m.source == verbund_knowledge::catalog::ModuleSource::Base)
+        .map(|m| (m.field.field_name(), value_text(&m.value)))
+        .collect();
     let page = EditPage {
         c: Chrome::new(req, Some(s), &format!("Bearbeiten: {}", sv.title), "editor"),
         mandant: mandant.to_owned(),
         status: status_label(sv.status),
+        texts: f.text_modules(),
+        offices: offices
+            .into_iter()
+            .map(|o| OfficeChoice {
+                id: o.id.to_string(),
+                name: o.name,
+            })
+            .collect(),
+        f,
         sv,
-        title,
-        texts,
-        unterlagen,
-        formulare,
         versions,
         notice,
-        error,
+        errors,
+        base_hints,
     };
     s.finish(req, html(status, &page))
 }
 
-#[derive(serde::Deserialize, Default, Clone)]
-pub struct EditForm {
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    titel: String,
-    #[serde(default)]
-    kurztext: String,
-    #[serde(default)]
-    volltext: String,
-    #[serde(default)]
-    voraussetzungen: String,
-    #[serde(default)]
-    verfahrensablauf: String,
-    #[serde(default)]
-    fristen: String,
-    #[serde(default)]
-    bearbeitungsdauer: String,
-    #[serde(default)]
-    rechtsgrundlage: String,
-    #[serde(default)]
-    hinweise: String,
-    #[serde(default)]
-    weiterfuehrende_informationen: String,
-    #[serde(default)]
-    unterlagen: String,
-    #[serde(default)]
-    formulare: String,
-}
-
-impl EditForm {
-    fn text(&self, name: &str) -> String {
-        match name {
-            "kurztext" => &self.kurztext,
-            "volltext" => &self.volltext,
-            "voraussetzungen" => &self.voraussetzungen,
-            "verfahrensablauf" => &self.verfahrensablauf,
-            "fristen" => &self.fristen,
-            "bearbeitungsdauer" => &self.bearbeitungsdauer,
-            "rechtsgrundlage" => &self.rechtsgrundlage,
-            "hinweise" => &self.hinweise,
-            "weiterfuehrende_informationen" => &self.weiterfuehrende_informationen,
-            _ => "",
-        }
-        .to_owned()
-    }
-}
-
-/// `POST /redaktion/{mandant}/{id}/{aktion}`: speichern (as a draft change), veroeffentlichen,
-/// archivieren, stammtext (confirm the changed base text).
+/// `POST /redaktion/{mandant}/{id}/{aktion}`: speichern (as a draft change; or a row button
+/// of a list, which only shows the form again), veroeffentlichen, archivieren, stammtext
+/// (confirm the changed base text).
 pub async fn action(
     req: HttpRequest,
     state: web::Data<WebState>,
     path: web::Path<(String, String, String)>,
-    form: Form<EditForm>,
+    form: Form<Vec<(String, String)>>,
 ) -> HttpResponse {
     let Form { session: s, data } = form;
     let (mandant, id_text, aktion) = path.into_inner();
@@ -431,9 +343,32 @@ pub async fn action(
         Ok(id) => id,
         Err(e) => return domain_error(&req, &s, &e),
     };
+    let mut typed = EditState::from_pairs(&data);
+    let mut rows = RowMap::default();
     let result = match aktion.as_str() {
         "speichern" => {
-            let version = match data.version.parse::<i32>() {
+            // Existence and access first: a row button on another tenant's description is
+            // a 404 like every other action.
+            let current = match services::get_service(&state.db, &s.actor, &mandant, id).await {
+                Ok(c) => c,
+                Err(e) => return domain_error(&req, &s, &e),
+            };
+            if typed.apply_row_button(&data) {
+                typed.pad();
+                return render_edit(
+                    &req,
+                    &state,
+                    &s,
+                    &mandant,
+                    &id_text,
+                    Some("Noch nicht gespeichert: Bitte speichern Sie die Beschreibung."),
+                    Some(typed),
+                    Vec::new(),
+                    StatusCode::OK,
+                )
+                .await;
+            }
+            let version = match typed.version.parse::<i32>() {
                 Ok(v) => v,
                 Err(_) => {
                     return domain_error(
@@ -443,24 +378,41 @@ pub async fn action(
                     );
                 }
             };
-            // Start from the stored modules so the ones this form does not show stay.
-            let current = match services::get_service(&state.db, &s.actor, &mandant, id).await {
-                Ok(c) => c,
-                Err(e) => return domain_error(&req, &s, &e),
+            let org_unit_id = match typed.stelle.trim() {
+                "" => None,
+                v => match v.parse::<Uuid>() {
+                    Ok(u) => Some(u),
+                    Err(_) => {
+                        return domain_error(
+                            &req,
+                            &s,
+                            &verbund_tenant::Error::NotFound("org unit"),
+                        );
+                    }
+                },
             };
-            let mut modules = current.modules.clone();
-            for (n, _) in TEXT_MODULES {
-                let v = data.text(n).trim().to_owned();
-                set_text(&mut modules, n, Some(v).filter(|v| !v.is_empty()));
-            }
-            modules.unterlagen = data
-                .unterlagen
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect();
-            modules.formulare = parse_links(&data.formulare);
+            // Start from the stored modules so the ones this form does not show stay.
+            let modules = match typed.modules(&current.modules) {
+                Ok((m, map)) => {
+                    rows = map;
+                    m
+                }
+                Err(errors) => {
+                    typed.pad();
+                    return render_edit(
+                        &req,
+                        &state,
+                        &s,
+                        &mandant,
+                        &id_text,
+                        None,
+                        Some(typed),
+                        errors,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+            };
             services::update_service(
                 &state.db,
                 &s.actor,
@@ -468,13 +420,13 @@ pub async fn action(
                 id,
                 ServicePatch {
                     version,
-                    title: Some(data.titel.trim().to_owned()),
+                    title: Some(typed.titel.trim().to_owned()),
                     leika_keys: None,
                     leika: None,
                     external_id: None,
-                    synonyms: None,
+                    synonyms: Some(typed.synonyms()),
                     modules: Some(modules),
-                    org_unit_id: None,
+                    org_unit_id: Some(org_unit_id),
                     contact_org_unit_id: None,
                 },
             )
@@ -494,7 +446,8 @@ pub async fn action(
     };
     match result {
         Ok(()) => see_other(&s, &req, &format!("/redaktion/{}/{id}?ok=1", enc(&mandant))),
-        Err(verbund_tenant::Error::Invalid { field, reason }) => {
+        Err(verbund_tenant::Error::Invalid { field, reason }) if aktion == "speichern" => {
+            typed.pad();
             render_edit(
                 &req,
                 &state,
@@ -502,8 +455,8 @@ pub async fn action(
                 &mandant,
                 &id_text,
                 None,
-                Some(data),
-                Some((field, reason)),
+                Some(typed),
+                vec![form::field_error(&field, &reason, &rows)],
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

@@ -33,7 +33,7 @@ pub async fn root(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse 
                     .profile()
                     .tenants
                     .iter()
-                    .any(|t| s.actor.may(p, t.id))
+                    .any(|t| s.actor.may(p, t.id.into()))
             };
             let start = if !super::desk::desk_tenants(&s).is_empty() {
                 "/desk"

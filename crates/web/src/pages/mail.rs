@@ -1,5 +1,6 @@
-//! The mail desk for responders: the inbound mail that needs a human (with "zuordnen" for
-//! operators), the tenant's outbox with its delivery state and "erneut senden", and a
+//! The mail desk for responders: the inbound mail that needs a human (with "zuordnen": onto
+//! an open ticket by its number, or for operators to a tenant), the tenant's outbox with its
+//! delivery state and "erneut senden" (responders and admins of the tenant), and a
 //! ticket's mail conversation (quotes collapsed, signature visible, sender mismatch flagged,
 //! attachments as downloads) with a reply from a text module.
 //!
@@ -14,7 +15,7 @@ use askama::Template;
 use uuid::Uuid;
 use verbund_email::queue::{self, AssignInbound, InboundQuery};
 use verbund_schema::types::{InboundOutcome, OutboxState};
-use verbund_tenant::Permission;
+use verbund_tenant::{Permission, ProblemKind};
 use verbund_ticketing::mail::{self as tmail, OutboxQuery};
 use verbund_ticketing::model::NoteKind;
 use verbund_ticketing::tickets::{self, NewNote, TicketView};
@@ -33,8 +34,8 @@ pub fn mail_tenants(s: &Session) -> Vec<Choice> {
         .tenants
         .iter()
         .filter(|t| {
-            s.actor.may(Permission::WorkMailQueue, t.id)
-                || s.actor.may(Permission::ManageTenant, t.id)
+            s.actor.may(Permission::WorkMailQueue, t.id.into())
+                || s.actor.may(Permission::ManageTenant, t.id.into())
         })
         .map(|t| Choice {
             slug: t.slug.clone(),
@@ -81,6 +82,8 @@ pub struct InRow {
     ticket: Option<Uuid>,
     error: Option<String>,
     assignable: bool,
+    /// Can join an open ticket ("zuordnen" with a ticket number).
+    joinable: bool,
 }
 
 pub struct OutRow {
@@ -109,6 +112,19 @@ struct MailDeskPage {
     /// Tenants a catch-all mail can be handed to (operators).
     all_tenants: Vec<Choice>,
     notice: Option<&'static str>,
+    /// A refused "zuordnen": the mail's id and why.
+    assign_error: Option<(Uuid, String)>,
+    /// The ticket number typed for that mail, kept.
+    typed_ticket: String,
+}
+
+impl MailDeskPage {
+    fn assign_error_of(&self, id: &Uuid) -> Option<&str> {
+        self.assign_error
+            .as_ref()
+            .filter(|(m, _)| m == id)
+            .map(|(_, e)| e.as_str())
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -127,22 +143,52 @@ pub async fn desk(
         Ok(s) => s,
         Err(why) => return to_login(&req, why),
     };
-    let tenants = mail_tenants(&s);
+    let notice = q.ok.as_deref().map(|ok| match ok {
+        "zugeordnet" => "Die E-Mail wurde zugeordnet.",
+        "erneut" => "Die E-Mail ist wieder in der Warteschlange und wird gleich gesendet.",
+        _ => "Erledigt.",
+    });
+    render_desk(
+        &req,
+        &state,
+        &s,
+        q.mandant.clone(),
+        notice,
+        None,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_desk(
+    req: &HttpRequest,
+    state: &WebState,
+    s: &Session,
+    mandant: Option<String>,
+    notice: Option<&'static str>,
+    assign_error: Option<(Uuid, String)>,
+    typed_ticket: String,
+    status: StatusCode,
+) -> HttpResponse {
+    let (req, s) = (req, s);
+    let tenants = mail_tenants(s);
     let operator = s.actor.authorize_operator().is_ok();
     if tenants.is_empty() && !operator {
         return s.finish(
-            &req,
+            req,
             super::error_page(
-                &req,
+                req,
                 StatusCode::FORBIDDEN,
-                Some(&s),
+                Some(s),
                 "Keine Berechtigung",
                 "Die Post bearbeiten E-Mail-Bearbeiterinnen und -Bearbeiter einer Kommune.",
             ),
         );
     }
     // Operators without a tenant chosen see the catch-all (mail for no tenant).
-    let mandant = match q.mandant.as_deref() {
+    let mandant = match mandant.as_deref() {
         Some(m) if !m.is_empty() => m.to_owned(),
         _ if operator => String::new(),
         _ => tenants.first().map(|t| t.slug.clone()).unwrap_or_default(),
@@ -151,7 +197,7 @@ pub async fn desk(
     let tz = match &tenant {
         Some(slug) => match verbund_tenant::directory::find_tenant(&state.db, slug).await {
             Ok(t) => format::zone(&t.time_zone),
-            Err(e) => return domain_error(&req, &s, &e),
+            Err(e) => return domain_error(req, s, &e),
         },
         None => chrono_tz::Europe::Berlin,
     };
@@ -167,22 +213,39 @@ pub async fn desk(
     .await
     {
         Ok(x) => x,
-        Err(e) => return domain_error(&req, &s, &e),
+        Err(e) => return domain_error(req, s, &e),
     };
     let inbound = inbound
         .into_iter()
         .map(|m| InRow {
-            assignable: operator
-                && m.ticket_id.is_none()
-                && m.outcome != Some(InboundOutcome::Bounce)
-                && m.outcome.is_some(),
+            // What the domain can assign: mail without a ticket that could be read and is
+            // not a delivery report (onto a ticket), or any for an operator (to a tenant).
+            assignable: m.ticket_id.is_none()
+                && (matches!(
+                    m.outcome,
+                    Some(InboundOutcome::Review | InboundOutcome::Catchall)
+                ) || (operator
+                    && m.outcome.is_some()
+                    && m.outcome != Some(InboundOutcome::Bounce))),
+            joinable: m.ticket_id.is_none()
+                && matches!(
+                    m.outcome,
+                    Some(InboundOutcome::Review | InboundOutcome::Catchall)
+                ),
             id: m.id,
             from: m.from.unwrap_or_else(|| "(ohne Absender)".into()),
             subject: m.subject.unwrap_or_else(|| "(ohne Betreff)".into()),
             outcome: outcome_label(m.outcome),
             received: format::date_time(m.received_at, tz),
             ticket: m.ticket_id,
-            error: m.error,
+            // The reason for a review in German (the stored one is technical).
+            error: match m.outcome {
+                Some(InboundOutcome::Review) => Some(
+                    "Keine gültige Absenderadresse: Niemand kann darauf antworten. Ordnen Sie die E-Mail einem Vorgang zu."
+                        .into(),
+                ),
+                _ => m.error,
+            },
         })
         .collect();
     let outbox = match &tenant {
@@ -235,16 +298,18 @@ pub async fn desk(
         Vec::new()
     };
     let page = MailDeskPage {
-        c: Chrome::new(&req, Some(&s), "Post", "mail"),
+        c: Chrome::new(req, Some(s), "Post", "mail"),
         tenants,
         mandant,
         operator,
         inbound,
         outbox,
         all_tenants,
-        notice: q.ok.as_deref().map(|_| "Erledigt."),
+        notice,
+        assign_error,
+        typed_ticket,
     };
-    s.finish(&req, html(StatusCode::OK, &page))
+    s.finish(req, html(status, &page))
 }
 
 pub struct Attachment {
@@ -591,19 +656,31 @@ pub async fn retry(
             &req,
             &format!("/vorgaenge/{}/post?ok=1", enc(&data.vorgang)),
         ),
-        Ok(_) => see_other(&s, &req, &format!("/post?mandant={}&ok=1", enc(&mandant))),
+        Ok(_) => see_other(
+            &s,
+            &req,
+            &format!("/post?mandant={}&ok=erneut", enc(&mandant)),
+        ),
         Err(e) => domain_error(&req, &s, &e),
     }
 }
 
 #[derive(serde::Deserialize)]
 pub struct AssignForm {
+    /// A tenant (operators: a catch-all mail to a tenant).
     #[serde(default)]
     mandant: String,
+    /// A ticket number (the mail joins that open ticket).
+    #[serde(default)]
+    vorgang: String,
+    /// The desk's tenant tab to return to.
+    #[serde(default)]
+    zurueck: String,
 }
 
-/// `POST /post/eingang/{id}/zuordnen`: hands a mail without a ticket to a tenant, where it
-/// is processed again (operators; the domain decides).
+/// `POST /post/eingang/{id}/zuordnen`: hands a mail without a ticket onto an open ticket
+/// (its number) or, for operators, to a tenant where it is processed again. The domain
+/// (`verbund_email::queue::assign`, as the API) decides who may.
 pub async fn assign(
     req: HttpRequest,
     state: web::Data<WebState>,
@@ -614,18 +691,89 @@ pub async fn assign(
     let Ok(id) = Uuid::parse_str(&path) else {
         return domain_error(&req, &s, &verbund_tenant::Error::NotFound("mail"));
     };
-    match queue::assign(
-        &state.db,
-        &s.actor,
-        id,
+    let vorgang = data.vorgang.trim().to_owned();
+    let mandant = data.mandant.trim().to_owned();
+    let back = Some(data.zurueck.clone()).filter(|z| !z.is_empty());
+    if vorgang.is_empty() && mandant.is_empty() {
+        return render_desk(
+            &req,
+            &state,
+            &s,
+            back,
+            None,
+            Some((id, "Bitte geben Sie die Vorgangsnummer ein.".into())),
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let input = if vorgang.is_empty() {
         AssignInbound {
-            tenant: data.mandant,
-        },
-    )
-    .await
-    {
-        Ok(_) => see_other(&s, &req, "/post?ok=1"),
+            tenant: Some(mandant),
+            ticket: None,
+        }
+    } else {
+        AssignInbound {
+            tenant: None,
+            ticket: Some(vorgang.clone()),
+        }
+    };
+    let by_ticket = input.ticket.is_some();
+    match queue::assign(&state.db, &s.actor, id, input).await {
+        Ok(_) => see_other(
+            &s,
+            &req,
+            &format!(
+                "/post?mandant={}&ok=zugeordnet",
+                enc(back.as_deref().unwrap_or(""))
+            ),
+        ),
+        // A ticket number that is wrong, closed or not the user's: said next to the field.
+        Err(e) if by_ticket && is_ticket_refusal(&e) => {
+            let (status, text) = match &e {
+                verbund_tenant::Error::Conflict(ProblemKind::TicketClosed, _) => (
+                    StatusCode::CONFLICT,
+                    "Dieser Vorgang ist abgeschlossen und nimmt keine E-Mail mehr auf.",
+                ),
+                verbund_tenant::Error::Conflict(ProblemKind::PersonalDataRemoved, _) => {
+                    (StatusCode::CONFLICT, "Dieser Vorgang ist anonymisiert.")
+                }
+                verbund_tenant::Error::Forbidden(_) => (
+                    StatusCode::FORBIDDEN,
+                    "Diesen Vorgang dürfen Sie nicht bearbeiten.",
+                ),
+                _ => (
+                    StatusCode::NOT_FOUND,
+                    "Einen Vorgang mit dieser Nummer gibt es nicht, oder Sie dürfen ihn nicht sehen.",
+                ),
+            };
+            render_desk(
+                &req,
+                &state,
+                &s,
+                back,
+                None,
+                Some((id, text.into())),
+                vorgang,
+                status,
+            )
+            .await
+        }
         Err(e) => domain_error(&req, &s, &e),
+    }
+}
+
+/// Errors that concern the typed ticket (not the mail).
+fn is_ticket_refusal(e: &verbund_tenant::Error) -> bool {
+    match e {
+        verbund_tenant::Error::NotFound(what) => *what == "ticket",
+        verbund_tenant::Error::Conflict(k, _) => {
+            matches!(
+                k,
+                ProblemKind::TicketClosed | ProblemKind::PersonalDataRemoved
+            )
+        }
+        _ => false,
     }
 }
 

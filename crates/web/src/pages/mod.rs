@@ -9,6 +9,8 @@ pub mod mail;
 pub mod queue;
 pub mod reports;
 pub mod ticket;
+pub mod uiticket;
+pub mod verwaltung;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -25,6 +27,8 @@ pub struct Chrome {
     pub css: String,
     pub js: String,
     pub active: &'static str,
+    /// The main navigation's items for the user's roles.
+    pub nav: verwaltung::Nav,
 }
 
 impl Chrome {
@@ -45,6 +49,7 @@ impl Chrome {
             css,
             js,
             active,
+            nav: session.map(verwaltung::Nav::of).unwrap_or_default(),
         }
     }
 }

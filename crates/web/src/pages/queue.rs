@@ -225,7 +225,7 @@ pub async fn page(
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::ViewTickets, t.id))
+        .filter(|t| s.actor.may(Permission::ViewTickets, t.id.into()))
         .map(|t| super::desk::Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),

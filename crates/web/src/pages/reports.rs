@@ -21,6 +21,8 @@ pub struct ReportParams {
     bis: Option<String>,
     gruppe: Option<String>,
     format: Option<String>,
+    /// A center's report instead of a tenant's.
+    zentrum: Option<String>,
 }
 
 pub struct Bar {
@@ -64,6 +66,9 @@ struct ReportPage {
     total: Line,
     csv: String,
     ticks: Vec<(u32, u64)>,
+    /// The centers whose report the user may see, and the chosen one (center mode).
+    centers: Vec<super::desk::Choice>,
+    zentrum: Option<String>,
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -142,13 +147,15 @@ pub async fn page(
         .profile()
         .tenants
         .iter()
-        .filter(|t| s.actor.may(Permission::ViewReports, t.id))
+        .filter(|t| s.actor.may(Permission::ViewReports, t.id.into()))
         .map(|t| super::desk::Choice {
             slug: t.slug.clone(),
             name: t.name.clone(),
         })
         .collect();
-    let Some(default) = tenants.first() else {
+    let centers: Vec<super::desk::Choice> = report_centers(&state, &s).await;
+    let zentrum = q.zentrum.clone().filter(|z| !z.is_empty());
+    let Some(default) = tenants.first().or(centers.first()) else {
         return s.finish(
             &req,
             super::error_page(
@@ -190,7 +197,11 @@ pub async fn page(
         to,
         group: Some(gruppe.to_owned()),
     };
-    let report = match reports::tenant_report(&state.db, &s.actor, &mandant, query).await {
+    let result = match &zentrum {
+        Some(z) => reports::center_report(&state.db, &s.actor, z, query).await,
+        None => reports::tenant_report(&state.db, &s.actor, &mandant, query).await,
+    };
+    let report = match result {
         Ok(r) => r,
         Err(e) => return domain_error(&req, &s, &e),
     };
@@ -226,10 +237,24 @@ pub async fn page(
             (y, v)
         })
         .collect();
-    let csv = format!(
-        "/berichte?mandant={}&von={from}&bis={to}&gruppe={gruppe}&format=csv",
-        super::enc(&mandant)
-    );
+    let csv = match &zentrum {
+        Some(z) => format!(
+            "/berichte?zentrum={}&von={from}&bis={to}&gruppe={gruppe}&format=csv",
+            super::enc(z)
+        ),
+        None => format!(
+            "/berichte?mandant={}&von={from}&bis={to}&gruppe={gruppe}&format=csv",
+            super::enc(&mandant)
+        ),
+    };
+    let mandant_name = match &zentrum {
+        Some(z) => centers
+            .iter()
+            .find(|c| &c.slug == z)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| z.clone()),
+        None => mandant_name,
+    };
     let page = ReportPage {
         c: Chrome::new(&req, Some(&s), "Berichte", "reports"),
         bars: bars(&report.rows, max),
@@ -248,6 +273,29 @@ pub async fn page(
         max,
         csv,
         ticks,
+        centers,
+        zentrum,
     };
     s.finish(&req, html(StatusCode::OK, &page))
+}
+
+/// The centers whose report the user may open: an operator's all, else those all of whose
+/// served tenants the user sees reports of (the rule of `reports::center_report`, which
+/// decides again when the report is asked for).
+async fn report_centers(state: &WebState, s: &Session) -> Vec<super::desk::Choice> {
+    let visible = s.actor.visibility(Permission::ViewReports);
+    verbund_tenant::directory::list_centers(&state.db, &s.actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| {
+            s.actor.is_operator()
+                || (!c.tenants.is_empty()
+                    && c.tenants.iter().all(|t| visible.contains(t.id.into())))
+        })
+        .map(|c| super::desk::Choice {
+            slug: c.slug,
+            name: c.name,
+        })
+        .collect()
 }

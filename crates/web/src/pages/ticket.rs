@@ -1,6 +1,8 @@
 //! Ticket detail: fields, the history timeline, messages to the citizen and internal notes
-//! apart, and the actions (answer, note, call attempt, forward, accept, return, close). A
-//! stale version shows who changed the ticket meanwhile and keeps the typed text.
+//! apart, and the actions (answer, note, call attempt, forward to a tenant or back office
+//! picked from the domain's targets, accept, return, close, anonymise after a confirmation).
+//! A stale version names the person who changed the ticket meanwhile and keeps the typed
+//! text.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -48,6 +50,13 @@ struct TicketPage {
     modules: Vec<(String, String)>,
     /// The reply area shows `typed.text` (kept text, or a filled-in text module).
     keep_text: bool,
+    /// Where the ticket can be forwarded (the domain's `forward::targets`).
+    targets: Option<verbund_ticketing::forward::ForwardTargets>,
+    /// The user administers the holding tenant: the anonymise link is shown (the domain
+    /// decides when it is used).
+    may_anonymize: bool,
+    /// When the personal data was removed (the history's `anonymized` entry).
+    anonymized: Option<String>,
 }
 
 impl TicketPage {
@@ -74,6 +83,9 @@ pub struct Typed {
     version: String,
     #[serde(default)]
     baustein: String,
+    /// Set by the anonymise confirmation page.
+    #[serde(default)]
+    bestaetigt: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -98,7 +110,12 @@ pub async fn page(
     let notice = if q.neu.is_some() {
         Some("Das Anliegen wurde angelegt.")
     } else {
-        q.ok.as_deref().map(|_| "Gespeichert.")
+        q.ok.as_deref().map(|ok| match ok {
+            "anonymisiert" => {
+                "Der Vorgang wurde anonymisiert. Die persönlichen Daten sind entfernt."
+            }
+            _ => "Gespeichert.",
+        })
     };
     let typed = Typed {
         baustein: q.baustein.clone().unwrap_or_default(),
@@ -135,13 +152,17 @@ async fn render(
         let t = tickets::get_ticket(&state.db, &s.actor, id).await?;
         let notes = tickets::list_notes(&state.db, &s.actor, id).await?;
         let history = tickets::history(&state.db, &s.actor, id).await?;
-        Ok::<_, verbund_tenant::Error>((t, notes, history))
+        Ok::<_, verbund_tenant::Error>((t, notes, history, id))
     }
     .await;
-    let (t, notes, history) = match loaded {
+    let (t, notes, history, id) = match loaded {
         Ok(x) => x,
         Err(e) => return domain_error(req, s, &e),
     };
+    let history_raw: Vec<(String, chrono::DateTime<Utc>)> = history
+        .iter()
+        .map(|e| (e.kind.clone(), e.created_at))
+        .collect();
     // Times in the zone of the tenant that holds the ticket.
     let tz = verbund_tenant::directory::find_tenant(&state.db, &t.tenant)
         .await
@@ -188,8 +209,19 @@ async fn render(
     let may_decide = t.forward_state == verbund_ticketing::model::ForwardState::Pending
         && t.access == "full"
         && t.tenant != t.origin_tenant;
+    let anonymized = history_raw_anonymized(&history_raw, tz);
+    // The targets only where the user may forward (the domain answers 403/404 otherwise).
+    let targets = if t.access == "full" && t.state != TicketState::Closed {
+        forward::targets(&state.db, &s.actor, id).await.ok()
+    } else {
+        None
+    };
+    let may_anonymize = anonymized.is_none() && super::uiticket::may_anonymize(s, &t);
     let page = TicketPage {
         c: Chrome::new(req, Some(s), &format!("Vorgang {}", t.number), "queue"),
+        targets,
+        may_anonymize,
+        anonymized,
         state: state_label(t.state),
         forward: forward_label(&t),
         due: format::date_time(t.due_at, tz),
@@ -209,6 +241,18 @@ async fn render(
         t,
     };
     s.finish(req, html(status, &page))
+}
+
+/// When the ticket was anonymised, from its history.
+fn history_raw_anonymized(
+    history: &[(String, chrono::DateTime<Utc>)],
+    tz: chrono_tz::Tz,
+) -> Option<String> {
+    history
+        .iter()
+        .rev()
+        .find(|(kind, _)| kind == "anonymized")
+        .map(|(_, at)| format::date_time(*at, tz))
 }
 
 /// A text module's body with the placeholders filled in for ticket `t`.
@@ -255,6 +299,9 @@ fn event_text(kind: &str) -> String {
         "call_attempt" => "Rückrufversuch".into(),
         "closed" => "Abgeschlossen".into(),
         "escalated" => "Eskaliert".into(),
+        "anonymized" => "Anonymisiert (persönliche Daten entfernt)".into(),
+        "mail_received" => "E-Mail eingegangen".into(),
+        "mail_bounced" => "E-Mail unzustellbar".into(),
         other => other.replace('_', " "),
     }
 }
@@ -411,6 +458,43 @@ pub async fn action(
             .await
             .map(|_| ()),
         },
+        "anonymisieren" => {
+            // Only from the confirmation page (`bestaetigt`); a bare post goes there first.
+            if data.bestaetigt != "ja" {
+                return see_other(&s, &req, &format!("/vorgaenge/{}/anonymisieren", enc(&key)));
+            }
+            match verbund_ticketing::privacy::anonymize_on_request(
+                &state.db,
+                &s.actor,
+                id,
+                verbund_ticketing::privacy::AnonymizeRequest {
+                    reason: data.grund.clone(),
+                },
+            )
+            .await
+            {
+                Ok(_) => {
+                    return see_other(
+                        &s,
+                        &req,
+                        &format!("/vorgaenge/{}?ok=anonymisiert", enc(&key)),
+                    );
+                }
+                Err(verbund_tenant::Error::Invalid { .. }) => {
+                    return super::uiticket::confirm_page(
+                        &req,
+                        &state,
+                        &s,
+                        &key,
+                        &data.grund,
+                        Some("Bitte geben Sie einen Grund an (höchstens 500 Zeichen)."),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+                Err(e) => Err(e),
+            }
+        }
         _ => Err(verbund_tenant::Error::NotFound("action")),
     };
     match result {
@@ -432,6 +516,7 @@ pub async fn action(
         }
         Err(verbund_tenant::Error::Invalid { field, reason }) => {
             let f = match field.as_str() {
+                "reason" if action == "weiterleiten" => "weiter-grund",
                 "reason" => "grund",
                 "tenant" | "queue" => "ziel",
                 "body" => action.as_str(),
@@ -473,25 +558,26 @@ pub(crate) async fn check_version(
     Ok(())
 }
 
-/// "inzwischen von … geändert": who made the last change, as far as the user may know.
+/// "inzwischen von … geändert": who made the last change (the domain's `last_change`: the
+/// person's name where the user works the ticket).
 async fn last_change(state: &WebState, s: &Session, id: verbund_schema::ids::TicketId) -> String {
     let tz = chrono_tz::Europe::Berlin;
-    match tickets::history(&state.db, &s.actor, id).await {
-        Ok(h) => match h.last() {
-            Some(e) => {
-                let who = if e.actor_id == Some(s.actor.user_id()) {
-                    "Ihnen (in einem anderen Fenster)".to_owned()
-                } else {
-                    format!("einer Person aus {}", e.tenant)
-                };
-                format!(
-                    "Dieser Vorgang wurde inzwischen von {who} geändert ({}: {}). Ihr Text ist unten erhalten; bitte prüfen Sie den neuen Stand und senden Sie erneut.",
-                    format::date_time(e.created_at, tz),
-                    event_text(&e.kind)
-                )
-            }
-            None => "Dieser Vorgang wurde inzwischen geändert.".to_owned(),
-        },
-        Err(_) => "Dieser Vorgang wurde inzwischen geändert.".to_owned(),
+    match tickets::last_change(&state.db, &s.actor, id).await {
+        Ok(Some(c)) => {
+            let who = if c.by_you {
+                "Ihnen (in einem anderen Fenster)".to_owned()
+            } else {
+                match c.by {
+                    Some(name) => name,
+                    None => format!("einer Person aus {}", c.tenant),
+                }
+            };
+            format!(
+                "Dieser Vorgang wurde inzwischen von {who} geändert ({}: {}). Unten sehen Sie den neuen Stand; Ihr Text ist erhalten. Bitte prüfen Sie ihn und senden Sie erneut.",
+                format::date_time(c.at, tz),
+                event_text(&c.kind)
+            )
+        }
+        _ => "Dieser Vorgang wurde inzwischen geändert.".to_owned(),
     }
 }
