@@ -18,6 +18,7 @@ mod m20261203_240000_escalation_notices;
 pub mod m20261203_240100_coordinator_role;
 mod m20261203_260000_ticket_changes;
 mod m20261203_330000_base_text_revisions;
+mod m20261203_390000_check_triggers_without_in;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_240100_coordinator_role::Migration),
             Box::new(m20261203_260000_ticket_changes::Migration),
             Box::new(m20261203_330000_base_text_revisions::Migration),
+            Box::new(m20261203_390000_check_triggers_without_in::Migration),
         ]
     }
 }

@@ -264,9 +264,10 @@ impl TenantSettings {
         Ok(())
     }
 
-    /// Reads stored settings, falling back to defaults for a damaged value.
+    /// Reads stored settings, falling back to defaults for a damaged value. It reads the value
+    /// in place (no copy of it first): every ticket creation reads its tenant's settings.
     pub fn from_json(value: &serde_json::Value) -> Self {
-        serde_json::from_value(value.clone()).unwrap_or_default()
+        Self::deserialize(value).unwrap_or_default()
     }
 }
 

@@ -10,7 +10,11 @@ use verbund_tenant::{Error, Result};
 /// The service calendar of a tenant: its time zone, its state's public holidays, its service
 /// hours and closing days.
 pub fn calendar_of(t: &tenant::Model) -> Calendar {
-    let settings = TenantSettings::from_json(&t.settings);
+    calendar_with(t, &TenantSettings::from_json(&t.settings))
+}
+
+/// [`calendar_of`] with the tenant's settings already read.
+fn calendar_with(t: &tenant::Model, settings: &TenantSettings) -> Calendar {
     let tz = t.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
     Calendar::new(tz, &t.state, settings.service_hours.clone())
         .with_closing_days(settings.closing_days.iter().copied())
@@ -19,7 +23,7 @@ pub fn calendar_of(t: &tenant::Model) -> Calendar {
 /// When a question that arrived at `arrival` must be answered.
 pub fn due_at(t: &tenant::Model, arrival: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let settings = TenantSettings::from_json(&t.settings);
-    let due = calendar_of(t)
+    let due = calendar_with(t, &settings)
         .due_at(arrival, settings.service_day_hours)
         .ok_or_else(|| {
             Error::Conflict(

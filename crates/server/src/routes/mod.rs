@@ -75,6 +75,12 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(contacts::create),
         operation!(tenants::list),
         operation!(tenants::create),
+        // The busiest pattern first: a ticket's creation and the tenant queue. Each pattern
+        // tried before a request's own costs a regular expression, twice (the router and the
+        // request span's route name), which was a fifth of a ticket creation's work. No other
+        // pattern matches these paths, so the order changes no answer.
+        operation!(tickets::list_for_tenant),
+        operation!(tickets::create),
         operation!(tenants::get),
         operation!(tenants::update),
         operation!(tenants::list_mail_domains),
@@ -84,8 +90,6 @@ pub fn operations(max_inbound_bytes: usize) -> Vec<Operation> {
         operation!(users::create),
         operation!(users::get),
         operation!(users::update),
-        operation!(tickets::list_for_tenant),
-        operation!(tickets::create),
         operation!(calendar::due),
         operation!(operations::list_coverages),
         operation!(operations::create_coverage),
