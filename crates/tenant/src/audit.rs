@@ -59,6 +59,7 @@ pub struct AuditEntry {
     pub action: String,
     pub target_type: String,
     pub target_id: String,
+    /// What else the action recorded (e.g. the changed role); `{}` when nothing.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
@@ -126,7 +127,12 @@ pub async fn list(
                 action: r.action,
                 target_type: r.target_type,
                 target_id: r.target_id,
-                detail: r.detail,
+                // Always an object: an action recorded without detail shows `{}`.
+                detail: if r.detail.is_object() {
+                    r.detail
+                } else {
+                    serde_json::json!({})
+                },
             })
             .collect(),
         page,
