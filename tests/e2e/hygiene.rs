@@ -580,6 +580,12 @@ async fn a_nul_in_any_text_field_of_any_route_is_refused_and_changes_nothing(bac
             &admin,
             "state",
         ),
+        query_case(
+            "/api/v1/tenants/{}/audit-log",
+            format!("{ko}/audit-log?from=2026-01-01%00"),
+            &admin,
+            "from",
+        ),
     ];
 
     // The table covers every route of the API that takes a JSON body or a query.
