@@ -17,7 +17,7 @@ use crate::session::{Form, Session};
 
 /// The tenant of the path, if the user may administer it: 404 for a tenant outside the
 /// user's tenants (an operator reaches every tenant), 403 without the admin role.
-async fn managed_tenant(
+pub(super) async fn managed_tenant(
     state: &WebState,
     s: &Session,
     slug: &str,

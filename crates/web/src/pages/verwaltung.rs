@@ -16,6 +16,7 @@ use verbund_tenant::mail_domains::{self, NewMailDomain};
 use verbund_tenant::users::{self, NewUser, RoleSpec, UserPatch};
 use verbund_tenant::{Permission, Role};
 
+use super::admin::managed_tenant;
 use super::{Chrome, domain_error, enc, html, see_other};
 use crate::WebState;
 use crate::format;
@@ -203,21 +204,6 @@ fn managed_tenants(s: &Session) -> Vec<super::desk::Choice> {
             name: t.name.clone(),
         })
         .collect()
-}
-
-/// The tenant of the path if the user may administer it: 404 for a tenant outside the user's
-/// tenants (an operator reaches every tenant), 403 without the admin role.
-async fn managed_tenant(
-    state: &WebState,
-    s: &Session,
-    slug: &str,
-) -> Result<TenantView, verbund_tenant::Error> {
-    if s.actor.tenant(slug).is_none() && !s.actor.is_operator() {
-        return Err(verbund_tenant::Error::NotFound("tenant"));
-    }
-    let t = directory::get_tenant(&state.db, &s.actor, slug).await?;
-    s.actor.authorize(Permission::ManageTenant, t.id.into())?;
-    Ok(t)
 }
 
 /// Field errors of a form: (field, German message).
@@ -642,8 +628,17 @@ pub async fn create_user(
     }
 }
 
-fn parse_user_id(raw: &str) -> Result<uuid::Uuid, verbund_tenant::Error> {
-    uuid::Uuid::parse_str(raw).map_err(|_| verbund_tenant::Error::NotFound("user"))
+/// The administered tenant of the path and the account id of a user path
+/// (`/verwaltung/{slug}/benutzer/{id}/…`); an id that is no UUID is a 404 like an unknown one.
+async fn managed_user(
+    state: &WebState,
+    s: &Session,
+    slug: &str,
+    id: &str,
+) -> Result<(TenantView, uuid::Uuid), verbund_tenant::Error> {
+    let t = managed_tenant(state, s, slug).await?;
+    let id = uuid::Uuid::parse_str(id).map_err(|_| verbund_tenant::Error::NotFound("user"))?;
+    Ok((t, id))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -664,12 +659,8 @@ pub async fn change_role(
         data: f,
     } = form;
     let (slug, id) = path.into_inner();
-    let t = match managed_tenant(&state, &s, &slug).await {
-        Ok(t) => t,
-        Err(e) => return domain_error(&req, &s, &e),
-    };
-    let id = match parse_user_id(&id) {
-        Ok(id) => id,
+    let (t, id) = match managed_user(&state, &s, &slug, &id).await {
+        Ok(found) => found,
         Err(e) => return domain_error(&req, &s, &e),
     };
     let Some(role) = parse_role(&f.rolle) else {
@@ -712,12 +703,8 @@ pub async fn change_status(
         data: f,
     } = form;
     let (slug, id) = path.into_inner();
-    let t = match managed_tenant(&state, &s, &slug).await {
-        Ok(t) => t,
-        Err(e) => return domain_error(&req, &s, &e),
-    };
-    let id = match parse_user_id(&id) {
-        Ok(id) => id,
+    let (t, id) = match managed_user(&state, &s, &slug, &id).await {
+        Ok(found) => found,
         Err(e) => return domain_error(&req, &s, &e),
     };
     let active = match f.aktiv.as_str() {
